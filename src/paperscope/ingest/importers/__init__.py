@@ -1,0 +1,1 @@
+"""One module per input format; see `base.Importer` for the contract."""

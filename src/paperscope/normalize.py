@@ -1,0 +1,361 @@
+"""Normalisers for ids, names, titles, dates and TeX-flavoured text.
+
+Shared by every layer: importers clean what they read with them, the store builds its merge keys
+with them, and the query layer folds author names the same way, so "Bal\\'azs", "Balázs" and
+"Balazs" meet.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+
+# ---------------------------------------------------------------- TeX accents and macros
+
+_TEX_ACCENTS = {
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    '"': "\u0308",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "u": "\u0306",
+    "v": "\u030c",
+    "H": "\u030b",
+    "c": "\u0327",
+    "k": "\u0328",
+    "r": "\u030a",
+    "d": "\u0323",
+    "b": "\u0331",
+}
+_TEX_LETTERS = {
+    "ss": "ß",
+    "o": "ø",
+    "O": "Ø",
+    "aa": "å",
+    "AA": "Å",
+    "ae": "æ",
+    "AE": "Æ",
+    "oe": "œ",
+    "OE": "Œ",
+    "l": "ł",
+    "L": "Ł",
+    "i": "ı",
+    "j": "ȷ",
+}
+# \'{a}, \'a, \' a, \"{\i}, \c{c}, \v s -- the letter accent macros take one argument.
+_ACCENT_RE = re.compile(
+    r"\\([`'^\"~=.])\s*(?:\{\s*(\\?[A-Za-z]|\\i|\\j)?\s*\}|(\\i|\\j|[A-Za-z]))"
+    r"|\\([uvHckrdb])(?:\s*\{\s*(\\?[A-Za-z])?\s*\}|\s+([A-Za-z]))"
+)
+_LETTER_RE = re.compile(r"\\(ss|aa|AA|ae|AE|oe|OE|o|O|l|L|i|j)(?![A-Za-z])\s?")
+_STYLE_RE = re.compile(r"\\(?:emph|textit|textbf|textrm|textsc|texttt|mathrm|mbox|url)\s*\{")
+_ESCAPES = {r"\&": "&", r"\%": "%", r"\$": "$", r"\_": "_", r"\#": "#", "--": "–"}
+
+
+def _accent(match: re.Match[str]) -> str:
+    mark = match.group(1) or match.group(4)
+    letter = match.group(2) or match.group(3) or match.group(5) or match.group(6) or ""
+    if letter.startswith("\\"):
+        letter = _TEX_LETTERS.get(letter[1:], letter[1:])
+    if letter == "ı":  # \'{\i} is an accented i, not a dotless one
+        letter = "i"
+    return unicodedata.normalize("NFC", letter + _TEX_ACCENTS[mark])
+
+
+def tex_to_unicode(text: str) -> str:
+    """Turn TeX accents and simple macros into Unicode and drop grouping braces.
+
+    Math (``$...$``) is left alone apart from the braces; a backslash that is not a known macro
+    stays as it is so nothing is silently lost.
+    """
+    if "\\" not in text and "{" not in text and "~" not in text:
+        return text
+    out = _ACCENT_RE.sub(_accent, text)
+    out = _LETTER_RE.sub(lambda m: _TEX_LETTERS[m.group(1)], out)
+    out = _STYLE_RE.sub("{", out)
+    for tex, plain in _ESCAPES.items():
+        out = out.replace(tex, plain)
+    out = re.sub(r"(?<!\\)~", " ", out)
+    out = re.sub(r"(?<!\\)[{}]", "", out)
+    return out
+
+
+# ---------------------------------------------------------------- whitespace and folding
+
+_WS_RE = re.compile(r"\s+")
+
+
+def clean_text(text: str | None) -> str:
+    """Collapse runs of white space (hard line breaks in titles and abstracts) to one space."""
+    if not text:
+        return ""
+    return _WS_RE.sub(" ", text).strip()
+
+
+def clean_abstract(text: str | None) -> str:
+    """Like `clean_text`, but keeps paragraph breaks (blank lines) as a single newline."""
+    if not text:
+        return ""
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return "\n".join(p for p in (clean_text(p) for p in paragraphs) if p)
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    out = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return out.translate(_FOLD_LETTERS)
+
+
+_FOLD_LETTERS = str.maketrans(
+    {"ß": "ss", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ł": "l", "Ł": "L"}
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case, TeX-decoded, accent-free text for keys and comparisons."""
+    return strip_accents(tex_to_unicode(text)).casefold()
+
+
+_NON_ALNUM_RE = re.compile(r"[\W_]+")
+
+
+def title_key(title: str) -> str:
+    """A title reduced to lower-case letters and digits, for matching the same paper."""
+    return _NON_ALNUM_RE.sub("", fold(title))
+
+
+# ---------------------------------------------------------------- identifiers
+
+# New-style ids (0704.0001, 2301.12345) and old-style (hep-th/9901001, cond-mat.mes-hall/0412498).
+_ARXIV_NEW = r"\d{4}\.\d{4,5}"
+_ARXIV_OLD = r"[a-z][a-z\-]+(?:\.[A-Za-z\-]+)?/\d{7}"
+_ARXIV_RE = re.compile(rf"(?<![\w.])(?:arxiv:)?({_ARXIV_NEW}|{_ARXIV_OLD})(v\d+)?(?![\w])", re.I)
+_ARXIV_URL_RE = re.compile(
+    rf"(?:arxiv\.org/(?:abs|pdf|html)/|oai:arxiv\.org:|arxiv:|^)({_ARXIV_NEW}|{_ARXIV_OLD})(v\d+)?",
+    re.I,
+)
+
+
+def normalize_arxiv_id(value: str | None) -> str | None:
+    """The bare arXiv id without version from an id, ``arXiv:`` form, abs/pdf URL or OAI id."""
+    if not value:
+        return None
+    value = value.strip()
+    match = _ARXIV_URL_RE.search(value)
+    if not match:
+        return None
+    ident = match.group(1)
+    if "/" in ident:
+        # old-style ids: "math.GT/0309136" is the legacy spelling of "math/0309136"
+        archive, number = ident.split("/")
+        return f"{archive.split('.')[0].lower()}/{number}"
+    return ident
+
+
+def arxiv_version(value: str | None) -> int | None:
+    if not value:
+        return None
+    match = _ARXIV_URL_RE.search(value.strip())
+    return int(match.group(2)[1:]) if match and match.group(2) else None
+
+
+def find_arxiv_id(text: str | None) -> str | None:
+    """An arXiv id mentioned anywhere in free text ("arXiv:2301.12345", "abs/2301.12345")."""
+    if not text:
+        return None
+    match = _ARXIV_RE.search(text)
+    return normalize_arxiv_id(match.group(1)) if match else None
+
+
+_DOI_RE = re.compile(r"10\.\d{4,9}/\S+")
+_ARXIV_DOI_RE = re.compile(r"^10\.48550/arxiv\.(.+)$", re.I)
+
+
+def normalize_doi(value: str | None) -> str | None:
+    """A DOI in lower case without resolver prefix; None when the text holds no DOI."""
+    if not value:
+        return None
+    match = _DOI_RE.search(value.strip())
+    if not match:
+        return None
+    return match.group(0).rstrip(".,;").lower()
+
+
+def arxiv_id_from_doi(doi: str | None) -> str | None:
+    """arXiv's own DOIs (10.48550/arXiv.2301.12345) name the arXiv id."""
+    if not doi:
+        return None
+    match = _ARXIV_DOI_RE.match(doi)
+    return normalize_arxiv_id(match.group(1)) if match else None
+
+
+# ---------------------------------------------------------------- person names
+
+_PARTICLES = {
+    "van",
+    "von",
+    "der",
+    "den",
+    "de",
+    "del",
+    "della",
+    "di",
+    "da",
+    "du",
+    "la",
+    "le",
+    "dos",
+    "das",
+    "ter",
+    "ten",
+    "bin",
+    "al",
+    "el",
+    "st",
+}
+_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+
+
+def clean_name(name: str) -> str:
+    """A display name: TeX decoded, white space collapsed, "Last, First" turned around."""
+    name = clean_text(tex_to_unicode(name)).strip(" ,;")
+    if name.count(",") == 1:
+        last, first = (part.strip() for part in name.split(","))
+        if first and last and fold(first).strip(".") not in _SUFFIXES:
+            name = f"{first} {last}"
+    return name
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(given names, family name) of a display name; particles stay with the family name."""
+    name = clean_name(name)
+    parts = name.split()
+    if not parts:
+        return "", ""
+    while len(parts) > 1 and fold(parts[-1]).strip(".") in _SUFFIXES:
+        parts.pop()
+    if len(parts) == 1:
+        return "", parts[0]
+    cut = len(parts) - 1
+    while cut > 1 and fold(parts[cut - 1]) in _PARTICLES:
+        cut -= 1
+    return " ".join(parts[:cut]), " ".join(parts[cut:])
+
+
+def family_key(name: str) -> str:
+    """The folded family name, the part of a name every spelling shares ("Hu" of "J. Hu")."""
+    return _NON_ALNUM_RE.sub("", fold(split_name(name)[1]))
+
+
+def name_key(name: str) -> str:
+    """``family_i``: folded family name and first initial, arXiv's ``au:hu_j`` form."""
+    given, family = split_name(name)
+    family_part = _NON_ALNUM_RE.sub("", fold(family))
+    initial = _NON_ALNUM_RE.sub("", fold(given))[:1]
+    return f"{family_part}_{initial}" if initial else family_part
+
+
+def split_authors(text: str) -> list[str]:
+    """Names from a free-text author list: "A, B and C", "A and B", "A; B"."""
+    text = clean_text(text)
+    if not text:
+        return []
+    text = re.sub(r"\(.*?\)", "", text)  # affiliations in parentheses (arXivRaw, Kaggle)
+    parts = re.split(r"\s*(?:;|,|\band\b|&)\s*", text)
+    return [clean_name(p) for p in parts if p.strip(" .")]
+
+
+# ---------------------------------------------------------------- dates
+
+_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for m in names
+}
+_DMY_RE = re.compile(r"^(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})$")
+_MDY_RE = re.compile(r"^([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})$")
+_MD_RE = re.compile(r"^([A-Za-z]+)\.?\s+(\d{1,2})$")
+_ISO_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?")
+
+
+def month_number(name: str) -> int | None:
+    return _MONTHS.get(name.lower().rstrip("."))
+
+
+def parse_date(value: str | None, *, today: date | None = None) -> str | None:
+    """An ISO date (YYYY-MM-DD, UTC) from the forms sources use; None when unreadable.
+
+    Accepts ISO dates and timestamps (any offset, converted to UTC), RFC 822 ("Mon, 2 Apr 2007
+    19:18:42 GMT"), "25 August, 2025", "Sep 14, 2022", a bare year, and "Oct 7" -- a day without
+    a year, which discovery sites use for the current year; it is read as the latest such day not
+    after `today`.
+    """
+    if not value:
+        return None
+    value = clean_text(value)
+    iso = _ISO_RE.match(value)
+    if iso:
+        if len(value) > 10 and ("T" in value or " " in value):
+            try:
+                stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                stamp = None
+            if stamp is not None:
+                if stamp.tzinfo is not None:
+                    stamp = stamp.astimezone(UTC)
+                return stamp.date().isoformat()
+        year, month, day = int(iso.group(1)), int(iso.group(2)), int(iso.group(3) or 1)
+        return _safe_date(year, month, day)
+    if re.fullmatch(r"\d{4}", value):
+        return f"{value}-01-01"
+    for regex, order in ((_DMY_RE, "dmy"), (_MDY_RE, "mdy")):
+        match = regex.match(value)
+        if match:
+            a, b, year = match.groups()
+            day, month_name = (a, b) if order == "dmy" else (b, a)
+            month = month_number(month_name)
+            return _safe_date(int(year), month, int(day)) if month else None
+    match = _MD_RE.match(value)
+    if match:
+        month = month_number(match.group(1))
+        if not month:
+            return None
+        today = today or datetime.now(UTC).date()
+        guess = _safe_date(today.year, month, int(match.group(2)))
+        if guess and guess > today.isoformat():
+            guess = _safe_date(today.year - 1, month, int(match.group(2)))
+        return guess
+    try:
+        stamp = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(UTC)
+    return stamp.date().isoformat()
+
+
+def _safe_date(year: int, month: int | None, day: int) -> str | None:
+    try:
+        return date(year, month or 1, day).isoformat()
+    except ValueError:
+        return None
