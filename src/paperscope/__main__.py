@@ -1,0 +1,3 @@
+from paperscope.serve.cli import main
+
+main()

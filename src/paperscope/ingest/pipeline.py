@@ -1,0 +1,150 @@
+"""Importing files: pick the importer, stream its records, write them in atomic batches.
+
+A bad record is reported with its file and location and skipped; a file no importer knows is
+reported once and the other files still land.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from paperscope.errors import InputError, PaperscopeError
+from paperscope.ingest.importers.base import HEAD_BYTES, Importer
+from paperscope.ingest.registry import by_name, pick_importer
+from paperscope.model import BadRecord, Deletion, Item, Paper
+from paperscope.store.sqlite import BatchResult, SQLiteStore
+
+DEFAULT_BATCH = 2000
+
+#: Called with (bytes read so far, total bytes) while a file is imported.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class FileSummary:
+    path: str
+    format: str | None = None
+    added: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: list[BadRecord] = field(default_factory=list)
+    error: str | None = None
+    hint: str | None = None
+    ids: list[str] = field(default_factory=list)
+
+    @property
+    def papers(self) -> int:
+        return self.added + self.merged + self.unchanged
+
+    def add(self, result: BatchResult) -> None:
+        self.added += result.added
+        self.merged += result.merged
+        self.unchanged += result.unchanged
+        self.deleted += result.deleted
+        self.ids.extend(result.ids)
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "added": self.added,
+            "merged": self.merged,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "rejected": len(self.rejected),
+            "rejected_records": [{"where": b.where, "message": b.message} for b in self.rejected],
+            "error": self.error,
+        }
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; folders become the files below them, sorted."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(p for p in sorted(path.rglob("*")) if p.is_file())
+        else:
+            out.append(path)
+    return out
+
+
+def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
+    """(stream to parse, raw file whose position measures progress)."""
+    raw = path.open("rb")
+    if path.suffix == ".gz":
+        return gzip.GzipFile(fileobj=raw), raw
+    return raw, raw
+
+
+def choose_importer(path: Path, format_name: str | None) -> Importer:
+    if format_name:
+        return by_name(format_name)
+    stream, raw = _open(path)
+    try:
+        head = stream.read(HEAD_BYTES)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from exc
+    finally:
+        raw.close()
+    if not head.strip():
+        raise InputError(f"{path}: the file is empty")
+    return pick_importer(head, path.name)
+
+
+def batched(items: Iterator[Item], size: int) -> Iterator[tuple[list[Paper], list[Item]]]:
+    """Papers in batches of `size`, each with the non-paper items seen alongside them."""
+    papers: list[Paper] = []
+    others: list[Item] = []
+    for item in items:
+        if isinstance(item, Paper):
+            papers.append(item)
+            if len(papers) >= size:
+                yield papers, others
+                papers, others = [], []
+        else:
+            others.append(item)
+    if papers or others:
+        yield papers, others
+
+
+def import_file(
+    store: SQLiteStore,
+    path: Path,
+    *,
+    format_name: str | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+) -> FileSummary:
+    summary = FileSummary(str(path))
+    try:
+        importer = choose_importer(path, format_name)
+    except PaperscopeError as exc:
+        summary.error, summary.hint = str(exc), exc.hint
+        return summary
+    except OSError as exc:
+        summary.error = f"{path}: cannot read: {exc.strerror or exc}"
+        return summary
+    summary.format = importer.name
+    total = path.stat().st_size
+    stream, raw = _open(path)
+    try:
+        for papers, others in batched(importer.parse(stream, str(path)), batch_size):
+            summary.rejected.extend(i for i in others if isinstance(i, BadRecord))
+            deletions = [i.arxiv_id for i in others if isinstance(i, Deletion)]
+            summary.add(store.write_batch(papers, origin=str(path), deletions=deletions))
+            if progress:
+                progress(raw.tell(), total)
+    except PaperscopeError as exc:
+        summary.error, summary.hint = str(exc), exc.hint
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        summary.error = f"{path}: unreadable after {summary.papers} papers: {exc}"
+    finally:
+        raw.close()
+    if progress:
+        progress(total, total)
+    return summary

@@ -1,0 +1,129 @@
+"""`paperscope import` and `paperscope formats`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from paperscope.ingest.pipeline import DEFAULT_BATCH, FileSummary, expand_paths, import_file
+from paperscope.ingest.registry import all_importers
+from paperscope.serve.cli import app
+from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+
+#: Rejected records listed per file before "... and N more" (all of them with --json).
+SHOWN_REJECTS = 10
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="Files or folders to import.")],
+    db: DbOption = None,
+    format_name: Annotated[
+        str | None,
+        typer.Option("--format", help="Skip detection and read every file as this format."),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Papers per transaction (atomic unit).")
+    ] = DEFAULT_BATCH,
+    as_json: JsonOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Import papers from files; the format of each file is detected from its content.
+
+    Re-importing a paper merges it with the stored one (matched by arXiv id, DOI, then title
+    and first author) and never duplicates it. A malformed record is reported with its file and
+    location and skipped. Exit code 1 if a file could not be read at all.
+    """
+    console = Console(stderr=True)
+    summaries: list[FileSummary] = []
+    with open_store(db) as store:
+        paths = expand_paths(files)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=quiet or as_json,
+            transient=True,
+        ) as bar:
+            for path in paths:
+                task = bar.add_task(path.name, total=None)
+                summaries.append(
+                    import_file(
+                        store,
+                        path,
+                        format_name=format_name,
+                        batch_size=batch_size,
+                        progress=lambda done, total, t=task: bar.update(
+                            t, completed=done, total=total
+                        ),
+                    )
+                )
+                bar.remove_task(task)
+    if as_json:
+        typer.echo(orjson.dumps([s.as_dict() for s in summaries], option=orjson.OPT_INDENT_2))
+    else:
+        _print_summaries(summaries)
+    if any(s.error for s in summaries):
+        raise typer.Exit(1)
+
+
+def _print_summaries(summaries: list[FileSummary]) -> None:
+    out, err = Console(), Console(stderr=True)
+    table = Table("file", "format", "added", "merged", "unchanged", "rejected", box=None)
+    for s in summaries:
+        table.add_row(
+            s.path,
+            s.format or "-",
+            str(s.added),
+            str(s.merged),
+            str(s.unchanged),
+            str(len(s.rejected)),
+        )
+    if len(summaries) > 1:
+        table.add_row(
+            "total",
+            "",
+            *(str(sum(getattr(s, k) for s in summaries)) for k in ("added", "merged", "unchanged")),
+            str(sum(len(s.rejected) for s in summaries)),
+        )
+    out.print(table)
+    for s in summaries:
+        for bad in s.rejected[:SHOWN_REJECTS]:
+            err.print(f"[yellow]rejected[/] {s.path}:{bad.where}: {bad.message}", highlight=False)
+        if len(s.rejected) > SHOWN_REJECTS:
+            more = len(s.rejected) - SHOWN_REJECTS
+            err.print(f"[yellow]rejected[/] {s.path}: ... and {more} more (--json lists all)")
+        if s.error:
+            err.print(f"[red]error:[/] {s.error}", highlight=False)
+            if s.hint:
+                err.print(f"hint: {s.hint}", highlight=False)
+
+
+@app.command("formats")
+def formats(as_json: JsonOption = False) -> None:
+    """List the formats `import` recognises."""
+    importers = sorted(all_importers(), key=lambda i: i.name)
+    if as_json:
+        rows = [{"name": i.name, "description": i.description} for i in importers]
+        typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
+        return
+    table = Table("format", "description", box=None)
+    for importer in importers:
+        table.add_row(importer.name, importer.description)
+    Console().print(table)

@@ -1,0 +1,165 @@
+"""`paperscope search`, `show` and `stats`: reading the store."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paperscope.index.lexical import search_words
+from paperscope.model import Paper
+from paperscope.serve.cli import app
+from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+
+
+def paper_summary(paper: Paper, score: float | None = None) -> dict:
+    """The JSON shape of a hit (a contract: id, title, authors, date, categories, score)."""
+    out = {
+        "id": paper.id,
+        "title": paper.title,
+        "authors": [a.name for a in paper.authors],
+        "date": paper.published,
+        "categories": paper.categories,
+    }
+    if score is not None:
+        out["score"] = round(score, 6)
+    return out
+
+
+def paper_full(paper: Paper) -> dict:
+    return {
+        "id": paper.id,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": [
+            {
+                k: v
+                for k, v in (("name", a.name), ("affiliation", a.affiliation), ("orcid", a.orcid))
+                if v
+            }
+            for a in paper.authors
+        ],
+        "authors_complete": paper.authors_complete,
+        "author_count": paper.author_count,
+        "categories": paper.categories,
+        "published": paper.published,
+        "updated": paper.updated,
+        "arxiv_id": paper.arxiv_id,
+        "doi": paper.doi,
+        "links": paper.links,
+        "sources": paper.sources,
+        "upvotes": paper.upvotes,
+        "citations": paper.citations,
+        "journal_ref": paper.journal_ref,
+        "comment": paper.comment,
+        "organization": paper.organization,
+        "external_ids": paper.external_ids,
+    }
+
+
+def _authors_line(paper: Paper, most: int = 3) -> str:
+    names = [a.name for a in paper.authors]
+    total = paper.author_count or len(names)
+    if not names:
+        return f"{total} authors" if total else ""
+    shown = ", ".join(names[:most])
+    if len(names) > most or not paper.authors_complete:
+        shown += f" et al. ({total})" if total > len(names[:most]) else " et al."
+    return shown
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find in titles, authors, abstracts.")],
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Search papers by keyword (BM25 over title, authors and abstract)."""
+    with open_store(db) as store:
+        hits = search_words(store, query, limit)
+    if as_json:
+        typer.echo(orjson.dumps([paper_summary(h.paper, h.score) for h in hits]))
+        return
+    if not hits:
+        Console(stderr=True).print(f"no papers match {query!r}")
+        return
+    table = Table("id", "date", "title", "authors", box=None)
+    for hit in hits:
+        p = hit.paper
+        table.add_row(p.id, p.published or "", p.title, _authors_line(p))
+    Console().print(table)
+
+
+@app.command()
+def show(
+    paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id or URL, DOI or id.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one paper with every field and the sources it was merged from."""
+    with open_store(db) as store:
+        paper = store.get(paper_id)
+        sources = store.paper_sources(paper.id)
+    data = paper_full(paper)
+    data["merged_from"] = [{"source": s, "origin": o, "first_seen": t} for s, o, t in sources]
+    if as_json:
+        typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        return
+    console = Console()
+    console.print(f"[bold]{paper.title}[/]", highlight=False)
+    console.print(_authors_line(paper, most=50), highlight=False)
+    table = Table(box=None, show_header=False)
+    for key in (
+        "id",
+        "published",
+        "updated",
+        "categories",
+        "doi",
+        "journal_ref",
+        "comment",
+        "organization",
+        "upvotes",
+        "citations",
+    ):
+        value = data[key]
+        if value:
+            table.add_row(key, " ".join(value) if isinstance(value, list) else str(value))
+    for kind, url in paper.links.items():
+        table.add_row(kind, url)
+    for s, o, t in sources:
+        table.add_row("source", f"{s} ({o}, {t})")
+    console.print(table)
+    if paper.abstract:
+        console.print(paper.abstract, highlight=False)
+
+
+@app.command()
+def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Counts of papers, authors and sources in the store."""
+    with open_store(db) as store:
+        data = store.stats()
+    if as_json:
+        typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        return
+    table = Table(box=None, show_header=False)
+    for key in (
+        "papers",
+        "authors",
+        "with_abstract",
+        "with_arxiv_id",
+        "deleted",
+        "oldest",
+        "newest",
+        "db_path",
+        "db_bytes",
+    ):
+        table.add_row(key, str(data[key]))
+    for source, n in data["by_source"].items():
+        table.add_row(f"source {source}", str(n))
+    for key, value in data["harvests"].items():
+        table.add_row(f"harvest {key}", value)
+    Console().print(table)

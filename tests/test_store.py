@@ -1,0 +1,201 @@
+"""The SQLite store: merging rules, atomic batches, the FTS index kept in step."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from paperscope.errors import NotFoundError, StoreError
+from paperscope.model import Author, Paper
+from paperscope.store.sqlite import SQLiteStore
+
+
+def paper(title: str, *authors: str, **fields) -> Paper:
+    return Paper(title=title, authors=[Author(a) for a in authors], **fields)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with SQLiteStore(tmp_path / "papers.db") as s:
+        yield s
+
+
+def fts_integrity(store: SQLiteStore) -> None:
+    # raises sqlite3.DatabaseError when the external-content index disagrees with the table
+    store.conn.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def test_wal_and_migrations_recorded(store):
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    names = [r[0] for r in store.conn.execute("SELECT name FROM schema_migrations")]
+    assert names == ["0001_papers"]
+
+
+def test_reopening_applies_nothing_again(tmp_path):
+    SQLiteStore(tmp_path / "a.db").close()
+    with SQLiteStore(tmp_path / "a.db") as s:
+        assert s.conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 1
+
+
+def test_not_a_database_is_a_clear_error(tmp_path):
+    bad = tmp_path / "junk.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open the paper store"):
+        SQLiteStore(bad)
+
+
+def test_ids_arxiv_then_doi_then_title_hash(store):
+    store.write_batch(
+        [
+            paper("One paper about graph neural nets", "A B", arxiv_id="2301.00001", doi="10.1/x"),
+            paper("Another paper about transformers", "C D", doi="10.1/y"),
+            paper("A third paper known by title only", "E F"),
+        ],
+        origin="t",
+    )
+    ids = [r[0] for r in store.conn.execute("SELECT id FROM papers ORDER BY rowid")]
+    assert ids[:2] == ["2301.00001", "10.1/y"]
+    assert ids[2].startswith("t") and len(ids[2]) == 17
+
+
+def test_merge_on_arxiv_id_keeps_richest_fields(store):
+    store.write_batch(
+        [paper("Deep nets for things", "J. Hu", arxiv_id="2301.00001", abstract="short")],
+        origin="a",
+    )
+    result = store.write_batch(
+        [
+            paper(
+                "Deep nets for things",
+                "Juhua Hu",
+                "Qi Qian",
+                arxiv_id="2301.00001",
+                abstract="a much longer abstract",
+                categories=["cs.LG"],
+                upvotes=5,
+                sources=["hf-papers"],
+            )
+        ],
+        origin="b",
+    )
+    assert (result.added, result.merged) == (0, 1)
+    got = store.get("2301.00001")
+    assert [a.name for a in got.authors] == ["Juhua Hu", "Qi Qian"]
+    assert got.abstract == "a much longer abstract"
+    assert got.categories == ["cs.LG"] and got.upvotes == 5
+    assert store.count() == 1
+    fts_integrity(store)
+
+
+def test_merge_on_doi_then_upgrades_id_to_arxiv(store):
+    store.write_batch([paper("Graph things at scale", "Ann Lee", doi="10.5/abc")], origin="a")
+    store.write_batch(
+        [paper("Graph things at scale", "Ann Lee", doi="10.5/ABC", arxiv_id="2402.12345")],
+        origin="b",
+    )
+    assert store.count() == 1
+    assert store.get("10.5/abc").id == "2402.12345"
+    assert store.get("https://arxiv.org/abs/2402.12345v3").id == "2402.12345"
+
+
+def test_title_plus_first_author_merges_and_former_id_still_resolves(store):
+    store.write_batch([paper("Robust Elastic Net Regression", "Weiyang Liu")], origin="a")
+    old_id = store.conn.execute("SELECT id FROM papers").fetchone()[0]
+    store.write_batch(
+        [paper("Robust elastic net regression.", "W. Liu", arxiv_id="1511.04690")], origin="b"
+    )
+    assert store.count() == 1
+    assert store.get(old_id).arxiv_id == "1511.04690"
+
+
+def test_same_title_different_first_author_stays_two_papers(store):
+    store.write_batch([paper("A survey of deep learning", "Ann Lee")], origin="a")
+    store.write_batch([paper("A survey of deep learning", "Bob Stone")], origin="b")
+    assert store.count() == 2
+
+
+def test_same_title_different_arxiv_ids_stays_two_papers(store):
+    store.write_batch(
+        [paper("A survey of deep learning", "Ann Lee", arxiv_id="2301.1")], origin="a"
+    )
+    store.write_batch(
+        [paper("A survey of deep learning", "Ann Lee", arxiv_id="2302.2")], origin="b"
+    )
+    assert store.count() == 2
+
+
+def test_duplicates_inside_one_batch_merge(store):
+    result = store.write_batch(
+        [
+            paper("Federated pruning of networks", "Rongmei Lin", abstract="x"),
+            paper("Federated Pruning of Networks", "Rongmei Lin", abstract="longer text"),
+        ],
+        origin="a",
+    )
+    assert (result.added, store.count()) == (1, 1)
+    fts_integrity(store)
+
+
+def test_reimport_changes_nothing(store):
+    batch = lambda: [  # noqa: E731
+        paper("Paper number one for tests", "A B", arxiv_id="2301.00001", links={"abs": "u"}),
+        paper("Paper number two for tests", "C D", doi="10.1/z", external_ids={"s2": "9"}),
+    ]
+    store.write_batch(batch(), origin="f")
+    before = store.conn.execute("SELECT * FROM papers ORDER BY rowid").fetchall()
+    result = store.write_batch(batch(), origin="f")
+    assert (result.added, result.merged, result.unchanged) == (0, 0, 2)
+    after = store.conn.execute("SELECT * FROM papers ORDER BY rowid").fetchall()
+    assert [tuple(r) for r in before] == [tuple(r) for r in after]
+
+
+def test_lexical_index_follows_merges(store):
+    store.write_batch([paper("Quantum widgets", "Ann Lee", arxiv_id="2301.1")], origin="a")
+    store.write_batch(
+        [paper("Quantum widgets", "Ann Lee", arxiv_id="2301.1", abstract="zebrafish")], origin="b"
+    )
+    rows = store.conn.execute("SELECT rowid FROM papers_fts WHERE papers_fts MATCH 'zebrafish'")
+    assert len(rows.fetchall()) == 1
+    fts_integrity(store)
+
+
+def test_deletion_hides_paper(store):
+    store.write_batch([paper("Quantum widgets", "Ann Lee", arxiv_id="2301.1")], origin="a")
+    result = store.write_batch([], origin="oai", deletions=["2301.1"])
+    assert result.deleted == 1 and store.count() == 0
+
+
+def test_cursor_commits_with_batch_and_failed_batch_leaves_nothing(store):
+    store.write_batch([paper("Quantum widgets", "Ann Lee")], origin="a", cursor=("k", "1"))
+    assert store.get_cursor("k") == "1"
+    broken = paper("Broken record here", "X Y")
+    broken.authors = None  # type: ignore[assignment]  # fails while rows are built
+    with pytest.raises(TypeError):
+        store.write_batch(
+            [paper("Fine record in batch", "Z Z"), broken], origin="b", cursor=("k", "2")
+        )
+    assert store.get_cursor("k") == "1" and store.count() == 1
+    assert not store.conn.in_transaction
+
+
+def test_unknown_id_is_not_found(store):
+    with pytest.raises(NotFoundError):
+        store.get("9999.99999")
+
+
+def test_sources_recorded_per_origin(store):
+    store.write_batch(
+        [paper("Quantum widgets", "A B", arxiv_id="2301.1", sources=["x"])], origin="f1"
+    )
+    store.write_batch(
+        [paper("Quantum widgets", "A B", arxiv_id="2301.1", sources=["y"])], origin="f2"
+    )
+    assert [(s, o) for s, o, _ in store.paper_sources("2301.1")] == [("x", "f1"), ("y", "f2")]
+    assert store.get("2301.1").sources == ["x", "y"]
+
+
+def test_integrity_ok(store):
+    store.write_batch([paper("Quantum widgets", "A B")], origin="a")
+    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert isinstance(store.conn, sqlite3.Connection)
