@@ -1,0 +1,374 @@
+"""`paperscope harvest arxiv|arxiv-oai|arxiv-api|hf`: live, resumable harvests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paperscope.errors import InputError
+from paperscope.ingest.harvesters import arxiv_api, arxiv_oai, hf_daily
+from paperscope.ingest.harvesters.http import RetryPolicy, make_client
+from paperscope.ingest.harvesters.state import HarvestSummary
+from paperscope.serve.cli import app
+from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+
+harvest_app = typer.Typer(
+    name="harvest",
+    help="Fetch papers from arXiv or Hugging Face into the store; interrupted runs resume.",
+    no_args_is_help=True,
+)
+app.add_typer(harvest_app, name="harvest")
+
+#: Rejected records listed before "... and N more" (all of them with --json).
+SHOWN_REJECTS = 10
+
+# -------------------------------------------------------------------- shared options
+
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No per-page progress.")]
+RestartOption = Annotated[
+    bool,
+    typer.Option(
+        "--restart", help="Forget the saved position (and completion) and start from the top."
+    ),
+]
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="Service URL (default: the public service, or the PAPERSCOPE_*_URL variable).",
+        show_default=False,
+    ),
+]
+IntervalOption = Annotated[
+    float | None,
+    typer.Option(
+        "--interval",
+        min=0.0,
+        help="Seconds between requests (default: 3 for arXiv, 1 for Hugging Face).",
+        show_default=False,
+    ),
+]
+RetriesOption = Annotated[
+    int, typer.Option("--retries", min=0, help="Retries on 429, 5xx and connection errors.")
+]
+BackoffOption = Annotated[
+    float,
+    typer.Option("--backoff", min=0.0, help="First retry delay in seconds; doubles each retry."),
+]
+TimeoutOption = Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per request.")]
+FromOption = Annotated[
+    str | None, typer.Option("--from", help="First day, YYYY-MM-DD.", show_default=False)
+]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", help="Last day, YYYY-MM-DD.", show_default=False)
+]
+SetOption = Annotated[
+    str | None,
+    typer.Option("--set", help="OAI set, e.g. cs, math, physics:hep-ex.", show_default=False),
+]
+PrefixOption = Annotated[
+    str, typer.Option("--prefix", help="OAI metadata format: arXiv, arXivRaw or oai_dc.")
+]
+QueryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--query", help='arXiv search_query, e.g. "cat:cs.LG AND ti:diffusion".', show_default=False
+    ),
+]
+IdListOption = Annotated[
+    list[str] | None,
+    typer.Option("--id-list", help="arXiv ids, comma-separated or repeated.", show_default=False),
+]
+MaxOption = Annotated[int, typer.Option("--max", min=1, help="Stop after this many papers.")]
+PageSizeOption = Annotated[int, typer.Option("--page-size", min=1, help="Papers per request.")]
+SortOption = Annotated[
+    str, typer.Option("--sort", help="submittedDate, lastUpdatedDate or relevance (--query).")
+]
+
+
+class _Run:
+    """What every harvest command does around the library call: store, client, output."""
+
+    def __init__(
+        self, *, db: Path | None, as_json: bool, quiet: bool, retries: int, backoff: float
+    ) -> None:
+        self.db = db
+        self.as_json = as_json
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.chatty = not (quiet or as_json)
+        self.policy = RetryPolicy(retries=retries, backoff=backoff)
+
+    def progress(self, summary: HarvestSummary) -> None:
+        if self.chatty:
+            self.err.print(
+                f"{summary.source} {summary.last_page}: {summary.papers} papers so far "
+                f"({summary.added} added, {summary.merged} merged, {summary.deleted} deleted)"
+            )
+
+    def on_retry(self, problem: str, delay: float, attempt: int, attempts: int) -> None:
+        if self.chatty:
+            self.err.print(
+                f"[yellow]retry[/] {problem}; waiting {delay:.1f} s "
+                f"(attempt {attempt + 1} of {attempts})"
+            )
+
+    def __call__(self, harvest: Callable[..., HarvestSummary], timeout: float) -> None:
+        with open_store(self.db) as store, make_client(timeout) as client:
+            try:
+                summary = harvest(
+                    store,
+                    client,
+                    policy=self.policy,
+                    progress=self.progress,
+                    on_retry=self.on_retry,
+                )
+            except KeyboardInterrupt:
+                self.err.print(
+                    "interrupted: the pages committed so far are kept; "
+                    "run the same command again to resume"
+                )
+                raise typer.Exit(130) from None
+        self.render(summary)
+        if summary.error:
+            raise typer.Exit(1)
+
+    def render(self, s: HarvestSummary) -> None:
+        if self.as_json:
+            typer.echo(orjson.dumps(s.as_dict(), option=orjson.OPT_INDENT_2))
+        elif s.nothing_to_do:
+            self.err.print(
+                f"{s.source}: already complete (at {s.completed_at}); nothing to do. "
+                "--restart harvests again"
+                + (", --from a later day fetches what changed since" if "oai" in s.source else "")
+            )
+        elif s.pages or not s.error:
+            table = Table("source", "pages", "added", "merged", "unchanged", "deleted", box=None)
+            table.add_column("rejected")
+            table.add_column("status")
+            table.add_row(
+                s.source,
+                *(str(v) for v in (s.pages, s.added, s.merged, s.unchanged, s.deleted)),
+                str(len(s.rejected)),
+                _status(s),
+            )
+            Console().print(table)
+        if not self.as_json:
+            self._print_problems(s)
+
+    def _print_problems(self, s: HarvestSummary) -> None:
+        for bad in s.rejected[:SHOWN_REJECTS]:
+            self.err.print(f"[yellow]rejected[/] {bad.where}: {bad.message}")
+        if len(s.rejected) > SHOWN_REJECTS:
+            more = len(s.rejected) - SHOWN_REJECTS
+            self.err.print(f"[yellow]rejected[/] ... and {more} more (--json lists all)")
+        if s.error:
+            self.err.print(f"[red]error:[/] {s.error}")
+            if s.hint:
+                self.err.print(f"hint: {s.hint}")
+
+
+def _status(s: HarvestSummary) -> str:
+    if s.completed:
+        return "complete"
+    if s.error:
+        return "stopped; rerun to resume" if s.pages else "failed"
+    return "up to date (today is not final)"
+
+
+# -------------------------------------------------------------------- commands
+
+
+@harvest_app.command("arxiv")
+def arxiv(
+    db: DbOption = None,
+    set_: SetOption = None,
+    from_date: FromOption = None,
+    until: UntilOption = None,
+    prefix: PrefixOption = "arXiv",
+    api: Annotated[
+        bool, typer.Option("--api", help="Use the search API instead of OAI-PMH.")
+    ] = False,
+    query: QueryOption = None,
+    id_list: IdListOption = None,
+    max_papers: MaxOption = arxiv_api.DEFAULT_MAX,
+    page_size: PageSizeOption = arxiv_api.DEFAULT_PAGE_SIZE,
+    sort: SortOption = "submittedDate",
+    restart: RestartOption = False,
+    base_url: BaseUrlOption = None,
+    interval: IntervalOption = None,
+    retries: RetriesOption = 5,
+    backoff: BackoffOption = 2.0,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Harvest arXiv: OAI-PMH by default (--set/--from/--until/--prefix), or the search API
+    with --api (--query and/or --id-list; --query or --id-list alone imply --api).
+
+    Each page is committed with its cursor; run the same command again to resume an
+    interrupted harvest. A completed one is not repeated unless --restart is given.
+    """
+    run = _Run(db=db, as_json=as_json, quiet=quiet, retries=retries, backoff=backoff)
+    if api or query or id_list:
+        if set_ or from_date or until or prefix != "arXiv":
+            raise InputError(
+                "--set, --from, --until and --prefix are OAI-PMH options",
+                hint="express dates and categories in --query, e.g. "
+                '"cat:cs.LG AND submittedDate:[202401010000 TO 202401312359]"',
+            )
+        _run_api(
+            run, query, id_list, max_papers, page_size, sort, restart, base_url, interval, timeout
+        )
+    else:
+        _run_oai(run, set_, from_date, until, prefix, restart, base_url, interval, timeout)
+
+
+@harvest_app.command("arxiv-oai")
+def arxiv_oai_command(
+    db: DbOption = None,
+    set_: SetOption = None,
+    from_date: FromOption = None,
+    until: UntilOption = None,
+    prefix: PrefixOption = "arXiv",
+    restart: RestartOption = False,
+    base_url: BaseUrlOption = None,
+    interval: IntervalOption = None,
+    retries: RetriesOption = 5,
+    backoff: BackoffOption = 2.0,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Harvest arXiv metadata over OAI-PMH (ListRecords), resumable by resumptionToken."""
+    run = _Run(db=db, as_json=as_json, quiet=quiet, retries=retries, backoff=backoff)
+    _run_oai(run, set_, from_date, until, prefix, restart, base_url, interval, timeout)
+
+
+@harvest_app.command("arxiv-api")
+def arxiv_api_command(
+    db: DbOption = None,
+    query: QueryOption = None,
+    id_list: IdListOption = None,
+    max_papers: MaxOption = arxiv_api.DEFAULT_MAX,
+    page_size: PageSizeOption = arxiv_api.DEFAULT_PAGE_SIZE,
+    sort: SortOption = "submittedDate",
+    restart: RestartOption = False,
+    base_url: BaseUrlOption = None,
+    interval: IntervalOption = None,
+    retries: RetriesOption = 5,
+    backoff: BackoffOption = 2.0,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Harvest the results of an arXiv API query (--query) or id list (--id-list)."""
+    run = _Run(db=db, as_json=as_json, quiet=quiet, retries=retries, backoff=backoff)
+    _run_api(run, query, id_list, max_papers, page_size, sort, restart, base_url, interval, timeout)
+
+
+@harvest_app.command("hf")
+def hf(
+    db: DbOption = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date", help="One day, YYYY-MM-DD (default: today, UTC).", show_default=False
+        ),
+    ] = None,
+    from_date: FromOption = None,
+    until: UntilOption = None,
+    restart: RestartOption = False,
+    base_url: BaseUrlOption = None,
+    interval: IntervalOption = None,
+    retries: RetriesOption = 5,
+    backoff: BackoffOption = 2.0,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Harvest Hugging Face daily papers for --date, or each day from --from to --until.
+
+    One request per day; the cursor is the last completed day, so a rerun continues from the
+    next one. Today is fetched but not final, so a rerun fetches it again.
+    """
+    if day and (from_date or until):
+        raise InputError("--date is one day; use either --date or --from/--until")
+    params = hf_daily.HfParams(from_day=day or from_date, until=day or until)
+    run = _Run(db=db, as_json=as_json, quiet=quiet, retries=retries, backoff=backoff)
+    run(
+        lambda store, client, **kw: hf_daily.harvest_hf_daily(
+            store,
+            client,
+            params,
+            base_url=base_url,
+            interval=hf_daily.DEFAULT_INTERVAL if interval is None else interval,
+            restart=restart,
+            **kw,
+        ),
+        timeout,
+    )
+
+
+def _run_oai(
+    run: _Run,
+    set_: str | None,
+    from_date: str | None,
+    until: str | None,
+    prefix: str,
+    restart: bool,
+    base_url: str | None,
+    interval: float | None,
+    timeout: float,
+) -> None:
+    params = arxiv_oai.OaiParams(prefix=prefix, set=set_, from_date=from_date, until=until)
+    run(
+        lambda store, client, **kw: arxiv_oai.harvest_arxiv_oai(
+            store,
+            client,
+            params,
+            base_url=base_url,
+            interval=arxiv_oai.DEFAULT_INTERVAL if interval is None else interval,
+            restart=restart,
+            **kw,
+        ),
+        timeout,
+    )
+
+
+def _run_api(
+    run: _Run,
+    query: str | None,
+    id_list: list[str] | None,
+    max_papers: int,
+    page_size: int,
+    sort: str,
+    restart: bool,
+    base_url: str | None,
+    interval: float | None,
+    timeout: float,
+) -> None:
+    params = arxiv_api.ApiParams(
+        query=query,
+        id_list=arxiv_api.split_id_list(id_list or []),
+        max_papers=max_papers,
+        page_size=page_size,
+        sort=sort,
+    )
+    run(
+        lambda store, client, **kw: arxiv_api.harvest_arxiv_api(
+            store,
+            client,
+            params,
+            base_url=base_url,
+            interval=arxiv_api.DEFAULT_INTERVAL if interval is None else interval,
+            restart=restart,
+            **kw,
+        ),
+        timeout,
+    )
