@@ -105,6 +105,8 @@ def clean_abstract(text: str | None) -> str:
 
 
 def strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     out = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return out.translate(_FOLD_LETTERS)
@@ -117,6 +119,8 @@ _FOLD_LETTERS = str.maketrans(
 
 def fold(text: str) -> str:
     """Lower-case, TeX-decoded, accent-free text for keys and comparisons."""
+    if text.isascii() and "\\" not in text and "{" not in text:
+        return text.lower()
     return strip_accents(tex_to_unicode(text)).casefold()
 
 

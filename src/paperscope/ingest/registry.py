@@ -6,10 +6,12 @@ from paperscope.errors import UnknownFormatError
 from paperscope.ingest.importers.base import Importer
 
 IMPORTERS: list[Importer] = []
+_builtin_loaded = False
 
 
 def register(importer: Importer) -> Importer:
-    IMPORTERS.append(importer)
+    if all(existing.name != importer.name for existing in IMPORTERS):
+        IMPORTERS.append(importer)
     return importer
 
 
@@ -31,8 +33,12 @@ def _load_builtin() -> None:
 
 
 def all_importers() -> list[Importer]:
-    if not IMPORTERS:
+    # Loaded on first use, not on import, so one importer module can be used on its own;
+    # an importer module imported directly earlier must not stop the others from loading.
+    global _builtin_loaded
+    if not _builtin_loaded:
         _load_builtin()
+        _builtin_loaded = True
     return IMPORTERS
 
 

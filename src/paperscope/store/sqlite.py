@@ -263,6 +263,7 @@ class _BatchWriter:
         self.stored: dict[int, Paper] = {}  # rowid -> the record as it is in the store
         self.new_rowids: list[int] = []
         self.changed: set[int] = set()
+        self.ids: dict[str, int] = {}  # paper id -> rowid, for this batch and what it touches
 
     def write(self, papers: Sequence[Paper], result: BatchResult) -> None:
         self._prefetch(papers)
@@ -315,10 +316,18 @@ class _BatchWriter:
             ):
                 self.title_map.setdefault(key, []).append(rowid)
                 rowids.add(rowid)
+        wanted = sorted({p.canonical_id() for p in papers})
+        self.checked_ids: set[str] = set(wanted)
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            for rowid, ident in self.conn.execute(
+                f"SELECT rowid, id FROM papers WHERE id IN ({marks})", chunk
+            ):
+                self.ids[ident] = rowid
         if rowids:
             loaded = SQLiteStoreReader(self.conn).load(rowids)
             self.stored.update(loaded)
-            self.current.update({r: p for r, p in loaded.items()})
+            self.current.update(loaded)
 
     def _match(self, paper: Paper) -> int | None:
         for alias in aliases_of(paper):
@@ -343,13 +352,14 @@ class _BatchWriter:
 
     def _free_id(self, wanted: str, rowid: int) -> str:
         """`wanted`, unless another paper already holds it (two papers, one title hash)."""
-        taken = any(p.id == wanted for r, p in self.current.items() if r != rowid)
-        if not taken:
-            taken = (
-                self.conn.execute("SELECT 1 FROM papers WHERE id = ?", (wanted,)).fetchone()
-                is not None
-            )
-        return wanted if not taken else f"{wanted}-{rowid}"
+        holder = self.ids.get(wanted)
+        if holder is None and wanted not in self.checked_ids:
+            row = self.conn.execute("SELECT rowid FROM papers WHERE id = ?", (wanted,)).fetchone()
+            holder = row[0] if row else None
+        if holder is not None and holder != rowid:
+            wanted = f"{wanted}-{rowid}"
+        self.ids[wanted] = rowid
+        return wanted
 
     # -- writing
 
