@@ -66,7 +66,7 @@ def main() -> None:
         f"generated/cached in {time.perf_counter() - t:.1f} s)"
     )
 
-    seconds, rss, out = run([sys.executable, "-c", PARSE_ONLY, str(data)])
+    _, rss, out = run([sys.executable, "-c", PARSE_ONLY, str(data)])
     parsed, parse_s = out.split()
     parse_rate = int(parsed) / float(parse_s)
 

@@ -81,6 +81,14 @@ def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
     return raw, raw
 
 
+def _position(raw: BinaryIO, total: int) -> int:
+    # an importer that wraps the stream in a text reader may close it when done with it
+    try:
+        return raw.tell()
+    except ValueError:
+        return total
+
+
 def choose_importer(path: Path, format_name: str | None) -> Importer:
     if format_name:
         return by_name(format_name)
@@ -138,7 +146,7 @@ def import_file(
             deletions = [i.arxiv_id for i in others if isinstance(i, Deletion)]
             summary.add(store.write_batch(papers, origin=str(path), deletions=deletions))
             if progress:
-                progress(raw.tell(), total)
+                progress(_position(raw, total), total)
     except PaperscopeError as exc:
         summary.error, summary.hint = str(exc), exc.hint
     except (OSError, EOFError, UnicodeDecodeError) as exc:

@@ -84,8 +84,11 @@ def import_(
 
 
 def _print_summaries(summaries: list[FileSummary]) -> None:
-    out, err = Console(), Console(stderr=True)
-    table = Table("file", "format", "added", "merged", "unchanged", "rejected", box=None)
+    out = Console()
+    table = Table(box=None)
+    table.add_column("file", overflow="fold")
+    for name in ("format", "added", "merged", "unchanged", "rejected"):
+        table.add_column(name)
     for s in summaries:
         table.add_row(
             s.path,
@@ -103,16 +106,17 @@ def _print_summaries(summaries: list[FileSummary]) -> None:
             str(sum(len(s.rejected) for s in summaries)),
         )
     out.print(table)
+    # plain lines, never wrapped, so `path:where: message` can be grepped and clicked
     for s in summaries:
         for bad in s.rejected[:SHOWN_REJECTS]:
-            err.print(f"[yellow]rejected[/] {s.path}:{bad.where}: {bad.message}", highlight=False)
+            typer.secho(f"rejected {s.path}:{bad.where}: {bad.message}", err=True, fg="yellow")
         if len(s.rejected) > SHOWN_REJECTS:
             more = len(s.rejected) - SHOWN_REJECTS
-            err.print(f"[yellow]rejected[/] {s.path}: ... and {more} more (--json lists all)")
+            typer.secho(f"rejected {s.path}: ... and {more} more (--json lists all)", err=True)
         if s.error:
-            err.print(f"[red]error:[/] {s.error}", highlight=False)
+            typer.secho(f"error: {s.error}", err=True, fg="red")
             if s.hint:
-                err.print(f"hint: {s.hint}", highlight=False)
+                typer.echo(f"hint: {s.hint}", err=True)
 
 
 @app.command("formats")

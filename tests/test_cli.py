@@ -1,0 +1,127 @@
+"""The CLI as a user runs it: import the sample pages, stats, search, show, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import FORMATS, PAGES
+from paperscope.serve.cli import app
+
+runner = CliRunner()
+
+
+def cli(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def db(tmp_path):
+    return str(tmp_path / "papers.db")
+
+
+def stats(db: str) -> dict:
+    result = cli("stats", "--db", db, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_sample_pages_import_every_paper_once_and_reimport_changes_nothing(db):
+    pages = sorted(str(p) for p in PAGES.glob("*.txt"))
+    first = cli("import", *pages, "--db", db, "--json")
+    assert first.exit_code == 0, first.output
+    summary = {s["format"]: s for s in json.loads(first.stdout)}
+    assert {f: s["added"] for f, s in summary.items()} == {
+        "page-author-profile": 12,
+        "page-hf-search": 86,
+        "page-arxiv-listing": 20,
+    }
+    assert stats(db)["papers"] == 118
+    second = json.loads(cli("import", *pages, "--db", db, "--json").stdout)
+    assert sum(s["added"] + s["merged"] for s in second) == 0
+    assert sum(s["unchanged"] for s in second) == 118
+    assert stats(db)["papers"] == 118
+
+
+def test_db_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("PAPERSCOPE_DB", str(tmp_path / "env.db"))
+    assert cli("import", str(PAGES / "author-profile-lin.txt")).exit_code == 0
+    assert (tmp_path / "env.db").exists()
+    assert stats(str(tmp_path / "env.db"))["papers"] == 12
+
+
+def test_search_show_and_json_contract(db):
+    cli("import", str(FORMATS / "arxiv-api-atom"), "--db", db)
+    hits = json.loads(cli("search", "del maestro", "--db", db, "--json").stdout)
+    assert hits and set(hits[0]) == {"id", "title", "authors", "date", "categories", "score"}
+    shown = cli("show", hits[0]["id"], "--db", db, "--json")
+    assert shown.exit_code == 0
+    paper = json.loads(shown.stdout)
+    assert paper["id"] == hits[0]["id"] and paper["merged_from"]
+    assert cli("show", hits[0]["id"], "--db", db).exit_code == 0
+
+
+def test_show_unknown_id_is_a_clear_error(db):
+    from paperscope.serve.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        import sys
+
+        sys.argv = ["paperscope", "show", "9999.99999", "--db", db]
+        main()
+    assert exit_info.value.code == 1
+
+
+def test_unknown_format_is_one_clear_error_and_other_files_still_land(db, tmp_path):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("just some notes, not papers\n" * 20)
+    result = runner.invoke(
+        app, ["import", str(junk), str(PAGES / "author-profile-lin.txt"), "--db", db]
+    )
+    assert result.exit_code == 1
+    assert "not a format paperscope can import" in result.stderr
+    assert stats(db)["papers"] == 12
+
+
+def test_bad_record_reported_with_file_and_line(db, tmp_path):
+    src = FORMATS / "kaggle-snapshot" / "arxiv-metadata-oai-snapshot-0704.0001-0704.0200.jsonl"
+    lines = src.read_text().splitlines()
+    lines[4] = lines[4][:50]  # line 5 is cut short: invalid JSON
+    bad = tmp_path / "snapshot.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["import", str(bad), "--db", db])
+    assert result.exit_code == 0
+    assert f"{bad}:line 5" in result.stderr
+    assert stats(db)["papers"] == 199
+
+
+def test_formats_lists_every_importer():
+    names = {f["name"] for f in json.loads(cli("formats", "--json").stdout)}
+    assert {
+        "arxiv-atom",
+        "arxiv-oai",
+        "arxiv-rss",
+        "kaggle-arxiv",
+        "hf-papers",
+        "openalex",
+        "semantic-scholar",
+        "bibtex",
+        "page-author-profile",
+        "page-hf-search",
+        "page-arxiv-listing",
+    } <= names
+
+
+def test_every_fixture_imports_into_one_store(db, tmp_path):
+    """All formats together: known papers seen by several sources merge, none is lost."""
+    folder = tmp_path / "all"
+    shutil.copytree(FORMATS, folder)
+    result = cli("import", str(folder), "--db", db, "--json")
+    summaries = json.loads(result.stdout)
+    failed = {s["path"] for s in summaries if s["error"]}
+    # error responses recorded from the sources are reported, not imported
+    assert all("error" in p or "SOURCES" in p or "empty" in p or "no-results" in p for p in failed)
+    assert stats(db)["papers"] > 600
