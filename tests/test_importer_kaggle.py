@@ -184,16 +184,11 @@ def test_falls_back_to_free_text_authors(tmp_path: Path):
     assert (paper.published, paper.updated) == ("2007-07-24", "2007-07-24")
 
 
-@pytest.mark.slow
-def test_parse_speed(tmp_path: Path):
-    # The full snapshot has millions of lines; parsing must stay far ahead of the store.
-    import time
-
+def test_parse_streams_a_large_file(tmp_path: Path):
+    # Speed is measured in bench/ingest.py, never asserted here; this checks nothing is lost
+    # or duplicated when the input is many times the fixture.
     big = tmp_path / "big.jsonl"
     big.write_bytes(SNAPSHOT.read_bytes() * 100)  # 20,000 records
-    start = time.perf_counter()
     with big.open("rb") as stream:
         count = sum(1 for _ in IMPORTER.parse(stream, str(big)))
-    rate = count / (time.perf_counter() - start)
     assert count == 20_000
-    assert rate > 10_000, f"{rate:,.0f} records/s"
