@@ -29,13 +29,13 @@ def fts_integrity(store: SQLiteStore) -> None:
 def test_wal_and_migrations_recorded(store):
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = [r[0] for r in store.conn.execute("SELECT name FROM schema_migrations")]
-    assert names == ["0001_papers"]
+    assert names == ["0001_papers", "0002_vectors"]
 
 
 def test_reopening_applies_nothing_again(tmp_path):
     SQLiteStore(tmp_path / "a.db").close()
     with SQLiteStore(tmp_path / "a.db") as s:
-        assert s.conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 1
+        assert s.conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 2
 
 
 def test_not_a_database_is_a_clear_error(tmp_path):
@@ -199,3 +199,28 @@ def test_integrity_ok(store):
     store.write_batch([paper("Quantum widgets", "A B")], origin="a")
     assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert isinstance(store.conn, sqlite3.Connection)
+
+
+def test_generation_moves_on_change_only(store):
+    g0 = store.generation()
+    store.write_batch([paper("Quantum widgets", "A B", arxiv_id="2301.1")], origin="a")
+    g1 = store.generation()
+    store.write_batch([paper("Quantum widgets", "A B", arxiv_id="2301.1")], origin="a")
+    assert g0 < g1 == store.generation()
+
+
+def test_vectors_saved_and_dropped_when_text_changes(store):
+    import numpy as np
+
+    store.write_batch([paper("Quantum widgets", "A B", arxiv_id="2301.1")], origin="a")
+    rowid = store.resolve("2301.1")
+    assert store.rowids_without_vectors("m1") == [rowid]
+    vec = np.ones(4, dtype=np.float32).tobytes()
+    store.save_vectors("m1", [(rowid, 0, vec), (rowid, 1, vec)])
+    assert store.rowids_without_vectors("m1") == [] and store.count_embedded("m1") == 1
+    assert store.rowids_without_vectors("m2") == [rowid]  # another model: embed again
+    assert [len(c) for c in store.iter_vectors("m1", batch=1)] == [1, 1]
+    store.write_batch(
+        [paper("Quantum widgets", "A B", arxiv_id="2301.1", abstract="new text")], origin="b"
+    )
+    assert store.rowids_without_vectors("m1") == [rowid]

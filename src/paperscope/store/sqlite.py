@@ -200,6 +200,80 @@ class SQLiteStore:
             "db_bytes": self.path.stat().st_size if self.path.exists() else 0,
         }
 
+    # ------------------------------------------------------------------ vectors
+
+    def rowids_without_vectors(self, model: str, limit: int | None = None) -> list[int]:
+        """Papers that have no vector made by `model` (new, re-worded, or another model's)."""
+        sql = (
+            "SELECT rowid FROM papers p WHERE NOT deleted AND NOT EXISTS (SELECT 1 FROM "
+            "paper_vectors v WHERE v.paper_rowid = p.rowid AND v.model = ?) ORDER BY rowid"
+        )
+        params: tuple = (model,)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (model, limit)
+        return [r[0] for r in self.conn.execute(sql, params)]
+
+    def count_embedded(self, model: str | None = None) -> int:
+        if model is None:
+            sql, params = "SELECT count(DISTINCT paper_rowid) FROM paper_vectors", ()
+        else:
+            sql = "SELECT count(DISTINCT paper_rowid) FROM paper_vectors WHERE model = ?"
+            params = (model,)
+        return self.conn.execute(sql, params).fetchone()[0]
+
+    def save_vectors(self, model: str, rows: Sequence[tuple[int, int, bytes]]) -> None:
+        """Replace the vectors of the papers in `rows` ((rowid, passage, float32 bytes)), in
+        one transaction, so a killed `embed` never leaves a paper half-embedded."""
+        rowids = sorted({r[0] for r in rows})
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.executemany(
+                "DELETE FROM paper_vectors WHERE paper_rowid = ?", [(r,) for r in rowids]
+            )
+            self.conn.executemany(
+                "INSERT INTO paper_vectors (paper_rowid, passage, model, vector) "
+                "VALUES (?, ?, ?, ?)",
+                [(r, p, model, v) for r, p, v in rows],
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+    def iter_vectors(
+        self, model: str, batch: int = 20_000
+    ) -> Iterator[list[tuple[int, int, bytes]]]:
+        """All (rowid, passage, vector bytes) of `model`, in rowid order, in chunks."""
+        last = (-1, -1)
+        while True:
+            rows = self.conn.execute(
+                "SELECT paper_rowid, passage, vector FROM paper_vectors WHERE model = ? AND "
+                "(paper_rowid, passage) > (?, ?) ORDER BY paper_rowid, passage LIMIT ?",
+                (model, *last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            yield [tuple(r) for r in rows]
+            last = (rows[-1][0], rows[-1][1])
+
+    def generation(self) -> int:
+        """Bumped by every write that adds, changes or deletes papers: derived indexes store
+        the generation they were built at and catch up when it moved."""
+        return self.conn.execute(
+            "SELECT value FROM store_meta WHERE key = 'generation'"
+        ).fetchone()[0]
+
+    def rowids_modified_since(self, since: str) -> list[int]:
+        """Papers added, changed or deleted at or after the ISO timestamp `since`."""
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT rowid FROM papers WHERE modified_at >= ? ORDER BY rowid", (since,)
+            )
+        ]
+
     def get_cursor(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM harvest_state WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -221,6 +295,10 @@ class SQLiteStore:
             _BatchWriter(self.conn, origin).write(papers, result)
             if deletions:
                 result.deleted = self._mark_deleted(deletions)
+            if result.added or result.merged or result.deleted:
+                self.conn.execute(
+                    "UPDATE store_meta SET value = value + 1 WHERE key = 'generation'"
+                )
             if cursor is not None:
                 self.conn.execute(
                     "INSERT OR REPLACE INTO harvest_state (key, value, updated_at) "
@@ -443,6 +521,13 @@ class _BatchWriter:
         self.conn.executemany(
             "DELETE FROM paper_authors WHERE paper_rowid = ?", [(r,) for r in changed]
         )
+        # a paper whose embedded text changed must be embedded again
+        reworded = [
+            (r,)
+            for r in changed
+            if (old_rows[r][1], old_rows[r][3]) != (new_rows[r][1], new_rows[r][2])
+        ]
+        self.conn.executemany("DELETE FROM paper_vectors WHERE paper_rowid = ?", reworded)
         self.conn.executemany(
             "INSERT INTO paper_authors (paper_rowid, position, name, name_key, family_key) "
             "VALUES (?, ?, ?, ?, ?)",
