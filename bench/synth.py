@@ -171,6 +171,34 @@ class Synth:
                 "authors_parsed": [[n.split(" ", 1)[-1], n.split(" ", 1)[0], ""] for n in names],
             }
 
+    def paper_records(self, n: int) -> Iterator[dict]:
+        """Paper-like dicts in the shape of `paperscope.model.Paper` (title, abstract, author
+        names, categories, ISO published date, arXiv id, upvotes), for engine benchmarks."""
+        for i in range(n):
+            yield {
+                "arxiv_id": f"{23 + i // 1_000_000 % 70:02d}{(i // 99_999) % 12 + 1:02d}."
+                f"{i % 99_999 + 1:05d}",
+                "title": self.title(),
+                "abstract": self.abstract(),
+                "authors": self.author_names(),
+                "categories": list(self.rng.choice(self.categories)),
+                "published": self.when().date().isoformat(),
+                "upvotes": int(self.rng.paretovariate(1.5)) - 1,
+            }
+
+
+def papers_file(n: int, seed: int = 7) -> Path:
+    """A cached JSONL file of `n` synthetic paper dicts (`Synth.paper_records`)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"papers-synth-{n}-s{seed}.jsonl"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for record in Synth(seed).paper_records(n):
+                fh.write(json.dumps(record) + "\n")
+        tmp.rename(path)
+    return path
+
 
 def kaggle_file(n: int, seed: int = 7) -> Path:
     """A cached Kaggle-format JSONL file of `n` synthetic records."""

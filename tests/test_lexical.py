@@ -1,0 +1,490 @@
+"""The tantivy lexical index on a real store filled from the fixtures: every query construct
+against a brute-force check over the stored papers, sorts, filters, facets, snippets, and the
+index's life cycle (missing, corrupt, stale, incremental updates, deletions)."""
+
+from __future__ import annotations
+
+import gc
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperscope.index.lexical import EN, STAMP, LexicalIndex, author_keys, snippet
+from paperscope.index.paths import index_dir
+from paperscope.ingest.pipeline import import_file
+from paperscope.model import Author, Paper
+from paperscope.normalize import fold
+from paperscope.rank import query as q
+from paperscope.store.sqlite import SQLiteStore
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FORMATS = FIXTURES / "formats"
+KAGGLE = FORMATS / "kaggle-snapshot" / "arxiv-metadata-oai-snapshot-0704.0001-0704.0200.jsonl"
+FILES = [
+    *sorted((FIXTURES / "pages").glob("*.txt")),  # 20 + 12 + 86 papers
+    KAGGLE,  # 200, with comments, journal refs and Bal\'azs
+    FORMATS / "arxiv-api-atom" / "query-au-del_maestro-10-entries-2016.xml",
+    FORMATS / "huggingface-papers" / "daily-papers-2026-02-25-50-papers.json",  # upvotes
+    FORMATS / "semantic-scholar" / "cassette-paper-search-turing-100-full-fields-2023-12.yaml",
+]
+TOTAL = 478
+MANY = 1000
+
+
+def fill(store: SQLiteStore, files=FILES) -> None:
+    for path in files:
+        summary = import_file(store, path)
+        assert summary.error is None, summary.error
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """One store and index shared by the read-only tests."""
+    db = tmp_path_factory.mktemp("lexical") / "papers.db"
+    store = SQLiteStore(db)
+    fill(store)
+    index = LexicalIndex(store, index_dir(db) / "lexical")
+    assert index.ensure() is True
+    papers = dict(store.iter_papers())
+    yield index, papers
+    store.close()
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    """A store and index of their own, for tests that change them."""
+    db = tmp_path / "papers.db"
+    store = SQLiteStore(db)
+    fill(store, FILES[:4])
+    index = LexicalIndex(store, index_dir(db) / "lexical")
+    index.ensure()
+    held = [store, index]  # a list, so a test can let go of the index
+    yield held
+    store.close()
+
+
+def found(index: LexicalIndex, text: str, **kwargs) -> list[int]:
+    hits, total = index.search(q.parse(text), limit=kwargs.pop("limit", MANY), **kwargs)
+    assert total == len(hits) or len(hits) == MANY
+    return [rowid for rowid, _ in hits]
+
+
+def where(papers: dict[int, Paper], test) -> set[int]:
+    return {rowid for rowid, paper in papers.items() if test(paper)}
+
+
+def words(paper: Paper, fields=("title", "abstract", "comment", "journal_ref")) -> str:
+    parts = [getattr(paper, f) or "" for f in fields]
+    if "authors" in fields or fields == ("title", "abstract", "comment", "journal_ref"):
+        parts.append(" ".join(a.name for a in paper.authors))
+    return fold(" ".join(parts))
+
+
+def test_every_paper_is_indexed(env):
+    index, papers = env
+    assert len(index) == len(papers) == TOTAL
+
+
+# ---------------------------------------------------------------- authors
+
+
+@pytest.mark.parametrize("text", ['au:"Juhua Hu"', 'au:"Hu, Juhua"', 'au:"J. Hu"', "au:hu_j"])
+def test_author_spellings_find_the_listing_page(env, text):
+    index, papers = env
+    juhua = q.author_from_name("Juhua Hu")
+    expected = where(papers, lambda p: any(juhua.matches(a.name) for a in p.authors))
+    assert len(expected) == 20
+    assert set(found(index, text)) == expected
+
+
+def test_family_name_alone_is_broader(env):
+    index, papers = env
+    hu = q.Author("hu")
+    expected = where(papers, lambda p: any(hu.matches(a.name) for a in p.authors))
+    assert set(found(index, "au:Hu")) == expected and len(expected) == 24
+    assert found(index, 'au:"Jun Hu"') == []  # a spelt-out given name must agree
+
+
+def test_author_keys_agree_with_author_matches(env):
+    """For stored names that share a family name with another stored name, the full,
+    initial and family forms find exactly the papers `Author.matches` accepts."""
+    index, papers = env
+    names = sorted({a.name for p in papers.values() for a in p.authors})
+    assert len(names) > 1000
+    families: dict[str, list[str]] = {}
+    for name in names:
+        families.setdefault(q.author_from_name(name).family, []).append(name)
+    shared = [n for f, ns in families.items() if f and len(ns) > 1 for n in ns]
+    picked = shared[:: max(1, len(shared) // 40)]
+    checked = 0
+    for name in picked:
+        full = q.author_from_name(name)
+        for author in {full, q.Author(full.family, full.initial), q.Author(full.family)}:
+            accepted = {n for n in names if author.matches(n)}
+            expected = where(papers, lambda p, ok=accepted: any(a.name in ok for a in p.authors))
+            hits, total = index.search(author, limit=MANY)
+            assert {r for r, _ in hits} == expected, (name, author)
+            assert total == len(expected)
+            checked += 1
+    assert checked > 90
+
+
+def test_author_key_tokens():
+    assert author_keys("Juhua Hu") == ("hu", "hu_j", "hu_j_juhua")
+    assert author_keys("Hu, Juhua") == ("hu", "hu_j", "hu_j_juhua")
+    assert author_keys("J. Hu") == ("hu", "hu_j", "hu_j_")
+    assert author_keys("Ludwig van Beethoven") == (
+        "vanbeethoven",
+        "vanbeethoven_l",
+        "vanbeethoven_l_ludwig",
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["au:Balázs", "au:Bal\\'azs", "au:balazs", 'au:"C. Balázs"', "Balazs", "Balázs"]
+)
+def test_accents_fold(env, text):
+    index, papers = env
+    (rowid,) = found(index, text)
+    assert papers[rowid].arxiv_id == "0704.0001"
+
+
+# ---------------------------------------------------------------- text fields
+
+
+def test_bare_words_search_every_field_and_title_ranks_first(env):
+    index, papers = env
+    hits = found(index, "learning")
+    expected = where(papers, lambda p: re.search(r"\blearn(?:s|ed|ing)?\b", words(p)))
+    assert set(hits) == expected
+    # title matches outrank abstract-only matches
+    first = papers[hits[0]]
+    assert "learn" in fold(first.title)
+
+
+@pytest.mark.parametrize(
+    ("field", "attr", "word"),
+    [
+        ("ti", "title", "quantum"),
+        ("abs", "abstract", "magnetic"),
+        ("co", "comment", "pages"),
+        ("jr", "journal_ref", "phys"),
+    ],
+)
+def test_fielded_terms(env, field, attr, word):
+    """A field searches that field only; the check tokenizes each field as the index does."""
+    index, papers = env
+    (stem,) = EN.analyze(word)
+    expected = where(papers, lambda p: stem in EN.analyze(getattr(p, attr) or ""))
+    assert len(expected) >= 3
+    assert set(found(index, f"{field}:{word}")) == expected
+    assert set(found(index, word)) > expected  # other fields too
+
+
+def test_stemming_matches_plural_and_verb_forms(env):
+    index, _ = env
+    assert set(found(index, "ti:network")) == set(found(index, "ti:networks"))
+    assert found(index, "ti:network")
+
+
+def test_arxiv_id(env):
+    index, papers = env
+    (rowid,) = found(index, "id:0704.0001v2")
+    assert papers[rowid].arxiv_id == "0704.0001"
+    # a bare id finds the paper first
+    assert papers[found(index, "0704.0002")[0]].arxiv_id == "0704.0002"
+    assert found(index, "arxiv:hep-th/9901001") == []
+
+
+def test_phrase_is_adjacent_words(env):
+    index, papers = env
+    phrase = set(found(index, '"magnetic field"'))
+    both = set(found(index, "magnetic field"))
+    expected = where(papers, lambda p: re.search(r"\bmagnetic\W+field", words(p)))
+    assert phrase == expected and len(phrase) == 11
+    assert phrase < both  # some papers have both words apart
+    assert set(found(index, '"neural network"')) == where(
+        papers, lambda p: re.search(r"\bneural\W+network", words(p))
+    )
+
+
+def test_prefix(env):
+    index, papers = env
+    expected = where(papers, lambda p: re.search(r"\btransform", words(p)))
+    assert set(found(index, "transform*")) == expected
+    # longer than the stem it was indexed as ("learning" -> "learn"), or not a prefix of it
+    assert set(found(index, "learning*")) == set(found(index, "learn*"))
+    assert set(found(index, "study*")) >= set(found(index, "study"))
+
+
+def test_booleans(env):
+    index, _ = env
+    a, b = set(found(index, "quantum")), set(found(index, "magnetic"))
+    assert a and b and a & b
+    assert set(found(index, "quantum magnetic")) == a & b
+    assert set(found(index, "quantum AND magnetic")) == a & b
+    assert set(found(index, "quantum OR magnetic")) == a | b
+    assert set(found(index, "quantum ANDNOT magnetic")) == a - b
+    assert set(found(index, "quantum -magnetic")) == a - b
+    assert set(found(index, "quantum NOT magnetic")) == a - b
+    c = set(found(index, "field"))
+    assert set(found(index, "quantum -(magnetic OR field)")) == a - b - c
+    assert set(found(index, "(quantum OR magnetic) ANDNOT field")) == (a | b) - c
+
+
+def test_words_without_tokens_constrain_nothing(env):
+    index, _ = env
+    assert found(index, "quantum _") == found(index, "quantum")
+
+
+# ---------------------------------------------------------------- filters
+
+
+@pytest.mark.parametrize("text", ["cat:hep-th", "cat:HEP-TH", "cat:cond-mat.str-el", "cat:cs.LG"])
+def test_category(env, text):
+    index, papers = env
+    node = q.parse(text)
+    expected = where(papers, lambda p: any(node.matches(c) for c in p.categories))
+    assert expected
+    assert set(found(index, text)) == expected
+
+
+@pytest.mark.parametrize("text", ["cat:cs.*", "cat:cond-mat.*", "cat:physics.*"])
+def test_category_archive(env, text):
+    index, papers = env
+    node = q.parse(text)
+    expected = where(papers, lambda p: any(node.matches(c) for c in p.categories))
+    assert len(expected) > len(where(papers, lambda p: node.code in p.categories))
+    assert set(found(index, text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("year:2023", "2023-01-01", "2023-12-31"),
+        ("year:2014..2016", "2014-01-01", "2016-12-31"),
+        ("after:2024-06", "2024-06-01", "9999"),
+        ("before:2007-04-02", "0000", "2007-04-02"),
+        ("after:2013 before:2013", "2013-01-01", "2013-12-31"),
+        ("submittedDate:[200704010000 TO 200704031200]", "2007-04-01", "2007-04-03"),
+    ],
+)
+def test_dates(env, text, low, high):
+    index, papers = env
+    expected = where(papers, lambda p: p.published and low <= p.published[:10] <= high)
+    assert expected
+    assert set(found(index, text)) == expected
+
+
+def test_filter_only_query_comes_newest_first(env):
+    index, papers = env
+    hits, total = index.search(q.parse("cat:hep-ph"), limit=5)
+    assert total == 22
+    dates = [papers[r].published for r, _ in hits]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_filters_inside_the_query_fill_the_page(env):
+    """A rare filter never leaves the page short while enough papers match."""
+    index, papers = env
+    text = "model cat:astro-ph year:2007"
+    expected = where(
+        papers,
+        lambda p: "astro-ph" in p.categories and p.year == 2007 and re.search(r"\bmodel", words(p)),
+    )
+    assert len(expected) >= 3
+    hits, total = index.search(q.parse(text), limit=3)
+    assert len(hits) == 3 and total == len(expected)
+    assert {r for r, _ in hits} <= expected
+    assert index.count(q.parse(text)) == len(expected)
+
+
+def test_filter_rowids_and_count(env):
+    index, papers = env
+    node = q.parse("cat:cond-mat.* year:2007")
+    expected = where(
+        papers, lambda p: p.year == 2007 and any(c.startswith("cond-mat") for c in p.categories)
+    )
+    rowids = index.filter_rowids(node)
+    assert rowids.dtype == np.int64
+    assert rowids.tolist() == sorted(expected)
+    assert index.count(node) == len(expected)
+    # the filter half of "graph -survey" is a bare negation: every other paper
+    assert len(index.filter_rowids(q.Not(q.Term("all", "quantum")))) == TOTAL - len(
+        found(index, "quantum")
+    )
+    assert len(index.filter_rowids(q.parse("cat:nosuch.cat"))) == 0
+
+
+# ---------------------------------------------------------------- sorts and pages
+
+
+def test_sorts(env):
+    index, papers = env
+    newest = found(index, "model", sort="newest")
+    assert set(newest) == set(found(index, "model"))
+    dates = [papers[r].published or "" for r in newest]
+    assert dates == sorted(dates, reverse=True)
+    hits, _ = index.search(q.parse("model OR learning"), limit=30, sort="upvotes")
+    votes = [papers[r].upvotes for r, _ in hits]
+    assert votes[0] and votes == sorted(votes, key=lambda v: -1 if v is None else v, reverse=True)
+    assert [s for _, s in hits[:3]] == [float(v) for v in votes[:3]]
+    hits, _ = index.search(q.parse("turing"), limit=10, sort="citations")
+    cites = [papers[r].citations for r, _ in hits]
+    assert cites[0] > 100 and cites == sorted(cites, reverse=True)
+
+
+def test_offset_pages(env):
+    index, _ = env
+    node = q.parse("learning")
+    whole, total = index.search(node, limit=20)
+    page, total2 = index.search(node, limit=10, offset=10)
+    assert page == whole[10:20] and total == total2
+    scores = [s for _, s in whole]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_bad_sort(env):
+    index, _ = env
+    with pytest.raises(Exception, match="unknown sort"):
+        index.search(q.parse("x"), limit=5, sort="oldest")
+
+
+# ---------------------------------------------------------------- facets and snippets
+
+
+def test_facets_count_every_match(env):
+    index, papers = env
+    facets = index.facets(q.parse("cat:cond-mat.*"), top=5)
+    matches = where(papers, lambda p: any(c.startswith("cond-mat") for c in p.categories))
+    counts: dict[str, int] = {}
+    years: dict[str, int] = {}
+    for rowid in matches:
+        for c in papers[rowid].categories:
+            counts[c] = counts.get(c, 0) + 1
+        if papers[rowid].year:
+            years[str(papers[rowid].year)] = years.get(str(papers[rowid].year), 0) + 1
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:5]
+    assert list(facets["categories"].values()) == [n for _, n in top]
+    assert all(counts[c] == n for c, n in facets["categories"].items())
+    assert facets["year"] == dict(sorted(years.items()))
+
+
+def test_snippet_marks_stemmed_words_prefixes_and_phrases():
+    filler = "filler words here. " * 30
+    text = f"We study résumé parsing. Our <b>Networks</b> transform Élan data; {filler}The end."
+    node = q.parse('network transf* "graph neural" -data')
+    s = snippet(node, text, max_chars=120)
+    assert [s.fragment[a:b] for a, b in s.highlights] == ["Networks", "transform"]
+    assert s.start == 0 and s.end < len(text)
+    html = s.to_html()
+    assert html.startswith("We study résumé parsing. Our &lt;b&gt;<b>Networks</b>&lt;/b&gt; ")
+    assert html.endswith(" …")
+    # the window with the most distinct query words wins; a phrase marks only adjacent words
+    text = f"{text} Neural nets learn a graph neural network. {filler}"
+    tail = snippet(node, text, max_chars=80)
+    assert [tail.fragment[a:b] for a, b in tail.highlights] == ["graph", "neural", "network"]
+    assert tail.start > 0 and tail.to_html().startswith("… ")
+    # offsets are characters, accents fold
+    accents = snippet(q.parse("elan resume"), text, max_chars=200)
+    assert [accents.fragment[a:b] for a, b in accents.highlights] == ["résumé", "Élan"]
+    assert snippet(q.parse("zzz"), "short text").fragment == "short text"
+    assert snippet(q.parse("ti:parsing"), text, fields=("all", "abs")).highlights == ()
+
+
+# ---------------------------------------------------------------- life cycle
+
+
+def titles(index: LexicalIndex, text: str) -> set[int]:
+    return set(found(index, text))
+
+
+def test_second_ensure_does_nothing(fresh):
+    store, index = fresh
+    assert index.ensure() is False
+    again = LexicalIndex(store, index.path)
+    assert again.ensure() is False and len(again) == store.count()
+
+
+def test_rebuilds_when_folder_deleted(fresh):
+    store, index = fresh
+    before = titles(index, 'au:"Juhua Hu"')
+    shutil.rmtree(index.path)
+    index = LexicalIndex(store, index.path)
+    assert index.ensure() is True
+    assert titles(index, 'au:"Juhua Hu"') == before and len(before) == 20
+
+
+def test_rebuilds_when_a_file_is_truncated(fresh):
+    store, index = fresh
+    before = titles(index, "learning")
+    path = index.path
+    # nothing may have the files mapped while they are cut short (that is a SIGBUS)
+    del fresh[1], index
+    gc.collect()
+    biggest = max(
+        (p for p in path.iterdir() if p.suffix in (".idx", ".pos", ".term", ".fast")),
+        key=lambda p: p.stat().st_size,
+    )
+    with biggest.open("r+b") as fh:
+        fh.truncate(biggest.stat().st_size // 2)
+    index = LexicalIndex(store, path)
+    assert index.ensure() is True
+    assert titles(index, "learning") == before
+
+
+def test_rebuilds_on_another_schema_version_or_store(fresh, tmp_path):
+    store, index = fresh
+    stamp = index.path / STAMP
+    stamp.write_text(stamp.read_text().replace('"schema": ', '"schema": 9'))
+    assert LexicalIndex(store, index.path).ensure() is True
+    # a different store at the same place: the stamp names the store it was built from
+    other = SQLiteStore(tmp_path / "other.db")
+    fill(other, FILES[4:5])
+    index = LexicalIndex(other, index.path)
+    assert index.ensure() is True
+    assert len(index) == other.count() == 10
+    other.close()
+
+
+def test_catches_up_with_a_store_changed_behind_it(fresh):
+    store, index = fresh
+    assert found(index, "au:del_maestro") == []
+    fill(store, FILES[4:6])  # written with no index open
+    later = LexicalIndex(store, index.path)
+    assert later.ensure() is False  # incremental, not a rebuild
+    assert len(found(later, "au:del_maestro")) == 10
+    assert len(later) == store.count()
+    # the first object notices the store moved and reloads by itself
+    assert len(found(index, "au:del_maestro")) == 10
+
+
+def test_update_after_import_and_merge_and_delete(fresh):
+    store, index = fresh
+    store.write_batch(
+        [Paper("Zebrafish fins regrow", authors=[Author("Ann Lee")], arxiv_id="2401.00001")],
+        origin="t",
+    )
+    rowid = store.resolve("2401.00001")
+    index.update([rowid])
+    assert found(index, "zebrafish") == [rowid]
+    # a merge adds an abstract: the new words are found
+    store.write_batch(
+        [
+            Paper(
+                "Zebrafish fins regrow",
+                abstract="Axolotl limbs too.",
+                authors=[Author("Ann Lee")],
+                arxiv_id="2401.00001",
+            )
+        ],
+        origin="u",
+    )
+    assert found(index, "axolotl") == [rowid]  # search caught up without update()
+    store.write_batch([], origin="oai", deletions=["2401.00001", "0704.0001"])
+    assert found(index, "zebrafish") == []
+    assert found(index, "au:Balázs") == []
+    assert len(index) == store.count()
