@@ -1,0 +1,99 @@
+"""Embedding the papers that have no vector of the current model yet, resumably.
+
+Papers are embedded in batches, longest text first (batches of similar length pad little), and
+each batch is saved in one transaction before the next starts: a killed run keeps every
+finished batch, and the next run picks up the papers still missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from paperscope.index.embedder import Embedder, passages
+from paperscope.index.vectors import VectorIndex
+from paperscope.store.sqlite import SQLiteStore
+
+#: Papers per saved batch: ~3 passages each, a few seconds of embedding on 2 cores, so an
+#: interruption loses little and a commit per batch costs nothing in comparison.
+DEFAULT_BATCH = 64
+
+PassageFn = Callable[[str, str], list[str]]
+
+
+def embed_missing(
+    store: SQLiteStore,
+    embedder: Embedder,
+    *,
+    batch: int = DEFAULT_BATCH,
+    index: VectorIndex | None = None,
+    progress: Callable[[int], None] | None = None,
+    limit: int | None = None,
+) -> list[int]:
+    """Embed every paper lacking vectors of `embedder.version`; returns their rowids in the
+    order they were embedded.
+
+    A paper's vectors are those of its passages (`embedder.passages` if the embedder has one,
+    else `paperscope.index.embedder.passages`). `index`, when given, takes each batch as it is
+    saved and is synced with the store at the end. `progress` gets the number of papers
+    finished after each batch. `limit` embeds at most that many papers.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, not {batch}")
+    cut: PassageFn = getattr(embedder, "passages", None) or passages
+    todo = _longest_first(store, store.rowids_without_vectors(embedder.version))
+    if limit is not None:
+        todo = todo[:limit]
+    done: list[int] = []
+    for start in range(0, len(todo), batch):
+        rowids = todo[start : start + batch]
+        papers = store.load_rowids(rowids)
+        rowids = [r for r in rowids if r in papers]
+        texts = [cut(papers[r].title, papers[r].abstract) for r in rowids]
+        groups = _embed(embedder, texts)
+        rows = [
+            (rowid, passage, vector.tobytes())
+            for rowid, group in zip(rowids, groups, strict=True)
+            for passage, vector in enumerate(group)
+        ]
+        store.save_vectors(embedder.version, rows)
+        if index is not None:
+            index.add(rowids, groups)
+        done.extend(rowids)
+        if progress is not None:
+            progress(len(rowids))
+    if index is not None and done:
+        index.ensure()  # record the store state the index now matches, and save it
+    return done
+
+
+def _embed(embedder: Embedder, texts: Sequence[list[str]]) -> list[np.ndarray]:
+    """One matrix of unit passage vectors per paper, in order. A paper with nothing to embed
+    (no title, no abstract) gets a single zero row, so it is not tried again on every run."""
+    flat = [t for paper in texts for t in paper]
+    vectors = embedder.embed_documents(flat) if flat else np.zeros((0, embedder.dim), np.float32)
+    groups, at = [], 0
+    for paper in texts:
+        if paper:
+            groups.append(np.ascontiguousarray(vectors[at : at + len(paper)], dtype=np.float32))
+        else:
+            groups.append(np.zeros((1, embedder.dim), dtype=np.float32))
+        at += len(paper)
+    return groups
+
+
+def _longest_first(store: SQLiteStore, rowids: list[int]) -> list[int]:
+    """`rowids` by title + abstract length, longest first (ties by rowid)."""
+    lengths: dict[int, int] = {}
+    for start in range(0, len(rowids), 900):
+        chunk = rowids[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        lengths.update(
+            store.conn.execute(
+                f"SELECT rowid, length(title) + length(abstract) FROM papers "
+                f"WHERE rowid IN ({marks})",
+                chunk,
+            ).fetchall()
+        )
+    return sorted(rowids, key=lambda r: (-lengths.get(r, 0), r))
