@@ -84,6 +84,7 @@ def main() -> None:
         "--quiet",
         "--batch-size",
         str(args.batch_size),
+        "--no-embed",
     ]
     import_s, import_rss, _ = run(cli)
     reimport_s, reimport_rss, _ = run(cli)

@@ -40,7 +40,8 @@ def test_sample_pages_import_every_paper_once_and_reimport_changes_nothing(db):
         "page-arxiv-listing": 20,
     }
     assert stats(db)["papers"] == 118
-    second = json.loads(cli("import", *pages, "--db", db, "--json").stdout)
+    assert stats(db)["embedded"] == 118  # import embeds what it adds by default
+    second = json.loads(cli("import", *pages, "--db", db, "--json", "--no-embed").stdout)
     assert sum(s["added"] + s["merged"] for s in second) == 0
     assert sum(s["unchanged"] for s in second) == 118
     assert stats(db)["papers"] == 118
@@ -48,7 +49,7 @@ def test_sample_pages_import_every_paper_once_and_reimport_changes_nothing(db):
 
 def test_db_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("PAPERSCOPE_DB", str(tmp_path / "env.db"))
-    assert cli("import", str(PAGES / "author-profile-lin.txt")).exit_code == 0
+    assert cli("import", str(PAGES / "author-profile-lin.txt"), "--no-embed").exit_code == 0
     assert (tmp_path / "env.db").exists()
     assert stats(str(tmp_path / "env.db"))["papers"] == 12
 
@@ -79,7 +80,7 @@ def test_unknown_format_is_one_clear_error_and_other_files_still_land(db, tmp_pa
     junk = tmp_path / "notes.txt"
     junk.write_text("just some notes, not papers\n" * 20)
     result = runner.invoke(
-        app, ["import", str(junk), str(PAGES / "author-profile-lin.txt"), "--db", db]
+        app, ["import", str(junk), str(PAGES / "author-profile-lin.txt"), "--db", db, "--no-embed"]
     )
     assert result.exit_code == 1
     assert "not a format paperscope can import" in result.stderr
@@ -92,7 +93,7 @@ def test_bad_record_reported_with_file_and_line(db, tmp_path):
     lines[4] = lines[4][:50]  # line 5 is cut short: invalid JSON
     bad = tmp_path / "snapshot.jsonl"
     bad.write_text("\n".join(lines) + "\n")
-    result = runner.invoke(app, ["import", str(bad), "--db", db])
+    result = runner.invoke(app, ["import", str(bad), "--db", db, "--no-embed"])
     assert result.exit_code == 0
     assert f"{bad}:line 5" in result.stderr
     assert stats(db)["papers"] == 199
@@ -119,7 +120,7 @@ def test_every_fixture_imports_into_one_store(db, tmp_path):
     """All formats together: known papers seen by several sources merge, none is lost."""
     folder = tmp_path / "all"
     shutil.copytree(FORMATS, folder)
-    result = cli("import", str(folder), "--db", db, "--json")
+    result = cli("import", str(folder), "--db", db, "--json", "--no-embed")
     summaries = json.loads(result.stdout)
     failed = {s["path"] for s in summaries if s["error"]}
     # error responses recorded from the sources are reported, not imported

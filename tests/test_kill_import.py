@@ -53,6 +53,7 @@ def run_import(data, db) -> subprocess.Popen:
         "--quiet",
         "--batch-size",
         str(BATCH),
+        "--no-embed",
     ]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

@@ -47,7 +47,6 @@ import tantivy
 from tantivy import FieldType, Filter, Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
 
 from paperscope.errors import InputError, StoreError
-from paperscope.index.paths import index_dir
 from paperscope.model import Paper
 from paperscope.normalize import normalize_arxiv_id
 from paperscope.rank import query as q
@@ -800,28 +799,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-# ---------------------------------------------------------------- stop-gap convenience
-
-
-@dataclass(slots=True)
-class Hit:
-    paper: Paper
-    score: float
-
-
-_WORD_RE = re.compile(r"\w+")
-
-
-def search_words(store: SQLiteStore, text: str, limit: int = 20) -> list[Hit]:
-    """Papers with every word of `text`, best first. Kept for callers not yet moved to
-    `paperscope.rank.search`; new code parses a query and calls `LexicalIndex.search`."""
-    terms = [q.Term("all", w) for w in _WORD_RE.findall(text)]
-    if not terms:
-        return []
-    index = LexicalIndex(store, index_dir(store.path) / "lexical")
-    index.ensure()
-    ranked, _ = index.search(terms[0] if len(terms) == 1 else q.And(tuple(terms)), limit=limit)
-    papers = store.load_rowids([r for r, _ in ranked])
-    return [Hit(papers[r], s) for r, s in ranked if r in papers]

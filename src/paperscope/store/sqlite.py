@@ -148,6 +148,18 @@ class SQLiteStore:
             )
         ]
 
+    def duplicate_rowids(self, rowid: int) -> list[int]:
+        """Other papers with the same normalised title that were kept apart (say, a first
+        author spelt differently): "similar papers" must not offer them."""
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT rowid FROM papers WHERE title_key = (SELECT title_key FROM papers "
+                "WHERE rowid = ?) AND rowid != ?",
+                (rowid, rowid),
+            )
+        ]
+
     def iter_papers(self, batch: int = 1000) -> Iterator[tuple[int, Paper]]:
         last = 0
         while True:

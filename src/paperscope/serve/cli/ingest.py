@@ -18,9 +18,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from paperscope.config import resolve_db_path
 from paperscope.ingest.pipeline import DEFAULT_BATCH, FileSummary, expand_paths, import_file
 from paperscope.ingest.registry import all_importers
+from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
+from paperscope.serve.cli.index import embed_with_progress
 from paperscope.serve.cli.options import DbOption, JsonOption, open_store
 
 #: Rejected records listed per file before "... and N more" (all of them with --json).
@@ -40,12 +43,21 @@ def import_(
     ] = DEFAULT_BATCH,
     as_json: JsonOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    no_embed: Annotated[
+        bool,
+        typer.Option(
+            "--no-embed", help="Skip embedding the new papers (run `paperscope embed` later)."
+        ),
+    ] = False,
 ) -> None:
     """Import papers from files; the format of each file is detected from its content.
 
     Re-importing a paper merges it with the stored one (matched by arXiv id, DOI, then title
     and first author) and never duplicates it. A malformed record is reported with its file and
     location and skipped. Exit code 1 if a file could not be read at all.
+
+    Papers are committed and searchable by keyword first; then the new ones are embedded for
+    semantic search (interruptible: `paperscope embed` resumes).
     """
     console = Console(stderr=True)
     summaries: list[FileSummary] = []
@@ -75,6 +87,11 @@ def import_(
                     )
                 )
                 bar.remove_task(task)
+    if any(s.added or s.merged or s.deleted for s in summaries):
+        # the lexical index catches up on open; vectors follow unless told not to
+        with SearchEngine.open(resolve_db_path(db)) as engine:
+            if not no_embed:
+                embed_with_progress(engine, quiet=quiet or as_json)
     if as_json:
         typer.echo(orjson.dumps([s.as_dict() for s in summaries], option=orjson.OPT_INDENT_2))
     else:

@@ -9,8 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from paperscope.index.lexical import search_words
+from paperscope.config import resolve_db_path
+from paperscope.index.embedder import default_embedder
 from paperscope.model import Paper
+from paperscope.rank.search import MAX_LIMIT, SIMILAR_MODE, SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, open_store
 
@@ -73,25 +75,88 @@ def _authors_line(paper: Paper, most: int = 3) -> str:
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="Words to find in titles, authors, abstracts.")],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Query: words, "phrases", ti: au: abs: cat: id: co: jr: all:, AND OR ANDNOT, '
+            "( ), prefix*, year:2023, after:/before:, -word. See docs/search.md."
+        ),
+    ],
     db: DbOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 20,
+    mode: Annotated[
+        str, typer.Option("--mode", "-m", help="hybrid, lexical or semantic.")
+    ] = "hybrid",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT)] = 20,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many hits (paging).")] = 0,
+    sort: Annotated[
+        str, typer.Option(help="relevance, newest, upvotes or citations.")
+    ] = "relevance",
+    facets: Annotated[
+        bool, typer.Option("--facets", help="Also count hits per category/year.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Search papers by keyword (BM25 over title, authors and abstract)."""
-    with open_store(db) as store:
-        hits = search_words(store, query, limit)
+    """Search papers: BM25 and embeddings fused (hybrid, the default), or one of them.
+
+    Exit code 2 for a malformed query, with the position of the problem.
+    """
+    with SearchEngine.open(resolve_db_path(db)) as engine:
+        result = engine.search(
+            query, mode=mode, limit=limit, offset=offset, sort=sort, facets=facets
+        )
+    for note in result.notes:
+        typer.secho(f"note: {note}", err=True, fg="yellow")
     if as_json:
-        typer.echo(orjson.dumps([paper_summary(h.paper, h.score) for h in hits]))
+        hits = [paper_summary(h.paper, h.score) for h in result.hits]
+        if facets:
+            typer.echo(
+                orjson.dumps({"results": hits, "total": result.total, "facets": result.facets})
+            )
+        else:
+            typer.echo(orjson.dumps(hits))
         return
-    if not hits:
-        Console(stderr=True).print(f"no papers match {query!r}")
+    if not result.hits:
+        Console(stderr=True).print(f"no papers match {query!r}", highlight=False)
         return
+    _print_hits(result.hits)
+    Console(stderr=True).print(
+        f"{offset + 1}-{offset + len(result.hits)} of {result.total} ({result.mode})",
+        highlight=False,
+    )
+    if facets:
+        for name, counts in result.facets.items():
+            top = ", ".join(f"{k} {v}" for k, v in list(counts.items())[:12])
+            Console().print(f"[bold]{name}[/]: {top}", highlight=False)
+
+
+def _print_hits(hits: list) -> None:
     table = Table("id", "date", "title", "authors", box=None)
     for hit in hits:
         p = hit.paper
         table.add_row(p.id, p.published or "", p.title, _authors_line(p))
-    Console().print(table)
+    Console().print(table, highlight=False)
+
+
+@app.command()
+def similar(
+    paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id or URL, DOI or id.")],
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT)] = 10,
+    mode: Annotated[
+        str, typer.Option("--mode", "-m", help="semantic (embeddings), lexical or hybrid.")
+    ] = SIMILAR_MODE,
+    as_json: JsonOption = False,
+) -> None:
+    """Papers nearest to ID by embedding, without the paper itself and its duplicates."""
+    with SearchEngine.open(resolve_db_path(db)) as engine:
+        hits = engine.similar(paper_id, limit=limit, mode=mode)
+    if as_json:
+        typer.echo(orjson.dumps([paper_summary(h.paper, h.score) for h in hits]))
+        return
+    if not hits:
+        Console(stderr=True).print("no similar papers (is the store embedded? `paperscope embed`)")
+        return
+    _print_hits(hits)
 
 
 @app.command()
@@ -142,6 +207,8 @@ def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Counts of papers, authors and sources in the store."""
     with open_store(db) as store:
         data = store.stats()
+        data["embedded"] = store.count_embedded(default_embedder().version)
+        data["without_vectors"] = data["papers"] - data["embedded"]
     if as_json:
         typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2))
         return

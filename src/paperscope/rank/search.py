@@ -1,0 +1,266 @@
+"""The search API every surface calls: query text in, ranked papers out.
+
+    engine = SearchEngine.open("papers.db")
+    result = engine.search('au:"Juhua Hu" clustering', mode="hybrid", limit=10)
+
+Modes: ``lexical`` (BM25 over the whole query tree), ``semantic`` (the query's free text
+embedded and matched against paper passages; every other clause is a hard filter) and
+``hybrid`` (both, fused by weighted reciprocal rank fusion). Filters apply in every mode inside
+the engines, so `limit` results come back whenever that many papers match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from paperscope.errors import InputError
+from paperscope.index.embedder import Embedder, default_embedder
+from paperscope.index.lexical import LexicalIndex
+from paperscope.index.paths import index_dir
+from paperscope.index.vectors import VectorIndex
+from paperscope.model import Paper
+from paperscope.rank import fusion
+from paperscope.rank import query as q
+from paperscope.store.sqlite import SQLiteStore
+
+MODES = ("hybrid", "lexical", "semantic")
+SORTS = ("relevance", "newest", "upvotes", "citations")
+MAX_LIMIT = 1000
+#: Candidates taken from each side before fusion (at least this many, more for deep pages).
+CANDIDATES = 100
+
+
+_WORD_RE = re.compile(r"[^\W\d_][\w-]*")
+_STOP = frozenset(
+    "this that with from have were been which their these those they than then "
+    "also into such only more most other over under using used show shows propose "
+    "proposed paper approach method methods results based between while where when "
+    "what does each both".split()
+)
+#: Words of a paper taken into its lexical "more like this" query.
+SIMILAR_WORDS = 40
+#: Lexical share when `similar` fuses both sides (bench/search_quality.py).
+SIMILAR_LEXICAL_SHARE = 0.2
+#: The mode `similar` uses unless told otherwise (chosen by bench/search_quality.py).
+SIMILAR_MODE = "semantic"
+
+
+@dataclass(slots=True)
+class Hit:
+    rowid: int
+    paper: Paper
+    score: float
+    lexical_rank: int | None = None
+    semantic_rank: int | None = None
+
+
+@dataclass(slots=True)
+class SearchResult:
+    query: str
+    mode: str
+    sort: str
+    hits: list[Hit]
+    total: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _check(mode: str, sort: str, limit: int, offset: int) -> None:
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}", hint="modes: " + ", ".join(MODES))
+    if sort not in SORTS:
+        raise InputError(f"unknown sort {sort!r}", hint="sorts: " + ", ".join(SORTS))
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InputError(f"limit must be between 1 and {MAX_LIMIT}")
+    if offset < 0:
+        raise InputError("offset must not be negative")
+
+
+class SearchEngine:
+    """A store with its lexical and vector indexes, rebuilt on open when missing or stale."""
+
+    def __init__(
+        self,
+        store: SQLiteStore,
+        *,
+        embedder: Embedder | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self._embedder = embedder
+        folder = index_dir(store.path)
+        self.lexical = LexicalIndex(store, folder / "lexical")
+        self.lexical.ensure()
+        self._vectors: VectorIndex | None = None
+        self._folder = folder
+
+    @classmethod
+    def open(cls, db_path: str | Path, **kwargs) -> SearchEngine:
+        return cls(SQLiteStore(db_path), **kwargs)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> SearchEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = default_embedder()
+        return self._embedder
+
+    @property
+    def vectors(self) -> VectorIndex:
+        if self._vectors is None:
+            e = self.embedder
+            self._vectors = VectorIndex(self.store, self._folder / "vectors", e.version, e.dim)
+            self._vectors.ensure()
+        return self._vectors
+
+    # ------------------------------------------------------------------ search
+
+    def search(
+        self,
+        text: str,
+        *,
+        mode: str = "hybrid",
+        limit: int = 20,
+        offset: int = 0,
+        sort: str = "relevance",
+        facets: bool = False,
+    ) -> SearchResult:
+        _check(mode, sort, limit, offset)
+        node = q.parse(text)
+        free, filters = q.split_query(node)
+        result = SearchResult(text, mode, sort, [], 0)
+        wanted = offset + limit
+        if mode == "lexical" or free is None or (sort != "relevance" and mode != "semantic"):
+            # no free text to embed, or an exact sort over every match: the lexical engine
+            # evaluates the whole tree, filters included
+            ranked, result.total = self.lexical.search(node, limit=wanted, sort=sort)
+            ranks = {"lexical": ranked}
+        else:
+            ranked, ranks, result.total = self._semantic_or_hybrid(
+                node, free, filters, mode, wanted
+            )
+            if sort != "relevance":
+                ranked = self._sorted(ranked, sort)
+            if mode == "semantic" and not len(self.vectors):
+                result.notes.append("no paper has a vector yet: run `paperscope embed`")
+        page = ranked[offset:wanted]
+        papers = self.store.load_rowids([r for r, _ in page])
+        positions = {
+            name: {rowid: i for i, (rowid, _) in enumerate(lst, start=1)}
+            for name, lst in ranks.items()
+        }
+        result.hits = [
+            Hit(
+                rowid,
+                papers[rowid],
+                score,
+                positions.get("lexical", {}).get(rowid),
+                positions.get("semantic", {}).get(rowid),
+            )
+            for rowid, score in page
+            if rowid in papers
+        ]
+        if facets:
+            result.facets = self.lexical.facets(node if mode != "semantic" else (filters or node))
+        return result
+
+    def _semantic_or_hybrid(
+        self, node: q.Node, free: q.Node, filters: q.Node | None, mode: str, wanted: int
+    ) -> tuple[list[tuple[int, float]], dict, int]:
+        depth = max(CANDIDATES, wanted)
+        allowed = self.lexical.filter_rowids(filters) if filters is not None else None
+        semantic: list[tuple[int, float]] = []
+        if allowed is None or len(allowed):
+            query_vec = self.embedder.embed_query(q.free_text(free))
+            semantic = self.vectors.search(query_vec, depth, allowed=allowed)
+        if mode == "semantic":
+            total = len(allowed) if allowed is not None else len(self.vectors)
+            return semantic, {"semantic": semantic}, min(total, len(self.vectors))
+        lexical, lexical_total = self.lexical.search(node, limit=depth)
+        fused = fusion.weighted_sum(lexical, semantic, share=fusion.LEXICAL_SHARE)
+        # the union of both candidate lists, at least every lexical match
+        total = max(lexical_total, len(fused))
+        return fused, {"lexical": lexical, "semantic": semantic}, total
+
+    def _sorted(self, ranked: list[tuple[int, float]], sort: str) -> list[tuple[int, float]]:
+        papers = self.store.load_rowids([r for r, _ in ranked])
+        key = {
+            "newest": lambda p: p.published or "",
+            "upvotes": lambda p: p.upvotes or 0,
+            "citations": lambda p: p.citations or 0,
+        }[sort]
+        return sorted(
+            (item for item in ranked if item[0] in papers),
+            key=lambda item: key(papers[item[0]]),
+            reverse=True,
+        )
+
+    # ------------------------------------------------------------------ similar papers
+
+    def similar(self, ident: str, *, limit: int = 10, mode: str = SIMILAR_MODE) -> list[Hit]:
+        """Nearest papers to `ident`, without the paper itself or its merged duplicates."""
+        rowid = self.store.resolve(ident)
+        if rowid is None:
+            self.store.get(ident)  # raises NotFoundError with the usual message
+        return self.similar_rowid(rowid, limit=limit, mode=mode)
+
+    def similar_rowid(
+        self,
+        rowid: int,
+        *,
+        limit: int = 10,
+        mode: str = SIMILAR_MODE,
+        within: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """`similar` by rowid; `within` restricts the neighbours to those rowids."""
+        if mode not in MODES:
+            raise InputError(f"unknown mode {mode!r}", hint="modes: " + ", ".join(MODES))
+        exclude = {rowid, *self.store.duplicate_rowids(rowid)}
+        depth = max(CANDIDATES, limit)
+        semantic = lexical = []
+        if mode in ("semantic", "hybrid"):
+            semantic = self.vectors.similar(rowid, depth, exclude=exclude, allowed=within)
+        if mode in ("lexical", "hybrid"):
+            lexical = self._lexical_similar(rowid, depth, exclude, within)
+        if mode == "hybrid":
+            found = fusion.weighted_sum(lexical, semantic, share=SIMILAR_LEXICAL_SHARE)
+        else:
+            found = semantic or lexical
+        found = found[:limit]
+        papers = self.store.load_rowids([r for r, _ in found])
+        return [Hit(r, papers[r], s) for r, s in found if r in papers]
+
+    def _lexical_similar(
+        self, rowid: int, depth: int, exclude: set[int], within: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        """BM25 with the paper's own distinctive words as an OR query."""
+        paper = self.store.load_rowids([rowid])[rowid]
+        words = dict.fromkeys(
+            w.lower()
+            for w in _WORD_RE.findall(f"{paper.title} {paper.title} {paper.abstract}")
+            if len(w) > 3 and w.lower() not in _STOP
+        )
+        terms = [q.Term("all", w, False, False) for w in list(words)[:SIMILAR_WORDS]]
+        if not terms:
+            return []
+        node = terms[0] if len(terms) == 1 else q.Or(tuple(terms))
+        allowed = set(within.tolist()) if within is not None else None
+        ranked, _ = self.lexical.search(
+            node, limit=depth + len(exclude) + (depth * 3 if allowed else 0)
+        )
+        return [
+            (r, s) for r, s in ranked if r not in exclude and (allowed is None or r in allowed)
+        ][:depth]

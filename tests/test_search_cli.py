@@ -1,0 +1,131 @@
+"""Search as a user runs it: modes, filters, malformed queries, similar, embed, index rebuilds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import PAGES
+from paperscope.index.paths import index_dir
+from paperscope.serve.cli import app
+
+runner = CliRunner()
+
+
+def cli(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def hits(db: str, *args: str) -> list[dict]:
+    result = cli("search", *args, "--db", db, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    """The three sample pages imported without vectors, then embedded once."""
+    path = str(tmp_path_factory.mktemp("search") / "papers.db")
+    pages = sorted(str(p) for p in PAGES.glob("*.txt"))
+    assert cli("import", *pages, "--db", path, "--no-embed", "-q").exit_code == 0
+    # searchable by keyword at once, before any vector exists
+    lexical = hits(path, "hyperspherical energy", "--mode", "lexical")
+    assert lexical and "Hyperspherical" in lexical[0]["title"]
+    hybrid = hits(path, "hyperspherical energy")
+    assert [h["id"] for h in hybrid[: len(lexical)]] == [h["id"] for h in lexical]
+    result = cli("search", "hyperspherical", "--mode", "semantic", "--db", path)
+    assert "paperscope embed" in result.stderr
+    embedded = cli("embed", "--db", path, "--json")
+    assert json.loads(embedded.stdout)["embedded"] == 118
+    return path
+
+
+def test_json_contract_and_stats(db):
+    found = hits(db, "federated learning", "--limit", "5")
+    assert len(found) == 5
+    assert set(found[0]) == {"id", "title", "authors", "date", "categories", "score"}
+    data = json.loads(cli("stats", "--db", db, "--json").stdout)
+    assert (data["papers"], data["embedded"], data["without_vectors"]) == (118, 118, 0)
+
+
+@pytest.mark.parametrize("mode", ["lexical", "semantic", "hybrid"])
+def test_every_mode_applies_filters_and_fills_the_page(db, mode):
+    # 20 papers of the arXiv listing carry Juhua Hu in some spelling
+    found = hits(db, 'clustering au:"Hu, Juhua"', "--mode", mode, "--limit", "20")
+    assert found and all("Juhua Hu" in h["authors"] for h in found)
+    dated = hits(db, "learning after:2023-01-01 before:2023-12-31", "--mode", mode)
+    assert dated and all(h["date"].startswith("2023") for h in dated)
+    every = hits(db, "au:hu_j", "--mode", mode, "--limit", "20")
+    assert len(every) == 20
+
+
+def test_semantic_finds_meaning_without_the_words(db):
+    found = hits(
+        db, "making neural network weights spread evenly on a sphere", "--mode", "semantic"
+    )
+    assert any("Hyperspherical" in h["title"] for h in found[:3])
+
+
+def test_sort_newest(db):
+    found = hits(db, "learning", "--sort", "newest", "--limit", "10")
+    dates = [h["date"] for h in found]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_facets(db):
+    result = cli("search", "learning", "--facets", "--json", "--db", db)
+    data = json.loads(result.stdout)
+    assert data["total"] >= len(data["results"]) and data["facets"]["year"]
+
+
+def test_malformed_query_exit_2_with_position(db):
+    import sys
+
+    from paperscope.serve.cli import main
+
+    sys.argv = ["paperscope", "search", "(graph networks", "--db", db]
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+
+
+def test_malformed_query_message(db):
+    result = cli("search", 'ti:"unterminated', "--db", db)
+    assert result.exit_code != 0
+    assert "position" in str(result.exception)
+
+
+def test_similar_excludes_the_paper_itself(db):
+    target = hits(db, "ti:Decoupled ti:Networks", "--mode", "lexical")[0]
+    result = cli("similar", target["id"], "--db", db, "--json", "--limit", "5")
+    assert result.exit_code == 0, result.output
+    near = json.loads(result.stdout)
+    assert len(near) == 5 and target["id"] not in {h["id"] for h in near}
+
+
+def test_index_rebuilt_after_folder_deleted_or_file_truncated(db, tmp_path):
+    copy = tmp_path / "copy.db"
+    shutil.copy(db, copy)
+    assert hits(str(copy), "hyperspherical", "--mode", "hybrid")
+    before = hits(str(copy), "hyperspherical energy", "--mode", "hybrid")
+    shutil.rmtree(index_dir(copy))
+    assert hits(str(copy), "hyperspherical energy", "--mode", "hybrid") == before
+    for file in (index_dir(copy) / "vectors").iterdir():
+        if file.is_file() and file.stat().st_size > 100:
+            file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+    assert hits(str(copy), "hyperspherical energy", "--mode", "hybrid") == before
+
+
+def test_reindex(db, tmp_path):
+    copy = tmp_path / "copy.db"
+    shutil.copy(db, copy)
+    result = cli("reindex", "--db", str(copy), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) | {"seconds": 0} == {
+        "papers": 118,
+        "vectors": 118,
+        "seconds": 0,
+    }
