@@ -216,6 +216,8 @@ def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
     for key in (
         "papers",
         "authors",
+        "embedded",
+        "without_vectors",
         "with_abstract",
         "with_arxiv_id",
         "deleted",
