@@ -215,3 +215,7 @@ def main() -> None:
             )
             print(f"{name:<34} {shown}")
         fusion.LEXICAL_SHARE, fusion.weighted_sum = default, weighted
+
+
+if __name__ == "__main__":
+    main()
