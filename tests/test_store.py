@@ -21,21 +21,20 @@ def store(tmp_path):
         yield s
 
 
-def fts_integrity(store: SQLiteStore) -> None:
-    # raises sqlite3.DatabaseError when the external-content index disagrees with the table
-    store.conn.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES ('integrity-check', 1)")
+def integrity_ok(store: SQLiteStore) -> None:
+    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_wal_and_migrations_recorded(store):
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = [r[0] for r in store.conn.execute("SELECT name FROM schema_migrations")]
-    assert names == ["0001_papers", "0002_vectors"]
+    assert names == ["0001_papers", "0002_vectors", "0003_drop_fts5"]
 
 
 def test_reopening_applies_nothing_again(tmp_path):
     SQLiteStore(tmp_path / "a.db").close()
     with SQLiteStore(tmp_path / "a.db") as s:
-        assert s.conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 2
+        assert s.conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 3
 
 
 def test_not_a_database_is_a_clear_error(tmp_path):
@@ -85,7 +84,7 @@ def test_merge_on_arxiv_id_keeps_richest_fields(store):
     assert got.abstract == "a much longer abstract"
     assert got.categories == ["cs.LG"] and got.upvotes == 5
     assert store.count() == 1
-    fts_integrity(store)
+    integrity_ok(store)
 
 
 def test_merge_on_doi_then_upgrades_id_to_arxiv(store):
@@ -134,7 +133,7 @@ def test_duplicates_inside_one_batch_merge(store):
         origin="a",
     )
     assert (result.added, store.count()) == (1, 1)
-    fts_integrity(store)
+    integrity_ok(store)
 
 
 def test_reimport_changes_nothing(store):
@@ -150,14 +149,19 @@ def test_reimport_changes_nothing(store):
     assert [tuple(r) for r in before] == [tuple(r) for r in after]
 
 
-def test_lexical_index_follows_merges(store):
+def rows_id(store: SQLiteStore) -> int:
+    return store.conn.execute("SELECT rowid FROM papers").fetchone()[0]
+
+
+def test_merge_marks_paper_modified(store):
     store.write_batch([paper("Quantum widgets", "Ann Lee", arxiv_id="2301.1")], origin="a")
     store.write_batch(
         [paper("Quantum widgets", "Ann Lee", arxiv_id="2301.1", abstract="zebrafish")], origin="b"
     )
-    rows = store.conn.execute("SELECT rowid FROM papers_fts WHERE papers_fts MATCH 'zebrafish'")
+    rows = store.conn.execute("SELECT rowid FROM papers WHERE abstract = 'zebrafish'")
     assert len(rows.fetchall()) == 1
-    fts_integrity(store)
+    assert store.rowids_modified_since("2000-01-01") == [rows_id(store)]
+    integrity_ok(store)
 
 
 def test_deletion_hides_paper(store):

@@ -1,4 +1,7 @@
-"""The embedded default store: one SQLite file in WAL mode, FTS5 beside the records.
+"""The embedded default store: one SQLite file in WAL mode.
+
+The lexical and vector indexes are caches beside the file (`paperscope.index`), rebuilt from
+it; the store itself keeps only records and the keys that merge them.
 
 One writer at a time (``BEGIN IMMEDIATE``); every batch of papers commits in one transaction
 together with the harvest cursor that produced it, so a killed process loses at most the batch
@@ -492,11 +495,6 @@ class _BatchWriter:
             f"INSERT INTO papers ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows
         )
         self.conn.executemany(
-            "INSERT INTO papers_fts (rowid, title, authors_text, abstract) VALUES (?, ?, ?, ?)",
-            # row: rowid, id, title, abstract, authors, authors_text, ...
-            [(row[0], row[2], row[5], row[3]) for row in rows],
-        )
-        self.conn.executemany(
             "INSERT INTO paper_authors (paper_rowid, position, name, name_key, family_key) "
             "VALUES (?, ?, ?, ?, ?)",
             [a for r in self.new_rowids for a in author_rows(r, self.current[r])],
@@ -514,21 +512,11 @@ class _BatchWriter:
                 chunk,
             ):
                 old_rows[row[0]] = tuple(row)
-        # external-content FTS5 needs the old values to remove a row from the index
-        self.conn.executemany(
-            "INSERT INTO papers_fts (papers_fts, rowid, title, authors_text, abstract) "
-            "VALUES ('delete', ?, ?, ?, ?)",
-            [old_rows[r] for r in changed],
-        )
         assignments = ", ".join(f"{c} = ?" for c in PAPER_COLUMNS)
         new_rows = {r: paper_row(self.current[r]) for r in changed}
         self.conn.executemany(
             f"UPDATE papers SET {assignments}, modified_at = ? WHERE rowid = ?",
             [(*new_rows[r], self.now, r) for r in changed],
-        )
-        self.conn.executemany(
-            "INSERT INTO papers_fts (rowid, title, authors_text, abstract) VALUES (?, ?, ?, ?)",
-            [(r, new_rows[r][1], new_rows[r][4], new_rows[r][2]) for r in changed],
         )
         self.conn.executemany(
             "DELETE FROM paper_authors WHERE paper_rowid = ?", [(r,) for r in changed]
