@@ -33,7 +33,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from paperscope.index.paths import index_dir
-
 from paperscope.model import Author, Paper
 from paperscope.rank.search import SearchEngine
 from paperscope.store.sqlite import SQLiteStore
