@@ -91,11 +91,15 @@ class SearchEngine:
         embedder: Embedder | None = None,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> None:
+        """`progress(stage, done, total)` hears about index rebuilds ("lexical", "vectors")."""
         self.store = store
         self._embedder = embedder
+        self._progress = progress
         folder = index_dir(store.path)
         self.lexical = LexicalIndex(store, folder / "lexical")
-        self.lexical.ensure()
+        self.lexical.ensure(
+            (lambda done, total: progress("lexical", done, total)) if progress else None
+        )
         self._vectors: VectorIndex | None = None
         self._folder = folder
 
@@ -123,7 +127,7 @@ class SearchEngine:
         if self._vectors is None:
             e = self.embedder
             self._vectors = VectorIndex(self.store, self._folder / "vectors", e.version, e.dim)
-            self._vectors.ensure()
+            self._vectors.ensure(self._progress)
         return self._vectors
 
     # ------------------------------------------------------------------ search
