@@ -14,7 +14,7 @@ from paperscope.config import resolve_db_path
 from paperscope.index.embedding import embed_missing
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption
+from paperscope.serve.cli.options import DbOption, JsonOption, index_progress
 
 
 def embed_with_progress(engine: SearchEngine, *, quiet: bool = False) -> int:
@@ -81,9 +81,12 @@ def reindex(
 ) -> None:
     """Rebuild every index (lexical and vectors) from the store, the source of truth."""
     started = time.perf_counter()
-    with SearchEngine.open(resolve_db_path(db)) as engine:
-        engine.lexical.rebuild()
-        engine.vectors.rebuild()
+    with (
+        index_progress(as_json) as progress,
+        SearchEngine.open(resolve_db_path(db), progress=progress) as engine,
+    ):
+        engine.lexical.rebuild(lambda done, total: progress("lexical", done, total))
+        engine.vectors.rebuild(progress)
         counts = {"papers": engine.store.count(), "vectors": len(engine.vectors)}
     counts["seconds"] = round(time.perf_counter() - started, 2)
     if as_json:

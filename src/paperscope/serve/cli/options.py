@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from paperscope.config import resolve_db_path
 from paperscope.store.sqlite import SQLiteStore
@@ -24,3 +28,28 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 def open_store(db: Path | None) -> SQLiteStore:
     return SQLiteStore(resolve_db_path(db))
+
+
+@contextmanager
+def index_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """A `progress(stage, done, total)` callback showing index rebuilds as bars on stderr.
+
+    Nothing shows when the indexes are current, which is the usual case.
+    """
+    with Progress(
+        TextColumn("rebuilding {task.description} index"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update

@@ -14,7 +14,7 @@ from paperscope.index.embedder import default_embedder
 from paperscope.model import Paper
 from paperscope.rank.search import MAX_LIMIT, SIMILAR_MODE, SearchEngine
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, open_store
 
 
 def paper_summary(paper: Paper, score: float | None = None) -> dict:
@@ -100,7 +100,10 @@ def search(
 
     Exit code 2 for a malformed query, with the position of the problem.
     """
-    with SearchEngine.open(resolve_db_path(db)) as engine:
+    with (
+        index_progress(as_json) as progress,
+        SearchEngine.open(resolve_db_path(db), progress=progress) as engine,
+    ):
         result = engine.search(
             query, mode=mode, limit=limit, offset=offset, sort=sort, facets=facets
         )
@@ -148,7 +151,10 @@ def similar(
     as_json: JsonOption = False,
 ) -> None:
     """Papers nearest to ID by embedding, without the paper itself and its duplicates."""
-    with SearchEngine.open(resolve_db_path(db)) as engine:
+    with (
+        index_progress(as_json) as progress,
+        SearchEngine.open(resolve_db_path(db), progress=progress) as engine,
+    ):
         hits = engine.similar(paper_id, limit=limit, mode=mode)
     if as_json:
         typer.echo(orjson.dumps([paper_summary(h.paper, h.score) for h in hits]))
