@@ -397,10 +397,10 @@ def test_embed_missing_resumes_after_a_failed_batch(store):
     done = embed_missing(store, embedder, batch=4, index=index, progress=progress.append)
     assert sorted(done) == sorted(set(rowids) - saved)  # only what was missing
     assert progress == [3]
-    # every paper embedded exactly once: one row per passage, never twice
+    # every paper embedded exactly once: one row per passage plus its whole text, never twice
     counts = vector_counts(store, "hash/1")
     papers = store.load_rowids(rowids)
-    assert counts == {r: len(passages(papers[r].title, papers[r].abstract)) for r in rowids}
+    assert counts == {r: len(passages(papers[r].title, papers[r].abstract)) + 1 for r in rowids}
     assert len(embedder.seen) == sum(counts[r] for r in done)
     assert embed_missing(store, embedder) == []  # nothing left
     assert len(index) == 11

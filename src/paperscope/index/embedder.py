@@ -136,7 +136,8 @@ class MiniLMEmbedder:
             raise ValueError(f"max_length must be in 3..{MODEL_MAX_LENGTH}, not {max_length}")
         self.max_length = max_length
         self.threads = threads or available_cores()
-        self.version = f"{MODEL_ID}/{_package_version()}/len{max_length}"
+        # "+doc": papers also carry a whole-text vector (passage -1); older stores re-embed
+        self.version = f"{MODEL_ID}/{_package_version()}/len{max_length}+doc"
         self._session_options = session_options
         self._tokenizer = load_tokenizer(max_length)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the batch's longest

@@ -653,7 +653,8 @@ class VectorIndex:
     def _store_vectors(self, rowid: int) -> np.ndarray | None:
         """The float32 passage vectors of one paper from the store (None if it has none)."""
         rows = self.store.conn.execute(
-            "SELECT vector FROM paper_vectors WHERE paper_rowid = ? AND model = ? ORDER BY passage",
+            "SELECT vector FROM paper_vectors WHERE paper_rowid = ? AND model = ? "
+            "AND passage >= 0 ORDER BY passage",
             (int(rowid), self.model_version),
         ).fetchall()
         blobs = [r[0] for r in rows if len(r[0]) == 4 * self.dim]
@@ -683,7 +684,8 @@ def _group_rows(
         j = i
         while j < len(rows) and rows[j][0] == rowid:
             j += 1
-        blobs = [r[2] for r in rows[i:j] if len(r[2]) == width]
+        # passage -1 is the whole-text vector (`embedding.DOC_PASSAGE`), used by `similar`
+        blobs = [r[2] for r in rows[i:j] if len(r[2]) == width and r[1] >= 0]
         if blobs and rowid not in skip:
             matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, dim)
             matrix = matrix[np.any(matrix, axis=1)]  # a zero row marks "nothing to embed"

@@ -20,6 +20,7 @@ import numpy as np
 
 from paperscope.errors import InputError
 from paperscope.index.embedder import Embedder, default_embedder
+from paperscope.index.embedding import DOC_PASSAGE
 from paperscope.index.lexical import LexicalIndex
 from paperscope.index.paths import index_dir
 from paperscope.index.vectors import VectorIndex
@@ -44,8 +45,12 @@ _STOP = frozenset(
 )
 #: Words of a paper taken into its lexical "more like this" query.
 SIMILAR_WORDS = 40
+#: Candidates `similar` takes by passages before re-ranking them by whole text.
+SIMILAR_POOL = 200
+#: Weight of the whole-text cosine against the passage score in `similar`.
+WHOLE_TEXT_SHARE = 1.0
 #: Lexical share when `similar` fuses both sides (bench/search_quality.py).
-SIMILAR_LEXICAL_SHARE = 0.2
+SIMILAR_LEXICAL_SHARE = 0.1
 #: The mode `similar` uses unless told otherwise (chosen by bench/search_quality.py).
 SIMILAR_MODE = "semantic"
 
@@ -236,7 +241,10 @@ class SearchEngine:
         depth = max(CANDIDATES, limit)
         semantic = lexical = []
         if mode in ("semantic", "hybrid"):
-            semantic = self.vectors.similar(rowid, depth, exclude=exclude, allowed=within)
+            pool = self.vectors.similar(
+                rowid, max(depth, SIMILAR_POOL), exclude=exclude, allowed=within
+            )
+            semantic = self._by_whole_text(rowid, pool)[:depth]
         if mode in ("lexical", "hybrid"):
             lexical = self._lexical_similar(rowid, depth, exclude, within)
         if mode == "hybrid":
@@ -246,6 +254,21 @@ class SearchEngine:
         found = found[:limit]
         papers = self.store.load_rowids([r for r, _ in found])
         return [Hit(r, papers[r], s) for r, s in found if r in papers]
+
+    def _by_whole_text(self, rowid: int, pool: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Re-rank passage-matched candidates by whole-text similarity, blended with their
+        passage score; papers without a whole-text vector keep their passage score."""
+        model = self.embedder.version
+        blobs = self.store.passage_vectors(model, DOC_PASSAGE, [rowid, *(r for r, _ in pool)])
+        if rowid not in blobs:
+            return pool
+        own = np.frombuffer(blobs[rowid], dtype=np.float32)
+        rescored = []
+        for other, score in pool:
+            blob = blobs.get(other)
+            whole = float(np.frombuffer(blob, dtype=np.float32) @ own) if blob else score
+            rescored.append((other, WHOLE_TEXT_SHARE * whole + (1 - WHOLE_TEXT_SHARE) * score))
+        return sorted(rescored, key=lambda item: (-item[1], item[0]))
 
     def _lexical_similar(
         self, rowid: int, depth: int, exclude: set[int], within: np.ndarray | None

@@ -257,6 +257,20 @@ class SQLiteStore:
                 self.conn.execute("ROLLBACK")
             raise
 
+    def passage_vectors(self, model: str, passage: int, rowids: Sequence[int]) -> dict[int, bytes]:
+        """One passage's vector bytes for each of `rowids` that has it."""
+        found: dict[int, bytes] = {}
+        for chunk in _chunks(list(rowids)):
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self.conn.execute(
+                    f"SELECT paper_rowid, vector FROM paper_vectors WHERE model = ? AND "
+                    f"passage = ? AND paper_rowid IN ({marks})",
+                    (model, passage, *chunk),
+                ).fetchall()
+            )
+        return found
+
     def iter_vectors(
         self, model: str, batch: int = 20_000
     ) -> Iterator[list[tuple[int, int, bytes]]]:
