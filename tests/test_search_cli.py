@@ -129,3 +129,14 @@ def test_reindex(db, tmp_path):
         "vectors": 118,
         "seconds": 0,
     }
+
+
+def test_python_api_hits_carry_marked_snippets(db):
+    import paperscope
+
+    result = paperscope.search("hyperspherical energy", db=db, mode="lexical", limit=3)
+    assert result.hits and result.total >= 3
+    snippet = result.hits[0].snippet
+    marked = {snippet.fragment[a:b].lower() for a, b in snippet.highlights}
+    assert marked & {"hyperspherical", "energy"}
+    assert "<b>" in snippet.to_html() and len(snippet.fragment) <= 200

@@ -21,7 +21,7 @@ import numpy as np
 from paperscope.errors import InputError
 from paperscope.index.embedder import Embedder, default_embedder
 from paperscope.index.embedding import DOC_PASSAGE
-from paperscope.index.lexical import LexicalIndex
+from paperscope.index.lexical import LexicalIndex, Snippet
 from paperscope.index.paths import index_dir
 from paperscope.index.vectors import VectorIndex
 from paperscope.model import Paper
@@ -62,6 +62,8 @@ class Hit:
     score: float
     lexical_rank: int | None = None
     semantic_rank: int | None = None
+    #: The abstract's best window with the query's words marked (search hits only).
+    snippet: Snippet | None = None
 
 
 @dataclass(slots=True)
@@ -182,6 +184,9 @@ class SearchEngine:
             for rowid, score in page
             if rowid in papers
         ]
+        for hit in result.hits:
+            if hit.paper.abstract:
+                hit.snippet = self.lexical.snippet(node, hit.paper.abstract, max_chars=200)
         if facets:
             result.facets = self.lexical.facets(node if mode != "semantic" else (filters or node))
         return result

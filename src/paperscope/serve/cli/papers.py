@@ -8,6 +8,7 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from paperscope.config import resolve_db_path
 from paperscope.index.embedder import default_embedder
@@ -137,7 +138,23 @@ def _print_hits(hits: list) -> None:
     for hit in hits:
         p = hit.paper
         table.add_row(p.id, p.published or "", p.title, _authors_line(p))
+        if hit.snippet is not None and hit.snippet.highlights:
+            table.add_row("", "", _marked(hit.snippet), "")
     Console().print(table, highlight=False)
+
+
+def _marked(snippet) -> Text:
+    """The snippet as terminal text, matched words in bold."""
+    text = Text(("… " if snippet.start else ""), style="dim")
+    last = 0
+    for a, b in snippet.highlights:
+        text.append(snippet.fragment[last:a], style="dim")
+        text.append(snippet.fragment[a:b], style="bold")
+        last = b
+    text.append(snippet.fragment[last:], style="dim")
+    if snippet.end < snippet.text_length:
+        text.append(" …", style="dim")
+    return text
 
 
 @app.command()
