@@ -301,17 +301,15 @@ def hf(
         raise InputError("--date is one day; use either --date or --from/--until")
     params = hf_daily.HfParams(from_day=day or from_date, until=day or until)
     run = _Run(db=db, as_json=as_json, quiet=quiet, retries=retries, backoff=backoff)
-    run(
-        lambda store, client, **kw: hf_daily.harvest_hf_daily(
-            store,
-            client,
-            params,
-            base_url=base_url,
-            interval=hf_daily.DEFAULT_INTERVAL if interval is None else interval,
-            restart=restart,
-            **kw,
-        ),
-        timeout,
+    _harvest(
+        run,
+        hf_daily.harvest_hf_daily,
+        params,
+        hf_daily.DEFAULT_INTERVAL,
+        base_url=base_url,
+        interval=interval,
+        restart=restart,
+        timeout=timeout,
     )
 
 
@@ -327,17 +325,15 @@ def _run_oai(
     timeout: float,
 ) -> None:
     params = arxiv_oai.OaiParams(prefix=prefix, set=set_, from_date=from_date, until=until)
-    run(
-        lambda store, client, **kw: arxiv_oai.harvest_arxiv_oai(
-            store,
-            client,
-            params,
-            base_url=base_url,
-            interval=arxiv_oai.DEFAULT_INTERVAL if interval is None else interval,
-            restart=restart,
-            **kw,
-        ),
-        timeout,
+    _harvest(
+        run,
+        arxiv_oai.harvest_arxiv_oai,
+        params,
+        arxiv_oai.DEFAULT_INTERVAL,
+        base_url=base_url,
+        interval=interval,
+        restart=restart,
+        timeout=timeout,
     )
 
 
@@ -360,13 +356,37 @@ def _run_api(
         page_size=page_size,
         sort=sort,
     )
+    _harvest(
+        run,
+        arxiv_api.harvest_arxiv_api,
+        params,
+        arxiv_api.DEFAULT_INTERVAL,
+        base_url=base_url,
+        interval=interval,
+        restart=restart,
+        timeout=timeout,
+    )
+
+
+def _harvest(
+    run: _Run,
+    harvest: Callable[..., object],
+    params: object,
+    default_interval: float,
+    *,
+    base_url: str | None,
+    interval: float | None,
+    restart: bool,
+    timeout: float,
+) -> None:
+    """Run one source's harvest function with the options every source shares."""
     run(
-        lambda store, client, **kw: arxiv_api.harvest_arxiv_api(
+        lambda store, client, **kw: harvest(
             store,
             client,
             params,
             base_url=base_url,
-            interval=arxiv_api.DEFAULT_INTERVAL if interval is None else interval,
+            interval=default_interval if interval is None else interval,
             restart=restart,
             **kw,
         ),
