@@ -1,6 +1,6 @@
 """Embedding speed and quality of MiniLMEmbedder on real arXiv abstracts. Prints, never asserts.
 
-    python bench/embed_speed.py            # full run, about 8 minutes on 2 cores
+    python bench/embed_speed.py            # full run, about 9.5 minutes on 2 cores
     python bench/embed_speed.py --quick    # smaller samples, about 2 minutes
 
 Texts are title + ". " + abstract from ../shared/corpus/arxiv-ml-abstracts-1000.csv; the 2,000

@@ -31,8 +31,8 @@ MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 DIM = 384
 # 256 tokens, sentence-transformers' max_seq_length for this model: 97% of the corpus texts
 # (title + abstract) are longer than 128 tokens, and cutting them at 128 drops known-item
-# MRR@10 from 0.855 to 0.730; 512 adds nothing (0.852) and is slower. 256 runs ~45 abstracts/s
-# on 2 cores, half the speed of 128 (docs/bench/embed_speed.txt).
+# MRR@10 from 0.855 to 0.730; 512 adds nothing (0.852) and is slower. 256 runs 45-48
+# abstracts/s on 2 cores, half the speed of 128 (docs/bench/embed_speed.txt).
 DEFAULT_MAX_LENGTH = 256
 # Passages are cut for 128-token windows, the length the model was trained on. Embedded
 # separately and scored by the best passage, they gave the best known-item MRR@10 (0.903);
@@ -40,9 +40,10 @@ DEFAULT_MAX_LENGTH = 256
 PASSAGE_TOKENS = 128
 # The model's position embeddings stop at 512.
 MODEL_MAX_LENGTH = 512
-# Small batches are faster on CPU here, and peak memory grows with batch x length^2 (attention):
-# at 256 tokens on 2 cores, batch 8 ran ~45 abstracts/s in 360 MB, batch 32 ~34/s in 1 GB.
-# Batch 1 is a little faster still for abstracts but slower for short texts (titles, queries).
+# Big batches buy nothing on CPU and peak memory grows with batch x length^2 (attention). At
+# 256 tokens on 2 cores (two clean runs), batch 8 ran 43-51 abstracts/s in 380 MB, batch 1 up
+# to 15% faster, batch 32 10-15% slower in 1.0 GB, batch 64 20-25% slower in 1.8 GB. Batch 8
+# rather than 1 because short texts do gain from batching: 567 titles/s at 8, 440/s at 1.
 DEFAULT_BATCH_SIZE = 8
 # [CLS] and [SEP] take two places of every window.
 SPECIAL_TOKENS = 2
@@ -96,8 +97,8 @@ def tuned_session_options(threads: int) -> ort.SessionOptions:
     # in repeated runs on 2 cores, with the same vectors to 1e-7 (bench/embed_speed.py).
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     # Memory patterns are planned per input shape, and nearly every batch has a new shape: with
-    # them on, peak RSS at 256 tokens grew from 380 to 590 MB (batch 8) and from 1.0 to 1.5 GB
-    # (batch 32) for no speed gain.
+    # them on, peak RSS at 256 tokens grew from 380 to 440-590 MB (batch 8) and from 1.0 to
+    # 1.5 GB (batch 32), for no speed gain.
     opts.enable_mem_pattern = False
     opts.log_severity_level = 3  # errors only: the optimiser's warnings are not actionable
     return opts
