@@ -12,3 +12,50 @@ PAGES = FIXTURES / "pages"
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+WEB = FIXTURES / "web"
+#: What the web tests' store holds: the three sample pages, a Hugging Face daily list and the
+#: two hostile papers of fixtures/web (a script-tag title, an attribute-breaking author).
+WEB_SOURCES = (
+    *sorted(PAGES.glob("*.txt")),
+    FORMATS / "huggingface-papers" / "daily-papers-2026-02-25-50-papers.json",
+    WEB / "xss-papers.jsonl",
+)
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory) -> Path:
+    """A store with WEB_SOURCES imported and embedded, built once per test session.
+
+    Read-only: tests that write use `store_copy`.
+    """
+    from webtools import build_store
+
+    return build_store(tmp_path_factory.mktemp("sample-store") / "papers.db", WEB_SOURCES)
+
+
+@pytest.fixture
+def store_copy(sample_store, tmp_path) -> Path:
+    """A private copy of `sample_store` (file and indexes) a test may change."""
+    from webtools import copy_store
+
+    return copy_store(sample_store, tmp_path / "papers.db")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by playwright (browsers cannot be downloaded here)."""
+    from webtools import launch_browser
+
+    with launch_browser() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page; any JavaScript dialog (alert) fails the test."""
+    from webtools import new_page
+
+    with new_page(browser) as page:
+        yield page

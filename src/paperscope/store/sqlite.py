@@ -87,6 +87,8 @@ class SQLiteStore:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA busy_timeout=30000")
             self.conn.execute("PRAGMA cache_size=-65536")
+            # the personal tables cascade a deleted user's rows (0005_personal.sql)
+            self.conn.execute("PRAGMA foreign_keys=ON")
             apply_pending(self.conn)
         except sqlite3.DatabaseError as exc:
             raise StoreError(

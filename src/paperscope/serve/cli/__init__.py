@@ -23,7 +23,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from paperscope.serve.cli import harvest, index, ingest, papers  # noqa: F401
+    from paperscope.serve.cli import harvest, index, ingest, papers, web  # noqa: F401
 
 
 def main() -> None:

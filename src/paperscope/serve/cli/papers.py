@@ -12,66 +12,11 @@ from rich.text import Text
 
 from paperscope.config import resolve_db_path
 from paperscope.index.embedder import default_embedder
-from paperscope.model import Paper
 from paperscope.rank.search import MAX_LIMIT, SIMILAR_MODE, SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, open_store
-
-
-def paper_summary(paper: Paper, score: float | None = None) -> dict:
-    """The JSON shape of a hit (a contract: id, title, authors, date, categories, score)."""
-    out = {
-        "id": paper.id,
-        "title": paper.title,
-        "authors": [a.name for a in paper.authors],
-        "date": paper.published,
-        "categories": paper.categories,
-    }
-    if score is not None:
-        out["score"] = round(score, 6)
-    return out
-
-
-def paper_full(paper: Paper) -> dict:
-    return {
-        "id": paper.id,
-        "title": paper.title,
-        "abstract": paper.abstract,
-        "authors": [
-            {
-                k: v
-                for k, v in (("name", a.name), ("affiliation", a.affiliation), ("orcid", a.orcid))
-                if v
-            }
-            for a in paper.authors
-        ],
-        "authors_complete": paper.authors_complete,
-        "author_count": paper.author_count,
-        "categories": paper.categories,
-        "published": paper.published,
-        "updated": paper.updated,
-        "arxiv_id": paper.arxiv_id,
-        "doi": paper.doi,
-        "links": paper.links,
-        "sources": paper.sources,
-        "upvotes": paper.upvotes,
-        "citations": paper.citations,
-        "journal_ref": paper.journal_ref,
-        "comment": paper.comment,
-        "organization": paper.organization,
-        "external_ids": paper.external_ids,
-    }
-
-
-def _authors_line(paper: Paper, most: int = 3) -> str:
-    names = [a.name for a in paper.authors]
-    total = paper.author_count or len(names)
-    if not names:
-        return f"{total} authors" if total else ""
-    shown = ", ".join(names[:most])
-    if len(names) > most or not paper.authors_complete:
-        shown += f" et al. ({total})" if total > len(names[:most]) else " et al."
-    return shown
+from paperscope.serve.records import authors_line as _authors_line
+from paperscope.serve.records import paper_full, paper_summary
 
 
 @app.command()

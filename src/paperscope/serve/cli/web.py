@@ -1,0 +1,96 @@
+"""`paperscope serve`: the web pages and JSON API on uvicorn."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from paperscope.config import resolve_db_path
+from paperscope.errors import InputError
+from paperscope.serve.cli import app
+from paperscope.serve.cli.options import DbOption
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    db: DbOption = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (each holds the indexes in memory).")
+    ] = 1,
+    multi_user: Annotated[
+        bool,
+        typer.Option(
+            "--multi-user/--single-user",
+            help="Accounts with log-in (multi-user) or one local user and no log-in "
+            "(single-user, the default for a personal install). Env: PAPERSCOPE_SINGLE_USER.",
+        ),
+    ] = False,
+    api_rate_limit: Annotated[
+        int,
+        typer.Option(help="API requests per client per minute and worker; 0 = unlimited."),
+    ] = 120,
+    embed_worker: Annotated[
+        bool,
+        typer.Option(
+            "--embed-worker/--no-embed-worker",
+            help="Embed papers without vectors in the background while serving.",
+        ),
+    ] = True,
+    digests: Annotated[
+        bool,
+        typer.Option(
+            "--digests/--no-digests",
+            help="Send email digests on the schedule of the config (PAPERSCOPE_DIGEST_*).",
+        ),
+    ] = False,
+    base_url: Annotated[
+        str, typer.Option(help="Public URL of the site, for links in emails and feeds.")
+    ] = "",
+    https: Annotated[
+        bool, typer.Option(help="Served behind HTTPS: secure cookies and HSTS.")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the feed, search, paper, author and category pages and the JSON API.
+
+    Open http://HOST:PORT/ in a browser; the API is documented at /docs.
+    """
+    import uvicorn
+
+    from paperscope.serve.web.settings import WebSettings
+
+    if workers < 1:
+        raise InputError("--workers must be at least 1")
+    settings = WebSettings(
+        db_path=resolve_db_path(db),
+        single_user=not multi_user,
+        api_rate_limit=api_rate_limit,
+        embed_worker=embed_worker,
+        digest_scheduler=digests,
+        base_url=base_url.rstrip("/"),
+        https=https,
+    )
+    # open the store (and build missing indexes) once here, so that errors show before the
+    # server starts and worker processes find the indexes ready
+    from paperscope.rank.search import SearchEngine
+    from paperscope.serve.cli.options import index_progress
+
+    with index_progress() as progress, SearchEngine.open(settings.db_path, progress=progress):
+        pass
+    os.environ.update(settings.to_env())
+    typer.echo(f"paperscope: serving {settings.db_path} on http://{host}:{port}/", err=True)
+    uvicorn.run(
+        "paperscope.serve.web.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=https,
+    )

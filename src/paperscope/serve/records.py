@@ -1,0 +1,65 @@
+"""The shapes a paper takes on every surface: JSON (CLI `--json` and the API) and short lines.
+
+`paper_summary` is a contract: checks read its keys (id, title, authors, date, categories,
+score) from `paperscope search --json` and `GET /api/v1/search`.
+"""
+
+from __future__ import annotations
+
+from paperscope.model import Paper
+
+
+def paper_summary(paper: Paper, score: float | None = None) -> dict:
+    """The JSON shape of a hit (a contract: id, title, authors, date, categories, score)."""
+    out = {
+        "id": paper.id,
+        "title": paper.title,
+        "authors": [a.name for a in paper.authors],
+        "date": paper.published,
+        "categories": paper.categories,
+    }
+    if score is not None:
+        out["score"] = round(score, 6)
+    return out
+
+
+def paper_full(paper: Paper) -> dict:
+    return {
+        "id": paper.id,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": [
+            {
+                k: v
+                for k, v in (("name", a.name), ("affiliation", a.affiliation), ("orcid", a.orcid))
+                if v
+            }
+            for a in paper.authors
+        ],
+        "authors_complete": paper.authors_complete,
+        "author_count": paper.author_count,
+        "categories": paper.categories,
+        "published": paper.published,
+        "updated": paper.updated,
+        "arxiv_id": paper.arxiv_id,
+        "doi": paper.doi,
+        "links": paper.links,
+        "sources": paper.sources,
+        "upvotes": paper.upvotes,
+        "citations": paper.citations,
+        "journal_ref": paper.journal_ref,
+        "comment": paper.comment,
+        "organization": paper.organization,
+        "external_ids": paper.external_ids,
+    }
+
+
+def authors_line(paper: Paper, most: int = 3) -> str:
+    names = [a.name for a in paper.authors]
+    total = paper.author_count or len(names)
+    if not names:
+        return f"{total} authors" if total else ""
+    shown = ", ".join(names[:most])
+    if len(names) > most or not paper.authors_complete:
+        shown += f" et al. ({total})" if total > len(names[:most]) else " et al."
+    return shown

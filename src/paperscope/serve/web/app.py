@@ -1,0 +1,178 @@
+"""The FastAPI application: security headers, rate limit, error pages, and the routers.
+
+    uvicorn.run(create_app(WebSettings(db_path=...)))
+
+`create_app_from_env` is the factory uvicorn's worker processes call (`serve --workers N`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from paperscope.errors import InputError, NotFoundError, PaperscopeError, QueryError
+from paperscope.serve.web import auth, workers
+from paperscope.serve.web.ratelimit import RateLimiter
+from paperscope.serve.web.settings import WebSettings
+from paperscope.serve.web.site import HERE, Site
+
+log = logging.getLogger("paperscope.web")
+
+#: Router modules of paperscope.serve.web, each exposing `router`; order = match order.
+ROUTERS = ("api", "exports", "apidocs", "account", "library", "pages")
+
+#: No inline script or style, nothing from another origin, no framing, no plugins.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def api_error(status: int, message: str, hint: str | None = None, **extra) -> JSONResponse:
+    body = {"error": {"status": status, "message": message, **extra}}
+    if hint:
+        body["error"]["hint"] = hint
+    return JSONResponse(body, status_code=status)
+
+
+def _status_of(exc: PaperscopeError, api: bool) -> int:
+    if isinstance(exc, QueryError):
+        return 400
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, InputError):
+        return 422 if api else 400
+    return exc.http_status
+
+
+def error_response(
+    request: Request, status: int, message: str, hint: str | None = None, **extra
+) -> Response:
+    if is_api(request):
+        return api_error(status, message, hint, **extra)
+    site: Site = request.app.state.site
+    return site.render(
+        request,
+        "error.html",
+        {"status": status, "message": message, "hint": hint, **extra},
+        status_code=status,
+    )
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(PaperscopeError)
+    async def paperscope_error(request: Request, exc: PaperscopeError) -> Response:
+        status = _status_of(exc, is_api(request))
+        extra = {}
+        if isinstance(exc, QueryError) and exc.position is not None:
+            extra["position"] = exc.position
+        if status >= 500:
+            log.error("%s %s: %s", request.method, request.url.path, exc)
+        return error_response(request, status, str(exc), exc.hint, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        return error_response(request, 422, "bad parameter: " + "; ".join(problems))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "error"
+        if exc.status_code == 404 and message == "Not Found":
+            message = "no such page"
+        response = error_response(request, exc.status_code, message)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return error_response(request, 500, "internal error; the server log has the details")
+
+
+def _install_middleware(app: FastAPI, settings: WebSettings) -> None:
+    limiter = RateLimiter(settings.api_rate_limit)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next) -> Response:
+        if is_api(request):
+            client = request.client.host if request.client else "unknown"
+            wait = limiter.check(client)
+            if wait:
+                response: Response = api_error(
+                    429, "too many requests", f"retry in {RateLimiter.retry_after(wait)} s"
+                )
+                response.headers["Retry-After"] = RateLimiter.retry_after(wait)
+            else:
+                response = await call_next(request)
+        else:
+            response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        if settings.https:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response
+
+
+def create_app(settings: WebSettings, site: Site | None = None) -> FastAPI:
+    site = site or Site(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        started = workers.start(site)
+        try:
+            yield
+        finally:
+            for worker in started:
+                worker.stop()
+            site.close()
+
+    app = FastAPI(
+        title="paperscope",
+        summary="Search and browse the papers of a paperscope store.",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,  # /docs is our own page (apidocs.py): Swagger UI would load a CDN
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.site = site
+    app.state.settings = settings
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    _install_errors(app)
+    _install_middleware(app, settings)
+    auth.install(app, site)
+    for name in ROUTERS:
+        module = importlib.import_module(f"paperscope.serve.web.{name}")
+        app.include_router(module.router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    return create_app(WebSettings.from_env())
