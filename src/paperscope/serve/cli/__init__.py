@@ -23,7 +23,16 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from paperscope.serve.cli import harvest, index, ingest, papers, web  # noqa: F401
+    from paperscope.serve.cli import (  # noqa: F401
+        authors,
+        digest,
+        harvest,
+        index,
+        ingest,
+        papers,
+        users,
+        web,
+    )
 
 
 def main() -> None:

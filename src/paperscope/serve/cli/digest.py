@@ -1,0 +1,3 @@
+"""(being written)"""
+
+from paperscope.serve.cli import app  # noqa: F401
