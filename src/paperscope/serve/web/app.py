@@ -26,7 +26,7 @@ from paperscope.serve.web.site import HERE, Site
 log = logging.getLogger("paperscope.web")
 
 #: Router modules of paperscope.serve.web, each exposing `router`; order = match order.
-ROUTERS = ("api", "exports", "apidocs", "account", "library", "unsubscribe", "pages")
+ROUTERS = ("api", "exports", "apidocs", "account", "library", "alerts", "pages")
 
 #: No inline script or style, nothing from another origin, no framing, no plugins.
 CSP = (
