@@ -146,6 +146,7 @@ def create_app(settings: WebSettings, site: Site | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         started = workers.start(site)
+        app.state.workers = started
         try:
             yield
         finally:

@@ -73,9 +73,11 @@ class Site:
         generation = engine.store.generation()
         if force or generation != self._generation:
             engine.lexical.ensure()
-            if engine._vectors is not None:
-                engine._vectors.ensure()
             self._generation = generation
+        if engine._vectors is not None:
+            # embedding (the background worker, `paperscope embed`) adds vectors without
+            # moving the generation; ensure() compares the embedded count too
+            engine._vectors.ensure()
 
     def close(self) -> None:
         if self._engine is not None:
