@@ -1,0 +1,1 @@
+"""Outgoing email: SMTP settings from the environment, sending, and the paper digests."""
