@@ -1,10 +1,17 @@
-"""Local user accounts: argon2id password hashes, enable/disable, delete with all their data."""
+"""Local user accounts: argon2id password hashes, enable/disable, delete with all their data;
+server-side sessions, API tokens, password-reset tokens and login throttling.
+
+Every secret handed out (session id, API token, reset token) is random and stored only as its
+SHA-256: a copy of the database does not let anyone log in.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,8 +25,33 @@ MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 _hasher = PasswordHasher()
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+#: The one account of single-user mode (not a deliverable address: it never gets mail).
+LOCAL_EMAIL = "local@localhost"
+SESSION_DAYS = 30
+RESET_MINUTES = 60
+#: Login throttling: this many failures per key (email or client address) within the window.
+MAX_FAILURES, FAILURE_WINDOW = 5, timedelta(minutes=15)
+TOKEN_PREFIX = "ps_"
+
+
+def now_iso(at: datetime | None = None) -> str:
+    return (at or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _parse(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(slots=True, frozen=True)
+class ApiToken:
+    id: int
+    name: str
+    created_at: str
+    last_used_at: str | None
 
 
 @dataclass(slots=True, frozen=True)
@@ -142,3 +174,180 @@ class Accounts:
         """The user and everything of theirs (foreign keys cascade)."""
         self.get(user_id)
         self.conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+
+    def set_display_name(self, user_id: int, name: str) -> None:
+        name = name.strip()
+        if len(name) > 100:
+            raise InputError("the display name must have at most 100 characters")
+        self.conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (name, user_id))
+
+    def local_user(self) -> User:
+        """The single-user mode's account, created (as an admin) on first use."""
+        user = self.find(LOCAL_EMAIL)
+        if user is None:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO users (email, display_name, is_admin, created_at) "
+                "VALUES (?, 'local', 1, ?)",
+                (LOCAL_EMAIL, now_iso()),
+            )
+            user = self.by_email(LOCAL_EMAIL)
+        return user
+
+    # ------------------------------------------------------------------ sessions
+
+    def create_session(self, user_id: int, days: int = SESSION_DAYS) -> str:
+        """A new session id for the cookie; only its hash is kept."""
+        raw = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        self.conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now_iso(now),))
+        self.conn.execute(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?)",
+            (_digest(raw), user_id, now_iso(now), now_iso(now + timedelta(days=days))),
+        )
+        return raw
+
+    def session_user(self, raw: str) -> User | None:
+        """The enabled user of a live session, else None."""
+        row = self.conn.execute(
+            "SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE s.token_hash = ? AND s.expires_at > ?",
+            (_digest(raw), now_iso()),
+        ).fetchone()
+        if row is None:
+            return None
+        user = _user(row)
+        return None if user.disabled else user
+
+    def end_session(self, raw: str) -> None:
+        self.conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_digest(raw),))
+
+    def end_sessions(self, user_id: int) -> None:
+        """Log the user out everywhere (password changed or reset, account disabled)."""
+        self.conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+
+    # ------------------------------------------------------------------ API tokens
+
+    def create_token(self, user_id: int, name: str = "") -> str:
+        """A new API token, returned once; only its hash is kept."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        self.conn.execute(
+            "INSERT INTO api_tokens (user_id, token_hash, name, created_at) VALUES (?, ?, ?, ?)",
+            (user_id, _digest(token), name.strip()[:100], now_iso()),
+        )
+        return token
+
+    def token_user(self, token: str) -> User | None:
+        row = self.conn.execute(
+            "SELECT u.*, t.id AS token_id FROM api_tokens t JOIN users u ON u.id = t.user_id "
+            "WHERE t.token_hash = ?",
+            (_digest(token),),
+        ).fetchone()
+        if row is None or row["disabled"]:
+            return None
+        self.conn.execute(
+            "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (now_iso(), row["token_id"])
+        )
+        return _user(row)
+
+    def tokens(self, user_id: int) -> list[ApiToken]:
+        rows = self.conn.execute(
+            "SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ? "
+            "ORDER BY id",
+            (user_id,),
+        )
+        return [ApiToken(r["id"], r["name"], r["created_at"], r["last_used_at"]) for r in rows]
+
+    def revoke_token(self, user_id: int, token_id: int) -> None:
+        """Revoke one of the user's own tokens (another user's id matches nothing)."""
+        cur = self.conn.execute(
+            "DELETE FROM api_tokens WHERE id = ? AND user_id = ?", (token_id, user_id)
+        )
+        if cur.rowcount == 0:
+            raise NotFoundError(f"no API token {token_id}")
+
+    # ------------------------------------------------------------------ password reset
+
+    def create_reset(self, email: str, minutes: int = RESET_MINUTES) -> tuple[User, str] | None:
+        """A one-time reset token for an enabled user with that email, else None."""
+        user = self.find(email)
+        if user is None or user.disabled or user.email == LOCAL_EMAIL:
+            return None
+        token = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        self.conn.execute(
+            "DELETE FROM password_resets WHERE expires_at < ? OR used_at IS NOT NULL",
+            (now_iso(now),),
+        )
+        self.conn.execute(
+            "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
+            (_digest(token), user.id, now_iso(now + timedelta(minutes=minutes))),
+        )
+        return user, token
+
+    def reset_valid(self, token: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM password_resets WHERE token_hash = ? AND used_at IS NULL "
+            "AND expires_at > ?",
+            (_digest(token), now_iso()),
+        ).fetchone()
+        return row is not None
+
+    def use_reset(self, token: str, password: str) -> User:
+        """Set the password with a reset token: once, before it expires; ends all sessions."""
+        check_password(password)
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            cur = self.conn.execute(
+                "UPDATE password_resets SET used_at = ? WHERE token_hash = ? "
+                "AND used_at IS NULL AND expires_at > ? RETURNING user_id",
+                (now_iso(), _digest(token), now_iso()),
+            )
+            row = cur.fetchone()
+            if row is None:
+                raise InputError(
+                    "this password reset link is invalid, used or expired",
+                    hint="ask for a new one on the password reset page",
+                )
+            user_id = row[0]
+            self.conn.execute(
+                "UPDATE users SET password_hash = ? WHERE id = ?",
+                (_hasher.hash(password), user_id),
+            )
+            self.conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        return self.get(user_id)
+
+    # ------------------------------------------------------------------ login throttling
+
+    def login_wait(self, keys: list[str]) -> int:
+        """Seconds until a login may be tried again for any of `keys` (0 = now)."""
+        now = datetime.now(UTC)
+        wait = 0
+        for key in keys:
+            rows = self.conn.execute(
+                "SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at",
+                (key, now_iso(now - FAILURE_WINDOW)),
+            ).fetchall()
+            if len(rows) >= MAX_FAILURES:
+                # free again when the oldest failure that still counts leaves the window
+                oldest = _parse(rows[len(rows) - MAX_FAILURES][0])
+                wait = max(wait, int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1)
+        return wait
+
+    def record_failure(self, keys: list[str]) -> None:
+        now = datetime.now(UTC)
+        self.conn.execute(
+            "DELETE FROM login_failures WHERE at < ?", (now_iso(now - FAILURE_WINDOW),)
+        )
+        self.conn.executemany(
+            "INSERT INTO login_failures (key, at) VALUES (?, ?)",
+            [(key, now_iso(now)) for key in keys],
+        )
+
+    def clear_failures(self, keys: list[str]) -> None:
+        self.conn.executemany("DELETE FROM login_failures WHERE key = ?", [(k,) for k in keys])
