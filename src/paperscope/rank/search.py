@@ -25,15 +25,20 @@ from paperscope.index.lexical import LexicalIndex, Snippet
 from paperscope.index.paths import index_dir
 from paperscope.index.vectors import VectorIndex
 from paperscope.model import Paper
-from paperscope.rank import fusion
+from paperscope.rank import fusion, trending
 from paperscope.rank import query as q
+from paperscope.store.browse import Browse
 from paperscope.store.sqlite import SQLiteStore
 
 MODES = ("hybrid", "lexical", "semantic")
-SORTS = ("relevance", "newest", "upvotes", "citations")
+SORTS = ("relevance", "newest", "upvotes", "citations", "trending")
 MAX_LIMIT = 1000
 #: Candidates taken from each side before fusion (at least this many, more for deep pages).
 CANDIDATES = 100
+#: Matches the "trending" sort scores: the newest and the most upvoted this many (a paper
+#: outside both lists is too old or too little voted to trend), or the best this many by
+#: relevance when the query has free text to rank semantically.
+TRENDING_POOL = 500
 
 
 _WORD_RE = re.compile(r"[^\W\d_][\w-]*")
@@ -154,7 +159,9 @@ class SearchEngine:
         free, filters = q.split_query(node)
         result = SearchResult(text, mode, sort, [], 0)
         wanted = offset + limit
-        if mode == "lexical" or free is None or (sort != "relevance" and mode != "semantic"):
+        if sort == "trending":
+            ranked, ranks, result.total = self._trending(node, free, filters, mode, wanted)
+        elif mode == "lexical" or free is None or (sort != "relevance" and mode != "semantic"):
             # no free text to embed, or an exact sort over every match: the lexical engine
             # evaluates the whole tree, filters included
             ranked, result.total = self.lexical.search(node, limit=wanted, sort=sort)
@@ -208,6 +215,24 @@ class SearchEngine:
         # the union of both candidate lists, at least every lexical match
         total = max(lexical_total, len(fused))
         return fused, {"lexical": lexical, "semantic": semantic}, total
+
+    def _trending(
+        self, node: q.Node, free: q.Node | None, filters: q.Node | None, mode: str, wanted: int
+    ) -> tuple[list[tuple[int, float]], dict, int]:
+        """Matches ranked by `paperscope.rank.trending` (see TRENDING_POOL for which)."""
+        depth = max(TRENDING_POOL, wanted)
+        if mode == "lexical" or free is None:
+            newest, total = self.lexical.search(node, limit=depth, sort="newest")
+            voted, _ = self.lexical.search(node, limit=depth, sort="upvotes")
+            pool = [r for r, _ in newest] + [r for r, _ in voted]
+            ranks: dict = {}
+        else:
+            ranked, ranks, total = self._semantic_or_hybrid(node, free, filters, mode, depth)
+            pool = [r for r, _ in ranked]
+        pool = list(dict.fromkeys(pool))
+        papers = self.store.load_rowids(pool)
+        local = Browse(self.store).upvote_counts(pool)
+        return trending.rank(papers, local, rowids=pool), ranks, total
 
     def _sorted(self, ranked: list[tuple[int, float]], sort: str) -> list[tuple[int, float]]:
         papers = self.store.load_rowids([r for r, _ in ranked])

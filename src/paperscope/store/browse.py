@@ -1,0 +1,285 @@
+"""Browsing the store by date, category and organisation: the queries behind the feed pages.
+
+    browse = Browse(store)
+    day = browse.latest_day()
+    papers, total = browse.papers_between(day, day, sort="trending", limit=20)
+
+Dates are compared as strings: `published` holds ``YYYY-MM-DD`` or a full ISO timestamp, and
+both sort the same way, so a day range is ``published >= start AND published < day after end``
+and uses the index on `published` (0001_papers.sql). Organisations are matched through the
+index of 0009_browse.sql.
+
+Trending is computed here in SQL (one ORDER BY ... LIMIT in SQLite, no papers loaded to rank a
+month) with the constants below; `paperscope.rank.trending` is the documented reference
+implementation of the same formula in Python, used by the search engine's "trending" sort, and
+the tests check that both agree.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+from paperscope.errors import InputError, NotFoundError
+from paperscope.model import Paper
+from paperscope.store.sqlite import SQLiteStore
+
+#: Trending score = (LOCAL_WEIGHT * local + source + 1) / (age_hours + OFFSET_HOURS) ** GRAVITY.
+#: A local upvote (someone on this server) counts as much as LOCAL_WEIGHT upvotes a source
+#: reports (Hugging Face): local votes are rarer and closer to this server's readers.
+LOCAL_WEIGHT = 3.0
+#: Keeps a brand-new paper's score finite and damps the first hours' advantage.
+OFFSET_HOURS = 2.0
+#: How fast age wins over votes (Hacker News' classic 1.8): doubling the age divides the score
+#: by about 3.5, so a year-old paper with a thousand votes ranks below a fresh one with none.
+GRAVITY = 1.8
+#: Age given to papers without a publication date (ten years): they sink.
+UNDATED_AGE_HOURS = 24 * 365 * 10.0
+
+SORTS = ("trending", "newest", "upvotes")
+_CHUNK = 900
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_day(text: str) -> date:
+    """A ``YYYY-MM-DD`` day, or InputError."""
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"not a date: {text!r}", hint="dates are YYYY-MM-DD") from None
+
+
+def next_day(day: str) -> str:
+    return (parse_day(day) + timedelta(days=1)).isoformat()
+
+
+def org_slug(name: str) -> str:
+    """URL slug of an organisation name: "NAVER AI Lab" -> "naver-ai-lab"."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+
+
+class Browse:
+    """Date, category and organisation listings of one store (read-only)."""
+
+    def __init__(self, store: SQLiteStore, *, now: str | None = None) -> None:
+        self.store = store
+        self.conn = store.conn
+        #: The moment trending ages are measured from; None = the time of each call.
+        self.now = now
+        _ensure_pow(self.conn)
+
+    # ------------------------------------------------------------ days
+
+    def latest_day(self) -> str | None:
+        """The newest day with papers."""
+        row = self.conn.execute(
+            "SELECT max(published) FROM papers WHERE NOT deleted AND published IS NOT NULL"
+        ).fetchone()
+        return row[0][:10] if row and row[0] else None
+
+    def earliest_day(self) -> str | None:
+        row = self.conn.execute(
+            "SELECT min(published) FROM papers WHERE NOT deleted AND published IS NOT NULL"
+        ).fetchone()
+        return row[0][:10] if row and row[0] else None
+
+    def nearest_days(self, day: str) -> tuple[str | None, str | None]:
+        """The closest day before `day` and the closest day after it that have papers."""
+        parse_day(day)
+        before = self.conn.execute(
+            "SELECT max(published) FROM papers WHERE published < ? AND NOT deleted", (day,)
+        ).fetchone()[0]
+        after = self.conn.execute(
+            "SELECT min(published) FROM papers WHERE published >= ? AND NOT deleted",
+            (next_day(day),),
+        ).fetchone()[0]
+        return (before[:10] if before else None, after[:10] if after else None)
+
+    # ------------------------------------------------------------ listings
+
+    def papers_between(
+        self,
+        start: str,
+        end: str,
+        *,
+        category: str | None = None,
+        sort: str = "trending",
+        limit: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[tuple[int, Paper]], int]:
+        """Papers published from day `start` to day `end` (inclusive), optionally of one
+        category (any of a paper's categories), one page of them and how many there are.
+
+        Sorts: "trending" (the score above), "newest", "upvotes" (source + local upvotes).
+        """
+        if sort not in SORTS:
+            raise InputError(f"unknown sort {sort!r}", hint="sorts: " + ", ".join(SORTS))
+        _check_page(limit, offset)
+        where = "NOT p.deleted AND p.published >= ? AND p.published < ?"
+        params: list = [parse_day(start).isoformat(), next_day(end)]
+        if category:
+            where += " AND instr(' ' || p.categories || ' ', ?) > 0"
+            params.append(f" {category} ")
+        total = self.conn.execute(
+            f"SELECT count(*) FROM papers p WHERE {where}", params
+        ).fetchone()[0]
+        local = "(SELECT count(*) FROM upvotes u WHERE u.paper_rowid = p.rowid)"
+        order = {
+            "newest": "p.published DESC, p.rowid DESC",
+            "upvotes": f"coalesce(p.upvotes, 0) + {local} DESC, p.published DESC, p.rowid DESC",
+            "trending": f"{_trending_sql(local)} DESC, p.published DESC, p.rowid DESC",
+        }[sort]
+        sort_params = [self.now or now_iso()] if sort == "trending" else []
+        rowids = [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT p.rowid FROM papers p WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, *sort_params, limit, offset],
+            )
+        ]
+        return self._load(rowids), total
+
+    def category_papers(
+        self, code: str, *, limit: int = 20, offset: int = 0
+    ) -> tuple[list[tuple[int, Paper]], int]:
+        """Papers of a category (any of their categories), newest first; total."""
+        _check_page(limit, offset)
+        where = "NOT deleted AND instr(' ' || categories || ' ', ?) > 0"
+        needle = f" {code} "
+        total = self.conn.execute(
+            f"SELECT count(*) FROM papers WHERE {where}", (needle,)
+        ).fetchone()[0]
+        rowids = [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT rowid FROM papers WHERE {where} "
+                "ORDER BY published DESC, rowid DESC LIMIT ? OFFSET ?",
+                (needle, limit, offset),
+            )
+        ]
+        return self._load(rowids), total
+
+    def organizations(self) -> list[tuple[str, str, int]]:
+        """Every organisation a source names: (slug, display name, papers), most papers first."""
+        counts: dict[str, list] = {}
+        for name, n in self.conn.execute(
+            "SELECT organization, count(*) FROM papers WHERE organization IS NOT NULL "
+            "AND NOT deleted GROUP BY organization"
+        ):
+            slug = org_slug(name)
+            if not slug:
+                continue
+            entry = counts.setdefault(slug, [name, 0, 0])
+            entry[1] += n
+            if n > entry[2]:  # the most used spelling names the organisation
+                entry[0], entry[2] = name, n
+        return sorted(((s, e[0], e[1]) for s, e in counts.items()), key=lambda t: (-t[2], t[0]))
+
+    def organization(
+        self, slug: str, *, limit: int = 20, offset: int = 0
+    ) -> tuple[str, list[tuple[int, Paper]], int]:
+        """Display name, papers newest first and total of the organisation with this slug
+        (the slug of its name, or the Hugging Face org slug a search page shows)."""
+        _check_page(limit, offset)
+        names: dict[str, int] = {}
+        for name, n in self.conn.execute(
+            "SELECT organization, count(*) FROM papers WHERE organization IS NOT NULL "
+            "AND NOT deleted GROUP BY organization"
+        ):
+            if org_slug(name) == slug:
+                names[name] = n
+        if not names:
+            for (name,) in self.conn.execute(
+                "SELECT DISTINCT organization FROM papers WHERE organization IS NOT NULL "
+                "AND NOT deleted AND json_extract(external_ids, '$.hf_org') = ?",
+                (slug,),
+            ):
+                names[name] = 1
+        if not names:
+            raise NotFoundError(
+                f"no organisation {slug!r} in the store",
+                hint="organisations come from Hugging Face and author-profile pages",
+            )
+        display = max(names, key=lambda n: (names[n], n))
+        marks = ",".join("?" * len(names))
+        total = self.conn.execute(
+            f"SELECT count(*) FROM papers WHERE organization IN ({marks}) AND NOT deleted",
+            list(names),
+        ).fetchone()[0]
+        rowids = [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT rowid FROM papers WHERE organization IN ({marks}) AND NOT deleted "
+                "ORDER BY published DESC, rowid DESC LIMIT ? OFFSET ?",
+                [*names, limit, offset],
+            )
+        ]
+        return display, self._load(rowids), total
+
+    # ------------------------------------------------------------ community
+
+    def upvote_counts(self, rowids: Iterable[int]) -> dict[int, int]:
+        """Local upvotes (table `upvotes`) of each of `rowids` that has any."""
+        found: dict[int, int] = {}
+        ids = list(rowids)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self.conn.execute(
+                    f"SELECT paper_rowid, count(*) FROM upvotes WHERE paper_rowid IN ({marks}) "
+                    "GROUP BY paper_rowid",
+                    chunk,
+                ).fetchall()
+            )
+        return found
+
+    def featured(self, day: str) -> list[tuple[int, Paper, str]]:
+        """Community submissions featured on `day` (not hidden): rowid, paper, submitter's
+        display name ("a reader" when the user set none or is gone), in submission order."""
+        rows = self.conn.execute(
+            "SELECT s.paper_rowid, coalesce(nullif(u.display_name, ''), 'a reader') "
+            "FROM submissions s LEFT JOIN users u ON u.id = s.user_id "
+            "WHERE s.day = ? AND NOT s.hidden ORDER BY s.submitted_at, s.id",
+            (parse_day(day).isoformat(),),
+        ).fetchall()
+        papers = self.store.load_rowids([r[0] for r in rows])
+        return [(r[0], papers[r[0]], r[1]) for r in rows if r[0] in papers]
+
+    # ------------------------------------------------------------ internals
+
+    def _load(self, rowids: list[int]) -> list[tuple[int, Paper]]:
+        papers = self.store.load_rowids(rowids)
+        return [(r, papers[r]) for r in rowids if r in papers]
+
+
+def _trending_sql(local: str) -> str:
+    """The trending score as an SQL expression; one parameter: now (ISO timestamp)."""
+    age = f"coalesce(max((julianday(?) - julianday(p.published)) * 24.0, 0.0), {UNDATED_AGE_HOURS})"
+    return (
+        f"(({LOCAL_WEIGHT} * {local} + coalesce(p.upvotes, 0) + 1.0) "
+        f"/ pow({age} + {OFFSET_HOURS}, {GRAVITY}))"
+    )
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if limit < 1 or offset < 0:
+        raise InputError("limit must be positive and offset not negative")
+
+
+def _ensure_pow(conn: sqlite3.Connection) -> None:
+    """SQLite builds without the math functions lack pow(): provide it."""
+    try:
+        conn.execute("SELECT pow(2, 2)").fetchone()
+    except sqlite3.OperationalError:
+        conn.create_function("pow", 2, math.pow, deterministic=True)
