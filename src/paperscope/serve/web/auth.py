@@ -136,6 +136,9 @@ def install(app: FastAPI, site) -> None:
         return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
 
     site.templates.env.globals["csrf_input"] = _csrf_input
+    from paperscope.serve.web import library  # imports this module
+
+    library.register_globals(site)
 
 
 def _unauthorized(message: str) -> JSONResponse:
