@@ -1,3 +1,173 @@
-"""(being written)"""
+"""`paperscope authors show|list|merge|split`: author pages and corrections to them."""
 
-from paperscope.serve.cli import app  # noqa: F401
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paperscope.errors import InputError, NotFoundError
+from paperscope.serve.cli import app
+from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.store.authors import AuthorDirectory, AuthorProfile, AuthorSummary
+
+authors_app = typer.Typer(
+    help="Author pages: one per person, whatever the spelling. Corrections survive re-imports.",
+    no_args_is_help=True,
+)
+app.add_typer(authors_app, name="authors")
+
+
+def _pick(directory: AuthorDirectory, name_or_slug: str) -> str:
+    """The slug a user means: a slug, else the one person with that exact spelling."""
+    try:
+        return directory.resolve(name_or_slug)
+    except NotFoundError:
+        pass
+    candidates = directory.exact(name_or_slug) or directory.find(name_or_slug, limit=10)
+    if len(candidates) == 1:
+        return candidates[0].slug
+    if not candidates:
+        raise NotFoundError(
+            f"no author {name_or_slug!r}", hint="`paperscope authors list` shows authors"
+        )
+    listed = ", ".join(f"{c.slug} ({c.name}, {c.papers})" for c in candidates[:10])
+    raise InputError(
+        f"{name_or_slug!r} names {len(candidates)} authors: {listed}",
+        hint="give one of those slugs",
+    )
+
+
+def _summary(s: AuthorSummary) -> dict:
+    return {"slug": s.slug, "name": s.name, "papers": s.papers}
+
+
+def profile_json(profile: AuthorProfile) -> dict:
+    """The author contract shared by `authors show --json` (and usable by the API)."""
+    return {
+        "slug": profile.slug,
+        "name": profile.name,
+        "variants": [{"name": n, "papers": c} for n, c in profile.variants],
+        "affiliations": profile.affiliations,
+        "papers": [
+            {
+                "id": p.id,
+                "title": p.title,
+                "date": p.published,
+                "categories": p.categories,
+                "authors": [a.name for a in p.authors],
+            }
+            for _, p in profile.papers
+        ],
+        "per_year": {str(y): n for y, n in profile.per_year.items()},
+        "coauthors": [{**_summary(s), "shared": n} for s, n in profile.coauthors],
+        "categories": [{"category": c, "papers": n} for c, n in profile.categories],
+    }
+
+
+@authors_app.command("show")
+def show(
+    name_or_slug: Annotated[
+        str,
+        typer.Argument(metavar="NAME_OR_SLUG", help='A slug (juhua-hu) or a name ("Hu, Juhua").'),
+    ],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One author: spellings, papers newest first, papers per year, coauthors, categories."""
+    with open_store(db) as store:
+        directory = AuthorDirectory(store)
+        profile = directory.profile(_pick(directory, name_or_slug))
+    if as_json:
+        typer.echo(orjson.dumps(profile_json(profile), option=orjson.OPT_INDENT_2))
+        return
+    console = Console()
+    console.print(f"[bold]{profile.name}[/] ({profile.slug})", highlight=False)
+    console.print(
+        "spellings: " + ", ".join(f"{n} ({c})" for n, c in profile.variants), highlight=False
+    )
+    if profile.affiliations:
+        console.print("affiliations: " + "; ".join(profile.affiliations[:5]), highlight=False)
+    console.print(
+        "per year: " + ", ".join(f"{y} {n}" for y, n in profile.per_year.items()),
+        highlight=False,
+    )
+    if profile.categories:
+        console.print(
+            "categories: " + ", ".join(f"{c} {n}" for c, n in profile.categories[:8]),
+            highlight=False,
+        )
+    table = Table("id", "date", "categories", "title", box=None)
+    for _, paper in profile.papers:
+        table.add_row(paper.id, paper.published or "", " ".join(paper.categories[:2]), paper.title)
+    console.print(table)
+    if profile.coauthors:
+        console.print(
+            "coauthors: "
+            + ", ".join(f"{s.name} [{s.slug}] {n}" for s, n in profile.coauthors[:15]),
+            highlight=False,
+        )
+
+
+@authors_app.command("list")
+def list_authors(
+    db: DbOption = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Only authors whose name fits this.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Authors with the most papers first (or those whose name fits --name)."""
+    with open_store(db) as store:
+        directory = AuthorDirectory(store)
+        found = directory.find(name, limit=limit) if name else directory.list(limit=limit)
+    if as_json:
+        typer.echo(orjson.dumps([_summary(s) for s in found]))
+        return
+    table = Table("slug", "name", "papers", box=None)
+    for s in found:
+        table.add_row(s.slug, s.name, str(s.papers))
+    Console().print(table, highlight=False)
+
+
+@authors_app.command("merge")
+def merge(
+    slugs: Annotated[list[str], typer.Argument(metavar="SLUG SLUG...", help="First one survives.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make one author of several (the first slug survives; the others lead to it)."""
+    with open_store(db) as store:
+        survivor = AuthorDirectory(store).merge(slugs)
+    if as_json:
+        typer.echo(orjson.dumps({"slug": survivor}))
+        return
+    typer.echo(survivor)
+
+
+@authors_app.command("split")
+def split(
+    slug: Annotated[str, typer.Argument(help="The author to split.")],
+    variant: Annotated[
+        str | None, typer.Option("--variant", help="Move this spelling to a new author.")
+    ] = None,
+    papers: Annotated[
+        list[str] | None,
+        typer.Option("--paper", help="Move this paper's occurrence to a new author (repeatable)."),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move a spelling or some papers of an author to a new author; prints the new slug."""
+    if (variant is None) == (not papers):
+        raise InputError("give either --variant NAME or --paper ID", hint="not both")
+    with open_store(db) as store:
+        new = AuthorDirectory(store).split(slug, variant=variant, papers=papers)
+    if as_json:
+        typer.echo(orjson.dumps({"slug": new}))
+        return
+    typer.echo(new)

@@ -1,0 +1,555 @@
+"""Author pages: one per person, not per spelling, kept in tables beside the papers.
+
+`AuthorDirectory` clusters the author occurrences of the store (`author_cluster.py`, rules in
+docs/authors.md), persists the clusters (migration 0004) and answers the pages' questions from
+those tables. Clusters are rebuilt when the store's generation moved or a correction was made;
+`ensure()` costs one small query otherwise, so a web process may call it on every request.
+
+Slugs are handed out once per anchor (a stable thing a cluster holds: a full name's key, an
+initials-only name's first paper rowid, a correction id) and never reused, so a page keeps its
+URL when papers arrive, and the slug of a merged-away person resolves to the survivor.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+
+from paperscope.errors import InputError, NotFoundError
+from paperscope.model import Paper
+from paperscope.normalize import clean_name
+from paperscope.store.author_cluster import (
+    Cluster,
+    Correction,
+    Occurrence,
+    cluster_authors,
+    display_name,
+)
+from paperscope.store.author_names import (
+    PersonName,
+    compatible_initials,
+    name_fold,
+    parse_person,
+    slugify,
+)
+from paperscope.store.sqlite import SQLiteStore
+
+_CHUNK = 900
+#: Coauthors a profile lists (most shared papers first).
+MAX_COAUTHORS = 50
+
+
+@dataclass(slots=True)
+class AuthorSummary:
+    slug: str
+    name: str
+    papers: int
+
+
+@dataclass(slots=True)
+class AuthorProfile:
+    slug: str
+    name: str
+    variants: list[tuple[str, int]]  # spelling, papers
+    affiliations: list[str]
+    papers: list[tuple[int, Paper]]  # newest first
+    per_year: dict[int, int]
+    coauthors: list[tuple[AuthorSummary, int]]  # coauthor, shared papers, most first
+    categories: list[tuple[str, int]]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class AuthorDirectory:
+    """Author identity over one `SQLiteStore`."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+        self.conn: sqlite3.Connection = store.conn
+
+    # ------------------------------------------------------------------ freshness
+
+    def _state(self) -> tuple[tuple[int, int], tuple[int | None, int | None]]:
+        row = self.conn.execute(
+            "SELECT (SELECT value FROM store_meta WHERE key = 'generation'), "
+            "(SELECT coalesce(max(id), 0) FROM author_corrections), "
+            "(SELECT value FROM author_meta WHERE key = 'generation'), "
+            "(SELECT value FROM author_meta WHERE key = 'corrections')"
+        ).fetchone()
+        return (row[0], row[1]), (row[2], row[3])
+
+    def ensure(self) -> None:
+        """Bring the clusters up to date with the papers and corrections (cheap when they are)."""
+        want, built = self._state()
+        if want != built:
+            self.rebuild()
+
+    def rebuild(self) -> int:
+        """Cluster every author occurrence again and replace the derived tables; returns the
+        number of people."""
+        self.conn.execute("BEGIN")  # one consistent snapshot to read from
+        try:
+            want, _ = self._state()
+            occs, paper_cats = self._read_occurrences()
+            corrections = self._corrections()
+        finally:
+            self.conn.execute("COMMIT")
+        clusters = cluster_authors(occs, paper_cats, corrections)
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            _, built = self._state()
+            # another process may have built this state (or a newer one) meanwhile
+            if built[0] is None or built[0] < want[0] or built[1] < want[1]:
+                self._write(clusters, occs, paper_cats, want)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        return len(clusters)
+
+    def _read_occurrences(self) -> tuple[list[Occurrence], dict[int, tuple[str, ...]]]:
+        paper_cats: dict[int, tuple[str, ...]] = {}
+        owners: dict[int, str] = {}
+        for rowid, cats, owner in self.conn.execute(
+            "SELECT rowid, categories, CASE WHEN instr(external_ids, 'profile_owner') "
+            "THEN json_extract(external_ids, '$.profile_owner') END FROM papers WHERE NOT deleted"
+        ):
+            if cats:
+                paper_cats[rowid] = tuple(cats.split())
+            if owner:
+                owners[rowid] = owner
+        parsed: dict[str, PersonName | None] = {}
+        occs: list[Occurrence] = []
+        by_paper: dict[int, list[Occurrence]] = defaultdict(list)
+        for rowid, position, name in self.conn.execute(
+            "SELECT a.paper_rowid, a.position, a.name FROM paper_authors a JOIN papers p "
+            "ON p.rowid = a.paper_rowid WHERE NOT p.deleted"
+        ):
+            person = parsed.get(name)
+            if person is None and name not in parsed:
+                person = parsed[name] = parse_person(name)
+            occ = Occurrence(rowid, position, name, person)
+            occs.append(occ)
+            if rowid in owners:
+                by_paper[rowid].append(occ)
+        for rowid, owner in owners.items():
+            person = parse_person(owner)
+            if person is not None and not _shown(person, by_paper[rowid]):
+                occs.append(Occurrence(rowid, -1, clean_name(owner), person))
+        return occs, paper_cats
+
+    def _corrections(self) -> list[Correction]:
+        return [
+            Correction(r[0], r[1], r[2], orjson.loads(r[3]))
+            for r in self.conn.execute(
+                "SELECT id, kind, target, data FROM author_corrections ORDER BY id"
+            )
+        ]
+
+    # ------------------------------------------------------------------ writing clusters
+
+    def _write(
+        self,
+        clusters: list[Cluster],
+        occs: list[Occurrence],
+        paper_cats: dict[int, tuple[str, ...]],
+        state: tuple[int, int],
+    ) -> None:
+        conn = self.conn
+        for table in (
+            "author_clusters",
+            "author_anchors",
+            "author_occurrences",
+            "author_variants",
+            "author_categories",
+        ):
+            conn.execute(f"DELETE FROM {table}")  # fixed table names, no input
+        slugs = _SlugBook(conn)
+        cluster_rows, anchor_rows, occ_rows, variant_rows, cat_rows = [], [], [], [], []
+        for cid, cluster in enumerate(clusters, 1):
+            name = display_name(occs, cluster.members)
+            slug = slugs.slug_for(cluster, name)
+            papers_by_name: dict[str, set[int]] = defaultdict(set)
+            papers: set[int] = set()
+            for i in cluster.members:
+                occ = occs[i]
+                occ_rows.append((occ.paper, occ.position, cid, occ.name))
+                papers_by_name[occ.name].add(occ.paper)
+                papers.add(occ.paper)
+            person = parse_person(name)
+            cluster_rows.append((cid, slug, name, person.family if person else "", len(papers)))
+            anchor_rows.extend((a, cid) for a in cluster.anchors)
+            variant_rows.extend((cid, n, name_fold(n), len(p)) for n, p in papers_by_name.items())
+            cats = Counter(c for p in papers for c in paper_cats.get(p, ()))
+            cat_rows.extend((c, cid, n) for c, n in cats.items())
+        conn.executemany(
+            "INSERT INTO author_clusters (cluster_id, slug, name, family, papers) "
+            "VALUES (?, ?, ?, ?, ?)",
+            cluster_rows,
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO author_anchors (anchor, cluster_id) VALUES (?, ?)", anchor_rows
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO author_occurrences (paper_rowid, position, cluster_id, name) "
+            "VALUES (?, ?, ?, ?)",
+            occ_rows,
+        )
+        conn.executemany(
+            "INSERT INTO author_variants (cluster_id, name, name_fold, papers) VALUES (?, ?, ?, ?)",
+            variant_rows,
+        )
+        conn.executemany(
+            "INSERT INTO author_categories (category, cluster_id, papers) VALUES (?, ?, ?)",
+            cat_rows,
+        )
+        slugs.save()
+        conn.executemany(
+            "INSERT OR REPLACE INTO author_meta (key, value) VALUES (?, ?)",
+            [("generation", state[0]), ("corrections", state[1])],
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    def _cluster_of(self, slug: str) -> tuple[int, str, str]:
+        """(cluster id, current slug, name) of a slug, following slugs of merged-away people."""
+        slug = slug.strip().lower()
+        row = self.conn.execute(
+            "SELECT cluster_id, slug, name FROM author_clusters WHERE slug = ?", (slug,)
+        ).fetchone()
+        if row is None:
+            row = self.conn.execute(
+                "SELECT c.cluster_id, c.slug, c.name FROM author_slugs s "
+                "JOIN author_anchors a ON a.anchor = s.anchor "
+                "JOIN author_clusters c ON c.cluster_id = a.cluster_id WHERE s.slug = ?",
+                (slug,),
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"no author {slug!r}",
+                hint="author pages are named like juhua-hu; `paperscope authors list` shows them",
+            )
+        return row[0], row[1], row[2]
+
+    def resolve(self, slug: str) -> str:
+        """The current slug for `slug` (itself, or the survivor of a merge); NotFoundError."""
+        self.ensure()
+        return self._cluster_of(slug)[1]
+
+    def profile(self, slug: str) -> AuthorProfile:
+        self.ensure()
+        cid, slug, name = self._cluster_of(slug)
+        positions: dict[int, list[int]] = defaultdict(list)
+        for rowid, position in self.conn.execute(
+            "SELECT paper_rowid, position FROM author_occurrences WHERE cluster_id = ?", (cid,)
+        ):
+            positions[rowid].append(position)
+        loaded = self.store.load_rowids(positions)
+        papers = sorted(
+            loaded.items(), key=lambda item: (item[1].published or "", item[0]), reverse=True
+        )
+        per_year: Counter[int] = Counter(p.year for _, p in papers if p.year)
+        categories: Counter[str] = Counter(c for _, p in papers for c in p.categories)
+        affiliations: Counter[str] = Counter()
+        for rowid, paper in papers:
+            for position in positions[rowid]:
+                if 0 <= position < len(paper.authors) and paper.authors[position].affiliation:
+                    affiliations[paper.authors[position].affiliation] += 1
+        variants = [
+            (n, c)
+            for n, c in self.conn.execute(
+                "SELECT name, papers FROM author_variants WHERE cluster_id = ? "
+                "ORDER BY papers DESC, name",
+                (cid,),
+            )
+        ]
+        return AuthorProfile(
+            slug=slug,
+            name=name,
+            variants=variants,
+            affiliations=[a for a, _ in affiliations.most_common()],
+            papers=papers,
+            per_year=dict(sorted(per_year.items())),
+            coauthors=self._coauthors(cid),
+            categories=sorted(categories.items(), key=lambda kv: (-kv[1], kv[0])),
+        )
+
+    def _coauthors(self, cid: int) -> list[tuple[AuthorSummary, int]]:
+        rows = self.conn.execute(
+            "SELECT c.slug, c.name, c.papers, count(DISTINCT o2.paper_rowid) AS shared "
+            "FROM author_occurrences o1 JOIN author_occurrences o2 "
+            "ON o2.paper_rowid = o1.paper_rowid AND o2.cluster_id != o1.cluster_id "
+            "JOIN author_clusters c ON c.cluster_id = o2.cluster_id "
+            "WHERE o1.cluster_id = ? GROUP BY o2.cluster_id "
+            "ORDER BY shared DESC, c.papers DESC, c.name LIMIT ?",
+            (cid, MAX_COAUTHORS),
+        )
+        return [(AuthorSummary(r[0], r[1], r[2]), r[3]) for r in rows]
+
+    def slugs_for_paper(self, rowid: int) -> list[str | None]:
+        return self.slugs_for_papers([rowid]).get(rowid, [])
+
+    def slugs_for_papers(self, rowids: Iterable[int]) -> dict[int, list[str | None]]:
+        """A slug per shown author position of each paper (None for a name with no page)."""
+        self.ensure()
+        out: dict[int, list[str | None]] = {}
+        for chunk in _chunks(sorted(set(rowids))):
+            marks = ",".join("?" * len(chunk))
+            for rowid, position, slug in self.conn.execute(
+                "SELECT a.paper_rowid, a.position, c.slug FROM paper_authors a "
+                "LEFT JOIN author_occurrences o ON o.paper_rowid = a.paper_rowid "
+                "AND o.position = a.position "
+                "LEFT JOIN author_clusters c ON c.cluster_id = o.cluster_id "
+                f"WHERE a.paper_rowid IN ({marks}) ORDER BY a.paper_rowid, a.position",
+                chunk,
+            ):
+                slugs = out.setdefault(rowid, [])
+                slugs.extend([None] * (position - len(slugs)))
+                slugs.append(slug)
+        return out
+
+    def find(self, name: str, limit: int = 20) -> list[AuthorSummary]:
+        """People whose slug is `name`, whose name fits it ("J. Hu" fits "Juhua Hu"), or one of
+        whose spellings contains it; most papers first."""
+        self.ensure()
+        found: dict[str, AuthorSummary] = {}
+        text = name.strip()
+        if not text:
+            return []
+        try:
+            cid, slug, display = self._cluster_of(text)
+            papers = self.conn.execute(
+                "SELECT papers FROM author_clusters WHERE cluster_id = ?", (cid,)
+            ).fetchone()[0]
+            found[slug] = AuthorSummary(slug, display, papers)
+        except NotFoundError:
+            pass
+        person = parse_person(text)
+        if person is not None:
+            for slug, display, papers in self.conn.execute(
+                "SELECT slug, name, papers FROM author_clusters WHERE family = ? "
+                "ORDER BY papers DESC, name",
+                (person.family,),
+            ):
+                other = parse_person(display)
+                if other is not None and _fits(person, other):
+                    found.setdefault(slug, AuthorSummary(slug, display, papers))
+        pattern = "%" + name_fold(text).replace("%", "").replace("_", "") + "%"
+        for slug, display, papers in self.conn.execute(
+            "SELECT c.slug, c.name, c.papers FROM author_variants v "
+            "JOIN author_clusters c ON c.cluster_id = v.cluster_id WHERE v.name_fold LIKE ? "
+            "GROUP BY c.cluster_id ORDER BY c.papers DESC, c.name LIMIT ?",
+            (pattern, limit),
+        ):
+            found.setdefault(slug, AuthorSummary(slug, display, papers))
+        ranked = sorted(found.values(), key=lambda s: (-s.papers, s.name))
+        return ranked[:limit]
+
+    def exact(self, name: str) -> list[AuthorSummary]:
+        """People with a spelling equal to `name` once folded ("Hu, Juhua" = "Juhua Hu")."""
+        self.ensure()
+        return [
+            AuthorSummary(*r)
+            for r in self.conn.execute(
+                "SELECT DISTINCT c.slug, c.name, c.papers FROM author_variants v "
+                "JOIN author_clusters c ON c.cluster_id = v.cluster_id WHERE v.name_fold = ? "
+                "ORDER BY c.papers DESC, c.name",
+                (name_fold(name),),
+            )
+        ]
+
+    def list(self, limit: int = 50, offset: int = 0) -> list[AuthorSummary]:
+        """People with the most papers first."""
+        self.ensure()
+        return [
+            AuthorSummary(*r)
+            for r in self.conn.execute(
+                "SELECT slug, name, papers FROM author_clusters ORDER BY papers DESC, name "
+                "LIMIT ? OFFSET ?",
+                (limit, offset),
+            )
+        ]
+
+    def count(self) -> int:
+        """People in the store (what `stats` could call authors)."""
+        self.ensure()
+        return self.conn.execute("SELECT count(*) FROM author_clusters").fetchone()[0]
+
+    def top_in_category(self, code: str, limit: int = 10) -> list[AuthorSummary]:
+        self.ensure()
+        return [
+            AuthorSummary(*r)
+            for r in self.conn.execute(
+                "SELECT c.slug, c.name, k.papers FROM author_categories k "
+                "JOIN author_clusters c ON c.cluster_id = k.cluster_id WHERE k.category = ? "
+                "ORDER BY k.papers DESC, c.papers DESC, c.name LIMIT ?",
+                (code, limit),
+            )
+        ]
+
+    # ------------------------------------------------------------------ corrections
+
+    def _primary_anchor(self, slug: str) -> str:
+        """The anchor whose slug names the cluster `slug` resolves to now."""
+        cid, current, _ = self._cluster_of(slug)
+        row = self.conn.execute(
+            "SELECT s.anchor FROM author_slugs s JOIN author_anchors a ON a.anchor = s.anchor "
+            "WHERE s.slug = ? AND a.cluster_id = ?",
+            (current, cid),
+        ).fetchone()
+        return row[0]
+
+    def _add_correction(self, kind: str, target: str, data: object) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO author_corrections (kind, target, data, created_at) VALUES (?, ?, ?, ?)",
+            (kind, target, orjson.dumps(data).decode(), _now()),
+        )
+        return cur.lastrowid
+
+    def merge(self, slugs: list[str]) -> str:
+        """One person from several; the first slug survives and the others resolve to it."""
+        self.ensure()
+        anchors: list[str] = []
+        for slug in slugs:
+            anchor = self._primary_anchor(slug)
+            if anchor not in anchors:
+                anchors.append(anchor)
+        if len(anchors) < 2:
+            raise InputError(
+                "merge needs at least two different authors",
+                hint="give two or more slugs, e.g. `paperscope authors merge juhua-hu j-hu`",
+            )
+        self._add_correction("merge", anchors[0], anchors[1:])
+        self.ensure()
+        return self._slug_of_anchor(anchors[0])
+
+    def split(
+        self, slug: str, *, variant: str | None = None, papers: list[str] | None = None
+    ) -> str:
+        """Move one spelling, or the occurrences on some papers, to a new person; returns its
+        slug. The original keeps its slug."""
+        if (variant is None) == (not papers):
+            raise InputError(
+                "split needs either a variant or papers", hint="--variant NAME or --paper ID"
+            )
+        self.ensure()
+        cid, current, _ = self._cluster_of(slug)
+        anchor = self._primary_anchor(current)
+        rows = self.conn.execute(
+            "SELECT paper_rowid, name FROM author_occurrences WHERE cluster_id = ?", (cid,)
+        ).fetchall()
+        if variant is not None:
+            wanted = name_fold(variant)
+            moving = [r for r in rows if name_fold(r[1]) == wanted]
+            kind, data = "split_variant", wanted
+            what = f"spelling {variant!r}"
+        else:
+            rowids = []
+            for ident in papers or []:
+                rowid = self.store.resolve(ident)
+                if rowid is None:
+                    raise NotFoundError(f"no paper {ident!r} in the store")
+                rowids.append(rowid)
+            moving = [r for r in rows if r[0] in set(rowids)]
+            kind, data = "split_papers", sorted(set(rowids))
+            what = "those papers"
+        if not moving:
+            raise InputError(
+                f"{current} has no {what}", hint=f"`paperscope authors show {current}`"
+            )
+        if len(moving) == len(rows):
+            raise InputError(
+                f"{what} is all of {current}: nothing would be left",
+                hint="split off part of an author, not all of it",
+            )
+        correction = self._add_correction(kind, anchor, data)
+        self.ensure()
+        return self._slug_of_anchor(f"split:{correction}")
+
+    def corrections(self) -> list[dict]:
+        """The merges and splits made so far, oldest first."""
+        return [
+            {"id": c.id, "kind": c.kind, "target": c.target, "data": c.data}
+            for c in self._corrections()
+        ]
+
+    def _slug_of_anchor(self, anchor: str) -> str:
+        row = self.conn.execute(
+            "SELECT c.slug FROM author_anchors a JOIN author_clusters c "
+            "ON c.cluster_id = a.cluster_id WHERE a.anchor = ?",
+            (anchor,),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no author holds {anchor!r}")
+        return row[0]
+
+
+def _fits(query: PersonName, other: PersonName) -> bool:
+    if query.family != other.family:
+        return False
+    if query.first and other.first:
+        return query.first == other.first
+    return not query.initials or compatible_initials(query.initials, other.initials)
+
+
+def _shown(owner: PersonName, shown: list[Occurrence]) -> bool:
+    """Is the profile owner among a paper's shown authors, in any spelling?"""
+    for occ in shown:
+        person = occ.person
+        if person is None or person.family != owner.family:
+            continue
+        if owner.first and person.first:
+            if owner.first == person.first:
+                return True
+        elif compatible_initials(owner.initials, person.initials):
+            return True
+    return False
+
+
+class _SlugBook:
+    """Every slug handed out, by anchor; new ones are written in `save`."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.by_anchor: dict[str, tuple[str, int]] = {
+            a: (s, q) for a, s, q in conn.execute("SELECT anchor, slug, seq FROM author_slugs")
+        }
+        self.taken = {s for s, _ in self.by_anchor.values()}
+        self.next_seq = max((q for _, q in self.by_anchor.values()), default=0) + 1
+        self.new: list[tuple[str, str, int]] = []
+
+    def slug_for(self, cluster: Cluster, name: str) -> str:
+        if cluster.preferred in self.by_anchor:
+            return self.by_anchor[cluster.preferred][0]
+        held = [self.by_anchor[a] for a in cluster.anchors if a in self.by_anchor]
+        if held:
+            return min(held, key=lambda sq: sq[1])[0]
+        anchor = cluster.preferred or cluster.anchors[0]
+        base = slugify(name)
+        slug, n = base, 1
+        while slug in self.taken:
+            n += 1
+            slug = f"{base}-{n}"
+        self.taken.add(slug)
+        self.by_anchor[anchor] = (slug, self.next_seq)
+        self.new.append((anchor, slug, self.next_seq))
+        self.next_seq += 1
+        return slug
+
+    def save(self) -> None:
+        self.conn.executemany(
+            "INSERT INTO author_slugs (anchor, slug, seq) VALUES (?, ?, ?)", self.new
+        )
