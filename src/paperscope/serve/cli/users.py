@@ -1,3 +1,137 @@
-"""(being written)"""
+"""`paperscope users add|list|disable|enable|delete`: the accounts of a multi-user install."""
 
-from paperscope.serve.cli import app  # noqa: F401
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paperscope.errors import InputError, PaperscopeError
+from paperscope.serve.cli import app
+from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.store.accounts import Accounts
+
+users_app = typer.Typer(
+    help="Accounts of a multi-user server (`serve` with PAPERSCOPE_SINGLE_USER=0).",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+
+EmailArg = Annotated[str, typer.Argument(help="The account's email address.")]
+
+
+@contextmanager
+def _accounts(db) -> Iterator[Accounts]:
+    """Accounts of the store; library errors become `error:`/`hint:` and their exit code."""
+    try:
+        with open_store(db) as store:
+            yield Accounts(store)
+    except PaperscopeError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        if exc.hint:
+            typer.echo(f"hint: {exc.hint}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _read_password(from_stdin: bool) -> str | None:
+    if from_stdin:
+        # one line: `printf '%s\n' "$PASSWORD" | paperscope users add ...`
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return None
+
+
+@users_app.command("add")
+def add(
+    email: EmailArg,
+    db: DbOption = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the password from the first line of standard input."
+        ),
+    ] = False,
+    admin: Annotated[bool, typer.Option("--admin", help="May moderate submissions.")] = False,
+    name: Annotated[str, typer.Option("--name", help="Display name shown to others.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Create an account. Without a password (not on a terminal, no --password-stdin) it can
+    only log in after a password reset by email."""
+    password = _read_password(password_stdin)
+    with _accounts(db) as accounts:
+        if password_stdin and not password:
+            raise InputError("no password on standard input")
+        user = accounts.add(email, password, display_name=name, is_admin=admin)
+    if as_json:
+        typer.echo(orjson.dumps(asdict(user)).decode())
+    else:
+        role = "administrator" if user.is_admin else "user"
+        suffix = "" if password else " (no password yet: use the reset link on /reset)"
+        typer.echo(f"added {role} {user.email} (id {user.id}){suffix}")
+
+
+@users_app.command("list")
+def list_users(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """All accounts."""
+    with _accounts(db) as accounts:
+        users = accounts.list()
+    if as_json:
+        typer.echo(orjson.dumps([asdict(u) for u in users]).decode())
+        return
+    table = Table("id", "email", "name", "admin", "status", "digest", "created")
+    for u in users:
+        table.add_row(
+            str(u.id),
+            u.email,
+            u.display_name,
+            "yes" if u.is_admin else "",
+            "disabled" if u.disabled else "active",
+            u.digest,
+            u.created_at[:10],
+        )
+    Console().print(table)
+    typer.echo(f"{len(users)} user{'' if len(users) == 1 else 's'}")
+
+
+@users_app.command("disable")
+def disable(email: EmailArg, db: DbOption = None) -> None:
+    """Stop an account from logging in (sessions and API tokens stop working at once)."""
+    with _accounts(db) as accounts:
+        user = accounts.by_email(email)
+        accounts.set_disabled(user.id, True)
+        accounts.end_sessions(user.id)
+    typer.echo(f"disabled {user.email}")
+
+
+@users_app.command("enable")
+def enable(email: EmailArg, db: DbOption = None) -> None:
+    """Let a disabled account log in again."""
+    with _accounts(db) as accounts:
+        user = accounts.by_email(email)
+        accounts.set_disabled(user.id, False)
+    typer.echo(f"enabled {user.email}")
+
+
+@users_app.command("delete")
+def delete(
+    email: EmailArg,
+    db: DbOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete an account with its library, ratings, follows and digests."""
+    with _accounts(db) as accounts:
+        user = accounts.by_email(email)
+        if not yes and not typer.confirm(
+            f"Delete {user.email} and all their data for good?", default=False
+        ):
+            raise typer.Exit(1)
+        accounts.delete(user.id)
+    typer.echo(f"deleted {user.email} and their data")
