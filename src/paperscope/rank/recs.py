@@ -1,0 +1,459 @@
+"""Recommendations per user and per tag: a linear model on the papers' whole-text embeddings.
+
+    recs = Recommender(engine).recommend(user_id, limit=20)
+
+Model: logistic regression over the 384-d whole-text vectors (`DOC_PASSAGE`), positives = the
+user's saved, upvoted and thumbs-up papers (per tag: that tag's papers) plus followed seed
+papers, negatives = thumbs-down papers and `BACKGROUND` papers sampled from the store. It is
+trained when the fingerprint of the user's rating rows changed (`Ratings.fingerprint`), kept
+in memory and in table rec_models, and never retrained per request: serving is one
+matrix-vector product over every paper (`DocMatrix`), a top-k, and diversification.
+
+Cold start: followed authors, categories and saved queries give candidates of their own
+("by <author>", "in <category>", "matches <query>"); their weight in the blend falls from 1
+with no positives to `FOLLOW_FLOOR` at `COLD_POSITIVES` positives. Diversity: maximal marginal
+relevance with `MMR_LAMBDA` over the best candidates, so one busy topic does not crowd out the
+others. docs/recommendations.md has the figures behind each constant.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from paperscope.errors import InputError, NotFoundError, QueryError
+from paperscope.model import Paper
+from paperscope.rank import query as q
+from paperscope.rank.recs_matrix import DocMatrix
+from paperscope.rank.search import SearchEngine
+from paperscope.store.ratings import Ratings
+
+MAX_LIMIT = 200
+#: Background papers sampled as negatives for each training (seeded by user and ratings, so a
+#: retrain on the same rows gives the same model).
+BACKGROUND = 400
+#: A thumbs-down weighs this many background papers.
+NEGATIVE_WEIGHT = 3.0
+#: Inverse regularisation of the logistic regression (bench/recs_quality.py sweep).
+C = 4.0
+#: Below this many positives the follows weigh more (cold start), down to `FOLLOW_FLOOR`.
+COLD_POSITIVES = 10
+FOLLOW_FLOOR = 0.2
+#: Maximal marginal relevance: lambda x relevance - (1 - lambda) x max cosine to the papers
+#: already picked (1 = no diversification).
+MMR_LAMBDA = 0.7
+#: Candidates diversified per result wanted, and at least this many.
+POOL_PER_RESULT = 5
+MIN_POOL = 100
+#: Matches of a saved query taken as candidates.
+QUERY_MATCHES = 100
+#: Follow values in [0, 1]: an author's papers, a query's matches by rank, a category's papers
+#: by recency.
+AUTHOR_VALUE = 1.0
+QUERY_VALUE = (0.95, 0.35)  # best match, drop to the last
+CATEGORY_VALUE = (0.8, 0.3)  # newest, drop to the oldest
+#: Models kept in memory per process (least recently used go first; rec_models keeps them).
+MEMORY_MODELS = 2000
+
+
+@dataclass(slots=True)
+class Recommendation:
+    rowid: int
+    paper: Paper
+    score: float
+    reason: str  # "close to <title>", "by <author>", "in <category>", "matches <query>"
+    kind: str  # "similar" | "author" | "category" | "query" | "seed"
+    ref: str | None  # paper id / author name / category / query the reason names
+
+
+@dataclass(slots=True)
+class _Model:
+    """What one (user, scope) is served from while its ratings stay the same."""
+
+    fingerprint: str
+    weights: np.ndarray | None  # dim weights + bias; None without positives
+    positives: np.ndarray  # rowids the model learnt from (reasons name the nearest)
+    seeds: frozenset[int]
+    seen: np.ndarray  # rowids never to recommend
+    follows: list[tuple[str, str]]
+    embedded: int = 0  # positives with a vector when trained
+    loads: int = 0  # `DocMatrix.loads` when last checked
+    # follow candidates, computed for one store state (generation, matrix loads)
+    follow_key: tuple = ()
+    follow_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    follow_values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    follow_labels: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _State:
+    """Per engine (so per process): the paper matrix and the models in memory."""
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self.lock = threading.RLock()
+        self.ratings = Ratings(engine.store)
+        self.matrix = DocMatrix(self.ratings, engine.embedder.version, engine.embedder.dim)
+        self.models: OrderedDict[tuple[int, str], _Model] = OrderedDict()
+
+
+_STATES: weakref.WeakKeyDictionary[SearchEngine, _State] = weakref.WeakKeyDictionary()
+_STATES_LOCK = threading.Lock()
+
+
+def _state_of(engine: SearchEngine) -> _State:
+    with _STATES_LOCK:
+        state = _STATES.get(engine)
+        if state is None:
+            state = _STATES[engine] = _State(engine)
+        return state
+
+
+def _since_day(since: str | None) -> int:
+    if since is None:
+        return 0
+    text = since.strip()
+    if len(text) != 10 or text[4] != "-" or text[7] != "-" or not text.replace("-", "").isdigit():
+        raise InputError(f"since must be a day YYYY-MM-DD, not {since!r}")
+    return int(text.replace("-", ""))
+
+
+class Recommender:
+    """Recommendations from the papers of `engine`'s store. Cheap to create: the matrix and
+    the models live with the engine and are shared by every Recommender on it."""
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self._state = _state_of(engine)
+        self.ratings = self._state.ratings
+        #: Models trained by this Recommender (a request served from cache trains none).
+        self.trainings = 0
+
+    @property
+    def matrix(self) -> DocMatrix:
+        return self._state.matrix
+
+    # ------------------------------------------------------------------ API
+
+    def recommend(
+        self,
+        user_id: int,
+        *,
+        limit: int = 20,
+        tag: str | None = None,
+        since: str | None = None,
+        exclude: Iterable[int] = (),
+    ) -> list[Recommendation]:
+        """Papers for the user (or for one of their tags), best first, diversified; never one
+        they saved, rated, upvoted or tagged, nor one in `exclude`; `since` keeps papers
+        published on or after that day."""
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InputError(f"limit must be between 1 and {MAX_LIMIT}")
+        since_day = _since_day(since)
+        with self._state.lock:
+            matrix = self.matrix
+            matrix.ensure()
+            model = self._model(user_id, tag)
+            if not len(matrix):
+                return []
+            self._follow_candidates(model)
+            allowed = np.ones(len(matrix), dtype=bool)
+            allowed[matrix.positions(model.seen)] = False
+            allowed[matrix.positions(np.fromiter(exclude, dtype=np.int64))] = False
+            if since_day:
+                allowed &= matrix.days >= since_day
+            rows, scores, follow_part = self._candidates(model, allowed, limit)
+            if not len(rows):
+                return []
+            picked = _mmr(matrix.vectors[rows], scores, limit, MMR_LAMBDA)
+            return self._explain(model, rows[picked], scores[picked], follow_part[picked])
+
+    def invalidate(self, user_id: int) -> None:
+        """Forget the user's models in memory (the next request checks the store anyway)."""
+        with self._state.lock:
+            for key in [k for k in self._state.models if k[0] == user_id]:
+                del self._state.models[key]
+
+    # ------------------------------------------------------------------ the model
+
+    def _model(self, user_id: int, tag: str | None) -> _Model:
+        """The cached model if the user's ratings did not change, else a new one."""
+        scope = tag or ""
+        fingerprint = self.ratings.fingerprint(user_id)
+        models = self._state.models
+        cached = models.get((user_id, scope))
+        if cached is not None and cached.fingerprint == fingerprint:
+            loads = self.matrix.loads
+            # papers came or went: retrain only if a positive gained (or lost) its vector
+            if cached.loads != loads:
+                embedded = len(self.matrix.positions(cached.positives))
+                cached.loads = loads if embedded == cached.embedded else -1
+            if cached.loads == loads:
+                models.move_to_end((user_id, scope))
+                return cached
+        model = self._build(user_id, scope, fingerprint)
+        models[(user_id, scope)] = model
+        while len(models) > MEMORY_MODELS:
+            models.popitem(last=False)
+        return model
+
+    def _build(self, user_id: int, scope: str, fingerprint: str) -> _Model:
+        ratings = self.ratings
+        follows: list[tuple[str, str]] = []
+        seeds: set[int] = set()
+        if scope:
+            tagged = ratings.tag_papers(user_id, scope)
+            if tagged is None:
+                raise NotFoundError(f"no tag {scope!r} in this library")
+            positives = set(tagged)
+        else:
+            positives = set(ratings.positives(user_id))
+            follows = ratings.follows(user_id)
+            for kind, value in follows:
+                if kind == "paper":
+                    rowid = self.store.resolve(value)
+                    if rowid is not None:
+                        seeds.add(rowid)
+        negatives = set(ratings.negatives(user_id)) - positives
+        seen = ratings.seen(user_id)
+        model = _Model(
+            fingerprint=fingerprint,
+            weights=None,
+            positives=np.array(sorted(positives | seeds), dtype=np.int64),
+            seeds=frozenset(seeds - positives),
+            seen=np.array(sorted(seen | seeds), dtype=np.int64),
+            follows=[(k, v) for k, v in follows if k != "paper"],
+        )
+        version = self.matrix.model
+        pos_rows = self.matrix.positions(model.positives)
+        neg_rows = self.matrix.positions(sorted(negatives))
+        model.embedded, model.loads = len(pos_rows), self.matrix.loads
+        stored = ratings.load_model(user_id, scope)
+        # a positive embedded since (a stub filled by a harvest) changes the training data
+        # without changing the ratings: the count of positives with vectors is checked too
+        if (
+            stored is not None
+            and (stored.fingerprint, stored.model) == (fingerprint, version)
+            and stored.positives == len(pos_rows)
+        ):
+            weights = np.frombuffer(stored.weights, dtype=np.float32)
+            if len(weights) == self.matrix.dim + 1 or not len(pos_rows):
+                model.weights = weights if len(weights) else None
+                return model
+        if len(pos_rows):
+            seed = zlib.crc32(f"{user_id}/{scope}/{fingerprint}".encode())
+            model.weights = train(self.matrix.vectors, pos_rows, neg_rows, seed)
+            self.trainings += 1
+        ratings.save_model(
+            user_id,
+            scope,
+            model=version,
+            fingerprint=fingerprint,
+            weights=b"" if model.weights is None else model.weights.tobytes(),
+            positives=len(pos_rows),
+            negatives=len(neg_rows),
+        )
+        return model
+
+    # ------------------------------------------------------------------ follows
+
+    def _follow_candidates(self, model: _Model) -> None:
+        """Rows of the papers the follows point at, with their value and label, for the
+        current store state (recomputed when papers come or go, not per request)."""
+        matrix = self.matrix
+        key = (self.store.generation(), matrix.loads)
+        if model.follow_key == key or not model.follows:
+            model.follow_key = key
+            return
+        best: dict[int, tuple[float, int]] = {}
+        labels: list[tuple[str, str]] = []
+        for kind, value in model.follows:
+            found = self._follow_rowids(kind, value)
+            if found is None or not len(found):
+                continue
+            label = len(labels)
+            labels.append((kind, value))
+            rows = matrix.positions(found)
+            if not len(rows):
+                continue
+            if kind == "author":
+                values = np.full(len(rows), AUTHOR_VALUE, dtype=np.float32)
+            elif kind == "query":  # in rank order
+                top, drop = QUERY_VALUE
+                values = top - drop * np.arange(len(rows), dtype=np.float32) / max(len(rows), 1)
+            else:  # category: newest first
+                top, drop = CATEGORY_VALUE
+                order = np.argsort(-matrix.days[rows], kind="stable")
+                rank = np.empty(len(rows), dtype=np.float32)
+                rank[order] = np.arange(len(rows), dtype=np.float32) / max(len(rows), 1)
+                values = top - drop * rank
+            for row, v in zip(rows.tolist(), values.tolist(), strict=True):
+                if row not in best or v > best[row][0]:
+                    best[row] = (v, label)
+        model.follow_key = key
+        model.follow_rows = np.fromiter(best, dtype=np.int64, count=len(best))
+        model.follow_values = np.array([v for v, _ in best.values()], dtype=np.float32)
+        model.follow_labels = [labels[i] for _, i in best.values()]
+
+    def _follow_rowids(self, kind: str, value: str) -> np.ndarray | None:
+        """Rowids a follow points at: an author's papers and a category's (lexical index
+        filters), a saved query's best `QUERY_MATCHES` matches (hybrid search), in order."""
+        try:
+            if kind == "author":
+                name = value.replace('"', " ").strip()
+                if not name:
+                    return None
+                return self.engine.lexical.filter_rowids(q.parse(f'au:"{name}"'))
+            if kind == "category":
+                code = value.replace('"', "").strip()
+                return self.engine.lexical.filter_rowids(q.parse(f'cat:"{code}"'))
+            if kind == "query":
+                hits = self.engine.search(value, mode="hybrid", limit=QUERY_MATCHES).hits
+                return np.array([h.rowid for h in hits], dtype=np.int64)
+        except (QueryError, InputError):
+            return None  # a follow saved before the query language changed: skip it
+        return None
+
+    # ------------------------------------------------------------------ ranking
+
+    def _candidates(
+        self, model: _Model, allowed: np.ndarray, limit: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The best `pool` allowed rows by the blend of model and follows: rows, blended
+        scores and the follow part of each score."""
+        matrix = self.matrix
+        pool = max(MIN_POOL, POOL_PER_RESULT * limit)
+        follow = np.zeros(0, dtype=np.float32)
+        follow_rows = model.follow_rows[allowed[model.follow_rows]]
+        follow_vals = model.follow_values[allowed[model.follow_rows]]
+        parts: list[np.ndarray] = []
+        logits = None
+        if model.weights is not None:
+            w = model.weights
+            logits = matrix.vectors @ w[:-1] + w[-1]
+            masked = np.where(allowed, logits, -np.inf)
+            parts.append(_top(masked, pool))
+        if len(follow_rows):
+            parts.append(follow_rows[_top(follow_vals, pool)])
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+        rows = np.unique(np.concatenate(parts))
+        rows = rows[allowed[rows]]
+        share = 0.0
+        if model.follows and len(model.follow_rows):
+            cold = max(0.0, 1.0 - len(model.positives) / COLD_POSITIVES)
+            share = FOLLOW_FLOOR + (1 - FOLLOW_FLOOR) * cold if logits is not None else 1.0
+        relevance = (
+            1 / (1 + np.exp(-logits[rows].astype(np.float64)))
+            if logits is not None
+            else np.zeros(len(rows))
+        )
+        follow = np.zeros(len(rows))
+        if len(model.follow_rows):
+            index = np.searchsorted(rows, follow_rows)
+            hit = (index < len(rows)) & (rows[np.minimum(index, len(rows) - 1)] == follow_rows)
+            follow[index[hit]] = follow_vals[hit]
+        scores = (1 - share) * relevance + share * follow
+        best = _top(scores, pool)
+        best = best[np.lexsort((rows[best], -scores[best]))]
+        return rows[best], scores[best], share * follow[best]
+
+    def _explain(
+        self, model: _Model, rows: np.ndarray, scores: np.ndarray, follow_part: np.ndarray
+    ) -> list[Recommendation]:
+        matrix = self.matrix
+        rowids = matrix.rowids[rows]
+        pos_rows = matrix.positions(model.positives)
+        nearest: list[int | None] = [None] * len(rows)
+        if len(pos_rows):
+            sims = matrix.vectors[rows] @ matrix.vectors[pos_rows].T
+            nearest = [int(matrix.rowids[pos_rows[i]]) for i in sims.argmax(axis=1)]
+        labels = {}
+        if len(model.follow_rows):
+            where = {int(r): i for i, r in enumerate(model.follow_rows.tolist())}
+            labels = {int(r): model.follow_labels[where[int(r)]] for r in rows if int(r) in where}
+        papers = self.store.load_rowids([*rowids.tolist(), *(n for n in nearest if n)])
+        out = []
+        for i, rowid in enumerate(rowids.tolist()):
+            if rowid not in papers:
+                continue  # deleted since the matrix last caught up
+            row = int(rows[i])
+            relevance_part = scores[i] - follow_part[i]
+            if row in labels and (follow_part[i] >= relevance_part or nearest[i] is None):
+                kind, ref = labels[row]
+                reason = {"author": "by ", "category": "in ", "query": "matches "}[kind] + ref
+            elif nearest[i] is not None and nearest[i] in papers:
+                source = papers[nearest[i]]
+                kind = "seed" if nearest[i] in model.seeds else "similar"
+                ref, reason = source.id, f"close to {source.title}"
+            else:
+                continue
+            out.append(Recommendation(rowid, papers[rowid], float(scores[i]), reason, kind, ref))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def train(vectors: np.ndarray, pos_rows: np.ndarray, neg_rows: np.ndarray, seed: int) -> np.ndarray:
+    """Logistic regression weights (dim + bias, float32) of positives against thumbs-down
+    papers and a background sample; positives weigh as much as all negatives together."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(seed)
+    taken = np.union1d(pos_rows, neg_rows)
+    want = min(BACKGROUND, len(vectors) - len(taken))
+    background = np.zeros(0, dtype=np.int64)
+    if want > 0:
+        drawn = rng.choice(len(vectors), size=min(len(vectors), want + len(taken)), replace=False)
+        background = drawn[~np.isin(drawn, taken)][:want]
+    negatives = np.concatenate([neg_rows, background])
+    positives = np.asarray(pos_rows)
+    if not len(negatives):
+        # nothing to contrast with (a store of only the user's papers): their centroid
+        centre = vectors[positives].mean(axis=0)
+        return np.append(centre, 0.0).astype(np.float32)
+    x = vectors[np.concatenate([positives, negatives])]
+    y = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
+    negative_weight = NEGATIVE_WEIGHT * len(neg_rows) + len(background)
+    weight = np.r_[
+        np.full(len(positives), negative_weight / len(positives)),
+        np.full(len(neg_rows), NEGATIVE_WEIGHT),
+        np.ones(len(background)),
+    ]
+    clf = LogisticRegression(C=C, max_iter=1000)
+    clf.fit(x, y, sample_weight=weight / weight.mean())
+    return np.append(clf.coef_[0], clf.intercept_[0]).astype(np.float32)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the `k` largest finite scores (any order)."""
+    idx = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return idx[np.isfinite(scores[idx])]
+
+
+def _mmr(vectors: np.ndarray, scores: np.ndarray, k: int, lam: float) -> np.ndarray:
+    """Maximal marginal relevance: indices of `k` items, each maximising lam x relevance (the
+    scores scaled to [0, 1]) - (1 - lam) x its highest cosine to the items already taken."""
+    n = len(scores)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    span = float(scores.max() - scores.min())
+    relevance = (scores - scores.min()) / span if span > 0 else np.ones(n)
+    sims = vectors @ vectors.T
+    closest = np.full(n, -np.inf)
+    free = np.ones(n, dtype=bool)
+    picked: list[int] = []
+    for _ in range(min(k, n)):
+        gain = lam * relevance - (1 - lam) * np.where(np.isfinite(closest), closest, 0.0)
+        gain[~free] = -np.inf
+        best = int(np.argmax(gain))
+        picked.append(best)
+        free[best] = False
+        closest = np.maximum(closest, sims[best])
+    return np.array(picked, dtype=np.int64)
