@@ -1,5 +1,375 @@
-"""(being written)"""
+"""The server-rendered pages: feed, search, paper, author, category and organisation.
 
-from fastapi import APIRouter
+Every handler calls library code (Browse, SearchEngine, AuthorDirectory, the export module)
+and renders a template; errors are raised as `paperscope.errors` and become the site's error
+pages (app.py). Pages work without JavaScript; the few scripts in /static only enhance them.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import math
+import weakref
+from datetime import date
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from paperscope.errors import InputError, NotFoundError
+from paperscope.model import Paper
+from paperscope.rank import query as query_lang
+from paperscope.rank.search import MAX_LIMIT, MODES
+from paperscope.serve.export import bibtex_entry
+from paperscope.serve.web.api import run_search
+from paperscope.serve.web.feedviews import feed_page, month_key, week_key
+from paperscope.serve.web.site import Site, site_of
+from paperscope.store.browse import SORTS as FEED_SORTS
+from paperscope.store.browse import Browse, org_slug, parse_day
+
+router = APIRouter(include_in_schema=False)
+
+SEARCH_SORTS = ("relevance", "trending", "newest", "upvotes", "citations")
+#: Similar papers and papers by the same authors shown on a paper page.
+SIDE_LIST = 6
+#: Authors of a paper whose other papers are listed on its page.
+AUTHORS_FOR_MORE = 3
+Page = Annotated[int, Query(ge=1, le=10_000, description="page number, from 1")]
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def org_url(name: str) -> str:
+    return "/org/" + quote(org_slug(name), safe="")
+
+
+def author_url(slug: str) -> str:
+    return "/author/" + quote(slug, safe="")
+
+
+def feed_url(kind: str = "day", key: str | None = None, **params: object) -> str:
+    path = {"day": "/", "week": f"/week/{key}", "month": f"/month/{key}"}[kind]
+    args = {k: v for k, v in params.items() if v not in (None, "")}
+    if kind == "day" and key:
+        args = {"date": key, **args}
+    return path + ("?" + urlencode(args) if args else "")
+
+
+def _globals(site: Site) -> None:
+    env = site.templates.env
+    if "org_url" not in env.globals:
+        env.globals.update(org_url=org_url, author_url=author_url, feed_url=feed_url)
+
+
+def render(request: Request, template: str, context: dict, status: int = 200) -> HTMLResponse:
+    site = site_of(request)
+    _globals(site)
+    return site.render(request, template, context, status_code=status)
+
+
+def page_url(request: Request, page: int) -> str:
+    """This page's URL with another page number (other parameters kept)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    if page > 1:
+        params.append(("page", str(page)))
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+def pager(request: Request, page: int, size: int, total: int, most: int | None = None) -> dict:
+    """What templates/_papers.html's pager needs: numbers around the current page."""
+    pages = max(1, math.ceil(total / size))
+    if most:
+        pages = min(pages, most)
+    numbers = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    return {
+        "page": page,
+        "pages": pages,
+        "numbers": numbers,
+        "url": lambda n: page_url(request, n),
+        "total": total,
+    }
+
+
+_directories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def directory(site: Site):
+    """The process's AuthorDirectory; `ensure()` only when the store's generation moved."""
+    from paperscope.store.authors import AuthorDirectory
+
+    store = site.store
+    entry = _directories.get(site)
+    if entry is None or entry[0].store is not store:
+        entry = [AuthorDirectory(store), None]
+        _directories[site] = entry
+    generation = store.generation()
+    if entry[1] != generation:
+        entry[0].ensure()
+        entry[1] = generation
+    return entry[0]
+
+
+def _upvotes(site: Site, items: list[tuple[int, Paper]]) -> dict[int, int]:
+    return Browse(site.store).upvote_counts([r for r, _ in items])
+
+
+def _check_size(site: Site, size: int | None) -> int:
+    return min(size or site.settings.page_size, site.settings.max_page_size)
+
+
+# ------------------------------------------------------------------ feed
+
+
+async def _feed(
+    request: Request, kind: str, key: str | None, sort: str, cat: str | None, page: int
+) -> HTMLResponse:
+    site = site_of(request)
+    size = site.settings.page_size
+    view = feed_page(site, kind, key, sort, cat or None, limit=size, offset=(page - 1) * size)
+    featured = Browse(site.store).featured(view.key) if kind == "day" else []
+    start = parse_day(view.start)
+    context = {
+        "view": view,
+        "featured": featured,
+        "sorts": FEED_SORTS,
+        "pager": pager(request, page, size, view.total),
+        "week": week_key(start),
+        "month": month_key(start),
+        "day": view.start if kind == "day" else None,
+        "categories": _feed_categories(site),
+    }
+    return render(request, "feed.html", context)
+
+
+def _feed_categories(site: Site) -> list[tuple[str, int]]:
+    """The categories the filter offers: the most frequent of the store (cached per process)."""
+    cache = _categories.get(site)
+    generation = site.store.generation()
+    if cache is None or cache[0] != generation:
+        facets = site.engine.lexical.facets(_ALL_NODE, top=40)
+        counts = facets.get("categories") or facets.get("cat") or {}
+        cache = (generation, sorted(counts.items()))
+        _categories[site] = cache
+    return cache[1]
+
+
+_categories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+#: Every dated paper (the feed lists nothing else): the node the category menu counts over.
+_ALL_NODE = query_lang.DateRange(date(1, 1, 1), None)
+
+FeedSort = Annotated[str, Query(description="trending, newest or upvotes")]
+
+
+@router.get("/", response_class=HTMLResponse)
+async def feed_day(
+    request: Request,
+    date: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
+    sort: FeedSort = "trending",
+    cat: str | None = None,
+    page: Page = 1,
+) -> HTMLResponse:
+    return await _feed(request, "day", date or None, sort, cat, page)
+
+
+@router.get("/week/{key}", response_class=HTMLResponse)
+async def feed_week(
+    request: Request, key: str, sort: FeedSort = "trending", cat: str | None = None, page: Page = 1
+) -> HTMLResponse:
+    return await _feed(request, "week", key, sort, cat, page)
+
+
+@router.get("/month/{key}", response_class=HTMLResponse)
+async def feed_month(
+    request: Request, key: str, sort: FeedSort = "trending", cat: str | None = None, page: Page = 1
+) -> HTMLResponse:
+    return await _feed(request, "month", key, sort, cat, page)
+
+
+# ------------------------------------------------------------------ search
+
+
+def _date_param(name: str, value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return parse_day(value)
+    except InputError:
+        raise InputError(f"{name}: not a date: {value!r}", hint="dates are YYYY-MM-DD") from None
+
+
+@router.get("/search", response_class=HTMLResponse)
+async def search(
+    request: Request,
+    q: str = "",
+    mode: str = "hybrid",
+    sort: str = "relevance",
+    cat: str | None = None,
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    until: str | None = None,
+    page: Page = 1,
+    size: Annotated[int | None, Query(ge=1)] = None,
+) -> HTMLResponse:
+    site = site_of(request)
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}", hint="modes: " + ", ".join(MODES))
+    if sort not in SEARCH_SORTS:
+        raise InputError(f"unknown sort {sort!r}", hint="sorts: " + ", ".join(SEARCH_SORTS))
+    size = _check_size(site, size)
+    start, end = _date_param("from", from_), _date_param("until", until)
+    context = {
+        "query_text": q,
+        "mode": mode,
+        "sort": sort,
+        "cat": cat or "",
+        "date_from": from_ or "",
+        "date_until": until or "",
+        "size": size,
+        "modes": MODES,
+        "sorts": SEARCH_SORTS,
+        "result": None,
+    }
+    if not q.strip():
+        return render(request, "search.html", context)
+    result = run_search(
+        site,
+        q,
+        mode=mode,
+        sort=sort,
+        limit=size,
+        offset=(page - 1) * size,
+        categories=[cat] if cat else None,
+        start=start,
+        end=end,
+        facets=True,
+    )
+    items = [(h.rowid, h.paper) for h in result.hits]
+    context.update(
+        result=result,
+        upvotes=_upvotes(site, items),
+        pager=pager(request, page, size, result.total, most=max(1, MAX_LIMIT // size)),
+        facet_url=lambda **changes: _search_url(request, **changes),
+    )
+    return render(request, "search.html", context)
+
+
+def _search_url(request: Request, **changes: str | None) -> str:
+    params = {k: v for k, v in request.query_params.items() if k != "page"}
+    for key, value in changes.items():
+        key = "from" if key == "from_" else key
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "/search?" + urlencode(params)
+
+
+# ------------------------------------------------------------------ paper
+
+
+@router.get("/paper/{ident:path}", response_class=HTMLResponse)
+async def paper(request: Request, ident: str) -> Response:
+    site = site_of(request)
+    store = site.store
+    rowid = store.resolve(ident)
+    paper = store.get(ident)  # NotFoundError -> 404
+    if paper.id != ident:
+        return RedirectResponse(_paper_path(paper), status_code=301)
+    authors = directory(site)
+    slugs = authors.slugs_for_paper(rowid)
+    similar = site.engine.similar_rowid(rowid, limit=SIDE_LIST)
+    context = {
+        "paper": paper,
+        "rowid": rowid,
+        "authors": list(zip(paper.authors, [*slugs, *[None] * len(paper.authors)], strict=False)),
+        "bibtex": bibtex_entry(paper),
+        "similar": [(h.rowid, h.paper) for h in similar],
+        "more": _more_by_authors(authors, rowid, slugs),
+        "sources": store.paper_sources(paper.id),
+        "local_upvotes": Browse(store).upvote_counts([rowid]).get(rowid, 0),
+        "export_base": _paper_path(paper),
+    }
+    return render(request, "paper.html", context)
+
+
+def _paper_path(paper: Paper) -> str:
+    return "/paper/" + quote(paper.id, safe="/")
+
+
+def _more_by_authors(authors, rowid: int, slugs: list[str | None]) -> list[tuple[str, list]]:
+    """(author name, their other papers) for the first few authors that have any."""
+    out = []
+    seen = {rowid}
+    for slug in [s for s in slugs if s][:AUTHORS_FOR_MORE]:
+        profile = authors.profile(slug)
+        papers = [(r, p) for r, p in profile.papers if r not in seen][:SIDE_LIST]
+        seen.update(r for r, _ in papers)
+        if papers:
+            out.append((profile.name, slug, papers))
+    return out
+
+
+# ------------------------------------------------------------------ author
+
+
+@router.get("/author/{slug}", response_class=HTMLResponse)
+async def author(request: Request, slug: str, page: Page = 1) -> Response:
+    site = site_of(request)
+    profile = directory(site).profile(slug)  # NotFoundError -> 404
+    if profile.slug != slug:  # an old slug of a merged author
+        return RedirectResponse(author_url(profile.slug), status_code=301)
+    size = site.settings.page_size
+    papers = profile.papers[(page - 1) * size : page * size]
+    years = sorted(profile.per_year.items())
+    context = {
+        "profile": profile,
+        "papers": papers,
+        "years": years,
+        "year_max": max((n for _, n in years), default=1),
+        "pager": pager(request, page, size, len(profile.papers)),
+        "upvotes": _upvotes(site, papers),
+    }
+    return render(request, "author.html", context)
+
+
+# ------------------------------------------------------------------ category and organisation
+
+
+@router.get("/cat/{code}", response_class=HTMLResponse)
+async def category(request: Request, code: str, page: Page = 1) -> HTMLResponse:
+    site = site_of(request)
+    size = site.settings.page_size
+    papers, total = Browse(site.store).category_papers(code, limit=size, offset=(page - 1) * size)
+    if total == 0:
+        raise NotFoundError(
+            f"no papers in category {code!r}", hint="category codes look like cs.LG or stat.ML"
+        )
+    context = {
+        "code": code,
+        "papers": papers,
+        "total": total,
+        "pager": pager(request, page, size, total),
+        "top_authors": directory(site).top_in_category(code, limit=10),
+        "upvotes": _upvotes(site, papers),
+    }
+    return render(request, "category.html", context)
+
+
+@router.get("/org/{slug}", response_class=HTMLResponse)
+async def organization(request: Request, slug: str, page: Page = 1) -> HTMLResponse:
+    site = site_of(request)
+    size = site.settings.page_size
+    name, papers, total = Browse(site.store).organization(
+        slug, limit=size, offset=(page - 1) * size
+    )
+    context = {
+        "name": name,
+        "slug": slug,
+        "papers": papers,
+        "total": total,
+        "pager": pager(request, page, size, total),
+        "upvotes": _upvotes(site, papers),
+    }
+    return render(request, "org.html", context)

@@ -1,0 +1,164 @@
+"""The feed of a day, an ISO week or a month: one function behind the feed page and the API.
+
+    view = feed_page(site, "week", "2026-W09", sort="trending", category=None, limit=20, offset=0)
+
+Keys: a day ``YYYY-MM-DD``, a week ``YYYY-Www`` (ISO 8601), a month ``YYYY-MM``; None = the
+period of the newest day with papers. A bad key is an InputError (page 400, API 422).
+Previous/next of a day are the nearest days that have papers (weekends are skipped); of a
+week or month, the neighbouring period while it overlaps the store's dates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from paperscope.errors import InputError
+from paperscope.model import Paper
+from paperscope.store.browse import SORTS, Browse, parse_day
+
+KINDS = ("day", "week", "month")
+_WEEK_RE = re.compile(r"(\d{4})-W(\d{2})")
+_MONTH_RE = re.compile(r"(\d{4})-(\d{2})")
+
+
+@dataclass(slots=True)
+class FeedView:
+    kind: str
+    key: str
+    start: str
+    end: str
+    label: str
+    prev_key: str | None
+    next_key: str | None
+    papers: list[tuple[int, Paper]]
+    total: int
+    #: When the period has no papers: the nearest day with papers (None when it has some).
+    empty_hint: str | None = None
+    #: The nearest days with papers before the period and after it (set for empty periods).
+    nearest_before: str | None = None
+    nearest_after: str | None = None
+    sort: str = "trending"
+    category: str | None = None
+    #: Local upvotes of the listed papers (rowid -> count), for display.
+    local_upvotes: dict[int, int] = field(default_factory=dict)
+
+
+def week_key(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_key(day: date) -> str:
+    return f"{day.year}-{day.month:02d}"
+
+
+def period(kind: str, key: str) -> tuple[date, date]:
+    """First and last day of a period, or InputError."""
+    if kind == "day":
+        day = parse_day(key)
+        return day, day
+    if kind == "week":
+        match = _WEEK_RE.fullmatch(key)
+        try:
+            if not match:
+                raise ValueError
+            first = date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        except ValueError:
+            raise InputError(
+                f"not an ISO week: {key!r}", hint="weeks are YYYY-Www, e.g. 2026-W09"
+            ) from None
+        return first, first + timedelta(days=6)
+    if kind == "month":
+        match = _MONTH_RE.fullmatch(key)
+        if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
+            raise InputError(f"not a month: {key!r}", hint="months are YYYY-MM, e.g. 2026-02")
+        first = date(int(match[1]), int(match[2]), 1)
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return first, following - timedelta(days=1)
+    raise InputError(f"unknown feed kind {kind!r}", hint="kinds: " + ", ".join(KINDS))
+
+
+def label_of(kind: str, start: date, end: date) -> str:
+    if kind == "day":
+        return f"{start:%A}, {start.day} {start:%B %Y}"
+    if kind == "week":
+        year, week, _ = start.isocalendar()
+        return f"Week {week} of {year} ({start.day} {start:%b} – {end.day} {end:%b %Y})"
+    return f"{start:%B %Y}"
+
+
+def _key_of(kind: str, day: date) -> str:
+    return {"day": day.isoformat, "week": lambda: week_key(day), "month": lambda: month_key(day)}[
+        kind
+    ]()
+
+
+def feed_page(
+    site,
+    kind: str,
+    key: str | None,
+    sort: str = "trending",
+    category: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> FeedView:
+    """One page of the feed of a period (see the module docstring)."""
+    if sort not in SORTS:
+        raise InputError(f"unknown sort {sort!r}", hint="sorts: " + ", ".join(SORTS))
+    if kind not in KINDS:
+        raise InputError(f"unknown feed kind {kind!r}", hint="kinds: " + ", ".join(KINDS))
+    browse = Browse(site.store)
+    latest = browse.latest_day()
+    if key is None:
+        anchor = parse_day(latest) if latest else datetime.now(UTC).date()
+        key = _key_of(kind, anchor)
+    start, end = period(kind, key)
+    papers, total = browse.papers_between(
+        start.isoformat(),
+        end.isoformat(),
+        category=category or None,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    view = FeedView(
+        kind=kind,
+        key=key,
+        start=start.isoformat(),
+        end=end.isoformat(),
+        label=label_of(kind, start, end),
+        prev_key=None,
+        next_key=None,
+        papers=papers,
+        total=total,
+        sort=sort,
+        category=category or None,
+        local_upvotes=browse.upvote_counts([r for r, _ in papers]),
+    )
+    before = browse.nearest_days(start.isoformat())[0]
+    after = browse.nearest_days(end.isoformat())[1]
+    if kind == "day":
+        view.prev_key, view.next_key = before, after
+    else:
+        earliest = browse.earliest_day()
+        prev_end = start - timedelta(days=1)
+        next_start = end + timedelta(days=1)
+        if earliest and prev_end.isoformat() >= earliest:
+            view.prev_key = _key_of(kind, prev_end)
+        if latest and next_start.isoformat() <= latest:
+            view.next_key = _key_of(kind, next_start)
+    if total == 0:
+        view.nearest_before, view.nearest_after = before, after
+        view.empty_hint = _nearest(start, end, before, after)
+    return view
+
+
+def _nearest(start: date, end: date, before: str | None, after: str | None) -> str | None:
+    """The closer of the two days (the earlier one on a tie)."""
+    if before is None or after is None:
+        return before or after
+    gap_before = (start - parse_day(before)).days
+    gap_after = (parse_day(after) - end).days
+    return before if gap_before <= gap_after else after
