@@ -1,0 +1,312 @@
+"""The HTML pages through FastAPI's TestClient: every route, its parameters and error cases,
+and the hostile sample papers rendered as text everywhere they appear."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from paperscope.store.sqlite import SQLiteStore
+from webtools import client_for
+
+XSS_ID = "2611.00001"
+XSS_TITLE = "<script>alert(1)</script>"
+XSS_AUTHOR = '"><img src=x onerror=alert(1)>'
+#: How each hostile string must appear in the HTML (Jinja2/markupsafe escaping).
+XSS_TITLE_HTML = "&lt;script&gt;alert(1)&lt;/script&gt;"
+XSS_AUTHOR_HTML = "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"
+LATEST_DAY = "2026-11-02"
+
+
+@pytest.fixture(scope="module")
+def client(sample_store):
+    with client_for(sample_store) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def small_pages(sample_store):
+    """Pages of 2 papers, so the sample store has several pages to walk."""
+    with client_for(sample_store, page_size=2) as client:
+        yield client
+
+
+def main_of(html: str) -> str:
+    return html.split('<main id="main">', 1)[1].split("</main>", 1)[0]
+
+
+def titles(html: str) -> list[str]:
+    return re.findall(r'<h3 class="title"><a href="[^"]+">([^<]*)</a>', main_of(html))
+
+
+def assert_no_raw_markup(html: str) -> None:
+    assert XSS_TITLE not in html
+    assert "<img src=x" not in html
+    assert "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+    assert "<script>" not in html.replace('<script src="/static/app.js" defer></script>', "")
+
+
+# ------------------------------------------------------------------ feed
+
+
+def test_feed_shows_the_latest_day_with_papers(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    assert "Monday, 2 November 2026" in r.text
+    assert XSS_TITLE_HTML in r.text
+    assert_no_raw_markup(r.text)
+    assert 'rel="alternate" type="application/atom+xml"' in r.text and "/feed.atom" in r.text
+
+
+def test_feed_day_prev_next_are_the_nearest_days_with_papers(client):
+    r = client.get("/?date=2026-10-07")
+    assert r.status_code == 200
+    assert 'href="/?date=2026-10-06"' in r.text and 'rel="prev"' in r.text
+    assert 'href="/?date=2026-11-02"' in r.text and 'rel="next"' in r.text
+
+
+def test_empty_day_says_so_and_links_the_nearest_days(client):
+    r = client.get("/?date=2026-10-20")
+    assert r.status_code == 200
+    assert "No papers on this day" in r.text
+    assert 'class="nearest" href="/?date=2026-10-07"' in r.text
+    assert 'class="nearest" href="/?date=2026-11-02"' in r.text
+    assert titles(r.text) == []
+
+
+@pytest.mark.parametrize(
+    "url", ["/?date=bad", "/?date=2026-02-30", "/week/2026-W60", "/week/x", "/month/2026-13"]
+)
+def test_bad_dates_are_client_errors_not_500(client, url):
+    r = client.get(url)
+    assert r.status_code in (400, 422)
+    assert "Bad request" in r.text or "bad parameter" in r.text
+
+
+def test_bad_feed_parameters(client):
+    assert client.get("/?sort=popular").status_code == 400
+    assert client.get("/?page=0").status_code == 422
+    assert client.get("/?page=x").status_code == 422
+
+
+def test_week_and_month_pages_navigate(client):
+    week = client.get("/week/2026-W09")
+    assert week.status_code == 200
+    assert "Week 9 of 2026" in week.text
+    assert 'href="/week/2026-W08"' in week.text and 'href="/week/2026-W10"' in week.text
+    assert len(titles(week.text)) == 20  # the HF daily list's week has more than a page
+    month = client.get("/month/2026-02")
+    assert "February 2026" in month.text
+    assert 'href="/month/2026-01"' in month.text and 'href="/month/2026-03"' in month.text
+    assert "51 papers" in month.text
+    # the last month with papers has no "next"
+    assert 'rel="next"' not in client.get("/month/2026-11").text
+
+
+def test_feed_sorts_and_category_filter(client):
+    newest = titles(client.get("/month/2026-02?sort=newest").text)
+    voted = titles(client.get("/month/2026-02?sort=upvotes").text)
+    assert newest != voted and sorted(newest) != newest
+    lg = client.get("/month/2026-11?cat=cs.LG")
+    assert titles(lg.text) == [
+        "Injection &amp; &#34;quotes&#34; in &lt;em&gt;titles&lt;/em&gt;: a study of escaping"
+    ]
+    assert '<option value="cs.LG" selected>' in lg.text
+    assert 'for="feed-sort"' in lg.text and 'for="feed-cat"' in lg.text
+
+
+def test_feed_pagination_marks_the_current_page(small_pages):
+    first = small_pages.get("/month/2026-02")
+    assert 'aria-current="page">1</a>' in first.text
+    assert 'href="/month/2026-02?page=2"' in first.text
+    second = small_pages.get("/month/2026-02?page=2")
+    assert 'aria-current="page">2</a>' in second.text
+    assert set(titles(first.text)).isdisjoint(titles(second.text))
+    assert len(titles(second.text)) == 2
+
+
+def test_featured_submissions_show_on_their_day(store_copy):
+    with SQLiteStore(store_copy) as store:
+        rowid = store.resolve(XSS_ID)
+        user = store.conn.execute(
+            "INSERT INTO users (email, display_name, created_at) VALUES (?, ?, ?) RETURNING id",
+            ("m@example.org", "Mallory <b>M</b>", "2026-11-02T00:00:00Z"),
+        ).fetchone()[0]
+        store.conn.execute(
+            "INSERT INTO submissions (paper_rowid, user_id, day, submitted_at) VALUES (?, ?, ?, ?)",
+            (rowid, user, "2026-10-20", "2026-10-20T09:00:00Z"),
+        )
+    with client_for(store_copy) as client:
+        r = client.get("/?date=2026-10-20")
+    assert "Community picks" in r.text
+    assert "submitted by Mallory &lt;b&gt;M&lt;/b&gt;" in r.text
+    assert XSS_TITLE_HTML in r.text
+    assert_no_raw_markup(r.text)
+
+
+# ------------------------------------------------------------------ search
+
+
+def test_empty_search_shows_the_form_and_help(client):
+    r = client.get("/search")
+    assert r.status_code == 200
+    assert '<label for="q">' in r.text and "The query language" in r.text
+    for control in ("s-mode", "s-sort", "s-cat", "s-from", "s-until"):
+        assert f'for="{control}"' in r.text
+
+
+def test_search_hits_show_authors_snippet_and_facets(client):
+    r = client.get("/search?q=learning&mode=lexical&size=50")
+    assert r.status_code == 200
+    assert "<mark>" in r.text  # highlighted terms in the snippet
+    assert re.search(r"et al\. \(\d+\)", r.text)  # first authors + et al. with the total
+    assert "<h2>Categories</h2>" in r.text and "<h2>Years</h2>" in r.text
+    assert 'href="/search?q=learning&amp;mode=lexical&amp;size=50&amp;cat=' in r.text
+    assert "/search.atom?q=learning" in r.text
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "lexical", "semantic"])
+def test_search_modes(client, mode):
+    r = client.get(f"/search?q=clustering&mode={mode}")
+    assert r.status_code == 200
+    assert f'<option value="{mode}" selected>' in r.text
+    assert titles(r.text)
+
+
+def test_search_filters_category_and_dates(client):
+    all_hits = client.get("/search?q=learning&mode=lexical&size=100").text
+    in_cat = client.get("/search?q=learning&mode=lexical&size=100&cat=cs.CV").text
+    assert 0 < len(titles(in_cat)) < len(titles(all_hits))
+    dated = client.get("/search?q=learning&mode=lexical&size=100&from=2026-01-01&until=2026-12-31")
+    years = re.findall(r'<time datetime="(\d{4})', main_of(dated.text))
+    assert years and set(years) == {"2026"}
+    assert client.get("/search?q=learning&from=2026-99-01").status_code == 400
+
+
+def test_search_pagination(small_pages):
+    first = small_pages.get("/search?q=learning&mode=lexical&sort=newest")
+    second = small_pages.get("/search?q=learning&mode=lexical&sort=newest&page=2")
+    assert 'aria-current="page">1</a>' in first.text
+    assert 'aria-current="page">2</a>' in second.text
+    assert "page=2" in first.text
+    assert set(titles(first.text)).isdisjoint(titles(second.text))
+
+
+def test_malformed_query_is_a_400_with_the_message_next_to_the_box(client):
+    r = client.get("/search?q=a+OR+(")
+    assert r.status_code == 400
+    assert 'id="q-error"' in r.text and "parenthesis" in r.text
+    assert 'aria-invalid="true"' in r.text
+    assert 'value="a OR ("' in r.text
+    assert "^ at character" in r.text
+
+
+def test_search_limits(client):
+    assert client.get("/search?q=" + "a" * 501).status_code == 400
+    capped = client.get("/search?q=learning&mode=lexical&size=100000")
+    assert capped.status_code == 200 and len(titles(capped.text)) <= 100
+    assert client.get("/search?q=x&mode=fuzzy").status_code == 400
+    assert client.get("/search?q=x&sort=random").status_code == 400
+    assert client.get("/search?q=x&size=0").status_code == 422
+
+
+def test_search_shows_hostile_papers_as_text(client):
+    r = client.get("/search?q=alert&mode=lexical")
+    assert XSS_TITLE_HTML in r.text and XSS_AUTHOR_HTML in r.text
+    assert_no_raw_markup(r.text)
+
+
+# ------------------------------------------------------------------ paper
+
+
+def test_paper_page(client):
+    r = client.get("/paper/" + XSS_ID)
+    assert r.status_code == 200
+    html = r.text
+    assert XSS_TITLE_HTML in html and XSS_AUTHOR_HTML in html
+    assert_no_raw_markup(html)
+    assert "&lt;b&gt;bold&lt;/b&gt; comment" in html
+    assert '<pre class="bibtex" id="bibtex">' in html and 'data-copy="bibtex" hidden' in html
+    assert 'href="/paper/2611.00001.bib"' in html and 'href="/paper/2611.00001.json"' in html
+    assert 'href="/author/eve-example"' in html
+    assert "Similar papers" in html and "Sources" in html
+
+
+def test_paper_page_links_authors_similar_and_more(client):
+    with SQLiteStore(client.app.state.settings.db_path) as store:
+        hu = next(p for _, p in store.iter_papers() if any(a.name == "Juhua Hu" for a in p.authors))
+    html = client.get("/paper/" + hu.id).text
+    assert 'href="/author/juhua-hu"' in html
+    assert "More by" in html
+    similar = html.split('id="similar-title"', 1)[1].split("</section>", 1)[0]
+    assert len(re.findall(r'href="/paper/', similar)) >= 3
+
+
+def test_paper_redirects_to_the_canonical_id(client):
+    r = client.get("/paper/arXiv:2611.00001v2", follow_redirects=False)
+    assert r.status_code == 301 and r.headers["location"] == "/paper/2611.00001"
+    r = client.get("/paper/https://arxiv.org/abs/2611.00001", follow_redirects=False)
+    assert r.status_code == 301 and r.headers["location"] == "/paper/2611.00001"
+
+
+def test_unknown_paper_is_404(client):
+    r = client.get("/paper/9999.99999")
+    assert r.status_code == 404 and "Not found" in r.text
+
+
+# ------------------------------------------------------------------ author, category, org
+
+
+def test_author_page(client):
+    r = client.get("/author/juhua-hu")
+    assert r.status_code == 200
+    html = r.text
+    assert "<h1" in html and "Juhua Hu" in html
+    assert "20 papers" in html
+    assert "<meter" in html and "Coauthors" in html
+    assert 'href="/author/juhua-hu.atom"' in html
+    coauthor = re.search(r'class="plain coauthors"><li><a href="(/author/[^"]+)"', html)
+    assert coauthor and client.get(coauthor.group(1)).status_code == 200
+
+
+def test_author_page_of_the_hostile_name_escapes_it(client):
+    r = client.get("/author/img-src-x-onerror-alert-1")
+    assert r.status_code == 200
+    assert XSS_AUTHOR_HTML in r.text and XSS_TITLE_HTML in r.text
+    assert_no_raw_markup(r.text)
+
+
+def test_unknown_author_is_404(client):
+    assert client.get("/author/nobody-at-all").status_code == 404
+
+
+def test_category_page(client, small_pages):
+    r = client.get("/cat/cs.CR")
+    assert r.status_code == 200
+    assert XSS_TITLE_HTML in r.text and "Top authors" in r.text
+    assert_no_raw_markup(r.text)
+    assert "/cat/cs.CR.atom" in r.text
+    paged = small_pages.get("/cat/cs.LG?page=2")
+    assert 'aria-current="page">2</a>' in paged.text
+    assert client.get("/cat/xx.NOPE").status_code == 404
+
+
+def test_organisation_pages(client):
+    r = client.get("/org/naver-ai-lab")
+    assert r.status_code == 200 and "NAVER AI Lab" in r.text and "AdamP" in r.text
+    # the HF slug the search page shows resolves to the same organisation
+    assert "NAVER AI Lab" in client.get("/org/naver-ai").text
+    # the " · amazon-science" suffix of the author-profile page
+    assert "Multimodal Data Quality" in client.get("/org/amazon-science").text
+    assert client.get("/org/no-such-org").status_code == 404
+    # lists link organisations
+    assert 'href="/org/naver-ai-lab"' in client.get("/search?q=AdamP&mode=lexical").text
+
+
+def test_pages_send_the_strict_csp_and_no_inline_script_or_style(client):
+    for url in ["/", "/search?q=learning", "/paper/" + XSS_ID, "/author/juhua-hu", "/cat/cs.LG"]:
+        r = client.get(url)
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert " style=" not in r.text and " onclick=" not in r.text
+        assert re.findall(r"<script(?![^>]*\bsrc=)", r.text) == []
