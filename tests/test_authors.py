@@ -11,7 +11,7 @@ from conftest import FIXTURES, FORMATS, PAGES
 from paperscope.errors import InputError, NotFoundError
 from paperscope.ingest.pipeline import import_file
 from paperscope.store.author_names import parse_person, slugify
-from paperscope.store.authors import AuthorDirectory
+from paperscope.store.authors import AuthorDirectory, PaperList
 from paperscope.store.sqlite import SQLiteStore
 
 VARIANTS = sorted((FIXTURES / "authors").glob("*.*"))
@@ -203,6 +203,34 @@ def test_top_in_category_and_list(pages):
     ]
     assert directory.top_in_category("no.such") == []
     assert directory.list(limit=2)[0].slug == "juhua-hu"
+
+
+def test_precomputed_coauthors_match_the_live_count(tmp_path, pages):
+    store, directory = pages
+    live = directory.profile("juhua-hu")
+    copy = tmp_path / "copy.db"
+    store.conn.execute("VACUUM INTO ?", (str(copy),))
+    with SQLiteStore(copy) as other:
+        counted = AuthorDirectory(other, big_author=1)
+        counted.rebuild()
+        pre = counted.profile("juhua-hu")
+        stats = other.conn.execute(
+            "SELECT stats FROM author_clusters WHERE slug = 'juhua-hu'"
+        ).fetchone()[0]
+    assert '"coauthors"' in stats
+    assert [(s.slug, n) for s, n in pre.coauthors] == [(s.slug, n) for s, n in live.coauthors]
+    assert (pre.per_year, pre.categories) == (live.per_year, live.categories)
+    assert [r for r, _ in pre.papers] == [r for r, _ in live.papers]
+
+
+def test_papers_load_as_they_are_read(pages):
+    store, directory = pages
+    shown = directory.profile("juhua-hu").papers
+    papers = PaperList(store, [r for r, _ in shown])
+    assert len(papers) == 20 and not papers._cache
+    first = papers[:5]
+    assert len(first) == 5 and len(papers._cache) == 5
+    assert papers[0] == first[0] and papers[-1] == list(papers)[-1] and papers == shown
 
 
 def test_ensure_is_a_no_op_when_nothing_changed(pages):

@@ -12,9 +12,10 @@ URL when papers arrive, and the slug of a merged-away person resolves to the sur
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -42,6 +43,11 @@ from paperscope.store.sqlite import SQLiteStore
 _CHUNK = 900
 #: Coauthors a profile lists (most shared papers first).
 MAX_COAUTHORS = 50
+#: People with at least this many papers get their coauthors counted at rebuild time; smaller
+#: ones are counted by one indexed query when the page is asked for.
+BIG_AUTHOR = 150
+#: Affiliations are read from this many newest papers (they change over a career).
+AFFILIATION_PAPERS = 200
 
 
 @dataclass(slots=True)
@@ -57,7 +63,7 @@ class AuthorProfile:
     name: str
     variants: list[tuple[str, int]]  # spelling, papers
     affiliations: list[str]
-    papers: list[tuple[int, Paper]]  # newest first
+    papers: Sequence[tuple[int, Paper]]  # newest first; a PaperList, loaded as it is read
     per_year: dict[int, int]
     coauthors: list[tuple[AuthorSummary, int]]  # coauthor, shared papers, most first
     categories: list[tuple[str, int]]
@@ -72,12 +78,48 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
         yield items[start : start + size]
 
 
+class PaperList(Sequence):
+    """A person's papers, newest first, loaded from the store only when read: an author page
+    shows 20 of a prolific author's thousands. Slicing and indexing load just those papers."""
+
+    def __init__(self, store: SQLiteStore, rowids: list[int]) -> None:
+        self.store = store
+        self.rowids = rowids
+        self._cache: dict[int, Paper] = {}
+
+    def __len__(self) -> int:
+        return len(self.rowids)
+
+    def _load(self, rowids: list[int]) -> list[tuple[int, Paper]]:
+        missing = [r for r in rowids if r not in self._cache]
+        if missing:
+            self._cache.update(self.store.load_rowids(missing))
+        return [(r, self._cache[r]) for r in rowids if r in self._cache]
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return self._load(self.rowids[index])
+        rowid = self.rowids[index]
+        return self._load([rowid])[0]
+
+    def __iter__(self) -> Iterator[tuple[int, Paper]]:
+        for start in range(0, len(self.rowids), 500):
+            yield from self._load(self.rowids[start : start + 500])
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"PaperList({len(self.rowids)} papers)"
+
+
 class AuthorDirectory:
     """Author identity over one `SQLiteStore`."""
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: SQLiteStore, *, big_author: int = BIG_AUTHOR) -> None:
         self.store = store
         self.conn: sqlite3.Connection = store.conn
+        self.big_author = big_author
 
     # ------------------------------------------------------------------ freshness
 
@@ -94,11 +136,11 @@ class AuthorDirectory:
         """Bring the clusters up to date with the papers and corrections (cheap when they are)."""
         want, built = self._state()
         if want != built:
-            self.rebuild()
+            self.rebuild(force=False)
 
-    def rebuild(self) -> int:
+    def rebuild(self, *, force: bool = True) -> int:
         """Cluster every author occurrence again and replace the derived tables; returns the
-        number of people."""
+        number of people. Unless `force`, another process's build of the same state wins."""
         self.conn.execute("BEGIN")  # one consistent snapshot to read from
         try:
             want, _ = self._state()
@@ -111,7 +153,7 @@ class AuthorDirectory:
             self.conn.execute("BEGIN IMMEDIATE")
             _, built = self._state()
             # another process may have built this state (or a newer one) meanwhile
-            if built[0] is None or built[0] < want[0] or built[1] < want[1]:
+            if force or built[0] is None or built[0] < want[0] or built[1] < want[1]:
                 self._write(clusters, occs, paper_cats, want)
             self.conn.execute("COMMIT")
         except BaseException:
@@ -123,10 +165,12 @@ class AuthorDirectory:
     def _read_occurrences(self) -> tuple[list[Occurrence], dict[int, tuple[str, ...]]]:
         paper_cats: dict[int, tuple[str, ...]] = {}
         owners: dict[int, str] = {}
-        for rowid, cats, owner in self.conn.execute(
-            "SELECT rowid, categories, CASE WHEN instr(external_ids, 'profile_owner') "
+        self._published: dict[int, str | None] = {}
+        for rowid, cats, published, owner in self.conn.execute(
+            "SELECT rowid, categories, published, CASE WHEN instr(external_ids, 'profile_owner') "
             "THEN json_extract(external_ids, '$.profile_owner') END FROM papers WHERE NOT deleted"
         ):
+            self._published[rowid] = published
             if cats:
                 paper_cats[rowid] = tuple(cats.split())
             if owner:
@@ -178,34 +222,66 @@ class AuthorDirectory:
         ):
             conn.execute(f"DELETE FROM {table}")  # fixed table names, no input
         slugs = _SlugBook(conn)
+        published = self._published
         cluster_rows, anchor_rows, occ_rows, variant_rows, cat_rows = [], [], [], [], []
+        paper_sets: list[set[int]] = []
+        names: list[str] = []
+        paper_people: dict[int, list[int]] = defaultdict(list)
         for cid, cluster in enumerate(clusters, 1):
-            name = display_name(occs, cluster.members)
-            slug = slugs.slug_for(cluster, name)
             papers_by_name: dict[str, set[int]] = defaultdict(set)
             papers: set[int] = set()
             for i in cluster.members:
                 occ = occs[i]
-                occ_rows.append((occ.paper, occ.position, cid, occ.name))
+                occ_rows.append((occ.paper, occ.position, cid, occ.name, published.get(occ.paper)))
                 papers_by_name[occ.name].add(occ.paper)
                 papers.add(occ.paper)
-            person = parse_person(name)
-            cluster_rows.append((cid, slug, name, person.family if person else "", len(papers)))
+            for paper in papers:
+                paper_people[paper].append(cid)
+            paper_sets.append(papers)
+            names.append(display_name(occs, cluster.members))
             anchor_rows.extend((a, cid) for a in cluster.anchors)
             variant_rows.extend((cid, n, name_fold(n), len(p)) for n, p in papers_by_name.items())
+        for cid, (cluster, papers) in enumerate(zip(clusters, paper_sets, strict=True), 1):
+            name = names[cid - 1]
+            slug = slugs.slug_for(cluster, name)
             cats = Counter(c for p in papers for c in paper_cats.get(p, ()))
             cat_rows.extend((c, cid, n) for c, n in cats.items())
+            years = Counter((published.get(p) or "")[:4] for p in papers)
+            stats: dict = {
+                "per_year": {y: n for y, n in sorted(years.items()) if y.isdigit()},
+                "categories": sorted(cats.items(), key=lambda kv: (-kv[1], kv[0])),
+            }
+            if len(papers) >= self.big_author:
+                together = Counter(itertools.chain.from_iterable(paper_people[p] for p in papers))
+                del together[cid]
+                # the order of the live query: shared papers, then their papers, then name
+                ranked = sorted(
+                    together.items(),
+                    key=lambda kv: (-kv[1], -len(paper_sets[kv[0] - 1]), names[kv[0] - 1]),
+                )
+                stats["coauthors"] = ranked[:MAX_COAUTHORS]
+            person = parse_person(name)
+            cluster_rows.append(
+                (
+                    cid,
+                    slug,
+                    name,
+                    person.family if person else "",
+                    len(papers),
+                    orjson.dumps(stats).decode(),
+                )
+            )
         conn.executemany(
-            "INSERT INTO author_clusters (cluster_id, slug, name, family, papers) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO author_clusters (cluster_id, slug, name, family, papers, stats) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             cluster_rows,
         )
         conn.executemany(
             "INSERT OR REPLACE INTO author_anchors (anchor, cluster_id) VALUES (?, ?)", anchor_rows
         )
         conn.executemany(
-            "INSERT OR REPLACE INTO author_occurrences (paper_rowid, position, cluster_id, name) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO author_occurrences "
+            "(paper_rowid, position, cluster_id, name, published) VALUES (?, ?, ?, ?, ?)",
             occ_rows,
         )
         conn.executemany(
@@ -252,19 +328,21 @@ class AuthorDirectory:
     def profile(self, slug: str) -> AuthorProfile:
         self.ensure()
         cid, slug, name = self._cluster_of(slug)
-        positions: dict[int, list[int]] = defaultdict(list)
-        for rowid, position in self.conn.execute(
-            "SELECT paper_rowid, position FROM author_occurrences WHERE cluster_id = ?", (cid,)
-        ):
-            positions[rowid].append(position)
-        loaded = self.store.load_rowids(positions)
-        papers = sorted(
-            loaded.items(), key=lambda item: (item[1].published or "", item[0]), reverse=True
+        stats = orjson.loads(
+            self.conn.execute(
+                "SELECT stats FROM author_clusters WHERE cluster_id = ?", (cid,)
+            ).fetchone()[0]
         )
-        per_year: Counter[int] = Counter(p.year for _, p in papers if p.year)
-        categories: Counter[str] = Counter(c for _, p in papers for c in p.categories)
+        positions: dict[int, list[int]] = {}
+        for rowid, position in self.conn.execute(
+            "SELECT paper_rowid, position FROM author_occurrences WHERE cluster_id = ? "
+            "ORDER BY published DESC, paper_rowid DESC",
+            (cid,),
+        ):
+            positions.setdefault(rowid, []).append(position)
+        papers = PaperList(self.store, list(positions))
         affiliations: Counter[str] = Counter()
-        for rowid, paper in papers:
+        for rowid, paper in papers[:AFFILIATION_PAPERS]:
             for position in positions[rowid]:
                 if 0 <= position < len(paper.authors) and paper.authors[position].affiliation:
                     affiliations[paper.authors[position].affiliation] += 1
@@ -276,16 +354,34 @@ class AuthorDirectory:
                 (cid,),
             )
         ]
+        if "coauthors" in stats:
+            coauthors = self._summaries(stats["coauthors"])
+        else:
+            coauthors = self._coauthors(cid)
         return AuthorProfile(
             slug=slug,
             name=name,
             variants=variants,
             affiliations=[a for a, _ in affiliations.most_common()],
             papers=papers,
-            per_year=dict(sorted(per_year.items())),
-            coauthors=self._coauthors(cid),
-            categories=sorted(categories.items(), key=lambda kv: (-kv[1], kv[0])),
+            per_year={int(y): n for y, n in stats["per_year"].items()},
+            coauthors=coauthors,
+            categories=[(c, n) for c, n in stats["categories"]],
         )
+
+    def _summaries(self, counted: list[list[int]]) -> list[tuple[AuthorSummary, int]]:
+        """(summary, count) for precomputed [cluster id, count] pairs, in their order."""
+        ids = [c for c, _ in counted]
+        marks = ",".join("?" * len(ids))
+        found = {
+            r[0]: AuthorSummary(r[1], r[2], r[3])
+            for r in self.conn.execute(
+                f"SELECT cluster_id, slug, name, papers FROM author_clusters "
+                f"WHERE cluster_id IN ({marks})",
+                ids,
+            )
+        }
+        return [(found[c], n) for c, n in counted if c in found]
 
     def _coauthors(self, cid: int) -> list[tuple[AuthorSummary, int]]:
         rows = self.conn.execute(

@@ -1,0 +1,181 @@
+"""Author identity at 100k papers: clustering (full rebuild) time, ensure() and page latencies.
+
+The store is built from bench/synth.py's synthetic papers (Zipf-distributed authors). To make
+the clustering do real work, a share of author occurrences is respelt the ways sources spell
+names: initials only ("W. Wang12"), "Family, Given" and family-first initials ("Wang12 W").
+
+Prints: rows, people, rebuild time split into read / cluster / write, ensure() when nothing
+changed, profile(slug) p50/p95 over prolific and random authors, slugs_for_papers for a page of
+20 papers, top_in_category, the rebuild after 1,000 more papers, peak RSS.
+
+Usage: flock /tmp/paperscope-bench.lock python bench/authors.py [--papers 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from paperscope.model import Author, Paper
+from paperscope.store.author_cluster import cluster_authors
+from paperscope.store.authors import AuthorDirectory
+from paperscope.store.sqlite import SQLiteStore
+from synth import OUT, papers_file
+
+BATCH = 2000
+
+
+def respell(name: str, rng: random.Random) -> str:
+    given, _, family = name.partition(" ")
+    roll = rng.random()
+    if roll < 0.15:
+        return f"{given[0]}. {family}"
+    if roll < 0.20:
+        return f"{family}, {given}"
+    if roll < 0.23:
+        return f"{family} {given[0]}"
+    return name
+
+
+def papers_from(path: Path, start: int, count: int, rng: random.Random) -> list[Paper]:
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if i < start:
+                continue
+            if i >= start + count:
+                break
+            r = json.loads(line)
+            out.append(
+                Paper(
+                    title=r["title"],
+                    abstract=r["abstract"],
+                    authors=[Author(respell(n, rng)) for n in r["authors"]],
+                    categories=r["categories"],
+                    published=r["published"],
+                    arxiv_id=r["arxiv_id"],
+                    sources=["synthetic"],
+                )
+            )
+    return out
+
+
+def build(n: int) -> Path:
+    path = OUT / f"authors-{n}.db"
+    if path.exists():
+        return path
+    src = papers_file(n + 1000)
+    rng = random.Random(11)
+    tmp = path.with_suffix(".tmp.db")
+    tmp.unlink(missing_ok=True)
+    with SQLiteStore(tmp) as store:
+        for start in range(0, n, BATCH):
+            store.write_batch(papers_from(src, start, min(BATCH, n - start), rng), origin="synth")
+    tmp.rename(path)
+    return path
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--papers", type=int, default=100_000)
+    args = parser.parse_args()
+    n = args.papers
+    t0 = time.perf_counter()
+    path = build(n)
+    print(f"store: {n} papers at {path} (built/reused in {time.perf_counter() - t0:.1f} s)")
+    work = path.with_suffix(".work.db")
+    work.unlink(missing_ok=True)
+    work.write_bytes(path.read_bytes())
+    store = SQLiteStore(work)
+    directory = AuthorDirectory(store)
+    rows = store.conn.execute("SELECT count(*) FROM paper_authors").fetchone()[0]
+    print(f"author rows: {rows}")
+
+    t = time.perf_counter()
+    occs, cats = directory._read_occurrences()
+    read_s = time.perf_counter() - t
+    t = time.perf_counter()
+    clusters = cluster_authors(occs, cats, directory._corrections())
+    cluster_s = time.perf_counter() - t
+    t = time.perf_counter()
+    people = directory.rebuild()
+    full_s = time.perf_counter() - t
+    print(f"people: {people} (clusters {len(clusters)})")
+    print(f"read occurrences: {read_s:.2f} s; cluster: {cluster_s:.2f} s")
+    print(f"full rebuild (read + cluster + slugs + write): {full_s:.2f} s")
+    t = time.perf_counter()
+    directory.rebuild()
+    print(f"second rebuild (slugs exist): {time.perf_counter() - t:.2f} s")
+
+    ensure = []
+    for _ in range(1000):
+        t = time.perf_counter()
+        directory.ensure()
+        ensure.append(time.perf_counter() - t)
+    print(f"ensure() unchanged: p50 {ms(pct(ensure, 0.5))} p95 {ms(pct(ensure, 0.95))}")
+
+    rng = random.Random(3)
+    top = [s.slug for s in directory.list(limit=20)]
+    everyone = [
+        r[0] for r in store.conn.execute("SELECT slug FROM author_clusters ORDER BY cluster_id")
+    ]
+    sample = top + rng.sample(everyone, 180)
+    times = []
+    for slug in sample:
+        t = time.perf_counter()
+        directory.profile(slug)
+        times.append(time.perf_counter() - t)
+    biggest = directory.profile(top[0])
+    print(
+        f"profile(slug) over {len(sample)} authors: p50 {ms(pct(times, 0.5))} "
+        f"p95 {ms(pct(times, 0.95))} max {ms(max(times))} "
+        f"(largest: {len(biggest.papers)} papers, {len(biggest.coauthors)} coauthors listed)"
+    )
+    rowids = [
+        r for (r,) in store.conn.execute("SELECT rowid FROM papers ORDER BY random() LIMIT 2000")
+    ]
+    page_times = []
+    for i in range(0, 2000, 20):
+        t = time.perf_counter()
+        directory.slugs_for_papers(rowids[i : i + 20])
+        page_times.append(time.perf_counter() - t)
+    print(f"slugs_for_papers(20 papers): p50 {ms(statistics.median(page_times))}")
+    cat_times = []
+    for code in ("cs.LG", "cs.CV", "stat.ML", "cs.CL", "math.OC"):
+        t = time.perf_counter()
+        directory.top_in_category(code)
+        cat_times.append(time.perf_counter() - t)
+    print(f"top_in_category: p50 {ms(statistics.median(cat_times))}")
+
+    more = papers_from(papers_file(n + 1000), n, 1000, random.Random(12))
+    store.write_batch(more, origin="synth-more")
+    t = time.perf_counter()
+    directory.ensure()
+    print(f"ensure() after 1,000 more papers (full rebuild): {time.perf_counter() - t:.2f} s")
+    store.close()
+    work.unlink(missing_ok=True)
+    for suffix in ("-wal", "-shm"):
+        Path(str(work) + suffix).unlink(missing_ok=True)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {rss:.0f} MiB; python {platform.python_version()}, {platform.machine()}")
+
+
+if __name__ == "__main__":
+    main()
