@@ -1,0 +1,372 @@
+"""The library: store-level behaviour, the web forms, isolation between users (tests try to
+read and write another user's tags, notes and library), import/export, community submissions
+fetched from a real local HTTP server standing in for the arXiv API, and recommendations."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import FORMATS
+from paperscope.serve.library_io import import_library, parse_csl_json, parse_id_list
+from paperscope.store.accounts import Accounts
+from paperscope.store.library import Library
+from paperscope.store.sqlite import SQLiteStore
+from test_accounts import PASSWORD, signup, token_of
+from webtools import client_for
+
+CASSETTE = FORMATS / "arxiv-api-atom" / "cassette-idlist-astro-ph-0601001-affiliations.json"
+EMPTY = FORMATS / "arxiv-api-atom" / "cassette-idlist-no-results.json"
+
+
+def paper_ids(db: Path, n: int = 3) -> list[tuple[int, str]]:
+    with SQLiteStore(db) as store:
+        return [(rowid, p.id) for rowid, p in list(store.iter_papers())[:n]]
+
+
+def csrf(client) -> str:
+    return token_of(client.get("/account").text)
+
+
+# ---------------------------------------------------------------------- store
+
+
+def test_library_store_actions(store_copy):
+    with SQLiteStore(store_copy) as store:
+        accounts, library = Accounts(store), Library(store)
+        ada = accounts.add("ada@example.org", PASSWORD)
+        bob = accounts.add("bob@example.org", PASSWORD)
+        (r1, _), (r2, _), (r3, _) = paper_ids(store_copy)
+        library.save(ada.id, r1, "graphs")
+        library.save(ada.id, r2, "graphs")
+        library.save(ada.id, r2, "vision")
+        library.save(ada.id, r3)
+        library.rate(ada.id, r1, 1)
+        library.mark_read(ada.id, r1)
+        library.set_note(ada.id, r2, "  read section 3  ")
+        state = library.state(ada.id, r2)
+        assert state.saved and state.note == "read section 3"
+        assert [t.name for t in state.tags] == ["graphs", "vision"]
+        assert {t.name: t.papers for t in library.tags(ada.id)} == {"graphs": 2, "vision": 1}
+        items, total = library.items(ada.id, limit=2)
+        assert total == 3 and len(items) == 2
+        rest, _ = library.items(ada.id, limit=2, offset=2)
+        assert {i.rowid for i in items + rest} == {r1, r2, r3}
+        graphs = library.tag_named(ada.id, "graphs")
+        assert library.items(ada.id, tag_id=graphs.id)[1] == 2
+        assert library.items(ada.id, unread=True)[1] == 2
+        # upvotes: one per user per paper
+        assert library.upvote(ada.id, r1) == 1
+        assert library.upvote(ada.id, r1) == 1
+        assert library.upvote(bob.id, r1) == 2
+        assert library.upvote(ada.id, r1, on=False) == 1
+        # unsave drops the tags, keeps the rating
+        library.unsave(ada.id, r1)
+        assert library.state(ada.id, r1).tags == [] and library.state(ada.id, r1).rating == 1
+        with pytest.raises(Exception, match="rating"):
+            library.rate(ada.id, r1, 5)
+        # bob sees nothing of ada's
+        assert library.tags(bob.id) == [] and library.items(bob.id)[1] == 0
+        assert library.state(bob.id, r2).note == ""
+
+
+# ---------------------------------------------------------------------- web forms
+
+
+@pytest.fixture
+def two_users(store_copy):
+    """Ada and Bob, each logged in in a client of their own; Ada has a tagged note."""
+    with (
+        client_for(store_copy, single_user=False) as ada,
+        client_for(store_copy, single_user=False) as bob,
+    ):
+        assert signup(ada, "ada@example.org").status_code == 303
+        assert signup(bob, "bob@example.org").status_code == 303
+        (_rowid, ident), *_ = paper_ids(store_copy)
+        token = csrf(ada)
+        ada.post("/library/save", data={"paper": ident, "tag": "secret", "csrf_token": token})
+        ada.post("/library/note", data={"paper": ident, "note": "ada's note", "csrf_token": token})
+        with SQLiteStore(store_copy) as store:
+            ada_id = Accounts(store).by_email("ada@example.org").id
+            tag_id = Library(store).tag_named(ada_id, "secret").id
+        yield ada, bob, ident, tag_id
+
+
+def test_actions_redirect_back_to_a_safe_next(two_users):
+    ada, _, ident, _ = two_users
+    token = csrf(ada)
+    for target, expected in [("/search?q=x", "/search?q=x"), ("https://evil.example", "/")]:
+        response = ada.post(
+            "/library/upvote",
+            data={"paper": ident, "next": target, "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303 and response.headers["location"] == expected
+
+
+def test_library_page_shows_tags_notes_and_actions(two_users):
+    ada, _, _ident, tag_id = two_users
+    page = ada.get(f"/library?tag={tag_id}")
+    assert page.status_code == 200
+    assert "ada&#39;s note" in page.text and "secret" in page.text
+    assert 'action="/library/upvote"' in page.text and 'action="/library/rate"' in page.text
+    assert '<link rel="stylesheet" href="/static/personal.css">' in page.text
+
+
+def test_posts_without_csrf_token_are_refused(two_users):
+    ada, _, ident, tag_id = two_users
+    for path, data in [
+        ("/library/save", {"paper": ident, "tag": "x"}),
+        ("/library/rate", {"paper": ident, "rating": "1"}),
+        ("/library/note", {"paper": ident, "note": "overwritten"}),
+        ("/library/upvote", {"paper": ident}),
+        ("/library/read", {"paper": ident}),
+        (f"/library/tags/{tag_id}/delete", {}),
+        ("/submit", {"paper": "2401.00001"}),
+    ]:
+        assert ada.post(path, data=data).status_code == 403, path
+    assert ada.post(f"/api/v1/library/papers/{ident}", json={"note": "x"}).status_code == 403
+    assert "ada&#39;s note" in ada.get("/library").text
+
+
+def test_another_user_can_neither_read_nor_write_ada_s_library(two_users, store_copy):
+    ada, bob, ident, tag_id = two_users
+    token = csrf(bob)
+    # reading ada's tag through ids in the URL
+    assert bob.get(f"/library?tag={tag_id}").status_code == 404
+    assert bob.get(f"/library/export.bib?tag={tag_id}").status_code == 404
+    assert bob.get(f"/library/export.json?tag={tag_id}").status_code == 404
+    assert bob.get(f"/api/v1/library?tag={tag_id}").status_code == 404
+    mine = bob.get("/library")
+    assert "ada&#39;s note" not in mine.text and "secret" not in mine.text
+    # writing to ada's tag ids
+    for path, data in [
+        (f"/library/tags/{tag_id}/rename", {"name": "pwned"}),
+        (f"/library/tags/{tag_id}/delete", {}),
+        ("/library/untag", {"paper": ident, "tag_id": str(tag_id)}),
+    ]:
+        assert bob.post(path, data={**data, "csrf_token": token}).status_code == 404, path
+    # bob's note on the same paper is bob's own
+    bob.post("/library/note", data={"paper": ident, "note": "bob's note", "csrf_token": token})
+    api = bob.get(f"/api/v1/library/papers/{ident}").json()
+    assert api["note"] == "bob's note" and api["tags"] == []
+    # bob's API token on ada's data sees bob's state only
+    page = bob.post("/account/tokens", data={"name": "b", "csrf_token": token})
+    api_token = re.search(r"ps_[\w-]{20,}", page.text).group(0)
+    with client_for(store_copy, single_user=False) as script:
+        auth = {"Authorization": f"Bearer {api_token}"}
+        listing = script.get("/api/v1/library", headers=auth).json()
+        assert listing["tags"] == [] and listing["total"] == 0
+        assert script.get(f"/api/v1/library?tag={tag_id}", headers=auth).status_code == 404
+        state = script.get(f"/api/v1/library/papers/{ident}", headers=auth).json()
+        assert state["note"] == "bob's note"
+        export = script.get("/api/v1/me/export", headers=auth).json()
+        assert "ada's note" not in json.dumps(export)
+    # ada's library is untouched
+    page = ada.get(f"/library?tag={tag_id}")
+    assert page.status_code == 200 and "ada&#39;s note" in page.text and "secret" in page.text
+
+
+def test_upvote_count_and_toggle_shown_in_the_snippet(two_users, store_copy):
+    ada, bob, ident, _ = two_users
+    for client in (ada, bob, bob):  # bob twice: still one vote
+        client.post("/library/upvote", data={"paper": ident, "on": "1", "csrf_token": csrf(client)})
+    page = ada.get("/library").text
+    assert re.search(r'class="upvote-count">2<', page)
+    assert 'aria-pressed="true"' in page
+    ada.post("/library/upvote", data={"paper": ident, "on": "0", "csrf_token": csrf(ada)})
+    with SQLiteStore(store_copy) as store:
+        rowid = store.resolve(ident)
+        assert Library(store).upvote_counts([rowid]) == {rowid: 1}
+
+
+def test_library_paginates_without_a_cap(store_copy):
+    with SQLiteStore(store_copy) as store:
+        user = Accounts(store).local_user()
+        library = Library(store)
+        rowids = [rowid for rowid, _ in store.iter_papers()]
+        for rowid in rowids:
+            library.save(user.id, rowid)
+    with client_for(store_copy, page_size=20) as client:
+        first = client.get("/library")
+        assert f"{len(rowids)} papers" in first.text and 'rel="next"' in first.text
+        last_page = -(-len(rowids) // 20)
+        last = client.get(f"/library?page={last_page}")
+        assert last.text.count('class="paper-actions"') == len(rowids) - 20 * (last_page - 1)
+
+
+# ---------------------------------------------------------------------- import / export
+
+
+def test_import_bibtex_ids_and_csl_json(store_copy):
+    with SQLiteStore(store_copy) as store:
+        user = Accounts(store).local_user()
+        existing = next(p for _, p in store.iter_papers() if p.arxiv_id)
+        bib = sorted((FORMATS / "bibtex").glob("*.bib"))[0].read_bytes()
+        result = import_library(store, user.id, bib, filename="refs.bib", tag="bib")
+        assert result.format == "bibtex" and result.saved > 0
+        assert result.saved == result.found + result.stubs
+        ids = f"{existing.arxiv_id}\nhttps://arxiv.org/abs/2411.99999v2\n10.1234/abc.def\nnonsense"
+        result = import_library(store, user.id, ids.encode(), tag="ids")
+        assert (result.format, result.found, result.stubs) == ("ids", 1, 2)
+        assert result.rejected == ["'nonsense': not an arXiv id or DOI"]
+        stub = store.get("2411.99999")
+        assert next(s[0] for s in store.paper_sources("2411.99999")) == "library"
+        assert stub.title == ""
+        csl = json.dumps(
+            [
+                {
+                    "type": "article",
+                    "title": "A Zotero Paper on Graphs",
+                    "author": [{"family": "Lovelace", "given": "Ada"}],
+                    "issued": {"date-parts": [[2024, 3, 5]]},
+                    "URL": "https://arxiv.org/abs/2403.01234",
+                },
+                {"type": "book"},
+            ]
+        ).encode()
+        result = import_library(store, user.id, csl, filename="zotero.json")
+        assert (result.format, result.stubs, len(result.rejected)) == ("csl-json", 1, 1)
+        paper = store.get("2403.01234")
+        assert paper.title == "A Zotero Paper on Graphs" and paper.published == "2024-03-05"
+        assert Library(store).state(user.id, store.resolve("2403.01234")).saved
+
+
+def test_parsers_reject_clearly():
+    papers, rejected = parse_id_list("hep-th/9901001, 10.1000/xyz ; garbage")
+    assert [p.arxiv_id or p.doi for p in papers] == ["hep-th/9901001", "10.1000/xyz"]
+    assert len(rejected) == 1
+    with pytest.raises(Exception, match="not valid JSON"):
+        parse_csl_json(b"[{")
+
+
+def test_import_and_export_through_the_web(store_copy):
+    with client_for(store_copy) as client:
+        with SQLiteStore(store_copy) as store:
+            arxiv = next(p.arxiv_id for _, p in store.iter_papers() if p.arxiv_id)
+        token = csrf(client)
+        page = client.post(
+            "/library/import",
+            data={"csrf_token": token, "tag": "up"},
+            files={"file": ("ids.txt", f"{arxiv}\n2412.00001\n".encode(), "text/plain")},
+        )
+        assert page.status_code == 200 and "Imported 2 papers" in page.text
+        bib = client.get("/library/export.bib")
+        assert bib.headers["content-type"].startswith("application/x-bibtex")
+        assert bib.text.count("@") == 2
+        records = client.get("/library/export.json").json()
+        assert {r["library"]["tags"][0] for r in records} == {"up"}
+        empty = client.post("/library/import", data={"csrf_token": token})
+        assert empty.status_code == 400
+
+
+# ---------------------------------------------------------------------- submissions
+
+
+@contextlib.contextmanager
+def fake_arxiv(body_by_id: dict[str, bytes]):
+    """A real HTTP server on 127.0.0.1 answering id_list queries with recorded feeds."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            from urllib.parse import parse_qs, urlsplit
+
+            ident = parse_qs(urlsplit(self.path).query).get("id_list", [""])[0]
+            body = body_by_id.get(ident, body_by_id.get("*", b""))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/atom+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/query", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def cassette_body(path: Path) -> bytes:
+    body = json.loads(path.read_text())["body"]
+    return body.encode() if isinstance(body, str) else bytes(body)
+
+
+def test_submission_fetched_from_arxiv_featured_once_and_hidden_by_admin(store_copy, monkeypatch):
+    bodies = {"astro-ph/0601001": cassette_body(CASSETTE), "*": cassette_body(EMPTY)}
+    with (
+        fake_arxiv(bodies) as (url, seen),
+        client_for(store_copy, single_user=False) as ada,
+        client_for(store_copy, single_user=False) as admin,
+        client_for(store_copy, single_user=False) as anonymous,
+    ):
+        monkeypatch.setenv("PAPERSCOPE_ARXIV_API_URL", url)
+        signup(ada, "ada@example.org")
+        token = csrf(ada)
+        bad = ada.post("/submit", data={"paper": "not a paper", "csrf_token": token})
+        assert bad.status_code == 400 and "is not an arXiv id or arXiv URL" in bad.text
+        missing = ada.post("/submit", data={"paper": "2501.00000", "csrf_token": token})
+        assert missing.status_code == 404 and "arXiv has no paper 2501.00000" in missing.text
+        ok = ada.post(
+            "/submit",
+            data={"paper": "https://arxiv.org/abs/astro-ph/0601001v1", "csrf_token": token},
+        )
+        assert ok.status_code == 200 and "It is featured on today" in ok.text
+        assert any("astro-ph%2F0601001" in path for path in seen)
+        again = ada.post("/submit", data={"paper": "astro-ph/0601001", "csrf_token": token})
+        assert again.status_code == 400 and "already submitted" in again.text
+        listing = anonymous.get("/submissions")
+        assert "submitted by ada" in listing.text
+        sub_id = re.search(r"/submissions/(\d+)/hide", admin.get("/submissions").text or "")
+        assert sub_id is None  # anonymous visitors and users get no hide button
+        with SQLiteStore(store_copy) as store:
+            Accounts(store).add("root@example.org", PASSWORD, is_admin=True)
+            sub = Library(store).submissions()[0]
+        assert (
+            ada.post(f"/submissions/{sub.id}/hide", data={"csrf_token": token}).status_code == 403
+        )
+        token = token_of(admin.get("/login").text)
+        admin.post(
+            "/login", data={"email": "root@example.org", "password": PASSWORD, "csrf_token": token}
+        )
+        page = admin.get("/submissions").text
+        assert f"/submissions/{sub.id}/hide" in page
+        hidden = admin.post(
+            f"/submissions/{sub.id}/hide",
+            data={"csrf_token": token_of(page), "hidden": "1"},
+            follow_redirects=False,
+        )
+        assert hidden.status_code == 303
+        assert "submitted by ada" not in anonymous.get("/submissions").text
+        assert "hidden" in admin.get("/submissions").text
+
+
+# ---------------------------------------------------------------------- recommendations
+
+
+def test_recommendations_page_and_api(store_copy):
+    with client_for(store_copy) as client:
+        (_, ident), *_ = paper_ids(store_copy, 1)
+        token = csrf(client)
+        client.post("/library/save", data={"paper": ident, "tag": "t1", "csrf_token": token})
+        client.post("/library/rate", data={"paper": ident, "rating": "1", "csrf_token": token})
+        page = client.get("/recommendations")
+        assert page.status_code == 200
+        recs = client.get("/api/v1/recommendations").json()["recommendations"]
+        assert recs and ident not in {r["id"] for r in recs}  # never a rated paper
+        assert all(r["reason"] for r in recs)
+        assert client.get("/recommendations?tag=t1").status_code == 200
+        assert client.get("/recommendations?tag=nope").status_code == 404

@@ -1,0 +1,66 @@
+"""`paperscope users add|list|disable|enable|delete` on a real store file."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from paperscope.serve.cli import app
+from paperscope.store.accounts import Accounts
+from paperscope.store.sqlite import SQLiteStore
+
+runner = CliRunner()
+
+
+def cli(db, *args: str, stdin: str | None = None):
+    return runner.invoke(app, ["users", *args, "--db", str(db)], input=stdin)
+
+
+def test_add_list_disable_enable_delete(tmp_path):
+    db = tmp_path / "p.db"
+    added = cli(db, "add", "ada@example.org", "--password-stdin", "--admin", stdin="s3cret-pass\n")
+    assert added.exit_code == 0, added.output
+    assert "added administrator ada@example.org" in added.output
+    assert (
+        cli(db, "add", "bob@example.org", "--password-stdin", stdin="bobs-password\n").exit_code
+        == 0
+    )
+    listed = json.loads(cli(db, "list", "--json").output)
+    assert [(u["email"], u["is_admin"], u["disabled"]) for u in listed] == [
+        ("ada@example.org", True, False),
+        ("bob@example.org", False, False),
+    ]
+    assert "2 users" in cli(db, "list").output
+    with SQLiteStore(db) as store:
+        assert Accounts(store).verify("bob@example.org", "bobs-password") is not None
+        session = Accounts(store).create_session(Accounts(store).by_email("bob@example.org").id)
+    assert cli(db, "disable", "bob@example.org").exit_code == 0
+    with SQLiteStore(db) as store:
+        accounts = Accounts(store)
+        assert accounts.verify("bob@example.org", "bobs-password") is None
+        assert accounts.session_user(session) is None  # logged out everywhere
+    assert cli(db, "enable", "bob@example.org").exit_code == 0
+    with SQLiteStore(db) as store:
+        assert Accounts(store).verify("bob@example.org", "bobs-password") is not None
+    refused = cli(db, "delete", "bob@example.org", stdin="n\n")
+    assert refused.exit_code == 1
+    assert cli(db, "delete", "bob@example.org", "--yes").exit_code == 0
+    assert [u["email"] for u in json.loads(cli(db, "list", "--json").output)] == ["ada@example.org"]
+
+
+def test_errors_are_clear(tmp_path):
+    db = tmp_path / "p.db"
+    bad = cli(db, "add", "not-an-email", "--password-stdin", stdin="s3cret-pass\n")
+    assert bad.exit_code == 1 and "not an email address" in bad.output
+    short = cli(db, "add", "ada@example.org", "--password-stdin", stdin="short\n")
+    assert short.exit_code == 1 and "at least 8 characters" in short.output
+    empty = cli(db, "add", "ada@example.org", "--password-stdin", stdin="\n")
+    assert empty.exit_code == 1 and "no password" in empty.output
+    assert (
+        cli(db, "add", "ada@example.org", "--password-stdin", stdin="s3cret-pass\n").exit_code == 0
+    )
+    dup = cli(db, "add", "ADA@example.org", "--password-stdin", stdin="s3cret-pass\n")
+    assert dup.exit_code == 1 and "already exists" in dup.output
+    missing = cli(db, "disable", "nobody@example.org")
+    assert missing.exit_code == 1 and "no user nobody@example.org" in missing.output
