@@ -83,7 +83,7 @@ class SearchResponse(BaseModel):
     offset: int
     next: str | None = Field(description="URL of the next page, null on the last")
     facets: dict[str, dict[str, int]] | None = Field(
-        None, description="Hits per category ('cat') and year ('year') with facets=true"
+        None, description="Hits per category ('categories') and year ('year'), with facets=true"
     )
     notes: list[str] = []
 
