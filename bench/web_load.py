@@ -1,0 +1,346 @@
+"""Web load: `paperscope serve` (2 workers) under 50 concurrent clients, per URL class.
+
+Builds (or reuses) a store of 100k synthetic papers the way bench/search_latency.py does: real
+sentences and vocabulary of the labelled corpus (bench/synth.py), and STAND-IN vectors (the
+normalised mean of fixed random word vectors): embedding 100k abstracts would take hours on
+this machine. Query embedding stays real: hybrid search pages run the bundled MiniLM model.
+
+Then starts `paperscope serve --workers 2 --no-embed-worker --api-rate-limit 0` on 127.0.0.1
+and runs Debian's `wrk` once per URL class (paper pages, feed pages, hybrid search pages, and
+the matching /api/v1 routes), each class a list of varied URLs walked round-robin by a Lua
+script whose `done` hook prints latency percentiles and counts non-2xx answers. Per class:
+req/s, p50/p95/p99, errors (non-2xx + socket errors; must be 0). Peak RSS is the sum of VmRSS
+over the server's process tree, sampled from /proc every 0.2 s while wrk runs.
+
+Usage: flock /tmp/paperscope-bench.lock python bench/web_load.py [--store PATH]
+           [--duration 60] [--connections 50] [--classes paper feed search ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from paperscope.store.browse import Browse
+from paperscope.store.sqlite import SQLiteStore
+from search_latency import build, queries
+
+#: p95 targets (ms) of the issue: pages of papers and feeds, hybrid search pages.
+TARGETS = {"paper": 150.0, "feed": 150.0, "search": 300.0}
+URLS_PER_CLASS = 400
+
+LUA = r"""
+-- Walks a file of paths round-robin (each thread from its own offset); counts non-2xx.
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  paths = {}
+  for line in io.lines(args[1]) do
+    if #line > 0 then paths[#paths + 1] = line end
+  end
+  index = (id * 7919) % #paths
+  bad = 0
+end
+
+function request()
+  index = index % #paths + 1
+  return wrk.format("GET", paths[index])
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then bad = bad + 1 end
+end
+
+function done(summary, latency, requests)
+  local non2xx = 0
+  for _, t in ipairs(threads) do non2xx = non2xx + t:get("bad") end
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d, ' ..
+    '"max_us": %d, "mean_us": %.1f, "non2xx": %d, "connect": %d, "read": %d, "write": %d, ' ..
+    '"timeout": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.max, latency.mean, non2xx, e.connect, e.read, e.write,
+    e.timeout))
+end
+"""
+
+
+# ------------------------------------------------------------------------------ URLs
+
+
+def url_classes(db: Path, seed: int = 11) -> dict[str, list[str]]:
+    """Varied paths per class, drawn from the store and the corpus's words."""
+    rng = random.Random(seed)
+    with SQLiteStore(db) as store:
+        total = store.count()
+        rowids = rng.sample(range(1, total + 1), min(URLS_PER_CLASS, total))
+        ids = [p.id for p in store.load_rowids(rowids).values()]
+        browse = Browse(store)
+        latest = date.fromisoformat(browse.latest_day())
+    days = [(latest - timedelta(days=d)).isoformat() for d in range(0, 120)]
+    weeks = sorted(
+        {f"{y}-W{w:02d}" for y, w, _ in (date.fromisoformat(d).isocalendar() for d in days)}
+    )
+    texts = queries(URLS_PER_CLASS)
+    feed = [f"/?date={d}" for d in days] + [f"/week/{w}" for w in weeks]
+    feed += [f"/?date={d}&sort=newest" for d in days[:40]]
+    rng.shuffle(feed)
+    api_feed = [f"/api/v1/feed?date={d}" for d in days]
+    return {
+        "paper": [f"/paper/{quote(i, safe='')}" for i in ids],
+        "feed": feed,
+        "search": ["/search?" + urlencode({"q": t}) for t in texts],
+        "api-paper": [f"/api/v1/paper/{quote(i, safe='')}" for i in ids],
+        "api-feed": api_feed,
+        "api-search": ["/api/v1/search?" + urlencode({"q": t}) for t in texts],
+    }
+
+
+# ------------------------------------------------------------------------------ server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(db: Path, port: int, workers: int) -> subprocess.Popen:
+    cmd = [
+        shutil.which("paperscope") or "paperscope",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db",
+        str(db),
+        "--workers",
+        str(workers),
+        "--no-embed-worker",
+        "--api-rate-limit",
+        "0",
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def wait_ready(base: str, server: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"serve exited: {server.stderr.read()[-2000:]}")
+        try:
+            with urllib.request.urlopen(base + "/api/v1/search?q=warm", timeout=60):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    raise RuntimeError("serve did not answer in time")
+
+
+def children(pid: int) -> list[int]:
+    """The process tree under `pid` (uvicorn's supervisor spawns the workers)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(parents.get(current, []))
+    return tree
+
+
+def rss_mib(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        total += int(match.group(1)) if match else 0
+    return total / 1024
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop = pid, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.peak = max(self.peak, rss_mib(children(self.pid)))
+            self.stop.wait(0.2)
+
+
+# ------------------------------------------------------------------------------ runs
+
+
+def check_urls(base: str, paths: list[str]) -> str | None:
+    """None if the class's first URLs answer 2xx, else why not (pages not written yet ...)."""
+    for path in paths[:3]:
+        try:
+            with urllib.request.urlopen(base + path, timeout=120) as response:
+                if not 200 <= response.status < 300:
+                    return f"{path}: HTTP {response.status}"
+        except urllib.error.HTTPError as exc:
+            return f"{path}: HTTP {exc.code}"
+    return None
+
+
+def run_wrk(base: str, paths: list[str], args, workdir: Path, name: str) -> dict:
+    listing = workdir / f"{name}.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    script = workdir / "mix.lua"
+    script.write_text(LUA)
+    cmd = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        base,
+        "--",
+        str(listing),
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    line = next(row for row in out.splitlines() if row.startswith("WRKJSON "))
+    return json.loads(line[len("WRKJSON ") :])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store", type=Path, help="Reuse this store (default: build 100k papers)")
+    ap.add_argument("--papers", type=int, default=100_000)
+    ap.add_argument("--duration", type=int, default=60, help="Seconds per URL class")
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=2, help="wrk threads")
+    ap.add_argument("--workers", type=int, default=2, help="serve worker processes")
+    ap.add_argument(
+        "--classes",
+        nargs="+",
+        default=["paper", "feed", "search", "api-paper", "api-feed", "api-search"],
+    )
+    args = ap.parse_args()
+
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d} · {platform.machine()} · {os.cpu_count()} cores · "
+        f"Python {platform.python_version()} · {wrk_version.splitlines()[0]}"
+    )
+    t = time.perf_counter()
+    if args.store:
+        db = args.store
+    else:
+        db, timings = build(args.papers)
+        for step, seconds in timings.items():
+            print(f"build: {step}: {seconds:.0f} s")
+    with SQLiteStore(db) as store:
+        count = store.count()
+    print(
+        f"store: {db} ({count:,} papers; stand-in vectors as in bench/search_latency.py, "
+        f"real query embedding); ready in {time.perf_counter() - t:.0f} s"
+    )
+    classes = url_classes(db)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(db, port, args.workers)
+    sampler = RssSampler(server.pid)
+    rows = []
+    try:
+        t = time.perf_counter()
+        wait_ready(base, server)
+        # every worker loads its indexes and model on first use: warm both up before timing
+        for cls in args.classes:
+            for path in classes[cls][:20]:
+                with urllib.request.urlopen(base + path, timeout=120):
+                    pass
+        print(f"serve: {args.workers} workers on {base}, warm in {time.perf_counter() - t:.0f} s")
+        print(
+            f"wrk: {args.connections} connections, {args.threads} threads, {args.duration} s "
+            f"per class, {URLS_PER_CLASS} varied URLs per class (round-robin)\n"
+        )
+        sampler.start()
+        with tempfile.TemporaryDirectory() as tmp:
+            for cls in args.classes:
+                problem = check_urls(base, classes[cls])
+                if problem:
+                    print(f"{cls}: skipped ({problem})")
+                    continue
+                result = run_wrk(base, classes[cls], args, Path(tmp), cls)
+                rows.append((cls, result))
+                errors = sum(result[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
+                print(
+                    f"{cls:<11} {result['requests'] / (result['duration_us'] / 1e6):>8.1f} req/s  "
+                    f"p50 {result['p50_us'] / 1000:>7.1f}  p95 {result['p95_us'] / 1000:>7.1f}  "
+                    f"p99 {result['p99_us'] / 1000:>7.1f} ms  errors {errors}",
+                    flush=True,
+                )
+    finally:
+        sampler.stop.set()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    report(rows, sampler.peak)
+
+
+def report(rows: list[tuple[str, dict]], peak: float) -> None:
+    print(
+        f"\n{'class':<11}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'requests':>10}{'errors':>8}  target p95"
+    )
+    for cls, r in rows:
+        errors = sum(r[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
+        target = TARGETS.get(cls)
+        verdict = ""
+        if target:
+            verdict = f"< {target:.0f} ms: {'met' if r['p95_us'] / 1000 < target else 'MISSED'}"
+        print(
+            f"{cls:<11}{r['requests'] / (r['duration_us'] / 1e6):>9.1f}{r['p50_us'] / 1000:>9.1f}"
+            f"{r['p95_us'] / 1000:>9.1f}{r['p99_us'] / 1000:>9.1f}{r['max_us'] / 1000:>9.1f}"
+            f"{r['requests']:>10}{errors:>8}  {verdict}"
+        )
+    print(f"server peak RSS (sum over the serve process tree): {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
