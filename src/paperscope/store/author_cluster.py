@@ -93,6 +93,9 @@ class _Clusterer:
             prof.coauthors |= self.coauthor_keys(i)
             prof.categories.update(self.paper_cats.get(occ.paper, ()))
             prof.papers.add(occ.paper)
+        # the person's own family + initial says nothing about who they are
+        family, first = key.split("|", 1)
+        prof.coauthors.discard(f"{family}_{first[:1]}")
         return prof
 
     def attach(self) -> tuple[dict[str, list[int]], list[int]]:
@@ -124,11 +127,10 @@ class _Clusterer:
                 candidates.append((key, prof))
         if not candidates:
             return None
-        own = person.short_key
-        mine = self.coauthor_keys(i) - {own}
+        mine = self.coauthor_keys(i)
+        mine.discard(person.short_key)
         scored = sorted(
-            ((len(mine & (prof.coauthors - {own})), key) for key, prof in candidates),
-            reverse=True,
+            ((len(mine & prof.coauthors), key) for key, prof in candidates), reverse=True
         )
         if scored[0][0] > 0:
             if len(scored) == 1 or scored[1][0] < scored[0][0]:

@@ -12,6 +12,7 @@ URL when papers arrive, and the slug of a merged-away person resolves to the sur
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sqlite3
 from collections import Counter, defaultdict
@@ -226,6 +227,7 @@ class AuthorDirectory:
         cluster_rows, anchor_rows, occ_rows, variant_rows, cat_rows = [], [], [], [], []
         paper_sets: list[set[int]] = []
         names: list[str] = []
+        folded = functools.lru_cache(maxsize=None)(name_fold)
         paper_people: dict[int, list[int]] = defaultdict(list)
         for cid, cluster in enumerate(clusters, 1):
             papers_by_name: dict[str, set[int]] = defaultdict(set)
@@ -240,7 +242,7 @@ class AuthorDirectory:
             paper_sets.append(papers)
             names.append(display_name(occs, cluster.members))
             anchor_rows.extend((a, cid) for a in cluster.anchors)
-            variant_rows.extend((cid, n, name_fold(n), len(p)) for n, p in papers_by_name.items())
+            variant_rows.extend((cid, n, folded(n), len(p)) for n, p in papers_by_name.items())
         for cid, (cluster, papers) in enumerate(zip(clusters, paper_sets, strict=True), 1):
             name = names[cid - 1]
             slug = slugs.slug_for(cluster, name)
@@ -255,8 +257,9 @@ class AuthorDirectory:
                 together = Counter(itertools.chain.from_iterable(paper_people[p] for p in papers))
                 del together[cid]
                 # the order of the live query: shared papers, then their papers, then name
+                floor = together.most_common(MAX_COAUTHORS)[-1][1] if together else 0
                 ranked = sorted(
-                    together.items(),
+                    ((c, n) for c, n in together.items() if n >= floor),
                     key=lambda kv: (-kv[1], -len(paper_sets[kv[0] - 1]), names[kv[0] - 1]),
                 )
                 stats["coauthors"] = ranked[:MAX_COAUTHORS]
@@ -279,6 +282,7 @@ class AuthorDirectory:
         conn.executemany(
             "INSERT OR REPLACE INTO author_anchors (anchor, cluster_id) VALUES (?, ?)", anchor_rows
         )
+        occ_rows.sort()  # in primary-key order: appends to the B-tree instead of random inserts
         conn.executemany(
             "INSERT OR REPLACE INTO author_occurrences "
             "(paper_rowid, position, cluster_id, name, published) VALUES (?, ?, ?, ?, ?)",
