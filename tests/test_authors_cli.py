@@ -71,6 +71,12 @@ def test_ambiguous_and_unknown_names_are_errors(db, capsys):
     assert "no author" in capsys.readouterr().err
 
 
+def test_rebuild(db):
+    data = json.loads(ok("authors", "rebuild", "--db", db, "--json"))
+    top = json.loads(ok("authors", "list", "--db", db, "--json", "--limit", "1000"))
+    assert data["people"] == len(top) > 50  # fewer than 1000 here
+
+
 def test_list(db):
     top = json.loads(ok("authors", "list", "--db", db, "--json", "--limit", "3"))
     assert [a["slug"] for a in top] == ["juhua-hu", "qi-qian", "rongmei-lin"]

@@ -171,3 +171,19 @@ def split(
         typer.echo(orjson.dumps({"slug": new}))
         return
     typer.echo(new)
+
+
+@authors_app.command("rebuild")
+def rebuild(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Recluster authors now (pages do it by themselves when the store changed; run this after a
+    large import so the first page view does not pay for it)."""
+    import time
+
+    with open_store(db) as store:
+        started = time.perf_counter()
+        people = AuthorDirectory(store).rebuild()
+        seconds = round(time.perf_counter() - started, 2)
+    if as_json:
+        typer.echo(orjson.dumps({"people": people, "seconds": seconds}))
+        return
+    typer.echo(f"{people} authors in {seconds} s")
