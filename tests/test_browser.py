@@ -1,0 +1,116 @@
+"""The pages in a real browser (Debian's chromium via playwright): the reader's main path at
+desktop and phone width, the hostile papers as text, and nothing fetched from elsewhere."""
+
+from __future__ import annotations
+
+import pytest
+from webtools import live_server, new_page
+
+XSS_TITLE = "<script>alert(1)</script>"
+XSS_AUTHOR = '"><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="module")
+def base_url(sample_store):
+    with live_server(sample_store) as url:
+        yield url
+
+
+def record_requests(page) -> list[str]:
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    return urls
+
+
+def assert_fits(page, width: int | None) -> None:
+    if width is not None:
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"{page.url} scrolls sideways: {scroll} px > {width} px"
+
+
+def reader_flow(page, base_url: str, width: int | None = None) -> None:
+    urls = record_requests(page)
+
+    # the feed: the latest day, hostile papers shown as text
+    page.goto(base_url + "/")
+    assert page.locator("h1").inner_text() == "Monday, 2 November 2026"
+    assert page.get_by_role("link", name=XSS_TITLE).count() == 1
+    assert XSS_AUTHOR in page.locator("main").inner_text()
+    assert page.locator("main img").count() == 0
+    assert_fits(page, width)
+
+    # a search through the labelled form
+    page.goto(base_url + "/search")
+    page.get_by_label("Query", exact=True).fill('au:"Juhua Hu" clustering')
+    page.get_by_label("Mode", exact=True).select_option("lexical")
+    page.get_by_role("button", name="Search", exact=True).last.click()
+    page.wait_for_url("**/search?q=*")
+    hits = page.locator("main ol.papers h3 a")
+    assert hits.count() >= 5
+    assert page.locator("main mark").count() > 0
+    assert_fits(page, width)
+
+    # a paper, its author, back, a similar paper
+    first = hits.first.inner_text()
+    hits.first.click()
+    page.wait_for_url("**/paper/**")
+    assert page.locator("h1").inner_text() == first
+    assert page.locator("#bibtex").inner_text().startswith("@")
+    assert page.get_by_role("button", name="Copy BibTeX").is_visible()  # app.js unhid it
+    assert_fits(page, width)
+    paper_url = page.url
+    page.get_by_role("link", name="Juhua Hu", exact=True).first.click()
+    page.wait_for_url("**/author/juhua-hu")
+    assert page.locator("h1").inner_text() == "Juhua Hu"
+    assert page.locator("meter").count() >= 1
+    assert_fits(page, width)
+    page.goto(paper_url)
+    similar = page.locator("section[aria-labelledby=similar-title] h3 a")
+    assert similar.count() >= 3
+    target = similar.first.inner_text()
+    similar.first.click()
+    page.wait_for_url(lambda url: url != paper_url)
+    assert page.locator("h1").inner_text() == target
+    assert_fits(page, width)
+
+    # paging through results
+    page.goto(base_url + "/search?q=learning&mode=lexical&sort=newest")
+    first_page = page.locator("main ol.papers h3 a").all_inner_texts()
+    page.get_by_role("link", name="Next →").click()
+    page.wait_for_url("**page=2*")
+    assert page.locator("nav.pager [aria-current=page]").inner_text() == "2"
+    second_page = page.locator("main ol.papers h3 a").all_inner_texts()
+    assert second_page and set(first_page).isdisjoint(second_page)
+    assert_fits(page, width)
+
+    # the hostile paper's own page
+    page.goto(base_url + "/paper/2611.00001")
+    assert page.locator("h1").inner_text() == XSS_TITLE
+    assert page.locator("main img").count() == 0
+    assert_fits(page, width)
+
+    foreign = [u for u in urls if not u.startswith(base_url + "/")]
+    assert not foreign, f"requests to other origins: {foreign}"
+
+
+def test_reader_flow_desktop(page, base_url):
+    reader_flow(page, base_url)
+
+
+def test_reader_flow_phone_width(browser, base_url):
+    with new_page(browser, width=390) as page:
+        reader_flow(page, base_url, width=390)
+
+
+def test_feed_controls_work_without_javascript(browser, base_url):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(base_url + "/month/2026-02")
+        page.get_by_label("Sort").select_option("newest")
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_url("**sort=newest*")
+        assert page.locator("#feed-sort").input_value() == "newest"
+        assert page.locator("main ol.papers li").count() == 20
+    finally:
+        context.close()
