@@ -4,6 +4,7 @@ desktop and phone width, the hostile papers as text, and nothing fetched from el
 from __future__ import annotations
 
 import pytest
+
 from webtools import live_server, new_page
 
 XSS_TITLE = "<script>alert(1)</script>"
