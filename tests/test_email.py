@@ -119,6 +119,7 @@ def test_login_over_starttls(tmp_path):
         assert caught.value.permanent and "wrong" not in str(caught.value)
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_implicit_tls_with_self_signed_certificate(tmp_path):
     cert = self_signed(tmp_path)
     with smtp_server(user="ada", password="pw", tls="ssl", cert=cert) as server:
