@@ -61,7 +61,8 @@ class _Clusterer:
         self.paper_cats = paper_cats
         self.by_paper: dict[int, list[int]] = defaultdict(list)
         self.groups: dict[str, list[int]] = {}
-        self.family_groups: dict[str, list[str]] = defaultdict(list)
+        # full-name keys by family and first initial: the only candidates initials can fit
+        self.family_groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.initial_only: dict[str, list[int]] = defaultdict(list)
         for i, occ in enumerate(occs):
             self.by_paper[occ.paper].append(i)
@@ -72,25 +73,27 @@ class _Clusterer:
                 members = self.groups.get(person.key)
                 if members is None:
                     members = self.groups[person.key] = []
-                    self.family_groups[person.family].append(person.key)
+                    self.family_groups[(person.family, person.initials[:1])].append(person.key)
                 members.append(i)
             else:
                 self.initial_only[person.family].append(i)
-
-    def coauthor_keys(self, i: int) -> set[str]:
-        occs = self.occs
-        return {
-            p.short_key
-            for j in self.by_paper[occs[i].paper]
-            if j != i and (p := occs[j].person) is not None
+        # each paper's authors as family + first initial, shared by all its occurrences
+        self.paper_keys: dict[int, frozenset[str]] = {
+            paper: frozenset(p.short_key for j in members if (p := occs[j].person) is not None)
+            for paper, members in self.by_paper.items()
         }
+
+    def coauthor_keys(self, i: int) -> frozenset[str]:
+        """The authors of occurrence i's paper as family + first initial (its own key too:
+        callers compare against sets that never hold it)."""
+        return self.paper_keys[self.occs[i].paper]
 
     def profile(self, key: str) -> _Profile:
         prof = _Profile()
         for i in self.groups[key]:
             occ = self.occs[i]
             prof.initials.add(occ.person.initials)
-            prof.coauthors |= self.coauthor_keys(i)
+            prof.coauthors |= self.paper_keys[occ.paper]
             prof.categories.update(self.paper_cats.get(occ.paper, ()))
             prof.papers.add(occ.paper)
         # the person's own family + initial says nothing about who they are
@@ -103,9 +106,9 @@ class _Clusterer:
         attached: dict[str, list[int]] = defaultdict(list)
         left: list[int] = []
         for family, members in self.initial_only.items():
-            keys = self.family_groups.get(family, [])
             profiles: dict[str, _Profile] = {}
             for i in members:
+                keys = self.family_groups.get((family, self.occs[i].person.initials[:1]))
                 key = self._best_group(i, keys, profiles) if keys else None
                 if key is None:
                     left.append(i)
@@ -127,8 +130,7 @@ class _Clusterer:
                 candidates.append((key, prof))
         if not candidates:
             return None
-        mine = self.coauthor_keys(i)
-        mine.discard(person.short_key)
+        mine = self.coauthor_keys(i)  # holds its own key, which no profile holds
         scored = sorted(
             ((len(mine & prof.coauthors), key) for key, prof in candidates), reverse=True
         )
@@ -154,7 +156,7 @@ class _Clusterer:
             seen: dict[str, int] = {}
             own = f"{family}_{initials[:1]}"
             for n, i in enumerate(members):
-                features = {"c:" + k for k in self.coauthor_keys(i) - {own}}
+                features = {"c:" + k for k in self.coauthor_keys(i) if k != own}
                 features |= {"k:" + c for c in self.paper_cats.get(self.occs[i].paper, ())}
                 for feature in features:
                     first = seen.setdefault(feature, n)

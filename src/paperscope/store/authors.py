@@ -179,10 +179,13 @@ class AuthorDirectory:
         parsed: dict[str, PersonName | None] = {}
         occs: list[Occurrence] = []
         by_paper: dict[int, list[Occurrence]] = defaultdict(list)
+        live = self._published  # every paper not deleted
+        # paper_authors alone (small rows, key order), not joined to the wide papers table
         for rowid, position, name in self.conn.execute(
-            "SELECT a.paper_rowid, a.position, a.name FROM paper_authors a JOIN papers p "
-            "ON p.rowid = a.paper_rowid WHERE NOT p.deleted"
+            "SELECT paper_rowid, position, name FROM paper_authors"
         ):
+            if rowid not in live:
+                continue
             person = parsed.get(name)
             if person is None and name not in parsed:
                 person = parsed[name] = parse_person(name)
