@@ -1,3 +1,198 @@
-"""(being written)"""
+"""`paperscope follow|unfollow|follows` (alerts) and `paperscope digest send|preview`."""
 
-from paperscope.serve.cli import app  # noqa: F401
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paperscope.errors import InputError, PaperscopeError
+from paperscope.rank.search import SearchEngine
+from paperscope.serve.cli import app
+from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, open_store
+from paperscope.serve.email import digest as digests
+from paperscope.serve.email.config import mail_config_from_env
+from paperscope.store.accounts import Accounts
+from paperscope.store.alerts import Alerts
+
+digest_app = typer.Typer(
+    help="Email digests: new papers from each user's alerts and recommendations.",
+    no_args_is_help=True,
+)
+app.add_typer(digest_app, name="digest")
+
+UserOption = Annotated[str, typer.Option("--user", "-u", help="The user's email address.")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Library errors become `error:`/`hint:` and their exit code (also under CliRunner)."""
+    try:
+        yield
+    except PaperscopeError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        if exc.hint:
+            typer.echo(f"hint: {exc.hint}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+@app.command()
+def follow(
+    user: UserOption,
+    author: Annotated[str | None, typer.Option(help="An author's name.")] = None,
+    query: Annotated[
+        str | None, typer.Option(help="A saved search (the query language of `search`).")
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="A category code, as in cs.LG.")] = None,
+    paper: Annotated[
+        str | None, typer.Option(help="A paper id: a seed for recommendations.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Follow an author, a search, a category or a paper: new matches come in the digest."""
+    given = [(k, v) for k, v in (("author", author), ("query", query), ("category", category),
+                                 ("paper", paper)) if v is not None]  # fmt: skip
+    with _errors(), open_store(db) as store:
+        if len(given) != 1:
+            raise InputError(
+                "give exactly one of --author, --query, --category, --paper",
+                hint='paperscope follow --user you@example.org --author "Ada Lovelace"',
+            )
+        kind, value = given[0]
+        account = Accounts(store).by_email(user)
+        follow_id = digests.follow(store, account.id, kind, value)
+        [made] = [f for f in Alerts(store).follows(account.id) if f.id == follow_id]
+        typer.echo(f"{account.email} follows {made.kind} {made.value!r} (id {made.id})")
+
+
+@app.command()
+def unfollow(
+    user: UserOption,
+    follow_id: Annotated[int, typer.Argument(help="The id `paperscope follows` shows.")],
+    db: DbOption = None,
+) -> None:
+    """Stop following something."""
+    with _errors(), open_store(db) as store:
+        account = Accounts(store).by_email(user)
+        Alerts(store).unfollow(account.id, follow_id)
+        typer.echo(f"{account.email} no longer follows {follow_id}")
+
+
+@app.command()
+def follows(user: UserOption, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """What a user follows, and how often they get a digest."""
+    with _errors(), open_store(db) as store:
+        account = Accounts(store).by_email(user)
+        rows = Alerts(store).follows(account.id)
+    if as_json:
+        data = [{"id": f.id, "kind": f.kind, "value": f.value, "created_at": f.created_at}
+                for f in rows]  # fmt: skip
+        typer.echo(orjson.dumps({"user": account.email, "digest": account.digest,
+                                 "follows": data}))  # fmt: skip
+        return
+    if not rows:
+        Console(stderr=True).print(f"{account.email} follows nothing yet", highlight=False)
+        return
+    table = Table(
+        "id", "kind", "value", "since", title=f"{account.email} (digest: {account.digest})"
+    )
+    for f in rows:
+        table.add_row(str(f.id), f.kind, f.value, f.created_at[:10])
+    Console().print(table, highlight=False)
+
+
+def _users(store, email: str | None):
+    return [Accounts(store).by_email(email)] if email else None
+
+
+@digest_app.command("send")
+def send(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Compose and print; send and record nothing.")
+    ] = False,
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Only this user.")] = None,
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due", help="Apply each user's frequency (daily/weekly), as the scheduler does."
+        ),
+    ] = False,
+    retry_delay: Annotated[
+        float,
+        typer.Option(
+            min=0, help="Seconds before the first in-run retry of a failed send (doubling)."
+        ),
+    ] = digests.RETRY_DELAY,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send each subscribed user the papers that are new for them (none: no email).
+
+    Prints per user how many papers were sent. Needs PAPERSCOPE_SMTP_URL (and
+    PAPERSCOPE_MAIL_FROM); links use PAPERSCOPE_BASE_URL. Exit code 1 if a send failed (it is
+    retried with backoff by the next run).
+    """
+    with _errors(), open_store(db) as store:
+        config = None if dry_run else mail_config_from_env()
+        chosen = _users(store, user)
+        with index_progress(as_json) as progress:
+            engine = SearchEngine(store, progress=progress)
+        reports = digests.run(
+            engine,
+            config=config,
+            users=chosen,
+            dry_run=dry_run,
+            due_only=due,
+            retry_delay=retry_delay,
+        )
+    if as_json:
+        typer.echo(orjson.dumps([r.as_json() for r in reports]))
+    else:
+        for report in reports:
+            _print_report(report)
+    if any(r.status in ("pending", "failed") for r in reports):
+        raise typer.Exit(1)
+
+
+def _print_report(report: digests.UserReport) -> None:
+    plural = "s" if report.papers != 1 else ""
+    if report.status == "sent":
+        typer.echo(f"{report.email}: sent {report.papers} paper{plural}")
+    elif report.status == "dry run":
+        typer.echo(f"{report.email}: would send {report.papers} paper{plural} (dry run)")
+        for reason, items in report.composed.groups:
+            typer.echo(f"  {reason}")
+            for item in items:
+                typer.echo(f"    - {item.paper.title} [{item.paper.id}]")
+    elif report.status in ("pending", "failed"):
+        what = "will retry" if report.status == "pending" else "gave up"
+        typer.secho(f"{report.email}: sent 0 papers, not delivered ({what}): {report.error}",
+                    err=True, fg="red")  # fmt: skip
+    else:
+        typer.echo(f"{report.email}: sent 0 papers ({report.status})")
+
+
+@digest_app.command("preview")
+def preview(
+    user: UserOption,
+    html: Annotated[bool, typer.Option("--html", help="Print the HTML part.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Print the digest a user would get now (plain text), without sending or recording it."""
+    with _errors(), open_store(db) as store:
+        account = Accounts(store).by_email(user)
+        engine = SearchEngine(store)
+        composed = digests.compose(
+            engine, account, base=digests.base_url(), mail_from=digests.mail_from_env()
+        )
+        if composed is None:
+            Console(stderr=True).print(f"nothing new for {account.email}", highlight=False)
+            return
+        part = composed.message.get_body(("html",) if html else ("plain",))
+        typer.echo(f"Subject: {composed.message['Subject']}\n")
+        typer.echo(part.get_content())

@@ -38,6 +38,7 @@ from itsdangerous import BadData, URLSafeSerializer
 
 from paperscope.errors import InputError, NotFoundError, QueryError
 from paperscope.model import Paper
+from paperscope.rank.query import parse as parse_query
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.email.config import MailConfig, mail_from_env
 from paperscope.serve.email.smtp import MailError, send_message
@@ -110,6 +111,16 @@ def unsubscribe(store: SQLiteStore, token: str) -> User:
 
 def unsubscribe_url(store: SQLiteStore, user: User, base: str) -> str:
     return f"{base}/unsubscribe/{unsubscribe_token(store, user)}"
+
+
+# --- alerts ------------------------------------------------------------------------------
+
+
+def follow(store: SQLiteStore, user_id: int, kind: str, value: str) -> int:
+    """Follow something; a saved query must parse (QueryError says where it does not)."""
+    if kind == "query":
+        parse_query(value)
+    return Alerts(store).follow(user_id, kind, value)
 
 
 # --- what goes in a digest ----------------------------------------------------------------

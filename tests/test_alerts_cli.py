@@ -1,0 +1,131 @@
+"""`paperscope follow|unfollow|follows` and `paperscope digest send|preview`, end to end
+through a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from digesttools import FIRST, add_papers, paper
+from mailtools import smtp_server
+from paperscope.serve.cli import app
+from paperscope.store.accounts import Accounts
+from paperscope.store.sqlite import SQLiteStore
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(store_copy):
+    add_papers(store_copy, FIRST)
+    with SQLiteStore(store_copy) as store:
+        Accounts(store).add("ada@example.org")
+    return store_copy
+
+
+def cli(db, *args, env=None):
+    return runner.invoke(app, [*args, "--db", str(db)], env=env)
+
+
+def test_follow_list_and_unfollow(db):
+    result = cli(db, "follow", "--user", "ada@example.org", "--author", "Grace  Hopper")
+    assert result.exit_code == 0, result.output
+    assert "follows author 'Grace Hopper'" in result.output
+    assert cli(db, "follow", "--user", "ada@example.org", "--category", "quant-ph").exit_code == 0
+    assert cli(db, "follow", "--user", "ada@example.org", "--query", "ti:cats").exit_code == 0
+    listed = json.loads(cli(db, "follows", "--user", "ada@example.org", "--json").stdout)
+    assert listed["user"] == "ada@example.org" and listed["digest"] == "daily"
+    kinds = {(f["kind"], f["value"]) for f in listed["follows"]}
+    assert kinds == {("author", "Grace Hopper"), ("category", "quant-ph"), ("query", "ti:cats")}
+    table = cli(db, "follows", "--user", "ada@example.org")
+    assert "Grace Hopper" in table.stdout and "quant-ph" in table.stdout
+    author_id = next(f["id"] for f in listed["follows"] if f["kind"] == "author")
+    assert cli(db, "unfollow", "--user", "ada@example.org", str(author_id)).exit_code == 0
+    again = json.loads(cli(db, "follows", "--user", "ada@example.org", "--json").stdout)
+    assert len(again["follows"]) == 2
+    missing = cli(db, "unfollow", "--user", "ada@example.org", str(author_id))
+    assert missing.exit_code == 1 and "no follow" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ((), "exactly one of"),
+        (("--author", "A B", "--category", "cs.LG"), "exactly one of"),
+        (("--query", "ti:(unclosed"), "error:"),
+        (("--category", "not a code"), "not a category code"),
+        (("--paper", "2612.99999"), "no paper"),
+    ],
+)
+def test_follow_refuses_bad_input(db, args, words):
+    result = cli(db, "follow", "--user", "ada@example.org", *args)
+    assert result.exit_code != 0 and words in result.output
+
+
+def test_unknown_user(db):
+    result = cli(db, "follow", "--user", "nobody@example.org", "--author", "X Y")
+    assert result.exit_code == 1 and "no user nobody@example.org" in result.output
+
+
+def test_digest_send_prints_per_user_and_a_second_run_sends_nothing(db):
+    cli(db, "follow", "--user", "ada@example.org", "--author", "Grace Hopper")
+    with SQLiteStore(db) as store:
+        Accounts(store).add("idle@example.org")
+    with smtp_server() as server:
+        env = {"PAPERSCOPE_SMTP_URL": server.url, "PAPERSCOPE_MAIL_FROM": "d@example.org",
+               "PAPERSCOPE_BASE_URL": "http://papers.test:8000"}  # fmt: skip
+        dry = cli(db, "digest", "send", "--dry-run", env=env)
+        assert dry.exit_code == 0, dry.output
+        assert "ada@example.org: would send 2 papers (dry run)" in dry.stdout
+        assert "Compilers for everyone" in dry.stdout and server.messages == []
+        first = cli(db, "digest", "send", env=env)
+        assert first.exit_code == 0, first.output
+        assert "ada@example.org: sent 2 papers" in first.stdout
+        assert "idle@example.org: sent 0 papers (nothing new)" in first.stdout
+        assert len(server.messages) == 1
+        assert "http://papers.test:8000/unsubscribe/" in server.messages[0]["List-Unsubscribe"]
+        second = cli(db, "digest", "send", "--json", env=env)
+        assert second.exit_code == 0
+        assert {r["email"]: r["papers"] for r in json.loads(second.stdout)} == {
+            "ada@example.org": 0,
+            "idle@example.org": 0,
+        }
+        assert len(server.messages) == 1
+        add_papers(db, [paper(9, "Hopper again", ["Grace Hopper"], ["cs.PL"], "2026-12-02")])
+        third = cli(db, "digest", "send", "--user", "ada@example.org", env=env)
+        assert third.stdout.strip() == "ada@example.org: sent 1 paper"
+    assert len(server.messages) == 2
+
+
+def test_digest_send_reports_a_failure_and_the_next_run_delivers(db):
+    cli(db, "follow", "--user", "ada@example.org", "--category", "quant-ph")
+    with smtp_server(["554 5.7.1 not now"] * 3) as server:
+        env = {"PAPERSCOPE_SMTP_URL": server.url}
+        failed = cli(db, "digest", "send", "--retry-delay", "0", env=env)
+        assert failed.exit_code == 1
+        assert "not delivered (will retry)" in failed.output and "554" in failed.output
+        assert server.messages == [] and server.attempts == 3  # tried three times in the run
+    with SQLiteStore(db) as store:  # make the backoff over now rather than wait for it
+        store.conn.execute("UPDATE digests SET next_attempt_at = NULL")
+    with smtp_server() as server:
+        ok = cli(db, "digest", "send", env={"PAPERSCOPE_SMTP_URL": server.url})
+    assert ok.exit_code == 0 and "ada@example.org: sent 2 papers" in ok.stdout
+    assert len(server.messages) == 1
+
+
+def test_digest_send_without_smtp_settings(db):
+    result = cli(db, "digest", "send", env={"PAPERSCOPE_SMTP_URL": ""})
+    assert result.exit_code == 1
+    assert "no SMTP server configured" in result.output and "PAPERSCOPE_SMTP_URL" in result.output
+
+
+def test_digest_preview(db):
+    cli(db, "follow", "--user", "ada@example.org", "--author", "Grace Hopper")
+    result = cli(db, "digest", "preview", "--user", "ada@example.org")
+    assert result.exit_code == 0
+    assert "Subject: paperscope: 2 new papers for you" in result.stdout
+    assert "By Grace Hopper" in result.stdout
+    html = cli(db, "digest", "preview", "--user", "ada@example.org", "--html")
+    assert "<h2>By Grace Hopper</h2>" in html.stdout
