@@ -227,6 +227,9 @@ class AuthorDirectory:
             conn.execute(f"DELETE FROM {table}")  # fixed table names, no input
         slugs = _SlugBook(conn)
         published = self._published
+        # per-paper lookups done once, so the per-person counts below run in C (map, Counter)
+        year_of = {p: (d or "")[:4] for p, d in published.items()}
+        no_cats: tuple[str, ...] = ()
         cluster_rows, anchor_rows, occ_rows, variant_rows, cat_rows = [], [], [], [], []
         paper_sets: list[set[int]] = []
         names: list[str] = []
@@ -249,9 +252,13 @@ class AuthorDirectory:
         for cid, (cluster, papers) in enumerate(zip(clusters, paper_sets, strict=True), 1):
             name = names[cid - 1]
             slug = slugs.slug_for(cluster, name)
-            cats = Counter(c for p in papers for c in paper_cats.get(p, ()))
+            cats = Counter(
+                itertools.chain.from_iterable(
+                    map(paper_cats.get, papers, itertools.repeat(no_cats, len(papers)))
+                )
+            )
             cat_rows.extend((c, cid, n) for c, n in cats.items())
-            years = Counter((published.get(p) or "")[:4] for p in papers)
+            years = Counter(map(year_of.__getitem__, papers))
             stats: dict = {
                 "per_year": {y: n for y, n in sorted(years.items()) if y.isdigit()},
                 "categories": sorted(cats.items(), key=lambda kv: (-kv[1], kv[0])),
