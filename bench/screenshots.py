@@ -1,0 +1,72 @@
+"""Screenshots of every page type from a real browser, for the README and docs/web.md.
+
+    python bench/screenshots.py                 # a temporary store of the bundled samples
+    python bench/screenshots.py --db papers.db  # an existing store
+
+Starts `serve` on 127.0.0.1 (uvicorn in a thread), opens Debian's chromium through playwright
+(the flags of tests/webtools.py) and saves PNGs of the feed, search, paper, author, category
+and organisation pages at desktop width, and of the feed and search at 390 px, to
+docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from webtools import build_store, launch_browser, live_server, new_page  # noqa: E402
+
+SAMPLES = [
+    *sorted(Path("/work/shared/samples/pages").glob("*.txt")),
+    ROOT / "tests/fixtures/formats/huggingface-papers/daily-papers-2026-02-25-50-papers.json",
+]
+OUT = ROOT / "docs" / "screenshots"
+#: (file name, path, viewport width): the pages of a reader's path through the site.
+SHOTS = [
+    ("feed.png", "/?date=2026-02-24", 1280),
+    ("feed-week.png", "/week/2026-W09?sort=upvotes", 1280),
+    ("search.png", "/search?q=normalization+momentum&mode=hybrid", 1280),
+    ("search-error.png", "/search?q=ti%3A(attention+OR", 1280),
+    ("paper.png", "/paper/{paper}", 1280),
+    ("author.png", "/author/juhua-hu", 1280),
+    ("category.png", "/cat/cs.LG", 1280),
+    ("org.png", "/org/nvidia", 1280),
+    ("feed-390.png", "/?date=2026-02-24", 390),
+    ("search-390.png", "/search?q=normalization+momentum&mode=hybrid", 390),
+]
+
+
+def shoot(base: str, out: Path, paper: str, full_page: bool) -> list[Path]:
+    saved = []
+    with launch_browser() as browser:
+        for name, path, width in SHOTS:
+            with new_page(browser, width=width, height=900 if width > 600 else 844) as page:
+                page.goto(base + path.format(paper=paper))
+                target = out / name
+                page.screenshot(path=str(target), full_page=full_page)
+                saved.append(target)
+    return saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, help="store to serve (default: the samples)")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--paper", default="tb468eccafcf8b726", help="paper id for paper.png")
+    parser.add_argument("--full-page", action="store_true", help="whole pages, not the viewport")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or build_store(Path(tmp) / "papers.db", SAMPLES)
+        with live_server(db) as base:
+            for path in shoot(base, args.out, args.paper, args.full_page):
+                print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+if __name__ == "__main__":
+    main()
