@@ -5,14 +5,16 @@ and send."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from digesttools import FIRST, add_papers, paper
 from mailtools import smtp_server
+from paperscope.errors import InputError
 from paperscope.rank.search import SearchEngine
-from paperscope.serve.email import digest
+from paperscope.serve.email import digest, scheduler
 from paperscope.serve.email.config import parse_smtp_url
 from paperscope.store.accounts import Accounts
 from paperscope.store.alerts import MAX_ATTEMPTS, Alerts
@@ -287,3 +289,80 @@ def test_daily_and_weekly_users_are_due_by_their_frequency(engine, ada):
     ada = accounts.get(ada.id)
     assert not digest.is_due(ada, t0 + timedelta(days=6))
     assert digest.is_due(ada, t0 + timedelta(days=7))
+
+
+# --- the scheduler of `serve` -------------------------------------------------------------
+
+
+def test_schedule_parsing_and_moments():
+    schedule = scheduler.parse_schedule("07:30", "mon, wed,Fri")
+    assert schedule.days == {0, 2, 4} and (schedule.at.hour, schedule.at.minute) == (7, 30)
+    wednesday = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # a Wednesday
+    assert schedule.last_before(wednesday) == datetime(2026, 12, 2, 7, 30, tzinfo=UTC)
+    assert schedule.next_after(wednesday) == datetime(2026, 12, 4, 7, 30, tzinfo=UTC)
+    early = wednesday.replace(hour=6)
+    assert schedule.last_before(early) == datetime(2026, 11, 30, 7, 30, tzinfo=UTC)
+    assert scheduler.schedule_from_env({}).days == {0, 1, 2, 3, 4}
+    for at, days in (("25:00", "mon"), ("7", "mon"), ("07:00", "someday"), ("07:00", "")):
+        with pytest.raises(InputError):
+            scheduler.parse_schedule(at, days or ",")
+
+
+def test_scheduler_sends_at_the_scheduled_time_once_per_day(db, ada, monkeypatch):
+    wednesday = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
+    schedule = scheduler.parse_schedule("07:00", "wed,thu")
+    worker = scheduler.DigestScheduler(db, base_url=BASE, schedule=schedule, retry_delay=0)
+    with smtp_server() as server:
+        monkeypatch.setenv("PAPERSCOPE_SMTP_URL", server.url)
+        [report] = worker.tick(wednesday + timedelta(minutes=1))
+        assert (report.status, report.papers) == ("sent", 4)
+        assert worker.tick(wednesday + timedelta(hours=3)) == []  # between runs: retries only
+        add_papers(db, [paper(9, "Hopper on Thursday", ["Grace Hopper"], [], "2026-12-03")])
+        [thursday] = worker.tick(wednesday + timedelta(days=1, minutes=5))
+        assert (thursday.status, thursday.papers) == ("sent", 1)
+        # Friday is not a scheduled day: nothing composed
+        assert worker.tick(wednesday + timedelta(days=2, hours=1)) == []
+    assert len(server.messages) == 2
+
+
+def test_scheduler_started_on_a_day_off_waits_for_the_next_day(db, ada, monkeypatch):
+    schedule = scheduler.parse_schedule("07:00", "mon")
+    worker = scheduler.DigestScheduler(db, base_url=BASE, schedule=schedule)
+    with smtp_server() as server:
+        monkeypatch.setenv("PAPERSCOPE_SMTP_URL", server.url)
+        assert worker.tick(datetime(2026, 12, 2, 9, 0, tzinfo=UTC)) == []  # a Wednesday
+        [report] = worker.tick(datetime(2026, 12, 7, 7, 0, tzinfo=UTC))  # Monday
+    assert report.status == "sent" and len(server.messages) == 1
+
+
+def test_scheduler_thread_catches_up_and_stops(db, ada, monkeypatch):
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    schedule = scheduler.parse_schedule(now.strftime("%H:%M"), scheduler.DAY_NAMES[now.weekday()])
+    with smtp_server() as server:
+        monkeypatch.setenv("PAPERSCOPE_SMTP_URL", server.url)
+        worker = scheduler.DigestScheduler(db, base_url=BASE, schedule=schedule).start()
+        try:
+            deadline = time.monotonic() + 60
+            while not server.messages and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            worker.stop()
+    assert len(server.messages) == 1 and not worker._thread.is_alive()
+
+
+def test_serve_starts_the_scheduler_when_asked(db, ada, monkeypatch):
+    from webtools import client_for
+
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    monkeypatch.setenv("PAPERSCOPE_DIGEST_TIME", now.strftime("%H:%M"))
+    monkeypatch.setenv("PAPERSCOPE_DIGEST_DAYS", scheduler.DAY_NAMES[now.weekday()])
+    with smtp_server() as server:
+        monkeypatch.setenv("PAPERSCOPE_SMTP_URL", server.url)
+        with client_for(db, digest_scheduler=False):
+            time.sleep(0.5)
+        assert server.messages == []  # off unless asked
+        with client_for(db, digest_scheduler=True):
+            deadline = time.monotonic() + 60
+            while not server.messages and time.monotonic() < deadline:
+                time.sleep(0.1)
+    assert len(server.messages) == 1
