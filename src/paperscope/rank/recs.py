@@ -41,16 +41,26 @@ BACKGROUND = 400
 #: A thumbs-down weighs this many background papers.
 NEGATIVE_WEIGHT = 3.0
 #: Inverse regularisation of the logistic regression (bench/recs_quality.py sweep).
-C = 4.0
+C = 1.0
 #: Below this many positives the follows weigh more (cold start), down to `FOLLOW_FLOOR`.
 COLD_POSITIVES = 10
 FOLLOW_FLOOR = 0.2
 #: Maximal marginal relevance: lambda x relevance - (1 - lambda) x max cosine to the papers
 #: already picked (1 = no diversification).
 MMR_LAMBDA = 0.7
+#: Interests: the positives in average-linkage clusters cut at this cosine distance, at most
+#: `MAX_INTERESTS` of them (bench/recs_quality.py); an interest of n positives gets a share
+#: of the results proportional to n ** `COVERAGE_POWER` (0 = equal shares, 1 = by size).
+INTEREST_DISTANCE = 0.75
+MAX_INTERESTS = 8
+COVERAGE_POWER = 1.0
+#: Positives clustered at most (the most recent); the others join their nearest interest.
+MAX_CLUSTERED = 300
 #: Candidates diversified per result wanted, and at least this many.
 POOL_PER_RESULT = 5
 MIN_POOL = 100
+#: Rows per model kept ranked between requests (the model's best, and each interest's).
+CACHED_ROWS = 2000
 #: Matches of a saved query taken as candidates.
 QUERY_MATCHES = 100
 #: Follow values in [0, 1]: an author's papers, a query's matches by rank, a category's papers
@@ -83,6 +93,13 @@ class _Model:
     seen: np.ndarray  # rowids never to recommend
     follows: list[tuple[str, str]]
     embedded: int = 0  # positives with a vector when trained
+    interests: np.ndarray | None = None  # unit centroids of the positives' clusters
+    interest_sizes: np.ndarray | None = None
+    # the best rows by the model and by each interest, for one matrix state (`_model_rows`)
+    score_key: int = -1
+    top_rows: np.ndarray | None = None
+    top_logits: np.ndarray | None = None
+    top_sims: np.ndarray | None = None
     loads: int = 0  # `DocMatrix.loads` when last checked
     # follow candidates, computed for one store state (generation, matrix loads)
     follow_key: tuple = ()
@@ -167,10 +184,11 @@ class Recommender:
             allowed[matrix.positions(np.fromiter(exclude, dtype=np.int64))] = False
             if since_day:
                 allowed &= matrix.days >= since_day
-            rows, scores, follow_part = self._candidates(model, allowed, limit)
+            rows, scores, follow_part, interest = self._candidates(model, allowed, limit)
             if not len(rows):
                 return []
-            picked = _mmr(matrix.vectors[rows], scores, limit, MMR_LAMBDA)
+            groups, weights = self._groups(model, rows, scores, follow_part, interest)
+            picked = select(matrix.vectors[rows], scores, groups, weights, limit, MMR_LAMBDA)
             return self._explain(model, rows[picked], scores[picked], follow_part[picked])
 
     def invalidate(self, user_id: int) -> None:
@@ -233,6 +251,7 @@ class Recommender:
         pos_rows = self.matrix.positions(model.positives)
         neg_rows = self.matrix.positions(sorted(negatives))
         model.embedded, model.loads = len(pos_rows), self.matrix.loads
+        model.interests, model.interest_sizes = cluster_interests(self.matrix.vectors[pos_rows])
         stored = ratings.load_model(user_id, scope)
         # a positive embedded since (a stub filled by a harvest) changes the training data
         # without changing the ratings: the count of positives with vectors is checked too
@@ -323,33 +342,36 @@ class Recommender:
 
     def _candidates(
         self, model: _Model, allowed: np.ndarray, limit: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The best `pool` allowed rows by the blend of model and follows: rows, blended
-        scores and the follow part of each score."""
-        matrix = self.matrix
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The best allowed rows by the blend of model and follows: rows, blended scores, the
+        follow part of each score and the interest nearest each."""
         pool = max(MIN_POOL, POOL_PER_RESULT * limit)
-        follow = np.zeros(0, dtype=np.float32)
         follow_rows = model.follow_rows[allowed[model.follow_rows]]
         follow_vals = model.follow_values[allowed[model.follow_rows]]
         parts: list[np.ndarray] = []
-        logits = None
+        k = 0 if model.interests is None else len(model.interests)
         if model.weights is not None:
-            w = model.weights
-            logits = matrix.vectors @ w[:-1] + w[-1]
-            masked = np.where(allowed, logits, -np.inf)
-            parts.append(_top(masked, pool))
+            rows, logits, sims = self._model_rows(model, allowed, pool)
+            parts.append(rows[_top(logits, pool)])
+            if k > 1:  # a small interest's best papers, whatever the model says
+                each = max(limit, pool // k)
+                parts.extend(rows[_top(sims[:, j], each)] for j in range(k))
         if len(follow_rows):
             parts.append(follow_rows[_top(follow_vals, pool)])
         if not parts:
-            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+            empty = np.zeros(0)
+            return np.zeros(0, np.int64), empty, empty, np.zeros(0, np.int64)
         rows = np.unique(np.concatenate(parts))
-        rows = rows[allowed[rows]]
+        logits = None
+        interest_sims = np.zeros((len(rows), 0), dtype=np.float32)
+        if model.weights is not None:
+            logits, interest_sims = self._score(model, rows)
         share = 0.0
         if model.follows and len(model.follow_rows):
             cold = max(0.0, 1.0 - len(model.positives) / COLD_POSITIVES)
             share = FOLLOW_FLOOR + (1 - FOLLOW_FLOOR) * cold if logits is not None else 1.0
         relevance = (
-            1 / (1 + np.exp(-logits[rows].astype(np.float64)))
+            1 / (1 + np.exp(-logits.astype(np.float64)))
             if logits is not None
             else np.zeros(len(rows))
         )
@@ -359,9 +381,87 @@ class Recommender:
             hit = (index < len(rows)) & (rows[np.minimum(index, len(rows) - 1)] == follow_rows)
             follow[index[hit]] = follow_vals[hit]
         scores = (1 - share) * relevance + share * follow
-        best = _top(scores, pool)
+        best = _top(scores, pool * max(1, k))
         best = best[np.lexsort((rows[best], -scores[best]))]
-        return rows[best], scores[best], share * follow[best]
+        interest = (
+            interest_sims[best].argmax(axis=1)
+            if interest_sims.shape[1]
+            else np.zeros(len(best), dtype=np.int64)
+        )
+        return rows[best], scores[best], share * follow[best], interest
+
+    def _weights(self, model: _Model) -> np.ndarray:
+        """The model's weights and the interests' centroids as columns of one matrix."""
+        assert model.weights is not None
+        centroids = model.interests if model.interests is not None else np.zeros((0, 0))
+        columns = [model.weights[:-1], *centroids]
+        return np.ascontiguousarray(np.column_stack(columns), dtype=np.float32)
+
+    def _score(self, model: _Model, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Logits and cosines to each interest of some rows."""
+        both = self.matrix.vectors[rows] @ self._weights(model)
+        return both[:, 0] + model.weights[-1], both[:, 1:]
+
+    def _model_rows(
+        self, model: _Model, allowed: np.ndarray, pool: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Allowed rows worth ranking, with logits and interest cosines. Scoring every paper
+        is one pass over the matrix (100k papers: 10-30 ms, memory-bound), so it is done
+        once per model and matrix state: the best `CACHED_ROWS` by the model and by each
+        interest are kept, and a request ranks those of them it allows (a full pass again
+        only when a filter such as `since` leaves too few of them)."""
+        matrix = self.matrix
+        if model.score_key != matrix.loads:
+            both = matrix.vectors @ self._weights(model)
+            logits = both[:, 0] + model.weights[-1]
+            usable = np.ones(len(matrix), dtype=bool)
+            usable[matrix.positions(model.seen)] = False
+            k = both.shape[1] - 1
+            parts = [_top(np.where(usable, logits, -np.inf), CACHED_ROWS)]
+            parts.extend(
+                _top(np.where(usable, both[:, 1 + j], -np.inf), CACHED_ROWS // k)
+                for j in range(k)
+                if k > 1
+            )
+            rows = np.unique(np.concatenate(parts))
+            model.top_rows, model.top_logits, model.top_sims = rows, logits[rows], both[rows, 1:]
+            model.score_key = matrix.loads
+        keep = allowed[model.top_rows]
+        if keep.sum() >= min(CACHED_ROWS // 2, allowed.sum()) or keep.sum() >= 4 * pool:
+            return model.top_rows[keep], model.top_logits[keep], model.top_sims[keep]
+        rows = np.flatnonzero(allowed)
+        logits, sims = self._score(model, rows)
+        return rows, logits, sims
+
+    def _groups(
+        self,
+        model: _Model,
+        rows: np.ndarray,
+        scores: np.ndarray,
+        follow_part: np.ndarray,
+        interest: np.ndarray,
+    ) -> tuple[list[tuple[str, int]], dict[tuple[str, int], float]]:
+        """Each candidate's group for coverage: the follow it came from when the follow part
+        of its score is the larger one, else the interest (cluster of positives) nearest it.
+        Shares: an interest of n positives n ** COVERAGE_POWER, a follow 1."""
+        labels: dict[int, int] = {}
+        if len(model.follow_rows):
+            where = {int(r): i for i, r in enumerate(model.follow_rows.tolist())}
+            labels = {int(r): where[int(r)] for r in rows.tolist() if int(r) in where}
+        follow_names = {}
+        groups: list[tuple[str, int]] = []
+        for i, row in enumerate(rows.tolist()):
+            if row in labels and follow_part[i] >= scores[i] - follow_part[i]:
+                name = model.follow_labels[labels[row]]
+                groups.append(("follow", follow_names.setdefault(name, len(follow_names))))
+            else:
+                groups.append(("interest", int(interest[i])))
+        sizes = model.interest_sizes if model.interest_sizes is not None else np.ones(1)
+        weights = {
+            g: (float(sizes[g[1]]) ** COVERAGE_POWER if g[0] == "interest" and len(sizes) else 1.0)
+            for g in set(groups)
+        }
+        return groups, weights
 
     def _explain(
         self, model: _Model, rows: np.ndarray, scores: np.ndarray, follow_part: np.ndarray
@@ -435,6 +535,75 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the `k` largest finite scores (any order)."""
     idx = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
     return idx[np.isfinite(scores[idx])]
+
+
+def cluster_interests(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The user's interests from their positives' vectors: unit centroids of average-linkage
+    clusters (cosine distance cut at `INTEREST_DISTANCE`, at most `MAX_INTERESTS`) and the
+    number of positives in each, largest first."""
+    n, dim = vectors.shape
+    if n == 0:
+        return np.zeros((0, dim), np.float32), np.zeros(0)
+    sample = vectors[-MAX_CLUSTERED:]
+    if len(sample) == 1:
+        labels = np.zeros(1, dtype=np.int64)
+    else:
+        from scipy.cluster.hierarchy import fcluster, linkage
+
+        tree = linkage(sample.astype(np.float64), method="average", metric="cosine")
+        labels = fcluster(tree, t=INTEREST_DISTANCE, criterion="distance")
+        if labels.max() > MAX_INTERESTS:
+            labels = fcluster(tree, t=MAX_INTERESTS, criterion="maxclust")
+        labels = labels - 1
+    centroids = np.stack([sample[labels == j].mean(axis=0) for j in range(labels.max() + 1)])
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
+    # every positive (the unclustered too) counts towards its nearest interest
+    sizes = np.bincount((vectors @ centroids.T).argmax(axis=1), minlength=len(centroids))
+    order = np.argsort(-sizes, kind="stable")
+    return centroids[order].astype(np.float32), sizes[order].astype(np.float64)
+
+
+def select(
+    vectors: np.ndarray,
+    scores: np.ndarray,
+    groups: list,
+    weights: dict,
+    k: int,
+    lam: float,
+) -> np.ndarray:
+    """Coverage, then maximal marginal relevance: each pick goes to the group furthest below
+    its share (picks + 1) / weight, and within it to the candidate maximising lam x relevance
+    (its group's scores scaled to [0, 1]) - (1 - lam) x its highest cosine to the papers
+    already picked.
+    Returns indices of up to `k` candidates in pick order."""
+    n = len(scores)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    sims = vectors @ vectors.T
+    closest = np.zeros(n)
+    free = np.ones(n, dtype=bool)
+    keys = list(dict.fromkeys(groups))  # groups in order of their best candidate
+    members = {g: np.array([i for i, x in enumerate(groups) if x == g]) for g in keys}
+    # relevance is scaled within each group: a follow's candidates and an interest's are
+    # picked by their order among themselves, whatever the blend did to their levels
+    relevance = np.ones(n)
+    for idx in members.values():
+        low, span = float(scores[idx].min()), float(np.ptp(scores[idx]))
+        if span > 0:
+            relevance[idx] = (scores[idx] - low) / span
+    taken = dict.fromkeys(keys, 0)
+    picked: list[int] = []
+    for _ in range(min(k, n)):
+        open_groups = [g for g in keys if free[members[g]].any()]
+        group = min(open_groups, key=lambda g: ((taken[g] + 1) / weights[g], keys.index(g)))
+        idx = members[group][free[members[group]]]
+        gain = lam * relevance[idx] - (1 - lam) * closest[idx]
+        best = int(idx[int(np.argmax(gain))])
+        picked.append(best)
+        taken[group] += 1
+        free[best] = False
+        closest = np.maximum(closest, sims[best])
+    return np.array(picked, dtype=np.int64)
 
 
 def _mmr(vectors: np.ndarray, scores: np.ndarray, k: int, lam: float) -> np.ndarray:
