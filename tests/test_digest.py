@@ -366,3 +366,27 @@ def test_serve_starts_the_scheduler_when_asked(db, ada, monkeypatch):
             while not server.messages and time.monotonic() < deadline:
                 time.sleep(0.1)
     assert len(server.messages) == 1
+
+
+def test_recommendations_come_in_the_digest_with_their_reason(db, engine):
+    from paperscope.index.embedding import embed_missing
+    from paperscope.store.library import Library
+
+    embed_missing(engine.store, engine.embedder)  # the papers of FIRST get vectors too
+    bob = Accounts(engine.store).add("bob@example.org")  # no follows: recommendations only
+    liked = next(r for r, p in engine.store.iter_papers() if "compil" not in p.title.lower())
+    Library(engine.store).rate(bob.id, liked, 1)
+    with smtp_server() as server:
+        [report] = run(engine, server)
+        [again] = run(engine, server)
+    assert report.status == "sent" and report.papers >= 1
+    assert again.status == "nothing new" and len(server.messages) == 1
+    sent = Alerts(engine.store).digest_papers(Alerts(engine.store).digests(bob.id)[0].id)
+    assert liked not in {rowid for rowid, _ in sent}
+    reasons = {reason for _, reason in sent}
+    assert all(reason.startswith(("Close to", "Recommended")) for reason in reasons), reasons
+    text = server.messages[0].get_body(("plain",)).get_content()
+    assert all(reason in text for reason in reasons)
+    # only papers of the latest day (the first digest's window)
+    papers = engine.store.load_rowids([rowid for rowid, _ in sent])
+    assert {p.published[:10] for p in papers.values()} == {"2026-12-01"}
