@@ -8,6 +8,7 @@ import pytest
 
 from paperscope.errors import NotFoundError, StoreError
 from paperscope.model import Author, Paper
+from paperscope.store.migrate import _migration_files, apply_pending
 from paperscope.store.sqlite import SQLiteStore
 
 
@@ -27,14 +28,19 @@ def integrity_ok(store: SQLiteStore) -> None:
 
 def test_wal_and_migrations_recorded(store):
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    names = [r[0] for r in store.conn.execute("SELECT name FROM schema_migrations")]
-    assert names == ["0001_papers", "0002_vectors", "0003_drop_fts5"]
+    names = [r[0] for r in store.conn.execute("SELECT name FROM schema_migrations ORDER BY rowid")]
+    shipped = [name for name, _ in _migration_files("sqlite")]
+    # every shipped migration ran, once, in file-name order
+    assert names == shipped == sorted(shipped)
+    assert names[:3] == ["0001_papers", "0002_vectors", "0003_drop_fts5"]
 
 
 def test_reopening_applies_nothing_again(tmp_path):
     SQLiteStore(tmp_path / "a.db").close()
     with SQLiteStore(tmp_path / "a.db") as s:
-        assert s.conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 3
+        ran = s.conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
+        assert ran == len(_migration_files("sqlite"))
+        assert apply_pending(s.conn) == []
 
 
 def test_not_a_database_is_a_clear_error(tmp_path):
