@@ -222,7 +222,9 @@ def check_urls(base: str, paths: list[str]) -> str | None:
     return None
 
 
-def run_wrk(base: str, paths: list[str], args, workdir: Path, name: str) -> dict:
+def run_wrk(
+    base: str, paths: list[str], args, workdir: Path, name: str, connections: int, duration: int
+) -> dict:
     listing = workdir / f"{name}.txt"
     listing.write_text("\n".join(paths) + "\n")
     script = workdir / "mix.lua"
@@ -230,8 +232,8 @@ def run_wrk(base: str, paths: list[str], args, workdir: Path, name: str) -> dict
     cmd = [
         "wrk",
         f"-t{args.threads}",
-        f"-c{args.connections}",
-        f"-d{args.duration}s",
+        f"-c{connections}",
+        f"-d{duration}s",
         "--timeout",
         "10s",
         "-s",
@@ -242,7 +244,12 @@ def run_wrk(base: str, paths: list[str], args, workdir: Path, name: str) -> dict
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     line = next(row for row in out.splitlines() if row.startswith("WRKJSON "))
-    return json.loads(line[len("WRKJSON ") :])
+    result = json.loads(line[len("WRKJSON ") :])
+    # wrk's own words on failures, kept for the record
+    result["wrk_notes"] = [
+        row.strip() for row in out.splitlines() if "errors" in row or "Non-2xx" in row
+    ]
+    return result
 
 
 def main() -> None:
@@ -257,6 +264,15 @@ def main() -> None:
         "--classes",
         nargs="+",
         default=["paper", "feed", "search", "api-paper", "api-feed", "api-search"],
+    )
+    ap.add_argument(
+        "--service-connections",
+        type=int,
+        default=2,
+        help="Connections of the second, unqueued pass (service time)",
+    )
+    ap.add_argument(
+        "--service-duration", type=int, default=15, help="Seconds per class of that pass; 0 = skip"
     )
     args = ap.parse_args()
 
@@ -283,7 +299,8 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     server = start_server(db, port, args.workers)
     sampler = RssSampler(server.pid)
-    rows = []
+    rows: list[tuple[str, dict]] = []
+    service: list[tuple[str, dict]] = []
     try:
         t = time.perf_counter()
         wait_ready(base, server)
@@ -304,8 +321,21 @@ def main() -> None:
                 if problem:
                     print(f"{cls}: skipped ({problem})")
                     continue
-                result = run_wrk(base, classes[cls], args, Path(tmp), cls)
+                result = run_wrk(
+                    base, classes[cls], args, Path(tmp), cls, args.connections, args.duration
+                )
                 rows.append((cls, result))
+                if args.service_duration:
+                    alone = run_wrk(
+                        base,
+                        classes[cls],
+                        args,
+                        Path(tmp),
+                        cls,
+                        args.service_connections,
+                        args.service_duration,
+                    )
+                    service.append((cls, alone))
                 errors = sum(result[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
                 print(
                     f"{cls:<11} {result['requests'] / (result['duration_us'] / 1e6):>8.1f} req/s  "
@@ -313,6 +343,8 @@ def main() -> None:
                     f"p99 {result['p99_us'] / 1000:>7.1f} ms  errors {errors}",
                     flush=True,
                 )
+                for note in result["wrk_notes"]:
+                    print(f"{'':<11} wrk: {note}")
     finally:
         sampler.stop.set()
         server.terminate()
@@ -320,26 +352,35 @@ def main() -> None:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-    report(rows, sampler.peak)
+    print(f"\nunder load: {args.connections} connections, {args.duration} s per class")
+    report(rows)
+    if service:
+        print(
+            f"\nservice time: {args.service_connections} connections (one request per worker "
+            f"at a time, no queue), {args.service_duration} s per class"
+        )
+        report(service)
+    print(f"\nserver peak RSS (sum over the serve process tree): {sampler.peak:.0f} MiB")
 
 
-def report(rows: list[tuple[str, dict]], peak: float) -> None:
+def report(rows: list[tuple[str, dict]]) -> None:
     print(
-        f"\n{'class':<11}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'class':<11}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
         f"{'requests':>10}{'errors':>8}  target p95"
     )
     for cls, r in rows:
         errors = sum(r[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
         target = TARGETS.get(cls)
         verdict = ""
-        if target:
+        if not r["requests"]:
+            verdict = "NO ANSWER within the run: MISSED"
+        elif target:
             verdict = f"< {target:.0f} ms: {'met' if r['p95_us'] / 1000 < target else 'MISSED'}"
         print(
             f"{cls:<11}{r['requests'] / (r['duration_us'] / 1e6):>9.1f}{r['p50_us'] / 1000:>9.1f}"
             f"{r['p95_us'] / 1000:>9.1f}{r['p99_us'] / 1000:>9.1f}{r['max_us'] / 1000:>9.1f}"
             f"{r['requests']:>10}{errors:>8}  {verdict}"
         )
-    print(f"server peak RSS (sum over the serve process tree): {peak:.0f} MiB")
 
 
 if __name__ == "__main__":
