@@ -390,3 +390,20 @@ def test_recommendations_come_in_the_digest_with_their_reason(db, engine):
     # only papers of the latest day (the first digest's window)
     papers = engine.store.load_rowids([rowid for rowid, _ in sent])
     assert {p.published[:10] for p in papers.values()} == {"2026-12-01"}
+
+
+def test_a_first_digest_holds_each_alerts_newest_day(engine):
+    """An alert with nothing on the store's latest day still brings its newest papers once."""
+    dream = engine.store.get("2602.18940")  # a Hugging Face daily paper, by Roy Ganz
+    user = Accounts(engine.store).add("roy@example.org")
+    Alerts(engine.store).follow(user.id, "author", "Roy Ganz")
+    with smtp_server() as server:
+        [first] = run(engine, server)
+        [second] = run(engine, server)
+    assert first.status == "sent" and second.status == "nothing new"
+    sent = engine.store.load_rowids(
+        r
+        for r, _ in Alerts(engine.store).digest_papers(Alerts(engine.store).digests(user.id)[0].id)
+    )
+    assert dream.id in {p.id for p in sent.values()}
+    assert {p.published[:10] for p in sent.values()} == {dream.published[:10]}

@@ -94,6 +94,14 @@ def check_follow(kind: str, value: str) -> str:
     return value
 
 
+def _newest_day(rows: list, only_newest: bool) -> list[int]:
+    """Rowids of (rowid, day) rows sorted newest first; only those of the first row's day
+    when asked."""
+    if only_newest and rows:
+        return [r[0] for r in rows if r[1] == rows[0][1]]
+    return [r[0] for r in rows]
+
+
 class Alerts:
     """Follows, new-paper matches and the digest outbox of one store."""
 
@@ -162,9 +170,12 @@ class Alerts:
         ).fetchone()
         return row[0]
 
-    def _new(self, since_day: str, added_after: int | None) -> tuple[str, list]:
+    def _new(self, since_day: str | None, added_after: int | None) -> tuple[str, list]:
         """SQL condition (on alias p) for a paper that is new: published on/after since_day,
-        or added to the store after the paper mark `added_after`."""
+        or added to the store after the paper mark `added_after`; any paper when since_day
+        is None (the caller keeps the newest day)."""
+        if since_day is None:
+            return "p.deleted = 0", []
         if added_after is None:
             return "p.deleted = 0 AND substr(p.published, 1, 10) >= ?", [since_day]
         return (
@@ -173,35 +184,38 @@ class Alerts:
         )
 
     def author_matches(
-        self, name: str, since_day: str, added_after: int | None = None, limit: int = 50
+        self, name: str, since_day: str | None, added_after: int | None = None, limit: int = 50
     ) -> list[int]:
         """Rowids of new papers by the author, newest first. A full name matches by family
-        name and first initial (arXiv's au:hu_j), a bare family name by family name."""
+        name and first initial (arXiv's au:hu_j), a bare family name by family name.
+        since_day None: the papers of the newest day the author has papers (a first digest)."""
         key = name_key(name)
         column = "name_key" if "_" in key else "family_key"
         cond, args = self._new(since_day, added_after)
         rows = self.conn.execute(
-            "SELECT DISTINCT p.rowid FROM paper_authors a "
+            "SELECT DISTINCT p.rowid, substr(p.published, 1, 10) FROM paper_authors a "
             "JOIN papers p ON p.rowid = a.paper_rowid "
             f"WHERE a.{column} = ? AND {cond} ORDER BY p.published DESC, p.rowid DESC LIMIT ?",
             [key, *args, limit],
         )
-        return [r[0] for r in rows]
+        return _newest_day(rows.fetchall(), since_day is None)
 
     def category_matches(
-        self, code: str, since_day: str, added_after: int | None = None, limit: int = 50
+        self, code: str, since_day: str | None, added_after: int | None = None, limit: int = 50
     ) -> list[int]:
         """Rowids of new papers listed in the category (any position), newest first; an
-        archive ("cs", "math") also matches its categories (cs.LG, math.ST)."""
+        archive ("cs", "math") also matches its categories (cs.LG, math.ST). since_day None:
+        the papers of the category's newest day (a first digest)."""
         cond, args = self._new(since_day, added_after)
         # LIKE is case-insensitive for ASCII, so cs.lg finds cs.LG
         rows = self.conn.execute(
-            "SELECT p.rowid FROM papers p WHERE ((' ' || p.categories || ' ') LIKE ? "
+            "SELECT p.rowid, substr(p.published, 1, 10) FROM papers p "
+            "WHERE ((' ' || p.categories || ' ') LIKE ? "
             f"OR (' ' || p.categories) LIKE ?) AND {cond} "
             "ORDER BY p.published DESC, p.rowid DESC LIMIT ?",
             [f"% {code} %", f"% {code}.%", *args, limit],
         )
-        return [r[0] for r in rows]
+        return _newest_day(rows.fetchall(), since_day is None)
 
     def max_paper_rowid(self) -> int:
         return self.conn.execute("SELECT coalesce(max(rowid), 0) FROM papers").fetchone()[0]

@@ -7,8 +7,9 @@ categories, saved queries run through `SearchEngine.search` with an ``after:`` f
 their recommendations (`Recommender.recommend(since=...)`), never a paper already sent to
 them, grouped by reason and interleaved across groups so one busy interest does not crowd out
 the others. "New" means published on or after the day of the user's last digest, or added to
-the store after it (a late harvest); a user's first digest covers the latest announcement
-day. Nothing new (a weekend, a holiday) means no email.
+the store after it (a late harvest). A user's first digest holds, per alert, the papers of
+the newest day that alert has any (recommendations: the store's latest announcement day), not
+their whole history. Nothing new (a weekend, a holiday) means no email.
 
 How it is sent (`run`, `send_pending`): composed and recorded in the outbox with its papers in
 one transaction (`Alerts.record_digest`), then sent; marked sent only after the SMTP server
@@ -157,17 +158,24 @@ def group_items(items: Sequence[Item]) -> list[tuple[str, list[Item]]]:
 
 def since_of(alerts: Alerts, user: User) -> tuple[str | None, int | None]:
     """(first day that counts as new, paper mark of the last digest) for the user's next
-    digest; the first one covers the latest announcement day."""
+    digest; (None, None) for their first digest."""
     mark = alerts.paper_mark(user.id)
     if user.last_digest_at:
         return user.last_digest_at[:10], mark
-    return alerts.latest_day(), mark
+    if mark is not None:  # composed before but never delivered: from that composition on
+        return None, mark
+    return None, None
 
 
 def _alert_candidates(
-    engine: SearchEngine, alerts: Alerts, user: User, since_day: str, added_after: int | None
+    engine: SearchEngine,
+    alerts: Alerts,
+    user: User,
+    since_day: str | None,
+    added_after: int | None,
 ) -> list[tuple[str, str, list[int]]]:
-    """(reason, kind, rowids best first) per alert of the user."""
+    """(reason, kind, rowids best first) per alert of the user; since_day None (a first
+    digest): each alert's papers of the newest day it has any."""
     out = []
     for follow in alerts.follows(user.id):
         if follow.kind == "author":
@@ -177,14 +185,24 @@ def _alert_candidates(
             rowids = alerts.category_matches(follow.value, since_day, added_after, ALERT_LIMIT)
             out.append((f"New in {follow.value}", "category", rowids))
         elif follow.kind == "query":
-            text = f"({follow.value}) AND after:{since_day}"
             try:
+                day = since_day or _newest_match_day(engine, follow.value)
+                if day is None:
+                    continue
+                text = f"({follow.value}) AND after:{day}"
                 result = engine.search(text, mode="lexical", limit=ALERT_LIMIT, sort="newest")
             except QueryError as exc:  # saved before the language changed: skip, say so
                 log.warning("saved query %r of user %s fails: %s", follow.value, user.id, exc)
                 continue
             out.append((f"Matching “{follow.value}”", "query", [h.rowid for h in result.hits]))
     return out
+
+
+def _newest_match_day(engine: SearchEngine, query: str) -> str | None:
+    result = engine.search(query, mode="lexical", limit=1, sort="newest")
+    if not result.hits or not result.hits[0].paper.published:
+        return None
+    return result.hits[0].paper.published[:10]
 
 
 def _rec_candidates(
@@ -234,12 +252,14 @@ def collect(engine: SearchEngine, user: User, *, limit: int = MAX_PAPERS) -> lis
     store = engine.store
     alerts = Alerts(store)
     since_day, added_after = since_of(alerts, user)
-    if since_day is None:  # an empty store
+    latest = alerts.latest_day()
+    if latest is None:  # an empty store
         return []
     sent = alerts.sent_rowids(user.id)
     candidates = _alert_candidates(engine, alerts, user, since_day, added_after)
     in_alerts = {r for _, _, rowids in candidates for r in rowids}
-    candidates += _rec_candidates(engine, user, since_day, sent | in_alerts, limit)
+    rec_since = since_day or latest  # first digest: recommendations of the latest day
+    candidates += _rec_candidates(engine, user, rec_since, sent | in_alerts, limit)
     picked = interleave(candidates, sent, limit, PER_GROUP)
     papers = store.load_rowids([rowid for rowid, _, _ in picked])
     items = [Item(r, papers[r], reason, kind) for r, reason, kind in picked if r in papers]
