@@ -5,6 +5,9 @@ and send."""
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -407,3 +410,31 @@ def test_a_first_digest_holds_each_alerts_newest_day(engine):
     )
     assert dream.id in {p.id for p in sent.values()}
     assert {p.published[:10] for p in sent.values()} == {dream.published[:10]}
+
+
+def test_a_process_killed_between_compose_and_send(engine, ada, db):
+    """SIGKILL right after the digest is recorded: the next run sends it once, same Message-ID."""
+    script = f"""
+import os, signal
+from paperscope.rank.search import SearchEngine
+from paperscope.serve.email import digest
+from paperscope.store.accounts import Accounts
+engine = SearchEngine.open({str(db)!r})
+user = Accounts(engine.store).by_email("ada@example.org")
+composed = digest.compose(engine, user, base={BASE!r}, mail_from={FROM!r})
+assert digest.record(engine.store, composed)
+print(composed.message_id, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    message_id = proc.stdout.strip()
+    [row] = Alerts(engine.store).digests(ada.id)
+    assert (row.status, row.message_id) == ("pending", message_id)
+    with smtp_server() as server:
+        [report] = run(engine, server)
+        [again] = run(engine, server)
+    assert (report.status, report.papers, again.status) == ("sent", 4, "nothing new")
+    assert [m["Message-ID"] for m in server.messages] == [message_id]
