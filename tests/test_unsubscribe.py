@@ -200,3 +200,31 @@ def test_follow_and_unfollow_on_the_alerts_page(db):
         client.post(f"/alerts/{follows[0].id}/delete", data={"csrf_token": token})
     with SQLiteStore(db) as store:
         assert [f.value for f in Alerts(store).follows(ada.id)] == [follows[1].value]
+
+
+def test_manage_alerts_in_a_browser(db, browser):
+    """Single-user mode (the default of `serve`): the local user follows and unfollows."""
+    with live_server(db) as base, new_page(browser, width=390) as page:
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(base + "/alerts")
+        page.get_by_label("Kind").select_option("author")
+        page.get_by_label("Name, search, category or paper id").fill("Grace Hopper")
+        page.get_by_role("button", name="Follow", exact=True).click()
+        page.wait_for_selector("text=Now following it")
+        assert "Grace Hopper" in page.text_content("table")
+        page.get_by_label("Kind").select_option("query")
+        page.get_by_label("Name, search, category or paper id").fill("ti:compilers")
+        page.get_by_role("button", name="Follow", exact=True).click()
+        page.get_by_role("link", name="ti:compilers").wait_for()
+        page.get_by_label("Send me a digest").select_option("weekly")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_selector("text=Digest setting saved")
+        page.get_by_role("button", name="Stop following Grace Hopper").click()
+        page.wait_for_selector("text=No longer following it")
+        assert "Grace Hopper" not in page.text_content("table")
+        assert errors == []
+    with SQLiteStore(db) as store:
+        local = Accounts(store).local_user()
+        assert [f.value for f in Alerts(store).follows(local.id)] == ["ti:compilers"]
+        assert Accounts(store).get(local.id).digest == "weekly"
