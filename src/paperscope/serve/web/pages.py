@@ -8,6 +8,7 @@ pages (app.py). Pages work without JavaScript; the few scripts in /static only e
 from __future__ import annotations
 
 import math
+import re
 import weakref
 from datetime import date
 from typing import Annotated
@@ -34,6 +35,7 @@ SEARCH_SORTS = ("relevance", "trending", "newest", "upvotes", "citations")
 SIDE_LIST = 6
 #: Authors of a paper whose other papers are listed on its page.
 AUTHORS_FOR_MORE = 3
+_CATEGORY_RE = re.compile(r"[A-Za-z][A-Za-z-]*(\.[A-Za-z][A-Za-z-]*)?")
 Page = Annotated[int, Query(ge=1, le=10_000, description="page number, from 1")]
 
 
@@ -341,7 +343,19 @@ async def author(request: Request, slug: str, page: Page = 1) -> Response:
 async def category(request: Request, code: str, page: Page = 1) -> HTMLResponse:
     site = site_of(request)
     size = site.settings.page_size
-    papers, total = Browse(site.store).category_papers(code, limit=size, offset=(page - 1) * size)
+    if not _CATEGORY_RE.fullmatch(code):
+        raise NotFoundError(f"no category {code!r}", hint="category codes look like cs.LG")
+    # the lexical index answers "newest of a category" in milliseconds at 100k papers, where
+    # SQL over the space-separated categories column scans the table (Browse.category_papers)
+    node = query_lang.Category(code.lower(), False)
+    result = site.engine.search(
+        query_lang.to_string(node),
+        mode="lexical",
+        sort="newest",
+        limit=size,
+        offset=(page - 1) * size,
+    )
+    papers, total = [(h.rowid, h.paper) for h in result.hits], result.total
     if total == 0:
         raise NotFoundError(
             f"no papers in category {code!r}", hint="category codes look like cs.LG or stat.ML"
