@@ -1,0 +1,110 @@
+"""Browse: days, ranges, categories, organisations and featured submissions on a small store."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperscope.errors import InputError, NotFoundError
+from paperscope.model import Author, Paper
+from paperscope.store.browse import Browse, org_slug
+from paperscope.store.sqlite import SQLiteStore
+
+
+def _paper(title, day, cats, org=None, upvotes=None):
+    return Paper(
+        title=title,
+        authors=[Author("Ann Example")],
+        categories=cats,
+        published=day,
+        organization=org,
+        upvotes=upvotes,
+        sources=["test"],
+    )
+
+
+NAVER = "NAVER AI Lab"
+
+
+@pytest.fixture
+def store(tmp_path):
+    with SQLiteStore(tmp_path / "p.db") as store:
+        store.write_batch(
+            [
+                _paper(
+                    "First paper about graphs",
+                    "2026-02-20",
+                    ["cs.LG", "stat.ML"],
+                    "NAVER AI Lab",
+                    5,
+                ),
+                _paper("Second paper about vision", "2026-02-23T10:00:00Z", ["cs.CV"], None, 9),
+                _paper("Third paper about proofs", "2026-02-23", ["math.LO"], "naver ai lab", 1),
+                _paper("Fourth paper about learning", "2026-02-27", ["cs.LG"]),
+            ],
+            origin="test",
+        )
+        yield store
+
+
+def test_days(store):
+    browse = Browse(store)
+    assert browse.latest_day() == "2026-02-27"
+    assert browse.earliest_day() == "2026-02-20"
+    assert browse.nearest_days("2026-02-23") == ("2026-02-20", "2026-02-27")
+    assert browse.nearest_days("2026-02-21") == ("2026-02-20", "2026-02-23")
+    assert browse.nearest_days("2026-02-27") == ("2026-02-23", None)
+    with pytest.raises(InputError):
+        browse.nearest_days("2026-02-31")
+
+
+def test_papers_between_counts_timestamps_filters_and_sorts(store):
+    browse = Browse(store)
+    papers, total = browse.papers_between("2026-02-23", "2026-02-23", sort="upvotes")
+    assert total == 2 and papers[0][1].title == "Second paper about vision"
+    _, total = browse.papers_between("2026-02-01", "2026-02-28", category="cs.LG")
+    assert total == 2
+    _, total = browse.papers_between("2026-02-01", "2026-02-28", category="cs.L")
+    assert total == 0  # whole codes only
+    page, total = browse.papers_between(
+        "2026-02-01", "2026-02-28", sort="newest", limit=1, offset=1
+    )
+    assert total == 4 and len(page) == 1
+    with pytest.raises(InputError):
+        browse.papers_between("2026-02-01", "2026-02-28", sort="random")
+
+
+def test_category_and_organisation(store):
+    browse = Browse(store)
+    papers, total = browse.category_papers("cs.LG")
+    assert total == 2 and papers[0][1].title == "Fourth paper about learning"
+    assert org_slug("NAVER AI Lab") == "naver-ai-lab"
+    name, papers, total = browse.organization("naver-ai-lab")
+    assert total == 2 and name in ("NAVER AI Lab", "naver ai lab")
+    assert [p.title for _, p in papers] == ["Third paper about proofs", "First paper about graphs"]
+    with pytest.raises(NotFoundError):
+        browse.organization("nobody")
+
+
+def test_featured_and_local_upvotes(store):
+    rowids = {p.title: r for r, p in store.iter_papers()}
+    conn = store.conn
+    uid = conn.execute(
+        "INSERT INTO users (email, display_name, created_at) VALUES ('a@x', 'Ada', 'now') "
+        "RETURNING id"
+    ).fetchone()[0]
+    first, second = rowids["First paper about graphs"], rowids["Second paper about vision"]
+    conn.execute(
+        "INSERT INTO submissions (paper_rowid, user_id, day, submitted_at) VALUES (?, ?, ?, ?)",
+        (first, uid, "2026-02-24", "2026-02-24T08:00:00Z"),
+    )
+    conn.execute(
+        "INSERT INTO submissions (paper_rowid, user_id, day, submitted_at, hidden) "
+        "VALUES (?, ?, ?, ?, 1)",
+        (second, uid, "2026-02-24", "2026-02-24T09:00:00Z"),
+    )
+    conn.execute(
+        "INSERT INTO upvotes (user_id, paper_rowid, at) VALUES (?, ?, 'now')", (uid, first)
+    )
+    browse = Browse(store)
+    assert [(r, name) for r, _, name in browse.featured("2026-02-24")] == [(first, "Ada")]
+    assert browse.upvote_counts([first, second]) == {first: 1}
