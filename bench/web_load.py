@@ -372,8 +372,8 @@ def report(rows: list[tuple[str, dict]]) -> None:
         errors = sum(r[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
         target = TARGETS.get(cls)
         verdict = ""
-        if not r["requests"]:
-            verdict = "NO ANSWER within the run: MISSED"
+        if not r["requests"] or errors:
+            verdict = f"{errors} errors, {r['requests']} answers: FAILED"
         elif target:
             verdict = f"< {target:.0f} ms: {'met' if r['p95_us'] / 1000 < target else 'MISSED'}"
         print(

@@ -15,17 +15,21 @@ from __future__ import annotations
 import weakref
 from datetime import date
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from paperscope.errors import InputError, QueryError
+from paperscope.errors import InputError, NotFoundError, QueryError
 from paperscope.model import Paper
 from paperscope.rank import query as q
 from paperscope.rank.search import MODES, SORTS, SearchEngine, SearchResult
 from paperscope.serve.records import paper_full, paper_summary
+from paperscope.serve.web.feedviews import feed_page
 from paperscope.serve.web.format import paper_url
 from paperscope.serve.web.site import Site, site_of
+from paperscope.store.authors import AuthorDirectory
+from paperscope.store.browse import Browse
 
 router = APIRouter(prefix="/api/v1")
 
@@ -261,10 +265,6 @@ def next_url(request: Request, offset: int, limit: int, total: int) -> str | Non
 
 
 def _local_upvotes(site: Site, rowids: list[int]) -> dict[int, int]:
-    try:
-        from paperscope.store.browse import Browse
-    except ImportError:  # the browse module not landed yet: source upvotes only
-        return {}
     return Browse(site.store).upvote_counts(rowids)
 
 
@@ -320,8 +320,6 @@ _directories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def author_directory(site: Site):
     """The process's AuthorDirectory, kept current with the store (`ensure` is cheap)."""
-    from paperscope.store.authors import AuthorDirectory
-
     store = site.store
     directory = _directories.get(site)
     if directory is None or directory.store is not store:
@@ -332,8 +330,6 @@ def author_directory(site: Site):
 
 
 def author_path(slug: str) -> str:
-    from urllib.parse import quote
-
     return "/author/" + quote(slug, safe="")
 
 
@@ -502,8 +498,6 @@ def _feed(
     limit: int | None,
     offset: int,
 ) -> dict:
-    from paperscope.serve.web.feedviews import feed_page
-
     site = site_of(request)
     size = check_page(site, limit, offset)
     view = feed_page(site, kind, key, sort, cat or None, size, offset)
@@ -590,9 +584,6 @@ async def feed_month(
     responses=ERRORS,
 )
 async def category(request: Request, code: str, limit: Limit = None, offset: Offset = 0) -> dict:
-    from paperscope.errors import NotFoundError
-    from paperscope.store.browse import Browse
-
     site = site_of(request)
     size = check_page(site, limit, offset)
     papers, total = Browse(site.store).category_papers(code, limit=size, offset=offset)

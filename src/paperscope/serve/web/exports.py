@@ -20,9 +20,17 @@ from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Paper
 from paperscope.rank.search import MAX_LIMIT, MODES, SORTS
 from paperscope.serve import export
-from paperscope.serve.web.api import author_directory, base_url, check_page, run_search
+from paperscope.serve.web.api import (
+    author_directory,
+    author_path,
+    base_url,
+    check_page,
+    run_search,
+)
+from paperscope.serve.web.feedviews import feed_page
 from paperscope.serve.web.format import category_url, search_url
 from paperscope.serve.web.site import site_of
+from paperscope.store.browse import Browse
 
 router = APIRouter(tags=["feeds and exports"])
 
@@ -75,8 +83,6 @@ async def feed_atom(
     day: Annotated[str | None, Query(alias="date", description="YYYY-MM-DD")] = None,
     cat: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    from paperscope.serve.web.feedviews import feed_page
-
     site = site_of(request)
     view = feed_page(site, "day", day, "trending", cat or None, site.settings.max_page_size, 0)
     title = f"paperscope: papers of {view.label}" if view.key else "paperscope: daily papers"
@@ -108,17 +114,11 @@ async def author_atom(request: Request, slug: str) -> Response:
     site = site_of(request)
     profile = author_directory(site).profile(slug)
     papers = [p for _, p in profile.papers[: site.settings.max_page_size]]
-    from urllib.parse import quote
-
-    return _atom(
-        request, f"paperscope: {profile.name}", "/author/" + quote(profile.slug, safe=""), papers
-    )
+    return _atom(request, f"paperscope: {profile.name}", author_path(profile.slug), papers)
 
 
 @router.get("/cat/{code}.atom", summary="Atom feed of a category's latest papers")
 async def category_atom(request: Request, code: str) -> Response:
-    from paperscope.store.browse import Browse
-
     site = site_of(request)
     found, total = Browse(site.store).category_papers(code, limit=site.settings.max_page_size)
     if not total:
@@ -216,4 +216,3 @@ async def opensearch(request: Request) -> Response:
         export.opensearch_description(base_url(request)),
         media_type="application/opensearchdescription+xml",
     )
-
