@@ -58,7 +58,7 @@ def authors_line(paper: Paper, most: int = 3) -> str:
     names = [a.name for a in paper.authors]
     total = paper.author_count or len(names)
     if not names:
-        return f"{total} authors" if total else ""
+        return f"{total} author{'s' if total != 1 else ''}" if total else ""
     shown = ", ".join(names[:most])
     if len(names) > most or not paper.authors_complete:
         shown += f" et al. ({total})" if total > len(names[:most]) else " et al."

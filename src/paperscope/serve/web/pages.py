@@ -306,7 +306,9 @@ def _more_by_authors(authors, rowid: int, slugs: list[str | None]) -> list[tuple
     seen = {rowid}
     for slug in [s for s in slugs if s][:AUTHORS_FOR_MORE]:
         profile = authors.profile(slug)
-        papers = [(r, p) for r, p in profile.papers if r not in seen][:SIDE_LIST]
+        # slice before filtering: a prolific author's list loads papers only as read
+        head = profile.papers[: SIDE_LIST + len(seen)]
+        papers = [(r, p) for r, p in head if r not in seen][:SIDE_LIST]
         seen.update(r for r, _ in papers)
         if papers:
             out.append((profile.name, slug, papers))
