@@ -493,3 +493,24 @@ def test_links_use_the_configured_base_url(sample_store) -> None:
         assert (
             b"https://papers.example.org/search?q={searchTerms}" in c.get("/opensearch.xml").content
         )
+
+
+def test_unknown_api_path_is_404_json(client) -> None:
+    body = api_error(client.get("/api/v1/nothing-here"), 404)
+    assert body["message"] == "no such page"
+    api_error(client.get("/api/v2/search", params={"q": "x"}), 404)
+
+
+def test_next_link_keeps_repeated_filters(client) -> None:
+    params = {"q": "learning", "cat": ["cs.LG", "cs.CV"], "limit": 2, "mode": "lexical"}
+    body = client.get("/api/v1/search", params=params).json()
+    assert body["total"] > 2 and body["next"]
+    assert "cat=cs.LG" in body["next"] and "cat=cs.CV" in body["next"]
+    parts = urlsplit(body["next"])
+    second = client.get(parts.path + "?" + parts.query).json()
+    assert second["query"] == body["query"] and second["offset"] == 2
+
+
+def test_trending_sort_is_accepted(client) -> None:
+    body = client.get("/api/v1/search", params={"q": "learning", "sort": "trending"}).json()
+    assert body["sort"] == "trending" and body["results"]
