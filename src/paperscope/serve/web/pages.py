@@ -288,7 +288,7 @@ async def paper(request: Request, ident: str) -> Response:
         "authors": list(zip(paper.authors, [*slugs, *[None] * len(paper.authors)], strict=False)),
         "bibtex": bibtex_entry(paper),
         "similar": [(h.rowid, h.paper) for h in similar],
-        "more": _more_by_authors(authors, rowid, slugs),
+        "more": _more_by_authors(store, rowid, slugs),
         "sources": store.paper_sources(paper.id),
         "local_upvotes": Browse(store).upvote_counts([rowid]).get(rowid, 0),
         "export_base": _paper_path(paper),
@@ -300,18 +300,29 @@ def _paper_path(paper: Paper) -> str:
     return "/paper/" + quote(paper.id, safe="/")
 
 
-def _more_by_authors(authors, rowid: int, slugs: list[str | None]) -> list[tuple[str, list]]:
-    """(author name, their other papers) for the first few authors that have any."""
-    out = []
+def _more_by_authors(store, rowid: int, slugs: list[str | None]) -> list[tuple[str, str, list]]:
+    """(author name, slug, their other papers) for the first few authors that have any.
+
+    Reads each author's newest rowids from the author index alone (a whole profile reads every
+    occurrence of a prolific author and 200 papers for affiliations), then loads the shown
+    papers in one read."""
+    browse = Browse(store)
+    picks = []
     seen = {rowid}
     for slug in [s for s in slugs if s][:AUTHORS_FOR_MORE]:
-        profile = authors.profile(slug)
-        # slice before filtering: a prolific author's list loads papers only as read
-        head = profile.papers[: SIDE_LIST + len(seen)]
-        papers = [(r, p) for r, p in head if r not in seen][:SIDE_LIST]
-        seen.update(r for r, _ in papers)
-        if papers:
-            out.append((profile.name, slug, papers))
+        found = browse.author_newest(slug, SIDE_LIST + len(seen))
+        if found is None:
+            continue
+        name, rowids = found
+        picked = [r for r in rowids if r not in seen][:SIDE_LIST]
+        seen.update(picked)
+        picks.append((name, slug, picked))
+    papers = store.load_rowids(sorted(seen - {rowid}))
+    out = []
+    for name, slug, picked in picks:
+        shown = [(r, papers[r]) for r in picked if r in papers]
+        if shown:
+            out.append((name, slug, shown))
     return out
 
 
