@@ -12,6 +12,7 @@ the engines, so `limit` results come back whenever that many papers match.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,9 @@ WHOLE_TEXT_SHARE = 1.0
 SIMILAR_LEXICAL_SHARE = 0.1
 #: The mode `similar` uses unless told otherwise (chosen by bench/search_quality.py).
 SIMILAR_MODE = "semantic"
+#: Query embeddings an engine remembers (by text): people repeat searches and page through
+#: results, and one embedding costs more CPU than the rest of a search's ranking.
+QUERY_VECTORS = 256
 
 
 @dataclass(slots=True)
@@ -114,6 +118,7 @@ class SearchEngine:
         )
         self._vectors: VectorIndex | None = None
         self._folder = folder
+        self._query_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
     @classmethod
     def open(cls, db_path: str | Path, **kwargs) -> SearchEngine:
@@ -205,7 +210,7 @@ class SearchEngine:
         allowed = self.lexical.filter_rowids(filters) if filters is not None else None
         semantic: list[tuple[int, float]] = []
         if allowed is None or len(allowed):
-            query_vec = self.embedder.embed_query(q.free_text(free))
+            query_vec = self._embed_query(q.free_text(free))
             semantic = self.vectors.search(query_vec, depth, allowed=allowed)
         if mode == "semantic":
             total = len(allowed) if allowed is not None else len(self.vectors)
@@ -215,6 +220,20 @@ class SearchEngine:
         # the union of both candidate lists, at least every lexical match
         total = max(lexical_total, len(fused))
         return fused, {"lexical": lexical, "semantic": semantic}, total
+
+    def _embed_query(self, text: str) -> np.ndarray:
+        """The embedder's vector of `text`, from a small LRU of recent queries (read-only)."""
+        key = (self.embedder.version, text)
+        vector = self._query_vectors.get(key)
+        if vector is None:
+            vector = self.embedder.embed_query(text)
+            vector.setflags(write=False)  # shared by later searches of the same text
+            self._query_vectors[key] = vector
+            if len(self._query_vectors) > QUERY_VECTORS:
+                self._query_vectors.popitem(last=False)
+        else:
+            self._query_vectors.move_to_end(key)
+        return vector
 
     def _trending(
         self, node: q.Node, free: q.Node | None, filters: q.Node | None, mode: str, wanted: int

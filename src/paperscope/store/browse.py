@@ -78,6 +78,13 @@ class Browse:
         self.now = now
         _ensure_pow(self.conn)
 
+    def data_state(self) -> tuple[int, int]:
+        """A pair that changes whenever anything in the database changed, for caches of
+        what is read here: another connection's commit moves `PRAGMA data_version`, this
+        connection's own writes move `total_changes`."""
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        return version, self.conn.total_changes
+
     # ------------------------------------------------------------ days
 
     def latest_day(self) -> str | None:

@@ -11,7 +11,10 @@ week or month, the neighbouring period while it overlaps the store's dates.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+import time
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from paperscope.errors import InputError
@@ -95,6 +98,14 @@ def _key_of(kind: str, day: date) -> str:
     ]()
 
 
+#: Feed pages a process remembers (least recently asked forgotten first).
+FEED_CACHE = 512
+#: Seconds a remembered trending page is shown: its scores age with the clock (by hours, so a
+#: minute moves no paper past another in practice), other sorts only change with the data.
+TRENDING_TTL = 60.0
+_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def feed_page(
     site,
     kind: str,
@@ -104,12 +115,44 @@ def feed_page(
     limit: int = 20,
     offset: int = 0,
 ) -> FeedView:
-    """One page of the feed of a period (see the module docstring)."""
+    """One page of the feed of a period (see the module docstring).
+
+    Remembered per process until anything in the database changes (papers, upvotes,
+    submissions: `Browse.data_state`), trending pages at most TRENDING_TTL seconds: people
+    read the same few days, and a period's listing sorts all of its papers."""
     if sort not in SORTS:
         raise InputError(f"unknown sort {sort!r}", hint="sorts: " + ", ".join(SORTS))
     if kind not in KINDS:
         raise InputError(f"unknown feed kind {kind!r}", hint="kinds: " + ", ".join(KINDS))
     browse = Browse(site.store)
+    cache = _caches.get(site)
+    if cache is None:
+        cache = _caches[site] = OrderedDict()
+    state = browse.data_state()
+    # the default period of an empty store is today's: the date is part of that key
+    today = datetime.now(UTC).date() if key is None else None
+    ident = (kind, key, today, sort, category or None, limit, offset)
+    now = time.monotonic()
+    found = cache.get(ident)
+    if found and found[0] == state and (sort != "trending" or now - found[1] < TRENDING_TTL):
+        cache.move_to_end(ident)
+        return replace(found[2])  # a copy: callers may set fields of their own
+    view = _feed_page(browse, kind, key, sort, category, limit, offset)
+    cache[ident] = (state, now, replace(view))
+    if len(cache) > FEED_CACHE:
+        cache.popitem(last=False)
+    return view
+
+
+def _feed_page(
+    browse: Browse,
+    kind: str,
+    key: str | None,
+    sort: str,
+    category: str | None,
+    limit: int,
+    offset: int,
+) -> FeedView:
     latest = browse.latest_day()
     if key is None:
         anchor = parse_day(latest) if latest else datetime.now(UTC).date()

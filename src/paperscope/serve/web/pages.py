@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import weakref
+from collections import OrderedDict
 from datetime import date
 from typing import Annotated
 from urllib.parse import quote, urlencode
@@ -281,19 +282,53 @@ async def paper(request: Request, ident: str) -> Response:
         return RedirectResponse(_paper_path(paper), status_code=301)
     authors = directory(site)
     slugs = authors.slugs_for_paper(rowid)
-    similar = site.engine.similar_rowid(rowid, limit=SIDE_LIST)
+    similar = _similar(site, rowid)
     context = {
         "paper": paper,
         "rowid": rowid,
         "authors": list(zip(paper.authors, [*slugs, *[None] * len(paper.authors)], strict=False)),
         "bibtex": bibtex_entry(paper),
-        "similar": [(h.rowid, h.paper) for h in similar],
+        "similar": similar,
         "more": _more_by_authors(store, rowid, slugs),
         "sources": store.paper_sources(paper.id),
         "local_upvotes": Browse(store).upvote_counts([rowid]).get(rowid, 0),
         "export_base": _paper_path(paper),
     }
     return render(request, "paper.html", context)
+
+
+class _SimilarCache:
+    """Similar papers' rowids per paper, for one state of the store and the vector index: the
+    neighbour search is most of a paper page's work and only changes when they do."""
+
+    def __init__(self) -> None:
+        self.state: tuple[int, int] | None = None
+        self.rowids: OrderedDict[int, list[int]] = OrderedDict()
+
+
+#: Papers whose similar papers a process remembers (least recently shown forgotten first).
+SIMILAR_CACHE = 4096
+_similar_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _similar(site: Site, rowid: int) -> list[tuple[int, Paper]]:
+    """The paper page's similar papers; the papers themselves are read fresh every time."""
+    engine = site.engine
+    cache = _similar_caches.setdefault(site, _SimilarCache())
+    # embedding adds vectors without moving the generation: the index's size is in the key
+    state = (site.store.generation(), len(engine.vectors))
+    if cache.state != state:
+        cache.state, cache.rowids = state, OrderedDict()
+    rowids = cache.rowids.get(rowid)
+    if rowids is None:
+        hits = engine.similar_rowid(rowid, limit=SIDE_LIST)
+        cache.rowids[rowid] = [h.rowid for h in hits]
+        if len(cache.rowids) > SIMILAR_CACHE:
+            cache.rowids.popitem(last=False)
+        return [(h.rowid, h.paper) for h in hits]
+    cache.rowids.move_to_end(rowid)
+    papers = site.store.load_rowids(rowids)
+    return [(r, papers[r]) for r in rowids if r in papers]
 
 
 def _paper_path(paper: Paper) -> str:
