@@ -14,7 +14,7 @@ Baseline (arxiv-sanity-lite): TF-IDF over title + abstract (1-2-grams, sublinear
 max_df 0.1, English stop words), LinearSVC C=0.01 with balanced classes, trained per request on
 the thumbs-up papers against every other paper.
 
-Usage: python bench/recs_quality.py [--users 240] [--sweep]
+Usage: python bench/recs_quality.py [--users 960] [--sweep] [--set NAME=VALUE,...]
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ CACHE = OUT  # bench/out: ignored by git
 MIN_INTEREST_PAPERS = 25
 RATED = 10
 SEED = 17
+BASELINE = "arxiv-sanity baseline (TF-IDF + LinearSVC)"
 
 
 def cached_store() -> Path:
@@ -160,13 +161,36 @@ class Baseline:
         return [int(r) for r in self.rowids[order] if int(r) not in rated][:limit]
 
 
-def summarise(rows: list[dict[str, float]], users: list[dict]) -> dict[str, float]:
+def summarise(rows: list[dict[str, float]], users: list[dict]) -> dict[str, np.ndarray]:
+    """Per-user figures as arrays (coverage: multi-interest users only), for means, standard
+    errors and paired differences between methods on the same users."""
     multi = [m for m, u in zip(rows, users, strict=True) if len(u["interests"]) > 1]
     return {
-        "p@10": float(np.mean([m["p@10"] for m in rows])),
-        "ndcg@10": float(np.mean([m["ndcg@10"] for m in rows])),
-        "coverage": float(np.mean([m["coverage"] for m in multi])) if multi else 0.0,
+        "p@10": np.array([m["p@10"] for m in rows]),
+        "ndcg@10": np.array([m["ndcg@10"] for m in rows]),
+        "coverage": np.array([m["coverage"] for m in multi]),
     }
+
+
+def mean_se(values: np.ndarray) -> tuple[float, float]:
+    """Mean and its standard error over users."""
+    if not len(values):
+        return 0.0, 0.0
+    se = float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
+    return float(np.mean(values)), se
+
+
+def fmt(values: np.ndarray) -> str:
+    mean, se = mean_se(values)
+    return f"{mean:.3f}±{se:.3f}"
+
+
+def fmt_delta(ours: np.ndarray, base: np.ndarray | None) -> str:
+    """Paired difference ours - baseline over the same users, ± its standard error."""
+    if base is None:
+        return "-"
+    mean, se = mean_se(ours - base)
+    return f"{mean:+.3f}±{se:.3f}"
 
 
 def run_ours(engine: SearchEngine, users: list[dict], ids: list[int], papers) -> tuple:
@@ -185,7 +209,7 @@ def run_ours(engine: SearchEngine, users: list[dict], ids: list[int], papers) ->
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--users", type=int, default=240)
+    ap.add_argument("--users", type=int, default=960)
     ap.add_argument("--sweep", action="store_true", help="try other model constants too")
     ap.add_argument(
         "--set",
@@ -232,20 +256,27 @@ def main() -> None:
                 found = baseline.recommend(user["up"], user["rated"], 10)
                 times.append(time.perf_counter() - t)
                 rows.append(metrics(found, user, papers))
-            results["arxiv-sanity baseline (TF-IDF + LinearSVC)"] = (
+            results[BASELINE] = (
                 summarise(rows, users),
                 float(np.median(times)) * 1000,
             )
         configs = [("paperscope", {})]
         if args.sweep:
             configs += [
+                ("paperscope, interests by the model alone", {"INTEREST_BLEND": 1.0}),
+                ("paperscope, INTEREST_BLEND=0.7", {"INTEREST_BLEND": 0.7}),
+                ("paperscope, INTEREST_BLEND=0.3", {"INTEREST_BLEND": 0.3}),
                 ("paperscope, MMR only (no interest coverage)", {"INTEREST_DISTANCE": 2.0}),
                 (
                     "paperscope, no diversification",
-                    {"INTEREST_DISTANCE": 2.0, "MMR_LAMBDA": 1.0},
+                    {"INTEREST_DISTANCE": 2.0, "MMR_LAMBDA": 1.0, "INTEREST_BLEND": 1.0},
                 ),
-                (f"paperscope, C={recs_module.C / 4:g}", {"C": recs_module.C / 4}),
+                ("paperscope, INTEREST_DISTANCE=0.5", {"INTEREST_DISTANCE": 0.5}),
                 (f"paperscope, C={recs_module.C * 4:g}", {"C": recs_module.C * 4}),
+                (
+                    f"paperscope, C={recs_module.C * 4:g}, model alone (previous default)",
+                    {"C": recs_module.C * 4, "INTEREST_BLEND": 1.0},
+                ),
             ]
         for spec in args.set:
             pairs = dict(item.split("=", 1) for item in spec.split(","))
@@ -259,11 +290,19 @@ def main() -> None:
             finally:
                 for k, v in saved.items():
                     setattr(recs_module, k, v)
-        print(f"\n{'method':<60}{'p@10':>7}{'nDCG@10':>9}{'coverage*':>11}{'ms/user':>9}")
+        base = results.get(BASELINE)
+        print(
+            f"\n{'method':<52}{'p@10':>13}{'nDCG@10':>13}{'coverage*':>13}"
+            f"{'Δp@10':>14}{'Δcoverage':>14}{'ms/user':>9}"
+        )
         for name, (m, ms) in results.items():
             print(
-                f"{name:<60}{m['p@10']:>7.3f}{m['ndcg@10']:>9.3f}{m['coverage']:>11.3f}{ms:>9.1f}"
+                f"{name:<52}{fmt(m['p@10']):>13}{fmt(m['ndcg@10']):>13}{fmt(m['coverage']):>13}"
+                f"{fmt_delta(m['p@10'], base[0]['p@10'] if base else None):>14}"
+                f"{fmt_delta(m['coverage'], base[0]['coverage'] if base else None):>14}"
+                f"{ms:>9.1f}"
             )
+        print("figures: mean±standard error over users; Δ: paired difference from the baseline")
         print("* coverage: share of a multi-interest user's interests present in the top 10")
         print(
             "ms/user: median time of one request (ours: training included, the model cache "

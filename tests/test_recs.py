@@ -311,3 +311,25 @@ def test_new_and_deleted_papers_reach_the_matrix(world):
     assert rec.matrix.loads == loads + 1
     assert first[0].rowid not in {r.rowid for r in after}
     assert rec.trainings == 1  # ratings did not change: same model
+
+
+def test_a_small_interest_gets_its_share_from_its_own_neighbours(world):
+    """Two positives of ten get two places of ten (shares by size), and each candidate's
+    affinity to an interest is its cosine to that interest's nearest positive."""
+    import numpy as np
+
+    uid = world.users["ben"]
+    world.thumbs("ben", world.by_topic["seg"][:8])
+    world.thumbs("ben", world.by_topic["rl"][:2])
+    rec = Recommender(world.engine)
+    topics = world.topics_of(rec.recommend(uid, limit=10))
+    assert topics.count("rl") >= 2, topics
+    assert topics.count("seg") >= 6, topics
+    model = rec._state.models[(uid, "")]
+    assert len(model.member_rowids) == 10 and len(model.interests) >= 2
+    rows = rec.matrix.positions(model.member_rowids)
+    affinity = rec._affinity(model, rows)
+    # a positive is its own nearest positive: affinity 1 to its interest, at most 1 elsewhere
+    own = affinity[np.arange(len(rows)), model.member_labels]
+    assert np.allclose(own, 1.0, atol=1e-4)
+    assert (affinity <= own[:, None] + 1e-4).all()

@@ -41,7 +41,7 @@ BACKGROUND = 400
 #: A thumbs-down weighs this many background papers.
 NEGATIVE_WEIGHT = 3.0
 #: Inverse regularisation of the logistic regression (bench/recs_quality.py sweep).
-C = 1.0
+C = 0.25
 #: Below this many positives the follows weigh more (cold start), down to `FOLLOW_FLOOR`.
 COLD_POSITIVES = 10
 FOLLOW_FLOOR = 0.2
@@ -54,6 +54,11 @@ MMR_LAMBDA = 0.7
 INTEREST_DISTANCE = 0.75
 MAX_INTERESTS = 8
 COVERAGE_POWER = 1.0
+#: Within an interest, relevance = this x the model's score + the rest x the candidate's
+#: cosine to its nearest positive of that interest (each scaled to [0, 1] within the
+#: interest): the model, trained on all positives, favours the busy interests' vocabulary, so
+#: a small interest is served by its own neighbours (bench/recs_quality.py sweep).
+INTEREST_BLEND = 0.5
 #: Positives clustered at most (the most recent); the others join their nearest interest.
 MAX_CLUSTERED = 300
 #: Candidates diversified per result wanted, and at least this many.
@@ -95,6 +100,9 @@ class _Model:
     embedded: int = 0  # positives with a vector when trained
     interests: np.ndarray | None = None  # unit centroids of the positives' clusters
     interest_sizes: np.ndarray | None = None
+    # the clustered positives (rowids) and the interest each belongs to, for affinities
+    member_rowids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    member_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     # the best rows by the model and by each interest, for one matrix state (`_model_rows`)
     score_key: int = -1
     top_rows: np.ndarray | None = None
@@ -184,11 +192,16 @@ class Recommender:
             allowed[matrix.positions(np.fromiter(exclude, dtype=np.int64))] = False
             if since_day:
                 allowed &= matrix.days >= since_day
-            rows, scores, follow_part, interest = self._candidates(model, allowed, limit)
+            rows, scores, follow_part, affinity = self._candidates(model, allowed, limit)
             if not len(rows):
                 return []
+            interest = affinity.argmax(axis=1) if affinity.shape[1] else np.zeros(len(rows), int)
             groups, weights = self._groups(model, rows, scores, follow_part, interest)
-            picked = select(matrix.vectors[rows], scores, groups, weights, limit, MMR_LAMBDA)
+            own = affinity[np.arange(len(rows)), interest] if affinity.shape[1] else scores.copy()
+            own = np.where([g[0] == "interest" for g in groups], own, scores)
+            picked = select(
+                matrix.vectors[rows], scores, groups, weights, limit, MMR_LAMBDA, affinity=own
+            )
             return self._explain(model, rows[picked], scores[picked], follow_part[picked])
 
     def invalidate(self, user_id: int) -> None:
@@ -251,7 +264,11 @@ class Recommender:
         pos_rows = self.matrix.positions(model.positives)
         neg_rows = self.matrix.positions(sorted(negatives))
         model.embedded, model.loads = len(pos_rows), self.matrix.loads
-        model.interests, model.interest_sizes = cluster_interests(self.matrix.vectors[pos_rows])
+        model.interests, model.interest_sizes, labels = cluster_interests(
+            self.matrix.vectors[pos_rows]
+        )
+        model.member_rowids = self.matrix.rowids[pos_rows[len(pos_rows) - len(labels) :]]
+        model.member_labels = labels
         stored = ratings.load_model(user_id, scope)
         # a positive embedded since (a stub filled by a harvest) changes the training data
         # without changing the ratings: the count of positives with vectors is checked too
@@ -344,7 +361,7 @@ class Recommender:
         self, model: _Model, allowed: np.ndarray, limit: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The best allowed rows by the blend of model and follows: rows, blended scores, the
-        follow part of each score and the interest nearest each."""
+        follow part of each score and each row's affinity to each interest (`_affinity`)."""
         pool = max(MIN_POOL, POOL_PER_RESULT * limit)
         follow_rows = model.follow_rows[allowed[model.follow_rows]]
         follow_vals = model.follow_values[allowed[model.follow_rows]]
@@ -360,12 +377,13 @@ class Recommender:
             parts.append(follow_rows[_top(follow_vals, pool)])
         if not parts:
             empty = np.zeros(0)
-            return np.zeros(0, np.int64), empty, empty, np.zeros(0, np.int64)
+            return np.zeros(0, np.int64), empty, empty, np.zeros((0, 0), np.float32)
         rows = np.unique(np.concatenate(parts))
         logits = None
-        interest_sims = np.zeros((len(rows), 0), dtype=np.float32)
+        affinity = np.zeros((len(rows), 0), dtype=np.float32)
         if model.weights is not None:
-            logits, interest_sims = self._score(model, rows)
+            logits, _ = self._score(model, rows)
+            affinity = self._affinity(model, rows)
         share = 0.0
         if model.follows and len(model.follow_rows):
             cold = max(0.0, 1.0 - len(model.positives) / COLD_POSITIVES)
@@ -381,14 +399,28 @@ class Recommender:
             hit = (index < len(rows)) & (rows[np.minimum(index, len(rows) - 1)] == follow_rows)
             follow[index[hit]] = follow_vals[hit]
         scores = (1 - share) * relevance + share * follow
-        best = _top(scores, pool * max(1, k))
+        keep = [_top(scores, pool * max(1, k))]
+        if affinity.shape[1] > 1:  # and each interest's nearest papers, as gathered above
+            keep.extend(_top(affinity[:, j], max(limit, pool // k)) for j in range(k))
+        best = np.unique(np.concatenate(keep))
         best = best[np.lexsort((rows[best], -scores[best]))]
-        interest = (
-            interest_sims[best].argmax(axis=1)
-            if interest_sims.shape[1]
-            else np.zeros(len(best), dtype=np.int64)
-        )
-        return rows[best], scores[best], share * follow[best], interest
+        return rows[best], scores[best], share * follow[best], affinity[best]
+
+    def _affinity(self, model: _Model, rows: np.ndarray) -> np.ndarray:
+        """Each row's cosine to its nearest positive of each interest (rows x interests):
+        sharper than the centroid for an interest of a few papers on a narrow topic."""
+        k = 0 if model.interests is None else len(model.interests)
+        members = self.matrix.positions(model.member_rowids)
+        present = np.isin(model.member_rowids, self.matrix.rowids[members])
+        labels = model.member_labels[present]
+        out = np.full((len(rows), k), -1.0, dtype=np.float32)
+        if not len(members) or not k:
+            return out
+        sims = self.matrix.vectors[rows] @ self.matrix.vectors[members].T
+        for j in range(k):
+            if (labels == j).any():
+                out[:, j] = sims[:, labels == j].max(axis=1)
+        return out
 
     def _weights(self, model: _Model) -> np.ndarray:
         """The model's weights and the interests' centroids as columns of one matrix."""
@@ -504,6 +536,7 @@ def train(vectors: np.ndarray, pos_rows: np.ndarray, neg_rows: np.ndarray, seed:
     """Logistic regression weights (dim + bias, float32) of positives against thumbs-down
     papers and a background sample; positives weigh as much as all negatives together."""
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(seed)
     taken = np.union1d(pos_rows, neg_rows)
@@ -527,7 +560,10 @@ def train(vectors: np.ndarray, pos_rows: np.ndarray, neg_rows: np.ndarray, seed:
         np.ones(len(background)),
     ]
     clf = LogisticRegression(C=C, max_iter=1000)
-    clf.fit(x, y, sample_weight=weight / weight.mean())
+    # one BLAS thread: L-BFGS on 385 weights gains nothing from more, and on a busy machine
+    # threads waiting for each other made training 6x slower (bench/recs_quality.py)
+    with threadpool_limits(limits=1, user_api="blas"):
+        clf.fit(x, y, sample_weight=weight / weight.mean())
     return np.append(clf.coef_[0], clf.intercept_[0]).astype(np.float32)
 
 
@@ -537,13 +573,14 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return idx[np.isfinite(scores[idx])]
 
 
-def cluster_interests(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def cluster_interests(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The user's interests from their positives' vectors: unit centroids of average-linkage
-    clusters (cosine distance cut at `INTEREST_DISTANCE`, at most `MAX_INTERESTS`) and the
-    number of positives in each, largest first."""
+    clusters (cosine distance cut at `INTEREST_DISTANCE`, at most `MAX_INTERESTS`), the
+    number of positives in each, largest first, and the interest of each clustered positive
+    (the last `MAX_CLUSTERED` of `vectors`)."""
     n, dim = vectors.shape
     if n == 0:
-        return np.zeros((0, dim), np.float32), np.zeros(0)
+        return np.zeros((0, dim), np.float32), np.zeros(0), np.zeros(0, np.int64)
     sample = vectors[-MAX_CLUSTERED:]
     if len(sample) == 1:
         labels = np.zeros(1, dtype=np.int64)
@@ -560,7 +597,9 @@ def cluster_interests(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # every positive (the unclustered too) counts towards its nearest interest
     sizes = np.bincount((vectors @ centroids.T).argmax(axis=1), minlength=len(centroids))
     order = np.argsort(-sizes, kind="stable")
-    return centroids[order].astype(np.float32), sizes[order].astype(np.float64)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return centroids[order].astype(np.float32), sizes[order].astype(np.float64), rank[labels]
 
 
 def select(
@@ -570,10 +609,12 @@ def select(
     weights: dict,
     k: int,
     lam: float,
+    affinity: np.ndarray | None = None,
 ) -> np.ndarray:
     """Coverage, then maximal marginal relevance: each pick goes to the group furthest below
     its share (picks + 1) / weight, and within it to the candidate maximising lam x relevance
-    (its group's scores scaled to [0, 1]) - (1 - lam) x its highest cosine to the papers
+    (its group's scores scaled to [0, 1], blended with `INTEREST_BLEND` with its `affinity` to
+    the group scaled likewise, if given) - (1 - lam) x its highest cosine to the papers
     already picked.
     Returns indices of up to `k` candidates in pick order."""
     n = len(scores)
@@ -586,11 +627,10 @@ def select(
     members = {g: np.array([i for i, x in enumerate(groups) if x == g]) for g in keys}
     # relevance is scaled within each group: a follow's candidates and an interest's are
     # picked by their order among themselves, whatever the blend did to their levels
-    relevance = np.ones(n)
-    for idx in members.values():
-        low, span = float(scores[idx].min()), float(np.ptp(scores[idx]))
-        if span > 0:
-            relevance[idx] = (scores[idx] - low) / span
+    relevance = _scaled_within(scores, members.values())
+    if affinity is not None:
+        near = _scaled_within(affinity, members.values())
+        relevance = INTEREST_BLEND * relevance + (1 - INTEREST_BLEND) * near
     taken = dict.fromkeys(keys, 0)
     picked: list[int] = []
     for _ in range(min(k, n)):
@@ -604,6 +644,16 @@ def select(
         free[best] = False
         closest = np.maximum(closest, sims[best])
     return np.array(picked, dtype=np.int64)
+
+
+def _scaled_within(values: np.ndarray, groups: Iterable[np.ndarray]) -> np.ndarray:
+    """`values` scaled to [0, 1] within each group of indices (1 where a group is flat)."""
+    out = np.ones(len(values))
+    for idx in groups:
+        low, span = float(values[idx].min()), float(np.ptp(values[idx]))
+        if span > 0:
+            out[idx] = (values[idx] - low) / span
+    return out
 
 
 def _mmr(vectors: np.ndarray, scores: np.ndarray, k: int, lam: float) -> np.ndarray:
