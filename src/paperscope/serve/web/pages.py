@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Paper
@@ -141,8 +142,35 @@ async def _feed(
         "month": month_key(start),
         "day": view.start if kind == "day" else None,
         "categories": _feed_categories(site),
+        "papers_html": _papers_html(site, view.papers, view.local_upvotes, (page - 1) * size + 1),
     }
     return render(request, "feed.html", context)
+
+
+#: Rendered feed lists a process remembers.
+LIST_CACHE = 256
+_list_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _papers_html(site: Site, papers: list, upvotes: dict, start: int) -> Markup:
+    """`paper_list(papers, upvotes, start)` of _papers.html, rendered once per listing: feed
+    views are remembered (feedviews.feed_page) and hand out the same `papers` and `upvotes`
+    objects until the data changes, so their identity names the rendering. The list shows
+    nothing of the reader (no user, no form tokens)."""
+    _globals(site)
+    cache = _list_caches.setdefault(site, OrderedDict())
+    key = (id(papers), id(upvotes), start)
+    found = cache.get(key)
+    # the entry holds both objects, so their ids cannot be reused while it is cached
+    if found is not None and found[0] is papers and found[1] is upvotes:
+        cache.move_to_end(key)
+        return found[2]
+    module = site.templates.env.get_template("_papers.html").module
+    html = module.paper_list(papers, upvotes, start=start)
+    cache[key] = (papers, upvotes, html)
+    if len(cache) > LIST_CACHE:
+        cache.popitem(last=False)
+    return html
 
 
 def _feed_categories(site: Site) -> list[tuple[str, int]]:
