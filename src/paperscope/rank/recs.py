@@ -41,7 +41,7 @@ BACKGROUND = 400
 #: A thumbs-down weighs this many background papers.
 NEGATIVE_WEIGHT = 3.0
 #: Inverse regularisation of the logistic regression (bench/recs_quality.py sweep).
-C = 0.25
+C = 1.0
 #: Below this many positives the follows weigh more (cold start), down to `FOLLOW_FLOOR`.
 COLD_POSITIVES = 10
 FOLLOW_FLOOR = 0.2
