@@ -25,22 +25,30 @@ WEB_SOURCES = (
 
 
 @pytest.fixture(scope="session")
-def sample_store(tmp_path_factory) -> Path:
-    """A store with WEB_SOURCES imported and embedded, built once per test session.
+def sample_store(pristine_store, tmp_path_factory) -> Path:
+    """A store with WEB_SOURCES imported and embedded, shared by the session's read-only
+    tests; tests that write use `store_copy`."""
+    from webtools import copy_store
 
-    Read-only: tests that write use `store_copy`.
-    """
+    # pages served in single-user mode create the local user on first use, so the shared
+    # store does change; `store_copy` starts from the pristine build instead
+    return copy_store(pristine_store, tmp_path_factory.mktemp("sample-store") / "papers.db")
+
+
+@pytest.fixture(scope="session")
+def pristine_store(tmp_path_factory) -> Path:
+    """WEB_SOURCES imported and embedded, never opened by a test."""
     from webtools import build_store
 
-    return build_store(tmp_path_factory.mktemp("sample-store") / "papers.db", WEB_SOURCES)
+    return build_store(tmp_path_factory.mktemp("pristine-store") / "papers.db", WEB_SOURCES)
 
 
 @pytest.fixture
-def store_copy(sample_store, tmp_path) -> Path:
-    """A private copy of `sample_store` (file and indexes) a test may change."""
+def store_copy(pristine_store, tmp_path) -> Path:
+    """A private copy of the sample store (file and indexes) a test may change."""
     from webtools import copy_store
 
-    return copy_store(sample_store, tmp_path / "papers.db")
+    return copy_store(pristine_store, tmp_path / "papers.db")
 
 
 @pytest.fixture(scope="session")
