@@ -91,6 +91,8 @@ def test_query_vectors_are_remembered_read_only_and_equal_to_the_embedders(sampl
         again = engine._embed_query("graph neural networks")
         assert again is first
         assert not first.flags.writeable
-        assert np.array_equal(first, engine.embedder.embed_query("graph neural networks"))
+        # the query session may run on fewer threads: the same vector up to float rounding
+        expected = engine.embedder.embed_query("graph neural networks")
+        assert np.allclose(first, expected, atol=1e-5)
         other = engine._embed_query("protein folding")
-        assert not np.array_equal(other, first)
+        assert not np.allclose(other, first, atol=1e-2)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from paperscope.errors import InputError
-from paperscope.index.embedder import Embedder, default_embedder
+from paperscope.index.embedder import Embedder, MiniLMEmbedder, default_embedder
 from paperscope.index.embedding import DOC_PASSAGE
 from paperscope.index.lexical import LexicalIndex, Snippet
 from paperscope.index.paths import index_dir
@@ -110,6 +110,9 @@ class SearchEngine:
         """`progress(stage, done, total)` hears about index rebuilds ("lexical", "vectors")."""
         self.store = store
         self._embedder = embedder
+        self._query_embedder: Embedder | None = None
+        #: Whether `embedder` is the engine's own default (then queries get a session of their own)
+        self._default_embedder = embedder is None
         self._progress = progress
         folder = index_dir(store.path)
         self.lexical = LexicalIndex(store, folder / "lexical")
@@ -138,6 +141,23 @@ class SearchEngine:
         if self._embedder is None:
             self._embedder = default_embedder()
         return self._embedder
+
+    @property
+    def query_embedder(self) -> Embedder:
+        """The embedder of query texts. For the default model, a session of its own on one
+        thread: a query is a few tokens, where a second intra-op thread mostly spins and takes
+        CPU from the other server worker (on 2 cores, one thread embedded 195 queries/s alone
+        and 90/s per process with two processes at it; two threads 92 and 56). Document batches
+        (`paperscope embed`) keep `embedder` and its threads."""
+        if self._query_embedder is None:
+            main = self.embedder
+            query = main
+            if self._default_embedder and isinstance(main, MiniLMEmbedder) and main.threads > 1:
+                single = MiniLMEmbedder(max_length=main.max_length, threads=1)
+                if single.version == main.version:
+                    query = single
+            self._query_embedder = query
+        return self._query_embedder
 
     @property
     def vectors(self) -> VectorIndex:
@@ -226,7 +246,7 @@ class SearchEngine:
         key = (self.embedder.version, text)
         vector = self._query_vectors.get(key)
         if vector is None:
-            vector = self.embedder.embed_query(text)
+            vector = self.query_embedder.embed_query(text)
             vector.setflags(write=False)  # shared by later searches of the same text
             self._query_vectors[key] = vector
             if len(self._query_vectors) > QUERY_VECTORS:
