@@ -7,7 +7,7 @@ this machine. Query embedding stays real: hybrid search pages run the bundled Mi
 
 Then starts `paperscope serve --workers 2 --no-embed-worker --api-rate-limit 0` on 127.0.0.1
 and runs Debian's `wrk` once per URL class (paper pages, feed pages, hybrid search pages, and
-the matching /api/v1 routes), each class a list of distinct URLs (25,000 papers, 2,000
+the matching /api/v1 routes), each class a list of distinct URLs (25,000 papers, 3,000
 corpus queries per search class, every feed day/week of the last 120 days) walked in order by
 a Lua script whose threads start evenly spread over the list, so no paper or query is asked
 twice while the list lasts: the servers' per-process caches (query embeddings, similar papers)
@@ -54,7 +54,7 @@ TARGETS = {"paper": 150.0, "feed": 150.0, "search": 300.0}
 PAPER_URLS = 25_000
 #: Distinct corpus queries per search class (pages and API get disjoint sets): more than a run
 #: answers, so the query-embedding cache cannot turn the benchmark into a cache benchmark.
-SEARCH_URLS = 2_000
+SEARCH_URLS = 3_000
 
 LUA = r"""
 -- Walks a file of paths round-robin (each thread from its own offset); counts non-2xx.
@@ -119,7 +119,7 @@ def url_classes(db: Path, seed: int = 11) -> dict[str, list[str]]:
         {f"{y}-W{w:02d}" for y, w, _ in (date.fromisoformat(d).isocalendar() for d in days)}
     )
     # distinct queries only; the pages and the API get disjoint halves
-    texts = list(dict.fromkeys(queries(8 * SEARCH_URLS)))[: 2 * SEARCH_URLS]
+    texts = list(dict.fromkeys(queries(10 * SEARCH_URLS)))[: 2 * SEARCH_URLS]
     if len(texts) < 2 * SEARCH_URLS:
         raise SystemExit(f"only {len(texts)} distinct queries; need {2 * SEARCH_URLS}")
     feed = [f"/?date={d}" for d in days] + [f"/week/{w}" for w in weeks]

@@ -142,6 +142,7 @@ async def _feed(
         "month": month_key(start),
         "day": view.start if kind == "day" else None,
         "categories": _feed_categories(site),
+        "category_options": _category_options(site, view.category),
         "papers_html": _papers_html(site, view.papers, view.local_upvotes, (page - 1) * size + 1),
     }
     return render(request, "feed.html", context)
@@ -175,14 +176,35 @@ def _papers_html(site: Site, papers: list, upvotes: dict, start: int) -> Markup:
 
 def _feed_categories(site: Site) -> list[tuple[str, int]]:
     """The categories the filter offers: the most frequent of the store (cached per process)."""
+    return _category_menu(site)[1]
+
+
+def _category_menu(site: Site) -> tuple[int, list[tuple[str, int]], dict[str | None, Markup]]:
+    """(generation, the menu's categories, rendered <option>s per selected category)."""
     cache = _categories.get(site)
     generation = site.store.generation()
     if cache is None or cache[0] != generation:
         facets = site.engine.lexical.facets(_ALL_NODE, top=40)
         counts = facets.get("categories") or facets.get("cat") or {}
-        cache = (generation, sorted(counts.items()))
+        cache = (generation, sorted(counts.items()), {})
         _categories[site] = cache
-    return cache[1]
+    return cache
+
+
+def _category_options(site: Site, selected: str | None) -> Markup:
+    """The menu's <option>s with `selected` marked, as feed.html wrote them in a loop: one
+    string per selected category and store generation (forty escaped options a request)."""
+    _, categories, rendered = _category_menu(site)
+    html = rendered.get(selected)
+    if html is None:
+        option = Markup('<option value="{0}"{1}>{0} ({2})</option>')
+        html = Markup("").join(
+            option.format(code, Markup(" selected") if code == selected else "", n)
+            for code, n in categories
+        )
+        if len(rendered) < 100:  # selected values come from URLs: keep the menu's own
+            rendered[selected] = html
+    return html
 
 
 _categories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
