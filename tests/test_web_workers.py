@@ -31,7 +31,8 @@ def test_embed_worker_embeds_new_papers_and_search_sees_them(tmp_path):
         engine = site.engine
         assert len(engine.vectors) == 0
         _wait(lambda: engine.store.count_embedded() == 2)
-        # a paper imported by another process while serving: keyword search finds it, the worker embeds it, and the vector index catches up
+        # a paper imported by another process while serving: keyword search finds it, the
+        # worker embeds it, and the vector index catches up
         with SQLiteStore(db) as other:
             import_file(other, HF_DETAIL)
         site.refresh()
