@@ -36,6 +36,7 @@ class Recorder:
     script: list[str] = field(default_factory=list)
     messages: list[email.message.EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # the messages' bytes as received
     attempts: int = 0
     url: str = ""
 
@@ -48,6 +49,7 @@ class Recorder:
                 return "421 closing"  # never reaches the client: the connection is gone
             return action
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.raw.append(envelope.original_content)
         self.messages.append(
             email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         )

@@ -82,6 +82,10 @@ def test_first_digest_holds_the_latest_day_grouped_by_reason(engine, ada):
     )
     assert unsub, msg["List-Unsubscribe"]
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # on the wire the link is a plain <URL> on one line: mail clients do not decode RFC 2047
+    # encoded words in List-Unsubscribe, and a folded URL is a broken one
+    wire = re.search(rb"^List-Unsubscribe: (.*?)\r?\n(?![ \t])", server.raw[0], re.M | re.S)
+    assert wire and wire.group(1).decode() == f"<{unsub.group(1)}>"
     # both parts, the same papers, grouped by the alert that found them
     assert msg.get_content_type() == "multipart/alternative"
     text = msg.get_body(("plain",)).get_content()

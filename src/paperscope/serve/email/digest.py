@@ -49,6 +49,10 @@ from paperscope.store.alerts import Alerts, iso, parse_iso
 from paperscope.store.secrets import get_or_create_secret
 from paperscope.store.sqlite import SQLiteStore
 
+#: Header lines up to RFC 5322's 998 characters: the default (78) folds a long
+#: List-Unsubscribe URL into RFC 2047 encoded words, which mail clients do not decode there.
+MAIL_POLICY = email.policy.default.clone(max_line_length=998)
+
 log = logging.getLogger("paperscope.digest")
 
 BASE_URL_ENV = "PAPERSCOPE_BASE_URL"
@@ -319,7 +323,7 @@ def render(
         "alerts_url": f"{base}/alerts",
         "subject": subject,
     }
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = mail_from
     msg["To"] = _to_address(user)
     msg["Subject"] = subject
@@ -329,8 +333,11 @@ def render(
     msg["List-Unsubscribe"] = f"<{unsub}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(_TEXT.get_template("digest.txt").render(context))
-    msg.add_alternative(_HTML.get_template("digest.html").render(context), subtype="html")
+    # quoted-printable: 7-bit safe for any server, and readable in the raw message
+    msg.set_content(_TEXT.get_template("digest.txt").render(context), cte="quoted-printable")
+    msg.add_alternative(
+        _HTML.get_template("digest.html").render(context), subtype="html", cte="quoted-printable"
+    )
     return msg, message_id
 
 
@@ -397,7 +404,7 @@ def send_pending(
             if attempt:
                 sleep(retry_delay * 2 ** (attempt - 1))
                 alerts.count_attempt(digest.id, now)
-            msg = email.message_from_bytes(digest.message, policy=email.policy.default)
+            msg = email.message_from_bytes(digest.message, policy=MAIL_POLICY)
             try:
                 send_message(msg, config)
             except MailError as exc:
