@@ -63,6 +63,7 @@ def serve(
     """
     import uvicorn
 
+    from paperscope.serve.web.nodelay import PROTOCOL
     from paperscope.serve.web.settings import WebSettings
 
     if workers < 1:
@@ -93,4 +94,5 @@ def serve(
         workers=workers,
         log_level=log_level,
         proxy_headers=https,
+        http=PROTOCOL,
     )
