@@ -14,17 +14,15 @@ holding a file lock runs it. Each run opens its own store and engine.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
 from paperscope.errors import InputError, PaperscopeError
-from paperscope.index.paths import index_dir
+from paperscope.serve.background import LockedThread
 from paperscope.store.sqlite import SQLiteStore
 
 log = logging.getLogger("paperscope.digest.scheduler")
@@ -85,8 +83,10 @@ def schedule_from_env(environ: dict[str, str] | None = None) -> Schedule:
     )
 
 
-class DigestScheduler:
+class DigestScheduler(LockedThread):
     """The thread; `tick(now)` is one look (send what is due), `stop()` ends it."""
+
+    name = "digest-scheduler"
 
     def __init__(
         self,
@@ -97,47 +97,26 @@ class DigestScheduler:
         poll: float = RETRY_POLL,
         retry_delay: float | None = None,
     ) -> None:
-        self.db_path = Path(db_path)
+        super().__init__(db_path)
         self.base_url = base_url
         self.schedule = schedule or schedule_from_env()
         self.poll = poll
         self.retry_delay = retry_delay
         self.last_scheduled: datetime | None = None  # the scheduled moment last served
         self.runs = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="paperscope-digest", daemon=True)
 
-    def start(self) -> DigestScheduler:
-        self._thread.start()
-        return self
+    def lock_wait(self) -> float:
+        return self.poll
 
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        folder = index_dir(self.db_path)
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / "digest-scheduler.lock", "w") as lock:
-            while not self._stop.is_set():
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    self._stop.wait(self.poll)
-            else:
-                return
+    def work(self) -> None:
+        while not self.stopping():
+            now = datetime.now(UTC)
             try:
-                while not self._stop.is_set():
-                    now = datetime.now(UTC)
-                    try:
-                        self.tick(now)
-                    except Exception:  # a bad run must not end the scheduler; it is logged
-                        log.exception("digest run failed")
-                    wait = (self.schedule.next_after(now) - now).total_seconds()
-                    self._stop.wait(max(1.0, min(wait, self.poll)))
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                self.tick(now)
+            except Exception:  # a bad run must not end the scheduler; it is logged
+                log.exception("digest run failed")
+            wait = (self.schedule.next_after(now) - now).total_seconds()
+            self.wait(max(1.0, min(wait, self.poll)))
 
     def tick(self, now: datetime) -> list:
         """Run the digests if a scheduled moment passed that was not served yet, else retry

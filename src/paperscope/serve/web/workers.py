@@ -7,12 +7,10 @@ worker takes a file lock and only one process embeds at a time; the others wait 
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import threading
 from pathlib import Path
 
-from paperscope.index.paths import index_dir
+from paperscope.serve.background import LockedThread
 from paperscope.store.sqlite import SQLiteStore
 
 log = logging.getLogger("paperscope.web.workers")
@@ -23,7 +21,7 @@ EMBED_IDLE = 10.0
 EMBED_ROUND = 32
 
 
-class EmbedWorker:
+class EmbedWorker(LockedThread):
     """Embeds papers that have no vector for the current model, as they arrive.
 
     `import --no-embed`, harvests and library stubs add papers without vectors; they are
@@ -31,46 +29,24 @@ class EmbedWorker:
     engine picks the new vectors up on its next refresh (`Site.refresh`).
     """
 
+    name = "embed-worker"
+
     def __init__(self, db_path: Path, idle: float = EMBED_IDLE) -> None:
-        self.db_path = Path(db_path)
+        super().__init__(db_path)
         self.idle = idle
         self.embedded = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="paperscope-embed", daemon=True)
 
-    def start(self) -> EmbedWorker:
-        self._thread.start()
-        return self
+    def lock_wait(self) -> float:
+        return self.idle * 3
 
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        folder = index_dir(self.db_path)
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / "embed-worker.lock", "w") as lock:
-            while not self._stop.is_set():
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    self._stop.wait(self.idle * 3)
-            else:
-                return
-            try:
-                self._loop()
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def _loop(self) -> None:
+    def work(self) -> None:
         from paperscope.index.embedder import default_embedder
         from paperscope.index.embedding import embed_missing
 
         # the process's shared embedder: its model session loads on the first paper only
         embedder = default_embedder()
         with SQLiteStore(self.db_path) as store:
-            while not self._stop.is_set():
+            while not self.stopping():
                 try:
                     done = embed_missing(store, embedder, limit=EMBED_ROUND)
                 except Exception:  # a bad round must not end the worker; it is logged
@@ -78,7 +54,7 @@ class EmbedWorker:
                     done = []
                 self.embedded += len(done)
                 if not done:
-                    self._stop.wait(self.idle)
+                    self.wait(self.idle)
 
 
 def start(site) -> list:
