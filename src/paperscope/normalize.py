@@ -236,18 +236,22 @@ def clean_name(name: str) -> str:
 
 def split_name(name: str) -> tuple[str, str]:
     """(given names, family name) of a display name; particles stay with the family name."""
-    name = clean_name(name)
-    parts = name.split()
+    return split_tokens(clean_name(name).split())
+
+
+def split_tokens(parts: list[str]) -> tuple[str, str]:
+    """`split_name` of a name already cleaned and split on spaces."""
     if not parts:
         return "", ""
-    while len(parts) > 1 and fold(parts[-1]).strip(".") in _SUFFIXES:
-        parts.pop()
-    if len(parts) == 1:
+    end = len(parts)
+    while end > 1 and fold(parts[end - 1]).strip(".") in _SUFFIXES:
+        end -= 1
+    if end == 1:
         return "", parts[0]
-    cut = len(parts) - 1
+    cut = end - 1
     while cut > 1 and fold(parts[cut - 1]) in _PARTICLES:
         cut -= 1
-    return " ".join(parts[:cut]), " ".join(parts[cut:])
+    return " ".join(parts[:cut]), " ".join(parts[cut:end])
 
 
 def family_key(name: str) -> str:

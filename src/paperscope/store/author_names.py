@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from paperscope.normalize import _PARTICLES, _SUFFIXES, clean_name, fold
+from paperscope.normalize import clean_name, fold, split_tokens
 
 _NON_ALNUM_RE = re.compile(r"[\W_]+")
 # "Hu J", "Hu JH", "Smith J.R.": family first, initials after (PubMed, some BibTeX).
@@ -59,21 +59,6 @@ def _given_words(given: str) -> list[list[str]]:
     return words
 
 
-def _split(tokens: list[str]) -> tuple[str, str]:
-    """`normalize.split_name` on an already cleaned name (this runs once per distinct name of
-    the store, so it skips cleaning again)."""
-    if not tokens:
-        return "", ""
-    while len(tokens) > 1 and fold(tokens[-1]).strip(".") in _SUFFIXES:
-        tokens = tokens[:-1]
-    if len(tokens) == 1:
-        return "", tokens[0]
-    cut = len(tokens) - 1
-    while cut > 1 and fold(tokens[cut - 1]) in _PARTICLES:
-        cut -= 1
-    return " ".join(tokens[:cut]), " ".join(tokens[cut:])
-
-
 def parse_person(name: str) -> PersonName | None:
     """The comparable parts of a display name; None when no family name is left."""
     name = clean_name(name)
@@ -87,7 +72,7 @@ def parse_person(name: str) -> PersonName | None:
     ):
         family, given = " ".join(tokens[:-1]), " ".join(trailing.replace(".", " ").split())
     else:
-        given, family = _split(tokens)
+        given, family = split_tokens(tokens)
     family_key = _NON_ALNUM_RE.sub("", fold(family))
     if not family_key:
         return None
