@@ -156,26 +156,6 @@ class Browse:
         ]
         return self._load(rowids), total
 
-    def category_papers(
-        self, code: str, *, limit: int = 20, offset: int = 0
-    ) -> tuple[list[tuple[int, Paper]], int]:
-        """Papers of a category (any of their categories), newest first; total."""
-        _check_page(limit, offset)
-        where = "NOT deleted AND instr(' ' || categories || ' ', ?) > 0"
-        needle = f" {code} "
-        total = self.conn.execute(
-            f"SELECT count(*) FROM papers WHERE {where}", (needle,)
-        ).fetchone()[0]
-        rowids = [
-            r[0]
-            for r in self.conn.execute(
-                f"SELECT rowid FROM papers WHERE {where} "
-                "ORDER BY published DESC, rowid DESC LIMIT ? OFFSET ?",
-                (needle, limit, offset),
-            )
-        ]
-        return self._load(rowids), total
-
     def organizations(self) -> list[tuple[str, str, int]]:
         """Every organisation a source names: (slug, display name, papers), most papers first."""
         counts: dict[str, list] = {}

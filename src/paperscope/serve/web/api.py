@@ -20,12 +20,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from paperscope.errors import InputError, NotFoundError, QueryError
+from paperscope.errors import InputError, QueryError
 from paperscope.model import Paper
 from paperscope.rank import query as q
 from paperscope.rank.search import MODES, SORTS, SearchEngine, SearchResult
 from paperscope.serve.records import paper_full, paper_summary
-from paperscope.serve.web.feedviews import feed_page
+from paperscope.serve.web.feedviews import category_listing, feed_page
 from paperscope.serve.web.format import paper_url
 from paperscope.serve.web.site import Site, site_of
 from paperscope.store.authors import AuthorDirectory
@@ -586,9 +586,7 @@ async def feed_month(
 async def category(request: Request, code: str, limit: Limit = None, offset: Offset = 0) -> dict:
     site = site_of(request)
     size = check_page(site, limit, offset)
-    papers, total = Browse(site.store).category_papers(code, limit=size, offset=offset)
-    if not total:
-        raise NotFoundError(f"no papers in category {code!r}", hint="codes look like cs.LG")
+    papers, total = category_listing(site, code, limit=size, offset=offset)
     top = author_directory(site).top_in_category(code, limit=10)
     return {
         "code": code,

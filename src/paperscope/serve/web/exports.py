@@ -16,7 +16,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from paperscope.errors import InputError, NotFoundError
+from paperscope.errors import InputError
 from paperscope.model import Paper
 from paperscope.rank.search import MAX_LIMIT, MODES, SORTS
 from paperscope.serve import export
@@ -27,10 +27,9 @@ from paperscope.serve.web.api import (
     check_page,
     run_search,
 )
-from paperscope.serve.web.feedviews import feed_page
+from paperscope.serve.web.feedviews import category_listing, feed_page
 from paperscope.serve.web.format import category_url, search_url
 from paperscope.serve.web.site import site_of
-from paperscope.store.browse import Browse
 
 router = APIRouter(tags=["feeds and exports"])
 
@@ -120,9 +119,7 @@ async def author_atom(request: Request, slug: str) -> Response:
 @router.get("/cat/{code}.atom", summary="Atom feed of a category's latest papers")
 async def category_atom(request: Request, code: str) -> Response:
     site = site_of(request)
-    found, total = Browse(site.store).category_papers(code, limit=site.settings.max_page_size)
-    if not total:
-        raise NotFoundError(f"no papers in category {code!r}", hint="codes look like cs.LG")
+    found, _ = category_listing(site, code, limit=site.settings.max_page_size)
     return _atom(request, f"paperscope: {code}", category_url(code), [p for _, p in found])
 
 

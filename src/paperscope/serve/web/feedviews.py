@@ -17,8 +17,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
-from paperscope.errors import InputError
+from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Paper
+from paperscope.rank import query as query_lang
 from paperscope.store.browse import SORTS, Browse, parse_day
 
 KINDS = ("day", "week", "month")
@@ -205,3 +206,29 @@ def _nearest(start: date, end: date, before: str | None, after: str | None) -> s
     gap_before = (start - parse_day(before)).days
     gap_after = (parse_day(after) - end).days
     return before if gap_before <= gap_after else after
+
+
+#: What a category code looks like ("cs.LG", "hep-ph"); anything else is an unknown category.
+_CATEGORY_RE = re.compile(r"[A-Za-z][A-Za-z-]*(\.[A-Za-z][A-Za-z-]*)?")
+
+
+def category_listing(
+    site, code: str, *, limit: int, offset: int = 0
+) -> tuple[list[tuple[int, Paper]], int]:
+    """A category's papers, newest first, and their total: the page, the API and the Atom
+    feed of a category all list these. NotFoundError when the category has no papers.
+
+    The lexical index answers "newest of a category" in milliseconds at 100k papers, where
+    SQL over the space-separated categories column scans the table.
+    """
+    if not _CATEGORY_RE.fullmatch(code):
+        raise NotFoundError(f"no category {code!r}", hint="category codes look like cs.LG")
+    node = query_lang.Category(code.lower(), False)
+    result = site.engine.search(
+        query_lang.to_string(node), mode="lexical", sort="newest", limit=limit, offset=offset
+    )
+    if result.total == 0:
+        raise NotFoundError(
+            f"no papers in category {code!r}", hint="category codes look like cs.LG or stat.ML"
+        )
+    return [(h.rowid, h.paper) for h in result.hits], result.total

@@ -8,7 +8,6 @@ pages (app.py). Pages work without JavaScript; the few scripts in /static only e
 from __future__ import annotations
 
 import math
-import re
 import weakref
 from collections import OrderedDict
 from datetime import date
@@ -19,13 +18,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from paperscope.errors import InputError, NotFoundError
+from paperscope.errors import InputError
 from paperscope.model import Paper
 from paperscope.rank import query as query_lang
 from paperscope.rank.search import MAX_LIMIT, MODES
 from paperscope.serve.export import bibtex_entry
 from paperscope.serve.web.api import run_search
-from paperscope.serve.web.feedviews import feed_page, month_key, week_key
+from paperscope.serve.web.feedviews import category_listing, feed_page, month_key, week_key
 from paperscope.serve.web.site import Site, site_of
 from paperscope.store.browse import SORTS as FEED_SORTS
 from paperscope.store.browse import Browse, org_slug, parse_day
@@ -37,7 +36,6 @@ SEARCH_SORTS = ("relevance", "trending", "newest", "upvotes", "citations")
 SIDE_LIST = 6
 #: Authors of a paper whose other papers are listed on its page.
 AUTHORS_FOR_MORE = 3
-_CATEGORY_RE = re.compile(r"[A-Za-z][A-Za-z-]*(\.[A-Za-z][A-Za-z-]*)?")
 Page = Annotated[int, Query(ge=1, le=10_000, description="page number, from 1")]
 
 
@@ -441,23 +439,7 @@ async def author(request: Request, slug: str, page: Page = 1) -> Response:
 async def category(request: Request, code: str, page: Page = 1) -> HTMLResponse:
     site = site_of(request)
     size = site.settings.page_size
-    if not _CATEGORY_RE.fullmatch(code):
-        raise NotFoundError(f"no category {code!r}", hint="category codes look like cs.LG")
-    # the lexical index answers "newest of a category" in milliseconds at 100k papers, where
-    # SQL over the space-separated categories column scans the table (Browse.category_papers)
-    node = query_lang.Category(code.lower(), False)
-    result = site.engine.search(
-        query_lang.to_string(node),
-        mode="lexical",
-        sort="newest",
-        limit=size,
-        offset=(page - 1) * size,
-    )
-    papers, total = [(h.rowid, h.paper) for h in result.hits], result.total
-    if total == 0:
-        raise NotFoundError(
-            f"no papers in category {code!r}", hint="category codes look like cs.LG or stat.ML"
-        )
+    papers, total = category_listing(site, code, limit=size, offset=(page - 1) * size)
     context = {
         "code": code,
         "papers": papers,
