@@ -24,13 +24,16 @@ def test_embed_worker_embeds_new_papers_and_search_sees_them(tmp_path):
     db = tmp_path / "papers.db"
     with SQLiteStore(db) as store:
         import_file(store, WEB / "xss-papers.jsonl")
+        # checked before serving starts: once it has, the worker may embed at any moment
+        assert store.count_embedded() == 0
     with client_for(db, embed_worker=True) as client:
         site = client.app.state.site
         worker = next(w for w in _workers(client) if isinstance(w, EmbedWorker))
         worker.idle = 0.1
         engine = site.engine
-        assert len(engine.vectors) == 0
         _wait(lambda: engine.store.count_embedded() == 2)
+        site.refresh()
+        assert len(engine.vectors) == 2
         # a paper imported by another process while serving: keyword search finds it, the
         # worker embeds it, and the vector index catches up
         with SQLiteStore(db) as other:
