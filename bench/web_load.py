@@ -43,12 +43,13 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from paperscope.rank.search import SearchEngine
 from paperscope.store.browse import Browse
 from paperscope.store.sqlite import SQLiteStore
 from search_latency import build, queries
 
 #: p95 targets (ms) of the issue: pages of papers and feeds, hybrid search pages.
-TARGETS = {"paper": 150.0, "feed": 150.0, "search": 300.0}
+TARGETS = {"paper": 150.0, "paper-cold": 150.0, "feed": 150.0, "search": 300.0}
 #: Distinct papers the paper classes walk: more than the target rate (~330 req/s) answers in
 #: a 60 s run, so per-process caches of a paper's page parts are measured cold, not re-read.
 PAPER_URLS = 25_000
@@ -105,13 +106,23 @@ end
 # ------------------------------------------------------------------------------ URLs
 
 
-def url_classes(db: Path, seed: int = 11) -> dict[str, list[str]]:
-    """Varied paths per class, drawn from the store and the corpus's words."""
+def paper_samples(db: Path, seed: int = 11) -> tuple[list[int], list[int]]:
+    """Two disjoint samples of rowids: the "paper" class and the "paper-cold" class."""
     rng = random.Random(seed)
     with SQLiteStore(db) as store:
         total = store.count()
-        rowids = rng.sample(range(1, total + 1), min(PAPER_URLS, total))
-        ids = [p.id for p in store.load_rowids(rowids).values()]
+    rowids = rng.sample(range(1, total + 1), min(2 * PAPER_URLS, total))
+    return rowids[:PAPER_URLS], rowids[PAPER_URLS:]
+
+
+def url_classes(db: Path, seed: int = 11) -> dict[str, list[str]]:
+    """Varied paths per class, drawn from the store and the corpus's words."""
+    rng = random.Random(seed)
+    warm, cold = paper_samples(db, seed)
+    with SQLiteStore(db) as store:
+        loaded = store.load_rowids(warm + cold)
+        ids = [loaded[r].id for r in warm if r in loaded]
+        cold_ids = [loaded[r].id for r in cold if r in loaded]
         browse = Browse(store)
         latest = date.fromisoformat(browse.latest_day())
     days = [(latest - timedelta(days=d)).isoformat() for d in range(0, 120)]
@@ -128,12 +139,37 @@ def url_classes(db: Path, seed: int = 11) -> dict[str, list[str]]:
     api_feed = [f"/api/v1/feed?date={d}" for d in days]
     return {
         "paper": [f"/paper/{quote(i, safe='')}" for i in ids],
+        "paper-cold": [f"/paper/{quote(i, safe='')}" for i in cold_ids],
         "feed": feed,
         "search": ["/search?" + urlencode({"q": t}) for t in texts[0::2]],
         "api-paper": [f"/api/v1/paper/{quote(i, safe='')}" for i in ids],
         "api-feed": api_feed,
         "api-search": ["/api/v1/search?" + urlencode({"q": t}) for t in texts[1::2]],
     }
+
+
+def prepare_neighbours(db: Path) -> None:
+    """Similar-paper lists as after `paperscope neighbours` (run here, timed), except for the
+    "paper-cold" sample, whose lists are forgotten: those pages are first views after an
+    import, and find their similar papers while the client waits."""
+    t = time.perf_counter()
+    cmd = [shutil.which("paperscope") or "paperscope", "neighbours", "--db", str(db)]
+    out = subprocess.run([*cmd, "--jobs", "2", "--json"], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"paperscope neighbours failed: {out.stderr[-2000:]}")
+    data = json.loads(out.stdout)
+    _, cold = paper_samples(db)
+    with SearchEngine.open(db) as engine:
+        key = engine.neighbour_state()
+        cache = engine.neighbours
+        forget = [r for r in cold if cache.get(r, key) is not None]
+        cache.forget(forget)
+        left = cache.count(key)
+    print(
+        f"neighbours: `paperscope neighbours --jobs 2` computed {data['computed']:,} lists in "
+        f"{data['seconds']:.0f} s ({data['remembered']:,} remembered); forgot the "
+        f"{len(forget):,} of the paper-cold sample, {left:,} left; {time.perf_counter() - t:.0f} s"
+    )
 
 
 # ------------------------------------------------------------------------------ server
@@ -279,7 +315,7 @@ def main() -> None:
     ap.add_argument(
         "--classes",
         nargs="+",
-        default=["paper", "feed", "search", "api-paper", "api-feed", "api-search"],
+        default=["paper", "paper-cold", "feed", "search", "api-paper", "api-feed", "api-search"],
     )
     ap.add_argument(
         "--service-connections",
@@ -310,6 +346,7 @@ def main() -> None:
         f"store: {db} ({count:,} papers; stand-in vectors as in bench/search_latency.py, "
         f"real query embedding); ready in {time.perf_counter() - t:.0f} s"
     )
+    prepare_neighbours(db)
     classes = url_classes(db)
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -23,6 +23,8 @@ from paperscope.errors import InputError
 from paperscope.index.embedder import Embedder, MiniLMEmbedder, default_embedder
 from paperscope.index.embedding import DOC_PASSAGE
 from paperscope.index.lexical import LexicalIndex, Snippet
+from paperscope.index.neighbours import KEPT as NEIGHBOURS_KEPT
+from paperscope.index.neighbours import NeighbourCache, state_key
 from paperscope.index.paths import index_dir
 from paperscope.index.vectors import VectorIndex
 from paperscope.model import Paper
@@ -59,6 +61,8 @@ WHOLE_TEXT_SHARE = 1.0
 SIMILAR_LEXICAL_SHARE = 0.1
 #: The mode `similar` uses unless told otherwise (chosen by bench/search_quality.py).
 SIMILAR_MODE = "semantic"
+#: Similar-paper lists computed between two writes to the neighbour cache.
+NEIGHBOUR_BATCH = 64
 #: Query embeddings an engine remembers (by text): people repeat searches and page through
 #: results, and one embedding costs more CPU than the rest of a search's ranking.
 QUERY_VECTORS = 256
@@ -120,6 +124,7 @@ class SearchEngine:
             (lambda done, total: progress("lexical", done, total)) if progress else None
         )
         self._vectors: VectorIndex | None = None
+        self._neighbours: NeighbourCache | None = None
         self._folder = folder
         self._query_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
@@ -128,6 +133,8 @@ class SearchEngine:
         return cls(SQLiteStore(db_path), **kwargs)
 
     def close(self) -> None:
+        if self._neighbours is not None:
+            self._neighbours.close()
         self.store.close()
 
     def __enter__(self) -> SearchEngine:
@@ -166,6 +173,13 @@ class SearchEngine:
             self._vectors = VectorIndex(self.store, self._folder / "vectors", e.version, e.dim)
             self._vectors.ensure(self._progress)
         return self._vectors
+
+    @property
+    def neighbours(self) -> NeighbourCache:
+        """Remembered similar-paper lists (index/neighbours.py)."""
+        if self._neighbours is None:
+            self._neighbours = NeighbourCache(self._folder / "neighbours.sqlite")
+        return self._neighbours
 
     # ------------------------------------------------------------------ search
 
@@ -306,6 +320,52 @@ class SearchEngine:
         """`similar` by rowid; `within` restricts the neighbours to those rowids."""
         if mode not in MODES:
             raise InputError(f"unknown mode {mode!r}", hint="modes: " + ", ".join(MODES))
+        if mode == SIMILAR_MODE and within is None and limit <= NEIGHBOURS_KEPT:
+            found = self._remembered_similar(rowid)
+        else:
+            found = self._similar_ranked(rowid, limit, mode, within)
+        found = found[:limit]
+        papers = self.store.load_rowids([r for r, _ in found])
+        return [Hit(r, papers[r], s) for r, s in found if r in papers]
+
+    def _remembered_similar(self, rowid: int) -> list[tuple[int, float]]:
+        """The default `similar` list of `rowid`, from the neighbour cache when it was computed
+        in the current state of the store and vectors; computed and remembered otherwise."""
+        key = self.neighbour_state()
+        found = self.neighbours.get(rowid, key)
+        if found is None:
+            found = self._similar_ranked(rowid, NEIGHBOURS_KEPT, SIMILAR_MODE, None)
+            self.neighbours.put(key, [(rowid, found)])
+        return found
+
+    def neighbour_state(self) -> str:
+        """The state a remembered similar-paper list must have been computed in."""
+        return state_key(self.embedder.version, self.store.generation(), len(self.vectors))
+
+    def remember_similar(
+        self, rowids: list[int], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Compute and remember the default similar-paper lists of `rowids` that have none in
+        the current state; returns how many were computed. Commits every few papers, so an
+        interrupted run keeps its work."""
+        key = self.neighbour_state()
+        todo = self.neighbours.missing(rowids, key)
+        if progress:
+            progress(len(rowids) - len(todo))
+        for start in range(0, len(todo), NEIGHBOUR_BATCH):
+            chunk = todo[start : start + NEIGHBOUR_BATCH]
+            lists = [
+                (r, self._similar_ranked(r, NEIGHBOURS_KEPT, SIMILAR_MODE, None)) for r in chunk
+            ]
+            self.neighbours.put(key, lists)
+            if progress:
+                progress(len(chunk))
+        return len(todo)
+
+    def _similar_ranked(
+        self, rowid: int, limit: int, mode: str, within: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        """(rowid, score) of the `limit` papers most like `rowid`, best first."""
         exclude = {rowid, *self.store.duplicate_rowids(rowid)}
         depth = max(CANDIDATES, limit)
         semantic = lexical = []
@@ -320,9 +380,7 @@ class SearchEngine:
             found = fusion.weighted_sum(lexical, semantic, share=SIMILAR_LEXICAL_SHARE)
         else:
             found = semantic or lexical
-        found = found[:limit]
-        papers = self.store.load_rowids([r for r, _ in found])
-        return [Hit(r, papers[r], s) for r, s in found if r in papers]
+        return found[:limit]
 
     def _by_whole_text(self, rowid: int, pool: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Re-rank passage-matched candidates by whole-text similarity, blended with their

@@ -231,6 +231,13 @@ class SQLiteStore:
             params = (model, limit)
         return [r[0] for r in self.conn.execute(sql, params)]
 
+    def rowids_newest(self, limit: int | None = None) -> list[int]:
+        """Papers newest first by publication date (undated ones last), at most `limit`."""
+        sql = "SELECT rowid FROM papers WHERE NOT deleted ORDER BY published IS NULL, published DESC, rowid DESC"
+        if limit is None:
+            return [r[0] for r in self.conn.execute(sql)]
+        return [r[0] for r in self.conn.execute(sql + " LIMIT ?", (limit,))]
+
     def count_embedded(self, model: str | None = None) -> int:
         if model is None:
             sql, params = "SELECT count(DISTINCT paper_rowid) FROM paper_vectors", ()

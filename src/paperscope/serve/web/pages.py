@@ -345,38 +345,10 @@ async def paper(request: Request, ident: str) -> Response:
     return render(request, "paper.html", context)
 
 
-class _SimilarCache:
-    """Similar papers' rowids per paper, for one state of the store and the vector index: the
-    neighbour search is most of a paper page's work and only changes when they do."""
-
-    def __init__(self) -> None:
-        self.state: tuple[int, int] | None = None
-        self.rowids: OrderedDict[int, list[int]] = OrderedDict()
-
-
-#: Papers whose similar papers a process remembers (least recently shown forgotten first).
-SIMILAR_CACHE = 4096
-_similar_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _similar(site: Site, rowid: int) -> list[tuple[int, Paper]]:
-    """The paper page's similar papers; the papers themselves are read fresh every time."""
-    engine = site.engine
-    cache = _similar_caches.setdefault(site, _SimilarCache())
-    # embedding adds vectors without moving the generation: the index's size is in the key
-    state = (site.store.generation(), len(engine.vectors))
-    if cache.state != state:
-        cache.state, cache.rowids = state, OrderedDict()
-    rowids = cache.rowids.get(rowid)
-    if rowids is None:
-        hits = engine.similar_rowid(rowid, limit=SIDE_LIST)
-        cache.rowids[rowid] = [h.rowid for h in hits]
-        if len(cache.rowids) > SIMILAR_CACHE:
-            cache.rowids.popitem(last=False)
-        return [(h.rowid, h.paper) for h in hits]
-    cache.rowids.move_to_end(rowid)
-    papers = site.store.load_rowids(rowids)
-    return [(r, papers[r]) for r in rowids if r in papers]
+    """The paper page's similar papers: the engine remembers each paper's list beside the
+    store (index/neighbours.py) until the papers or their vectors change."""
+    return [(h.rowid, h.paper) for h in site.engine.similar_rowid(rowid, limit=SIDE_LIST)]
 
 
 def _paper_path(paper: Paper) -> str:
