@@ -5,8 +5,14 @@ sentences and vocabulary of the labelled corpus (bench/synth.py), and STAND-IN v
 normalised mean of fixed random word vectors): embedding 100k abstracts would take hours on
 this machine. Query embedding stays real: hybrid search pages run the bundled MiniLM model.
 
+Runs `paperscope neighbours --jobs 2` (the similar-paper lists, as an install does after an
+import; a no-op when the store already has them), then forgets the lists of the "paper-cold"
+sample, a second set of 25,000 papers: their pages are first views after an import and find
+their similar papers while the client waits.
+
 Then starts `paperscope serve --workers 2 --no-embed-worker --api-rate-limit 0` on 127.0.0.1
-and runs Debian's `wrk` once per URL class (paper pages, feed pages, hybrid search pages, and
+and runs Debian's `wrk` once per URL class (paper pages with and without remembered similar
+papers, feed pages, hybrid search pages, and
 the matching /api/v1 routes), each class a list of distinct URLs (25,000 papers, 3,000
 corpus queries per search class, every feed day/week of the last 120 days) walked in order by
 a Lua script whose threads start evenly spread over the list, so no paper or query is asked

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,22 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 FORMATS = FIXTURES / "formats"
 PAGES = FIXTURES / "pages"
+#: The day the tests read the sample pages on. The Hugging Face search page dates papers
+#: "Oct 7": the latest such day not after the reading day. The days the tests expect (the web
+#: store's days and months, its latest day) are those of a reading in late 2026; read on the
+#: real day, "Jan 9" would become a 2027 paper, and the web store's latest day, on 2027-01-09.
+READ_ON = date(2026, 12, 1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sample_pages_read_on_a_fixed_day():
+    """`import` (the importer the registry picks) reads the sample pages on READ_ON."""
+    from paperscope.ingest.registry import by_name
+
+    importer = by_name("page-hf-search")
+    before, importer.today = importer.today, READ_ON
+    yield
+    importer.today = before
 
 
 @pytest.fixture

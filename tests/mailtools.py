@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import errno
 import socket
 import ssl
 from collections.abc import Iterator
@@ -24,11 +25,35 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+#: Seconds aiosmtpd may take to start and answer its own first connection (its default, 5 s,
+#: is too short on a busy machine: "SMTP server failed to start within allotted time").
+READY_TIMEOUT = 60.0
+
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def start_controller(handler, **kwargs) -> Controller:
+    """An aiosmtpd Controller started on a free 127.0.0.1 port (`.port`).
+
+    aiosmtpd binds the port itself, so it can only be given one looked up as free; should
+    another process take it meanwhile, the server is started again on another."""
+    for attempt in range(5):
+        controller = Controller(
+            handler, hostname="127.0.0.1", port=free_port(), ready_timeout=READY_TIMEOUT, **kwargs
+        )
+        try:
+            controller.start()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or attempt == 4:
+                raise
+            controller.loop.close()
+        else:
+            return controller
+    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -90,7 +115,6 @@ def smtp_server(
 ) -> Iterator[Recorder]:
     """tls: None (plain), "ssl" (implicit TLS) or "starttls"; needs `cert` (certificate, key)."""
     recorder = Recorder(script=list(script or []))
-    port = free_port()
     kwargs: dict = {}
     if tls:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -105,8 +129,8 @@ def smtp_server(
         # aiosmtpd only sees STARTTLS as TLS; an implicit-TLS connection is encrypted anyway
         kwargs["auth_require_tls"] = tls == "starttls"
         kwargs["auth_required"] = True
-    controller = Controller(recorder, hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
+    controller = start_controller(recorder, **kwargs)
+    port = controller.port
     scheme = "smtps" if tls == "ssl" else "smtp"
     creds = f"{user}:{password}@" if user is not None else ""
     query = "?starttls=true" if tls == "starttls" else ""

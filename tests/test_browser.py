@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from webtools import live_server, new_page
+from webtools import live_server, new_context, new_page
 
 XSS_TITLE = "<script>alert(1)</script>"
 XSS_AUTHOR = '"><img src=x onerror=alert(1)>'
@@ -104,7 +104,7 @@ def test_reader_flow_phone_width(browser, base_url):
 
 
 def test_feed_controls_work_without_javascript(browser, base_url):
-    context = browser.new_context(java_script_enabled=False)
+    context = new_context(browser, java_script_enabled=False)
     try:
         page = context.new_page()
         page.goto(base_url + "/month/2026-02")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from playwright.sync_api import expect
+
 from paperscope.rank.search import SearchEngine
-from webtools import live_server
+from webtools import ACTION_TIMEOUT_MS, live_server
 
 PASSWORD = "a long enough password"
 
@@ -25,7 +27,9 @@ def import_to_tag(page, base: str, ident: str, tag: str) -> None:
     page.fill("textarea[name=ids]", ident)
     page.fill("input[name=tag]", tag)
     page.click("form.import-form button[type=submit]")
-    assert "Imported 1 paper" in page.content(), page.inner_text("main")
+    # the answer is a page at the same URL: wait for its text rather than read the page at
+    # once, which may still be the form
+    expect(page.locator("main")).to_contain_text("Imported 1 paper", timeout=ACTION_TIMEOUT_MS)
 
 
 def thumbs_up(page, base: str, ident: str) -> None:
@@ -34,11 +38,11 @@ def thumbs_up(page, base: str, ident: str) -> None:
         "ol.library-papers > li", has=page.locator(f'a[href="/paper/{quote(ident, safe="")}"]')
     )
     row.locator("button.thumb-up").click()
-    page.wait_for_load_state()
-    row = page.locator(
-        "ol.library-papers > li", has=page.locator(f'a[href="/paper/{quote(ident, safe="")}"]')
+    # the form redirects back to /library: the URL does not change and the old page counts as
+    # loaded, so wait for the new page's button state (the locator is looked up again each try)
+    expect(row.locator("button.thumb-up")).to_have_attribute(
+        "aria-pressed", "true", timeout=ACTION_TIMEOUT_MS
     )
-    assert row.locator("button.thumb-up").get_attribute("aria-pressed") == "true"
 
 
 def test_sign_up_log_in_save_rate_and_recommendations_change(page, store_copy):
@@ -54,10 +58,12 @@ def test_sign_up_log_in_save_rate_and_recommendations_change(page, store_copy):
         page.fill("input[name=email]", "ada@example.org")
         page.fill("input[name=password]", PASSWORD)
         page.click("form.stacked button[type=submit]")
+        page.wait_for_url(f"{base}/")  # signed up: a new page now would cancel the form
         page.goto(f"{base}/account")
         assert page.locator("text=ada@example.org").first.is_visible()
         # log out, then log in through the redirect from a personal page
         page.click("form[action='/logout'] button")
+        page.wait_for_url(f"{base}/")  # logged out before the next page is asked for
         page.goto(f"{base}/library")
         assert "/login?next=%2Flibrary" in page.url
         page.fill("input[name=email]", "ada@example.org")
@@ -71,6 +77,7 @@ def test_sign_up_log_in_save_rate_and_recommendations_change(page, store_copy):
         import_to_tag(page, base, first.id, "reading")
         page.goto(f"{base}/library")
         page.click("a.tag:has-text('reading')")
+        page.wait_for_url(f"{base}/library?tag=*")
         assert page.locator("ol.library-papers > li").count() == 1
         thumbs_up(page, base, first.id)
         before = rec_ids(page, base)

@@ -342,9 +342,27 @@ def test_scheduler_started_on_a_day_off_waits_for_the_next_day(db, ada, monkeypa
     assert report.status == "sent" and len(server.messages) == 1
 
 
+#: A Wednesday noon (UTC) the scheduler threads' clock is set to, with a schedule a minute
+#: before it. On the real clock "a minute ago" is yesterday between 00:00 and 00:01 UTC, and a
+#: thread started just after midnight sees yesterday's time as a day off and waits for the next.
+NOON = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+
+def set_scheduler_clock(monkeypatch, at: datetime) -> None:
+    """The scheduler module's clock runs on from `at` (real seconds pass as usual)."""
+    offset = at - datetime.now(UTC)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + offset
+
+    monkeypatch.setattr(scheduler, "datetime", Clock)
+
+
 def test_scheduler_thread_catches_up_and_stops(db, ada, monkeypatch):
-    now = datetime.now(UTC) - timedelta(minutes=1)
-    schedule = scheduler.parse_schedule(now.strftime("%H:%M"), scheduler.DAY_NAMES[now.weekday()])
+    set_scheduler_clock(monkeypatch, NOON)
+    schedule = scheduler.parse_schedule("11:59", "wed")
     with smtp_server() as server:
         monkeypatch.setenv("PAPERSCOPE_SMTP_URL", server.url)
         worker = scheduler.DigestScheduler(db, base_url=BASE, schedule=schedule).start()
@@ -360,9 +378,9 @@ def test_scheduler_thread_catches_up_and_stops(db, ada, monkeypatch):
 def test_serve_starts_the_scheduler_when_asked(db, ada, monkeypatch):
     from webtools import client_for
 
-    now = datetime.now(UTC) - timedelta(minutes=1)
-    monkeypatch.setenv("PAPERSCOPE_DIGEST_TIME", now.strftime("%H:%M"))
-    monkeypatch.setenv("PAPERSCOPE_DIGEST_DAYS", scheduler.DAY_NAMES[now.weekday()])
+    set_scheduler_clock(monkeypatch, NOON)
+    monkeypatch.setenv("PAPERSCOPE_DIGEST_TIME", "11:59")
+    monkeypatch.setenv("PAPERSCOPE_DIGEST_DAYS", "wed")
     with smtp_server() as server:
         monkeypatch.setenv("PAPERSCOPE_SMTP_URL", server.url)
         with client_for(db, digest_scheduler=False):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from email.message import EmailMessage
 
 import pytest
 
-from mailtools import free_port, self_signed, smtp_server
+from mailtools import self_signed, smtp_server, start_controller
 from paperscope.errors import InputError
 from paperscope.serve.email.config import mail_config_from_env, parse_smtp_url
 from paperscope.serve.email.smtp import MailError, send_message
@@ -154,14 +155,10 @@ def test_refused_recipient():
         async def handle_RCPT(self, server, session, envelope, address, options):
             return "550 5.1.1 no such user"
 
-    from aiosmtpd.controller import Controller
-
-    port = free_port()
-    controller = Controller(Picky(), hostname="127.0.0.1", port=port)
-    controller.start()
+    controller = start_controller(Picky())
     try:
         with pytest.raises(MailError, match=r"refused the recipient.*550"):
-            send_message(message(), parse_smtp_url(f"smtp://127.0.0.1:{port}"))
+            send_message(message(), parse_smtp_url(f"smtp://127.0.0.1:{controller.port}"))
     finally:
         controller.stop()
 
@@ -173,6 +170,11 @@ def test_dropped_connection_is_an_error():
 
 
 def test_no_server_listening():
-    with pytest.raises(MailError, match=r"127\.0\.0\.1") as caught:
-        send_message(message(), parse_smtp_url(f"smtp://127.0.0.1:{free_port()}?timeout=5"))
+    # a port held (bound, never listening) for the test: refused, and no other process can
+    # start listening on it meanwhile
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        with pytest.raises(MailError, match=r"127\.0\.0\.1") as caught:
+            send_message(message(), parse_smtp_url(f"smtp://127.0.0.1:{port}?timeout=5"))
     assert caught.value.hint

@@ -3,6 +3,9 @@ app (429 JSON with Retry-After, other clients and pages unaffected)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pytest
 from fastapi.testclient import TestClient
 
 from paperscope.serve.web import ratelimit
@@ -58,7 +61,14 @@ def test_memory_is_bounded(monkeypatch) -> None:
     assert limiter.check("a", now=0) == 0
 
 
-def test_api_answers_429_with_retry_after(sample_store) -> None:
+@pytest.fixture
+def frozen_clock(monkeypatch) -> None:
+    """The limiter's clock stands still: at 5 requests a minute a token comes back every 12 s,
+    and a slow first request (the engine opening) on a busy machine must not refill one."""
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=lambda: 1000.0))
+
+
+def test_api_answers_429_with_retry_after(sample_store, frozen_clock) -> None:
     with client_for(sample_store, api_rate_limit=5) as client:
         for _ in range(5):
             assert client.get("/api/v1/paper/2611.00001").status_code == 200
@@ -77,7 +87,7 @@ def test_api_answers_429_with_retry_after(sample_store) -> None:
         assert client.get("/feed.atom").status_code == 200
 
 
-def test_other_clients_are_unaffected(sample_store) -> None:
+def test_other_clients_are_unaffected(sample_store, frozen_clock) -> None:
     app = create_app(settings_for(sample_store, api_rate_limit=5))
     with (
         TestClient(app, base_url="http://127.0.0.1", client=("10.0.0.1", 5000)) as first,

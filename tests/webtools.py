@@ -33,6 +33,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+#: Playwright's defaults (30 s for actions and navigations, 5 s for `expect`, 30 s to launch)
+#: are tight on a loaded two-core CI machine; a test that waits for the right thing loses
+#: nothing by waiting longer when the machine is slow.
+LAUNCH_TIMEOUT_MS = 120_000
+ACTION_TIMEOUT_MS = 60_000
 
 
 def build_store(path: Path, sources: Sequence[Path]) -> Path:
@@ -69,25 +74,23 @@ def client_for(db: Path, **overrides) -> Iterator[TestClient]:
         yield client
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def live_server(db: Path, **overrides) -> Iterator[str]:
     """`serve` in a thread on a free 127.0.0.1 port; yields its base URL."""
     import uvicorn
 
     app = create_app(settings_for(db, **overrides))
-    port = _free_port()
+    # bound here and handed to uvicorn: a port only looked up as free could be taken by
+    # another process before the server binds it
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
@@ -96,7 +99,8 @@ def live_server(db: Path, **overrides) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=60)
+        sock.close()
 
 
 @contextlib.contextmanager
@@ -104,16 +108,26 @@ def launch_browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=LAUNCH_TIMEOUT_MS
+        )
         try:
             yield browser
         finally:
             browser.close()
 
 
+def new_context(browser, **options):
+    """A browser context whose actions, navigations and waits allow ACTION_TIMEOUT_MS."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    context.set_default_navigation_timeout(ACTION_TIMEOUT_MS)
+    return context
+
+
 @contextlib.contextmanager
 def new_page(browser, width: int = 1280, height: int = 900):
-    context = browser.new_context(viewport={"width": width, "height": height})
+    context = new_context(browser, viewport={"width": width, "height": height})
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
