@@ -233,7 +233,10 @@ class SQLiteStore:
 
     def rowids_newest(self, limit: int | None = None) -> list[int]:
         """Papers newest first by publication date (undated ones last), at most `limit`."""
-        sql = "SELECT rowid FROM papers WHERE NOT deleted ORDER BY published IS NULL, published DESC, rowid DESC"
+        sql = (
+            "SELECT rowid FROM papers WHERE NOT deleted "
+            "ORDER BY published IS NULL, published DESC, rowid DESC"
+        )
         if limit is None:
             return [r[0] for r in self.conn.execute(sql)]
         return [r[0] for r in self.conn.execute(sql + " LIMIT ?", (limit,))]
