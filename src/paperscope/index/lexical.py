@@ -446,11 +446,12 @@ def snippet(
     """The `max_chars` window of `text` (an abstract) with the most distinct query words, the
     words, prefixes and phrases of `node` searched in `fields` marked; words are matched as
     they were indexed (folded and stemmed), so "networks" marks "Network"."""
-    words, prefixes, phrases = _matchers(node, fields)
+    words, prefix_list, phrases = _matchers(node, fields)
+    prefixes = tuple(prefix_list)  # str.startswith takes a tuple: one call per token
     tokens = EN.pre_tokenize(text).tokens
     marked: dict[int, str] = {}  # token index -> the query word it matched
     for i, tok in enumerate(tokens):
-        if tok.text in words or any(tok.text.startswith(p) for p in prefixes):
+        if tok.text in words or (prefixes and tok.text.startswith(prefixes)):
             marked[i] = tok.text
     for phrase in phrases:
         n = len(phrase)

@@ -30,6 +30,8 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperscope.store.accounts import SESSION_DAYS, Accounts, User
 from paperscope.store.secrets import get_or_create_secret
@@ -110,23 +112,47 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, max
     )
 
 
-def install(app: FastAPI, site) -> None:
-    @app.middleware("http")
-    async def identify(request: Request, call_next):
+class IdentifyMiddleware:
+    """Sets ``request.state.user`` (and ``.auth``) before the routes run, and sends the
+    cookies they queued in ``request.state.new_cookies``. A plain ASGI middleware, for the
+    reason given at app.GuardMiddleware."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)  # its state is the scope's: the routes' requests share it
         request.state.user = None
         request.state.auth = None
         request.state.new_cookies = []
-        if not request.url.path.startswith(_ANONYMOUS_PREFIXES):
+        if not scope["path"].startswith(_ANONYMOUS_PREFIXES):
             request.state.user = _identify(request)
             if request.state.auth == "bad-token":
-                return _unauthorized("the API token is not valid")
-        response = await call_next(request)
-        for name, value, max_age in request.state.new_cookies:
-            if value is None:
-                response.delete_cookie(name, path="/")
-            else:
-                _set_cookie(request, response, name, value, max_age)
-        return response
+                await _unauthorized("the API token is not valid")(scope, receive, send)
+                return
+
+        async def send_with_cookies(message: Message) -> None:
+            if message["type"] == "http.response.start" and request.state.new_cookies:
+                carrier = Response()
+                for name, value, max_age in request.state.new_cookies:
+                    if value is None:
+                        carrier.delete_cookie(name, path="/")
+                    else:
+                        _set_cookie(request, carrier, name, value, max_age)
+                headers = MutableHeaders(scope=message)
+                for key, value in carrier.raw_headers:
+                    if key == b"set-cookie":
+                        headers.append("set-cookie", value.decode("latin-1"))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookies)
+
+
+def install(app: FastAPI, site) -> None:
+    app.add_middleware(IdentifyMiddleware)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
