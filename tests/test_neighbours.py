@@ -1,5 +1,5 @@
 """Remembered similar-paper lists: the same answer as computing afresh, shared between
-processes, and never served once the papers or their vectors changed."""
+processes, and never served once the vectors changed."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import FORMATS
+from paperscope.index.embedding import embed_missing
 from paperscope.index.neighbours import KEPT, NeighbourCache, state_key
 from paperscope.ingest.pipeline import import_file
 from paperscope.rank.search import SIMILAR_MODE, SearchEngine
@@ -45,20 +46,40 @@ def test_remembered_lists_give_what_computing_afresh_gives(store_copy):
         assert len(longer) > KEPT
 
 
-def test_a_new_paper_makes_every_list_stale(store_copy):
+def test_only_vector_changes_make_lists_stale(store_copy):
     with SearchEngine.open(store_copy) as engine:
         rowid = engine.store.rowids_newest(1)[0]
-        engine.similar_rowid(rowid, limit=6)
+        first = engine.similar_rowid(rowid, limit=6)
         old_key = engine.neighbour_state()
-        assert engine.neighbours.get(rowid, old_key) is not None
+        generation = engine.store.generation()
+        # a new paper without vectors moves the store's generation, not the lists' state
         import_file(engine.store, HF_DETAIL)
+        assert engine.store.generation() != generation
+        assert engine.neighbour_state() == old_key
+        assert engine.neighbours.get(rowid, old_key) == _fresh(engine, rowid, KEPT)
+        # embedding it does: every list is computed again, on the new vectors
+        assert len(embed_missing(engine.store, engine.embedder, index=engine.vectors)) == 1
         new_key = engine.neighbour_state()
         assert new_key != old_key
         assert engine.neighbours.get(rowid, new_key) is None
-        engine.similar_rowid(rowid, limit=6)
+        again = engine.similar_rowid(rowid, limit=6)
+        assert [(h.rowid, h.score) for h in again] == _fresh(engine, rowid, 6)
+        assert first and engine.neighbours.count(new_key) == 1
         # the first list written in the new state dropped the old state's lists
         assert engine.neighbours.get(rowid, old_key) is None
-        assert engine.neighbours.count(new_key) == 1
+
+
+def test_a_deleted_paper_leaves_the_remembered_lists(store_copy):
+    with SearchEngine.open(store_copy) as engine:
+        rowid = engine.store.rowids_newest(1)[0]
+        shown = [h.paper for h in engine.similar_rowid(rowid, limit=6)]
+        key = engine.neighbour_state()
+        gone = next(p for p in shown if p.arxiv_id)  # deletions name arXiv ids
+        assert engine.store.write_batch([], origin="test", deletions=[gone.arxiv_id]).deleted == 1
+        assert engine.neighbour_state() == key  # its vectors stay; the list is read around it
+        again = engine.similar_rowid(rowid, limit=6)
+        assert gone.id not in [h.paper.id for h in again]
+        assert [(h.rowid, h.score) for h in again] == _fresh(engine, rowid, 6)
 
 
 def test_cache_keeps_one_state_and_survives_reopening(tmp_path):

@@ -226,11 +226,18 @@ def test_vectors_saved_and_dropped_when_text_changes(store):
     rowid = store.resolve("2301.1")
     assert store.rowids_without_vectors("m1") == [rowid]
     vec = np.ones(4, dtype=np.float32).tobytes()
+    before = store.vectors_generation()
     store.save_vectors("m1", [(rowid, 0, vec), (rowid, 1, vec)])
+    assert store.vectors_generation() > before
     assert store.rowids_without_vectors("m1") == [] and store.count_embedded("m1") == 1
     assert store.rowids_without_vectors("m2") == [rowid]  # another model: embed again
     assert [len(c) for c in store.iter_vectors("m1", batch=1)] == [1, 1]
+    saved = store.vectors_generation()
+    # a write that leaves the embedded text alone leaves the vectors generation alone
+    store.write_batch([paper("Quantum widgets", "A B", arxiv_id="2301.1", upvotes=3)], origin="c")
+    assert store.vectors_generation() == saved
     store.write_batch(
         [paper("Quantum widgets", "A B", arxiv_id="2301.1", abstract="new text")], origin="b"
     )
     assert store.rowids_without_vectors("m1") == [rowid]
+    assert store.vectors_generation() > saved  # the re-worded paper's vectors went

@@ -4,11 +4,12 @@ Finding a paper's similar papers (a passage search fetching hundreds of candidat
 re-rank by whole text) is most of a paper page's work: about 15 ms at 100k papers, against
 about 10 ms for the rest of the page. The answer only changes when the papers or their vectors
 do, so it is kept in ``<db>.index/neighbours.sqlite``, shared by every process on the store
-and kept across restarts. Each list is stored with the state it was computed in: the
-embedding model, the store's generation (moved by every write that adds, changes or deletes
-papers) and the number of papers with vectors (moved by embedding). A list from another state
-is never served; the first write in a new state drops the old lists. Like every index, the
-file can be deleted at any time.
+and kept across restarts. Each list is stored with the state of the vectors it was computed
+on: the embedding model, the store's vectors generation (moved by every vector written or
+removed, and by nothing else: upvotes, new versions and library stubs leave the lists valid)
+and the number of papers in the vector index. A list from another state is never served; the
+first write in a new state drops the old lists. Papers deleted since are dropped when a list
+is read (rank/search.py). Like every index, the file can be deleted at any time.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ CREATE TABLE IF NOT EXISTS lists (
 """
 
 
-def state_key(model: str, generation: int, vectors: int) -> str:
-    return f"{model}|{generation}|{vectors}"
+def state_key(model: str, vectors_generation: int, indexed: int) -> str:
+    return f"{model}|{vectors_generation}|{indexed}"
 
 
 class NeighbourCache:

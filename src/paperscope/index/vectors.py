@@ -637,18 +637,7 @@ class VectorIndex:
             take = min(len(rowids), take + 2 * len(gone) + k)
 
     def _deleted_among(self, rowids: np.ndarray) -> set[int]:
-        gone: set[int] = set()
-        ids = rowids.tolist()
-        for s in range(0, len(ids), 900):
-            chunk = ids[s : s + 900]
-            marks = ",".join("?" * len(chunk))
-            gone.update(
-                r[0]
-                for r in self.store.conn.execute(
-                    f"SELECT rowid FROM papers WHERE deleted AND rowid IN ({marks})", chunk
-                )
-            )
-        return gone
+        return self.store.deleted_among(rowids.tolist())
 
     def _store_vectors(self, rowid: int) -> np.ndarray | None:
         """The float32 passage vectors of one paper from the store (None if it has none)."""

@@ -321,26 +321,35 @@ class SearchEngine:
         if mode not in MODES:
             raise InputError(f"unknown mode {mode!r}", hint="modes: " + ", ".join(MODES))
         if mode == SIMILAR_MODE and within is None and limit <= NEIGHBOURS_KEPT:
-            found = self._remembered_similar(rowid)
+            found = self._remembered_similar(rowid, limit)
         else:
             found = self._similar_ranked(rowid, limit, mode, within)
         found = found[:limit]
         papers = self.store.load_rowids([r for r, _ in found])
         return [Hit(r, papers[r], s) for r, s in found if r in papers]
 
-    def _remembered_similar(self, rowid: int) -> list[tuple[int, float]]:
+    def _remembered_similar(self, rowid: int, limit: int) -> list[tuple[int, float]]:
         """The default `similar` list of `rowid`, from the neighbour cache when it was computed
-        in the current state of the store and vectors; computed and remembered otherwise."""
+        on the current vectors; computed and remembered otherwise. Papers deleted or given the
+        same title since are dropped from a remembered list, as a search now would drop them;
+        when that leaves fewer than `limit` of a full list, it is computed again."""
         key = self.neighbour_state()
         found = self.neighbours.get(rowid, key)
-        if found is None:
-            found = self._similar_ranked(rowid, NEIGHBOURS_KEPT, SIMILAR_MODE, None)
-            self.neighbours.put(key, [(rowid, found)])
+        if found is not None:
+            ids = [r for r, _ in found]
+            gone = self.store.deleted_among(ids) | set(self.store.duplicate_rowids(rowid))
+            kept = [(r, s) for r, s in found if r not in gone]
+            if len(kept) >= limit or len(found) < NEIGHBOURS_KEPT:
+                return kept
+        found = self._similar_ranked(rowid, NEIGHBOURS_KEPT, SIMILAR_MODE, None)
+        self.neighbours.put(key, [(rowid, found)])
         return found
 
     def neighbour_state(self) -> str:
-        """The state a remembered similar-paper list must have been computed in."""
-        return state_key(self.embedder.version, self.store.generation(), len(self.vectors))
+        """The state a remembered similar-paper list must have been computed in: the model,
+        the store's vectors generation and the papers the vector index holds (a process whose
+        index is behind the store computes lists of its own)."""
+        return state_key(self.embedder.version, self.store.vectors_generation(), len(self.vectors))
 
     def remember_similar(
         self, rowids: list[int], progress: Callable[[int], None] | None = None

@@ -306,6 +306,28 @@ class SQLiteStore:
             "SELECT value FROM store_meta WHERE key = 'generation'"
         ).fetchone()[0]
 
+    def vectors_generation(self) -> int:
+        """Moved by every vector written or removed (a trigger on paper_vectors), not by other
+        writes: caches of vector search results are valid while it stands still."""
+        return self.conn.execute(
+            "SELECT value FROM store_meta WHERE key = 'vectors_generation'"
+        ).fetchone()[0]
+
+    def deleted_among(self, rowids: Iterable[int]) -> set[int]:
+        """Those of `rowids` that are deleted papers."""
+        ids = [int(r) for r in rowids]
+        gone: set[int] = set()
+        for s in range(0, len(ids), 900):
+            chunk = ids[s : s + 900]
+            marks = ",".join("?" * len(chunk))
+            gone.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT rowid FROM papers WHERE deleted AND rowid IN ({marks})", chunk
+                )
+            )
+        return gone
+
     def rowids_modified_since(self, since: str) -> list[int]:
         """Papers added, changed or deleted at or after the ISO timestamp `since`."""
         return [
