@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 from conftest import FORMATS, WEB
+from paperscope.index.neighbours import KEPT
 from paperscope.ingest.pipeline import import_file
+from paperscope.rank.search import SIMILAR_MODE, SearchEngine
 from paperscope.serve.web.workers import EmbedWorker
 from paperscope.store.sqlite import SQLiteStore
 from webtools import client_for
@@ -45,6 +47,27 @@ def test_embed_worker_embeds_new_papers_and_search_sees_them(tmp_path):
         assert len(engine.vectors) == 3
         # the worker counts a round after committing it
         _wait(lambda: worker.embedded == 3)
+
+
+def test_embed_worker_computes_the_newest_papers_similar_lists(tmp_path):
+    db = tmp_path / "papers.db"
+    with SQLiteStore(db) as store:
+        import_file(store, WEB / "xss-papers.jsonl")
+        import_file(store, HF_DETAIL)
+    worker = EmbedWorker(db, idle=0.1, neighbours_newest=2).start()
+    try:
+        # once embedding has caught up, `paperscope neighbours --newest 2` runs
+        _wait(lambda: worker.neighbour_runs == 1)
+        assert worker.embedded == 3
+        with SearchEngine.open(db) as engine:
+            newest = engine.store.rowids_newest()
+            key = engine.neighbour_state()
+            assert engine.neighbours.missing(newest, key) == newest[2:]
+            for rowid in newest[:2]:
+                fresh = engine._similar_ranked(rowid, KEPT, SIMILAR_MODE, None)
+                assert engine.neighbours.get(rowid, key) == fresh != []
+    finally:
+        worker.stop()
 
 
 def test_only_one_process_embeds(tmp_path):

@@ -744,7 +744,7 @@ class LexicalIndex:
                     chunk = rowids[start : start + _CHUNK]
                     for rowid in chunk:
                         writer.delete_documents_by_term("rowid", rowid)
-                    papers = self.store.load_rowids(sorted(self._live(chunk)))
+                    papers = self.store.load_rowids(sorted(self.store.live_among(chunk)))
                     for rowid, paper in papers.items():
                         writer.add_document(paper_document(rowid, paper))
                 writer.commit()
@@ -757,19 +757,6 @@ class LexicalIndex:
         stamp.write(self.path)
         self._stamp = stamp
         self._index.reload()
-
-    def _live(self, rowids: list[int]) -> set[int]:
-        live: set[int] = set()
-        for start in range(0, len(rowids), 900):
-            chunk = rowids[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            live.update(
-                r[0]
-                for r in self.store.conn.execute(
-                    f"SELECT rowid FROM papers WHERE NOT deleted AND rowid IN ({marks})", chunk
-                )
-            )
-        return live
 
     def _writer(self, bulk: bool) -> tantivy.IndexWriter:
         """The index writer; another process holding it (its own catch-up) is waited for."""

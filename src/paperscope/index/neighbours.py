@@ -1,8 +1,8 @@
 """Similar-paper lists remembered beside the store, for one state of the store and its vectors.
 
 Finding a paper's similar papers (a passage search fetching hundreds of candidates, then a
-re-rank by whole text) is most of a paper page's work: about 15 ms at 100k papers, against
-about 10 ms for the rest of the page. The answer only changes when the papers or their vectors
+re-rank by whole text) is most of a paper page's work: about 8 ms at 100k papers, against
+about 4 ms for the rest of the page. The answer only changes when the papers or their vectors
 do, so it is kept in ``<db>.index/neighbours.sqlite``, shared by every process on the store
 and kept across restarts. Each list is stored with the state of the vectors it was computed
 on: the embedding model, the store's vectors generation (moved by every vector written or

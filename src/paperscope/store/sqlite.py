@@ -315,18 +315,25 @@ class SQLiteStore:
 
     def deleted_among(self, rowids: Iterable[int]) -> set[int]:
         """Those of `rowids` that are deleted papers."""
+        return self._rowids_where("deleted", rowids)
+
+    def live_among(self, rowids: Iterable[int]) -> set[int]:
+        """Those of `rowids` that are papers not deleted."""
+        return self._rowids_where("NOT deleted", rowids)
+
+    def _rowids_where(self, condition: str, rowids: Iterable[int]) -> set[int]:
         ids = [int(r) for r in rowids]
-        gone: set[int] = set()
-        for s in range(0, len(ids), 900):
+        found: set[int] = set()
+        for s in range(0, len(ids), 900):  # SQLite's bound-parameter limit, with margin
             chunk = ids[s : s + 900]
             marks = ",".join("?" * len(chunk))
-            gone.update(
+            found.update(
                 r[0]
                 for r in self.conn.execute(
-                    f"SELECT rowid FROM papers WHERE deleted AND rowid IN ({marks})", chunk
+                    f"SELECT rowid FROM papers WHERE {condition} AND rowid IN ({marks})", chunk
                 )
             )
-        return gone
+        return found
 
     def rowids_modified_since(self, since: str) -> list[int]:
         """Papers added, changed or deleted at or after the ISO timestamp `since`."""

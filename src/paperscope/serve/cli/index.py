@@ -138,9 +138,9 @@ def neighbours(
     """Compute the similar-paper lists of paper pages ahead of time (resumable).
 
     A paper page, `paperscope similar` and /api/v1/paper/ID/similar find a paper's similar
-    papers on first use (about 15 ms at 100k papers) and remember them beside the store until
-    papers are added, changed or embedded. Run this after an import or harvest so that every
-    paper page (or the N newest) answers from the remembered lists.
+    papers on first use (about 8 ms at 100k papers) and remember them beside the store until
+    vectors are written or removed. Run this after `embed` (or an import that embeds) so that
+    every paper page, or the N newest, answers from the remembered lists.
     """
     started = time.perf_counter()
     path = resolve_db_path(db)

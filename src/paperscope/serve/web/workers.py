@@ -8,6 +8,8 @@ worker takes a file lock and only one process embeds at a time; the others wait 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 from paperscope.serve.background import LockedThread
@@ -19,6 +21,10 @@ log = logging.getLogger("paperscope.web.workers")
 EMBED_IDLE = 10.0
 #: Papers embedded per round; each round commits, so search sees them within seconds.
 EMBED_ROUND = 32
+#: Papers, newest first, whose similar-paper lists the worker computes once embedding has
+#: caught up: new vectors make every remembered list stale, and these are the papers the feed
+#: shows (2,000 take about 10 s of one core at 100k papers).
+NEIGHBOURS_NEWEST = 2000
 
 
 class EmbedWorker(LockedThread):
@@ -31,10 +37,15 @@ class EmbedWorker(LockedThread):
 
     name = "embed-worker"
 
-    def __init__(self, db_path: Path, idle: float = EMBED_IDLE) -> None:
+    def __init__(
+        self, db_path: Path, idle: float = EMBED_IDLE, neighbours_newest: int = NEIGHBOURS_NEWEST
+    ) -> None:
         super().__init__(db_path)
         self.idle = idle
+        self.neighbours_newest = neighbours_newest
         self.embedded = 0
+        #: `paperscope neighbours` runs finished (for tests and the log)
+        self.neighbour_runs = 0
 
     def lock_wait(self) -> float:
         return self.idle * 3
@@ -45,6 +56,8 @@ class EmbedWorker(LockedThread):
 
         # the process's shared embedder: its model session loads on the first paper only
         embedder = default_embedder()
+        # on start too: `import` may have embedded papers since the lists were computed
+        lists_behind = True
         with SQLiteStore(self.db_path) as store:
             while not self.stopping():
                 try:
@@ -53,8 +66,32 @@ class EmbedWorker(LockedThread):
                     log.exception("embedding worker round failed")
                     done = []
                 self.embedded += len(done)
-                if not done:
-                    self.wait(self.idle)
+                if done:
+                    lists_behind = True
+                    continue
+                if lists_behind and self.neighbours_newest:
+                    self.refresh_neighbours()
+                    lists_behind = False
+                self.wait(self.idle)
+
+    def refresh_neighbours(self) -> None:
+        """`paperscope neighbours --newest N` in a process of its own: it loads a vector index
+        of its own for a few seconds, which this long-lived process then does not keep."""
+        cmd = [sys.executable, "-m", "paperscope", "neighbours", "--db", str(self.db_path)]
+        cmd += ["--newest", str(self.neighbours_newest), "--json"]
+        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while child.poll() is None:
+            if self.stopping():
+                child.terminate()  # its lists so far are committed; the rest wait for next time
+                child.wait()
+                return
+            self.wait(0.2)
+        out, err = child.communicate()
+        if child.returncode:
+            log.error("paperscope neighbours failed (%s): %s", child.returncode, err[-2000:])
+            return
+        self.neighbour_runs += 1
+        log.info("similar-paper lists of the newest papers: %s", out.strip())
 
 
 def start(site) -> list:
