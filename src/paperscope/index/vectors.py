@@ -85,6 +85,8 @@ class Stamp:
     generation: int  # store.generation() at the last sync
     embedded: int  # store.count_embedded(model) at the last sync
     synced_at: str  # store clock (ISO, UTC) at the last sync
+    # store.vectors_generation() at the last sync (-1: a stamp from before it existed)
+    vectors_generation: int = -1
 
 
 def _now() -> datetime:
@@ -183,8 +185,8 @@ class VectorIndex:
                     self.rebuild(progress)
                     return True
             assert self._stamp is not None
-            generation, embedded = self._fingerprint()
-            if (generation, embedded) == (self._stamp.generation, self._stamp.embedded):
+            stamp = self._stamp
+            if self._fingerprint() == (stamp.generation, stamp.embedded, stamp.vectors_generation):
                 return False
             self._catch_up(progress)
             return True
@@ -193,7 +195,7 @@ class VectorIndex:
         """Rebuild the folder from every vector of the model in the store."""
         with self._lock:
             synced_at = _now()
-            generation, embedded = self._fingerprint()
+            fingerprint = self._fingerprint()
             total = self.store.conn.execute(
                 "SELECT count(*) FROM paper_vectors WHERE model = ?", (self.model_version,)
             ).fetchone()[0]
@@ -219,7 +221,7 @@ class VectorIndex:
             self._append_rows(pending, deleted)
             if progress is not None:
                 progress("vectors", total, total)
-            self._stamp = self._make_stamp(generation, embedded, synced_at)
+            self._stamp = self._make_stamp(fingerprint, synced_at)
             self._loaded = True
             self.save()
 
@@ -235,7 +237,7 @@ class VectorIndex:
         """
         assert self._stamp is not None
         synced_at = _now()
-        generation, embedded = self._fingerprint()
+        fingerprint = self._fingerprint()
         live = self._live_rowids()
         indexed = np.flatnonzero(self._start >= 0)
         since = datetime.fromisoformat(self._stamp.synced_at) - CLOCK_MARGIN
@@ -257,7 +259,7 @@ class VectorIndex:
             self.add([rowids[i] for i in changed], [groups[i] for i in changed])
             if progress is not None:
                 progress("vectors", start + len(chunk), len(todo))
-        self._stamp = self._make_stamp(generation, embedded, synced_at)
+        self._stamp = self._make_stamp(fingerprint, synced_at)
         self.save()
 
     def _holds(self, rowid: int, vectors: np.ndarray) -> bool:
@@ -268,8 +270,20 @@ class VectorIndex:
         codes, _ = quantize(vectors)
         return count == len(codes) and np.array_equal(self._codes[start : start + count], codes)
 
-    def _fingerprint(self) -> tuple[int, int]:
-        return self.store.generation(), self.store.count_embedded(self.model_version)
+    def _fingerprint(self) -> tuple[int, int, int]:
+        """(generation, embedded papers, vectors generation) of the store, read before a sync
+        reads anything else: a write during the sync leaves the stamp behind, not ahead."""
+        return (
+            self.store.generation(),
+            self.store.count_embedded(self.model_version),
+            self.store.vectors_generation(),
+        )
+
+    @property
+    def vectors_generation(self) -> int:
+        """The store's vectors generation this index last synced with (after `ensure`):
+        results computed on it stay valid while the store's stands still."""
+        return self._stamp.vectors_generation if self._stamp is not None else -1
 
     def _live_rowids(self) -> np.ndarray:
         """Sorted rowids of the papers that have vectors of the model and are not deleted."""
@@ -283,7 +297,8 @@ class VectorIndex:
     def _deleted_rowids(self) -> set[int]:
         return {r[0] for r in self.store.conn.execute("SELECT rowid FROM papers WHERE deleted")}
 
-    def _make_stamp(self, generation: int, embedded: int, synced_at: datetime) -> Stamp:
+    def _make_stamp(self, fingerprint: tuple[int, int, int], synced_at: datetime) -> Stamp:
+        generation, embedded, vectors_generation = fingerprint
         return Stamp(
             format=FORMAT,
             model=self.model_version,
@@ -294,6 +309,7 @@ class VectorIndex:
             generation=generation,
             embedded=embedded,
             synced_at=_iso(synced_at),
+            vectors_generation=vectors_generation,
         )
 
     # ------------------------------------------------------------------ changes

@@ -11,7 +11,9 @@ the engines, so `limit` results come back whenever that many papers match.
 
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +26,8 @@ from paperscope.index.embedder import Embedder, MiniLMEmbedder, default_embedder
 from paperscope.index.embedding import DOC_PASSAGE
 from paperscope.index.lexical import LexicalIndex, Snippet
 from paperscope.index.neighbours import KEPT as NEIGHBOURS_KEPT
-from paperscope.index.neighbours import NeighbourCache, state_key
+from paperscope.index.neighbours import NeighbourCache
+from paperscope.index.neighbours import State as NeighbourState
 from paperscope.index.paths import index_dir
 from paperscope.index.vectors import VectorIndex
 from paperscope.model import Paper
@@ -32,6 +35,8 @@ from paperscope.rank import fusion, trending
 from paperscope.rank import query as q
 from paperscope.store.browse import Browse
 from paperscope.store.sqlite import SQLiteStore
+
+log = logging.getLogger("paperscope.search")
 
 MODES = ("hybrid", "lexical", "semantic")
 SORTS = ("relevance", "newest", "upvotes", "citations", "trending")
@@ -125,6 +130,7 @@ class SearchEngine:
         )
         self._vectors: VectorIndex | None = None
         self._neighbours: NeighbourCache | None = None
+        self._neighbour_cache_warned = False
         self._folder = folder
         self._query_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
@@ -330,11 +336,17 @@ class SearchEngine:
 
     def _remembered_similar(self, rowid: int, limit: int) -> list[tuple[int, float]]:
         """The default `similar` list of `rowid`, from the neighbour cache when it was computed
-        on the current vectors; computed and remembered otherwise. Papers deleted or given the
-        same title since are dropped from a remembered list, as a search now would drop them;
-        when that leaves fewer than `limit` of a full list, it is computed again."""
-        key = self.neighbour_state()
-        found = self.neighbours.get(rowid, key)
+        on the vectors this engine's index holds; computed and remembered otherwise. Papers
+        deleted or given the same title since are dropped from a remembered list, as a search
+        now would drop them; when that leaves fewer than `limit` of a full list, it is computed
+        again. The cache is only a cache: when it cannot be read or written, the list is
+        computed and the page still answers."""
+        state = self.neighbour_state()
+        try:
+            found = self.neighbours.get(rowid, state)
+        except (sqlite3.Error, OSError) as exc:
+            self._neighbour_cache_failed(exc)
+            found = None
         if found is not None:
             ids = [r for r, _ in found]
             gone = self.store.deleted_among(ids) | set(self.store.duplicate_rowids(rowid))
@@ -342,34 +354,54 @@ class SearchEngine:
             if len(kept) >= limit or len(found) < NEIGHBOURS_KEPT:
                 return kept
         found = self._similar_ranked(rowid, NEIGHBOURS_KEPT, SIMILAR_MODE, None)
-        self.neighbours.put(key, [(rowid, found)])
+        try:
+            self.neighbours.put(state, [(rowid, found)])
+        except (sqlite3.Error, OSError) as exc:
+            self._neighbour_cache_failed(exc)
         return found
 
-    def neighbour_state(self) -> str:
-        """The state a remembered similar-paper list must have been computed in: the model,
-        the store's vectors generation and the papers the vector index holds (a process whose
-        index is behind the store computes lists of its own)."""
-        return state_key(self.embedder.version, self.store.vectors_generation(), len(self.vectors))
+    def _neighbour_cache_failed(self, exc: Exception) -> None:
+        if not self._neighbour_cache_warned:  # once per engine: a page view each would flood
+            self._neighbour_cache_warned = True
+            log.warning(
+                "similar-paper cache %s unusable, computing lists: %s", self.neighbours.path, exc
+            )
+
+    def neighbour_state(self) -> NeighbourState:
+        """The state of the vectors this engine's index holds: lists it computes are valid
+        for it, and a process whose index is behind the store neither serves nor overwrites
+        the lists of processes that caught up."""
+        return NeighbourState(self.embedder.version, self.vectors.vectors_generation)
+
+    def stored_neighbour_state(self) -> NeighbourState:
+        """The state of the vectors in the store now, without loading the vector index."""
+        return NeighbourState(self.embedder.version, self.store.vectors_generation())
 
     def remember_similar(
         self, rowids: list[int], progress: Callable[[int], None] | None = None
     ) -> int:
         """Compute and remember the default similar-paper lists of `rowids` that have none in
-        the current state; returns how many were computed. Commits every few papers, so an
-        interrupted run keeps its work."""
-        key = self.neighbour_state()
-        todo = self.neighbours.missing(rowids, key)
+        the current state; returns how many were remembered. Commits every few papers, so an
+        interrupted run keeps its work; stops early when the store's vectors change (the
+        lists would be stale before they are written)."""
+        state = self.neighbour_state()
+        todo = self.neighbours.missing(rowids, state)
         if progress:
             progress(len(rowids) - len(todo))
+        written = 0
         for start in range(0, len(todo), NEIGHBOUR_BATCH):
+            if self.store.vectors_generation() != state.generation:
+                break
             chunk = todo[start : start + NEIGHBOUR_BATCH]
             lists = [
                 (r, self._similar_ranked(r, NEIGHBOURS_KEPT, SIMILAR_MODE, None)) for r in chunk
             ]
-            self.neighbours.put(key, lists)
+            if not self.neighbours.put(state, lists):
+                break  # another process wrote lists of newer vectors
+            written += len(chunk)
             if progress:
                 progress(len(chunk))
-        return len(todo)
+        return written
 
     def _similar_ranked(
         self, rowid: int, limit: int, mode: str, within: np.ndarray | None

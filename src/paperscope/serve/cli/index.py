@@ -110,10 +110,10 @@ def _open_worker(db_path: str) -> None:
     _worker_engine = SearchEngine.open(db_path)
 
 
-def _remember_chunk(rowids: list[int]) -> int:
+def _remember_chunk(rowids: list[int]) -> tuple[int, int]:
+    """(lists written, papers looked at) for one task."""
     assert _worker_engine is not None
-    _worker_engine.remember_similar(rowids)
-    return len(rowids)
+    return _worker_engine.remember_similar(rowids), len(rowids)
 
 
 @app.command()
@@ -140,14 +140,18 @@ def neighbours(
     A paper page, `paperscope similar` and /api/v1/paper/ID/similar find a paper's similar
     papers on first use (about 8 ms at 100k papers) and remember them beside the store until
     vectors are written or removed. Run this after `embed` (or an import that embeds) so that
-    every paper page, or the N newest, answers from the remembered lists.
+    every paper page, or the N newest, answers from the remembered lists; `serve`'s embedding
+    worker runs it with --newest 2000 itself. With --jobs N, N worker processes each load the
+    vector index (this process does not).
     """
     started = time.perf_counter()
     path = resolve_db_path(db)
     with SearchEngine.open(path) as engine:
         rowids = engine.store.rowids_newest(newest)
-        key = engine.neighbour_state()
-        todo = engine.neighbours.missing(rowids, key)
+        # the store's state, not an index's: with --jobs the workers load the vector index,
+        # this process does not
+        state = engine.stored_neighbour_state()
+        todo = engine.neighbours.missing(rowids, state)
         with Progress(
             TextColumn("similar-paper lists"),
             BarColumn(),
@@ -160,30 +164,39 @@ def neighbours(
         ) as bar:
             task = bar.add_task("neighbours", total=len(rowids), completed=len(rowids) - len(todo))
             if jobs == 1 or len(todo) <= NEIGHBOUR_TASK:
-                engine.remember_similar(todo, progress=lambda n: bar.advance(task, n))
+                computed = engine.remember_similar(todo, progress=lambda n: bar.advance(task, n))
             else:
-                _remember_in_processes(path, todo, jobs, lambda n: bar.advance(task, n))
-        remembered = len(rowids) - len(engine.neighbours.missing(rowids, key))
+                computed = _remember_in_processes(path, todo, jobs, lambda n: bar.advance(task, n))
+        now = engine.stored_neighbour_state()
+        remembered = len(rowids) - len(engine.neighbours.missing(rowids, now))
     seconds = time.perf_counter() - started
     data = {
         "papers": len(rowids),
-        "computed": len(todo),
+        "computed": computed,
         "remembered": remembered,
         "seconds": round(seconds, 2),
+        "vectors_changed": now != state,
     }
     if as_json:
         typer.echo(orjson.dumps(data))
         return
-    rate = f" ({len(todo) / seconds:.1f} papers/s)" if todo else ""
+    rate = f" ({computed / seconds:.1f} papers/s)" if computed else ""
     Console().print(
-        f"computed {len(todo)} similar-paper lists in {seconds:.1f} s{rate}; "
+        f"computed {computed} similar-paper lists in {seconds:.1f} s{rate}; "
         f"{remembered} of {len(rowids)} papers have one",
         highlight=False,
     )
+    if now != state:
+        Console(stderr=True).print(
+            "the store's vectors changed during the run (papers were embedded): run "
+            "`paperscope neighbours` again",
+            highlight=False,
+        )
 
 
-def _remember_in_processes(path, todo: list[int], jobs: int, advance) -> None:
-    """`remember_similar` over `todo` in `jobs` processes, each with its own engine."""
+def _remember_in_processes(path, todo: list[int], jobs: int, advance) -> int:
+    """`remember_similar` over `todo` in `jobs` processes, each with its own engine; returns
+    how many lists were written."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -193,5 +206,9 @@ def _remember_in_processes(path, todo: list[int], jobs: int, advance) -> None:
     with ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_open_worker, initargs=(str(path),)
     ) as pool:
+        written = 0
         for done in as_completed([pool.submit(_remember_chunk, c) for c in chunks]):
-            advance(done.result())
+            lists, papers = done.result()
+            written += lists
+            advance(papers)
+    return written

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from paperscope.serve.background import LockedThread
@@ -70,7 +71,10 @@ class EmbedWorker(LockedThread):
                     lists_behind = True
                     continue
                 if lists_behind and self.neighbours_newest:
-                    self.refresh_neighbours()
+                    try:
+                        self.refresh_neighbours()
+                    except Exception:  # no child process today; embedding goes on
+                        log.exception("could not run paperscope neighbours")
                     lists_behind = False
                 self.wait(self.idle)
 
@@ -79,19 +83,25 @@ class EmbedWorker(LockedThread):
         of its own for a few seconds, which this long-lived process then does not keep."""
         cmd = [sys.executable, "-m", "paperscope", "neighbours", "--db", str(self.db_path)]
         cmd += ["--newest", str(self.neighbours_newest), "--json"]
-        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        while child.poll() is None:
-            if self.stopping():
-                child.terminate()  # its lists so far are committed; the rest wait for next time
-                child.wait()
+        # output to files, not pipes: a child blocked on a full pipe would never end; its own
+        # session, so a Ctrl-C meant for `serve` does not reach it (serve's stop ends it)
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            child = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True)
+            while child.poll() is None:
+                if self.stopping():
+                    child.terminate()  # lists so far are committed; the rest wait for next time
+                    child.wait()
+                    return
+                self.wait(0.2)
+            out.seek(0)
+            err.seek(0)
+            if child.returncode:
+                log.error(
+                    "paperscope neighbours failed (%s): %s", child.returncode, err.read()[-2000:]
+                )
                 return
-            self.wait(0.2)
-        out, err = child.communicate()
-        if child.returncode:
-            log.error("paperscope neighbours failed (%s): %s", child.returncode, err[-2000:])
-            return
-        self.neighbour_runs += 1
-        log.info("similar-paper lists of the newest papers: %s", out.strip())
+            self.neighbour_runs += 1
+            log.info("similar-paper lists of the newest papers: %s", out.read().strip())
 
 
 def start(site) -> list:
