@@ -137,12 +137,13 @@ def neighbours(
 ) -> None:
     """Compute the similar-paper lists of paper pages ahead of time (resumable).
 
-    A paper page, `paperscope similar` and /api/v1/paper/ID/similar find a paper's similar
-    papers on first use (about 8 ms at 100k papers) and remember them beside the store until
-    vectors are written or removed. Run this after `embed` (or an import that embeds) so that
-    every paper page, or the N newest, answers from the remembered lists; `serve`'s embedding
-    worker runs it with --newest 2000 itself. With --jobs N, N worker processes each load the
-    vector index (this process does not).
+    Paper pages, `similar` and /api/v1/paper/ID/similar remember each list
+    (about 8 ms to compute at 100k papers) until vectors are written or removed.
+
+    Run this after `embed` or an import that embeds; `serve` runs it for the
+    2,000 newest papers whenever its worker has embedded new ones.
+
+    With --jobs N, N worker processes each load the vector index.
     """
     started = time.perf_counter()
     path = resolve_db_path(db)
