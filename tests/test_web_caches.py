@@ -96,3 +96,19 @@ def test_query_vectors_are_remembered_read_only_and_equal_to_the_embedders(sampl
         assert np.allclose(first, expected, atol=1e-5)
         other = engine._embed_query("protein folding")
         assert not np.allclose(other, first, atol=1e-2)
+
+
+def test_author_pages_show_a_merge_made_by_another_process(store_copy):
+    from paperscope.store.authors import AuthorDirectory
+
+    with client_for(store_copy) as client:
+        assert client.get("/author/juhua-hu").status_code == 200
+        with SQLiteStore(store_copy) as other:
+            people = AuthorDirectory(other)
+            other_slug = people.profile("juhua-hu").coauthors[0][0].slug  # another person
+            assert people.merge(["juhua-hu", other_slug]) == "juhua-hu"
+        # a correction moves no paper: the page and the API still see it on the next request
+        page = client.get(f"/author/{other_slug}", follow_redirects=False)
+        assert page.status_code == 301 and page.headers["location"] == "/author/juhua-hu"
+        api = client.get(f"/api/v1/author/{other_slug}")
+        assert api.json()["slug"] == "juhua-hu"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import weakref
 from datetime import date
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -26,7 +25,7 @@ from paperscope.rank import query as q
 from paperscope.rank.search import MODES, SORTS, SearchEngine, SearchResult
 from paperscope.serve.records import paper_full, paper_summary
 from paperscope.serve.web.feedviews import category_listing, feed_page
-from paperscope.serve.web.format import paper_url
+from paperscope.serve.web.format import author_url, paper_url
 from paperscope.serve.web.site import Site, site_of
 from paperscope.store.authors import AuthorDirectory
 from paperscope.store.browse import Browse
@@ -329,10 +328,6 @@ def author_directory(site: Site):
     return directory
 
 
-def author_path(slug: str) -> str:
-    return "/author/" + quote(slug, safe="")
-
-
 # ------------------------------------------------------------------------------ routes
 
 Limit = Annotated[
@@ -466,7 +461,7 @@ async def author(request: Request, slug: str, limit: Limit = None, offset: Offse
     return {
         "slug": profile.slug,
         "name": profile.name,
-        "url": absolute(request, author_path(profile.slug)),
+        "url": absolute(request, author_url(profile.slug)),
         "variants": [{"name": n, "papers": c} for n, c in profile.variants],
         "affiliations": list(profile.affiliations),
         "per_year": {str(y): n for y, n in sorted(profile.per_year.items())},
@@ -476,7 +471,7 @@ async def author(request: Request, slug: str, limit: Limit = None, offset: Offse
                 "slug": a.slug,
                 "name": a.name,
                 "papers": a.papers,
-                "url": absolute(request, author_path(a.slug)),
+                "url": absolute(request, author_url(a.slug)),
                 "shared": shared,
             }
             for a, shared in profile.coauthors
@@ -595,7 +590,7 @@ async def category(request: Request, code: str, limit: Limit = None, offset: Off
                 "slug": a.slug,
                 "name": a.name,
                 "papers": a.papers,
-                "url": absolute(request, author_path(a.slug)),
+                "url": absolute(request, author_url(a.slug)),
             }
             for a in top
         ],

@@ -20,15 +20,9 @@ from paperscope.errors import InputError
 from paperscope.model import Paper
 from paperscope.rank.search import MAX_LIMIT, MODES, SORTS
 from paperscope.serve import export
-from paperscope.serve.web.api import (
-    author_directory,
-    author_path,
-    base_url,
-    check_page,
-    run_search,
-)
+from paperscope.serve.web.api import author_directory, base_url, check_page, run_search
 from paperscope.serve.web.feedviews import category_listing, feed_page
-from paperscope.serve.web.format import category_url, search_url
+from paperscope.serve.web.format import author_url, category_url, search_url
 from paperscope.serve.web.site import site_of
 
 router = APIRouter(tags=["feeds and exports"])
@@ -113,7 +107,7 @@ async def author_atom(request: Request, slug: str) -> Response:
     site = site_of(request)
     profile = author_directory(site).profile(slug)
     papers = [p for _, p in profile.papers[: site.settings.max_page_size]]
-    return _atom(request, f"paperscope: {profile.name}", author_path(profile.slug), papers)
+    return _atom(request, f"paperscope: {profile.name}", author_url(profile.slug), papers)
 
 
 @router.get("/cat/{code}.atom", summary="Atom feed of a category's latest papers")

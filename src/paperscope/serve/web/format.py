@@ -23,6 +23,10 @@ def paper_url(paper: Paper | str) -> str:
     return "/paper/" + quote(ident, safe="")
 
 
+def author_url(slug: str) -> str:
+    return "/author/" + quote(slug, safe="")
+
+
 def category_url(code: str) -> str:
     return "/cat/" + quote(code, safe="")
 
@@ -47,6 +51,7 @@ def author_total(paper: Paper) -> int:
 def template_globals() -> dict:
     return {
         "paper_url": paper_url,
+        "author_url": author_url,
         "category_url": category_url,
         "search_url": search_url,
         "authors_line": lambda p, most=SHOWN_AUTHORS: authors_line(p, most),

@@ -23,8 +23,9 @@ from paperscope.model import Paper
 from paperscope.rank import query as query_lang
 from paperscope.rank.search import MAX_LIMIT, MODES
 from paperscope.serve.export import bibtex_entry
-from paperscope.serve.web.api import run_search
+from paperscope.serve.web.api import author_directory, run_search
 from paperscope.serve.web.feedviews import category_listing, feed_page, month_key, week_key
+from paperscope.serve.web.format import author_url
 from paperscope.serve.web.site import Site, site_of
 from paperscope.store.browse import SORTS as FEED_SORTS
 from paperscope.store.browse import Browse, org_slug, parse_day
@@ -46,10 +47,6 @@ def org_url(name: str) -> str:
     return "/org/" + quote(org_slug(name), safe="")
 
 
-def author_url(slug: str) -> str:
-    return "/author/" + quote(slug, safe="")
-
-
 def feed_url(kind: str = "day", key: str | None = None, **params: object) -> str:
     path = {"day": "/", "week": f"/week/{key}", "month": f"/month/{key}"}[kind]
     args = {k: v for k, v in params.items() if v not in (None, "")}
@@ -61,7 +58,7 @@ def feed_url(kind: str = "day", key: str | None = None, **params: object) -> str
 def _globals(site: Site) -> None:
     env = site.templates.env
     if "org_url" not in env.globals:
-        env.globals.update(org_url=org_url, author_url=author_url, feed_url=feed_url)
+        env.globals.update(org_url=org_url, feed_url=feed_url)
 
 
 def render(request: Request, template: str, context: dict, status: int = 200) -> HTMLResponse:
@@ -91,25 +88,6 @@ def pager(request: Request, page: int, size: int, total: int, most: int | None =
         "url": lambda n: page_url(request, n),
         "total": total,
     }
-
-
-_directories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def directory(site: Site):
-    """The process's AuthorDirectory; `ensure()` only when the store's generation moved."""
-    from paperscope.store.authors import AuthorDirectory
-
-    store = site.store
-    entry = _directories.get(site)
-    if entry is None or entry[0].store is not store:
-        entry = [AuthorDirectory(store), None]
-        _directories[site] = entry
-    generation = store.generation()
-    if entry[1] != generation:
-        entry[0].ensure()
-        entry[1] = generation
-    return entry[0]
 
 
 def _upvotes(site: Site, items: list[tuple[int, Paper]]) -> dict[int, int]:
@@ -328,7 +306,7 @@ async def paper(request: Request, ident: str) -> Response:
     paper = store.get(ident)  # NotFoundError -> 404
     if paper.id != ident:
         return RedirectResponse(_paper_path(paper), status_code=301)
-    authors = directory(site)
+    authors = author_directory(site)
     slugs = authors.slugs_for_paper(rowid)
     similar = _similar(site, rowid)
     context = {
@@ -347,7 +325,7 @@ async def paper(request: Request, ident: str) -> Response:
 
 def _similar(site: Site, rowid: int) -> list[tuple[int, Paper]]:
     """The paper page's similar papers: the engine remembers each paper's list beside the
-    store (index/neighbours.py) until the papers or their vectors change."""
+    store (index/neighbours.py) until the vectors change."""
     return [(h.rowid, h.paper) for h in site.engine.similar_rowid(rowid, limit=SIDE_LIST)]
 
 
@@ -387,7 +365,7 @@ def _more_by_authors(store, rowid: int, slugs: list[str | None]) -> list[tuple[s
 @router.get("/author/{slug}", response_class=HTMLResponse)
 async def author(request: Request, slug: str, page: Page = 1) -> Response:
     site = site_of(request)
-    profile = directory(site).profile(slug)  # NotFoundError -> 404
+    profile = author_directory(site).profile(slug)  # NotFoundError -> 404
     if profile.slug != slug:  # an old slug of a merged author
         return RedirectResponse(author_url(profile.slug), status_code=301)
     size = site.settings.page_size
@@ -417,7 +395,7 @@ async def category(request: Request, code: str, page: Page = 1) -> HTMLResponse:
         "papers": papers,
         "total": total,
         "pager": pager(request, page, size, total),
-        "top_authors": directory(site).top_in_category(code, limit=10),
+        "top_authors": author_directory(site).top_in_category(code, limit=10),
         "upvotes": _upvotes(site, papers),
     }
     return render(request, "category.html", context)

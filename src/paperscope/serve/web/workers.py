@@ -110,7 +110,7 @@ def start(site) -> list:
     if site.settings.embed_worker:
         started.append(EmbedWorker(site.settings.db_path).start())
     if site.settings.digest_scheduler:
-        # owned by helper "digest": the daily email scheduler (serve/email/scheduler.py)
+        # the daily email scheduler (serve/email/scheduler.py)
         from paperscope.serve.email import scheduler
 
         started.append(scheduler.start(site.settings))
