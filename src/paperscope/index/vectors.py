@@ -642,7 +642,7 @@ class VectorIndex:
                 part = np.arange(len(rowids))
             part = part[np.lexsort((rowids[part], -scores[part]))]  # ties: lower rowid first
             chosen = rowids[part]
-            gone = self._deleted_among(chosen)
+            gone = self.store.deleted_among(chosen.tolist())
             found = [
                 (int(r), float(scores[i]))
                 for r, i in zip(chosen.tolist(), part.tolist(), strict=True)
@@ -651,9 +651,6 @@ class VectorIndex:
             if len(found) >= k or take >= len(rowids):
                 return found[:k]
             take = min(len(rowids), take + 2 * len(gone) + k)
-
-    def _deleted_among(self, rowids: np.ndarray) -> set[int]:
-        return self.store.deleted_among(rowids.tolist())
 
     def _store_vectors(self, rowid: int) -> np.ndarray | None:
         """The float32 passage vectors of one paper from the store (None if it has none)."""

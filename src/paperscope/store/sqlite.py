@@ -302,16 +302,15 @@ class SQLiteStore:
     def generation(self) -> int:
         """Bumped by every write that adds, changes or deletes papers: derived indexes store
         the generation they were built at and catch up when it moved."""
-        return self.conn.execute(
-            "SELECT value FROM store_meta WHERE key = 'generation'"
-        ).fetchone()[0]
+        return self._meta("generation")
 
     def vectors_generation(self) -> int:
         """Moved by every vector written or removed (a trigger on paper_vectors), not by other
         writes: caches of vector search results are valid while it stands still."""
-        return self.conn.execute(
-            "SELECT value FROM store_meta WHERE key = 'vectors_generation'"
-        ).fetchone()[0]
+        return self._meta("vectors_generation")
+
+    def _meta(self, key: str) -> int:
+        return self.conn.execute("SELECT value FROM store_meta WHERE key = ?", (key,)).fetchone()[0]
 
     def deleted_among(self, rowids: Iterable[int]) -> set[int]:
         """Those of `rowids` that are deleted papers."""
