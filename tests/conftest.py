@@ -39,6 +39,10 @@ WEB_SOURCES = (
     FORMATS / "huggingface-papers" / "daily-papers-2026-02-25-50-papers.json",
     WEB / "xss-papers.jsonl",
 )
+#: The hostile papers' title and first author (fixtures/web/xss-papers.jsonl, id XSS_ID).
+XSS_ID = "2611.00001"
+XSS_TITLE = "<script>alert(1)</script>"
+XSS_AUTHOR = '"><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +88,12 @@ def page(browser):
 
     with new_page(browser) as page:
         yield page
+
+
+@pytest.fixture(scope="module")
+def client(sample_store):
+    """A TestClient on the shared sample store, one per test module (read-only tests)."""
+    from webtools import client_for
+
+    with client_for(sample_store) as client:
+        yield client

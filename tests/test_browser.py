@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import XSS_AUTHOR, XSS_TITLE
 from webtools import live_server, new_context, new_page
-
-XSS_TITLE = "<script>alert(1)</script>"
-XSS_AUTHOR = '"><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture(scope="module")

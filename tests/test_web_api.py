@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 from typer.testing import CliRunner
 
+from conftest import XSS_AUTHOR, XSS_TITLE
 from paperscope.model import Author, Paper
 from paperscope.serve.cli import app as cli_app
 from paperscope.store.authors import AuthorDirectory
@@ -20,16 +21,8 @@ from paperscope.store.sqlite import SQLiteStore
 from webtools import client_for
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-XSS_TITLE = "<script>alert(1)</script>"
-XSS_AUTHOR = '"><img src=x onerror=alert(1)>'
 CONTRACT = {"id", "title", "authors", "date", "categories", "score"}
 DOI = "10.5555/paperscope.test/42"
-
-
-@pytest.fixture(scope="module")
-def client(sample_store):
-    with client_for(sample_store) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

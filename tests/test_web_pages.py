@@ -7,22 +7,14 @@ import re
 
 import pytest
 
+from conftest import XSS_ID, XSS_TITLE
 from paperscope.store.sqlite import SQLiteStore
 from webtools import client_for
 
-XSS_ID = "2611.00001"
-XSS_TITLE = "<script>alert(1)</script>"
-XSS_AUTHOR = '"><img src=x onerror=alert(1)>'
 #: How each hostile string must appear in the HTML (Jinja2/markupsafe escaping).
 XSS_TITLE_HTML = "&lt;script&gt;alert(1)&lt;/script&gt;"
 XSS_AUTHOR_HTML = "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"
 LATEST_DAY = "2026-11-02"
-
-
-@pytest.fixture(scope="module")
-def client(sample_store):
-    with client_for(sample_store) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
