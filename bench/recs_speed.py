@@ -43,7 +43,7 @@ from paperscope.rank.search import SearchEngine
 from paperscope.store.accounts import Accounts
 from paperscope.store.ratings import record_rating
 from paperscope.store.sqlite import SQLiteStore
-from search_latency import StandIn, synth_papers
+from search_latency import StandIn, write_synth_papers
 from synth import OUT, Synth
 
 SERVE_CALLS = 200
@@ -63,14 +63,7 @@ def build(n: int) -> Path:
     t = time.perf_counter()
     store = SQLiteStore(tmp)
     synth, standin = Synth(seed=5), StandIn()
-    batch = []
-    for paper in synth_papers(synth, n, 0):
-        batch.append(paper)
-        if len(batch) == 5000:
-            store.write_batch(batch, origin="synthetic")
-            batch = []
-    if batch:
-        store.write_batch(batch, origin="synthetic")
+    write_synth_papers(store, synth, n)
     model = SearchEngine(store).embedder.version
     rows = []
     for rowid, paper in store.iter_papers(batch=5000):

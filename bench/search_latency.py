@@ -57,6 +57,18 @@ def synth_papers(synth: Synth, n: int, start: int):
         )
 
 
+def write_synth_papers(store: SQLiteStore, synth: Synth, n: int, batch: int = 5000) -> None:
+    """`n` synthetic papers into `store`, `batch` papers per transaction."""
+    papers: list[Paper] = []
+    for paper in synth_papers(synth, n, 0):
+        papers.append(paper)
+        if len(papers) == batch:
+            store.write_batch(papers, origin="synthetic")
+            papers = []
+    if papers:
+        store.write_batch(papers, origin="synthetic")
+
+
 class StandIn:
     """Deterministic stand-in document vectors: mean of random word vectors."""
 
@@ -78,14 +90,7 @@ def build(n: int) -> tuple[Path, dict]:
     store = SQLiteStore(db)
     synth, standin = Synth(seed=5), StandIn()
     t = time.perf_counter()
-    batch: list[Paper] = []
-    for paper in synth_papers(synth, n, 0):
-        batch.append(paper)
-        if len(batch) == 5000:
-            store.write_batch(batch, origin="synthetic")
-            batch = []
-    if batch:
-        store.write_batch(batch, origin="synthetic")
+    write_synth_papers(store, synth, n)
     timings["store write"] = time.perf_counter() - t
     engine = SearchEngine(store)  # builds the lexical index
     timings["lexical index build"] = time.perf_counter() - t - timings["store write"]
