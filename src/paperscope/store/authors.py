@@ -409,6 +409,26 @@ class AuthorDirectory:
         )
         return [(AuthorSummary(r[0], r[1], r[2]), r[3]) for r in rows]
 
+    def newest_rowids(self, slug: str, limit: int) -> tuple[str, list[int]] | None:
+        """Name and newest `limit` paper rowids of the person with the current slug `slug`
+        (the order of `profile`: newest first, then highest rowid), read from
+        the author index (0004_authors.sql) without loading a profile; None for an unknown
+        slug. The caller keeps the directory current (`ensure`)."""
+        name = None
+        rowids: list[int] = []
+        for row in self.conn.execute(
+            "SELECT c.name, o.paper_rowid FROM author_clusters c "
+            "JOIN author_occurrences o ON o.cluster_id = c.cluster_id WHERE c.slug = ? "
+            "ORDER BY o.published DESC, o.paper_rowid DESC",
+            (slug,),
+        ):
+            name, rowid = row
+            if not rowids or rowids[-1] != rowid:  # one person twice on one paper
+                rowids.append(rowid)
+            if len(rowids) >= limit:
+                break
+        return None if name is None else (name, rowids)
+
     def slugs_for_paper(self, rowid: int) -> list[str | None]:
         return self.slugs_for_papers([rowid]).get(rowid, [])
 

@@ -213,28 +213,6 @@ class Browse:
         ]
         return display, self._load(rowids), total
 
-    # ------------------------------------------------------------ authors
-
-    def author_newest(self, slug: str, limit: int) -> tuple[str, list[int]] | None:
-        """Name and newest `limit` paper rowids of the person with the current slug `slug`
-        (the order of `AuthorDirectory.profile`: newest first, then highest rowid), read from
-        the author index (0004_authors.sql) without loading a profile; None for an unknown
-        slug. The caller keeps the directory current (`AuthorDirectory.ensure`)."""
-        name = None
-        rowids: list[int] = []
-        for row in self.conn.execute(
-            "SELECT c.name, o.paper_rowid FROM author_clusters c "
-            "JOIN author_occurrences o ON o.cluster_id = c.cluster_id WHERE c.slug = ? "
-            "ORDER BY o.published DESC, o.paper_rowid DESC",
-            (slug,),
-        ):
-            name, rowid = row
-            if not rowids or rowids[-1] != rowid:  # one person twice on one paper
-                rowids.append(rowid)
-            if len(rowids) >= limit:
-                break
-        return None if name is None else (name, rowids)
-
     # ------------------------------------------------------------ community
 
     def upvote_counts(self, rowids: Iterable[int]) -> dict[int, int]:

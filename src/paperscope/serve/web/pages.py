@@ -27,6 +27,7 @@ from paperscope.serve.web.api import author_directory, run_search
 from paperscope.serve.web.feedviews import category_listing, feed_page, month_key, week_key
 from paperscope.serve.web.format import author_url
 from paperscope.serve.web.site import Site, site_of
+from paperscope.store.authors import AuthorDirectory
 from paperscope.store.browse import SORTS as FEED_SORTS
 from paperscope.store.browse import Browse, org_slug, parse_day
 
@@ -315,7 +316,7 @@ async def paper(request: Request, ident: str) -> Response:
         "authors": list(zip(paper.authors, [*slugs, *[None] * len(paper.authors)], strict=False)),
         "bibtex": bibtex_entry(paper),
         "similar": similar,
-        "more": _more_by_authors(store, rowid, slugs),
+        "more": _more_by_authors(store, authors, rowid, slugs),
         "sources": store.paper_sources(paper.id),
         "local_upvotes": Browse(store).upvote_counts([rowid]).get(rowid, 0),
         "export_base": _paper_path(paper),
@@ -333,17 +334,18 @@ def _paper_path(paper: Paper) -> str:
     return "/paper/" + quote(paper.id, safe="/")
 
 
-def _more_by_authors(store, rowid: int, slugs: list[str | None]) -> list[tuple[str, str, list]]:
+def _more_by_authors(
+    store, authors: AuthorDirectory, rowid: int, slugs: list[str | None]
+) -> list[tuple[str, str, list]]:
     """(author name, slug, their other papers) for the first few authors that have any.
 
     Reads each author's newest rowids from the author index alone (a whole profile reads every
     occurrence of a prolific author and 200 papers for affiliations), then loads the shown
     papers in one read."""
-    browse = Browse(store)
     picks = []
     seen = {rowid}
     for slug in [s for s in slugs if s][:AUTHORS_FOR_MORE]:
-        found = browse.author_newest(slug, SIDE_LIST + len(seen))
+        found = authors.newest_rowids(slug, SIDE_LIST + len(seen))
         if found is None:
             continue
         name, rowids = found
