@@ -43,7 +43,7 @@ from paperscope.rank.search import SearchEngine
 from paperscope.store.accounts import Accounts
 from paperscope.store.ratings import record_rating
 from paperscope.store.sqlite import SQLiteStore
-from search_latency import StandIn, write_synth_papers
+from search_latency import StandIn, write_standin_vectors, write_synth_papers
 from synth import OUT, Synth
 
 SERVE_CALLS = 200
@@ -65,16 +65,7 @@ def build(n: int) -> Path:
     synth, standin = Synth(seed=5), StandIn()
     write_synth_papers(store, synth, n)
     model = SearchEngine(store).embedder.version
-    rows = []
-    for rowid, paper in store.iter_papers(batch=5000):
-        rows.append(
-            (rowid, DOC_PASSAGE, standin.vector(f"{paper.title} {paper.abstract}").tobytes())
-        )
-        if len(rows) == 5000:
-            store.save_vectors(model, rows)
-            rows = []
-    if rows:
-        store.save_vectors(model, rows)
+    write_standin_vectors(store, standin, model, passage=DOC_PASSAGE)
     Accounts(store).add("reader@example.org", None, display_name="reader")
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()

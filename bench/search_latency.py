@@ -69,6 +69,20 @@ def write_synth_papers(store: SQLiteStore, synth: Synth, n: int, batch: int = 50
         store.write_batch(papers, origin="synthetic")
 
 
+def write_standin_vectors(
+    store: SQLiteStore, standin: StandIn, model: str, passage: int, batch: int = 5000
+) -> None:
+    """A stand-in vector of title + abstract for every paper, saved as passage `passage`."""
+    rows: list[tuple[int, int, bytes]] = []
+    for rowid, paper in store.iter_papers(batch=batch):
+        rows.append((rowid, passage, standin.vector(f"{paper.title} {paper.abstract}").tobytes()))
+        if len(rows) == batch:
+            store.save_vectors(model, rows)
+            rows = []
+    if rows:
+        store.save_vectors(model, rows)
+
+
 class StandIn:
     """Deterministic stand-in document vectors: mean of random word vectors."""
 
@@ -95,15 +109,7 @@ def build(n: int) -> tuple[Path, dict]:
     engine = SearchEngine(store)  # builds the lexical index
     timings["lexical index build"] = time.perf_counter() - t - timings["store write"]
     t = time.perf_counter()
-    model = engine.embedder.version
-    rows = []
-    for rowid, paper in store.iter_papers(batch=5000):
-        rows.append((rowid, 0, standin.vector(f"{paper.title} {paper.abstract}").tobytes()))
-        if len(rows) == 5000:
-            store.save_vectors(model, rows)
-            rows = []
-    if rows:
-        store.save_vectors(model, rows)
+    write_standin_vectors(store, standin, engine.embedder.version, passage=0)
     timings["stand-in vectors"] = time.perf_counter() - t
     t = time.perf_counter()
     engine.vectors.rebuild()
