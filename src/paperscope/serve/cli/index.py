@@ -17,6 +17,20 @@ from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, index_progress
 
 
+def papers_progress(label: str, quiet: bool) -> Progress:
+    """A "<label> [bar] done/total papers" progress bar on stderr, gone when it ends."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("papers"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=True,
+    )
+
+
 def embed_with_progress(engine: SearchEngine, *, quiet: bool = False) -> int:
     """Embed every paper lacking a vector of the current model; returns how many were done.
 
@@ -25,16 +39,7 @@ def embed_with_progress(engine: SearchEngine, *, quiet: bool = False) -> int:
     missing = len(engine.store.rowids_without_vectors(engine.embedder.version))
     if not missing:
         return 0
-    with Progress(
-        TextColumn("embedding"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("papers"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=quiet,
-        transient=True,
-    ) as bar:
+    with papers_progress("embedding", quiet) as bar:
         task = bar.add_task("embed", total=missing)
         done = embed_missing(
             engine.store,
@@ -153,16 +158,7 @@ def neighbours(
         # this process does not
         state = engine.stored_neighbour_state()
         todo = engine.neighbours.missing(rowids, state)
-        with Progress(
-            TextColumn("similar-paper lists"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("papers"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            disable=quiet or as_json,
-            transient=True,
-        ) as bar:
+        with papers_progress("similar-paper lists", quiet or as_json) as bar:
             task = bar.add_task("neighbours", total=len(rowids), completed=len(rowids) - len(todo))
             if jobs == 1 or len(todo) <= NEIGHBOUR_TASK:
                 computed = engine.remember_similar(todo, progress=lambda n: bar.advance(task, n))
