@@ -11,6 +11,7 @@ import sys
 import typer
 
 from paperscope.errors import PaperscopeError
+from paperscope.serve.cli.options import report_error
 
 app = typer.Typer(
     name="paperscope",
@@ -39,9 +40,7 @@ def main() -> None:
     try:
         app()
     except PaperscopeError as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
-        if exc.hint:
-            typer.echo(f"hint: {exc.hint}", err=True)
+        report_error(exc)
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

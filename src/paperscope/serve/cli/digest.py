@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import orjson
@@ -11,10 +9,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from paperscope.errors import InputError, PaperscopeError
+from paperscope.errors import InputError
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, open_store
+from paperscope.serve.cli.options import (
+    DbOption,
+    JsonOption,
+    index_progress,
+    library_errors,
+    open_store,
+)
 from paperscope.serve.email import digest as digests
 from paperscope.serve.email.config import mail_config_from_env
 from paperscope.store.accounts import Accounts
@@ -27,18 +31,6 @@ digest_app = typer.Typer(
 app.add_typer(digest_app, name="digest")
 
 UserOption = Annotated[str, typer.Option("--user", "-u", help="The user's email address.")]
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Library errors become `error:`/`hint:` and their exit code (also under CliRunner)."""
-    try:
-        yield
-    except PaperscopeError as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
-        if exc.hint:
-            typer.echo(f"hint: {exc.hint}", err=True)
-        raise typer.Exit(exc.exit_code) from None
 
 
 @app.command()
@@ -57,7 +49,7 @@ def follow(
     """Follow an author, a search, a category or a paper: new matches come in the digest."""
     given = [(k, v) for k, v in (("author", author), ("query", query), ("category", category),
                                  ("paper", paper)) if v is not None]  # fmt: skip
-    with _errors(), open_store(db) as store:
+    with library_errors(), open_store(db) as store:
         if len(given) != 1:
             raise InputError(
                 "give exactly one of --author, --query, --category, --paper",
@@ -77,7 +69,7 @@ def unfollow(
     db: DbOption = None,
 ) -> None:
     """Stop following something."""
-    with _errors(), open_store(db) as store:
+    with library_errors(), open_store(db) as store:
         account = Accounts(store).by_email(user)
         Alerts(store).unfollow(account.id, follow_id)
         typer.echo(f"{account.email} no longer follows {follow_id}")
@@ -86,7 +78,7 @@ def unfollow(
 @app.command()
 def follows(user: UserOption, db: DbOption = None, as_json: JsonOption = False) -> None:
     """What a user follows, and how often they get a digest."""
-    with _errors(), open_store(db) as store:
+    with library_errors(), open_store(db) as store:
         account = Accounts(store).by_email(user)
         rows = Alerts(store).follows(account.id)
     if as_json:
@@ -137,7 +129,7 @@ def send(
     PAPERSCOPE_MAIL_FROM); links use PAPERSCOPE_BASE_URL. Exit code 1 if a send failed (it is
     retried with backoff by the next run).
     """
-    with _errors(), open_store(db) as store:
+    with library_errors(), open_store(db) as store:
         config = None if dry_run else mail_config_from_env()
         chosen = _users(store, user)
         with index_progress(as_json) as progress:
@@ -184,7 +176,7 @@ def preview(
     db: DbOption = None,
 ) -> None:
     """Print the digest a user would get now (plain text), without sending or recording it."""
-    with _errors(), open_store(db) as store:
+    with library_errors(), open_store(db) as store:
         account = Accounts(store).by_email(user)
         engine = SearchEngine(store)
         composed = digests.compose(

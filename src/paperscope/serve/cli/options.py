@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from paperscope.config import resolve_db_path
+from paperscope.errors import PaperscopeError
 from paperscope.store.sqlite import SQLiteStore
 
 DbOption = Annotated[
@@ -28,6 +29,24 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 def open_store(db: Path | None) -> SQLiteStore:
     return SQLiteStore(resolve_db_path(db))
+
+
+def report_error(exc: PaperscopeError) -> None:
+    """A library error as the CLI shows it: `error: ...` and, when it has one, `hint: ...`."""
+    typer.secho(f"error: {exc}", err=True, fg="red")
+    if exc.hint:
+        typer.echo(f"hint: {exc.hint}", err=True)
+
+
+@contextmanager
+def library_errors() -> Iterator[None]:
+    """Library errors become `error:`/`hint:` and their exit code inside a command, so they
+    do under CliRunner too (which does not go through `main`)."""
+    try:
+        yield
+    except PaperscopeError as exc:
+        report_error(exc)
+        raise typer.Exit(exc.exit_code) from None
 
 
 @contextmanager

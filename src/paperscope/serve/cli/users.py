@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from paperscope.errors import InputError, PaperscopeError
+from paperscope.errors import InputError
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli.options import DbOption, JsonOption, library_errors, open_store
 from paperscope.store.accounts import Accounts
 
 users_app = typer.Typer(
@@ -30,14 +30,8 @@ EmailArg = Annotated[str, typer.Argument(help="The account's email address.")]
 @contextmanager
 def _accounts(db) -> Iterator[Accounts]:
     """Accounts of the store; library errors become `error:`/`hint:` and their exit code."""
-    try:
-        with open_store(db) as store:
-            yield Accounts(store)
-    except PaperscopeError as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
-        if exc.hint:
-            typer.echo(f"hint: {exc.hint}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+    with library_errors(), open_store(db) as store:
+        yield Accounts(store)
 
 
 def _read_password(from_stdin: bool) -> str | None:
