@@ -380,19 +380,16 @@ class SearchEngine:
     def remember_similar(
         self, rowids: list[int], progress: Callable[[int], None] | None = None
     ) -> int:
-        """Compute and remember the default similar-paper lists of `rowids` that have none in
-        the current state; returns how many were remembered. Commits every few papers, so an
-        interrupted run keeps its work; stops early when the store's vectors change (the
-        lists would be stale before they are written)."""
+        """Compute and remember the default similar-paper lists of `rowids` (the caller
+        leaves out those `neighbours.missing` says are remembered); returns how many were
+        remembered. Commits every few papers, so an interrupted run keeps its work; stops early
+        when the store's vectors change (the lists would be stale before they are written)."""
         state = self.neighbour_state()
-        todo = self.neighbours.missing(rowids, state)
-        if progress:
-            progress(len(rowids) - len(todo))
         written = 0
-        for start in range(0, len(todo), NEIGHBOUR_BATCH):
+        for start in range(0, len(rowids), NEIGHBOUR_BATCH):
             if self.store.vectors_generation() != state.generation:
                 break
-            chunk = todo[start : start + NEIGHBOUR_BATCH]
+            chunk = rowids[start : start + NEIGHBOUR_BATCH]
             lists = [
                 (r, self._similar_ranked(r, NEIGHBOURS_KEPT, SIMILAR_MODE, None)) for r in chunk
             ]
