@@ -3,7 +3,7 @@
     python bench/embed_speed.py            # full run, about 9.5 minutes on 2 cores
     python bench/embed_speed.py --quick    # smaller samples, about 2 minutes
 
-Texts are title + ". " + abstract from ../shared/corpus/arxiv-ml-abstracts-1000.csv; the 2,000
+Texts are title + ". " + abstract from samples/corpus/arxiv-ml-abstracts-1000.csv; the 2,000
 texts of the main speed runs are those 1,000 abstracts taken twice (no titles-only texts, which
 would flatter the rate). Each measurement runs in a fresh process pinned to `--cores` cores, so
 its peak RSS (getrusage) and its thread pools are its own. Rates count abstracts per second
@@ -45,7 +45,7 @@ from paperscope.index.embedder import (
     tuned_session_options,
 )
 
-CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared/corpus/arxiv-ml-abstracts-1000.csv"
+CORPUS = Path(__file__).resolve().parents[1] / "samples/corpus/arxiv-ml-abstracts-1000.csv"
 
 
 def _with(**changes: object) -> Callable[[int], ort.SessionOptions]:

@@ -1,7 +1,7 @@
 """Recommendation quality on the real labelled corpus, paperscope against an arxiv-sanity-style
 baseline, on the same simulated users.
 
-Corpus: the 1,000 real abstracts of ../shared/corpus/arxiv-ml-abstracts-1000.csv, embedded with
+Corpus: the 1,000 real abstracts of samples/corpus/arxiv-ml-abstracts-1000.csv, embedded with
 the bundled model (once; cached under bench/out). Interests are categories with at least 25
 papers. A simulated user has 1-3 interests and rates 10 papers: 0-3 thumbs down on papers of
 none of their interests, the rest thumbs up on papers of their interests (spread evenly).

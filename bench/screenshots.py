@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from webtools import build_store, launch_browser, live_server, new_page  # noqa: E402
 
 SAMPLES = [
-    *sorted(Path("/work/shared/samples/pages").glob("*.txt")),
-    ROOT / "tests/fixtures/formats/huggingface-papers/daily-papers-2026-02-25-50-papers.json",
+    *sorted(ROOT / "samples" / "pages".glob("*.txt")),
+    ROOT / "samples/formats/huggingface-papers/daily-papers-2026-02-25-50-papers.json",
 ]
 OUT = ROOT / "docs" / "screenshots"
 #: (file name, path, viewport width): the pages of a reader's path through the site.

@@ -1,7 +1,7 @@
 """Search quality on real data only, lexical vs semantic vs hybrid side by side.
 
-Corpus: every paper in ../shared/samples (formats and pages) plus the 1,000 real abstracts of
-../shared/corpus/arxiv-ml-abstracts-1000.csv as distractors.
+Corpus: every paper in samples/ (formats and pages) plus the 1,000 real abstracts of
+samples/corpus/arxiv-ml-abstracts-1000.csv as distractors.
 
 (a) `global normalization` against the Hugging Face search page it came from: overlap@10,
     overlap@20, and nDCG@10 where a paper at page rank r (of N) has graded relevance N + 1 - r.
@@ -36,7 +36,7 @@ from paperscope.rank.search import SearchEngine
 from paperscope.store.sqlite import SQLiteStore
 from synth import OUT, ROOT, load_corpus
 
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "samples"
 MODES = ("lexical", "semantic", "hybrid")
 STOP = set(
     "a an the of for and or in on to with by from at as is are be via into its it this that "

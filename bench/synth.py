@@ -20,7 +20,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus" / "arxiv-ml-abstracts-1000.csv"
+CORPUS = ROOT / "samples" / "corpus" / "arxiv-ml-abstracts-1000.csv"
 OUT = ROOT / "bench" / "out"
 
 _GIVEN = [

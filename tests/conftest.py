@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FORMATS = FIXTURES / "formats"
-PAGES = FIXTURES / "pages"
+#: The real recordings and pages the README, tests and benchmarks use (samples/SOURCES.md).
+SAMPLES = Path(__file__).parent.parent / "samples"
+FORMATS = SAMPLES / "formats"
+PAGES = SAMPLES / "pages"
 #: The day the tests read the sample pages on. The Hugging Face search page dates papers
 #: "Oct 7": the latest such day not after the reading day. The days the tests expect (the web
 #: store's days and months, its latest day) are those of a reading in late 2026; read on the

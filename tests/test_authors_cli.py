@@ -8,7 +8,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from conftest import FIXTURES, PAGES
+from conftest import FIXTURES, FORMATS, PAGES
 from paperscope.serve.cli import app
 
 runner = CliRunner()
@@ -95,7 +95,7 @@ def test_merge_then_reimport_stays_merged(db):
     assert ok("authors", "merge", "juhua-hu", hep[0], "--db", db).strip() == "juhua-hu"
     assert show(db, hep[0])["slug"] == "juhua-hu"
     ok("import", *FILES, "--db", db, "--no-embed", "-q")
-    ok("import", str(FIXTURES / "formats" / "kaggle-snapshot"), "--db", db, "--no-embed", "-q")
+    ok("import", str(FORMATS / "kaggle-snapshot"), "--db", db, "--no-embed", "-q")
     data = show(db, hep[0])
     assert data["slug"] == "juhua-hu" and len(data["papers"]) == 25
 
@@ -106,7 +106,7 @@ def test_split_then_reimport_stays_split(db):
     assert {p["id"] for p in show(db, slug)["papers"]} == {"2509.90002", "2509.90003"}
     by_paper = ok("authors", "split", "juhua-hu", "--paper", "2509.90011", "--db", db).strip()
     ok("import", *FILES, "--db", db, "--no-embed", "-q")
-    ok("import", str(FIXTURES / "formats" / "kaggle-snapshot"), "--db", db, "--no-embed", "-q")
+    ok("import", str(FORMATS / "kaggle-snapshot"), "--db", db, "--no-embed", "-q")
     assert {p["id"] for p in show(db, slug)["papers"]} == {"2509.90002", "2509.90003"}
     assert [p["id"] for p in show(db, by_paper)["papers"]] == ["2509.90011"]
     assert len(show(db, "juhua-hu")["papers"]) == 21

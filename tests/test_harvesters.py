@@ -1,6 +1,6 @@
 """Live harvesters against a real HTTP server on 127.0.0.1 serving recorded responses.
 
-The server answers from the fixture bodies in tests/fixtures/formats/ and logs every request
+The server answers from the fixture bodies in samples/formats/ and logs every request
 (arrival time, path, query, User-Agent), so the tests can check paging, the rate limit, retries
 and resuming from what the server actually saw. Small intervals and retry delays keep it fast.
 """

@@ -18,7 +18,7 @@ from paperscope.ingest.importers.arxiv_atom import (
 )
 from paperscope.model import Author, BadRecord, Paper
 
-DIR = Path(__file__).parent / "fixtures" / "formats" / "arxiv-api-atom"
+DIR = Path(__file__).parent.parent / "samples" / "formats" / "arxiv-api-atom"
 OLD = DIR / "query-au-del_maestro-10-entries-2016.xml"
 NEW = DIR / "query-all-attention-or-mechanism-3-entries-2026.xml"
 TESTING = DIR / "cassette-query-testing-10-entries-2026.json"

@@ -14,7 +14,7 @@ from paperscope.ingest import registry
 from paperscope.ingest.importers.arxiv_rss import ArxivRssImporter
 from paperscope.model import Author, Paper
 
-DIR = Path(__file__).parent / "fixtures" / "formats" / "arxiv-rss"
+DIR = Path(__file__).parent.parent / "samples" / "formats" / "arxiv-rss"
 FEED = DIR / "rss-all-archives-2024-11-28-excerpt-items-912-961.xml"
 EMPTY = DIR / "rss-empty-feed-no-items.xml"
 ERROR = DIR / "rss-error-feed-bad-archive.xml"

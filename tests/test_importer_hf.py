@@ -47,7 +47,7 @@ def test_sniff_rejects_other_formats(other: str):
 
 
 def test_sniff_rejects_html_page():
-    path = Path(__file__).parent / "fixtures" / "pages" / "hf-search-global-normalization.txt"
+    path = Path(__file__).parent.parent / "samples" / "pages" / "hf-search-global-normalization.txt"
     assert IMPORTER.sniff(path.read_bytes()[: 64 * 1024], path.name) is None
     assert IMPORTER.sniff(b"\x00\xff[\x80", "x") is None
 

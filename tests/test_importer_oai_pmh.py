@@ -14,7 +14,7 @@ from paperscope.ingest import registry
 from paperscope.ingest.importers.oai_pmh import SUBJECT_CODES, ArxivOaiImporter, parse_response
 from paperscope.model import Author, BadRecord, Deletion, Paper
 
-DIR = Path(__file__).parent / "fixtures" / "formats" / "arxiv-oai-pmh"
+DIR = Path(__file__).parent.parent / "samples" / "formats" / "arxiv-oai-pmh"
 HEP_EX = DIR / "listrecords-arXiv-set-physics-hep-ex-2017-12-14.xml"
 PLASMA = DIR / "listrecords-arXiv-new-oaipmh-service-set-plasm-ph-2026-01-05.xml"
 RAW = DIR / "listrecords-arXivRaw-from-2014-10-01-resumptiontoken.xml"

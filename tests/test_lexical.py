@@ -20,11 +20,11 @@ from paperscope.normalize import fold
 from paperscope.rank import query as q
 from paperscope.store.sqlite import SQLiteStore
 
-FIXTURES = Path(__file__).parent / "fixtures"
-FORMATS = FIXTURES / "formats"
+SAMPLES = Path(__file__).parent.parent / "samples"
+FORMATS = SAMPLES / "formats"
 KAGGLE = FORMATS / "kaggle-snapshot" / "arxiv-metadata-oai-snapshot-0704.0001-0704.0200.jsonl"
 FILES = [
-    *sorted((FIXTURES / "pages").glob("*.txt")),  # 20 + 12 + 86 papers
+    *sorted((SAMPLES / "pages").glob("*.txt")),  # 20 + 12 + 86 papers
     KAGGLE,  # 200, with comments, journal refs and Bal\'azs
     FORMATS / "arxiv-api-atom" / "query-au-del_maestro-10-entries-2016.xml",
     FORMATS / "huggingface-papers" / "daily-papers-2026-02-25-50-papers.json",  # upvotes
