@@ -19,7 +19,7 @@ from paperscope.index.embedder import (
     split_sentences,
 )
 
-# A real arXiv abstract (from the CC0 corpus in ../shared/corpus), 5 sentences, 198 tokens.
+# A real arXiv abstract (from the CC0 corpus in samples/corpus), 5 sentences, 198 tokens.
 TITLE = "Neural ODEs for Image Segmentation with Level Sets"
 ABSTRACT = (
     "We propose a novel approach for image segmentation that combines Neural Ordinary "
