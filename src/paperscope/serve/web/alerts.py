@@ -32,7 +32,7 @@ KIND_LABELS = {
     "paper": "Paper (a seed for recommendations)",
 }
 DONE = {
-    "added": "Now following {what}: new matches come in your digest.",
+    "added": "Now following {what}.",
     "removed": "No longer following {what}.",
     "digest": "Digest setting saved.",
 }
