@@ -67,9 +67,20 @@ def focused(page, attribute: str) -> str | None:
     )
 
 
+#: Rules issue 15's audit found broken, whatever impact axe gives them: pinned at zero too.
+FIXED_RULES = {
+    "label-content-name-mismatch",
+    "link-name",
+    "heading-order",
+    "landmark-unique",
+    "empty-table-header",
+}
+
+
 def assert_accessible(page, where: str) -> None:
-    found = blocking(axe_violations(page))
-    assert not found, f"{where}: axe-core found serious/critical violations: {found}"
+    violations = axe_violations(page)
+    found = blocking(violations) + [v for v in violations if v["id"] in FIXED_RULES]
+    assert not found, f"{where}: axe-core found violations: {found}"
 
 
 # ------------------------------------------------------------------ misleading
