@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import XSS_ID, XSS_TITLE
+from conftest import WEB, XSS_ID, XSS_TITLE
 from paperscope.store.sqlite import SQLiteStore
 from webtools import client_for
 
@@ -304,3 +304,9 @@ def test_pages_send_the_strict_csp_and_no_inline_script_or_style(client):
         assert "script-src 'self'" in r.headers["content-security-policy"]
         assert " style=" not in r.text and " onclick=" not in r.text
         assert re.findall(r"<script(?![^>]*\bsrc=)", r.text) == []
+
+
+def test_paper_page_names_an_imported_file_without_the_servers_directories(client):
+    page = client.get(f"/paper/{XSS_ID}").text
+    assert "xss-papers.jsonl" in page
+    assert str(WEB) not in page and str(WEB.parent) not in page

@@ -6,6 +6,7 @@ exception, `snippet_html`, builds its markup from escaped pieces (`Snippet.to_ht
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from urllib.parse import quote, urlencode
 
 from markupsafe import Markup
@@ -67,6 +68,15 @@ def votes_words(paper: Paper, local: int = 0) -> str:
     return " · ".join(parts)
 
 
+def origin_label(origin: str | None) -> str:
+    """Where a source record came from, as shown to visitors: a URL as it is, an imported
+    file by its name only (the server's directories are nobody's business)."""
+    text = origin or ""
+    if "://" in text:
+        return text
+    return PurePath(text.replace("\\", "/")).name or text
+
+
 def author_total(paper: Paper) -> int:
     return paper.author_count or len(paper.authors)
 
@@ -84,6 +94,7 @@ def template_globals() -> dict:
         "paper_title": paper_title,
         "is_stub": is_stub,
         "votes_words": votes_words,
+        "origin_label": origin_label,
     }
 
 
