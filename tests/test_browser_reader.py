@@ -285,6 +285,18 @@ def test_actions_work_without_javascript(browser, single):
         again = page.locator("main ol.papers > li", has=page.get_by_role("link", name=title))
         expect(again.locator(".state")).to_have_text("Saved ✓")
         assert page.url.endswith("/org/nvidia")
+        # a rated recommendation: the page comes back at the item after it, not at the top
+        page.goto(single + "/recommendations")
+        items = page.locator("ol.recommendations > li")
+        assert items.count() >= 11
+        tenth, eleventh = items.nth(9).get_attribute("id"), items.nth(10).get_attribute("id")
+        title = items.nth(9).locator(".title a").inner_text()
+        items.nth(9).get_by_role("button", name="Less like this").click()
+        page.wait_for_url(f"**/recommendations#{eleventh}")
+        if page.locator(f"#{eleventh}").count():  # still recommended after the new rating
+            assert page.evaluate("window.scrollY") > 0
+        assert page.locator(f"#{tenth}").count() == 0
+        assert title not in page.locator("ol.recommendations").inner_text()
     finally:
         context.close()
 
