@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from webtools import build_store, launch_browser, live_server, new_page  # noqa: E402
 
 SAMPLES = [
-    *sorted(ROOT / "samples" / "pages".glob("*.txt")),
+    *sorted((ROOT / "samples" / "pages").glob("*.txt")),
     ROOT / "samples/formats/huggingface-papers/daily-papers-2026-02-25-50-papers.json",
 ]
 OUT = ROOT / "docs" / "screenshots"

@@ -54,15 +54,20 @@ def test_feed_page_shows_an_upvote_made_through_the_same_connection(store_copy):
         user = Accounts(store).add("voter@example.org", None)
         Library(store).upvote(user.id, rowid)
         after = client.get(path).text
-    assert _votes_shown(before, paper.id) == (votes if votes or paper.upvotes is not None else None)
+    assert _votes_shown(before, paper.id) == votes  # the reader's list shows "0 here" too
     assert _votes_shown(after, paper.id) == votes + 1
 
 
 def _votes_shown(html: str, ident: str) -> int | None:
-    """The ▲ count of the listed paper `ident` (None when it shows no votes)."""
+    """The upvotes shown beside the listed paper `ident`: the local count ("N here") plus the
+    source's ("M on Hugging Face"); None when it shows neither."""
     item = next(i for i in html.split('<li class="paper">') if f'href="/paper/{ident}"' in i)
-    found = re.search(r"▲ (\d+)", item.split("</li>", 1)[0])
-    return int(found.group(1)) if found else None
+    item = item.split("</li>", 1)[0]
+    local = re.search(r'class="upvote-count">(\d+)</span> here', item)
+    source = re.search(r"(\d+) on Hugging Face", item)
+    if not local and not source:
+        return None
+    return sum(int(found.group(1)) for found in (local, source) if found)
 
 
 def test_paper_page_drops_a_deleted_similar_paper(store_copy):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import XSS_ID, XSS_TITLE
+from conftest import WEB, XSS_ID, XSS_TITLE
 from paperscope.store.sqlite import SQLiteStore
 from webtools import client_for
 
@@ -86,7 +86,9 @@ def test_week_and_month_pages_navigate(client):
     week = client.get("/week/2026-W09")
     assert week.status_code == 200
     assert "Week 9 of 2026" in week.text
-    assert 'href="/week/2026-W08"' in week.text and 'href="/week/2026-W10"' in week.text
+    # week 10 has no papers: "next" skips it to week 11 (9 March)
+    assert 'href="/week/2026-W08"' in week.text and 'href="/week/2026-W11"' in week.text
+    assert "/week/2026-W10" not in week.text
     assert len(titles(week.text)) == 20  # the HF daily list's week has more than a page
     month = client.get("/month/2026-02")
     assert "February 2026" in month.text
@@ -302,3 +304,9 @@ def test_pages_send_the_strict_csp_and_no_inline_script_or_style(client):
         assert "script-src 'self'" in r.headers["content-security-policy"]
         assert " style=" not in r.text and " onclick=" not in r.text
         assert re.findall(r"<script(?![^>]*\bsrc=)", r.text) == []
+
+
+def test_paper_page_names_an_imported_file_without_the_servers_directories(client):
+    page = client.get(f"/paper/{XSS_ID}").text
+    assert "xss-papers.jsonl" in page
+    assert str(WEB) not in page and str(WEB.parent) not in page

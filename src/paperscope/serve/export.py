@@ -78,7 +78,11 @@ def _bib_author(name: str) -> str:
 def bibtex_entry(paper: Paper, key: str | None = None) -> str:
     """One BibTeX entry: @article when it has a journal reference, else @misc with arXiv eprint
     fields. Authors a source left out ("et al.") become "and others"."""
-    fields: list[tuple[str, str]] = [("title", bib_escape(paper.title))]
+    fields: list[tuple[str, str]] = []
+    if paper.title and paper.title.strip():
+        fields.append(("title", bib_escape(paper.title)))
+    else:  # a stub added by id: no `title = {}`, say why it has none
+        fields.append(("note", "not harvested yet"))
     names = [_bib_author(a.name) for a in paper.authors if a.name.strip()]
     if names and not paper.authors_complete:
         names.append("others")

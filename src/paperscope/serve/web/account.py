@@ -24,6 +24,7 @@ from paperscope.serve.web.auth import (
     log_out,
     safe_next,
 )
+from paperscope.serve.web.modes import mail_ready
 from paperscope.serve.web.site import site_of
 from paperscope.store.accounts import LOCAL_EMAIL, Accounts, User, check_password
 from paperscope.store.library import Library
@@ -178,6 +179,8 @@ async def reset_request(request: Request, email: str = Form("")) -> Response:
         raise HTTPException(
             429, "too many reset requests; try again later", headers={"Retry-After": str(wait)}
         )
+    if not mail_ready():  # the page says resets need the server's administrator
+        return _page(request, "reset_request.html")
     accounts.record_failure(keys)  # counts requests, so nobody can mail-bomb an address
     found = accounts.create_reset(email)
     if found is not None:
@@ -252,9 +255,24 @@ async def account_password(
 ) -> Response:
     accounts = _accounts(request)
     has_password = user.email != LOCAL_EMAIL
+    problem = None
     if has_password and accounts.verify(user.email, current) is None:
-        raise InputError("the current password is wrong")
-    check_password(password)
+        problem = ("current", "The current password is wrong; nothing was changed.")
+    else:
+        try:
+            check_password(password)
+        except InputError as exc:
+            problem = ("password", f"The new password was not accepted: {exc}")
+    if problem:  # the settings page again, the message beside the password form
+        return _page(
+            request,
+            "settings.html",
+            400,
+            tokens=accounts.tokens(user.id),
+            local=not has_password,
+            password_error_field=problem[0],
+            password_error=problem[1],
+        )
     accounts.set_password(user.id, password)
     if not _single_user(request):
         accounts.end_sessions(user.id)  # log out everywhere else; this browser logs in again

@@ -9,14 +9,19 @@ session and no CSRF token are needed (a forged or damaged token is refused with 
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from paperscope.errors import InputError, NotFoundError, QueryError
 from paperscope.serve.email import digest as digests
-from paperscope.serve.web.auth import CurrentUser, check_csrf
-from paperscope.serve.web.site import site_of
+from paperscope.serve.web.api import author_directory
+from paperscope.serve.web.auth import CurrentUser, check_csrf, redirect_back, safe_next
+from paperscope.serve.web.feedviews import category_listing
+from paperscope.serve.web.site import Site, site_of
 from paperscope.store.accounts import Accounts
-from paperscope.store.alerts import KINDS, Alerts
+from paperscope.store.alerts import KINDS, Alerts, Follow, check_follow
 
 router = APIRouter()
 
@@ -27,44 +32,114 @@ KIND_LABELS = {
     "paper": "Paper (a seed for recommendations)",
 }
 DONE = {
-    "added": "Now following it: new matches come in your digest.",
-    "removed": "No longer following it.",
+    "added": "Now following {what}.",
+    "removed": "No longer following {what}.",
     "digest": "Digest setting saved.",
 }
+KIND_WORDS = {"author": "the author", "query": "the search", "category": "the category"}
 
 
 def _page(request: Request, template: str, status_code: int = 200, **context) -> Response:
     return site_of(request).render(request, f"alerts/{template}", context, status_code)
 
 
-@router.get("/alerts", include_in_schema=False)
-async def alerts_page(request: Request, user: CurrentUser, done: str = "") -> Response:
+def _what(kind: str, value: str) -> str:
+    return f"{KIND_WORDS.get(kind, 'the paper')} {value}"
+
+
+def _alerts_page(
+    request: Request, user_id: int, status_code: int = 200, **context: object
+) -> Response:
     store = site_of(request).store
-    user = Accounts(store).get(user.id)  # the digest setting may have changed since login
+    account = Accounts(store).get(user_id)  # the digest setting may have changed since login
     return _page(
         request,
         "alerts.html",
-        follows=Alerts(store).follows(user.id),
-        account=user,
+        status_code,
+        follows=Alerts(store).follows(user_id),
+        account=account,
         kinds=[(kind, KIND_LABELS[kind]) for kind in KINDS],
-        done=DONE.get(done),
+        **context,
     )
+
+
+@router.get("/alerts", include_in_schema=False)
+async def alerts_page(
+    request: Request, user: CurrentUser, done: str = "", what: str = ""
+) -> Response:
+    message = DONE.get(done)
+    if message and "{what}" in message:
+        message = message.format(what=what[:200] or "it")
+    return _alerts_page(request, user.id, done=message)
+
+
+def check_followable(site: Site, kind: str, value: str) -> str:
+    """The value as stored, when there is something to follow: an author some paper has, a
+    category with papers, a paper of the store, a query that parses. InputError,
+    NotFoundError or QueryError (with the reason) otherwise."""
+    value = check_follow(kind, value)
+    if kind == "author" and not author_directory(site).find(value, limit=1):
+        raise NotFoundError(
+            f"no paper in the store has an author named {value!r}",
+            hint="check the spelling, or follow a saved search instead",
+        )
+    if kind == "category":
+        category_listing(site, value, limit=1)  # NotFoundError when it has no papers
+    return value
 
 
 @router.post("/alerts", include_in_schema=False, dependencies=[Depends(check_csrf)])
 async def add_follow(
-    request: Request, user: CurrentUser, kind: str = Form(...), value: str = Form(...)
+    request: Request,
+    user: CurrentUser,
+    kind: str = Form(...),
+    value: str = Form(...),
+    next: str = Form(""),
 ) -> Response:
-    digests.follow(site_of(request).store, user.id, kind, value)
-    return RedirectResponse("/alerts?done=added", status_code=303)
+    site = site_of(request)
+    try:
+        value = check_followable(site, kind, value)
+        digests.follow(site.store, user.id, kind, value)
+    except (InputError, NotFoundError, QueryError) as exc:
+        # the form again with the reason beside it and what was typed kept
+        status = 404 if isinstance(exc, NotFoundError) else 400
+        return _alerts_page(
+            request, user.id, status, error=str(exc), hint=exc.hint, kind=kind, value=value
+        )
+    if safe_next(next, ""):  # a Follow button on an author, category or search page
+        return redirect_back(request, next)
+    query = urlencode({"done": "added", "what": _what(kind, value)})
+    return RedirectResponse(f"/alerts?{query}", status_code=303)
 
 
 @router.post(
     "/alerts/{follow_id}/delete", include_in_schema=False, dependencies=[Depends(check_csrf)]
 )
-async def remove_follow(request: Request, user: CurrentUser, follow_id: int) -> Response:
-    Alerts(site_of(request).store).unfollow(user.id, follow_id)
-    return RedirectResponse("/alerts?done=removed", status_code=303)
+async def remove_follow(
+    request: Request, user: CurrentUser, follow_id: int, next: str = Form("")
+) -> Response:
+    alerts = Alerts(site_of(request).store)
+    gone = find_follow(alerts.follows(user.id), follow_id)
+    alerts.unfollow(user.id, follow_id)
+    if safe_next(next, ""):
+        return redirect_back(request, next)
+    what = _what(gone.kind, gone.value) if gone else "it"
+    return RedirectResponse(
+        "/alerts?" + urlencode({"done": "removed", "what": what}), status_code=303
+    )
+
+
+def find_follow(follows: list[Follow], follow_id: int) -> Follow | None:
+    return next((f for f in follows if f.id == follow_id), None)
+
+
+def following(site: Site, user_id: int, kind: str, value: str) -> Follow | None:
+    """The user's follow of this thing, if any (value compared as stored)."""
+    try:
+        value = check_follow(kind, value)
+    except InputError:
+        return None
+    return next((f for f in Alerts(site.store).follows(user_id, kind) if f.value == value), None)
 
 
 @router.post("/alerts/digest", include_in_schema=False, dependencies=[Depends(check_csrf)])

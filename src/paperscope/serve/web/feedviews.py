@@ -5,7 +5,7 @@
 Keys: a day ``YYYY-MM-DD``, a week ``YYYY-Www`` (ISO 8601), a month ``YYYY-MM``; None = the
 period of the newest day with papers. A bad key is an InputError (page 400, API 422).
 Previous/next of a day are the nearest days that have papers (weekends are skipped); of a
-week or month, the neighbouring period while it overlaps the store's dates.
+week or month, the periods of those days (empty periods are skipped).
 """
 
 from __future__ import annotations
@@ -186,13 +186,9 @@ def _feed_page(
     if kind == "day":
         view.prev_key, view.next_key = before, after
     else:
-        earliest = browse.earliest_day()
-        prev_end = start - timedelta(days=1)
-        next_start = end + timedelta(days=1)
-        if earliest and prev_end.isoformat() >= earliest:
-            view.prev_key = _key_of(kind, prev_end)
-        if latest and next_start.isoformat() <= latest:
-            view.next_key = _key_of(kind, next_start)
+        # the periods of the nearest days with papers: empty weeks and months are skipped
+        view.prev_key = _key_of(kind, parse_day(before)) if before else None
+        view.next_key = _key_of(kind, parse_day(after)) if after else None
     if total == 0:
         view.nearest_before, view.nearest_after = before, after
         view.empty_hint = _nearest(start, end, before, after)

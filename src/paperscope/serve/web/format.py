@@ -6,6 +6,7 @@ exception, `snippet_html`, builds its markup from escaped pieces (`Snippet.to_ht
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from urllib.parse import quote, urlencode
 
 from markupsafe import Markup
@@ -44,6 +45,38 @@ def paper_date(paper: Paper) -> str:
     return (paper.published or "")[:10]
 
 
+def paper_title(paper: Paper) -> str:
+    """The title to show; a stub (added by id, not harvested yet) has none, so its id stands
+    in: never an empty heading, tab title or link."""
+    if paper.title and paper.title.strip():
+        return paper.title
+    return f"arXiv:{paper.arxiv_id}" if paper.arxiv_id else paper.id
+
+
+def is_stub(paper: Paper) -> bool:
+    return not (paper.title and paper.title.strip())
+
+
+def votes_words(paper: Paper, local: int = 0) -> str:
+    """Upvotes in words, each count with where it comes from: "2 here · 333 on Hugging Face"
+    (the source count is Hugging Face's, the only source with upvotes). Empty when neither."""
+    parts = []
+    if local:
+        parts.append(f"{local} here")
+    if paper.upvotes is not None:
+        parts.append(f"{paper.upvotes} on Hugging Face")
+    return " · ".join(parts)
+
+
+def origin_label(origin: str | None) -> str:
+    """Where a source record came from, as shown to visitors: a URL as it is, an imported
+    file by its name only (the server's directories are nobody's business)."""
+    text = origin or ""
+    if "://" in text:
+        return text
+    return PurePath(text.replace("\\", "/")).name or text
+
+
 def author_total(paper: Paper) -> int:
     return paper.author_count or len(paper.authors)
 
@@ -58,6 +91,10 @@ def template_globals() -> dict:
         "snippet_html": snippet_html,
         "paper_date": paper_date,
         "author_total": author_total,
+        "paper_title": paper_title,
+        "is_stub": is_stub,
+        "votes_words": votes_words,
+        "origin_label": origin_label,
     }
 
 

@@ -210,9 +210,12 @@ async def library_page(
     tags = library.tags(user.id)
     current = next((t for t in tags if t.id == tag), None)
     upvotes = library.upvote_counts(i.rowid for i in items)
+    # an empty unread list of a library that has papers says "all read", not "nothing here"
+    library_total = library.items(user.id, limit=1)[1] if unread and not items else total
     return _render(
         request,
         "library.html",
+        library_total=library_total,
         items=items,
         total=total,
         tags=tags,
@@ -298,17 +301,27 @@ def fetch_arxiv(site: Site, arxiv_id: str) -> int:
     rowid = store.resolve(arxiv_id)
     if rowid is not None:
         return rowid
-    with httpx.Client(timeout=20, headers={"User-Agent": "paperscope"}) as client:
-        summary = harvest_arxiv_api(
-            store,
-            client,
-            ApiParams(id_list=[arxiv_id], max_papers=1, page_size=1),
-            interval=0,
-            policy=RetryPolicy(retries=1),
-            restart=True,
+    error = None
+    try:
+        with httpx.Client(timeout=20, headers={"User-Agent": "paperscope"}) as client:
+            summary = harvest_arxiv_api(
+                store,
+                client,
+                ApiParams(id_list=[arxiv_id], max_papers=1, page_size=1),
+                interval=0,
+                policy=RetryPolicy(retries=1),
+                restart=True,
+            )
+        error = summary.error
+    except httpx.HTTPError as exc:
+        error = str(exc)
+    if error:
+        # the details (and any command-line hint) are for the server's log, not the reader
+        log.warning("submit: arXiv did not give %s: %s", arxiv_id, error)
+        raise InputError(
+            f"{arxiv_id} is not in this store yet and arXiv could not be reached to fetch it. "
+            "Please try again later."
         )
-    if summary.error:
-        raise InputError(f"arXiv could not give {arxiv_id}: {summary.error}", hint=summary.hint)
     rowid = store.resolve(arxiv_id)
     if rowid is None:
         raise NotFoundError(f"arXiv has no paper {arxiv_id}", hint="check the id (e.g. 2401.12345)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections import OrderedDict
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -23,6 +23,8 @@ from paperscope.model import Paper
 from paperscope.rank import query as query_lang
 from paperscope.rank.search import MAX_LIMIT, MODES
 from paperscope.serve.export import bibtex_entry
+from paperscope.serve.web.actions import fill_slots, here, list_actions, slot
+from paperscope.serve.web.alerts import following
 from paperscope.serve.web.api import author_directory, run_search
 from paperscope.serve.web.feedviews import category_listing, feed_page, month_key, week_key
 from paperscope.serve.web.format import author_url
@@ -95,6 +97,14 @@ def _upvotes(site: Site, items: list[tuple[int, Paper]]) -> dict[int, int]:
     return Browse(site.store).upvote_counts([r for r, _ in items])
 
 
+def _follow(request: Request, kind: str, value: str) -> dict:
+    """What alerts/_follow.html's button needs: the reader's follow of it, and where to come
+    back to."""
+    user = getattr(request.state, "user", None)
+    found = following(site_of(request), user.id, kind, value) if user else None
+    return {"follow": found, "here": here(request)}
+
+
 def _check_size(site: Site, size: int | None) -> int:
     return min(size or site.settings.page_size, site.settings.max_page_size)
 
@@ -107,22 +117,34 @@ async def _feed(
 ) -> HTMLResponse:
     site = site_of(request)
     size = site.settings.page_size
+    if kind == "day" and not key:
+        key = _today_if_picked(site)
     view = feed_page(site, kind, key, sort, cat or None, limit=size, offset=(page - 1) * size)
     featured = Browse(site.store).featured(view.key) if kind == "day" else []
-    start = parse_day(view.start)
+    start, end = parse_day(view.start), parse_day(view.end)
+    listed = _papers_html(site, view.papers, view.local_upvotes, (page - 1) * size + 1)
     context = {
         "view": view,
         "featured": featured,
+        "featured_actions": list_actions(request, [(r, p) for r, p, _ in featured], "pick-"),
         "sorts": FEED_SORTS,
         "pager": pager(request, page, size, view.total),
         "week": week_key(start),
         "month": month_key(start),
         "day": view.start if kind == "day" else None,
-        "categories": _feed_categories(site),
-        "category_options": _category_options(site, view.category),
-        "papers_html": _papers_html(site, view.papers, view.local_upvotes, (page - 1) * size + 1),
+        "categories": _period_categories(site, start, end),
+        "category_options": _category_options(site, start, end, view.category),
+        "papers_html": fill_slots(listed, list_actions(request, view.papers)),
     }
     return render(request, "feed.html", context)
+
+
+def _today_if_picked(site: Site) -> str | None:
+    """Today (UTC) when readers featured papers on it: the feed opens on the newest day with
+    papers, which is yesterday or older until today's announcements are imported, and today's
+    community picks would be on no page a reader opens."""
+    today = datetime.now(UTC).date().isoformat()
+    return today if Browse(site.store).featured(today) else None
 
 
 #: Rendered feed lists a process remembers.
@@ -134,7 +156,8 @@ def _papers_html(site: Site, papers: list, upvotes: dict, start: int) -> Markup:
     """`paper_list(papers, upvotes, start)` of _papers.html, rendered once per listing: feed
     views are remembered (feedviews.feed_page) and hand out the same `papers` and `upvotes`
     objects until the data changes, so their identity names the rendering. The list shows
-    nothing of the reader (no user, no form tokens)."""
+    nothing of the reader (no user, no form tokens): each item has a slot the caller fills
+    with the reader's forms (actions.fill_slots)."""
     _globals(site)
     cache = _list_caches.setdefault(site, OrderedDict())
     key = (id(papers), id(upvotes), start)
@@ -144,34 +167,41 @@ def _papers_html(site: Site, papers: list, upvotes: dict, start: int) -> Markup:
         cache.move_to_end(key)
         return found[2]
     module = site.templates.env.get_template("_papers.html").module
-    html = module.paper_list(papers, upvotes, start=start)
+    html = module.paper_list(papers, upvotes, start=start, actions={r: slot(r) for r, _ in papers})
     cache[key] = (papers, upvotes, html)
     if len(cache) > LIST_CACHE:
         cache.popitem(last=False)
     return html
 
 
-def _feed_categories(site: Site) -> list[tuple[str, int]]:
-    """The categories the filter offers: the most frequent of the store (cached per process)."""
-    return _category_menu(site)[1]
+def _period_categories(site: Site, start: date, end: date) -> list[tuple[str, int]]:
+    """The categories the filter offers: the most frequent of the shown period, with the
+    number of its papers in each (cached per process and store generation)."""
+    return _category_menu(site, start, end)[1]
 
 
-def _category_menu(site: Site) -> tuple[int, list[tuple[str, int]], dict[str | None, Markup]]:
+def _category_menu(
+    site: Site, start: date, end: date
+) -> tuple[int, list[tuple[str, int]], dict[str | None, Markup]]:
     """(generation, the menu's categories, rendered <option>s per selected category)."""
-    cache = _categories.get(site)
+    menus = _categories.setdefault(site, OrderedDict())
     generation = site.store.generation()
+    cache = menus.get((start, end))
     if cache is None or cache[0] != generation:
-        facets = site.engine.lexical.facets(_ALL_NODE, top=40)
+        facets = site.engine.lexical.facets(query_lang.DateRange(start, end), top=40)
         counts = facets.get("categories") or facets.get("cat") or {}
         cache = (generation, sorted(counts.items()), {})
-        _categories[site] = cache
+        menus[(start, end)] = cache
+        if len(menus) > MENU_CACHE:
+            menus.popitem(last=False)
+    menus.move_to_end((start, end))
     return cache
 
 
-def _category_options(site: Site, selected: str | None) -> Markup:
+def _category_options(site: Site, start: date, end: date, selected: str | None) -> Markup:
     """The menu's <option>s with `selected` marked, as feed.html wrote them in a loop: one
-    string per selected category and store generation (forty escaped options a request)."""
-    _, categories, rendered = _category_menu(site)
+    string per period, selected category and store generation."""
+    _, categories, rendered = _category_menu(site, start, end)
     html = rendered.get(selected)
     if html is None:
         option = Markup('<option value="{0}"{1}>{0} ({2})</option>')
@@ -184,11 +214,10 @@ def _category_options(site: Site, selected: str | None) -> Markup:
     return html
 
 
+#: Periods whose category menu a process remembers.
+MENU_CACHE = 256
 _categories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-
-#: Every dated paper (the feed lists nothing else): the node the category menu counts over.
-_ALL_NODE = query_lang.DateRange(date(1, 1, 1), None)
 
 FeedSort = Annotated[str, Query(description="trending, newest or upvotes")]
 
@@ -230,6 +259,18 @@ def _date_param(name: str, value: str | None) -> date | None:
         raise InputError(f"{name}: not a date: {value!r}", hint="dates are YYYY-MM-DD") from None
 
 
+def _date_problem(from_: str | None, until: str | None) -> tuple[str, str] | None:
+    """(field id, message) of the first bad date filter of the search form, or None."""
+    for field_id, name, value in (("s-from", "From", from_), ("s-until", "Until", until)):
+        try:
+            _date_param(name, value)
+        except InputError:
+            return field_id, f"{name}: {value!r} is not a date (YYYY-MM-DD)."
+    if from_ and until and parse_day(from_) > parse_day(until):
+        return "s-until", f"Until ({until}) is before From ({from_}): no day is in between."
+    return None
+
+
 @router.get("/search", response_class=HTMLResponse)
 async def search(
     request: Request,
@@ -248,7 +289,6 @@ async def search(
     if sort not in SEARCH_SORTS:
         raise InputError(f"unknown sort {sort!r}", hint="sorts: " + ", ".join(SEARCH_SORTS))
     size = _check_size(site, size)
-    start, end = _date_param("from", from_), _date_param("until", until)
     context = {
         "query_text": q,
         "mode": mode,
@@ -261,6 +301,11 @@ async def search(
         "sorts": SEARCH_SORTS,
         "result": None,
     }
+    problem = _date_problem(from_, until)
+    if problem:  # the form again, the dates as typed, the message beside the field
+        context["date_error"] = {"field": problem[0], "message": problem[1]}
+        return render(request, "search.html", context, status=400)
+    start, end = _date_param("from", from_), _date_param("until", until)
     if not q.strip():
         return render(request, "search.html", context)
     result = run_search(
@@ -279,6 +324,8 @@ async def search(
     context.update(
         result=result,
         upvotes=_upvotes(site, items),
+        actions=list_actions(request, items),
+        **_follow(request, "query", q),
         pager=pager(request, page, size, result.total, most=max(1, MAX_LIMIT // size)),
         facet_url=lambda **changes: _search_url(request, **changes),
     )
@@ -380,6 +427,8 @@ async def author(request: Request, slug: str, page: Page = 1) -> Response:
         "year_max": max((n for _, n in years), default=1),
         "pager": pager(request, page, size, len(profile.papers)),
         "upvotes": _upvotes(site, papers),
+        "actions": list_actions(request, papers),
+        **_follow(request, "author", profile.name),
     }
     return render(request, "author.html", context)
 
@@ -399,6 +448,8 @@ async def category(request: Request, code: str, page: Page = 1) -> HTMLResponse:
         "pager": pager(request, page, size, total),
         "top_authors": author_directory(site).top_in_category(code, limit=10),
         "upvotes": _upvotes(site, papers),
+        "actions": list_actions(request, papers),
+        **_follow(request, "category", code),
     }
     return render(request, "category.html", context)
 
@@ -417,5 +468,6 @@ async def organization(request: Request, slug: str, page: Page = 1) -> HTMLRespo
         "total": total,
         "pager": pager(request, page, size, total),
         "upvotes": _upvotes(site, papers),
+        "actions": list_actions(request, papers),
     }
     return render(request, "org.html", context)

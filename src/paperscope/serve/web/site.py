@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.web import format as fmt
+from paperscope.serve.web import modes
 from paperscope.serve.web.settings import WebSettings
 
 HERE = Path(__file__).parent
@@ -45,6 +46,7 @@ class Site:
         env.globals.update(fmt.template_globals())
         env.filters.update(fmt.template_filters())
         env.globals["settings"] = settings
+        env.globals.update(modes.template_globals())
 
     @property
     def engine(self) -> SearchEngine:
