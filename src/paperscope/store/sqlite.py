@@ -241,6 +241,11 @@ class SQLiteStore:
             return [r[0] for r in self.conn.execute(sql)]
         return [r[0] for r in self.conn.execute(sql + " LIMIT ?", (limit,))]
 
+    def has_vectors(self) -> bool:
+        """Whether any paper has a vector (of any model): without one, searching by meaning
+        has nothing to compare with, and the model need not be loaded."""
+        return self.conn.execute("SELECT 1 FROM paper_vectors LIMIT 1").fetchone() is not None
+
     def count_embedded(self, model: str | None = None) -> int:
         if model is None:
             sql, params = "SELECT count(DISTINCT paper_rowid) FROM paper_vectors", ()

@@ -7,28 +7,19 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from paperscope.config import resolve_db_path
 from paperscope.index.embedding import embed_missing
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, index_progress
+from paperscope.serve.cli.output import console, progress
 
 
-def papers_progress(label: str, quiet: bool) -> Progress:
-    """A "<label> [bar] done/total papers" progress bar on stderr, gone when it ends."""
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("papers"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=quiet,
-        transient=True,
-    )
+def papers_progress(label: str, quiet: bool):
+    """A "<label> [bar] done/total papers" progress bar on stderr, gone when it ends; plain
+    progress lines when stderr is not a terminal (`serve.cli.output`)."""
+    return progress(label, "papers", quiet=quiet)
 
 
 def embed_with_progress(engine: SearchEngine, *, quiet: bool = False) -> int:
@@ -72,7 +63,7 @@ def embed(
         typer.echo(orjson.dumps(data))
         return
     rate = f" ({done / seconds:.1f} papers/s)" if done else ""
-    Console().print(
+    console().print(
         f"embedded {done} papers in {seconds:.1f} s{rate}; {embedded} of {papers} "
         "papers have vectors",
         highlight=False,
@@ -97,7 +88,7 @@ def reindex(
     if as_json:
         typer.echo(orjson.dumps(counts))
         return
-    Console().print(
+    console().print(
         f"rebuilt the lexical index ({counts['papers']} papers) and the vector index "
         f"({counts['vectors']} papers) in {counts['seconds']} s",
         highlight=False,
@@ -178,13 +169,13 @@ def neighbours(
         typer.echo(orjson.dumps(data))
         return
     rate = f" ({computed / seconds:.1f} papers/s)" if computed else ""
-    Console().print(
+    console().print(
         f"computed {computed} similar-paper lists in {seconds:.1f} s{rate}; "
         f"{remembered} of {len(rowids)} papers have one",
         highlight=False,
     )
     if now != state:
-        Console(stderr=True).print(
+        console(stderr=True).print(
             "the store's vectors changed during the run (papers were embedded): run "
             "`paperscope neighbours` again",
             highlight=False,
