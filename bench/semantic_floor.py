@@ -115,17 +115,11 @@ def main() -> None:
         f"known items: {len(known)} title queries, {len(known)} sentence queries; "
         f"Hugging Face page: {len(page)} papers; nonsense: {len(junk)} queries"
     )
-    print(
-        "known-item cosine: title min {:.3f} p5 {:.3f} median {:.3f}; sentence min {:.3f} "
-        "p5 {:.3f} median {:.3f}".format(
-            min(titles),
-            np.percentile(titles, 5),
-            np.median(titles),
-            min(sentences),
-            np.percentile(sentences, 5),
-            np.median(sentences),
+    for name, values in (("title", titles), ("sentence", sentences)):
+        print(
+            f"known-item cosine, {name} queries: min {min(values):.3f}, "
+            f"p5 {np.percentile(values, 5):.3f}, median {np.median(values):.3f}"
         )
-    )
     scores = sorted(junk.values())
     worst = max(junk, key=junk.get)
     print(

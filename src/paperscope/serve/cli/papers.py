@@ -98,9 +98,7 @@ def _results(total: int) -> str:
 def _print_notes(result, mode: str) -> None:
     """Lines on stderr (never in the JSON) saying how the query was read."""
     if result.opened:
-        typer.secho(
-            f"note: opened {result.opened}: the query is that paper's arXiv id", err=True
-        )
+        typer.secho(f"note: opened {result.opened}: the query is that paper's arXiv id", err=True)
     for note in result.notes:
         typer.secho(f"note: {note}", err=True, fg="yellow")
     if result.mode != mode:
