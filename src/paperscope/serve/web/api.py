@@ -383,6 +383,11 @@ async def search(
 ) -> dict:
     site = site_of(request)
     size = check_page(site, limit, offset)
+    if not q.strip() and not (any(c.strip() for c in cat) or date_from or until):
+        raise InputError(
+            "q: words to search for, or a filter (cat, from, until) to list papers by",
+            hint="e.g. q=transformer, or cat=cs.LG&from=2024-01-01",
+        )
     result = run_search(
         site,
         q,
