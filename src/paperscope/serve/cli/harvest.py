@@ -100,7 +100,7 @@ class _Run:
     ) -> None:
         self.db = db
         self.as_json = as_json
-        self.err = console(stderr=True)
+        self.err = console(stderr=True, highlight=False, soft_wrap=True)
         self.chatty = not (quiet or as_json)
         self.policy = RetryPolicy(retries=retries, backoff=backoff)
 

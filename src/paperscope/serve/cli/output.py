@@ -45,13 +45,14 @@ def is_terminal(stream: IO | None) -> bool:
         return False
 
 
-def console(stderr: bool = False) -> Console:
+def console(stderr: bool = False, **options) -> Console:
     """A Rich console on stdout (or stderr): the terminal's width on a terminal, else
-    unwrapped lines and no colour."""
+    unwrapped lines and no colour. `options` go to `rich.console.Console`."""
     stream = sys.stderr if stderr else sys.stdout
     if is_terminal(stream):
-        return Console(stderr=stderr)
-    return Console(stderr=stderr, width=UNWRAPPED, soft_wrap=True, no_color=True)
+        return Console(stderr=stderr, **options)
+    options.update(width=UNWRAPPED, soft_wrap=True, no_color=True)
+    return Console(stderr=stderr, **options)
 
 
 def progress_seconds() -> float:
