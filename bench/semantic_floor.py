@@ -8,14 +8,16 @@ what real queries give the papers they are after. Corpus: the one of bench/searc
 Real queries, each with the paper(s) it should find:
   (a) known items: 300 corpus papers, queried by their title less one content word and by
       one sentence from the middle of their abstract (search_quality's queries);
-  (b) the Hugging Face search page for "global normalization": the papers it listed.
+  (b) the Hugging Face search page for "global normalization": the papers it listed;
+  (c) 25 short topic queries ("LLM", "protein", "graph neural networks"): any paper left?
 Queries that mean nothing:
-  (c) 100 random letter strings (seeded), zzqqxxnonexistentword, and 20 phrases from outside
+  (d) zzqqxxnonexistentword, 100 random letter strings (seeded), and 20 phrases from outside
       the field (cooking, sport, travel).
 
-For each candidate floor: how many real queries lose their known item (its best-passage cosine
-is below the floor), how many page papers of (b) fall below it, and how many nonsense queries
-still have a paper above it. Prints the figures; never asserts.
+For each candidate floor: how many known-item queries lose their paper in semantic mode (its
+best-passage cosine is below the floor) and in hybrid mode (below the floor and no lexical
+match either), how many page papers of (b) fall below it, how many topics of (c) keep no paper,
+and how many nonsense queries still have a paper above it. Prints the figures; never asserts.
 
 Usage: python bench/semantic_floor.py [--db PATH]
 """
@@ -31,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from paperscope.rank import query as q
 from paperscope.rank.search import SEMANTIC_FLOOR, SearchEngine
 from search_quality import OUT, build, corpus_rowids, known_item_queries
 from synth import ROOT
@@ -59,15 +62,26 @@ OFF_FIELD = (
     "birthday party games",
 )
 SEED = 7
+TOPICS = (
+    "transformer", "reinforcement learning", "graph neural networks", "diffusion models",
+    "federated learning", "GAN", "image segmentation", "attention", "LLM", "optimizer",
+    "clustering", "learning", "normalization", "robotics", "speech recognition",
+    "machine translation", "anomaly detection", "time series forecasting", "point cloud",
+    "few-shot learning", "adversarial examples", "knowledge distillation",
+    "contrastive learning", "recommendation", "protein",
+)  # fmt: skip
 
 
-def nonsense_queries() -> list[str]:
+def random_strings() -> list[str]:
     rng = random.Random(SEED)
-    words = [
+    return [
         "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(6, 14)))
         for _ in range(100)
     ]
-    return ["zzqqxxnonexistentword", *words, *OFF_FIELD]
+
+
+def lexical_match(engine: SearchEngine, text: str, rowid: int) -> bool:
+    return any(r == rowid for r, _ in engine.lexical.search(q.parse(text), limit=2000)[0])
 
 
 def best_score(engine: SearchEngine, text: str) -> float:
@@ -108,34 +122,57 @@ def main() -> None:
     known = known_item_queries(papers)
     titles = [item_score(engine, title, r) for r, title, _ in known]
     sentences = [item_score(engine, sentence, r) for r, _, sentence in known]
+    # a known item a hybrid search still finds by its words, whatever its cosine
+    worded = [lexical_match(engine, t, r) for r, t, _ in known] + [
+        lexical_match(engine, s_, r) for r, _, s_ in known
+    ]
     page = hf_page_scores(engine)
-    junk = {text: best_score(engine, text) for text in nonsense_queries()}
+    topics = {text: best_score(engine, text) for text in TOPICS}
+    junk = best_score(engine, "zzqqxxnonexistentword")
+    strings = [best_score(engine, text) for text in random_strings()]
+    phrases = [best_score(engine, text) for text in OFF_FIELD]
     print(f"corpus: {store.count()} papers, {store.count_embedded()} embedded")
     print(
-        f"known items: {len(known)} title queries, {len(known)} sentence queries; "
-        f"Hugging Face page: {len(page)} papers; nonsense: {len(junk)} queries"
+        f"known items: {len(known)} title queries, {len(known)} sentence queries; Hugging Face "
+        f"page: {len(page)} papers; topics: {len(topics)}; nonsense: zzqqxxnonexistentword, "
+        f"{len(strings)} random strings, {len(phrases)} off-field phrases"
     )
     for name, values in (("title", titles), ("sentence", sentences)):
         print(
             f"known-item cosine, {name} queries: min {min(values):.3f}, "
             f"p5 {np.percentile(values, 5):.3f}, median {np.median(values):.3f}"
         )
-    scores = sorted(junk.values())
-    worst = max(junk, key=junk.get)
+    weakest = min(topics, key=topics.get)
+    print(f"topic queries, best paper: min {topics[weakest]:.3f} ({weakest!r})")
+    for name, values in (("random strings", strings), ("off-field phrases", phrases)):
+        print(
+            f"{name}, best paper: median {np.median(values):.3f}, "
+            f"p95 {np.percentile(values, 95):.3f}, max {max(values):.3f}"
+        )
+    print(f"zzqqxxnonexistentword, best paper: {junk:.3f}\n")
+    n = len(known)
     print(
-        f"nonsense best-paper cosine: median {np.median(scores):.3f}, p95 "
-        f"{np.percentile(scores, 95):.3f}, max {scores[-1]:.3f} ({worst!r}); "
-        f"zzqqxxnonexistentword {junk['zzqqxxnonexistentword']:.3f}\n"
+        "floor | semantic: title / sentence | hybrid: known | HF page | topics  | random "
+        "strings | off-field | zzqq"
     )
-    print("floor  title queries  sentence queries  HF page papers  nonsense queries")
-    print("       losing item    losing item       below floor     with a match")
+    print(
+        "      | queries losing their paper  | items lost    | below   | no paper| with a "
+        "match  | w. match  | match"
+    )
     for floor in sorted({*FLOORS, SEMANTIC_FLOOR}):
         mark = "  <- SEMANTIC_FLOOR" if floor == SEMANTIC_FLOOR else ""
+        hybrid_lost = sum(
+            not word and score < floor
+            for word, score in zip(worded, titles + sentences, strict=True)
+        )
         print(
-            f"{floor:.2f}   {sum(s < floor for s in titles):>3} of {len(titles)}"
-            f"      {sum(s < floor for s in sentences):>3} of {len(sentences)}"
-            f"         {sum(s < floor for s in page):>3} of {len(page)}"
-            f"       {sum(s >= floor for s in scores):>3} of {len(scores)}{mark}"
+            f"{floor:.2f}  | {sum(v < floor for v in titles):>3}/{n}    "
+            f"{sum(v < floor for v in sentences):>3}/{n}       | {hybrid_lost:>3}/{2 * n}"
+            f"       | {sum(v < floor for v in page):>2}/{len(page)}   "
+            f"| {sum(v < floor for v in topics.values()):>2}/{len(topics)}   "
+            f"| {sum(v >= floor for v in strings):>3}/{len(strings)}        "
+            f"| {sum(v >= floor for v in phrases):>2}/{len(phrases)}     "
+            f"| {'yes' if junk >= floor else 'no'}{mark}"
         )
 
 

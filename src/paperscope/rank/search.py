@@ -78,7 +78,7 @@ NEIGHBOUR_BATCH = 64
 #: The cosine a paper's best passage must reach to match a query in semantic and hybrid
 #: search: below it a paper is at most "related". Calibrated by bench/semantic_floor.py on the
 #: corpus known items, the Hugging Face page and nonsense queries (docs/bench/semantic_floor.txt).
-SEMANTIC_FLOOR = 0.30
+SEMANTIC_FLOOR = 0.35
 #: Papers above the floor counted at most: the deepest page reachable (offset + limit).
 SEMANTIC_CAP = MAX_LIMIT
 #: Nearest papers offered as "related" when nothing matches.
