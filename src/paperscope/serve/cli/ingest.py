@@ -85,7 +85,7 @@ def import_(
 def _print_summaries(summaries: list[FileSummary]) -> None:
     out = console()
     table = Table(box=None)
-    table.add_column("file")
+    table.add_column("file", overflow="fold")  # whole on a terminal; off one, never folded
     for name in ("format", "added", "merged", "unchanged", "rejected"):
         table.add_column(name)
     for s in summaries:
