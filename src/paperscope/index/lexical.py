@@ -378,7 +378,21 @@ def matching_rowids(searcher: tantivy.Searcher, query: Query) -> np.ndarray:
     return np.fromiter((h[0] for h in hits), dtype=np.int64, count=len(hits))
 
 
+def match_set_query(node: q.Node | None, rowids: Iterable[int] = ()) -> Query:
+    """The papers `node` matches plus the papers `rowids` (say, those above the semantic
+    floor): one query, so a count and the facets are taken over exactly the same set."""
+    parts = [compile_query(node)] if node is not None else []
+    ids = sorted({int(r) for r in rowids})
+    if ids:
+        parts.append(Query.term_set_query(SCHEMA, "rowid", ids))
+    combined = _should(parts)
+    return combined if combined is not None else Query.empty_query()
+
+
 def facet_counts(searcher: tantivy.Searcher, query: Query, top: int) -> dict[str, dict[str, int]]:
+    """The `top` categories (each paper counted once per category it is in, so they add up
+    to more than the matches when papers are cross-listed) and the papers per publication
+    year (each dated paper once, so they add up to the matches that have a date)."""
     aggs = {
         "categories": {"terms": {"field": "cat_facet", "size": top}},
         "year": {"terms": {"field": "year", "size": 1000}},
@@ -662,15 +676,23 @@ class LexicalIndex:
     def count(self, node: q.Node) -> int:
         return self._searcher(sync=True).search(compile_query(node), 1, count=True).count
 
+    def count_matches(self, node: q.Node | None, rowids: Iterable[int] = ()) -> int:
+        """How many papers `node` matches or `rowids` names (see `match_set_query`)."""
+        query = match_set_query(node, rowids)
+        return self._searcher(sync=True).search(query, 1, count=True).count
+
     def filter_rowids(self, node: q.Node) -> np.ndarray:
         """Every rowid matching `node` (typically the filter half of `query.split_query`),
         sorted, as int64: the allowed set for filtered semantic search."""
         return matching_rowids(self._searcher(sync=True), compile_query(node))
 
-    def facets(self, node: q.Node, top: int = 20) -> dict[str, dict[str, int]]:
-        """Counts over every match (tantivy aggregations): the `top` categories, most frequent
-        first, and the papers per publication year, oldest first."""
-        return facet_counts(self._searcher(sync=True), compile_query(node), top)
+    def facets(
+        self, node: q.Node | None, top: int = 20, *, rowids: Iterable[int] = ()
+    ) -> dict[str, dict[str, int]]:
+        """Counts over every match of `node` and the papers `rowids` (the set `count_matches`
+        counts), by tantivy aggregations: the `top` categories, most frequent first, and the
+        papers per publication year, oldest first."""
+        return facet_counts(self._searcher(sync=True), match_set_query(node, rowids), top)
 
     def snippet(
         self, node: q.Node, text: str, *, max_chars: int = 300, fields=("all", "abs")

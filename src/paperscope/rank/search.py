@@ -7,6 +7,12 @@ Modes: ``lexical`` (BM25 over the whole query tree), ``semantic`` (the query's f
 embedded and matched against paper passages; every other clause is a hard filter) and
 ``hybrid`` (both, fused by weighted reciprocal rank fusion). Filters apply in every mode inside
 the engines, so `limit` results come back whenever that many papers match.
+
+What "matches" means, so that the total, the facets and the pages agree (docs/search.md):
+lexical, the papers the query tree matches; semantic, the papers whose best passage scores at
+least SEMANTIC_FLOOR (at most SEMANTIC_CAP of them) within the filters; hybrid, the union of
+both. The total and the facet counts are computed over that set, never over one page's
+candidates, so they do not change as one pages through it.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from paperscope.index.neighbours import State as NeighbourState
 from paperscope.index.paths import index_dir
 from paperscope.index.vectors import VectorIndex
 from paperscope.model import Paper
+from paperscope.normalize import normalize_arxiv_id
 from paperscope.rank import fusion, trending
 from paperscope.rank import query as q
 from paperscope.store.browse import Browse
@@ -68,6 +75,21 @@ SIMILAR_LEXICAL_SHARE = 0.1
 SIMILAR_MODE = "semantic"
 #: Similar-paper lists computed between two writes to the neighbour cache.
 NEIGHBOUR_BATCH = 64
+#: The cosine a paper's best passage must reach to match a query in semantic and hybrid
+#: search: below it a paper is at most "related". Calibrated by bench/semantic_floor.py on the
+#: corpus known items, the Hugging Face page and nonsense queries (docs/bench/semantic_floor.txt).
+SEMANTIC_FLOOR = 0.35
+#: Papers above the floor counted at most: the deepest page reachable (offset + limit).
+SEMANTIC_CAP = MAX_LIMIT
+#: Nearest papers offered as "related" when nothing matches.
+RELATED = 5
+#: An arXiv id or abs/pdf URL as the whole query: that paper is opened instead of searched.
+_ARXIV_ID = r"(?:\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7})(?:v\d+)?"
+_REFERENCE_RE = re.compile(
+    rf"(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|arxiv:)?"
+    rf"{_ARXIV_ID}(?:\.pdf)?/?",
+    re.IGNORECASE,
+)
 #: Query embeddings an engine remembers (by text): people repeat searches and page through
 #: results, and one embedding costs more CPU than the rest of a search's ranking.
 QUERY_VECTORS = 256
@@ -93,6 +115,28 @@ class SearchResult:
     total: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: The id of the paper the query named (an arXiv id or URL): the one hit, opened not searched
+    opened: str | None = None
+    #: The nearest papers when nothing reaches the semantic floor (not counted in `total`)
+    related: list[Hit] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Matches:
+    """The set a search's total and facets count: papers matching `node` lexically, plus
+    `rowids` (those above the semantic floor); either part may be absent."""
+
+    node: q.Node | None
+    rowids: list[int] = field(default_factory=list)
+
+
+def arxiv_reference(text: str) -> str | None:
+    """The arXiv id when the whole query is one ("2401.01234v2", "arXiv:2401.01234", an
+    arxiv.org abs/pdf URL), else None."""
+    text = text.strip()
+    if not _REFERENCE_RE.fullmatch(text):
+        return None
+    return normalize_arxiv_id(text.removesuffix("/").removesuffix(".pdf"))
 
 
 def _check(mode: str, sort: str, limit: int, offset: int) -> None:
@@ -200,32 +244,54 @@ class SearchEngine:
         facets: bool = False,
     ) -> SearchResult:
         _check(mode, sort, limit, offset)
+        ident = arxiv_reference(text)
+        if ident is not None:
+            return self._open(text, ident, mode, sort)
         node = q.parse(text)
         free, filters = q.split_query(node)
         result = SearchResult(text, mode, sort, [], 0)
+        if mode != "lexical" and not self.store.has_vectors():
+            # nothing to compare meanings with: rank by words and leave the model unloaded
+            result.mode = mode = "lexical"
+            result.notes.append("ranked by words only: no paper has a vector yet")
         wanted = offset + limit
+        matches: _Matches | None = None  # None: the lexical engine counted the matches
         if sort == "trending":
-            ranked, ranks, result.total = self._trending(node, free, filters, mode, wanted)
+            ranked, ranks, matches = self._trending(node, free, filters, mode, wanted)
         elif mode == "lexical" or free is None or (sort != "relevance" and mode != "semantic"):
             # no free text to embed, or an exact sort over every match: the lexical engine
             # evaluates the whole tree, filters included
             ranked, result.total = self.lexical.search(node, limit=wanted, sort=sort)
             ranks = {"lexical": ranked}
         else:
-            ranked, ranks, result.total = self._semantic_or_hybrid(
+            ranked, ranks, matches, related = self._semantic_or_hybrid(
                 node, free, filters, mode, wanted
             )
+            result.related = self._hits(related)
             if sort != "relevance":
                 ranked = self._sorted(ranked, sort)
-            if mode == "semantic" and not len(self.vectors):
-                result.notes.append("no paper has a vector yet: run `paperscope embed`")
-        page = ranked[offset:wanted]
-        papers = self.store.load_rowids([r for r, _ in page])
+        if matches is not None:
+            result.total = self.lexical.count_matches(matches.node, matches.rowids)
+        else:
+            matches = _Matches(node)
         positions = {
             name: {rowid: i for i, (rowid, _) in enumerate(lst, start=1)}
             for name, lst in ranks.items()
         }
-        result.hits = [
+        result.hits = self._hits(ranked[offset:wanted], positions)
+        for hit in result.hits:
+            if hit.paper.abstract:
+                hit.snippet = self.lexical.snippet(node, hit.paper.abstract, max_chars=200)
+        if facets:
+            result.facets = self.lexical.facets(matches.node, rowids=matches.rowids)
+        return result
+
+    def _hits(
+        self, ranked: list[tuple[int, float]], positions: dict[str, dict[int, int]] | None = None
+    ) -> list[Hit]:
+        positions = positions or {}
+        papers = self.store.load_rowids([r for r, _ in ranked])
+        return [
             Hit(
                 rowid,
                 papers[rowid],
@@ -233,33 +299,59 @@ class SearchEngine:
                 positions.get("lexical", {}).get(rowid),
                 positions.get("semantic", {}).get(rowid),
             )
-            for rowid, score in page
+            for rowid, score in ranked
             if rowid in papers
         ]
-        for hit in result.hits:
-            if hit.paper.abstract:
-                hit.snippet = self.lexical.snippet(node, hit.paper.abstract, max_chars=200)
-        if facets:
-            result.facets = self.lexical.facets(node if mode != "semantic" else (filters or node))
+
+    def _open(self, text: str, ident: str, mode: str, sort: str) -> SearchResult:
+        """The paper an arXiv id or URL names, as the one hit; none when it is not stored."""
+        result = SearchResult(text, mode, sort, [], 0)
+        rowid = self.store.resolve(ident)
+        hits = self._hits([(rowid, 1.0)]) if rowid is not None else []
+        if hits:
+            result.hits, result.total, result.opened = hits, 1, hits[0].paper.id
+        else:
+            result.notes.append(f"arXiv {ident} is not in this collection")
         return result
 
     def _semantic_or_hybrid(
         self, node: q.Node, free: q.Node, filters: q.Node | None, mode: str, wanted: int
-    ) -> tuple[list[tuple[int, float]], dict, int]:
+    ) -> tuple[list[tuple[int, float]], dict, _Matches, list[tuple[int, float]]]:
+        """(ranked, per-engine rankings, the matching set, related papers when none match)."""
         depth = max(CANDIDATES, wanted)
-        allowed = self.lexical.filter_rowids(filters) if filters is not None else None
-        semantic: list[tuple[int, float]] = []
-        if allowed is None or len(allowed):
-            query_vec = self._embed_query(q.free_text(free))
-            semantic = self.vectors.search(query_vec, depth, allowed=allowed)
+        semantic, passed = self._semantic_matches(free, filters, depth)
         if mode == "semantic":
-            total = len(allowed) if allowed is not None else len(self.vectors)
-            return semantic, {"semantic": semantic}, min(total, len(self.vectors))
+            related = [] if passed else semantic[:RELATED]
+            return passed, {"semantic": passed}, _Matches(None, [r for r, _ in passed]), related
         lexical, lexical_total = self.lexical.search(node, limit=depth)
         fused = fusion.weighted_sum(lexical, semantic, share=fusion.LEXICAL_SHARE)
-        # the union of both candidate lists, at least every lexical match
-        total = max(lexical_total, len(fused))
-        return fused, {"lexical": lexical, "semantic": semantic}, total
+        # ranked as before over every candidate, but only matches are listed: lexical
+        # matches, and semantic candidates above the floor
+        members = {r for r, _ in lexical} | {r for r, _ in passed}
+        ranked = [item for item in fused if item[0] in members]
+        related = [] if ranked or lexical_total else semantic[:RELATED]
+        matches = _Matches(node, [r for r, _ in passed])
+        return ranked, {"lexical": lexical, "semantic": semantic}, matches, related
+
+    def _semantic_matches(
+        self, free: q.Node, filters: q.Node | None, depth: int
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """(the `depth` nearest papers within the filters, every paper above the floor).
+
+        When all `depth` candidates pass the floor, more may: the search is repeated at
+        SEMANTIC_CAP, so the set (and the total counted on it) is the same whatever page
+        asked for it."""
+        depth = min(depth, SEMANTIC_CAP)  # deeper pages list lexical matches only
+        allowed = self.lexical.filter_rowids(filters) if filters is not None else None
+        if allowed is not None and not len(allowed):
+            return [], []
+        query_vec = self._embed_query(q.free_text(free))
+        found = self.vectors.search(query_vec, depth, allowed=allowed)
+        passed = [item for item in found if item[1] >= SEMANTIC_FLOOR]
+        if len(passed) == depth < SEMANTIC_CAP:
+            deeper = self.vectors.search(query_vec, SEMANTIC_CAP, allowed=allowed)
+            passed = [item for item in deeper if item[1] >= SEMANTIC_FLOOR]
+        return found, passed
 
     def _embed_query(self, text: str) -> np.ndarray:
         """The embedder's vector of `text`, from a small LRU of recent queries (read-only)."""
@@ -277,21 +369,22 @@ class SearchEngine:
 
     def _trending(
         self, node: q.Node, free: q.Node | None, filters: q.Node | None, mode: str, wanted: int
-    ) -> tuple[list[tuple[int, float]], dict, int]:
+    ) -> tuple[list[tuple[int, float]], dict, _Matches]:
         """Matches ranked by `paperscope.rank.trending` (see TRENDING_POOL for which)."""
         depth = max(TRENDING_POOL, wanted)
         if mode == "lexical" or free is None:
-            newest, total = self.lexical.search(node, limit=depth, sort="newest")
+            newest, _ = self.lexical.search(node, limit=depth, sort="newest")
             voted, _ = self.lexical.search(node, limit=depth, sort="upvotes")
             pool = [r for r, _ in newest] + [r for r, _ in voted]
             ranks: dict = {}
+            matches = _Matches(node)
         else:
-            ranked, ranks, total = self._semantic_or_hybrid(node, free, filters, mode, depth)
+            ranked, ranks, matches, _ = self._semantic_or_hybrid(node, free, filters, mode, depth)
             pool = [r for r, _ in ranked]
         pool = list(dict.fromkeys(pool))
         papers = self.store.load_rowids(pool)
         local = Browse(self.store).upvote_counts(pool)
-        return trending.rank(papers, local, rowids=pool), ranks, total
+        return trending.rank(papers, local, rowids=pool), ranks, matches
 
     def _sorted(self, ranked: list[tuple[int, float]], sort: str) -> list[tuple[int, float]]:
         papers = self.store.load_rowids([r for r, _ in ranked])

@@ -6,12 +6,12 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from paperscope.errors import InputError, NotFoundError
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli.output import console
 from paperscope.store.authors import AuthorDirectory, AuthorProfile, AuthorSummary
 
 authors_app = typer.Typer(
@@ -84,28 +84,26 @@ def show(
     if as_json:
         typer.echo(orjson.dumps(profile_json(profile), option=orjson.OPT_INDENT_2))
         return
-    console = Console()
-    console.print(f"[bold]{profile.name}[/] ({profile.slug})", highlight=False)
-    console.print(
-        "spellings: " + ", ".join(f"{n} ({c})" for n, c in profile.variants), highlight=False
-    )
+    out = console()
+    out.print(f"[bold]{profile.name}[/] ({profile.slug})", highlight=False)
+    out.print("spellings: " + ", ".join(f"{n} ({c})" for n, c in profile.variants), highlight=False)
     if profile.affiliations:
-        console.print("affiliations: " + "; ".join(profile.affiliations[:5]), highlight=False)
-    console.print(
+        out.print("affiliations: " + "; ".join(profile.affiliations[:5]), highlight=False)
+    out.print(
         "per year: " + ", ".join(f"{y} {n}" for y, n in profile.per_year.items()),
         highlight=False,
     )
     if profile.categories:
-        console.print(
+        out.print(
             "categories: " + ", ".join(f"{c} {n}" for c, n in profile.categories[:8]),
             highlight=False,
         )
     table = Table("id", "date", "categories", "title", box=None)
     for _, paper in profile.papers:
         table.add_row(paper.id, paper.published or "", " ".join(paper.categories[:2]), paper.title)
-    console.print(table)
+    out.print(table)
     if profile.coauthors:
-        console.print(
+        out.print(
             "coauthors: "
             + ", ".join(f"{s.name} [{s.slug}] {n}" for s, n in profile.coauthors[:15]),
             highlight=False,
@@ -131,7 +129,7 @@ def list_authors(
     table = Table("slug", "name", "papers", box=None)
     for s in found:
         table.add_row(s.slug, s.name, str(s.papers))
-    Console().print(table, highlight=False)
+    console().print(table, highlight=False)
 
 
 @authors_app.command("merge")

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from paperscope.errors import InputError
@@ -19,6 +18,7 @@ from paperscope.serve.cli.options import (
     library_errors,
     open_store,
 )
+from paperscope.serve.cli.output import console
 from paperscope.serve.email import digest as digests
 from paperscope.serve.email.config import mail_config_from_env
 from paperscope.store.accounts import Accounts
@@ -88,14 +88,14 @@ def follows(user: UserOption, db: DbOption = None, as_json: JsonOption = False) 
                                  "follows": data}))  # fmt: skip
         return
     if not rows:
-        Console(stderr=True).print(f"{account.email} follows nothing yet", highlight=False)
+        console(stderr=True).print(f"{account.email} follows nothing yet", highlight=False)
         return
     table = Table(
         "id", "kind", "value", "since", title=f"{account.email} (digest: {account.digest})"
     )
     for f in rows:
         table.add_row(str(f.id), f.kind, f.value, f.created_at[:10])
-    Console().print(table, highlight=False)
+    console().print(table, highlight=False)
 
 
 def _users(store, email: str | None):
@@ -183,7 +183,7 @@ def preview(
             engine, account, base=digests.base_url(), mail_from=digests.mail_from_env()
         )
         if composed is None:
-            Console(stderr=True).print(f"nothing new for {account.email}", highlight=False)
+            console(stderr=True).print(f"nothing new for {account.email}", highlight=False)
             return
         part = composed.message.get_body(("html",) if html else ("plain",))
         typer.echo(f"Subject: {composed.message['Subject']}\n")

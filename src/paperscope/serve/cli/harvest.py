@@ -8,7 +8,6 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from paperscope.errors import InputError
@@ -17,6 +16,7 @@ from paperscope.ingest.harvesters.http import RetryPolicy, make_client
 from paperscope.ingest.harvesters.state import HarvestSummary
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli.output import console
 
 harvest_app = typer.Typer(
     name="harvest",
@@ -100,7 +100,7 @@ class _Run:
     ) -> None:
         self.db = db
         self.as_json = as_json
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.err = console(stderr=True, highlight=False, soft_wrap=True)
         self.chatty = not (quiet or as_json)
         self.policy = RetryPolicy(retries=retries, backoff=backoff)
 
@@ -157,7 +157,7 @@ class _Run:
                 str(len(s.rejected)),
                 _status(s),
             )
-            Console().print(table)
+            console().print(table)
         if not self.as_json:
             self._print_problems(s)
 

@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from paperscope.config import resolve_db_path
 from paperscope.index.embedding import embed_missing
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, index_progress
+from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, open_store
+from paperscope.serve.cli.output import console, progress
 
 
-def papers_progress(label: str, quiet: bool) -> Progress:
-    """A "<label> [bar] done/total papers" progress bar on stderr, gone when it ends."""
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("papers"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=quiet,
-        transient=True,
-    )
+def papers_progress(label: str, quiet: bool):
+    """A "<label> [bar] done/total papers" progress bar on stderr, gone when it ends; plain
+    progress lines when stderr is not a terminal (`serve.cli.output`)."""
+    return progress(label, "papers", quiet=quiet)
 
 
 def embed_with_progress(engine: SearchEngine, *, quiet: bool = False) -> int:
@@ -72,7 +64,7 @@ def embed(
         typer.echo(orjson.dumps(data))
         return
     rate = f" ({done / seconds:.1f} papers/s)" if done else ""
-    Console().print(
+    console().print(
         f"embedded {done} papers in {seconds:.1f} s{rate}; {embedded} of {papers} "
         "papers have vectors",
         highlight=False,
@@ -97,10 +89,53 @@ def reindex(
     if as_json:
         typer.echo(orjson.dumps(counts))
         return
-    Console().print(
+    console().print(
         f"rebuilt the lexical index ({counts['papers']} papers) and the vector index "
         f"({counts['vectors']} papers) in {counts['seconds']} s",
         highlight=False,
+    )
+
+
+@app.command()
+def compact(
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Rewrite the store with 8 KiB pages and no free space (SQLite VACUUM).
+
+    Stores created before paperscope used 8 KiB pages keep 4 KiB ones, on which vectors take
+    about 1.4 times their size instead of 1.1 (docs/bench/vector_storage.txt). Needs the
+    store to itself (stop `serve` first) and free disk space for one copy of it.
+    """
+    started = time.perf_counter()
+    path = resolve_db_path(db)
+    with open_store(db) as store:
+        before = (store.page_size(), _file_bytes(path))
+        store.compact()
+        after = (store.page_size(), _file_bytes(path))
+    data = {
+        "path": str(path),
+        "bytes_before": before[1],
+        "bytes_after": after[1],
+        "page_size_before": before[0],
+        "page_size": after[0],
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    if as_json:
+        typer.echo(orjson.dumps(data))
+        return
+    console().print(
+        f"compacted {path}: {before[1] / 1e6:.1f} MB -> {after[1] / 1e6:.1f} MB, "
+        f"{after[0]}-byte pages, in {data['seconds']} s",
+        highlight=False,
+    )
+
+
+def _file_bytes(path) -> int:
+    return sum(
+        os.path.getsize(f"{path}{suffix}")
+        for suffix in ("", "-wal")
+        if os.path.exists(f"{path}{suffix}")
     )
 
 
@@ -178,13 +213,13 @@ def neighbours(
         typer.echo(orjson.dumps(data))
         return
     rate = f" ({computed / seconds:.1f} papers/s)" if computed else ""
-    Console().print(
+    console().print(
         f"computed {computed} similar-paper lists in {seconds:.1f} s{rate}; "
         f"{remembered} of {len(rowids)} papers have one",
         highlight=False,
     )
     if now != state:
-        Console(stderr=True).print(
+        console(stderr=True).print(
             "the store's vectors changed during the run (papers were embedded): run "
             "`paperscope neighbours` again",
             highlight=False,

@@ -7,15 +7,6 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
 from paperscope.config import resolve_db_path
@@ -25,6 +16,7 @@ from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.index import embed_with_progress
 from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli.output import console, progress
 
 #: Rejected records listed per file before "... and N more" (all of them with --json).
 SHOWN_REJECTS = 10
@@ -59,20 +51,10 @@ def import_(
     Papers are committed and searchable by keyword first; then the new ones are embedded for
     semantic search (interruptible: `paperscope embed` resumes).
     """
-    console = Console(stderr=True)
     summaries: list[FileSummary] = []
     with open_store(db) as store:
         paths = expand_paths(files)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            disable=quiet or as_json,
-            transient=True,
-        ) as bar:
+        with progress(None, "bytes", quiet=quiet or as_json) as bar:
             for path in paths:
                 task = bar.add_task(path.name, total=None)
                 summaries.append(
@@ -101,9 +83,9 @@ def import_(
 
 
 def _print_summaries(summaries: list[FileSummary]) -> None:
-    out = Console()
+    out = console()
     table = Table(box=None)
-    table.add_column("file", overflow="fold")
+    table.add_column("file", overflow="fold")  # whole on a terminal; off one, never folded
     for name in ("format", "added", "merged", "unchanged", "rejected"):
         table.add_column(name)
     for s in summaries:
@@ -147,4 +129,4 @@ def formats(as_json: JsonOption = False) -> None:
     table = Table("format", "description", box=None)
     for importer in importers:
         table.add_row(importer.name, importer.description)
-    Console().print(table)
+    console().print(table)

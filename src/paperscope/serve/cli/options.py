@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from paperscope.config import resolve_db_path
 from paperscope.errors import PaperscopeError
+from paperscope.serve.cli.output import progress
 from paperscope.store.sqlite import SQLiteStore
 
 DbOption = Annotated[
@@ -55,20 +54,12 @@ def index_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], No
 
     Nothing shows when the indexes are current, which is the usual case.
     """
-    with Progress(
-        TextColumn("rebuilding {task.description} index"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=quiet,
-        transient=True,
-    ) as bar:
+    with progress(None, "papers", quiet=quiet) as bar:
         tasks: dict[str, int] = {}
 
         def update(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
+                tasks[stage] = bar.add_task(f"rebuilding the {stage} index", total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
         yield update

@@ -6,15 +6,16 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from paperscope.config import resolve_db_path
+from paperscope.errors import InputError
 from paperscope.index.embedder import default_embedder
 from paperscope.rank.search import MAX_LIMIT, SIMILAR_MODE, SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, open_store
+from paperscope.serve.cli.output import console
 from paperscope.serve.records import authors_line as _authors_line
 from paperscope.serve.records import paper_full, paper_summary
 
@@ -53,29 +54,55 @@ def search(
         result = engine.search(
             query, mode=mode, limit=limit, offset=offset, sort=sort, facets=facets
         )
-    for note in result.notes:
-        typer.secho(f"note: {note}", err=True, fg="yellow")
+    _print_notes(result, mode)
     if as_json:
         hits = [paper_summary(h.paper, h.score) for h in result.hits]
         if facets:
-            typer.echo(
-                orjson.dumps({"results": hits, "total": result.total, "facets": result.facets})
-            )
+            body = {"results": hits, "total": result.total, "facets": result.facets}
+            if result.opened:
+                body["opened"] = result.opened
+            if result.related:
+                body["related"] = [paper_summary(h.paper, h.score) for h in result.related]
+            typer.echo(orjson.dumps(body))
         else:
             typer.echo(orjson.dumps(hits))
         return
+    err = console(stderr=True)
+    if not result.total:
+        err.print(f"no papers match {query!r} ({result.mode})", highlight=False)
+        if result.related:
+            err.print("related (nearest by meaning, below the relevance floor):", highlight=False)
+            _print_hits(result.related)
+        return
     if not result.hits:
-        Console(stderr=True).print(f"no papers match {query!r}", highlight=False)
+        err.print(
+            f"no results at offset {offset}: {_results(result.total)} in all ({result.mode})",
+            highlight=False,
+        )
         return
     _print_hits(result.hits)
-    Console(stderr=True).print(
-        f"{offset + 1}-{offset + len(result.hits)} of {result.total} ({result.mode})",
+    err.print(
+        f"{offset + 1}-{offset + len(result.hits)} of {_results(result.total)} ({result.mode})",
         highlight=False,
     )
     if facets:
         for name, counts in result.facets.items():
             top = ", ".join(f"{k} {v}" for k, v in list(counts.items())[:12])
-            Console().print(f"[bold]{name}[/]: {top}", highlight=False)
+            console().print(f"[bold]{name}[/]: {top}", highlight=False)
+
+
+def _results(total: int) -> str:
+    return f"{total} result" + ("" if total == 1 else "s")
+
+
+def _print_notes(result, mode: str) -> None:
+    """Lines on stderr (never in the JSON) saying how the query was read."""
+    if result.opened:
+        typer.secho(f"note: opened {result.opened}: the query is that paper's arXiv id", err=True)
+    for note in result.notes:
+        typer.secho(f"note: {note}", err=True, fg="yellow")
+    if result.mode != mode:
+        typer.echo("hint: `paperscope embed` computes the vectors meaning needs", err=True)
 
 
 def _print_hits(hits: list) -> None:
@@ -85,7 +112,7 @@ def _print_hits(hits: list) -> None:
         table.add_row(p.id, p.published or "", p.title, _authors_line(p))
         if hit.snippet is not None and hit.snippet.highlights:
             table.add_row("", "", _marked(hit.snippet), "")
-    Console().print(table, highlight=False)
+    console().print(table, highlight=False)
 
 
 def _marked(snippet) -> Text:
@@ -117,12 +144,19 @@ def similar(
         index_progress(as_json) as progress,
         SearchEngine.open(resolve_db_path(db), progress=progress) as engine,
     ):
+        if mode != "lexical" and not engine.store.has_vectors():
+            # checked before the model loads: without vectors there is nothing to compare
+            raise InputError(
+                "no paper has a vector yet, so similar papers cannot be found by meaning",
+                hint=f"`paperscope similar {paper_id} --mode lexical` finds them by shared "
+                "words; `paperscope embed` computes the vectors",
+            )
         hits = engine.similar(paper_id, limit=limit, mode=mode)
     if as_json:
         typer.echo(orjson.dumps([paper_summary(h.paper, h.score) for h in hits]))
         return
     if not hits:
-        Console(stderr=True).print("no similar papers (is the store embedded? `paperscope embed`)")
+        console(stderr=True).print("no similar papers (is the store embedded? `paperscope embed`)")
         return
     _print_hits(hits)
 
@@ -142,9 +176,9 @@ def show(
     if as_json:
         typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2))
         return
-    console = Console()
-    console.print(f"[bold]{paper.title}[/]", highlight=False)
-    console.print(_authors_line(paper, most=50), highlight=False)
+    out = console()
+    out.print(f"[bold]{paper.title}[/]", highlight=False)
+    out.print(_authors_line(paper, most=50), highlight=False)
     table = Table(box=None, show_header=False)
     for key in (
         "id",
@@ -165,9 +199,9 @@ def show(
         table.add_row(kind, url)
     for s, o, t in sources:
         table.add_row("source", f"{s} ({o}, {t})")
-    console.print(table)
+    out.print(table)
     if paper.abstract:
-        console.print(paper.abstract, highlight=False)
+        out.print(paper.abstract, highlight=False)
 
 
 @app.command()
@@ -199,4 +233,4 @@ def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
         table.add_row(f"source {source}", str(n))
     for key, value in data["harvests"].items():
         table.add_row(f"harvest {key}", value)
-    Console().print(table)
+    console().print(table)

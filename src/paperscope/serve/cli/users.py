@@ -10,12 +10,12 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from paperscope.errors import InputError
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, library_errors, open_store
+from paperscope.serve.cli.output import console
 from paperscope.store.accounts import Accounts
 
 users_app = typer.Typer(
@@ -91,7 +91,7 @@ def list_users(db: DbOption = None, as_json: JsonOption = False) -> None:
             u.digest,
             u.created_at[:10],
         )
-    Console().print(table)
+    console().print(table)
     typer.echo(f"{len(users)} user{'' if len(users) == 1 else 's'}")
 
 

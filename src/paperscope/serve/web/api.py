@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from paperscope.errors import InputError, QueryError
 from paperscope.model import Paper
 from paperscope.rank import query as q
-from paperscope.rank.search import MODES, SORTS, SearchEngine, SearchResult
+from paperscope.rank.search import MODES, SORTS, SearchEngine, SearchResult, arxiv_reference
 from paperscope.serve.records import paper_full, paper_summary
 from paperscope.serve.web.feedviews import category_listing, feed_page
 from paperscope.serve.web.format import author_url, paper_url
@@ -89,6 +89,16 @@ class SearchResponse(BaseModel):
         None, description="Hits per category ('categories') and year ('year'), with facets=true"
     )
     notes: list[str] = []
+    opened: str | None = Field(
+        None,
+        description="The paper's id when the query is an arXiv id or URL: that paper is the "
+        "one result",
+    )
+    related: list[SearchHit] = Field(
+        [],
+        description="When nothing matches in hybrid or semantic mode: the nearest papers by "
+        "meaning, below the relevance floor (not counted in total)",
+    )
 
 
 class AuthorOut(BaseModel):
@@ -239,9 +249,10 @@ def compose_query(
     With them, the parsed query gets the filter clauses and comes back in canonical syntax:
     `compose_query("graph", ["cs.LG"], date(2024, 1, 1))` is what
     `paperscope search 'graph cat:cs.LG submittedDate:[20240101 TO *]'` runs.
-    The query is parsed first, so a fault's position refers to the user's own text.
+    The query is parsed first, so a fault's position refers to the user's own text. Text
+    without words and filters given: the filters alone, which list the papers they select.
     """
-    node = q.parse(text)
+    node = q.parse(text) if text.strip() or not (categories or start or end) else None
     extra: list[q.Node] = []
     cats = [_category_node(c) for c in categories or [] if c.strip()]
     if cats:
@@ -251,9 +262,10 @@ def compose_query(
             raise InputError(f"date range {start} .. {end} ends before it starts")
         extra.append(q.DateRange(start, end))
     if not extra:
-        return text
-    items = list(node.items) if isinstance(node, q.And) else [node]
-    return q.to_string(q.And(tuple(items + extra)))
+        return text if node is not None else q.to_string(q.parse(text))  # "empty query"
+    items = [] if node is None else list(node.items) if isinstance(node, q.And) else [node]
+    items += extra
+    return q.to_string(items[0] if len(items) == 1 else q.And(tuple(items)))
 
 
 def next_url(request: Request, offset: int, limit: int, total: int) -> str | None:
@@ -309,7 +321,8 @@ def run_search(
 ) -> SearchResult:
     """A search as every web surface runs it (API, Atom, exports): same checks, same text."""
     check_query(site, text)
-    composed = compose_query(text, categories, start, end)
+    # an arXiv id or URL opens that paper whatever the filters say
+    composed = text if arxiv_reference(text) else compose_query(text, categories, start, end)
     engine: SearchEngine = site.engine
     return engine.search(composed, mode=mode, sort=sort, limit=limit, offset=offset, facets=facets)
 
@@ -351,10 +364,10 @@ async def search(
     q: Annotated[
         str,
         Query(
-            min_length=1,
-            description="Query (docs/search.md); longer than max_query_length (500) is a 400",
+            description="Query (docs/search.md); longer than max_query_length (500) is a 400; "
+            "may be empty when cat, from or until select the papers",
         ),
-    ],
+    ] = "",
     limit: Limit = None,
     offset: Offset = 0,
     mode: Annotated[Mode, Query(description="hybrid, lexical or semantic")] = "hybrid",
@@ -370,6 +383,11 @@ async def search(
 ) -> dict:
     site = site_of(request)
     size = check_page(site, limit, offset)
+    if not q.strip() and not (any(c.strip() for c in cat) or date_from or until):
+        raise InputError(
+            "q: words to search for, or a filter (cat, from, until) to list papers by",
+            hint="e.g. q=transformer, or cat=cs.LG&from=2024-01-01",
+        )
     result = run_search(
         site,
         q,
@@ -395,6 +413,8 @@ async def search(
         "offset": offset,
         "next": next_url(request, offset, size, result.total),
         "notes": result.notes,
+        "opened": result.opened,
+        "related": summaries(request, [(h.rowid, h.paper, h.score) for h in result.related]),
     }
     if facets:
         body["facets"] = result.facets

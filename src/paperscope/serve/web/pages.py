@@ -21,7 +21,7 @@ from markupsafe import Markup
 from paperscope.errors import InputError
 from paperscope.model import Paper
 from paperscope.rank import query as query_lang
-from paperscope.rank.search import MAX_LIMIT, MODES
+from paperscope.rank.search import MAX_LIMIT, MODES, arxiv_reference
 from paperscope.serve.export import bibtex_entry
 from paperscope.serve.web.actions import fill_slots, here, list_actions, slot
 from paperscope.serve.web.alerts import following
@@ -306,8 +306,10 @@ async def search(
         context["date_error"] = {"field": problem[0], "message": problem[1]}
         return render(request, "search.html", context, status=400)
     start, end = _date_param("from", from_), _date_param("until", until)
-    if not q.strip():
+    if not q.strip() and not (cat or start or end):
         return render(request, "search.html", context)
+    if (ident := arxiv_reference(q)) is not None and site.store.resolve(ident) is not None:
+        return RedirectResponse(_paper_path(site.store.get(ident)), status_code=303)
     result = run_search(
         site,
         q,
@@ -320,7 +322,7 @@ async def search(
         end=end,
         facets=True,
     )
-    items = [(h.rowid, h.paper) for h in result.hits]
+    items = [(h.rowid, h.paper) for h in [*result.hits, *result.related]]
     context.update(
         result=result,
         upvotes=_upvotes(site, items),

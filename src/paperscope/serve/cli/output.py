@@ -1,0 +1,207 @@
+"""Where the CLI writes, terminal or not.
+
+A terminal gets Rich's tables at its width and live progress bars. A file or a pipe
+(`paperscope import FILE > log`, `2>&1`, `| grep`) gets lines as long as they need to be, so
+no path or number is ever split across two lines, and plain progress lines with a UTC time
+stamp, one when a task starts, one every PROGRESS_SECONDS while it runs (from a timer, so a
+slow batch cannot silence it) and one when it ends, instead of a bar redrawn in place.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Literal
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+#: Seconds between two progress lines when output is not a terminal (the environment
+#: variable PAPERSCOPE_PROGRESS_SECONDS overrides it, say for a test or a chattier log).
+PROGRESS_SECONDS = 10.0
+#: The line width used off a terminal: wide enough that nothing real wraps.
+UNWRAPPED = 100_000
+
+Unit = Literal["papers", "bytes"]
+
+
+def is_terminal(stream: IO | None) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError):  # a closed or exotic stream
+        return False
+
+
+def console(stderr: bool = False, **options) -> Console:
+    """A Rich console on stdout (or stderr): the terminal's width on a terminal, else
+    unwrapped lines and no colour. `options` go to `rich.console.Console`."""
+    stream = sys.stderr if stderr else sys.stdout
+    if is_terminal(stream):
+        return Console(stderr=stderr, **options)
+    options.update(width=UNWRAPPED, soft_wrap=True, no_color=True)
+    return Console(stderr=stderr, **options)
+
+
+def progress_seconds() -> float:
+    raw = os.environ.get("PAPERSCOPE_PROGRESS_SECONDS", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return PROGRESS_SECONDS
+    return value if value > 0 else PROGRESS_SECONDS
+
+
+def progress(label: str | None, unit: Unit, *, quiet: bool = False) -> Progress | LineProgress:
+    """A progress display on stderr with Rich's task API (`add_task`, `update`, `advance`,
+    `remove_task`): a live bar on a terminal, else `LineProgress`. `label` names every task
+    (None: each task's own description)."""
+    if not quiet and not is_terminal(sys.stderr):
+        return LineProgress(label, unit)
+    name = TextColumn(label) if label is not None else TextColumn("{task.description}")
+    if unit == "bytes":
+        columns = (name, BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    else:
+        columns = (name, BarColumn(), MofNCompleteColumn(), TextColumn(unit))
+    return Progress(
+        *columns,
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=True,
+    )
+
+
+@dataclass(slots=True)
+class _Task:
+    name: str
+    total: float | None
+    done: float
+    started: float
+
+
+class LineProgress:
+    """Progress as plain lines on stderr (see the module docstring). Thread-safe."""
+
+    def __init__(
+        self,
+        label: str | None,
+        unit: Unit,
+        *,
+        seconds: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.label = label
+        self.unit = unit
+        self.seconds = seconds if seconds is not None else progress_seconds()
+        self._clock = clock
+        self._tasks: dict[int, _Task] = {}
+        self._next = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
+        self._stream: IO | None = None
+
+    def __enter__(self) -> LineProgress:
+        self._stream = sys.stderr  # the stream of now: a test runner may swap it later
+        self._timer = threading.Thread(target=self._tick, name="progress-lines", daemon=True)
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._timer is not None:
+            self._timer.join()
+        with self._lock:
+            for task_id in list(self._tasks):
+                self._finish(task_id)
+
+    # ------------------------------------------------------------ Rich's task API
+
+    def add_task(self, description: str, *, total: float | None = None, completed: float = 0):
+        with self._lock:
+            task_id = self._next
+            self._next += 1
+            task = _Task(self.label or description, total, completed, self._clock())
+            self._tasks[task_id] = task
+            self._write(self._line(task, "started"))
+            return task_id
+
+    def update(self, task_id: int, *, completed: float | None = None, total=None, **_) -> None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None:
+                return
+            if completed is not None:
+                task.done = completed
+            if total is not None:
+                task.total = total
+
+    def advance(self, task_id: int, advance: float = 1) -> None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is not None:
+                task.done += advance
+
+    def remove_task(self, task_id: int) -> None:
+        with self._lock:
+            self._finish(task_id)
+
+    # ------------------------------------------------------------ lines
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.seconds):
+            with self._lock:
+                for task in self._tasks.values():
+                    self._write(self._line(task, "running"))
+
+    def _finish(self, task_id: int) -> None:
+        task = self._tasks.pop(task_id, None)
+        if task is not None:
+            self._write(self._line(task, "done"))
+
+    def _line(self, task: _Task, state: str) -> str:
+        elapsed = self._clock() - task.started
+        stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        parts = [f"{stamp} {task.name}: {self._amount(task)}"]
+        if state == "started":
+            parts.append("started")
+        else:
+            parts.append(f"{elapsed:.0f} s elapsed")
+            if state == "running" and task.total and 0 < task.done < task.total:
+                left = elapsed * (task.total - task.done) / task.done
+                parts.append(f"about {left:.0f} s left")
+            if state == "done":
+                parts.append("done")
+        return ", ".join(parts)
+
+    def _amount(self, task: _Task) -> str:
+        scale, unit = (1_000_000, "MB") if self.unit == "bytes" else (1, self.unit)
+
+        def num(value: float) -> str:
+            return f"{value / scale:.1f}" if scale > 1 else f"{value:.0f}"
+
+        if not task.total:
+            return f"{num(task.done)} {unit}"
+        share = 100 * task.done / task.total
+        return f"{num(task.done)}/{num(task.total)} {unit} ({share:.0f}%)"
+
+    def _write(self, line: str) -> None:
+        stream = self._stream or sys.stderr
+        try:
+            stream.write(line + "\n")
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: progress is not worth a crash
+            pass

@@ -1,0 +1,190 @@
+"""The CLI's output sent to a file or a pipe (issue 15): whole lines, never wrapped inside a
+path or a number, and plain progress lines on a clock instead of a live bar. Real `paperscope`
+processes writing to real files; a real pseudo-terminal for the terminal side."""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import os
+import pty
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import termios
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from conftest import PAGES
+from paperscope.serve.cli.output import PROGRESS_SECONDS, LineProgress
+
+STAMPED = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (.+?): (.+)$")
+
+
+def paperscope(*args: str, stdout, stderr, env: dict | None = None) -> int:
+    return subprocess.run(
+        [sys.executable, "-m", "paperscope", *args],
+        stdout=stdout,
+        stderr=stderr,
+        env={**os.environ, "COLUMNS": "80", **(env or {})},
+        timeout=900,
+    ).returncode
+
+
+@pytest.fixture(scope="module")
+def long_paths(tmp_path_factory) -> list[Path]:
+    """The sample pages under a folder whose path alone is longer than 80 columns."""
+    folder = tmp_path_factory.mktemp("out") / ("a-folder-with-a-rather-long-name-" * 3)
+    folder.mkdir()
+    return [Path(shutil.copy(p, folder)) for p in sorted(PAGES.glob("*.txt"))]
+
+
+def test_import_to_a_file_writes_whole_lines(long_paths, tmp_path):
+    db, log, err = tmp_path / "p.db", tmp_path / "log", tmp_path / "err"
+    with log.open("w") as out, err.open("w") as errors:
+        code = paperscope(
+            "import",
+            *map(str, long_paths),
+            "--db",
+            str(db),
+            "--no-embed",
+            stdout=out,
+            stderr=errors,
+        )
+    assert code == 0
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1 + len(long_paths) + 1  # header, a row per file, the total
+    for path in long_paths:
+        row = next(line for line in lines if str(path) in line)  # the whole path on one line
+        assert re.search(r"page-\S+\s+\d+\s+0\s+0\s+0\s*$", row), row
+    assert re.search(r"^\s*total\s+118\s+0\s+0\s+0\s*$", lines[-1]), lines[-1]
+    # progress: one stamped line when each file starts and when it is done, no bar
+    progress = err.read_text().splitlines()
+    assert progress and all(STAMPED.match(line) for line in progress), progress
+    assert "\r" not in err.read_text() and "\x1b" not in err.read_text()
+    for path in long_paths:
+        assert sum(path.name in line for line in progress) >= 2
+
+
+def test_import_with_both_streams_in_one_file(long_paths, tmp_path):
+    db, log = tmp_path / "p.db", tmp_path / "log"
+    with log.open("w") as out:
+        assert (
+            paperscope(
+                "import",
+                *map(str, long_paths),
+                "--db",
+                str(db),
+                "--no-embed",
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            == 0
+        )
+    text = log.read_text()
+    assert all(str(path) in text for path in long_paths)
+    assert "\x1b" not in text and "\r" not in text
+
+
+def test_embed_to_a_file_writes_progress_on_a_clock(tmp_path):
+    db, log = tmp_path / "p.db", tmp_path / "log"
+    with open(os.devnull, "w") as null:
+        assert (
+            paperscope(
+                "import",
+                str(PAGES / "author-profile-lin.txt"),
+                "--db",
+                str(db),
+                "--no-embed",
+                stdout=null,
+                stderr=null,
+            )
+            == 0
+        )
+    with log.open("w") as out:
+        code = paperscope(
+            "embed",
+            "--db",
+            str(db),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={"PAPERSCOPE_PROGRESS_SECONDS": "1"},
+        )
+    assert code == 0
+    lines = log.read_text().splitlines()
+    stamped = [STAMPED.match(line) for line in lines[:-1]]
+    assert all(stamped), lines
+    assert "started" in lines[0] and lines[-2].endswith("done")
+    assert re.fullmatch(
+        r"embedded 12 papers in [\d.]+ s \([\d.]+ papers/s\); 12 of 12 papers "
+        r"have vectors",
+        lines[-1],
+    ), lines[-1]
+    moments = [datetime.fromisoformat(m.group(1).replace("Z", "+00:00")) for m in stamped]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(moments)]
+    # a line every second asked for; a loaded machine may delay one, never by much
+    assert max(gaps, default=0) <= 5, gaps
+
+
+def test_progress_lines_keep_coming_while_nothing_finishes():
+    """A batch slower than the interval still gets lines: they come from a timer."""
+    import io
+
+    stream = io.StringIO()
+    bar = LineProgress("embedding", "papers", seconds=0.05)
+    saved, sys.stderr = sys.stderr, stream
+    try:
+        with bar:
+            task = bar.add_task("embed", total=10)
+            time.sleep(0.5)
+            bar.advance(task, 4)
+            time.sleep(0.2)
+    finally:
+        sys.stderr = saved
+    lines = stream.getvalue().splitlines()
+    running = [line for line in lines if "elapsed" in line and not line.endswith("done")]
+    assert len(running) >= 4
+    assert "0/10 papers (0%)" in running[0] and "4/10 papers (40%)" in lines[-1]
+    assert lines[-1].endswith("done")
+    assert PROGRESS_SECONDS <= 30  # the default: a line at least every 30 s
+
+
+def test_a_terminal_gets_its_width_and_a_file_does_not(tmp_path):
+    """The same table through a 40-column pseudo-terminal wraps; to a file it does not."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 40, 0, 0))
+    os.set_blocking(master, False)
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", "formats"],
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        timeout=300,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except (BlockingIOError, OSError):
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert done.returncode == 0
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode())  # colours are not width
+    on_terminal = shown.splitlines()
+    assert on_terminal and max(len(line) for line in on_terminal) <= 40
+    log = tmp_path / "log"
+    with log.open("w") as out:
+        assert (
+            paperscope("formats", stdout=out, stderr=subprocess.STDOUT, env={"COLUMNS": "40"}) == 0
+        )
+    assert max(len(line) for line in log.read_text().splitlines()) > 40

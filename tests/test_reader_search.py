@@ -1,0 +1,238 @@
+"""What a reader of search results sees (issue 15), from the CLI, the API and the engine:
+a total that does not change with the page, facets that agree with what a click gives, "no
+papers match" below the semantic floor, an arXiv id or URL that opens the paper, filters
+without words, and a store without vectors that says it ranked by words."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import PAGES
+from paperscope.rank.search import SEMANTIC_FLOOR, SearchEngine
+from paperscope.serve.cli import app
+from webtools import client_for
+
+MODES = ("hybrid", "lexical", "semantic")
+NONSENSE = "zzqqxxnonexistentword"
+#: A paper of the Hugging Face daily list in the sample store.
+ARXIV_ID = "2602.18940"
+
+runner = CliRunner()
+
+
+def cli(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def found(db, query: str, *args: str) -> dict:
+    """`search --facets --json`: results, total, facets (and opened, related)."""
+    result = cli("search", query, "--db", str(db), "--facets", "--json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def api(sample_store):
+    with client_for(sample_store) as client:
+        yield client
+
+
+# ------------------------------------------------------------------ totals
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_total_is_the_same_on_every_page(sample_store, mode):
+    first = found(sample_store, "learning", "--mode", mode, "--limit", "5")
+    total = first["total"]
+    assert total > 10
+    for offset in (20, 45):  # pages 5 and 10 of 5
+        again = found(
+            sample_store, "learning", "--mode", mode, "--limit", "5", "--offset", str(offset)
+        )
+        assert again["total"] == total
+        assert len(again["results"]) == max(0, min(5, total - offset))
+    # every page up to the total is full, and the total is how many can be listed
+    listed = found(sample_store, "learning", "--mode", mode, "--limit", "1000")
+    assert len(listed["results"]) == total
+    # past the end: no results and the same total, in words that agree
+    beyond = cli(
+        "search", "learning", "--db", str(sample_store), "--mode", mode, "--offset", "19960"
+    )
+    assert beyond.exit_code == 0 and not beyond.stdout.strip()
+    assert f"no results at offset 19960: {total} results in all" in beyond.stderr
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_api_total_is_the_same_on_every_page(api, mode):
+    totals = {
+        api.get("/api/v1/search", params={"q": "learning", "mode": mode, "offset": o}).json()[
+            "total"
+        ]
+        for o in (0, 80, 180, 19960)
+    }
+    assert len(totals) == 1
+
+
+# ------------------------------------------------------------------ facets
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_facets_agree_with_the_results_a_click_gives(sample_store, mode):
+    body = found(sample_store, "learning", "--mode", mode)
+    years, cats = body["facets"]["year"], body["facets"]["categories"]
+    assert years and cats
+    for year, count in years.items():
+        clicked = found(sample_store, f"learning year:{year}", "--mode", mode, "--limit", "100")
+        assert clicked["total"] == count == len(clicked["results"]), (mode, year)
+    for code, count in cats.items():
+        clicked = found(sample_store, f"learning cat:{code}", "--mode", mode, "--limit", "100")
+        assert clicked["total"] == count, (mode, code)
+    # as documented: each dated paper counted once per year, each paper once per category
+    listed = found(sample_store, "learning", "--mode", mode, "--limit", "1000")["results"]
+    assert sum(years.values()) == sum(1 for hit in listed if hit["date"])
+    assert sum(cats.values()) <= sum(len(hit["categories"]) for hit in listed)
+
+
+def test_api_facet_click_gives_the_count(api):
+    body = api.get("/api/v1/search", params={"q": "learning", "facets": "true"}).json()
+    year, count = next(iter(body["facets"]["year"].items()))
+    clicked = api.get(
+        "/api/v1/search",
+        params={"q": "learning", "from": f"{year}-01-01", "until": f"{year}-12-31"},
+    ).json()
+    assert clicked["total"] == count
+
+
+# ------------------------------------------------------------------ the semantic floor
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_nonsense_matches_nothing(sample_store, mode):
+    result = cli("search", NONSENSE, "--db", str(sample_store), "--mode", mode)
+    assert result.exit_code == 0
+    assert f"no papers match {NONSENSE!r}" in result.stderr
+    body = found(sample_store, NONSENSE, "--mode", mode)
+    assert body["results"] == [] and body["total"] == 0
+    assert body["facets"]["year"] == {} and body["facets"]["categories"] == {}
+    # the nearest papers only as "related", all below the floor
+    assert 0 < len(body["related"]) <= 5
+    assert all(hit["score"] < SEMANTIC_FLOOR for hit in body["related"])
+
+
+def test_nonsense_from_the_command_line(sample_store):
+    """The real `paperscope` command, as the issue ran it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", "search", NONSENSE, "--db", str(sample_store)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" or "related" in done.stderr
+    assert f"no papers match {NONSENSE!r} (hybrid)" in done.stderr
+
+
+def test_api_says_no_match_and_offers_related(api):
+    body = api.get("/api/v1/search", params={"q": NONSENSE}).json()
+    assert body["total"] == 0 and body["results"] == [] and body["next"] is None
+    assert body["related"] and all(h["score"] < SEMANTIC_FLOOR for h in body["related"])
+
+
+def test_real_queries_keep_their_matches(sample_store):
+    with SearchEngine.open(sample_store) as engine:
+        for text in ("global normalization", "clustering", "hyperspherical energy"):
+            result = engine.search(text, mode="semantic", limit=5)
+            assert result.total >= 1 and result.hits and not result.related, text
+
+
+# ------------------------------------------------------------------ ids and filters
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ARXIV_ID,
+        f"{ARXIV_ID}v2",
+        f"arXiv:{ARXIV_ID}",
+        f"https://arxiv.org/abs/{ARXIV_ID}",
+        f"https://arxiv.org/pdf/{ARXIV_ID}v1",
+        f"  arxiv.org/abs/{ARXIV_ID}/ ",
+    ],
+)
+def test_an_arxiv_id_or_url_opens_the_paper(sample_store, api, text):
+    body = found(sample_store, text)
+    assert [h["id"] for h in body["results"]] == [ARXIV_ID]
+    assert body["total"] == 1 and body["opened"] == ARXIV_ID
+    line = cli("search", text, "--db", str(sample_store))
+    assert f"note: opened {ARXIV_ID}" in line.stderr and ARXIV_ID in line.stdout
+    answer = api.get("/api/v1/search", params={"q": text}).json()
+    assert answer["opened"] == ARXIV_ID and [h["id"] for h in answer["results"]] == [ARXIV_ID]
+    page = api.get("/search", params={"q": text}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == f"/paper/{ARXIV_ID}"
+
+
+def test_an_unknown_arxiv_id_says_so(sample_store):
+    body = found(sample_store, "https://arxiv.org/abs/2101.00001")
+    assert body["results"] == [] and body["total"] == 0
+    result = cli("search", "https://arxiv.org/abs/2101.00001", "--db", str(sample_store))
+    assert result.exit_code == 0 and "arXiv 2101.00001 is not in this collection" in result.stderr
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_filters_without_words_list_the_filtered_papers(sample_store, api, mode):
+    facets = found(sample_store, "learning", "--mode", "lexical")["facets"]
+    code = next(iter(facets["categories"]))
+    year = max(facets["year"])
+    body = found(sample_store, f"cat:{code} year:{year}", "--mode", mode, "--limit", "100")
+    assert body["results"] and body["total"] == len(body["results"])
+    for hit in body["results"]:
+        assert code in hit["categories"] and hit["date"].startswith(year)
+    answer = api.get(
+        "/api/v1/search",
+        params={"cat": code, "from": f"{year}-01-01", "until": f"{year}-12-31", "mode": mode},
+    ).json()
+    assert answer["total"] == body["total"]
+    page = api.get("/search", params={"q": "", "cat": code, "from": f"{year}-01-01"})
+    assert page.status_code == 200 and 'class="papers"' in page.text
+
+
+# ------------------------------------------------------------------ a store without vectors
+
+
+@pytest.fixture(scope="module")
+def unembedded(tmp_path_factory):
+    path = tmp_path_factory.mktemp("unembedded") / "papers.db"
+    pages = sorted(str(p) for p in PAGES.glob("*.txt"))
+    assert cli("import", *pages, "--db", str(path), "--no-embed", "-q").exit_code == 0
+    return path
+
+
+def test_search_without_vectors_ranks_by_words_and_says_so(unembedded):
+    result = cli("search", "learning", "--db", str(unembedded))
+    assert result.exit_code == 0
+    assert "(lexical)" in result.stderr and "(hybrid)" not in result.stderr
+    assert "ranked by words only" in result.stderr and "paperscope embed" in result.stderr
+    with SearchEngine.open(unembedded) as engine:
+        for mode in ("hybrid", "semantic"):
+            found_ = engine.search("learning", mode=mode)
+            assert found_.mode == "lexical" and found_.total > 0
+        assert engine._embedder is None  # the model was never loaded
+
+
+def test_similar_without_vectors_suggests_lexical(unembedded):
+    some = json.loads(cli("search", "learning", "--db", str(unembedded), "--json").stdout)[0]
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", "similar", some["id"], "--db", str(unembedded)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1
+    assert "--mode lexical" in done.stderr and "no paper has a vector" in done.stderr
+    lexical = cli("similar", some["id"], "--db", str(unembedded), "--mode", "lexical", "--json")
+    assert lexical.exit_code == 0 and json.loads(lexical.stdout)
