@@ -1,0 +1,569 @@
+"""Writing the author tables (migrations 0004, 0014): a full rebuild and the incremental catch-up.
+
+Both cluster with `author_cluster.cluster_authors` and write through `_Writer`, so they give the
+same people:
+
+- `full_rebuild` reads every occurrence, clusters them all and replaces every derived table.
+- `catch_up` reads only what changed since the last build: the papers in `author_dirty` (filled
+  by triggers on `papers`, migration 0014) and the corrections made since. It reclusters the
+  blocks (family + first initial, see author_cluster.py) those papers' authors fall in, before
+  and after the change, plus the blocks a correction ties to them, from the occurrences
+  already in `author_occurrences` and the changed papers; then it replaces the people of those
+  blocks and patches the coauthor counts of the prolific people who share a paper with them.
+  Its cost follows the changed papers and their families, not the size of the store.
+
+Callers hold the write transaction (`BEGIN IMMEDIATE`): see `AuthorDirectory`.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from paperscope.normalize import clean_name
+from paperscope.store.author_cluster import (
+    Cluster,
+    Correction,
+    Occurrence,
+    anchor_block,
+    block_of,
+    close_blocks,
+    cluster_authors,
+    correction_groups,
+    display_name,
+)
+from paperscope.store.author_names import (
+    PersonName,
+    compatible_initials,
+    name_fold,
+    parse_person,
+    slugify,
+)
+
+_CHUNK = 900
+#: Coauthors a profile lists (most shared papers first).
+MAX_COAUTHORS = 50
+#: Every derived table; author_slugs and author_corrections are permanent.
+DERIVED_TABLES = (
+    "author_clusters",
+    "author_anchors",
+    "author_occurrences",
+    "author_variants",
+    "author_categories",
+    "author_coauthors",
+)
+_PAPER_META = (
+    "SELECT rowid, categories, published, CASE WHEN instr(external_ids, 'profile_owner') "
+    "THEN json_extract(external_ids, '$.profile_owner') END FROM papers WHERE NOT deleted"
+)
+
+
+def chunks(items: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _rows_in(conn: sqlite3.Connection, sql: str, values: Iterable) -> Iterator[tuple]:
+    """Rows of `sql` (ending in `IN ({marks})`) for `values`, chunked under SQLite's limit."""
+    values = sorted(set(values))
+    for chunk in chunks(values):
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Author occurrences of some papers (in clustering order) and what clustering reads of
+    those papers."""
+
+    occs: list[Occurrence] = field(default_factory=list)
+    paper_cats: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    published: dict[int, str | None] = field(default_factory=dict)
+
+
+class _Parser:
+    """parse_person, once per distinct name."""
+
+    def __init__(self) -> None:
+        self.parsed: dict[str, PersonName | None] = {}
+
+    def __call__(self, name: str) -> PersonName | None:
+        try:
+            return self.parsed[name]
+        except KeyError:
+            person = self.parsed[name] = parse_person(name)
+            return person
+
+
+def read_occurrences(
+    conn: sqlite3.Connection, rowids: Sequence[int] | None = None, parse: _Parser | None = None
+) -> Snapshot:
+    """Occurrences of the live papers among `rowids` (all papers when None), in the order a
+    full rebuild clusters them: shown authors by (paper, position), then hidden profile owners
+    by paper."""
+    parse = parse or _Parser()
+    snap = Snapshot()
+    owners: dict[int, str] = {}
+    if rowids is None:
+        meta: Iterable[tuple] = conn.execute(_PAPER_META)
+    else:
+        meta = _rows_in(conn, _PAPER_META + " AND rowid IN ({marks})", rowids)
+    for rowid, cats, published, owner in meta:
+        snap.published[rowid] = published
+        if cats:
+            snap.paper_cats[rowid] = tuple(cats.split())
+        if owner:
+            owners[rowid] = owner
+    live = snap.published
+    if rowids is None:
+        # paper_authors alone (small rows, key order), not joined to the wide papers table
+        names: Iterable[tuple] = conn.execute(
+            "SELECT paper_rowid, position, name FROM paper_authors"
+        )
+    else:
+        names = _rows_in(
+            conn,
+            "SELECT paper_rowid, position, name FROM paper_authors "
+            "WHERE paper_rowid IN ({marks}) ORDER BY paper_rowid, position",
+            live,
+        )
+    by_paper: dict[int, list[Occurrence]] = defaultdict(list)
+    for rowid, position, name in names:
+        if rowid not in live:
+            continue
+        occ = Occurrence(rowid, position, name, parse(name))
+        snap.occs.append(occ)
+        if rowid in owners:
+            by_paper[rowid].append(occ)
+    for rowid in sorted(owners):
+        person = parse_person(owners[rowid])
+        if person is not None and not _shown(person, by_paper[rowid]):
+            snap.occs.append(Occurrence(rowid, -1, clean_name(owners[rowid]), person))
+    return snap
+
+
+def _shown(owner: PersonName, shown: list[Occurrence]) -> bool:
+    """Is the profile owner among a paper's shown authors, in any spelling?"""
+    for occ in shown:
+        person = occ.person
+        if person is None or person.family != owner.family:
+            continue
+        if owner.first and person.first:
+            if owner.first == person.first:
+                return True
+        elif compatible_initials(owner.initials, person.initials):
+            return True
+    return False
+
+
+def read_corrections(conn: sqlite3.Connection) -> list[Correction]:
+    return [
+        Correction(r[0], r[1], r[2], orjson.loads(r[3]))
+        for r in conn.execute("SELECT id, kind, target, data FROM author_corrections ORDER BY id")
+    ]
+
+
+# ---------------------------------------------------------------------------- slugs
+
+
+class SlugBook:
+    """Every slug handed out, by anchor; new ones are written in `save`. Preloaded for a full
+    rebuild (every anchor is asked); looked up one anchor at a time for a catch-up."""
+
+    def __init__(self, conn: sqlite3.Connection, *, preload: bool) -> None:
+        self.conn = conn
+        self.preloaded = preload
+        self.by_anchor: dict[str, tuple[str, int] | None] = {}
+        self.taken: set[str] = set()
+        if preload:
+            for anchor, slug, seq in conn.execute("SELECT anchor, slug, seq FROM author_slugs"):
+                self.by_anchor[anchor] = (slug, seq)
+                self.taken.add(slug)
+        self._next_seq: int | None = None
+        self.new: list[tuple[str, str, int]] = []
+
+    def _held(self, anchor: str) -> tuple[str, int] | None:
+        if anchor not in self.by_anchor and not self.preloaded:
+            row = self.conn.execute(
+                "SELECT slug, seq FROM author_slugs WHERE anchor = ?", (anchor,)
+            ).fetchone()
+            self.by_anchor[anchor] = None if row is None else (row[0], row[1])
+        return self.by_anchor.get(anchor)
+
+    def _is_taken(self, slug: str) -> bool:
+        if slug in self.taken:
+            return True
+        if self.preloaded:
+            return False
+        found = self.conn.execute("SELECT 1 FROM author_slugs WHERE slug = ?", (slug,)).fetchone()
+        if found:
+            self.taken.add(slug)
+        return found is not None
+
+    def slug_for(self, cluster: Cluster, name: str) -> str:
+        if cluster.preferred and (preferred := self._held(cluster.preferred)):
+            return preferred[0]
+        held = [h for a in cluster.anchors if (h := self._held(a)) is not None]
+        if held:
+            return min(held, key=lambda sq: sq[1])[0]  # the oldest slug names a joined person
+        anchor = cluster.preferred or cluster.anchors[0]
+        base = slugify(name)
+        slug, n = base, 1
+        while self._is_taken(slug):
+            n += 1
+            slug = f"{base}-{n}"
+        if self._next_seq is None:  # read once, when the first new slug is handed out
+            self._next_seq = self.conn.execute(
+                "SELECT coalesce(max(seq), 0) + 1 FROM author_slugs"
+            ).fetchone()[0]
+        self.taken.add(slug)
+        self.by_anchor[anchor] = (slug, self._next_seq)
+        self.new.append((anchor, slug, self._next_seq))
+        self._next_seq += 1
+        return slug
+
+    def save(self) -> None:
+        self.conn.executemany(
+            "INSERT INTO author_slugs (anchor, slug, seq) VALUES (?, ?, ?)", self.new
+        )
+
+
+# ---------------------------------------------------------------------------- writing people
+
+
+def rank_coauthors(
+    together: Counter[int], info: Callable[[Iterable[int]], dict[int, tuple[int, str]]]
+) -> list[tuple[int, int]]:
+    """The MAX_COAUTHORS top (cluster id, shared papers), in the order of the live query:
+    shared papers, then their papers, then name. `info` gives (papers, name) per cluster id."""
+    if not together:
+        return []
+    floor = together.most_common(MAX_COAUTHORS)[-1][1]
+    near = [(c, n) for c, n in together.items() if n >= floor]
+    known = info(c for c, _ in near)
+    ranked = sorted(near, key=lambda kv: (-kv[1], -known[kv[0]][0], known[kv[0]][1]))
+    return ranked[:MAX_COAUTHORS]
+
+
+class _Writer:
+    """Inserts people (clusters) and everything derived from them."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, snap: Snapshot, slugs: SlugBook, big_author: int
+    ) -> None:
+        self.conn = conn
+        self.snap = snap
+        self.slugs = slugs
+        self.big_author = big_author
+        self.info: dict[int, tuple[int, str]] = {}  # cluster id -> (papers, name), written ones
+
+    def stored_info(self, ids: Iterable[int]) -> dict[int, tuple[int, str]]:
+        """(papers, name) of cluster ids, from this write or the table."""
+        ids = set(ids)
+        found = {c: self.info[c] for c in ids if c in self.info}
+        missing = ids - found.keys()
+        for cid, papers, name in _rows_in(
+            self.conn,
+            "SELECT cluster_id, papers, name FROM author_clusters WHERE cluster_id IN ({marks})",
+            missing,
+        ):
+            found[cid] = (papers, name)
+        return found
+
+    def write(
+        self, clusters: list[Cluster], first_cid: int, people: dict[int, set[int]]
+    ) -> list[int]:
+        """Write `clusters` as ids first_cid, first_cid + 1, ...; `people` (paper -> cluster
+        ids on it) gains them. Returns the ids."""
+        occs, published = self.snap.occs, self.snap.published
+        cids = list(range(first_cid, first_cid + len(clusters)))
+        year_of = {p: (d or "")[:4] for p, d in published.items()}
+        no_cats: tuple[str, ...] = ()
+        folded = functools.lru_cache(maxsize=None)(name_fold)
+        anchor_rows: list = []
+        occ_rows: list = []
+        variant_rows: list = []
+        cat_rows: list = []
+        cluster_rows: list = []
+        pair_rows: list = []
+        paper_sets: list[set[int]] = []
+        names: list[str] = []
+        for cid, cluster in zip(cids, clusters, strict=True):
+            papers_by_name: dict[str, set[int]] = defaultdict(set)
+            for i in cluster.members:
+                occ = occs[i]
+                block = block_of(occ.person) if occ.person else None
+                row = (occ.paper, occ.position, cid, occ.name, published.get(occ.paper), block)
+                occ_rows.append(row)
+                papers_by_name[occ.name].add(occ.paper)
+            papers = set().union(*papers_by_name.values())
+            for paper in papers:
+                people.setdefault(paper, set()).add(cid)
+            paper_sets.append(papers)
+            names.append(display_name(occs, cluster.members))
+            self.info[cid] = (len(papers), names[-1])
+            anchor_rows.extend((a, cid) for a in cluster.anchors)
+            variant_rows.extend((cid, n, folded(n), len(p)) for n, p in papers_by_name.items())
+        for cid, cluster, papers, name in zip(cids, clusters, paper_sets, names, strict=True):
+            slug = self.slugs.slug_for(cluster, name)
+            cats = Counter(
+                itertools.chain.from_iterable(
+                    map(self.snap.paper_cats.get, papers, itertools.repeat(no_cats, len(papers)))
+                )
+            )
+            cat_rows.extend((c, cid, n) for c, n in cats.items())
+            years = Counter(map(year_of.__getitem__, papers))
+            stats: dict = {
+                "per_year": {y: n for y, n in sorted(years.items()) if y.isdigit()},
+                "categories": sorted(cats.items(), key=lambda kv: (-kv[1], kv[0])),
+            }
+            if len(papers) >= self.big_author:
+                together = Counter(itertools.chain.from_iterable(people[p] for p in papers))
+                del together[cid]
+                pair_rows.extend((cid, c, n) for c, n in together.items())
+                stats["coauthors"] = rank_coauthors(together, self.stored_info)
+            person = parse_person(name)
+            family = person.family if person else ""
+            stats_json = orjson.dumps(stats).decode()
+            cluster_rows.append((cid, slug, name, family, len(papers), stats_json))
+        self._insert(cluster_rows, anchor_rows, occ_rows, variant_rows, cat_rows, pair_rows)
+        return cids
+
+    def _insert(self, clusters, anchors, occurrences, variants, categories, pairs) -> None:
+        conn = self.conn
+        conn.executemany(
+            "INSERT INTO author_clusters (cluster_id, slug, name, family, papers, stats) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            clusters,
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO author_anchors (anchor, cluster_id) VALUES (?, ?)", anchors
+        )
+        occurrences.sort()  # in primary-key order: appends to the B-tree, not random inserts
+        conn.executemany(
+            "INSERT OR REPLACE INTO author_occurrences "
+            "(paper_rowid, position, cluster_id, name, published, block) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            occurrences,
+        )
+        conn.executemany(
+            "INSERT INTO author_variants (cluster_id, name, name_fold, papers) VALUES (?, ?, ?, ?)",
+            variants,
+        )
+        conn.executemany(
+            "INSERT INTO author_categories (category, cluster_id, papers) VALUES (?, ?, ?)",
+            categories,
+        )
+        pairs.sort()
+        conn.executemany(
+            "INSERT INTO author_coauthors (cluster_id, other_id, shared) VALUES (?, ?, ?)", pairs
+        )
+        self.slugs.save()
+
+
+def write_meta(conn: sqlite3.Connection, generation: int, corrections: int) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO author_meta (key, value) VALUES (?, ?)",
+        [("generation", generation), ("corrections", corrections)],
+    )
+
+
+# ---------------------------------------------------------------------------- full rebuild
+
+
+def cluster_all(conn: sqlite3.Connection) -> tuple[Snapshot, list[Cluster], list[Correction]]:
+    """Every occurrence clustered (the reading half of a rebuild; no writes)."""
+    snap = read_occurrences(conn)
+    corrections = read_corrections(conn)
+    return snap, cluster_authors(snap.occs, snap.paper_cats, corrections), corrections
+
+
+def write_all(
+    conn: sqlite3.Connection, snap: Snapshot, clusters: list[Cluster], big_author: int
+) -> None:
+    """Replace every derived table with `clusters` (the writing half of a rebuild)."""
+    for table in DERIVED_TABLES:
+        conn.execute(f"DELETE FROM {table}")  # fixed table names, no input
+    _Writer(conn, snap, SlugBook(conn, preload=True), big_author).write(clusters, 1, {})
+
+
+# ---------------------------------------------------------------------------- catch-up
+
+
+@dataclass(slots=True)
+class CatchUp:
+    """What one catch-up did (bench/authors.py prints it)."""
+
+    papers: int = 0  # changed papers read
+    blocks: int = 0  # blocks reclustered
+    occurrences: int = 0  # occurrences reclustered
+    removed: int = 0  # people replaced
+    written: int = 0  # people written
+    patched: int = 0  # prolific people whose coauthor counts were patched
+
+
+def catch_up(
+    conn: sqlite3.Connection, built_corrections: int, big_author: int
+) -> tuple[CatchUp, int]:
+    """Bring the people up to date with the papers in author_dirty and the corrections newer
+    than `built_corrections`; returns what it did and the newest correction id. The caller
+    holds the write transaction and writes author_meta."""
+    done = CatchUp()
+    parse = _Parser()
+    corrections = read_corrections(conn)
+    newest = corrections[-1].id if corrections else 0
+    changed = [r for (r,) in conn.execute("SELECT paper_rowid FROM author_dirty")]
+    done.papers = len(changed)
+    fresh = read_occurrences(conn, changed, parse)
+    before = list(
+        _rows_in(
+            conn,
+            "SELECT paper_rowid, position, cluster_id, name, block FROM author_occurrences "
+            "WHERE paper_rowid IN ({marks})",
+            changed,
+        )
+    )
+    blocks = _blocks_touched(fresh, before, corrections, built_corrections, parse)
+    blocks = close_blocks(blocks, correction_groups(corrections))
+    done.blocks = len(blocks)
+    in_blocks = list(
+        _rows_in(
+            conn,
+            "SELECT paper_rowid, cluster_id FROM author_occurrences WHERE block IN ({marks})",
+            blocks,
+        )
+    )
+    old_cids = {r[2] for r in before} | {cid for _, cid in in_blocks}
+    changed_set = set(changed)
+    kept_papers = {p for p, _ in in_blocks} - changed_set
+    # the unchanged papers with an occurrence to recluster: all their authors (coauthor keys)
+    snap = Snapshot()
+    people: dict[int, set[int]] = defaultdict(set)  # paper -> people outside the blocks
+    for paper, position, cid, name, block in _rows_in(
+        conn,
+        "SELECT paper_rowid, position, cluster_id, name, block FROM author_occurrences "
+        "WHERE paper_rowid IN ({marks})",
+        kept_papers,
+    ):
+        snap.occs.append(Occurrence(paper, position, name, parse(name)))
+        if block not in blocks:
+            people[paper].add(cid)
+    for rowid, cats, published in _rows_in(
+        conn,
+        "SELECT rowid, categories, published FROM papers WHERE rowid IN ({marks})",
+        kept_papers,
+    ):
+        snap.published[rowid] = published
+        if cats:
+            snap.paper_cats[rowid] = tuple(cats.split())
+    snap.occs.extend(fresh.occs)
+    snap.occs.sort(key=lambda o: (o.position < 0, o.paper, o.position))  # a full run's order
+    snap.published.update(fresh.published)
+    snap.paper_cats.update(fresh.paper_cats)
+    clusters = cluster_authors(snap.occs, snap.paper_cats, corrections, blocks)
+    done.occurrences = sum(len(c.members) for c in clusters)
+
+    first_cid = conn.execute(
+        "SELECT coalesce(max(cluster_id), 0) + 1 FROM author_clusters"
+    ).fetchone()[0]
+    _remove_people(conn, old_cids)
+    done.removed = len(old_cids)
+    writer = _Writer(conn, snap, SlugBook(conn, preload=False), big_author)
+    new_cids = set(writer.write(clusters, first_cid, people))
+    done.written = len(new_cids)
+    done.patched = _patch_prolific(conn, writer, people, kept_papers, new_cids, big_author)
+    conn.executemany("DELETE FROM author_dirty WHERE paper_rowid = ?", [(r,) for r in changed])
+    return done, newest
+
+
+def _blocks_touched(
+    fresh: Snapshot,
+    before: list[tuple],
+    corrections: list[Correction],
+    built_corrections: int,
+    parse: _Parser,
+) -> set[str]:
+    """Blocks of the changed papers' authors, before and after, and of new corrections."""
+    blocks = {block_of(o.person) for o in fresh.occs if o.person is not None}
+    for _, _, _, name, block in before:
+        if block is None and (person := parse(name)) is not None:
+            block = block_of(person)  # written before migration 0014 recorded blocks
+        if block is not None:
+            blocks.add(block)
+    split_targets = {c.id: c.target for c in corrections if c.kind != "merge"}
+    for corr in corrections:
+        if corr.id > built_corrections:
+            anchors = [corr.target, *(corr.data if corr.kind == "merge" else ())]
+            blocks.update(b for a in anchors if (b := anchor_block(a, split_targets)))
+    return blocks
+
+
+def _remove_people(conn: sqlite3.Connection, cids: set[int]) -> None:
+    """Delete people `cids` and every row derived from them, including the coauthor counts
+    other (prolific) people keep of them."""
+    ids = sorted(cids)
+    cat_rows = []
+    for cid, stats in _rows_in(
+        conn, "SELECT cluster_id, stats FROM author_clusters WHERE cluster_id IN ({marks})", ids
+    ):
+        cat_rows.extend((c, cid) for c, _ in orjson.loads(stats)["categories"])
+    conn.executemany(
+        "DELETE FROM author_categories WHERE category = ? AND cluster_id = ?", cat_rows
+    )
+    for sql in (
+        "DELETE FROM author_clusters WHERE cluster_id IN ({marks})",
+        "DELETE FROM author_anchors WHERE cluster_id IN ({marks})",
+        "DELETE FROM author_variants WHERE cluster_id IN ({marks})",
+        "DELETE FROM author_occurrences WHERE cluster_id IN ({marks})",
+        "DELETE FROM author_coauthors WHERE cluster_id IN ({marks})",
+        "DELETE FROM author_coauthors WHERE other_id IN ({marks})",
+    ):
+        for chunk in chunks(ids):
+            conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+
+
+def _patch_prolific(
+    conn: sqlite3.Connection,
+    writer: _Writer,
+    people: dict[int, set[int]],
+    kept_papers: set[int],
+    new_cids: set[int],
+    big_author: int,
+) -> int:
+    """Prolific people outside the reclustered blocks who share a paper with them: count the
+    new people in, and rank their top coauthors again."""
+    outside = {c for p in kept_papers for c in people.get(p, ()) if c not in new_cids}
+    prolific = {c for c, (n, _) in writer.stored_info(outside).items() if n >= big_author}
+    if not prolific:
+        return 0
+    add: Counter[tuple[int, int]] = Counter()
+    for paper in kept_papers:
+        on = people.get(paper, set())
+        for x in on & prolific:
+            for c in on & new_cids:
+                add[(x, c)] += 1
+    conn.executemany(
+        "INSERT INTO author_coauthors (cluster_id, other_id, shared) VALUES (?, ?, ?)",
+        sorted((x, c, n) for (x, c), n in add.items()),
+    )
+    for x in sorted(prolific):
+        together = Counter(
+            dict(
+                conn.execute(
+                    "SELECT other_id, shared FROM author_coauthors WHERE cluster_id = ?", (x,)
+                ).fetchall()
+            )
+        )
+        row = conn.execute("SELECT stats FROM author_clusters WHERE cluster_id = ?", (x,))
+        stats = orjson.loads(row.fetchone()[0])
+        stats["coauthors"] = rank_coauthors(together, writer.stored_info)
+        conn.execute(
+            "UPDATE author_clusters SET stats = ? WHERE cluster_id = ?",
+            (orjson.dumps(stats).decode(), x),
+        )
+    return len(prolific)
