@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import itertools
 import sqlite3
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -405,6 +406,9 @@ class CatchUp:
     removed: int = 0  # people replaced
     written: int = 0  # people written
     patched: int = 0  # prolific people whose coauthor counts were patched
+    read_s: float = 0.0  # reading the changed papers and the blocks' occurrences
+    cluster_s: float = 0.0
+    write_s: float = 0.0
 
 
 def catch_up(
@@ -414,6 +418,7 @@ def catch_up(
     than `built_corrections`; returns what it did and the newest correction id. The caller
     holds the write transaction and writes author_meta."""
     done = CatchUp()
+    started = time.perf_counter()
     parse = _Parser()
     corrections = read_corrections(conn)
     newest = corrections[-1].id if corrections else 0
@@ -465,8 +470,12 @@ def catch_up(
     snap.occs.sort(key=lambda o: (o.position < 0, o.paper, o.position))  # a full run's order
     snap.published.update(fresh.published)
     snap.paper_cats.update(fresh.paper_cats)
+    clustering = time.perf_counter()
+    done.read_s = clustering - started
     clusters = cluster_authors(snap.occs, snap.paper_cats, corrections, blocks)
     done.occurrences = sum(len(c.members) for c in clusters)
+    writing = time.perf_counter()
+    done.cluster_s = writing - clustering
 
     first_cid = conn.execute(
         "SELECT coalesce(max(cluster_id), 0) + 1 FROM author_clusters"
@@ -478,6 +487,7 @@ def catch_up(
     done.written = len(new_cids)
     done.patched = _patch_prolific(conn, writer, people, kept_papers, new_cids, big_author)
     conn.executemany("DELETE FROM author_dirty WHERE paper_rowid = ?", [(r,) for r in changed])
+    done.write_s = time.perf_counter() - writing
     return done, newest
 
 
