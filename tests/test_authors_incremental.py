@@ -31,6 +31,7 @@ STEPS: list[list[Path]] = [
     [KAGGLE],
     OTHER_FORMATS,
 ]
+REAL_REBUILD = AuthorDirectory.rebuild
 #: Everyone with 2 papers or more keeps precomputed coauthors, so their patching is compared.
 BIG = 2
 
@@ -253,3 +254,29 @@ def test_author_pages_after_an_import_pay_only_a_catch_up(store_copy, no_full_re
             assert client.get("/paper/2999.00042").status_code == 200
     assert len(calls) == 1  # the first request caught up; the others found nothing to do
     assert calls[0].papers == 201  # the probe and Kaggle's 200 papers, not the whole store
+
+
+def test_authors_update_catches_up_and_rebuild_agrees(tmp_path, no_full_rebuild):
+    from typer.testing import CliRunner
+
+    from paperscope.serve.cli import app
+
+    db = str(tmp_path / "cli.db")
+    runner = CliRunner()
+    imported = runner.invoke(app, ["import", *map(str, STEPS[0]), "--db", db, "-q"])
+    assert imported.exit_code == 0, imported.output
+    first = runner.invoke(app, ["authors", "update", "--db", db, "--json"])
+    assert first.exit_code == 0, first.output
+    done = orjson.loads(first.stdout)
+    assert done["papers"] > 0 and done["people"] > 0
+    again = orjson.loads(runner.invoke(app, ["authors", "update", "--db", db, "--json"]).stdout)
+    assert (again["papers"], again["people"]) == (0, 0)
+    with SQLiteStore(db) as store:
+        before = people(store.conn)
+    with pytest.MonkeyPatch.context() as mp:  # the real rebuild for the command that runs it
+        mp.setattr(AuthorDirectory, "rebuild", REAL_REBUILD)
+        rebuilt = runner.invoke(app, ["authors", "rebuild", "--db", db, "--json"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert orjson.loads(rebuilt.stdout)["people"] == len(before)
+    with SQLiteStore(db) as store:
+        assert people(store.conn) == before
