@@ -276,22 +276,14 @@ class _Writer:
             found[cid] = (papers, name)
         return found
 
-    def write(
-        self, clusters: list[Cluster], first_cid: int, people: dict[int, set[int]]
-    ) -> list[int]:
-        """Write `clusters` as ids first_cid, first_cid + 1, ...; `people` (paper -> cluster
-        ids on it) gains them. Returns the ids."""
+    def rows(self, clusters: list[Cluster], cids: list[int], people: dict[int, set[int]]) -> Rows:
+        """The rows of `clusters` as people `cids`; `people` (paper -> cluster ids on it)
+        gains them."""
         occs, published = self.snap.occs, self.snap.published
-        cids = list(range(first_cid, first_cid + len(clusters)))
         year_of = {p: (d or "")[:4] for p, d in published.items()}
         no_cats: tuple[str, ...] = ()
         folded = functools.lru_cache(maxsize=None)(name_fold)
-        anchor_rows: list = []
-        occ_rows: list = []
-        variant_rows: list = []
-        cat_rows: list = []
-        cluster_rows: list = []
-        pair_rows: list = []
+        out = Rows()
         paper_sets: list[set[int]] = []
         names: list[str] = []
         for cid, cluster in zip(cids, clusters, strict=True):
@@ -300,7 +292,7 @@ class _Writer:
                 occ = occs[i]
                 block = block_of(occ.person) if occ.person else None
                 row = (occ.paper, occ.position, cid, occ.name, published.get(occ.paper), block)
-                occ_rows.append(row)
+                out.occurrences.append(row)
                 papers_by_name[occ.name].add(occ.paper)
             papers = set().union(*papers_by_name.values())
             for paper in papers:
@@ -308,8 +300,8 @@ class _Writer:
             paper_sets.append(papers)
             names.append(display_name(occs, cluster.members))
             self.info[cid] = (len(papers), names[-1])
-            anchor_rows.extend((a, cid) for a in cluster.anchors)
-            variant_rows.extend((cid, n, folded(n), len(p)) for n, p in papers_by_name.items())
+            out.anchors.extend((a, cid) for a in cluster.anchors)
+            out.variants.extend((cid, n, folded(n), len(p)) for n, p in papers_by_name.items())
         for cid, cluster, papers, name in zip(cids, clusters, paper_sets, names, strict=True):
             slug = self.slugs.slug_for(cluster, name)
             cats = Counter(
@@ -317,7 +309,7 @@ class _Writer:
                     map(self.snap.paper_cats.get, papers, itertools.repeat(no_cats, len(papers)))
                 )
             )
-            cat_rows.extend((c, cid, n) for c, n in cats.items())
+            out.categories.extend((c, cid, n) for c, n in cats.items())
             years = Counter(map(year_of.__getitem__, papers))
             stats: dict = {
                 "per_year": {y: n for y, n in sorted(years.items()) if y.isdigit()},
@@ -326,45 +318,63 @@ class _Writer:
             if len(papers) >= self.big_author:
                 together = Counter(itertools.chain.from_iterable(people[p] for p in papers))
                 del together[cid]
-                pair_rows.extend((cid, c, n) for c, n in together.items())
+                out.pairs.extend((cid, c, n) for c, n in together.items())
                 stats["coauthors"] = rank_coauthors(together, self.stored_info)
             person = parse_person(name)
             family = person.family if person else ""
             stats_json = orjson.dumps(stats).decode()
-            cluster_rows.append((cid, slug, name, family, len(papers), stats_json))
-        self._insert(cluster_rows, anchor_rows, occ_rows, variant_rows, cat_rows, pair_rows)
-        return cids
+            out.clusters.append((cid, slug, name, family, len(papers), stats_json))
+        return out
 
-    def _insert(self, clusters, anchors, occurrences, variants, categories, pairs) -> None:
+    def insert(self, rows: Rows, *, occurrences: bool = True) -> None:
+        """Insert `rows` (their occurrences too unless told otherwise) and the new slugs."""
         conn = self.conn
         conn.executemany(
             "INSERT INTO author_clusters (cluster_id, slug, name, family, papers, stats) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            clusters,
+            rows.clusters,
         )
         conn.executemany(
-            "INSERT OR REPLACE INTO author_anchors (anchor, cluster_id) VALUES (?, ?)", anchors
+            "INSERT OR REPLACE INTO author_anchors (anchor, cluster_id) VALUES (?, ?)",
+            rows.anchors,
         )
-        occurrences.sort()  # in primary-key order: appends to the B-tree, not random inserts
-        conn.executemany(
-            "INSERT OR REPLACE INTO author_occurrences "
-            "(paper_rowid, position, cluster_id, name, published, block) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            occurrences,
-        )
+        if occurrences:
+            write_occurrences(conn, rows.occurrences)
         conn.executemany(
             "INSERT INTO author_variants (cluster_id, name, name_fold, papers) VALUES (?, ?, ?, ?)",
-            variants,
+            rows.variants,
         )
         conn.executemany(
             "INSERT INTO author_categories (category, cluster_id, papers) VALUES (?, ?, ?)",
-            categories,
+            rows.categories,
         )
-        pairs.sort()
+        rows.pairs.sort()
         conn.executemany(
-            "INSERT INTO author_coauthors (cluster_id, other_id, shared) VALUES (?, ?, ?)", pairs
+            "INSERT INTO author_coauthors (cluster_id, other_id, shared) VALUES (?, ?, ?)",
+            rows.pairs,
         )
         self.slugs.save()
+
+
+@dataclass(slots=True)
+class Rows:
+    """The derived rows of some people, ready to insert."""
+
+    clusters: list[tuple] = field(default_factory=list)
+    anchors: list[tuple] = field(default_factory=list)
+    occurrences: list[tuple] = field(default_factory=list)  # (paper, position, cid, name, ...)
+    variants: list[tuple] = field(default_factory=list)
+    categories: list[tuple] = field(default_factory=list)
+    pairs: list[tuple] = field(default_factory=list)
+
+
+def write_occurrences(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    rows.sort()  # in primary-key order: appends to the B-tree, not random inserts
+    conn.executemany(
+        "INSERT OR REPLACE INTO author_occurrences "
+        "(paper_rowid, position, cluster_id, name, published, block) VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def write_meta(conn: sqlite3.Connection, generation: int, corrections: int) -> None:
@@ -390,7 +400,8 @@ def write_all(
     """Replace every derived table with `clusters` (the writing half of a rebuild)."""
     for table in DERIVED_TABLES:
         conn.execute(f"DELETE FROM {table}")  # fixed table names, no input
-    _Writer(conn, snap, SlugBook(conn, preload=True), big_author).write(clusters, 1, {})
+    writer = _Writer(conn, snap, SlugBook(conn, preload=True), big_author)
+    writer.insert(writer.rows(clusters, list(range(1, len(clusters) + 1)), {}))
 
 
 # ---------------------------------------------------------------------------- catch-up
@@ -425,45 +436,34 @@ def catch_up(
     changed = [r for (r,) in conn.execute("SELECT paper_rowid FROM author_dirty")]
     done.papers = len(changed)
     fresh = read_occurrences(conn, changed, parse)
-    before = list(
-        _rows_in(
-            conn,
-            "SELECT paper_rowid, position, cluster_id, name, block FROM author_occurrences "
-            "WHERE paper_rowid IN ({marks})",
-            changed,
-        )
+    occurrence_sql = (
+        "SELECT paper_rowid, position, cluster_id, name, published, block "
+        "FROM author_occurrences WHERE "
     )
+    before = list(_rows_in(conn, occurrence_sql + "paper_rowid IN ({marks})", changed))
     blocks = _blocks_touched(fresh, before, corrections, built_corrections, parse)
     blocks = close_blocks(blocks, correction_groups(corrections))
     done.blocks = len(blocks)
-    in_blocks = list(
-        _rows_in(
-            conn,
-            "SELECT paper_rowid, cluster_id FROM author_occurrences WHERE block IN ({marks})",
-            blocks,
-        )
-    )
-    old_cids = {r[2] for r in before} | {cid for _, cid in in_blocks}
-    changed_set = set(changed)
-    kept_papers = {p for p, _ in in_blocks} - changed_set
+    # what the blocks hold now: (paper, position) -> (person, name, published, block)
+    old: dict[tuple[int, int], tuple] = {
+        (r[0], r[1]): r[2:] for r in _rows_in(conn, occurrence_sql + "block IN ({marks})", blocks)
+    }
+    old.update(((r[0], r[1]), r[2:]) for r in before)
+    old_cids = {r[0] for r in old.values()}
+    kept_papers = {p for p, _ in old} - set(changed)
     # the unchanged papers with an occurrence to recluster: all their authors (coauthor keys)
     snap = Snapshot()
     people: dict[int, set[int]] = defaultdict(set)  # paper -> people outside the blocks
-    for paper, position, cid, name, block in _rows_in(
-        conn,
-        "SELECT paper_rowid, position, cluster_id, name, block FROM author_occurrences "
-        "WHERE paper_rowid IN ({marks})",
-        kept_papers,
+    for paper, position, cid, name, published, block in _rows_in(
+        conn, occurrence_sql + "paper_rowid IN ({marks})", kept_papers
     ):
         snap.occs.append(Occurrence(paper, position, name, parse(name)))
+        snap.published[paper] = published
         if block not in blocks:
             people[paper].add(cid)
-    for rowid, cats, published in _rows_in(
-        conn,
-        "SELECT rowid, categories, published FROM papers WHERE rowid IN ({marks})",
-        kept_papers,
+    for rowid, cats in _rows_in(
+        conn, "SELECT rowid, categories FROM papers WHERE rowid IN ({marks})", kept_papers
     ):
-        snap.published[rowid] = published
         if cats:
             snap.paper_cats[rowid] = tuple(cats.split())
     snap.occs.extend(fresh.occs)
@@ -477,18 +477,56 @@ def catch_up(
     writing = time.perf_counter()
     done.cluster_s = writing - clustering
 
-    first_cid = conn.execute(
-        "SELECT coalesce(max(cluster_id), 0) + 1 FROM author_clusters"
-    ).fetchone()[0]
-    _remove_people(conn, old_cids)
-    done.removed = len(old_cids)
+    cids = _person_ids(conn, clusters, old_cids)
+    kept = old_cids.intersection(cids)
+    done.removed, done.written = len(old_cids - kept), len(cids) - len(kept)
+    _remove_people(conn, old_cids, keep_occurrences=kept)
     writer = _Writer(conn, snap, SlugBook(conn, preload=False), big_author)
-    new_cids = set(writer.write(clusters, first_cid, people))
-    done.written = len(new_cids)
-    done.patched = _patch_prolific(conn, writer, people, kept_papers, new_cids, big_author)
+    rows = writer.rows(clusters, cids, people)
+    writer.insert(rows, occurrences=False)
+    _write_occurrence_changes(conn, old, rows.occurrences, kept)
+    done.patched = _patch_prolific(conn, writer, people, kept_papers, set(cids), big_author)
     conn.executemany("DELETE FROM author_dirty WHERE paper_rowid = ?", [(r,) for r in changed])
     done.write_s = time.perf_counter() - writing
     return done, newest
+
+
+def _person_ids(conn: sqlite3.Connection, clusters: list[Cluster], old_cids: set[int]) -> list[int]:
+    """An id per cluster: the id of the old person holding its first anchor that another
+    cluster did not take already (so a person who only gained papers keeps its id and most of
+    its rows), else a new one."""
+    held = dict(
+        _rows_in(
+            conn,
+            "SELECT anchor, cluster_id FROM author_anchors WHERE cluster_id IN ({marks})",
+            old_cids,
+        )
+    )
+    next_id = conn.execute("SELECT coalesce(max(cluster_id), 0) + 1 FROM author_clusters")
+    fresh = next_id.fetchone()[0]
+    taken: set[int] = set()
+    ids = []
+    for cluster in clusters:
+        reuse = next(
+            (held[a] for a in cluster.anchors if held.get(a, -1) not in taken | {-1}), None
+        )
+        if reuse is None:
+            reuse, fresh = fresh, fresh + 1
+        taken.add(reuse)
+        ids.append(reuse)
+    return ids
+
+
+def _write_occurrence_changes(
+    conn: sqlite3.Connection, old: dict[tuple[int, int], tuple], new: list[tuple], kept: set[int]
+) -> None:
+    """Write only the occurrences that changed: most of a reclustered block stays put."""
+    now = {(r[0], r[1]): r for r in new}
+    gone = [k for k, v in old.items() if k not in now and v[0] in kept]
+    conn.executemany("DELETE FROM author_occurrences WHERE paper_rowid = ? AND position = ?", gone)
+    # rows of removed people were deleted with them; kept people's rows only when they moved
+    moved = [r for k, r in now.items() if k not in old or old[k] != r[2:] or old[k][0] not in kept]
+    write_occurrences(conn, moved)
 
 
 def _blocks_touched(
@@ -500,7 +538,7 @@ def _blocks_touched(
 ) -> set[str]:
     """Blocks of the changed papers' authors, before and after, and of new corrections."""
     blocks = {block_of(o.person) for o in fresh.occs if o.person is not None}
-    for _, _, _, name, block in before:
+    for _, _, _, name, _, block in before:
         if block is None and (person := parse(name)) is not None:
             block = block_of(person)  # written before migration 0014 recorded blocks
         if block is not None:
@@ -513,9 +551,10 @@ def _blocks_touched(
     return blocks
 
 
-def _remove_people(conn: sqlite3.Connection, cids: set[int]) -> None:
+def _remove_people(conn: sqlite3.Connection, cids: set[int], keep_occurrences: set[int]) -> None:
     """Delete people `cids` and every row derived from them, including the coauthor counts
-    other (prolific) people keep of them."""
+    other people keep of them; the occurrences of `keep_occurrences` stay (the caller writes
+    only those that change)."""
     ids = sorted(cids)
     cat_rows = []
     for cid, stats in _rows_in(
@@ -529,12 +568,15 @@ def _remove_people(conn: sqlite3.Connection, cids: set[int]) -> None:
         "DELETE FROM author_clusters WHERE cluster_id IN ({marks})",
         "DELETE FROM author_anchors WHERE cluster_id IN ({marks})",
         "DELETE FROM author_variants WHERE cluster_id IN ({marks})",
-        "DELETE FROM author_occurrences WHERE cluster_id IN ({marks})",
         "DELETE FROM author_coauthors WHERE cluster_id IN ({marks})",
         "DELETE FROM author_coauthors WHERE other_id IN ({marks})",
     ):
         for chunk in chunks(ids):
             conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+    removed = sorted(cids - keep_occurrences)
+    for chunk in chunks(removed):
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM author_occurrences WHERE cluster_id IN ({marks})", chunk)
 
 
 def _patch_prolific(
