@@ -52,13 +52,15 @@ def _new_version(store: SQLiteStore) -> None:
 
 
 def _corrections(store: SQLiteStore, directory: AuthorDirectory) -> None:
-    """A merge, a spelling split and a paper split, made between two imports."""
+    """A merge, a spelling split and a paper split, made between two imports, and a merge
+    across blocks (liu|w and liu|z: later imports touching one must recluster both)."""
     rowid = store.resolve("2509.90005")
     names = [a.name for a in store.get("2509.90005").authors]
     hep = directory.slugs_for_paper(rowid)[names.index("J. Hu")]
     assert directory.merge(["juhua-hu", hep]) == "juhua-hu"
     assert directory.split("juhua-hu", variant="Hu J") != "juhua-hu"
     assert directory.split("juhua-hu", papers=["2509.90002"]) != "juhua-hu"
+    assert directory.merge(["zhen-liu", "weiyang-liu"]) == "zhen-liu"
 
 
 def people(conn: sqlite3.Connection) -> dict[str, tuple]:
@@ -171,7 +173,7 @@ def test_catch_up_equals_one_full_rebuild_of_the_corpus_imported_at_once(stepwis
         stepwise_partition = partition(done.conn)
         handed_out = dict(done.conn.execute("SELECT slug, anchor FROM author_slugs"))
         anchors_now = dict(done.conn.execute("SELECT anchor, cluster_id FROM author_anchors"))
-    assert len(corrections) == 3
+    assert len(corrections) == 4
     with SQLiteStore(tmp_path / "once.db") as store:
         for files in STEPS:
             _import(store, files)
@@ -280,3 +282,28 @@ def test_authors_update_catches_up_and_rebuild_agrees(tmp_path, no_full_rebuild)
     assert orjson.loads(rebuilt.stdout)["people"] == len(before)
     with SQLiteStore(db) as store:
         assert people(store.conn) == before
+
+
+def test_blocks_of_anchors_and_corrections():
+    from paperscope.store.author_cluster import (
+        Correction,
+        anchor_block,
+        close_blocks,
+        correction_groups,
+    )
+
+    splits = {7: "hu|juhua", 8: "split:7"}
+    assert anchor_block("hu|juhua", splits) == "hu|j"
+    assert anchor_block("hu|~jh#42", splits) == "hu|j"
+    assert anchor_block("madonna|", splits) == "madonna|"
+    assert anchor_block("split:8", splits) == "hu|j"
+    assert anchor_block("split:9", splits) is None
+    corrections = [
+        Correction(1, "merge", "liu|zhen", ["liu|weiyang", "kegl|~b#3"]),
+        Correction(2, "split_variant", "hu|juhua", "hu j"),
+        Correction(3, "merge", "split:2", ["qian|qi"]),
+    ]
+    groups = correction_groups(corrections)
+    assert close_blocks({"kegl|b"}, groups) == {"liu|z", "liu|w", "kegl|b"}
+    assert close_blocks({"qian|q"}, groups) == {"qian|q", "hu|j"}
+    assert close_blocks({"wang|w"}, groups) == {"wang|w"}
