@@ -326,8 +326,9 @@ class _Writer:
             out.clusters.append((cid, slug, name, family, len(papers), stats_json))
         return out
 
-    def insert(self, rows: Rows, *, occurrences: bool = True) -> None:
-        """Insert `rows` (their occurrences too unless told otherwise) and the new slugs."""
+    def insert(self, rows: Rows, *, changes_only: bool = False) -> None:
+        """Insert `rows` and the new slugs; with `changes_only`, leave the occurrences and
+        coauthor counts to the caller (a catch-up writes only those that changed)."""
         conn = self.conn
         conn.executemany(
             "INSERT INTO author_clusters (cluster_id, slug, name, family, papers, stats) "
@@ -338,7 +339,7 @@ class _Writer:
             "INSERT OR REPLACE INTO author_anchors (anchor, cluster_id) VALUES (?, ?)",
             rows.anchors,
         )
-        if occurrences:
+        if not changes_only:
             write_occurrences(conn, rows.occurrences)
         conn.executemany(
             "INSERT INTO author_variants (cluster_id, name, name_fold, papers) VALUES (?, ?, ?, ?)",
@@ -348,11 +349,12 @@ class _Writer:
             "INSERT INTO author_categories (category, cluster_id, papers) VALUES (?, ?, ?)",
             rows.categories,
         )
-        rows.pairs.sort()
-        conn.executemany(
-            "INSERT INTO author_coauthors (cluster_id, other_id, shared) VALUES (?, ?, ?)",
-            rows.pairs,
-        )
+        if not changes_only:
+            rows.pairs.sort()
+            conn.executemany(
+                "INSERT INTO author_coauthors (cluster_id, other_id, shared) VALUES (?, ?, ?)",
+                rows.pairs,
+            )
         self.slugs.save()
 
 
@@ -483,9 +485,13 @@ def catch_up(
     _remove_people(conn, old_cids, keep_occurrences=kept)
     writer = _Writer(conn, snap, SlugBook(conn, preload=False), big_author)
     rows = writer.rows(clusters, cids, people)
-    writer.insert(rows, occurrences=False)
+    writer.insert(rows, changes_only=True)
     _write_occurrence_changes(conn, old, rows.occurrences, kept)
-    done.patched = _patch_prolific(conn, writer, people, kept_papers, set(cids), big_author)
+    prolific, outside_pairs = _prolific_outside(writer, people, kept_papers, set(cids), big_author)
+    desired = {(c, o): n for c, o, n in rows.pairs}
+    desired.update(outside_pairs)
+    changed_people = _write_pair_changes(conn, old_cids, desired)
+    done.patched = _rank_again(conn, writer, prolific & changed_people)
     conn.executemany("DELETE FROM author_dirty WHERE paper_rowid = ?", [(r,) for r in changed])
     done.write_s = time.perf_counter() - writing
     return done, newest
@@ -552,9 +558,8 @@ def _blocks_touched(
 
 
 def _remove_people(conn: sqlite3.Connection, cids: set[int], keep_occurrences: set[int]) -> None:
-    """Delete people `cids` and every row derived from them, including the coauthor counts
-    other people keep of them; the occurrences of `keep_occurrences` stay (the caller writes
-    only those that change)."""
+    """Delete people `cids` and the rows derived from them, but for their coauthor counts and
+    the occurrences of `keep_occurrences` (the caller writes only those that change)."""
     ids = sorted(cids)
     cat_rows = []
     for cid, stats in _rows_in(
@@ -568,8 +573,6 @@ def _remove_people(conn: sqlite3.Connection, cids: set[int], keep_occurrences: s
         "DELETE FROM author_clusters WHERE cluster_id IN ({marks})",
         "DELETE FROM author_anchors WHERE cluster_id IN ({marks})",
         "DELETE FROM author_variants WHERE cluster_id IN ({marks})",
-        "DELETE FROM author_coauthors WHERE cluster_id IN ({marks})",
-        "DELETE FROM author_coauthors WHERE other_id IN ({marks})",
     ):
         for chunk in chunks(ids):
             conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
@@ -579,30 +582,54 @@ def _remove_people(conn: sqlite3.Connection, cids: set[int], keep_occurrences: s
         conn.execute(f"DELETE FROM author_occurrences WHERE cluster_id IN ({marks})", chunk)
 
 
-def _patch_prolific(
-    conn: sqlite3.Connection,
+def _prolific_outside(
     writer: _Writer,
     people: dict[int, set[int]],
     kept_papers: set[int],
-    new_cids: set[int],
+    block_people: set[int],
     big_author: int,
-) -> int:
-    """Prolific people outside the reclustered blocks who share a paper with them: count the
-    new people in, and rank their top coauthors again."""
-    outside = {c for p in kept_papers for c in people.get(p, ()) if c not in new_cids}
+) -> tuple[set[int], dict[tuple[int, int], int]]:
+    """Prolific people outside the reclustered blocks who share a paper with them, and their
+    shared papers with each person of the blocks (only unchanged papers can hold both)."""
+    outside = {c for p in kept_papers for c in people.get(p, ()) if c not in block_people}
     prolific = {c for c, (n, _) in writer.stored_info(outside).items() if n >= big_author}
-    if not prolific:
-        return 0
-    add: Counter[tuple[int, int]] = Counter()
-    for paper in kept_papers:
-        on = people.get(paper, set())
-        for x in on & prolific:
-            for c in on & new_cids:
-                add[(x, c)] += 1
+    pairs: Counter[tuple[int, int]] = Counter()
+    if prolific:
+        for paper in kept_papers:
+            on = people.get(paper, set())
+            for x in on & prolific:
+                for c in on & block_people:
+                    pairs[(x, c)] += 1
+    return prolific, pairs
+
+
+def _write_pair_changes(
+    conn: sqlite3.Connection, old_cids: set[int], desired: dict[tuple[int, int], int]
+) -> set[int]:
+    """Make the coauthor counts that involve the reclustered people (`old_cids` before,
+    `desired` after) what `desired` says, writing only the differences; returns the people
+    whose counts changed."""
+    existing: dict[tuple[int, int], int] = {}
+    for column in ("cluster_id", "other_id"):
+        for c, o, n in _rows_in(
+            conn,
+            f"SELECT cluster_id, other_id, shared FROM author_coauthors WHERE {column} "
+            "IN ({marks})",
+            old_cids,
+        ):
+            existing[(c, o)] = n
+    gone = sorted(k for k in existing if k not in desired)
+    conn.executemany("DELETE FROM author_coauthors WHERE cluster_id = ? AND other_id = ?", gone)
+    moved = sorted((c, o, n) for (c, o), n in desired.items() if existing.get((c, o)) != n)
     conn.executemany(
-        "INSERT INTO author_coauthors (cluster_id, other_id, shared) VALUES (?, ?, ?)",
-        sorted((x, c, n) for (x, c), n in add.items()),
+        "INSERT OR REPLACE INTO author_coauthors (cluster_id, other_id, shared) VALUES (?, ?, ?)",
+        moved,
     )
+    return {c for c, _ in gone} | {c for c, _, _ in moved}
+
+
+def _rank_again(conn: sqlite3.Connection, writer: _Writer, prolific: set[int]) -> int:
+    """Rank the top coauthors of people outside the blocks whose counts changed."""
     for x in sorted(prolific):
         together = Counter(
             dict(
