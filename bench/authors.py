@@ -139,8 +139,8 @@ def increment(store: SQLiteStore, directory: AuthorDirectory, n: int) -> None:
         f"catch-up: {catch_s:.2f} s wall, {catch_cpu:.2f} s CPU (read {done.read_s:.2f}, "
         f"cluster {done.cluster_s:.2f}, write {done.write_s:.2f}); {done.papers} changed papers, "
         f"{done.blocks} blocks, {done.occurrences} occurrences reclustered "
-        f"({done.occurrences / total:.0%} of all), {done.removed} people gone, "
-        f"{done.written} new, {done.patched} prolific people's top coauthors ranked again"
+        f"({done.occurrences / total:.0%} of all), {done.gone} people gone, "
+        f"{done.new} new, {done.ranked} prolific people's top coauthors ranked again"
     )
     print(f"author page current (catch-up + first profile showing a new paper): {current_s:.2f} s")
     t = time.perf_counter()

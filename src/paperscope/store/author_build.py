@@ -416,9 +416,10 @@ class CatchUp:
     papers: int = 0  # changed papers read
     blocks: int = 0  # blocks reclustered
     occurrences: int = 0  # occurrences reclustered
-    removed: int = 0  # people replaced
-    written: int = 0  # people written
-    patched: int = 0  # prolific people whose coauthor counts were patched
+    people: int = 0  # people of the reclustered blocks, written again
+    new: int = 0  # of them, people who did not exist before
+    gone: int = 0  # people who no longer exist
+    ranked: int = 0  # prolific people outside the blocks whose top coauthors were ranked again
     read_s: float = 0.0  # reading the changed papers and the blocks' occurrences
     cluster_s: float = 0.0
     write_s: float = 0.0
@@ -481,7 +482,7 @@ def catch_up(
 
     cids = _person_ids(conn, clusters, old_cids)
     kept = old_cids.intersection(cids)
-    done.removed, done.written = len(old_cids - kept), len(cids) - len(kept)
+    done.people, done.new, done.gone = len(cids), len(cids) - len(kept), len(old_cids - kept)
     _remove_people(conn, old_cids, keep_occurrences=kept)
     writer = _Writer(conn, snap, SlugBook(conn, preload=False), big_author)
     rows = writer.rows(clusters, cids, people)
@@ -491,7 +492,7 @@ def catch_up(
     desired = {(c, o): n for c, o, n in rows.pairs}
     desired.update(outside_pairs)
     changed_people = _write_pair_changes(conn, old_cids, desired)
-    done.patched = _rank_again(conn, writer, prolific & changed_people)
+    done.ranked = _rank_again(conn, writer, prolific & changed_people)
     conn.executemany("DELETE FROM author_dirty WHERE paper_rowid = ?", [(r,) for r in changed])
     done.write_s = time.perf_counter() - writing
     return done, newest
@@ -513,9 +514,8 @@ def _person_ids(conn: sqlite3.Connection, clusters: list[Cluster], old_cids: set
     taken: set[int] = set()
     ids = []
     for cluster in clusters:
-        reuse = next(
-            (held[a] for a in cluster.anchors if held.get(a, -1) not in taken | {-1}), None
-        )
+        free = [held[a] for a in cluster.anchors if a in held and held[a] not in taken]
+        reuse = free[0] if free else None
         if reuse is None:
             reuse, fresh = fresh, fresh + 1
         taken.add(reuse)

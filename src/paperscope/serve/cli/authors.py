@@ -184,11 +184,11 @@ def update(db: DbOption = None, as_json: JsonOption = False) -> None:
         started = time.perf_counter()
         done = AuthorDirectory(store).ensure()
         seconds = round(time.perf_counter() - started, 2)
-    papers, people = (done.papers, done.written) if done else (0, 0)
+    papers, people = (done.papers, done.people) if done else (0, 0)
     if as_json:
         typer.echo(orjson.dumps({"papers": papers, "people": people, "seconds": seconds}))
         return
-    typer.echo(f"{papers} changed papers, {people} authors written in {seconds} s")
+    typer.echo(f"{papers} changed papers, {people} authors reclustered in {seconds} s")
 
 
 @authors_app.command("rebuild")
