@@ -380,10 +380,21 @@ def write_occurrences(conn: sqlite3.Connection, rows: list[tuple]) -> None:
 
 
 def write_meta(conn: sqlite3.Connection, generation: int, corrections: int) -> None:
+    """Record what the tables are current with, and count the write (`builds`): a catch-up
+    planned on a snapshot applies only if no other build wrote in between."""
     conn.executemany(
         "INSERT OR REPLACE INTO author_meta (key, value) VALUES (?, ?)",
         [("generation", generation), ("corrections", corrections)],
     )
+    conn.execute(
+        "INSERT INTO author_meta (key, value) VALUES ('builds', 1) "
+        "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+    )
+
+
+def builds(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM author_meta WHERE key = 'builds'").fetchone()
+    return row[0] if row else 0
 
 
 # ---------------------------------------------------------------------------- full rebuild
@@ -425,12 +436,30 @@ class CatchUp:
     write_s: float = 0.0
 
 
-def catch_up(
-    conn: sqlite3.Connection, built_corrections: int, big_author: int
-) -> tuple[CatchUp, int]:
-    """Bring the people up to date with the papers in author_dirty and the corrections newer
-    than `built_corrections`; returns what it did and the newest correction id. The caller
-    holds the write transaction and writes author_meta."""
+@dataclass(slots=True)
+class CatchUpPlan:
+    """A catch-up computed on a read snapshot: the writes that bring the tables up to date."""
+
+    done: CatchUp
+    newest: int  # the newest correction id it applied
+    changed: list[int]  # the changed papers it read
+    old_cids: set[int]  # people of the reclustered blocks before
+    kept: set[int]  # of them, the ids people keep
+    category_rows: list[tuple]  # (category, person) rows of old_cids
+    writer: _Writer
+    rows: Rows
+    occurrences_gone: list[tuple[int, int]]
+    occurrences_moved: list[tuple]
+    pairs_gone: list[tuple[int, int]]
+    pairs_moved: list[tuple[int, int, int]]
+    rank_again: set[int]  # prolific people outside the blocks whose counts move
+
+
+def plan_catch_up(conn: sqlite3.Connection, built_corrections: int, big_author: int) -> CatchUpPlan:
+    """Read what changed since the last build (the papers in author_dirty, the corrections
+    newer than `built_corrections`), recluster the blocks it touches and work out the writes;
+    reads only, so the caller can run it in a read transaction and apply it (`apply_catch_up`)
+    under the write lock, kept short."""
     done = CatchUp()
     started = time.perf_counter()
     parse = _Parser()
@@ -477,25 +506,64 @@ def catch_up(
     done.read_s = clustering - started
     clusters = cluster_authors(snap.occs, snap.paper_cats, corrections, blocks)
     done.occurrences = sum(len(c.members) for c in clusters)
-    writing = time.perf_counter()
-    done.cluster_s = writing - clustering
+    planning = time.perf_counter()
+    done.cluster_s = planning - clustering
 
     cids = _person_ids(conn, clusters, old_cids)
     kept = old_cids.intersection(cids)
     done.people, done.new, done.gone = len(cids), len(cids) - len(kept), len(old_cids - kept)
-    _remove_people(conn, old_cids, keep_occurrences=kept)
     writer = _Writer(conn, snap, SlugBook(conn, preload=False), big_author)
     rows = writer.rows(clusters, cids, people)
-    writer.insert(rows, changes_only=True)
-    _write_occurrence_changes(conn, old, rows.occurrences, kept)
+    occurrences_gone, occurrences_moved = _occurrence_changes(old, rows.occurrences, kept)
     prolific, outside_pairs = _prolific_outside(writer, people, kept_papers, set(cids), big_author)
     desired = {(c, o): n for c, o, n in rows.pairs}
     desired.update(outside_pairs)
-    changed_people = _write_pair_changes(conn, old_cids, desired)
-    done.ranked = _rank_again(conn, writer, prolific & changed_people)
-    conn.executemany("DELETE FROM author_dirty WHERE paper_rowid = ?", [(r,) for r in changed])
-    done.write_s = time.perf_counter() - writing
-    return done, newest
+    pairs_gone, pairs_moved = _pair_changes(conn, old_cids, desired)
+    moved_people = {c for c, _ in pairs_gone} | {c for c, _, _ in pairs_moved}
+    plan = CatchUpPlan(
+        done=done,
+        newest=newest,
+        changed=changed,
+        old_cids=old_cids,
+        kept=kept,
+        category_rows=_category_rows(conn, old_cids),
+        writer=writer,
+        rows=rows,
+        occurrences_gone=occurrences_gone,
+        occurrences_moved=occurrences_moved,
+        pairs_gone=pairs_gone,
+        pairs_moved=pairs_moved,
+        rank_again=prolific & moved_people,
+    )
+    done.write_s = time.perf_counter() - planning  # working out the writes; apply adds to it
+    return plan
+
+
+def apply_catch_up(conn: sqlite3.Connection, plan: CatchUpPlan, generation: int) -> None:
+    """Write a plan (the caller holds the write transaction and has checked that no other
+    build wrote since the plan's snapshot); papers changed after the snapshot (their
+    author_dirty rows carry `generation` or later) stay marked."""
+    started = time.perf_counter()
+    _remove_people(conn, plan.old_cids, plan.kept, plan.category_rows)
+    plan.writer.insert(plan.rows, changes_only=True)
+    conn.executemany(
+        "DELETE FROM author_occurrences WHERE paper_rowid = ? AND position = ?",
+        plan.occurrences_gone,
+    )
+    write_occurrences(conn, plan.occurrences_moved)
+    conn.executemany(
+        "DELETE FROM author_coauthors WHERE cluster_id = ? AND other_id = ?", plan.pairs_gone
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO author_coauthors (cluster_id, other_id, shared) VALUES (?, ?, ?)",
+        plan.pairs_moved,
+    )
+    plan.done.ranked = _rank_again(conn, plan.writer, plan.rank_again)
+    conn.executemany(
+        "DELETE FROM author_dirty WHERE paper_rowid = ? AND generation < ?",
+        [(r, generation) for r in plan.changed],
+    )
+    plan.done.write_s += time.perf_counter() - started
 
 
 def _person_ids(conn: sqlite3.Connection, clusters: list[Cluster], old_cids: set[int]) -> list[int]:
@@ -523,16 +591,15 @@ def _person_ids(conn: sqlite3.Connection, clusters: list[Cluster], old_cids: set
     return ids
 
 
-def _write_occurrence_changes(
-    conn: sqlite3.Connection, old: dict[tuple[int, int], tuple], new: list[tuple], kept: set[int]
-) -> None:
-    """Write only the occurrences that changed: most of a reclustered block stays put."""
+def _occurrence_changes(
+    old: dict[tuple[int, int], tuple], new: list[tuple], kept: set[int]
+) -> tuple[list[tuple[int, int]], list[tuple]]:
+    """The occurrence rows to delete and to write: most of a reclustered block stays put."""
     now = {(r[0], r[1]): r for r in new}
     gone = [k for k, v in old.items() if k not in now and v[0] in kept]
-    conn.executemany("DELETE FROM author_occurrences WHERE paper_rowid = ? AND position = ?", gone)
-    # rows of removed people were deleted with them; kept people's rows only when they moved
+    # rows of removed people are deleted with them; kept people's rows only when they moved
     moved = [r for k, r in now.items() if k not in old or old[k] != r[2:] or old[k][0] not in kept]
-    write_occurrences(conn, moved)
+    return gone, moved
 
 
 def _blocks_touched(
@@ -557,18 +624,28 @@ def _blocks_touched(
     return blocks
 
 
-def _remove_people(conn: sqlite3.Connection, cids: set[int], keep_occurrences: set[int]) -> None:
+def _category_rows(conn: sqlite3.Connection, cids: set[int]) -> list[tuple[str, int]]:
+    """The (category, person) rows of people `cids`, from their stats."""
+    rows = []
+    for cid, stats in _rows_in(
+        conn, "SELECT cluster_id, stats FROM author_clusters WHERE cluster_id IN ({marks})", cids
+    ):
+        rows.extend((c, cid) for c, _ in orjson.loads(stats)["categories"])
+    return rows
+
+
+def _remove_people(
+    conn: sqlite3.Connection,
+    cids: set[int],
+    keep_occurrences: set[int],
+    category_rows: list[tuple[str, int]],
+) -> None:
     """Delete people `cids` and the rows derived from them, but for their coauthor counts and
     the occurrences of `keep_occurrences` (the caller writes only those that change)."""
-    ids = sorted(cids)
-    cat_rows = []
-    for cid, stats in _rows_in(
-        conn, "SELECT cluster_id, stats FROM author_clusters WHERE cluster_id IN ({marks})", ids
-    ):
-        cat_rows.extend((c, cid) for c, _ in orjson.loads(stats)["categories"])
     conn.executemany(
-        "DELETE FROM author_categories WHERE category = ? AND cluster_id = ?", cat_rows
+        "DELETE FROM author_categories WHERE category = ? AND cluster_id = ?", category_rows
     )
+    ids = sorted(cids)
     for sql in (
         "DELETE FROM author_clusters WHERE cluster_id IN ({marks})",
         "DELETE FROM author_anchors WHERE cluster_id IN ({marks})",
@@ -603,12 +680,11 @@ def _prolific_outside(
     return prolific, pairs
 
 
-def _write_pair_changes(
+def _pair_changes(
     conn: sqlite3.Connection, old_cids: set[int], desired: dict[tuple[int, int], int]
-) -> set[int]:
-    """Make the coauthor counts that involve the reclustered people (`old_cids` before,
-    `desired` after) what `desired` says, writing only the differences; returns the people
-    whose counts changed."""
+) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]]]:
+    """The coauthor counts to delete and to write so that those involving the reclustered
+    people (`old_cids` before, `desired` after) are what `desired` says."""
     existing: dict[tuple[int, int], int] = {}
     for column in ("cluster_id", "other_id"):
         for c, o, n in _rows_in(
@@ -619,13 +695,8 @@ def _write_pair_changes(
         ):
             existing[(c, o)] = n
     gone = sorted(k for k in existing if k not in desired)
-    conn.executemany("DELETE FROM author_coauthors WHERE cluster_id = ? AND other_id = ?", gone)
     moved = sorted((c, o, n) for (c, o), n in desired.items() if existing.get((c, o)) != n)
-    conn.executemany(
-        "INSERT OR REPLACE INTO author_coauthors (cluster_id, other_id, shared) VALUES (?, ?, ?)",
-        moved,
-    )
-    return {c for c, _ in gone} | {c for c, _, _ in moved}
+    return gone, moved
 
 
 def _rank_again(conn: sqlite3.Connection, writer: _Writer, prolific: set[int]) -> int:

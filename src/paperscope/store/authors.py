@@ -27,8 +27,10 @@ from paperscope.model import Paper
 from paperscope.store.author_build import (
     MAX_COAUTHORS,
     CatchUp,
-    catch_up,
+    apply_catch_up,
+    builds,
     cluster_all,
+    plan_catch_up,
     read_corrections,
     write_all,
     write_meta,
@@ -136,19 +138,29 @@ class AuthorDirectory:
         return self.catch_up()
 
     def catch_up(self) -> CatchUp:
-        """Recluster what changed since the last build (author_build.catch_up), in one write
-        transaction: a concurrent catch-up waits and then finds nothing left to do."""
+        """Recluster what changed since the last build (author_build): worked out on a read
+        snapshot, so imports keep writing meanwhile, then written in one short write
+        transaction. When another process built meanwhile, its build stands and this one is
+        dropped (the next call catches up with whatever is left)."""
+        conn = self.conn
+        conn.execute("BEGIN")  # one consistent snapshot to read from
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
             want, built = self._state()
-            done, newest = catch_up(self.conn, built[1] or 0, self.big_author)
-            write_meta(self.conn, want[0], newest)
-            self.conn.execute("COMMIT")
+            seen = builds(conn)
+            plan = plan_catch_up(conn, built[1] or 0, self.big_author)
+        finally:
+            conn.execute("COMMIT")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            if builds(conn) == seen:  # the tables are still those the plan read
+                apply_catch_up(conn, plan, want[0])
+                write_meta(conn, want[0], plan.newest)
+            conn.execute("COMMIT")
         except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        return done
+        return plan.done
 
     def rebuild(self) -> int:
         """Cluster every author occurrence again and replace the derived tables; returns the
