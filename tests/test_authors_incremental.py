@@ -307,3 +307,50 @@ def test_blocks_of_anchors_and_corrections():
     assert close_blocks({"kegl|b"}, groups) == {"liu|z", "liu|w", "kegl|b"}
     assert close_blocks({"qian|q"}, groups) == {"qian|q", "hu|j"}
     assert close_blocks({"wang|w"}, groups) == {"wang|w"}
+
+
+@pytest.mark.parametrize("overtaken", [False, True])
+def test_a_catch_up_plans_without_the_write_lock(tmp_path, monkeypatch, overtaken):
+    """While a catch-up reads and clusters, another process imports (it is not blocked).
+    Either the plan is applied and the paper written meanwhile stays marked for the next
+    catch-up, or (`overtaken`) the other process caught up first and the plan is dropped;
+    both end where a rebuild does."""
+    import paperscope.store.authors as authors_module
+
+    path = tmp_path / "c.db"
+    with SQLiteStore(path) as store:
+        _import(store, STEPS[0])
+        imported = store.count()
+    real_plan = authors_module.plan_catch_up
+    late = Paper(
+        title="Written while a catch-up was planning",
+        abstract="A probe.",
+        authors=[Author("Juhua Hu"), Author("Casey Concurrent")],
+        categories=["cs.LG"],
+        published="2026-03-02",
+        arxiv_id="2999.00077",
+    )
+
+    def plan_then_interfere(conn, built_corrections, big_author):
+        plan = real_plan(conn, built_corrections, big_author)
+        with SQLiteStore(path) as other:
+            other.conn.execute("PRAGMA busy_timeout=2000")  # a held write lock fails fast
+            other.write_batch([late], origin="test-concurrent")
+            monkeypatch.setattr(authors_module, "plan_catch_up", real_plan)
+            if overtaken:
+                AuthorDirectory(other, big_author=BIG).catch_up()
+        return plan
+
+    with SQLiteStore(path) as store:
+        directory = AuthorDirectory(store, big_author=BIG)
+        monkeypatch.setattr(authors_module, "plan_catch_up", plan_then_interfere)
+        first = directory.ensure()
+        assert first is not None and first.papers == imported
+        dirty = store.conn.execute("SELECT paper_rowid FROM author_dirty").fetchall()
+        assert len(dirty) == (0 if overtaken else 1)  # the late paper, for the next call
+        assert directory.profile("casey-concurrent").papers[0][1].title == late.title
+        assert directory.ensure() is None
+        incremental = people(store.conn)
+        monkeypatch.setattr(AuthorDirectory, "rebuild", REAL_REBUILD)
+        directory.rebuild()
+        assert people(store.conn) == incremental
