@@ -1,4 +1,4 @@
-"""Author identity at 100k papers: clustering (full rebuild) time, ensure() and page latencies.
+"""Author identity at 100k papers: full rebuild, incremental catch-up, ensure() and pages.
 
 The store is built from bench/synth.py's synthetic papers (Zipf-distributed authors). To make
 the clustering do real work, a share of author occurrences is respelt the ways sources spell
@@ -6,7 +6,10 @@ names: initials only ("W. Wang12"), "Family, Given" and family-first initials ("
 
 Prints: rows, people, rebuild time split into read / cluster / write, ensure() when nothing
 changed, profile(slug) p50/p95 over prolific and random authors, slugs_for_papers for a page of
-20 papers, top_in_category, the rebuild after 1,000 more papers, peak RSS.
+20 papers, top_in_category; then a daily increment (2,000 new papers and 500 new versions of
+old ones, each version with one more author) and the catch-up that makes author pages current
+(time from the end of the import to the first page showing a new paper), against a full
+rebuild of the same store, and whether the two give the same people; peak RSS.
 
 Usage: flock /tmp/paperscope-bench.lock python bench/authors.py [--papers 100000]
 """
@@ -25,12 +28,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from paperscope.model import Author, Paper
-from paperscope.store.author_cluster import cluster_authors
+from paperscope.store.author_build import cluster_all
 from paperscope.store.authors import AuthorDirectory
 from paperscope.store.sqlite import SQLiteStore
 from synth import OUT, papers_file
 
 BATCH = 2000
+NEW_PAPERS = 2000
+NEW_VERSIONS = 500
 
 
 def respell(name: str, rng: random.Random) -> str:
@@ -72,7 +77,7 @@ def build(n: int) -> Path:
     path = OUT / f"authors-{n}.db"
     if path.exists():
         return path
-    src = papers_file(n + 1000)
+    src = papers_file(n + NEW_PAPERS + NEW_VERSIONS)
     rng = random.Random(11)
     tmp = path.with_suffix(".tmp.db")
     tmp.unlink(missing_ok=True)
@@ -92,6 +97,75 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+def new_versions(store: SQLiteStore, n: int, rng: random.Random) -> list[Paper]:
+    """NEW_VERSIONS old papers as a new arXiv version brings them: a longer abstract, a later
+    update date and one more author (the worst case for author pages: every version moves a
+    person; a version that keeps its authors does not reach the author tables at all)."""
+    extra = papers_from(
+        papers_file(n + NEW_PAPERS + NEW_VERSIONS), n + NEW_PAPERS, NEW_VERSIONS, rng
+    )
+    old = store.load_rowids(rng.sample(range(1, n + 1), NEW_VERSIONS))
+    out = []
+    for paper, donor in zip(old.values(), extra, strict=False):
+        paper.abstract += " We revise the experiments in this version."
+        paper.updated = "2026-12-01"
+        paper.authors = [*paper.authors, donor.authors[0]]
+        out.append(paper)
+    return out
+
+
+def increment(store: SQLiteStore, directory: AuthorDirectory, n: int) -> None:
+    """The daily increment, its catch-up, and a full rebuild of the same store to compare."""
+    rng = random.Random(12)
+    fresh = papers_from(papers_file(n + NEW_PAPERS + NEW_VERSIONS), n, NEW_PAPERS, rng)
+    versions = new_versions(store, n, rng)
+    t = time.perf_counter()
+    store.write_batch(fresh, origin="synth-daily")
+    store.write_batch(versions, origin="synth-versions")
+    print(
+        f"daily increment: {NEW_PAPERS} new papers + {len(versions)} new versions imported in "
+        f"{time.perf_counter() - t:.2f} s"
+    )
+    probe = fresh[0].authors[0].name
+    t, cpu = time.perf_counter(), time.process_time()
+    done = directory.ensure()
+    catch_s, catch_cpu = time.perf_counter() - t, time.process_time() - cpu
+    total = store.conn.execute("SELECT count(*) FROM author_occurrences").fetchone()[0]
+    slug = directory.exact(probe)[0].slug
+    profile = directory.profile(slug)
+    assert fresh[0].arxiv_id in {p.arxiv_id for _, p in profile.papers}
+    current_s = time.perf_counter() - t
+    print(
+        f"catch-up: {catch_s:.2f} s wall, {catch_cpu:.2f} s CPU (read {done.read_s:.2f}, "
+        f"cluster {done.cluster_s:.2f}, write {done.write_s:.2f}); {done.papers} changed papers, "
+        f"{done.blocks} blocks, {done.occurrences} occurrences reclustered "
+        f"({done.occurrences / total:.0%} of all), {done.gone} people gone, "
+        f"{done.new} new, {done.ranked} prolific people's top coauthors ranked again"
+    )
+    print(f"author page current (catch-up + first profile showing a new paper): {current_s:.2f} s")
+    t = time.perf_counter()
+    directory.ensure()
+    print(f"ensure() right after: {ms(time.perf_counter() - t)}")
+    before = partition(store)
+    t, cpu = time.perf_counter(), time.process_time()
+    directory.rebuild()
+    print(
+        f"full rebuild of the same store instead: {time.perf_counter() - t:.2f} s wall, "
+        f"{time.process_time() - cpu:.2f} s CPU"
+    )
+    print(f"same people after the catch-up as after the rebuild: {partition(store) == before}")
+
+
+def partition(store: SQLiteStore) -> set[tuple[str, frozenset]]:
+    groups: dict[str, set] = {}
+    for slug, paper, position in store.conn.execute(
+        "SELECT c.slug, o.paper_rowid, o.position FROM author_occurrences o "
+        "JOIN author_clusters c ON c.cluster_id = o.cluster_id"
+    ):
+        groups.setdefault(slug, set()).add((paper, position))
+    return {(slug, frozenset(g)) for slug, g in groups.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--papers", type=int, default=100_000)
@@ -99,7 +173,8 @@ def main() -> None:
     n = args.papers
     t0 = time.perf_counter()
     path = build(n)
-    print(f"store: {n} papers at {path} (built/reused in {time.perf_counter() - t0:.1f} s)")
+    built_s = time.perf_counter() - t0
+    print(f"store: {n} papers at bench/out/{path.name} (built/reused in {built_s:.1f} s)")
     work = path.with_suffix(".work.db")
     work.unlink(missing_ok=True)
     work.write_bytes(path.read_bytes())
@@ -109,17 +184,18 @@ def main() -> None:
     print(f"author rows: {rows}")
 
     t = time.perf_counter()
-    occs, cats = directory._read_occurrences()
-    read_s = time.perf_counter() - t
-    t = time.perf_counter()
-    clusters = cluster_authors(occs, cats, directory._corrections())
-    cluster_s = time.perf_counter() - t
-    t = time.perf_counter()
+    store.conn.execute("BEGIN")
+    snap, clusters, _ = cluster_all(store.conn)
+    store.conn.execute("COMMIT")
+    read_cluster_s = time.perf_counter() - t
+    t, cpu = time.perf_counter(), time.process_time()
     people = directory.rebuild()
-    full_s = time.perf_counter() - t
-    print(f"people: {people} (clusters {len(clusters)})")
-    print(f"read occurrences: {read_s:.2f} s; cluster: {cluster_s:.2f} s")
-    print(f"full rebuild (read + cluster + slugs + write): {full_s:.2f} s")
+    full_s, full_cpu = time.perf_counter() - t, time.process_time() - cpu
+    print(f"people: {people} (clusters {len(clusters)}, occurrences {len(snap.occs)})")
+    print(f"read + cluster (no writes): {read_cluster_s:.2f} s")
+    print(
+        f"full rebuild (read + cluster + slugs + write): {full_s:.2f} s wall, {full_cpu:.2f} s CPU"
+    )
     t = time.perf_counter()
     directory.rebuild()
     print(f"second rebuild (slugs exist): {time.perf_counter() - t:.2f} s")
@@ -164,11 +240,7 @@ def main() -> None:
         cat_times.append(time.perf_counter() - t)
     print(f"top_in_category: p50 {ms(statistics.median(cat_times))}")
 
-    more = papers_from(papers_file(n + 1000), n, 1000, random.Random(12))
-    store.write_batch(more, origin="synth-more")
-    t = time.perf_counter()
-    directory.ensure()
-    print(f"ensure() after 1,000 more papers (full rebuild): {time.perf_counter() - t:.2f} s")
+    increment(store, directory, n)
     store.close()
     work.unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):

@@ -13,6 +13,12 @@ Pure functions over plain records, so the rules can be read and tested apart fro
    linked when they share a coauthor or a category.
 4. Corrections (merges, splits) are applied last, in the order they were made, so they hold
    whatever the automatic steps decide after a re-import.
+
+Steps 1-3 never look beyond one **block** (family + first initial, `block_of`): an occurrence
+only joins or links occurrences of its own block, and reads other authors of its paper only as
+coauthor keys. So clustering some blocks alone (`blocks=`) gives exactly the people a full run
+gives for them, which is what the incremental catch-up (author_build.py) relies on.
+Corrections can join blocks (a merge of two families); `correction_groups` says which.
 """
 
 from __future__ import annotations
@@ -55,8 +61,61 @@ class _Profile:
     papers: set[int] = field(default_factory=set)
 
 
+def block_of(person: PersonName) -> str:
+    """The block a name is clustered in: family + first initial ("hu|j")."""
+    return f"{person.family}|{person.initials[:1]}"
+
+
+def anchor_block(anchor: str, split_targets: dict[int, str]) -> str | None:
+    """The block of an anchor: "hu|juhua" and "hu|~jh#42" are in "hu|j"; "split:7" is in the
+    block of the anchor correction 7 split (None when that correction is unknown)."""
+    for _ in range(len(split_targets) + 1):
+        if not anchor.startswith("split:"):
+            break
+        target = split_targets.get(int(anchor[6:]))
+        if target is None:
+            return None
+        anchor = target
+    family, _, rest = anchor.partition("|")
+    initial = rest[1:2] if rest.startswith("~") else rest[:1]
+    return f"{family}|{initial}"
+
+
+def correction_groups(corrections: Iterable[Correction]) -> dict[str, str]:
+    """Blocks that corrections tie together, as block -> a representative block. A block no
+    correction names is absent (it stands alone)."""
+    corrections = list(corrections)
+    split_targets = {c.id: c.target for c in corrections if c.kind != "merge"}
+    parent: dict[str, str] = {}
+
+    def root(block: str) -> str:
+        parent.setdefault(block, block)
+        while parent[block] != block:
+            parent[block] = parent[parent[block]]
+            block = parent[block]
+        return block
+
+    for corr in corrections:
+        anchors = [corr.target, *(corr.data if corr.kind == "merge" else ())]
+        blocks = [b for a in anchors if (b := anchor_block(a, split_targets)) is not None]
+        for block in blocks:
+            parent[root(block)] = root(blocks[0])
+    return {block: root(block) for block in list(parent)}
+
+
+def close_blocks(blocks: set[str], groups: dict[str, str]) -> set[str]:
+    """`blocks` plus every block a correction ties to one of them."""
+    wanted = {groups[b] for b in blocks if b in groups}
+    return blocks | {b for b, g in groups.items() if g in wanted}
+
+
 class _Clusterer:
-    def __init__(self, occs: list[Occurrence], paper_cats: dict[int, tuple[str, ...]]) -> None:
+    def __init__(
+        self,
+        occs: list[Occurrence],
+        paper_cats: dict[int, tuple[str, ...]],
+        blocks: set[str] | None = None,
+    ) -> None:
         self.occs = occs
         self.paper_cats = paper_cats
         self.by_paper: dict[int, list[int]] = defaultdict(list)
@@ -69,6 +128,8 @@ class _Clusterer:
             person = occ.person
             if person is None:
                 continue
+            if blocks is not None and block_of(person) not in blocks:
+                continue  # read only as a coauthor key of its paper
             if person.full:
                 members = self.groups.get(person.key)
                 if members is None:
@@ -182,9 +243,14 @@ def cluster_authors(
     occs: list[Occurrence],
     paper_cats: dict[int, tuple[str, ...]],
     corrections: Iterable[Correction] = (),
+    blocks: set[str] | None = None,
 ) -> list[Cluster]:
-    """People from author occurrences; see the module docstring for the rules."""
-    clusterer = _Clusterer(occs, paper_cats)
+    """People from author occurrences; see the module docstring for the rules. With `blocks`,
+    only the occurrences of those blocks are clustered (the others are coauthor keys); the
+    blocks must be closed under `correction_groups` for the corrections to apply as in a full
+    run. Clusters come in a fixed order (full names by first occurrence in `occs`, then
+    initials-only people, then splits), which decides who gets a colliding slug first."""
+    clusterer = _Clusterer(occs, paper_cats, blocks)
     attached, left = clusterer.attach()
     clusters = [
         Cluster([key], members + attached.get(key, [])) for key, members in clusterer.groups.items()

@@ -1,9 +1,11 @@
 """Author pages: one per person, not per spelling, kept in tables beside the papers.
 
 `AuthorDirectory` clusters the author occurrences of the store (`author_cluster.py`, rules in
-docs/authors.md), persists the clusters (migration 0004) and answers the pages' questions from
-those tables. Clusters are rebuilt when the store's generation moved or a correction was made;
-`ensure()` costs one small query otherwise, so a web process may call it on every request.
+docs/authors.md), persists the clusters (migrations 0004, 0014; `author_build.py` writes them)
+and answers the pages' questions from those tables. When papers changed or a correction was
+made, `ensure()` catches up incrementally (only the changed papers' name blocks are
+reclustered); it costs one small query otherwise, so a web process may call it on every
+request. Only `rebuild()` (the `authors rebuild` command) reclusters everything.
 
 Slugs are handed out once per anchor (a stable thing a cluster holds: a full name's key, an
 initials-only name's first paper rowid, a correction id) and never reused, so a page keeps its
@@ -12,10 +14,8 @@ URL when papers arrive, and the slug of a merged-away person resolves to the sur
 
 from __future__ import annotations
 
-import functools
-import itertools
 import sqlite3
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,26 +24,21 @@ import orjson
 
 from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Paper
-from paperscope.normalize import clean_name
-from paperscope.store.author_cluster import (
-    Cluster,
-    Correction,
-    Occurrence,
-    cluster_authors,
-    display_name,
+from paperscope.store.author_build import (
+    MAX_COAUTHORS,
+    CatchUp,
+    apply_catch_up,
+    builds,
+    cluster_all,
+    plan_catch_up,
+    read_corrections,
+    write_all,
+    write_meta,
 )
-from paperscope.store.author_names import (
-    PersonName,
-    compatible_initials,
-    name_fold,
-    parse_person,
-    slugify,
-)
+from paperscope.store.author_names import PersonName, compatible_initials, name_fold, parse_person
 from paperscope.store.sqlite import SQLiteStore
 
 _CHUNK = 900
-#: Coauthors a profile lists (most shared papers first).
-MAX_COAUTHORS = 50
 #: People with at least this many papers get their coauthors counted at rebuild time; smaller
 #: ones are counted by one indexed query when the page is asked for.
 BIG_AUTHOR = 150
@@ -133,184 +128,62 @@ class AuthorDirectory:
         ).fetchone()
         return (row[0], row[1]), (row[2], row[3])
 
-    def ensure(self) -> None:
-        """Bring the clusters up to date with the papers and corrections (cheap when they are)."""
+    def ensure(self) -> CatchUp | None:
+        """Bring the clusters up to date with the papers and corrections: one small query
+        when they are, else an incremental catch-up (never a full rebuild). Returns what the
+        catch-up did, None when nothing was to do."""
         want, built = self._state()
-        if want != built:
-            self.rebuild(force=False)
+        if want == built:
+            return None
+        return self.catch_up()
 
-    def rebuild(self, *, force: bool = True) -> int:
+    def catch_up(self) -> CatchUp:
+        """Recluster what changed since the last build (author_build): worked out on a read
+        snapshot, so imports keep writing meanwhile, then written in one short write
+        transaction. When another process built meanwhile, its build stands and this one is
+        dropped (the next call catches up with whatever is left)."""
+        conn = self.conn
+        conn.execute("BEGIN")  # one consistent snapshot to read from
+        try:
+            want, built = self._state()
+            seen = builds(conn)
+            plan = plan_catch_up(conn, built[1] or 0, self.big_author)
+        finally:
+            conn.execute("COMMIT")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            if builds(conn) == seen:  # the tables are still those the plan read
+                apply_catch_up(conn, plan, want[0])
+                write_meta(conn, want[0], plan.newest)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return plan.done
+
+    def rebuild(self) -> int:
         """Cluster every author occurrence again and replace the derived tables; returns the
-        number of people. Unless `force`, another process's build of the same state wins."""
+        number of people. Reads one snapshot, then writes in one transaction (a process killed
+        meanwhile leaves the previous clusters whole)."""
         self.conn.execute("BEGIN")  # one consistent snapshot to read from
         try:
             want, _ = self._state()
-            occs, paper_cats = self._read_occurrences()
-            corrections = self._corrections()
+            snap, clusters, corrections = cluster_all(self.conn)
         finally:
             self.conn.execute("COMMIT")
-        clusters = cluster_authors(occs, paper_cats, corrections)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-            _, built = self._state()
-            # another process may have built this state (or a newer one) meanwhile
-            if force or built[0] is None or built[0] < want[0] or built[1] < want[1]:
-                self._write(clusters, occs, paper_cats, want)
+            write_all(self.conn, snap, clusters, self.big_author)
+            # papers changed after the snapshot stay marked for the next catch-up
+            self.conn.execute("DELETE FROM author_dirty WHERE generation < ?", (want[0],))
+            write_meta(self.conn, want[0], corrections[-1].id if corrections else 0)
             self.conn.execute("COMMIT")
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
         return len(clusters)
-
-    def _read_occurrences(self) -> tuple[list[Occurrence], dict[int, tuple[str, ...]]]:
-        paper_cats: dict[int, tuple[str, ...]] = {}
-        owners: dict[int, str] = {}
-        self._published: dict[int, str | None] = {}
-        for rowid, cats, published, owner in self.conn.execute(
-            "SELECT rowid, categories, published, CASE WHEN instr(external_ids, 'profile_owner') "
-            "THEN json_extract(external_ids, '$.profile_owner') END FROM papers WHERE NOT deleted"
-        ):
-            self._published[rowid] = published
-            if cats:
-                paper_cats[rowid] = tuple(cats.split())
-            if owner:
-                owners[rowid] = owner
-        parsed: dict[str, PersonName | None] = {}
-        occs: list[Occurrence] = []
-        by_paper: dict[int, list[Occurrence]] = defaultdict(list)
-        live = self._published  # every paper not deleted
-        # paper_authors alone (small rows, key order), not joined to the wide papers table
-        for rowid, position, name in self.conn.execute(
-            "SELECT paper_rowid, position, name FROM paper_authors"
-        ):
-            if rowid not in live:
-                continue
-            person = parsed.get(name)
-            if person is None and name not in parsed:
-                person = parsed[name] = parse_person(name)
-            occ = Occurrence(rowid, position, name, person)
-            occs.append(occ)
-            if rowid in owners:
-                by_paper[rowid].append(occ)
-        for rowid, owner in owners.items():
-            person = parse_person(owner)
-            if person is not None and not _shown(person, by_paper[rowid]):
-                occs.append(Occurrence(rowid, -1, clean_name(owner), person))
-        return occs, paper_cats
-
-    def _corrections(self) -> list[Correction]:
-        return [
-            Correction(r[0], r[1], r[2], orjson.loads(r[3]))
-            for r in self.conn.execute(
-                "SELECT id, kind, target, data FROM author_corrections ORDER BY id"
-            )
-        ]
-
-    # ------------------------------------------------------------------ writing clusters
-
-    def _write(
-        self,
-        clusters: list[Cluster],
-        occs: list[Occurrence],
-        paper_cats: dict[int, tuple[str, ...]],
-        state: tuple[int, int],
-    ) -> None:
-        conn = self.conn
-        for table in (
-            "author_clusters",
-            "author_anchors",
-            "author_occurrences",
-            "author_variants",
-            "author_categories",
-        ):
-            conn.execute(f"DELETE FROM {table}")  # fixed table names, no input
-        slugs = _SlugBook(conn)
-        published = self._published
-        # per-paper lookups done once, so the per-person counts below run in C (map, Counter)
-        year_of = {p: (d or "")[:4] for p, d in published.items()}
-        no_cats: tuple[str, ...] = ()
-        cluster_rows, anchor_rows, occ_rows, variant_rows, cat_rows = [], [], [], [], []
-        paper_sets: list[set[int]] = []
-        names: list[str] = []
-        folded = functools.lru_cache(maxsize=None)(name_fold)
-        paper_people: dict[int, list[int]] = defaultdict(list)
-        for cid, cluster in enumerate(clusters, 1):
-            papers_by_name: dict[str, set[int]] = defaultdict(set)
-            papers: set[int] = set()
-            for i in cluster.members:
-                occ = occs[i]
-                occ_rows.append((occ.paper, occ.position, cid, occ.name, published.get(occ.paper)))
-                papers_by_name[occ.name].add(occ.paper)
-                papers.add(occ.paper)
-            for paper in papers:
-                paper_people[paper].append(cid)
-            paper_sets.append(papers)
-            names.append(display_name(occs, cluster.members))
-            anchor_rows.extend((a, cid) for a in cluster.anchors)
-            variant_rows.extend((cid, n, folded(n), len(p)) for n, p in papers_by_name.items())
-        for cid, (cluster, papers) in enumerate(zip(clusters, paper_sets, strict=True), 1):
-            name = names[cid - 1]
-            slug = slugs.slug_for(cluster, name)
-            cats = Counter(
-                itertools.chain.from_iterable(
-                    map(paper_cats.get, papers, itertools.repeat(no_cats, len(papers)))
-                )
-            )
-            cat_rows.extend((c, cid, n) for c, n in cats.items())
-            years = Counter(map(year_of.__getitem__, papers))
-            stats: dict = {
-                "per_year": {y: n for y, n in sorted(years.items()) if y.isdigit()},
-                "categories": sorted(cats.items(), key=lambda kv: (-kv[1], kv[0])),
-            }
-            if len(papers) >= self.big_author:
-                together = Counter(itertools.chain.from_iterable(paper_people[p] for p in papers))
-                del together[cid]
-                # the order of the live query: shared papers, then their papers, then name
-                floor = together.most_common(MAX_COAUTHORS)[-1][1] if together else 0
-                ranked = sorted(
-                    ((c, n) for c, n in together.items() if n >= floor),
-                    key=lambda kv: (-kv[1], -len(paper_sets[kv[0] - 1]), names[kv[0] - 1]),
-                )
-                stats["coauthors"] = ranked[:MAX_COAUTHORS]
-            person = parse_person(name)
-            cluster_rows.append(
-                (
-                    cid,
-                    slug,
-                    name,
-                    person.family if person else "",
-                    len(papers),
-                    orjson.dumps(stats).decode(),
-                )
-            )
-        conn.executemany(
-            "INSERT INTO author_clusters (cluster_id, slug, name, family, papers, stats) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            cluster_rows,
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO author_anchors (anchor, cluster_id) VALUES (?, ?)", anchor_rows
-        )
-        occ_rows.sort()  # in primary-key order: appends to the B-tree instead of random inserts
-        conn.executemany(
-            "INSERT OR REPLACE INTO author_occurrences "
-            "(paper_rowid, position, cluster_id, name, published) VALUES (?, ?, ?, ?, ?)",
-            occ_rows,
-        )
-        conn.executemany(
-            "INSERT INTO author_variants (cluster_id, name, name_fold, papers) VALUES (?, ?, ?, ?)",
-            variant_rows,
-        )
-        conn.executemany(
-            "INSERT INTO author_categories (category, cluster_id, papers) VALUES (?, ?, ?)",
-            cat_rows,
-        )
-        slugs.save()
-        conn.executemany(
-            "INSERT OR REPLACE INTO author_meta (key, value) VALUES (?, ?)",
-            [("generation", state[0]), ("corrections", state[1])],
-        )
 
     # ------------------------------------------------------------------ reading
 
@@ -613,7 +486,7 @@ class AuthorDirectory:
         """The merges and splits made so far, oldest first."""
         return [
             {"id": c.id, "kind": c.kind, "target": c.target, "data": c.data}
-            for c in self._corrections()
+            for c in read_corrections(self.conn)
         ]
 
     def _slug_of_anchor(self, anchor: str) -> str:
@@ -633,53 +506,3 @@ def _fits(query: PersonName, other: PersonName) -> bool:
     if query.first and other.first:
         return query.first == other.first
     return not query.initials or compatible_initials(query.initials, other.initials)
-
-
-def _shown(owner: PersonName, shown: list[Occurrence]) -> bool:
-    """Is the profile owner among a paper's shown authors, in any spelling?"""
-    for occ in shown:
-        person = occ.person
-        if person is None or person.family != owner.family:
-            continue
-        if owner.first and person.first:
-            if owner.first == person.first:
-                return True
-        elif compatible_initials(owner.initials, person.initials):
-            return True
-    return False
-
-
-class _SlugBook:
-    """Every slug handed out, by anchor; new ones are written in `save`."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.by_anchor: dict[str, tuple[str, int]] = {
-            a: (s, q) for a, s, q in conn.execute("SELECT anchor, slug, seq FROM author_slugs")
-        }
-        self.taken = {s for s, _ in self.by_anchor.values()}
-        self.next_seq = max((q for _, q in self.by_anchor.values()), default=0) + 1
-        self.new: list[tuple[str, str, int]] = []
-
-    def slug_for(self, cluster: Cluster, name: str) -> str:
-        if cluster.preferred in self.by_anchor:
-            return self.by_anchor[cluster.preferred][0]
-        held = [self.by_anchor[a] for a in cluster.anchors if a in self.by_anchor]
-        if held:
-            return min(held, key=lambda sq: sq[1])[0]
-        anchor = cluster.preferred or cluster.anchors[0]
-        base = slugify(name)
-        slug, n = base, 1
-        while slug in self.taken:
-            n += 1
-            slug = f"{base}-{n}"
-        self.taken.add(slug)
-        self.by_anchor[anchor] = (slug, self.next_seq)
-        self.new.append((anchor, slug, self.next_seq))
-        self.next_seq += 1
-        return slug
-
-    def save(self) -> None:
-        self.conn.executemany(
-            "INSERT INTO author_slugs (anchor, slug, seq) VALUES (?, ?, ?)", self.new
-        )

@@ -1,4 +1,4 @@
-"""`paperscope authors show|list|merge|split`: author pages and corrections to them."""
+"""`paperscope authors show|list|merge|split|update|rebuild`: author pages and corrections."""
 
 from __future__ import annotations
 
@@ -171,10 +171,28 @@ def split(
     typer.echo(new)
 
 
+@authors_app.command("update")
+def update(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Catch author pages up with the papers imported or changed since they were last brought
+    up to date (pages do it by themselves on the next view; run this at the end of an import
+    or harvest so no page view waits for it). Incremental: not a full rebuild."""
+    import time
+
+    with open_store(db) as store:
+        started = time.perf_counter()
+        done = AuthorDirectory(store).ensure()
+        seconds = round(time.perf_counter() - started, 2)
+    papers, people = (done.papers, done.people) if done else (0, 0)
+    if as_json:
+        typer.echo(orjson.dumps({"papers": papers, "people": people, "seconds": seconds}))
+        return
+    typer.echo(f"{papers} changed papers, {people} authors reclustered in {seconds} s")
+
+
 @authors_app.command("rebuild")
 def rebuild(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Recluster authors now (pages do it by themselves when the store changed; run this after a
-    large import so the first page view does not pay for it)."""
+    """Recluster every author from scratch (`update`, and every page view, only catch up with
+    what changed; this gives the same people and is there to start over)."""
     import time
 
     with open_store(db) as store:
