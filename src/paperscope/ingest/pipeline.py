@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from paperscope.errors import InputError, PaperscopeError
-from paperscope.ingest.importers.base import HEAD_BYTES, Importer
+from paperscope.ingest.head import read_head
+from paperscope.ingest.importers.base import Importer
 from paperscope.ingest.registry import by_name, pick_importer
 from paperscope.model import BadRecord, Deletion, Item, Paper
 from paperscope.store.sqlite import BatchResult, SQLiteStore
@@ -94,7 +95,7 @@ def choose_importer(path: Path, format_name: str | None) -> Importer:
         return by_name(format_name)
     stream, raw = _open(path)
     try:
-        head = stream.read(HEAD_BYTES)
+        head = read_head(stream)
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from exc
     finally:
