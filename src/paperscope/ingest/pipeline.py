@@ -33,20 +33,32 @@ class FileSummary:
     merged: int = 0
     unchanged: int = 0
     deleted: int = 0
+    #: Records that joined a paper an earlier record of the same file made or matched.
+    merged_in_file: int = 0
+    #: Deletion notices read (`deleted` counts the stored papers they marked).
+    deletions: int = 0
     rejected: list[BadRecord] = field(default_factory=list)
     error: str | None = None
     hint: str | None = None
     ids: list[str] = field(default_factory=list)
+    # rowids this file wrote so far: a record joining one of them is merged_in_file
+    seen: set[int] = field(default_factory=set, repr=False)
 
     @property
     def papers(self) -> int:
-        return self.added + self.merged + self.unchanged
+        return self.added + self.merged + self.unchanged + self.merged_in_file
+
+    @property
+    def records(self) -> int:
+        """Every record read: each is exactly one of the counts."""
+        return self.papers + len(self.rejected) + self.deletions
 
     def add(self, result: BatchResult) -> None:
         self.added += result.added
         self.merged += result.merged
         self.unchanged += result.unchanged
         self.deleted += result.deleted
+        self.merged_in_file += result.merged_in_file
         self.ids.extend(result.ids)
 
     def as_dict(self) -> dict:
@@ -57,6 +69,9 @@ class FileSummary:
             "merged": self.merged,
             "unchanged": self.unchanged,
             "deleted": self.deleted,
+            "merged_in_file": self.merged_in_file,
+            "deletions": self.deletions,
+            "records": self.records,
             "rejected": len(self.rejected),
             "rejected_records": [{"where": b.where, "message": b.message} for b in self.rejected],
             "error": self.error,
@@ -145,7 +160,11 @@ def import_file(
         for papers, others in batched(importer.parse(stream, str(path)), batch_size):
             summary.rejected.extend(i for i in others if isinstance(i, BadRecord))
             deletions = [i.arxiv_id for i in others if isinstance(i, Deletion)]
-            summary.add(store.write_batch(papers, origin=str(path), deletions=deletions))
+            summary.deletions += len(deletions)
+            result = store.write_batch(
+                papers, origin=path.name, deletions=deletions, seen=summary.seen
+            )
+            summary.add(result)
             if progress:
                 progress(_position(raw, total), total)
     except PaperscopeError as exc:
