@@ -23,7 +23,7 @@ from paperscope.errors import InputError, QueryError
 from paperscope.model import Paper
 from paperscope.rank import query as q
 from paperscope.rank.search import MODES, SORTS, SearchEngine, SearchResult
-from paperscope.serve.records import paper_full, paper_summary
+from paperscope.serve.records import paper_full, paper_summary, sources_shown
 from paperscope.serve.web.feedviews import category_listing, feed_page
 from paperscope.serve.web.format import author_url, paper_url
 from paperscope.serve.web.site import Site, site_of
@@ -440,7 +440,8 @@ async def paper(request: Request, ident: str) -> dict:
     data = paper_full(found)
     data["url"] = absolute(request, paper_url(found))
     data["merged_from"] = [
-        {"source": s, "origin": o, "first_seen": t} for s, o, t in store.paper_sources(found.id)
+        {"source": s, "origin": o, "first_seen": t}
+        for s, o, t in sources_shown(store.paper_sources(found.id))
     ]
     return data
 
