@@ -28,7 +28,7 @@ from paperscope.model import Author, Paper
 from paperscope.store.author_cluster import cluster_authors
 from paperscope.store.authors import AuthorDirectory
 from paperscope.store.sqlite import SQLiteStore
-from synth import OUT, papers_file
+from synth import OUT, papers_file, shown
 
 BATCH = 2000
 
@@ -99,7 +99,7 @@ def main() -> None:
     n = args.papers
     t0 = time.perf_counter()
     path = build(n)
-    print(f"store: {n} papers at {path} (built/reused in {time.perf_counter() - t0:.1f} s)")
+    print(f"store: {n} papers at {shown(path)} (built/reused in {time.perf_counter() - t0:.1f} s)")
     work = path.with_suffix(".work.db")
     work.unlink(missing_ok=True)
     work.write_bytes(path.read_bytes())

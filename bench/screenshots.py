@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from webtools import build_store, launch_browser, live_server, new_page  # noqa: E402
 
 SAMPLES = [
-    *sorted(ROOT / "samples" / "pages".glob("*.txt")),
+    *sorted((ROOT / "samples" / "pages").glob("*.txt")),
     ROOT / "samples/formats/huggingface-papers/daily-papers-2026-02-25-50-papers.json",
 ]
 OUT = ROOT / "docs" / "screenshots"
@@ -65,7 +65,7 @@ def main() -> None:
         db = args.db or build_store(Path(tmp) / "papers.db", SAMPLES)
         with live_server(db) as base:
             for path in shoot(base, args.out, args.paper, args.full_page):
-                print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+                print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name}")
 
 
 if __name__ == "__main__":

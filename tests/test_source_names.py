@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -60,3 +62,21 @@ def test_origin_name_keeps_harvest_origins():
     harvest = "arxiv-oai https://export.arxiv.org/oai2 set=cs from=- until=-"
     assert origin_name(harvest) == harvest
     assert origin_name("library") == "library"
+
+
+def test_docs_and_bench_name_no_machine_paths():
+    """Docs, bench code and bench outputs name paths relative to the repository."""
+    root = Path(__file__).resolve().parent.parent
+    machine = re.compile(r"(?<![\w.])/(?:work|home|Users|root|srv|mnt)/\S*")
+    files = [
+        *root.glob("docs/**/*.md"),
+        *root.glob("docs/bench/*.txt"),
+        *root.glob("bench/*.py"),
+        *root.glob("samples/**/*.md"),
+    ]
+    found = {
+        f"{path.relative_to(root)}: {hit}"
+        for path in files
+        for hit in machine.findall(path.read_text(encoding="utf-8"))
+    }
+    assert not found
