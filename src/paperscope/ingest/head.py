@@ -23,6 +23,8 @@ MAX_SCAN = 16 * 1024 * 1024
 STRING_KEEP = 4096
 #: Elements kept of each JSON array.
 ARRAY_KEEP = 8
+#: Containers nested deeper than this are left out (real records nest a few levels).
+DEPTH_KEEP = 32
 
 _FIRST_READ = 256 * 1024
 _WHITESPACE = b"\xef\xbb\xbf \t\r\n"
@@ -74,8 +76,11 @@ def json_skeleton(data: bytes, limit: int) -> tuple[bytes, bool]:
             pos = rest.end()
         elif char in (b"[", b"{"):
             stack.append([char, 0])
-            if not skip_depth:
-                out += char
+            if skip_depth:
+                continue
+            out += char
+            if len(stack) > DEPTH_KEEP:  # kept empty: "[]" or "{}"
+                skip_depth = len(stack)
         elif char in (b"]", b"}"):
             if skip_depth and len(stack) == skip_depth:
                 skip_depth = 0

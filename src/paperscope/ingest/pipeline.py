@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from paperscope.errors import InputError, PaperscopeError
+from paperscope.ingest import validate
 from paperscope.ingest.head import read_head
 from paperscope.ingest.importers.base import Importer
 from paperscope.ingest.registry import by_name, pick_importer
@@ -136,6 +137,15 @@ def batched(items: Iterator[Item], size: int) -> Iterator[tuple[list[Paper], lis
         yield papers, others
 
 
+def checked(items: Iterable[Item]) -> Iterator[Item]:
+    """The importer's items, a paper that cannot be stored turned into a rejected record."""
+    for number, item in enumerate(items, 1):
+        if isinstance(item, Paper) and (reason := validate.problem(item)):
+            yield BadRecord(f"record {number}", f"{validate.label(item)}: {reason}")
+        else:
+            yield item
+
+
 def import_file(
     store: SQLiteStore,
     path: Path,
@@ -157,7 +167,8 @@ def import_file(
     total = path.stat().st_size
     stream, raw = _open(path)
     try:
-        for papers, others in batched(importer.parse(stream, str(path)), batch_size):
+        items = checked(importer.parse(stream, str(path)))
+        for papers, others in batched(items, batch_size):
             summary.rejected.extend(i for i in others if isinstance(i, BadRecord))
             deletions = [i.arxiv_id for i in others if isinstance(i, Deletion)]
             summary.deletions += len(deletions)
@@ -171,6 +182,11 @@ def import_file(
         summary.error, summary.hint = str(exc), exc.hint
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         summary.error = f"{path}: unreadable after {summary.papers} papers: {exc}"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # A parser library giving up on hostile input (too deep, too large) ends the file
+        # with a message, never a traceback; the batches before it are committed.
+        summary.error = f"{path}: unreadable after {summary.papers} papers: {type(exc).__name__}"
+        summary.error += f": {str(exc)[:200]}" if str(exc) else ""
     finally:
         raw.close()
     if progress:

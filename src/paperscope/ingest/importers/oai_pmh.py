@@ -19,6 +19,7 @@ from typing import BinaryIO, ClassVar
 from lxml import etree
 
 from paperscope.errors import InputError
+from paperscope.ingest.importers import xmlsafe
 from paperscope.ingest.importers.arxiv_atom import (
     arxiv_abstract,
     arxiv_categories,
@@ -60,14 +61,26 @@ def parse_response(data: bytes, origin: str) -> tuple[list[Item], str | None]:
 
 
 def _parse(stream: BinaryIO, origin: str, token: list[str | None] | None = None) -> Iterator[Item]:
+    items = _records(stream, origin, token)
+    return xmlsafe.until_readable(items, f"{origin}: not a readable OAI-PMH response")
+
+
+def _records(
+    stream: BinaryIO, origin: str, token: list[str | None] | None = None
+) -> Iterator[Item]:
     count = 0
     tags = (OAI + "record", OAI + "error", OAI + "resumptionToken")
-    events = etree.iterparse(stream, events=("end",), tag=tags, resolve_entities=False)
+    events = xmlsafe.iterparse(stream, events=("end",), tag=tags)
+    damage = xmlsafe.DamageLog(events)
     try:
         for _, elem in events:
             if elem.tag == OAI + "record":
                 count += 1
-                yield _record(elem, f"record {count}")
+                damaged = damage.since_last()
+                if damaged:
+                    yield damaged.record(f"record {count}")
+                else:
+                    yield _record(elem, f"record {count}")
             elif elem.tag == OAI + "error":
                 _raise_unless_empty(elem, origin)
             elif token is not None:
@@ -81,6 +94,12 @@ def _parse(stream: BinaryIO, origin: str, token: list[str | None] | None = None)
         if count == 0:
             raise InputError(f"{origin}: not a readable OAI-PMH response: {exc}") from exc
         yield BadRecord(f"line {exc.lineno}", f"XML broken after record {count}: {exc.msg}")
+        return
+    broken = damage.since_last()
+    if broken and count == 0:
+        raise InputError(f"{origin}: not a readable OAI-PMH response: {broken}")
+    if broken:
+        yield BadRecord(f"line {broken.line}", f"XML broken after record {count}: {broken.message}")
 
 
 def _raise_unless_empty(error: etree._Element, origin: str) -> None:

@@ -101,7 +101,7 @@ class PageProfileImporter:
 
     def sniff(self, head: bytes, filename: str) -> int | None:
         text = head.decode("utf-8", errors="replace")
-        if "\x00" in text:
+        if text.count("\x00") * 100 > len(text):  # binary or UTF-16; a stray NUL is a bad record
             return None
         heads = _SNIFF_RE.findall(text)
         if not heads:
