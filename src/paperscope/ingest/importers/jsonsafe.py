@@ -1,8 +1,9 @@
-"""Decoding a JSON document whose text is not all UTF-8.
+"""Decoding text that is not all UTF-8: JSON documents and pages.
 
 One undecodable byte makes a strict parser refuse the whole document, and with it every good
-record of a response. Here such bytes become U+FFFE, a character no text holds, and the
-pipeline's check (`paperscope.ingest.validate`) rejects the records that contain it.
+record of a response; decoding with replacement would store the damage silently. Here such
+bytes become U+FFFE, a character no text holds, and the pipeline's check
+(`paperscope.ingest.validate`) rejects the records that contain it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import orjson
 
 #: Stands in for each byte that is not UTF-8.
 MARK = "\ufffe"
+#: The `errors=` name of the decoding that marks such bytes.
+MARK_ERRORS = "paperscope-mark"
 
 
 def _mark(error: UnicodeError) -> tuple[str, int]:
@@ -21,7 +24,7 @@ def _mark(error: UnicodeError) -> tuple[str, int]:
     return MARK * (error.end - error.start), error.end
 
 
-codecs.register_error("paperscope-mark", _mark)
+codecs.register_error(MARK_ERRORS, _mark)
 
 
 def loads(raw: bytes) -> object:
@@ -31,4 +34,4 @@ def loads(raw: bytes) -> object:
     except orjson.JSONDecodeError as exc:
         if "UTF-8" not in str(exc):
             raise
-    return orjson.loads(raw.decode("utf-8", errors="paperscope-mark"))
+    return orjson.loads(raw.decode("utf-8", errors=MARK_ERRORS))
