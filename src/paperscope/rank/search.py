@@ -95,6 +95,10 @@ class SearchResult:
     notes: list[str] = field(default_factory=list)
 
 
+#: Pages ending beyond this many results have their length bounded by the store's size.
+_DEEP_PAGE = 1000
+
+
 def _check(mode: str, sort: str, limit: int, offset: int) -> None:
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}", hint="modes: " + ", ".join(MODES))
@@ -204,6 +208,10 @@ class SearchEngine:
         free, filters = q.split_query(node)
         result = SearchResult(text, mode, sort, [], 0)
         wanted = offset + limit
+        if wanted > _DEEP_PAGE:
+            # no list is longer than the store: an offset of 10^11 once made the vector search
+            # ask for terabytes and took the server down
+            wanted = min(wanted, max(limit, self.store.count()))
         if sort == "trending":
             ranked, ranks, result.total = self._trending(node, free, filters, mode, wanted)
         elif mode == "lexical" or free is None or (sort != "relevance" and mode != "semantic"):

@@ -56,6 +56,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ApiError, "description": "Bad parameter (type, range, page size)"},
     429: {"model": ApiError, "description": "Rate limit reached; see Retry-After"},
 }
+#: The errors of a user's own routes (library, recommendations, export) besides ERRORS.
+PERSONAL_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    401: {"model": ApiError, "description": "Not logged in (multi-user server)"},
+    403: {"model": ApiError, "description": "Missing CSRF token or not allowed"},
+    404: {"model": ApiError, "description": "Unknown paper or tag"},
+}
 
 
 class PaperSummary(BaseModel):
