@@ -164,7 +164,8 @@ def report(results: list[dict], runs: int) -> str:
     lines = [
         f"# command: python bench/fuzz.py --runs {runs}",
         "# atheris (libFuzzer), paperscope instrumented, seeded from samples/; a crash is any",
-        "# exception but InputError/QueryError. Shared 2-core machine: seconds are noisy.",
+        "# exception but InputError/QueryError; runs: libFuzzer's count (the -runs iterations",
+        "# and the seeds' first runs). Shared 2-core machine: seconds are noisy.",
         f"{'target':<22}{'runs':>8}{'crashes':>9}{'seeds':>7}{'cov':>7}{'ft':>7}{'seconds':>9}",
     ]
     for r in results:
