@@ -138,3 +138,24 @@ def test_every_importer_reads_every_recording_without_crashing(path: Path):
     data = path.read_bytes()
     for importer in IMPORTERS:
         parse_all(importer, data)
+
+
+def test_oai_metadata_with_an_undeclared_prefix_raises_only_input_error():
+    """Found by bench/fuzz.py: the recovering parser keeps 'oai_dcc:d' as a tag name, and
+    asking lxml for its local name raised ValueError."""
+    from lxml import etree
+
+    from paperscope.ingest.importers import oai_pmh
+
+    data = (
+        b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords><record>'
+        b"<header><identifier>oai:arXiv.org:1303.2033</identifier></header>"
+        b"<metadata><oai_dcc:d><title>x</title></oai_dcc:d></metadata>"
+        b"</record></ListRecords></OAI-PMH>"
+    )
+    root = etree.fromstring(data, etree.XMLParser(recover=True))
+    body = root.find(".//{http://www.openarchives.org/OAI/2.0/}metadata")[0]
+    assert body.tag == "oai_dcc:d"
+    assert oai_pmh._local_name(body) == "oai_dcc:d"
+    with pytest.raises(InputError, match="Namespace prefix oai_dcc"):
+        list(oai_pmh.ArxivOaiImporter().parse(io.BytesIO(data), "oai.xml"))

@@ -202,7 +202,7 @@ def _entries(stream: BinaryIO, origin: str, status: int | None) -> Iterator[Item
             if elem.tag == ATOM + "feed":
                 break
             count += 1
-            damaged = damage.since_last()
+            damaged = damage.for_record(elem)
             if damaged:
                 yield damaged.record(f"entry {count}")
             else:

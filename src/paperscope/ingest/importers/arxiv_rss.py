@@ -64,7 +64,7 @@ def _items(stream: BinaryIO, origin: str) -> Iterator[Item]:
             parent = elem.getparent()
             if elem.tag == "item":
                 count += 1
-                damaged = damage.since_last()
+                damaged = damage.for_record(elem)
                 if damaged:
                     yield damaged.record(f"item {count}")
                 else:

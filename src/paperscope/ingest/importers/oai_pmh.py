@@ -76,7 +76,7 @@ def _records(
         for _, elem in events:
             if elem.tag == OAI + "record":
                 count += 1
-                damaged = damage.since_last()
+                damaged = damage.for_record(elem)
                 if damaged:
                     yield damaged.record(f"record {count}")
                 else:
@@ -131,7 +131,7 @@ def _record(record: etree._Element, where: str) -> Item:
     body = metadata[0] if metadata is not None and len(metadata) else None
     reader = _READERS.get(body.tag) if body is not None else None
     if reader is None:
-        kind = etree.QName(body).localname if body is not None else "no"
+        kind = _local_name(body) if body is not None else "no"
         return BadRecord(where, f"{identifier}: {kind} metadata is not arXiv, arXivRaw or oai_dc")
     paper = reader(body)
     paper.arxiv_id = paper.arxiv_id or arxiv_id
@@ -144,6 +144,14 @@ def _record(record: etree._Element, where: str) -> Item:
     paper.links = arxiv_links(paper.arxiv_id, paper.doi)
     paper.sources = [NAME]
     return paper
+
+
+def _local_name(elem: etree._Element) -> str:
+    """An element's name without namespace; never raises on what a recovering parse keeps
+    (a comment, an undeclared prefix such as 'oai_dcc:d', found by bench/fuzz.py)."""
+    if not isinstance(elem.tag, str):
+        return "no"
+    return elem.tag.rsplit("}", 1)[-1]
 
 
 def _set_category(set_spec: str) -> str:

@@ -46,21 +46,43 @@ class XmlDamage:
 
 
 class DamageLog:
-    """The parser's errors logged since the last look: the damage of the record just read."""
+    """The parser's errors, attributed to records by line.
+
+    iterparse reads ahead, so an error can be logged before the end event of the record it
+    lies in; at each record's end, the errors up to that record's last line are its damage
+    (errors between records go to the next one) and later ones wait for their record.
+    """
 
     def __init__(self, events: etree.iterparse) -> None:
         self.events = events
         self.seen = 0
+        self.pending: list[XmlDamage] = []
+
+    def _collect(self) -> None:
+        log = self.events.error_log
+        if len(log) > self.seen:
+            for entry in list(log)[self.seen :]:
+                if entry.level >= etree.ErrorLevels.ERROR:
+                    self.pending.append(XmlDamage(entry.line, " ".join(entry.message.split())))
+            self.seen = len(log)
+
+    def for_record(self, record: etree._Element) -> XmlDamage | None:
+        """The first error in `record` (or before it, after the previous one), or None."""
+        self._collect()
+        if not self.pending:
+            return None
+        # the record's last start tag; its end tag is on that line or the next, near enough
+        last = max((e.sourceline or 0) for e in record.iter()) + 1
+        mine = [d for d in self.pending if d.line <= last]
+        self.pending = [d for d in self.pending if d.line > last]
+        return mine[0] if mine else None
 
     def since_last(self) -> XmlDamage | None:
-        log = self.events.error_log
-        new = list(log)[self.seen :] if len(log) > self.seen else []
-        self.seen = len(log)
-        errors = [e for e in new if e.level >= etree.ErrorLevels.ERROR]
-        if not errors:
-            return None
-        first = errors[0]
-        return XmlDamage(first.line, " ".join(first.message.split()))
+        """The first error not yet attributed: damage after the last record."""
+        self._collect()
+        first = self.pending[0] if self.pending else None
+        self.pending = []
+        return first
 
 
 def _is_damage(item: object) -> bool:
