@@ -74,12 +74,14 @@ def schemathesis_command(
 
 
 def run(db: Path, max_examples: int, seed: int) -> list[tuple[str, subprocess.CompletedProcess]]:
-    """Each of RUNS against one server on `db`."""
+    """Each of RUNS against one server on `db` (schemathesis's ./.schemathesis in a temporary
+    folder, not the repository)."""
     done = []
-    with live_server(db) as base:
+    with live_server(db) as base, tempfile.TemporaryDirectory() as scratch:
         for name, paths, checks in RUNS:
             command = schemathesis_command(base, paths, checks, max_examples, seed)
-            done.append((name, subprocess.run(command, capture_output=True, text=True)))
+            answer = subprocess.run(command, capture_output=True, text=True, cwd=scratch)
+            done.append((name, answer))
     return done
 
 

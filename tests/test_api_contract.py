@@ -27,10 +27,13 @@ def server(sample_store):
 
 
 @pytest.mark.parametrize(("name", "paths", "checks"), RUNS, ids=[r[0] for r in RUNS])
-def test_schemathesis_finds_no_server_error_and_no_contract_break(server, name, paths, checks):
+def test_schemathesis_finds_no_server_error_and_no_contract_break(
+    server, name, paths, checks, tmp_path
+):
     # the fuzzing phase alone, 3 cases per operation: bench/api_fuzz.py runs the full set
     command = schemathesis_command(server, paths, checks, 3, seed=7, phases="fuzzing")
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    # in tmp_path: schemathesis keeps its state in ./.schemathesis
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     report = done.stdout[done.stdout.find("SUMMARY") :]
     assert done.returncode == 0, done.stdout[-6000:]
     assert "passed" in report and "Server error" not in report
