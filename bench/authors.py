@@ -31,7 +31,7 @@ from paperscope.model import Author, Paper
 from paperscope.store.author_build import cluster_all
 from paperscope.store.authors import AuthorDirectory
 from paperscope.store.sqlite import SQLiteStore
-from synth import OUT, papers_file
+from synth import OUT, papers_file, shown
 
 BATCH = 2000
 NEW_PAPERS = 2000
@@ -174,7 +174,7 @@ def main() -> None:
     t0 = time.perf_counter()
     path = build(n)
     built_s = time.perf_counter() - t0
-    print(f"store: {n} papers at bench/out/{path.name} (built/reused in {built_s:.1f} s)")
+    print(f"store: {n} papers at {shown(path)} (built/reused in {built_s:.1f} s)")
     work = path.with_suffix(".work.db")
     work.unlink(missing_ok=True)
     work.write_bytes(path.read_bytes())

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synth import OUT, kaggle_file
+from synth import OUT, kaggle_file, shown
 
 PARSE_ONLY = """
 import sys, time, resource
@@ -62,7 +62,7 @@ def main() -> None:
     t = time.perf_counter()
     data = kaggle_file(args.records)
     print(
-        f"input: {data} ({data.stat().st_size / 2**20:.0f} MiB, "
+        f"input: {shown(data)} ({data.stat().st_size / 2**20:.0f} MiB, "
         f"generated/cached in {time.perf_counter() - t:.1f} s)"
     )
 

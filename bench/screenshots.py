@@ -65,7 +65,7 @@ def main() -> None:
         db = args.db or build_store(Path(tmp) / "papers.db", SAMPLES)
         with live_server(db) as base:
             for path in shoot(base, args.out, args.paper, args.full_page):
-                print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+                print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name}")
 
 
 if __name__ == "__main__":

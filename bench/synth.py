@@ -23,6 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "samples" / "corpus" / "arxiv-ml-abstracts-1000.csv"
 OUT = ROOT / "bench" / "out"
 
+
+def shown(path: Path) -> str:
+    """A path as bench outputs print it: relative to the repository, never a machine's."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+
+
 _GIVEN = [
     "Wei",
     "Juhua",

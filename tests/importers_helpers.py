@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paperscope.ingest.importers.base import HEAD_BYTES, Importer
+from paperscope.ingest.head import read_head
+from paperscope.ingest.importers.base import Importer
 from paperscope.ingest.registry import pick_importer
 from paperscope.model import BadRecord, Deletion, Paper
 
@@ -20,5 +21,5 @@ def run_importer(importer: Importer, path: Path):
 
 def sniffed(path: Path) -> Importer:
     with path.open("rb") as stream:
-        head = stream.read(HEAD_BYTES)
+        head = read_head(stream)
     return pick_importer(head, path.name)

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from paperscope.errors import InputError, PaperscopeError
-from paperscope.ingest.importers.base import HEAD_BYTES, Importer
+from paperscope.ingest import validate
+from paperscope.ingest.head import read_head
+from paperscope.ingest.importers.base import Importer
 from paperscope.ingest.registry import by_name, pick_importer
 from paperscope.model import BadRecord, Deletion, Item, Paper
 from paperscope.store.sqlite import BatchResult, SQLiteStore
@@ -32,20 +34,32 @@ class FileSummary:
     merged: int = 0
     unchanged: int = 0
     deleted: int = 0
+    #: Records that joined a paper an earlier record of the same file made or matched.
+    merged_in_file: int = 0
+    #: Deletion notices read (`deleted` counts the stored papers they marked).
+    deletions: int = 0
     rejected: list[BadRecord] = field(default_factory=list)
     error: str | None = None
     hint: str | None = None
     ids: list[str] = field(default_factory=list)
+    # rowids this file wrote so far: a record joining one of them is merged_in_file
+    seen: set[int] = field(default_factory=set, repr=False)
 
     @property
     def papers(self) -> int:
-        return self.added + self.merged + self.unchanged
+        return self.added + self.merged + self.unchanged + self.merged_in_file
+
+    @property
+    def records(self) -> int:
+        """Every record read: each is exactly one of the counts."""
+        return self.papers + len(self.rejected) + self.deletions
 
     def add(self, result: BatchResult) -> None:
         self.added += result.added
         self.merged += result.merged
         self.unchanged += result.unchanged
         self.deleted += result.deleted
+        self.merged_in_file += result.merged_in_file
         self.ids.extend(result.ids)
 
     def as_dict(self) -> dict:
@@ -56,6 +70,9 @@ class FileSummary:
             "merged": self.merged,
             "unchanged": self.unchanged,
             "deleted": self.deleted,
+            "merged_in_file": self.merged_in_file,
+            "deletions": self.deletions,
+            "records": self.records,
             "rejected": len(self.rejected),
             "rejected_records": [{"where": b.where, "message": b.message} for b in self.rejected],
             "error": self.error,
@@ -94,7 +111,7 @@ def choose_importer(path: Path, format_name: str | None) -> Importer:
         return by_name(format_name)
     stream, raw = _open(path)
     try:
-        head = stream.read(HEAD_BYTES)
+        head = read_head(stream)
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from exc
     finally:
@@ -120,6 +137,15 @@ def batched(items: Iterator[Item], size: int) -> Iterator[tuple[list[Paper], lis
         yield papers, others
 
 
+def checked(items: Iterable[Item]) -> Iterator[Item]:
+    """The importer's items, a paper that cannot be stored turned into a rejected record."""
+    for number, item in enumerate(items, 1):
+        if isinstance(item, Paper) and (reason := validate.problem(item)):
+            yield BadRecord(f"record {number}", f"{validate.label(item)}: {reason}")
+        else:
+            yield item
+
+
 def import_file(
     store: SQLiteStore,
     path: Path,
@@ -141,16 +167,26 @@ def import_file(
     total = path.stat().st_size
     stream, raw = _open(path)
     try:
-        for papers, others in batched(importer.parse(stream, str(path)), batch_size):
+        items = checked(importer.parse(stream, str(path)))
+        for papers, others in batched(items, batch_size):
             summary.rejected.extend(i for i in others if isinstance(i, BadRecord))
             deletions = [i.arxiv_id for i in others if isinstance(i, Deletion)]
-            summary.add(store.write_batch(papers, origin=str(path), deletions=deletions))
+            summary.deletions += len(deletions)
+            result = store.write_batch(
+                papers, origin=path.name, deletions=deletions, seen=summary.seen
+            )
+            summary.add(result)
             if progress:
                 progress(_position(raw, total), total)
     except PaperscopeError as exc:
         summary.error, summary.hint = str(exc), exc.hint
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         summary.error = f"{path}: unreadable after {summary.papers} papers: {exc}"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # A parser library giving up on hostile input (too deep, too large) ends the file
+        # with a message, never a traceback; the batches before it are committed.
+        summary.error = f"{path}: unreadable after {summary.papers} papers: {type(exc).__name__}"
+        summary.error += f": {str(exc)[:200]}" if str(exc) else ""
     finally:
         raw.close()
     if progress:

@@ -591,12 +591,22 @@ def _quote(text: str) -> str:
     return '"' + text + (' "' if text.endswith("\\") else '"')  # "a\\" would escape the quote
 
 
+def _bare(term: Term) -> bool:
+    """May an all-fields word print without `all:`? Not when it would read as a field
+    ("jr:"), an operator or a negation (found by hypothesis: `all:jr:` printed as `jr:`)."""
+    text = term.text
+    return term.phrase or not (":" in text or text in _OPERATOR_WORDS or text[:1] == "-")
+
+
+_OPERATOR_WORDS = {"AND", "OR", "ANDNOT", "NOT", "TO"}
+
+
 def to_string(node: Node) -> str:
     """The query in canonical syntax; `parse(to_string(node)) == node`."""
     if isinstance(node, Term):
         # word texts are single words by construction; only phrases need quotes
         body = _quote(node.text) if node.phrase else node.text + ("*" if node.prefix else "")
-        return body if node.field == "all" else f"{node.field}:{body}"
+        return body if node.field == "all" and _bare(node) else f"{node.field}:{body}"
     if isinstance(node, Author):
         return f"au:{_quote(node.raw)}"
     if isinstance(node, Category):

@@ -139,6 +139,10 @@ def arxiv_reference(text: str) -> str | None:
     return normalize_arxiv_id(text.removesuffix("/").removesuffix(".pdf"))
 
 
+#: Pages ending beyond this many results have their length bounded by the store's size.
+_DEEP_PAGE = 1000
+
+
 def _check(mode: str, sort: str, limit: int, offset: int) -> None:
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}", hint="modes: " + ", ".join(MODES))
@@ -256,6 +260,10 @@ class SearchEngine:
             result.notes.append("ranked by words only: no paper has a vector yet")
         wanted = offset + limit
         matches: _Matches | None = None  # None: the lexical engine counted the matches
+        if wanted > _DEEP_PAGE:
+            # no list is longer than the store: an offset of 10^11 once made the vector search
+            # ask for terabytes and took the server down
+            wanted = min(wanted, max(limit, self.store.count()))
         if sort == "trending":
             ranked, ranks, matches = self._trending(node, free, filters, mode, wanted)
         elif mode == "lexical" or free is None or (sort != "relevance" and mode != "semantic"):

@@ -63,3 +63,19 @@ def authors_line(paper: Paper, most: int = 3) -> str:
     if len(names) > most or not paper.authors_complete:
         shown += f" et al. ({total})" if total > len(names[:most]) else " et al."
     return shown
+
+
+def origin_name(origin: str) -> str:
+    """What a source's origin shows: a file's name, never the path it had on the server.
+
+    Imports store the file name; stores written before that hold the path a file was
+    imported from. Harvest origins (source, URL and parameters) are shown as they are.
+    """
+    if "://" in origin:
+        return origin
+    return origin.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or origin
+
+
+def sources_shown(sources: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """(format, origin, first seen) rows as the paper page, API and `show` list them."""
+    return [(source, origin_name(origin), first_seen) for source, origin, first_seen in sources]

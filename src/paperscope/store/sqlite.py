@@ -45,6 +45,9 @@ class BatchResult:
     merged: int = 0
     unchanged: int = 0
     deleted: int = 0
+    #: Records that landed on a paper an earlier record of the same file (or batch) had
+    #: already added or matched: the file's preprint and journal version, one paper.
+    merged_in_file: int = 0
     ids: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: BatchResult) -> BatchResult:
@@ -52,6 +55,7 @@ class BatchResult:
         self.merged += other.merged
         self.unchanged += other.unchanged
         self.deleted += other.deleted
+        self.merged_in_file += other.merged_in_file
         return self
 
 
@@ -390,12 +394,19 @@ class SQLiteStore:
         origin: str,
         deletions: Sequence[str] = (),
         cursor: tuple[str, str] | None = None,
+        seen: set[int] | None = None,
     ) -> BatchResult:
-        """Add or merge `papers`, apply `deletions` (arXiv ids) and save `cursor`, atomically."""
+        """Add or merge `papers`, apply `deletions` (arXiv ids) and save `cursor`, atomically.
+
+        Every record is counted once: added, merged, unchanged, or merged_in_file when its
+        paper was already written by an earlier record of this batch or of `seen` (the rowids
+        earlier batches of the same file wrote; updated here once the batch commits).
+        """
         result = BatchResult()
+        earlier = set(seen) if seen else set()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-            _BatchWriter(self.conn, origin).write(papers, result)
+            _BatchWriter(self.conn, origin).write(papers, result, earlier)
             if deletions:
                 result.deleted = self._mark_deleted(deletions)
             if result.added or result.merged or result.deleted:
@@ -413,6 +424,8 @@ class SQLiteStore:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
+        if seen is not None:
+            seen.update(earlier)
         return result
 
     def _mark_deleted(self, arxiv_ids: Sequence[str]) -> int:
@@ -446,7 +459,8 @@ class _BatchWriter:
         self.changed: set[int] = set()
         self.ids: dict[str, int] = {}  # paper id -> rowid, for this batch and what it touches
 
-    def write(self, papers: Sequence[Paper], result: BatchResult) -> None:
+    def write(self, papers: Sequence[Paper], result: BatchResult, earlier: set[int]) -> None:
+        """Write `papers`; `earlier` (rowids this file already wrote) gains this batch's."""
         self._prefetch(papers)
         next_rowid = self.conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM papers").fetchone()[
             0
@@ -466,11 +480,14 @@ class _BatchWriter:
                 if merged != before:
                     self.current[rowid] = merged
                     if rowid not in self.new_rowids:
-                        if rowid not in self.changed:
-                            result.merged += 1
                         self.changed.add(rowid)
-                elif rowid not in self.new_rowids and rowid not in self.changed:
+                if rowid in earlier:
+                    result.merged_in_file += 1
+                elif merged != before:
+                    result.merged += 1
+                else:
                     result.unchanged += 1
+            earlier.add(rowid)
             self._remember(rowid, self.current[rowid])
             touched.append(rowid)
         self._flush(touched)

@@ -22,6 +22,7 @@ from typing import BinaryIO, ClassVar
 from lxml import etree
 
 from paperscope.errors import InputError
+from paperscope.ingest.importers import xmlsafe
 from paperscope.ingest.registry import register
 from paperscope.model import Author, BadRecord, Item, Paper
 from paperscope.normalize import (
@@ -101,7 +102,7 @@ def recorded_body(data: bytes, origin: str) -> tuple[bytes, int | None]:
     """
     try:
         record = json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InputError(f"{origin}: not a JSON recording of an arXiv API response: {exc}") from exc
     if not isinstance(record, dict) or not isinstance(record.get("body"), str):
         raise InputError(f"{origin}: JSON recording without a text 'body'")
@@ -110,7 +111,7 @@ def recorded_body(data: bytes, origin: str) -> tuple[bytes, int | None]:
         raw = body.encode("latin-1")
         raw.decode("utf-8")
     except UnicodeError:
-        raw = body.encode("utf-8")
+        raw = body.encode("utf-8", errors="replace")  # a lone surrogate from a \\ud800 escape
     status = record.get("status_code")
     return raw, status if isinstance(status, int) else None
 
@@ -188,17 +189,25 @@ class _Prefixed(io.RawIOBase):
 
 
 def _parse_xml(stream: BinaryIO, origin: str, status: int | None) -> Iterator[Item]:
+    items = _entries(stream, origin, status)
+    return xmlsafe.until_readable(items, f"{origin}: not a readable Atom feed")
+
+
+def _entries(stream: BinaryIO, origin: str, status: int | None) -> Iterator[Item]:
     count = 0
-    entries = etree.iterparse(
-        stream, events=("end",), tag=(ATOM + "entry", ATOM + "feed"), resolve_entities=False
-    )
+    entries = xmlsafe.iterparse(stream, events=("end",), tag=(ATOM + "entry", ATOM + "feed"))
+    damage = xmlsafe.DamageLog(entries)
     try:
         for _, elem in entries:
             if elem.tag == ATOM + "feed":
                 break
             count += 1
-            _raise_if_error(elem, origin, status)
-            yield _entry_item(elem, f"entry {count}")
+            damaged = damage.for_record(elem)
+            if damaged:
+                yield damaged.record(f"entry {count}")
+            else:
+                _raise_if_error(elem, origin, status)
+                yield _entry_item(elem, f"entry {count}")
             # Free what is done with, so a long feed never sits in memory whole.
             elem.clear()
             while elem.getprevious() is not None:
@@ -208,6 +217,11 @@ def _parse_xml(stream: BinaryIO, origin: str, status: int | None) -> Iterator[It
             raise InputError(f"{origin}: not a readable Atom feed: {exc}") from exc
         yield BadRecord(f"line {exc.lineno}", f"XML broken after entry {count}: {exc.msg}")
         return
+    broken = damage.since_last()
+    if broken and count == 0:
+        raise InputError(f"{origin}: not a readable Atom feed: {broken}")
+    if broken:
+        yield BadRecord(f"line {broken.line}", f"XML broken after entry {count}: {broken.message}")
     if status is not None and status >= 400:
         raise InputError(f"{origin}: the arXiv API answered HTTP {status}")
 

@@ -19,6 +19,7 @@ from typing import BinaryIO, ClassVar
 from lxml import etree
 
 from paperscope.errors import InputError
+from paperscope.ingest.importers import xmlsafe
 from paperscope.ingest.importers.arxiv_atom import (
     arxiv_abstract,
     arxiv_categories,
@@ -49,16 +50,25 @@ _ERROR_TITLE = "Feed error for query"
 
 
 def _parse(stream: BinaryIO, origin: str) -> Iterator[Item]:
+    return xmlsafe.until_readable(_items(stream, origin), f"{origin}: not a readable RSS feed")
+
+
+def _items(stream: BinaryIO, origin: str) -> Iterator[Item]:
     count = 0
     channel_title = ""
     channel_date: str | None = None
-    events = etree.iterparse(stream, events=("end",), resolve_entities=False)
+    events = xmlsafe.iterparse(stream, events=("end",))
+    damage = xmlsafe.DamageLog(events)
     try:
         for _, elem in events:
             parent = elem.getparent()
             if elem.tag == "item":
                 count += 1
-                yield _item(elem, f"item {count}", channel_date)
+                damaged = damage.for_record(elem)
+                if damaged:
+                    yield damaged.record(f"item {count}")
+                else:
+                    yield _item(elem, f"item {count}", channel_date)
                 elem.clear()
                 # Drop finished items so a long feed never sits in memory whole.
                 while (done := elem.getprevious()) is not None and done.tag == "item":
@@ -80,6 +90,11 @@ def _parse(stream: BinaryIO, origin: str) -> Iterator[Item]:
             raise InputError(f"{origin}: not a readable RSS feed: {exc}") from exc
         yield BadRecord(f"line {exc.lineno}", f"XML broken after item {count}: {exc.msg}")
         return
+    broken = damage.since_last()
+    if broken and count == 0:
+        raise InputError(f"{origin}: not a readable RSS feed: {broken}")
+    if broken:
+        yield BadRecord(f"line {broken.line}", f"XML broken after item {count}: {broken.message}")
     if channel_title.startswith(_ERROR_TITLE):  # an error feed without a description
         raise InputError(f"{origin}: arXiv RSS error: {channel_title}")
 

@@ -687,7 +687,7 @@ class BibtexImporter:
     )
 
     def sniff(self, head: bytes, filename: str) -> int | None:
-        if b"\x00" in head:
+        if head.count(b"\x00") * 100 > len(head):  # binary or UTF-16; a stray NUL is a bad record
             return None
         text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
         match = _SNIFF_FIRST_RE.match(text)

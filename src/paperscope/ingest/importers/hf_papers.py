@@ -13,6 +13,7 @@ from typing import Any, BinaryIO, ClassVar
 import orjson
 
 from paperscope.errors import InputError
+from paperscope.ingest.importers import jsonsafe
 from paperscope.ingest.registry import register
 from paperscope.model import Author, BadRecord, Item, Paper
 from paperscope.normalize import (
@@ -49,7 +50,7 @@ class HuggingFacePapersImporter:
 
     def parse(self, stream: BinaryIO, origin: str) -> Iterator[Item]:
         try:
-            data = orjson.loads(stream.read())
+            data = jsonsafe.loads(stream.read())
         except orjson.JSONDecodeError as exc:
             raise InputError(f"{origin}: not valid JSON ({exc})") from exc
         yield from parse_json(data, origin)

@@ -19,6 +19,7 @@ from typing import BinaryIO, ClassVar
 from lxml import etree
 
 from paperscope.errors import InputError
+from paperscope.ingest.importers import xmlsafe
 from paperscope.ingest.importers.arxiv_atom import (
     arxiv_abstract,
     arxiv_categories,
@@ -60,14 +61,26 @@ def parse_response(data: bytes, origin: str) -> tuple[list[Item], str | None]:
 
 
 def _parse(stream: BinaryIO, origin: str, token: list[str | None] | None = None) -> Iterator[Item]:
+    items = _records(stream, origin, token)
+    return xmlsafe.until_readable(items, f"{origin}: not a readable OAI-PMH response")
+
+
+def _records(
+    stream: BinaryIO, origin: str, token: list[str | None] | None = None
+) -> Iterator[Item]:
     count = 0
     tags = (OAI + "record", OAI + "error", OAI + "resumptionToken")
-    events = etree.iterparse(stream, events=("end",), tag=tags, resolve_entities=False)
+    events = xmlsafe.iterparse(stream, events=("end",), tag=tags)
+    damage = xmlsafe.DamageLog(events)
     try:
         for _, elem in events:
             if elem.tag == OAI + "record":
                 count += 1
-                yield _record(elem, f"record {count}")
+                damaged = damage.for_record(elem)
+                if damaged:
+                    yield damaged.record(f"record {count}")
+                else:
+                    yield _record(elem, f"record {count}")
             elif elem.tag == OAI + "error":
                 _raise_unless_empty(elem, origin)
             elif token is not None:
@@ -81,6 +94,12 @@ def _parse(stream: BinaryIO, origin: str, token: list[str | None] | None = None)
         if count == 0:
             raise InputError(f"{origin}: not a readable OAI-PMH response: {exc}") from exc
         yield BadRecord(f"line {exc.lineno}", f"XML broken after record {count}: {exc.msg}")
+        return
+    broken = damage.since_last()
+    if broken and count == 0:
+        raise InputError(f"{origin}: not a readable OAI-PMH response: {broken}")
+    if broken:
+        yield BadRecord(f"line {broken.line}", f"XML broken after record {count}: {broken.message}")
 
 
 def _raise_unless_empty(error: etree._Element, origin: str) -> None:
@@ -112,7 +131,7 @@ def _record(record: etree._Element, where: str) -> Item:
     body = metadata[0] if metadata is not None and len(metadata) else None
     reader = _READERS.get(body.tag) if body is not None else None
     if reader is None:
-        kind = etree.QName(body).localname if body is not None else "no"
+        kind = _local_name(body) if body is not None else "no"
         return BadRecord(where, f"{identifier}: {kind} metadata is not arXiv, arXivRaw or oai_dc")
     paper = reader(body)
     paper.arxiv_id = paper.arxiv_id or arxiv_id
@@ -125,6 +144,14 @@ def _record(record: etree._Element, where: str) -> Item:
     paper.links = arxiv_links(paper.arxiv_id, paper.doi)
     paper.sources = [NAME]
     return paper
+
+
+def _local_name(elem: etree._Element) -> str:
+    """An element's name without namespace; never raises on what a recovering parse keeps
+    (a comment, an undeclared prefix such as 'oai_dcc:d', found by bench/fuzz.py)."""
+    if not isinstance(elem.tag, str):
+        return "no"
+    return elem.tag.rsplit("}", 1)[-1]
 
 
 def _set_category(set_spec: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO, ClassVar
 import orjson
 
 from paperscope.errors import InputError
+from paperscope.ingest.importers import jsonsafe
 from paperscope.ingest.registry import register
 from paperscope.model import Author, BadRecord, Item, Paper
 from paperscope.normalize import (
@@ -54,14 +55,14 @@ class OpenAlexImporter:
         try:
             # A whole work or response on the first line: the snapshot's JSON lines layout
             # (or a one-line response); stream it line by line.
-            value = orjson.loads(first) if first else None
+            value = jsonsafe.loads(first) if first else None
         except orjson.JSONDecodeError:
             value = None
         if isinstance(value, dict):
             yield from _lines(value, stream, origin)
             return
         try:
-            data = orjson.loads(first + stream.read())
+            data = jsonsafe.loads(first + stream.read())
         except orjson.JSONDecodeError as exc:
             raise InputError(f"{origin}: not valid JSON ({exc})") from exc
         yield from parse_json(data, origin)
@@ -76,7 +77,7 @@ def _lines(first: dict[str, Any], stream: BinaryIO, origin: str) -> Iterator[Ite
         if not line.strip():
             continue
         try:
-            work = orjson.loads(line)
+            work = jsonsafe.loads(line)
         except orjson.JSONDecodeError as exc:
             yield BadRecord(f"line {number}", f"not valid JSON: {exc}")
             continue

@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO, ClassVar
 
+from paperscope.ingest.importers import jsonsafe
 from paperscope.ingest.registry import register
 from paperscope.model import Author, BadRecord, Item, Paper
 from paperscope.normalize import (
@@ -78,7 +79,7 @@ class PageArxivListingImporter:
 def _blocks(stream: BinaryIO) -> Iterator[_Block]:
     """The lines between "-" separator lines, blank lines dropped."""
     # utf-8-sig drops a BOM; universal newlines cope with pages saved on Windows.
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline=None)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors=jsonsafe.MARK_ERRORS, newline=None)
     block: _Block = []
     for number, raw in enumerate(text, 1):
         line = raw.strip()

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import BinaryIO, ClassVar
 
+from paperscope.ingest.importers import jsonsafe
 from paperscope.ingest.registry import register
 from paperscope.model import BadRecord, Item, Paper
 from paperscope.normalize import clean_abstract, clean_text, parse_date, tex_to_unicode
@@ -125,7 +126,7 @@ class PageHFSearchImporter:
 def _paragraphs(stream: BinaryIO) -> Iterator[_Paragraph]:
     """Blank-line separated paragraphs of stripped lines, with their 1-based line numbers."""
     # utf-8-sig drops a BOM; universal newlines cope with pages saved on Windows.
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline=None)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors=jsonsafe.MARK_ERRORS, newline=None)
     paragraph: _Paragraph = []
     for number, raw in enumerate(text, 1):
         line = raw.strip()

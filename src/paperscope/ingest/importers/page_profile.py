@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, ClassVar
 
+from paperscope.ingest.importers import jsonsafe
 from paperscope.ingest.registry import register
 from paperscope.model import Author, BadRecord, Item, Paper
 from paperscope.normalize import clean_abstract, clean_name, clean_text, parse_date, tex_to_unicode
@@ -101,7 +102,7 @@ class PageProfileImporter:
 
     def sniff(self, head: bytes, filename: str) -> int | None:
         text = head.decode("utf-8", errors="replace")
-        if "\x00" in text:
+        if text.count("\x00") * 100 > len(text):  # binary or UTF-16; a stray NUL is a bad record
             return None
         heads = _SNIFF_RE.findall(text)
         if not heads:
@@ -143,7 +144,7 @@ class _Block:
 
 def _text_lines(stream: BinaryIO) -> Iterator[str]:
     # utf-8-sig drops a BOM; universal newlines cope with pages saved on Windows.
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline=None)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors=jsonsafe.MARK_ERRORS, newline=None)
     for line in text:
         yield line.rstrip("\n")
 

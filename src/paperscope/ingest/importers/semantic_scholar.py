@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, ClassVar
 import orjson
 
 from paperscope.errors import InputError
+from paperscope.ingest.importers import jsonsafe
 from paperscope.ingest.registry import register
 from paperscope.model import Author, BadRecord, Item, Paper
 from paperscope.normalize import (
@@ -57,7 +58,7 @@ class SemanticScholarImporter:
             yield from _parse_cassette(raw, origin)
             return
         try:
-            data = orjson.loads(raw)
+            data = jsonsafe.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InputError(f"{origin}: not valid JSON ({exc})") from exc
         error = _error_message(data)
@@ -107,7 +108,7 @@ def _parse_cassette(raw: bytes, origin: str) -> Iterator[Item]:
         prefix = f"interaction {number}, " if several else ""
         status, body = _response(interaction)
         try:
-            data = orjson.loads(body) if body is not None else None
+            data = jsonsafe.loads(body) if body is not None else None
         except orjson.JSONDecodeError:
             data = None
         message = _error_message(data) if data is not None else None
@@ -142,7 +143,7 @@ def _response(interaction: Any) -> tuple[int | None, bytes | None]:
     if body is None and isinstance(response.get("body"), dict):
         body = response["body"].get("string")
     if isinstance(body, str):
-        body = body.encode("utf-8")
+        body = body.encode("utf-8", errors="replace")  # a lone surrogate from an escape
     return (code if isinstance(code, int) else None), (body if isinstance(body, bytes) else None)
 
 

@@ -20,6 +20,8 @@ from paperscope.serve.cli.output import console, progress
 
 #: Rejected records listed per file before "... and N more" (all of them with --json).
 SHOWN_REJECTS = 10
+#: The summary's per-record counts: with rejected they add up to the records read.
+_COUNTS = ("added", "merged", "merged_in_file", "unchanged")
 
 
 @app.command("import")
@@ -86,23 +88,26 @@ def _print_summaries(summaries: list[FileSummary]) -> None:
     out = console()
     table = Table(box=None)
     table.add_column("file", overflow="fold")  # whole on a terminal; off one, never folded
-    for name in ("format", "added", "merged", "unchanged", "rejected"):
-        table.add_column(name)
+    table.add_column("format")
+    # deletion notices (OAI-PMH) are records too; their column shows only when there are some
+    counts = _COUNTS + (("deletions",) if any(s.deletions for s in summaries) else ())
+    for name in (*counts, "rejected", "records"):
+        table.add_column(name.replace("_", " "), justify="right")
     for s in summaries:
         table.add_row(
             s.path,
             s.format or "-",
-            str(s.added),
-            str(s.merged),
-            str(s.unchanged),
+            *(str(getattr(s, k)) for k in counts),
             str(len(s.rejected)),
+            str(s.records),
         )
     if len(summaries) > 1:
         table.add_row(
             "total",
             "",
-            *(str(sum(getattr(s, k) for s in summaries)) for k in ("added", "merged", "unchanged")),
+            *(str(sum(getattr(s, k) for s in summaries)) for k in counts),
             str(sum(len(s.rejected) for s in summaries)),
+            str(sum(s.records for s in summaries)),
         )
     out.print(table)
     # plain lines, never wrapped, so `path:where: message` can be grepped and clicked

@@ -17,7 +17,7 @@ from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, open_store
 from paperscope.serve.cli.output import console
 from paperscope.serve.records import authors_line as _authors_line
-from paperscope.serve.records import paper_full, paper_summary
+from paperscope.serve.records import paper_full, paper_summary, sources_shown
 
 
 @app.command()
@@ -170,7 +170,7 @@ def show(
     """Show one paper with every field and the sources it was merged from."""
     with open_store(db) as store:
         paper = store.get(paper_id)
-        sources = store.paper_sources(paper.id)
+        sources = sources_shown(store.paper_sources(paper.id))
     data = paper_full(paper)
     data["merged_from"] = [{"source": s, "origin": o, "first_seen": t} for s, o, t in sources]
     if as_json:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paperscope.errors import InputError
+from paperscope.serve.web.api import PERSONAL_ERRORS
 from paperscope.serve.web.auth import (
     CurrentUser,
     check_csrf,
@@ -323,7 +324,7 @@ async def account_export(request: Request, user: CurrentUser) -> Response:
     return _export(request, user)
 
 
-@router.get("/api/v1/me/export")
+@router.get("/api/v1/me/export", responses=PERSONAL_ERRORS)
 async def api_account_export(request: Request, user: CurrentUser) -> Response:
     return _export(request, user)
 

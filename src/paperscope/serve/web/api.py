@@ -23,7 +23,7 @@ from paperscope.errors import InputError, QueryError
 from paperscope.model import Paper
 from paperscope.rank import query as q
 from paperscope.rank.search import MODES, SORTS, SearchEngine, SearchResult, arxiv_reference
-from paperscope.serve.records import paper_full, paper_summary
+from paperscope.serve.records import paper_full, paper_summary, sources_shown
 from paperscope.serve.web.feedviews import category_listing, feed_page
 from paperscope.serve.web.format import author_url, paper_url
 from paperscope.serve.web.site import Site, site_of
@@ -55,6 +55,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ApiError, "description": "Unknown id, slug or category"},
     422: {"model": ApiError, "description": "Bad parameter (type, range, page size)"},
     429: {"model": ApiError, "description": "Rate limit reached; see Retry-After"},
+}
+#: The errors of a user's own routes (library, recommendations, export) besides ERRORS.
+PERSONAL_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    401: {"model": ApiError, "description": "Not logged in (multi-user server)"},
+    403: {"model": ApiError, "description": "Missing CSRF token or not allowed"},
+    404: {"model": ApiError, "description": "Unknown paper or tag"},
 }
 
 
@@ -460,7 +467,8 @@ async def paper(request: Request, ident: str) -> dict:
     data = paper_full(found)
     data["url"] = absolute(request, paper_url(found))
     data["merged_from"] = [
-        {"source": s, "origin": o, "first_seen": t} for s, o, t in store.paper_sources(found.id)
+        {"source": s, "origin": o, "first_seen": t}
+        for s, o, t in sources_shown(store.paper_sources(found.id))
     ]
     return data
 

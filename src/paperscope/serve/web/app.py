@@ -110,6 +110,12 @@ def _install_errors(app: FastAPI) -> None:
             response.headers[key] = value
         return response
 
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: OverflowError) -> Response:
+        # an integer parameter beyond SQLite's 64 bits (?tag=10**26, found by schemathesis):
+        # a bad parameter, like any other out-of-range value
+        return error_response(request, 422, "bad parameter: a number is out of range")
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("%s %s failed", request.method, request.url.path)

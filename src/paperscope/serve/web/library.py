@@ -24,6 +24,7 @@ from paperscope.model import Paper
 from paperscope.normalize import find_arxiv_id, normalize_arxiv_id
 from paperscope.serve.library_io import export_bibtex, export_json, import_library
 from paperscope.serve.records import paper_summary
+from paperscope.serve.web.api import PERSONAL_ERRORS
 from paperscope.serve.web.auth import (
     CurrentUser,
     admin_user,
@@ -452,7 +453,7 @@ def _state_json(state: PaperState, upvotes: int) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/library")
+@router.get("/api/v1/library", responses=PERSONAL_ERRORS)
 async def api_library(
     request: Request, user: CurrentUser, tag: int | None = None, page: int = 1
 ) -> JSONResponse:
@@ -478,7 +479,7 @@ async def api_library(
     )
 
 
-@router.get("/api/v1/library/papers/{ident:path}")
+@router.get("/api/v1/library/papers/{ident:path}", responses=PERSONAL_ERRORS)
 async def api_paper_state(request: Request, user: CurrentUser, ident: str) -> JSONResponse:
     library = _library(request)
     rowid = _rowid(request, ident)
@@ -486,7 +487,7 @@ async def api_paper_state(request: Request, user: CurrentUser, ident: str) -> JS
     return JSONResponse(_state_json(state, library.upvote_counts([rowid]).get(rowid, 0)))
 
 
-@router.post("/api/v1/library/papers/{ident:path}", dependencies=CSRF)
+@router.post("/api/v1/library/papers/{ident:path}", dependencies=CSRF, responses=PERSONAL_ERRORS)
 async def api_update_paper(
     request: Request,
     user: CurrentUser,
@@ -523,7 +524,7 @@ def _int(value: Any, name: str) -> int:
     return value
 
 
-@router.get("/api/v1/recommendations")
+@router.get("/api/v1/recommendations", responses=PERSONAL_ERRORS)
 async def api_recommendations(
     request: Request, user: CurrentUser, tag: str | None = None, limit: int = 20
 ) -> JSONResponse:

@@ -25,6 +25,7 @@ from paperscope.rank.search import MAX_LIMIT, MODES, arxiv_reference
 from paperscope.serve.export import bibtex_entry
 from paperscope.serve.web.actions import fill_slots, here, list_actions, slot
 from paperscope.serve.web.alerts import following
+from paperscope.serve.records import sources_shown
 from paperscope.serve.web.api import author_directory, run_search
 from paperscope.serve.web.feedviews import category_listing, feed_page, month_key, week_key
 from paperscope.serve.web.format import author_url
@@ -366,7 +367,7 @@ async def paper(request: Request, ident: str) -> Response:
         "bibtex": bibtex_entry(paper),
         "similar": similar,
         "more": _more_by_authors(store, authors, rowid, slugs),
-        "sources": store.paper_sources(paper.id),
+        "sources": sources_shown(store.paper_sources(paper.id)),
         "local_upvotes": Browse(store).upvote_counts([rowid]).get(rowid, 0),
         "export_base": _paper_path(paper),
     }

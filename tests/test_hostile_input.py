@@ -1,0 +1,195 @@
+"""Hostile files through `import`: a clear `file:record: message`, never a traceback, and the
+good records of the file still land.
+
+Every importer's real recording is damaged one way at a time (tests/hostile.py): an XML entity
+bomb, an external entity, a 10 MB field, NUL bytes, invalid UTF-8, deep nesting, a cut.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import FORMATS, PAGES
+from hostile import BOMB_DTD, mutations, xxe_dtd
+from paperscope.ingest.pipeline import FileSummary, import_file
+from paperscope.serve.cli import app
+from paperscope.store.sqlite import SQLiteStore
+
+#: One real recording per importer, with the number of papers it holds.
+RECORDINGS = {
+    "arxiv-atom": FORMATS / "arxiv-api-atom" / "query-au-del_maestro-10-entries-2016.xml",
+    "arxiv-atom-json": FORMATS / "arxiv-api-atom" / "cassette-query-testing-10-entries-2026.json",
+    "arxiv-oai": FORMATS / "arxiv-oai-pmh" / "listrecords-arXiv-set-physics-hep-ex-2017-12-14.xml",
+    "arxiv-rss": FORMATS / "arxiv-rss" / "rss-all-archives-2024-11-28-excerpt-items-912-961.xml",
+    "bibtex": FORMATS / "bibtex" / "curated-with-string-macros-and-preamble.bib",
+    "hf-papers": FORMATS / "huggingface-papers" / "papers-search-q-kazakh-9-results.json",
+    "kaggle-arxiv": FORMATS
+    / "kaggle-snapshot"
+    / "arxiv-metadata-oai-snapshot-0704.0001-0704.0200.jsonl",
+    "openalex": FORMATS / "openalex" / "works-search-attention-mechanism-3-full-fields.json",
+    "semantic-scholar": FORMATS
+    / "semantic-scholar"
+    / "cassette-paper-batch-3-full-fields-2023-12.yaml",
+    "page-arxiv-listing": PAGES / "arxiv-author-listing-hu.txt",
+    "page-author-profile": PAGES / "author-profile-lin.txt",
+    "page-hf-search": PAGES / "hf-search-global-normalization.txt",
+}
+
+#: Where one damaged record cannot leave the rest of the file readable, and why. Everywhere
+#: else every record but the damaged one lands.
+LOSES_THE_REST = {
+    # libxml2 stops at a fatal error: what came before lands, nothing after
+    ("xml", "xml-bomb"): "entity amplification limit is fatal",
+    ("xml", "10mb-field"): "a text node over 10 MB is fatal",
+    ("xml", "deep-nesting"): "nesting deeper than 256 is fatal",
+    # one JSON document (or a YAML cassette) broken in its syntax is not a document
+    ("arxiv-atom-json", "deep-nesting"): "JSON nested deeper than the parser allows",
+    ("arxiv-atom-json", "invalid-utf8"): "the recording's body is JSON text",
+    ("hf-papers", "deep-nesting"): "JSON nested deeper than the parser allows",
+    ("openalex", "deep-nesting"): "JSON nested deeper than the parser allows",
+    ("semantic-scholar", "nul-bytes"): "YAML refuses control characters",
+    ("semantic-scholar", "invalid-utf8"): "YAML refuses undecodable bytes",
+}
+XML_FORMATS = {"arxiv-atom", "arxiv-atom-json", "arxiv-oai", "arxiv-rss"}
+#: Damage that is no damage to that format.
+HARMLESS = {
+    ("bibtex", "invalid-utf8"): "a line that is not UTF-8 is read as Latin-1 (older .bib files)",
+    ("bibtex", "deep-nesting"): "braces are BibTeX markup, read without recursion and dropped",
+}
+#: Formats whose text layout a damaged line can shift, so a neighbour record may go too
+#: (always reported or never read, never silently half-stored).
+LAYOUT = {"page-author-profile", "page-hf-search", "page-arxiv-listing", "semantic-scholar"}
+
+CASES = [
+    (fmt, label)
+    for fmt, path in RECORDINGS.items()
+    for label in mutations(path.read_bytes(), path.name)
+]
+
+
+def base_count(path: Path, tmp_path: Path) -> int:
+    with SQLiteStore(tmp_path / "base.db") as store:
+        summary = import_file(store, path)
+    assert summary.error is None and not summary.rejected
+    return summary.papers
+
+
+def run(path: Path, tmp_path: Path) -> FileSummary:
+    with SQLiteStore(tmp_path / "hostile.db") as store:
+        return import_file(store, path)
+
+
+@pytest.mark.parametrize(("fmt", "label"), CASES, ids=[f"{f}-{m}" for f, m in CASES])
+def test_hostile_file_gives_clear_messages_and_the_good_records_land(fmt, label, tmp_path):
+    src = RECORDINGS[fmt]
+    expected = base_count(src, tmp_path)
+    path = tmp_path / f"{label}-{src.name}"
+    path.write_bytes(mutations(src.read_bytes(), src.name)[label])
+    started = time.monotonic()
+    summary = run(path, tmp_path)  # raises nothing: no traceback
+    assert time.monotonic() - started < 60
+    for bad in summary.rejected:
+        assert bad.where and bad.message and "Traceback" not in bad.message
+    if summary.error:
+        assert summary.error.startswith((str(path), path.name)), summary.error
+        assert "Traceback" not in summary.error
+    reason = LOSES_THE_REST.get((fmt, label))
+    if fmt in XML_FORMATS:
+        reason = reason or LOSES_THE_REST.get(("xml", label))
+    if (fmt, label) in HARMLESS:
+        assert summary.error is None and summary.papers == expected
+    elif label == "truncated":
+        # the cut record is reported or was never read; what came before it landed
+        assert summary.papers >= 1 or summary.error
+    elif reason:
+        assert summary.error or summary.rejected, reason
+    elif label == "external-entity":
+        # the entity is not resolved: that record lacks its title (rejected), the rest land
+        assert summary.papers >= expected - 1
+    else:
+        slack = 2 if fmt in LAYOUT else 1
+        assert summary.error is None
+        assert summary.papers >= expected - slack, (summary.papers, expected)
+        assert summary.rejected, "the damaged record is reported"
+
+
+def test_an_xml_bomb_is_not_expanded(tmp_path):
+    data = (
+        b'<?xml version="1.0"?>'
+        + BOMB_DTD
+        + (
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><title>arXiv Query</title>'
+            b"<link href='http://arxiv.org/api/query'/>"
+            b"<entry><id>http://arxiv.org/abs/2101.00001v1</id><title>&lol9;</title>"
+            b"<summary>s</summary><author><name>A B</name></author></entry></feed>"
+        )
+    )
+    path = tmp_path / "bomb.xml"
+    path.write_bytes(data)
+    started = time.monotonic()
+    with SQLiteStore(tmp_path / "p.db") as store:
+        summary = import_file(store, path)
+        titles = [r[0] for r in store.conn.execute("SELECT title FROM papers")]
+    assert time.monotonic() - started < 10
+    assert not any("lol" in t for t in titles)
+    assert summary.error and "amplification" in summary.error
+
+
+class _Counter(http.server.BaseHTTPRequestHandler):
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"LEAKED")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.mark.parametrize("name", ["arxiv-atom", "arxiv-oai", "arxiv-rss"])
+def test_external_entities_read_no_file_and_make_no_request(name, tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    try:
+        src = RECORDINGS[name].read_bytes()
+        for target in (secret.as_uri(), f"http://127.0.0.1:{server.server_port}/x"):
+            decl_end = src.find(b"?>") + 2
+            data = src[:decl_end] + xxe_dtd(target) + src[decl_end:]
+            data = data.replace(b"</title>", b"&xxe;</title>", 2)
+            path = tmp_path / f"xxe-{name}.xml"
+            path.write_bytes(data)
+            with SQLiteStore(tmp_path / f"{name}.db") as store:
+                summary = import_file(store, path)
+                stored = " ".join(
+                    f"{t} {a}" for t, a in store.conn.execute("SELECT title, abstract FROM papers")
+                )
+            assert summary.papers >= 1
+            assert "TOP-SECRET" not in stored and "LEAKED" not in stored
+        assert _Counter.hits == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_cli_prints_file_record_message_and_imports_the_rest(tmp_path):
+    src = RECORDINGS["kaggle-arxiv"]
+    path = tmp_path / "snapshot.jsonl"
+    path.write_bytes(mutations(src.read_bytes(), src.name)["nul-bytes"])
+    result = CliRunner().invoke(
+        app, ["import", str(path), "--db", str(tmp_path / "p.db"), "--no-embed"]
+    )
+    assert result.exit_code == 0
+    assert f"{path}:record 1: 0704.0001: title holds a NUL byte" in result.stderr
+    assert "Traceback" not in result.output
+    assert "199" in result.stdout
