@@ -23,9 +23,9 @@ from paperscope.model import Paper
 from paperscope.rank import query as query_lang
 from paperscope.rank.search import MAX_LIMIT, MODES, arxiv_reference
 from paperscope.serve.export import bibtex_entry
+from paperscope.serve.records import sources_shown
 from paperscope.serve.web.actions import fill_slots, here, list_actions, slot
 from paperscope.serve.web.alerts import following
-from paperscope.serve.records import sources_shown
 from paperscope.serve.web.api import author_directory, run_search
 from paperscope.serve.web.feedviews import category_listing, feed_page, month_key, week_key
 from paperscope.serve.web.format import author_url
