@@ -93,6 +93,8 @@ class SearchResult:
     total: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: One line when the text was not searched as typed (`query.parse_query`), else None.
+    notice: str | None = None
 
 
 def _check(mode: str, sort: str, limit: int, offset: int) -> None:
@@ -198,11 +200,16 @@ class SearchEngine:
         offset: int = 0,
         sort: str = "relevance",
         facets: bool = False,
+        strict: bool = True,
     ) -> SearchResult:
+        """`strict`: a malformed query raises QueryError (what saved queries and feeds need);
+        the search boxes pass False: any text is searched and `notice` says how it was read
+        when that differs from the typed text (`query.parse_query`)."""
         _check(mode, sort, limit, offset)
-        node = q.parse(text)
+        parsed = q.parse_query(text, strict=strict)
+        node = parsed.node
         free, filters = q.split_query(node)
-        result = SearchResult(text, mode, sort, [], 0)
+        result = SearchResult(text, mode, sort, [], 0, notice=parsed.notice)
         wanted = offset + limit
         if sort == "trending":
             ranked, ranks, result.total = self._trending(node, free, filters, mode, wanted)

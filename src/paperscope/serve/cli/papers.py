@@ -41,18 +41,28 @@ def search(
         bool, typer.Option("--facets", help="Also count hits per category/year.")
     ] = False,
     as_json: JsonOption = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Refuse text that is not the query language (exit 2, with where)."
+        ),
+    ] = False,
 ) -> None:
     """Search papers: BM25 and embeddings fused (hybrid, the default), or one of them.
 
-    Exit code 2 for a malformed query, with the position of the problem.
+    Any text is searched: what does not parse as the query language is searched as plain
+    words, with one "notice:" line on stderr. With --strict a malformed query exits 2 naming
+    the position of the problem.
     """
     with (
         index_progress(as_json) as progress,
         SearchEngine.open(resolve_db_path(db), progress=progress) as engine,
     ):
         result = engine.search(
-            query, mode=mode, limit=limit, offset=offset, sort=sort, facets=facets
+            query, mode=mode, limit=limit, offset=offset, sort=sort, facets=facets, strict=strict
         )
+    if result.notice:
+        typer.secho(f"notice: {result.notice}", err=True, fg="yellow")
     for note in result.notes:
         typer.secho(f"note: {note}", err=True, fg="yellow")
     if as_json:

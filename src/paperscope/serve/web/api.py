@@ -89,6 +89,11 @@ class SearchResponse(BaseModel):
         None, description="Hits per category ('categories') and year ('year'), with facets=true"
     )
     notes: list[str] = []
+    notice: str | None = Field(
+        None,
+        description="One line when the query was not read as typed (searched as plain text); "
+        "null otherwise. With strict=true such a query is a 400 instead",
+    )
 
 
 class AuthorOut(BaseModel):
@@ -232,6 +237,8 @@ def compose_query(
     categories: list[str] | None = None,
     start: date | None = None,
     end: date | None = None,
+    *,
+    strict: bool = True,
 ) -> str:
     """The query text with category (any of them) and date-range filters ANDed in.
 
@@ -239,9 +246,10 @@ def compose_query(
     With them, the parsed query gets the filter clauses and comes back in canonical syntax:
     `compose_query("graph", ["cs.LG"], date(2024, 1, 1))` is what
     `paperscope search 'graph cat:cs.LG submittedDate:[20240101 TO *]'` runs.
-    The query is parsed first, so a fault's position refers to the user's own text.
+    The query is parsed first, so a fault's position refers to the user's own text; not
+    `strict`, it is read as `query.parse_query` reads it and never refused.
     """
-    node = q.parse(text)
+    node = q.parse_query(text, strict=strict).node
     extra: list[q.Node] = []
     cats = [_category_node(c) for c in categories or [] if c.strip()]
     if cats:
@@ -306,12 +314,20 @@ def run_search(
     start: date | None = None,
     end: date | None = None,
     facets: bool = False,
+    strict: bool = True,
 ) -> SearchResult:
-    """A search as every web surface runs it (API, Atom, exports): same checks, same text."""
+    """A search as every web surface runs it (API, Atom, exports): same checks, same text.
+    The search box and the API pass `strict=False` unless asked (any text is searched, with a
+    notice); feeds and exports keep the strict language, as they have no place for a notice."""
     check_query(site, text)
-    composed = compose_query(text, categories, start, end)
+    composed = compose_query(text, categories, start, end, strict=strict)
     engine: SearchEngine = site.engine
-    return engine.search(composed, mode=mode, sort=sort, limit=limit, offset=offset, facets=facets)
+    result = engine.search(
+        composed, mode=mode, sort=sort, limit=limit, offset=offset, facets=facets, strict=strict
+    )
+    if composed != text and not strict:  # the notice is about what the user typed
+        result.notice = q.parse_query(text).notice
+    return result
 
 
 _directories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -367,6 +383,13 @@ async def search(
     ] = None,
     until: Annotated[date | None, Query(description="Published on or before YYYY-MM-DD")] = None,
     facets: Annotated[bool, Query(description="Count hits per category and year")] = False,
+    strict: Annotated[
+        bool,
+        Query(
+            description="Refuse a query that is not the query language (400 with the position); "
+            "by default any text is searched and `notice` says how it was read"
+        ),
+    ] = False,
 ) -> dict:
     site = site_of(request)
     size = check_page(site, limit, offset)
@@ -381,6 +404,7 @@ async def search(
         start=date_from,
         end=until,
         facets=facets,
+        strict=strict,
     )
     items = [(h.rowid, h.paper, h.score) for h in result.hits]
     body = {
@@ -395,6 +419,7 @@ async def search(
         "offset": offset,
         "next": next_url(request, offset, size, result.total),
         "notes": result.notes,
+        "notice": result.notice,
     }
     if facets:
         body["facets"] = result.facets
