@@ -255,18 +255,27 @@ class SearchEngine:
     ) -> tuple[list[tuple[int, float]], dict, int]:
         depth = max(CANDIDATES, wanted)
         allowed = self.lexical.filter_rowids(filters) if filters is not None else None
-        semantic: list[tuple[int, float]] = []
-        if allowed is None or len(allowed):
-            query_vec = self._embed_query(q.free_text(free))
-            semantic = self.vectors.search(query_vec, depth, allowed=allowed)
+        semantic = self._semantic_side(free, allowed, depth)
         if mode == "semantic":
             total = len(allowed) if allowed is not None else len(self.vectors)
             return semantic, {"semantic": semantic}, min(total, len(self.vectors))
-        lexical, lexical_total = self.lexical.search(node, limit=depth)
+        lexical, lexical_total = self._lexical_side(node, depth)
         fused = fusion.weighted_sum(lexical, semantic, share=fusion.LEXICAL_SHARE)
         # the union of both candidate lists, at least every lexical match
         total = max(lexical_total, len(fused))
         return fused, {"lexical": lexical, "semantic": semantic}, total
+
+    def _semantic_side(
+        self, free: q.Node, allowed: np.ndarray | None, depth: int
+    ) -> list[tuple[int, float]]:
+        if allowed is not None and not len(allowed):
+            return []
+        return self.vectors.search(self._embed_query(q.free_text(free)), depth, allowed=allowed)
+
+    def _lexical_side(self, node: q.Node, depth: int) -> tuple[list[tuple[int, float]], int]:
+        """Hybrid's lexical candidates: BM25 with proximity evidence, relaxed to most of the
+        words when few papers hold them all (`LexicalIndex.search`)."""
+        return self.lexical.search(node, limit=depth, relax=True)
 
     def _embed_query(self, text: str) -> np.ndarray:
         """The embedder's vector of `text`, from a small LRU of recent queries (read-only)."""
