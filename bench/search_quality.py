@@ -247,14 +247,15 @@ class Runner:
         return Sides(semantic, lexical, relaxed)
 
 
-def ranked(sides: Sides | None, mode: str, share: float) -> list[int]:
+def ranked(sides: Sides | None, mode: str, share: float, scale: str | None = None) -> list[int]:
     if sides is None:
         return []
     if mode == "lexical":
         return [r for r, _ in sides.lexical]
     if mode == "semantic":
         return [r for r, _ in sides.semantic]
-    return [r for r, _ in fusion.weighted_sum(sides.relaxed, sides.semantic, share=share)]
+    fused = fusion.weighted_sum(sides.relaxed, sides.semantic, share=share, semantic_scale=scale)
+    return [r for r, _ in fused]
 
 
 # ---------------------------------------------------------------- metrics
@@ -295,12 +296,14 @@ def topic_ndcg(rows: list[int], relevant: dict[int, float]) -> float:
 MAIN = {"hf": "nDCG@10", "known": "MRR@10", "topic": "nDCG@10"}
 
 
-def score_set(qs: QuerySet, sides: list[Sides | None], mode: str, share: float) -> dict:
+def score_set(
+    qs: QuerySet, sides: list[Sides | None], mode: str, share: float, scale: str | None = None
+) -> dict:
     if qs.kind == "hf":
-        return hf_metrics(ranked(sides[0], mode, share), qs.queries[0][1])
+        return hf_metrics(ranked(sides[0], mode, share, scale), qs.queries[0][1])
     values = []
     for (_, target), side in zip(qs.queries, sides, strict=True):
-        rows = ranked(side, mode, share)
+        rows = ranked(side, mode, share, scale)
         values.append(
             reciprocal_rank(rows, target) if qs.kind == "known" else topic_ndcg(rows, target)
         )
@@ -386,24 +389,26 @@ def check_against_engine(engine: SearchEngine, sets: list[QuerySet], share: floa
 
 
 def sweep(engine: SearchEngine, sets: list[QuerySet]) -> None:
-    shares = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-    grid = list(itertools.product((0.0, 1.0, 2.0, 4.0), (0.0, 0.5, 1.0, 2.0), (0, 20)))
-    default = (lexical_config(), fusion.LEXICAL_SHARE)
+    shares = [
+        (share, scale) for scale in ("max", "minmax") for share in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+    ]
+    grid = list(itertools.product((0.0, 2.0, 4.0), (0.0, 1.0), (0, 20)))
+    default = (lexical_config(), (fusion.LEXICAL_SHARE, fusion.SEMANTIC_SCALE))
     runner = Runner(engine)
     scores: dict[tuple, dict[str, float]] = {}
     for config in grid:
         set_lexical(config)
         sides = all_sides(runner, sets)
-        for share in shares:
-            scores[(config, share)] = {
-                qs.name: score_set(qs, sides[qs.name], "hybrid", share)[MAIN[qs.kind]]
+        for share, scale in shares:
+            scores[(config, (share, scale))] = {
+                qs.name: score_set(qs, sides[qs.name], "hybrid", share, scale)[MAIN[qs.kind]]
                 for qs in sets
             }
     set_lexical(default[0])
     names = [qs.name for qs in sets]
-    print(f"\nsweep: {len(scores)} settings (title pair boost, abstract pair boost, relax below;")
-    print("lexical share); main figure of hybrid per set")
-    print(f"{'setting':<30}" + "".join(f"{n:>10}" for n in names) + f"{'mean':>8}{'wins':>6}")
+    print(f"\nsweep: {len(scores)} settings ((title pair boost, abstract pair boost, relax below),")
+    print("(lexical share, semantic scaling)); main figure of hybrid per set")
+    print(f"{'setting':<44}" + "".join(f"{n:>10}" for n in names) + f"{'mean':>8}{'wins':>6}")
     best_per_set = {n: max(s[n] for s in scores.values()) for n in names}
 
     def wins(s: dict[str, float]) -> int:
@@ -415,14 +420,14 @@ def sweep(engine: SearchEngine, sets: list[QuerySet]) -> None:
         s = scores[key]
         label = f"{key[0]} {key[1]}" + (" (default)" if key == default else "")
         row = "".join(f"{s[n]:>10.3f}" for n in names)
-        print(f"{label:<30}{row}{np.mean(list(s.values())):>8.3f}{wins(s):>6}")
+        print(f"{label:<44}{row}{np.mean(list(s.values())):>8.3f}{wins(s):>6}")
     print("\nleave one set out: parameters best on the other sets (mean), scored on the one left")
-    print(f"{'left out':<10} {'chosen':<26} {'left-out':>9} {'default':>9} {'best':>7}")
+    print(f"{'left out':<10} {'chosen':<36} {'left-out':>9} {'default':>9} {'best':>7}")
     for name in names:
         others = [n for n in names if n != name]
         chosen = max(scores, key=lambda k: np.mean([scores[k][n] for n in others]))
         print(
-            f"{name:<10} {str(chosen[0]) + ' ' + str(chosen[1]):<26} "
+            f"{name:<10} {str(chosen[0]) + ' ' + str(chosen[1]):<36} "
             f"{scores[chosen][name]:>9.3f} {scores[default][name]:>9.3f} "
             f"{best_per_set[name]:>7.3f}"
         )
@@ -439,7 +444,8 @@ def main() -> None:
     sets = [hf_set(store), *known_item_sets(papers), topic_set(papers)]
     print(f"corpus: {store.count()} papers, {store.count_embedded()} embedded")
     print(
-        f"ranking: lexical share {fusion.LEXICAL_SHARE}; title/abstract pair boost "
+        f"ranking: lexical share {fusion.LEXICAL_SHARE}, semantic scaled by "
+        f"{fusion.SEMANTIC_SCALE}; title/abstract pair boost "
         f"{lexical_module.TITLE_PAIR_BOOST}/{lexical_module.ABSTRACT_PAIR_BOOST} "
         f"(slop {lexical_module.PAIR_SLOP}); relaxed lexical side below "
         f"{lexical_module.RELAX_BELOW} full matches (share {lexical_module.RELAX_SHARE}); "

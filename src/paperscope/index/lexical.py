@@ -415,6 +415,19 @@ def _relaxed(words: list[q.Term], rest: q.Node | None) -> Query | None:
     return Query.boolean_query([(Occur.Must, some), (Occur.Must, other)])
 
 
+def _after(full: Ranked, partial: Ranked, limit: int) -> Ranked:
+    """Papers holding every word first, then those holding most of them, scaled below the last
+    full match so that a fusion by score keeps that order."""
+    seen = {rowid for rowid, _ in full}
+    rest = [(r, s) for r, s in partial if r not in seen]
+    if full and rest:
+        floor = min(s for _, s in full)
+        top = max(s for _, s in rest)
+        scale = 0.99 * floor / top if top > 0 else 0.0
+        rest = [(r, s * min(1.0, scale)) for r, s in rest]
+    return (full + rest)[:limit]
+
+
 def scores(node: q.Node) -> bool:
     """Whether relevance means anything for the query: it has words (not only filters)."""
     if isinstance(node, q.Term):
@@ -720,12 +733,10 @@ class LexicalIndex:
                 _with_evidence(query, evidence), limit, count=True, offset=offset
             )
             relaxed = _relaxed(words, rest) if relax and result.count < RELAX_BELOW else None
-            if relaxed is not None:
-                count = result.count
-                result = searcher.search(
-                    _with_evidence(relaxed, evidence), limit, count=False, offset=offset
-                )
-                return self._ranked(searcher, result.hits), count
+            if relaxed is not None and offset == 0:
+                full = self._ranked(searcher, result.hits)
+                more = searcher.search(_with_evidence(relaxed, evidence), limit, count=False)
+                return _after(full, self._ranked(searcher, more.hits), limit), result.count
         else:
             result = searcher.search(
                 query, limit, count=True, offset=offset, order_by_field=field, order=Order.Desc

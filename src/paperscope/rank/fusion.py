@@ -21,6 +21,11 @@ Ranking = Sequence[tuple[int, float]]
 
 #: Lexical share of the weighted sum (0.55-0.7 scored the same in the benchmark).
 LEXICAL_SHARE = 0.6
+#: How semantic scores are scaled before the sum: "max" (divided by the best, as lexical
+#: scores are) or "minmax" (the best candidate 1, the last 0). Cosines of a short query's
+#: candidates lie close together, so divided by the best they are all near 1 and barely order
+#: the fused list; min-max spreads them over the same range as the lexical side's.
+SEMANTIC_SCALE = "max"
 #: RRF's damping constant: larger flattens the head of each list.
 RRF_K = 60
 
@@ -32,11 +37,26 @@ def _scaled(ranking: Ranking) -> dict[int, float]:
     return {rowid: score / best for rowid, score in ranking}
 
 
+def _min_max(ranking: Ranking) -> dict[int, float]:
+    if len(ranking) < 2:
+        return _scaled(ranking)
+    low = min(score for _, score in ranking)
+    high = max(score for _, score in ranking)
+    if high <= low:
+        return _scaled(ranking)
+    return {rowid: (score - low) / (high - low) for rowid, score in ranking}
+
+
 def weighted_sum(
-    lexical: Ranking, semantic: Ranking, share: float = LEXICAL_SHARE
+    lexical: Ranking,
+    semantic: Ranking,
+    share: float = LEXICAL_SHARE,
+    semantic_scale: str | None = None,
 ) -> list[tuple[int, float]]:
-    """``share * lexical/max + (1 - share) * semantic/max``, best first (ties by rowid)."""
-    lex, sem = _scaled(lexical), _scaled(semantic)
+    """``share * lexical/max + (1 - share) * semantic scaled``, best first (ties by rowid);
+    `semantic_scale` defaults to SEMANTIC_SCALE."""
+    scale = semantic_scale or SEMANTIC_SCALE
+    lex, sem = _scaled(lexical), (_min_max if scale == "minmax" else _scaled)(semantic)
     fused = {r: share * lex.get(r, 0.0) + (1 - share) * sem.get(r, 0.0) for r in lex.keys() | sem}
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
