@@ -389,10 +389,8 @@ def check_against_engine(engine: SearchEngine, sets: list[QuerySet], share: floa
 
 
 def sweep(engine: SearchEngine, sets: list[QuerySet]) -> None:
-    shares = [
-        (share, scale) for scale in ("max", "minmax") for share in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-    ]
-    grid = list(itertools.product((0.0, 2.0, 4.0), (0.0, 1.0), (0, 20)))
+    shares = [(share, scale) for scale in ("max", "minmax") for share in (0.5, 0.6, 0.7, 0.75, 0.8)]
+    grid = list(itertools.product((0.0, 2.0), (0.0, 1.0), (0, 1, 20)))
     default = (lexical_config(), (fusion.LEXICAL_SHARE, fusion.SEMANTIC_SCALE))
     runner = Runner(engine)
     scores: dict[tuple, dict[str, float]] = {}
