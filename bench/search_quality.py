@@ -1,14 +1,31 @@
-"""Search quality on real data only, lexical vs semantic vs hybrid side by side.
+"""Search quality on real data only, lexical vs semantic vs hybrid side by side, per query set.
 
 Corpus: every paper in samples/ (formats and pages) plus the 1,000 real abstracts of
 samples/corpus/arxiv-ml-abstracts-1000.csv as distractors.
 
-(a) `global normalization` against the Hugging Face search page it came from: overlap@10,
-    overlap@20, and nDCG@10 where a paper at page rank r (of N) has graded relevance N + 1 - r.
-(b) known-item search over 300 corpus papers: query = the title with stop words removed and one
-    content word dropped; query = one sentence from the middle of the abstract. MRR@10.
-(c) similar papers on the labelled corpus: share of the 10 nearest corpus papers that have the
-    same first category.
+Query sets (every figure is printed per set, never only a mean):
+
+- ``hf-page``: `global normalization` against the Hugging Face search page it came from.
+  nDCG@10 with gain 1/log2(r+1) for the paper at page rank r <= 20 (0 for the rest; the ideal
+  is the page's own top 10), beside the old gain N + 1 - r; overlap@10 and overlap@20.
+- ``titles``: 300 corpus papers with a unique title, the full title as typed. MRR@10.
+- ``title-1``: the same papers, title without stop words and one content word dropped. MRR@10.
+- ``sentences``: one sentence from the middle of each abstract, words only. MRR@10.
+- ``hostile``: every abstract sentence that holds a colon, a bracket, ``$...$``, ``--`` or a
+  quote, pasted as is; sentences with a quoted part lose the closing quote (unbalanced).
+  MRR@10, and how many queries were errors (none without strict; with strict, for reference).
+- ``topics``: the arXiv names of the corpus ``terms`` labels (categories) held by 4+ papers
+  ("Robotics", "Information Retrieval"); relevant = papers with that label. nDCG@10.
+- similar papers on the labelled corpus: share of the 10 nearest corpus papers that have the
+  same first category (unchanged).
+
+``--sweep`` fits the ranking parameters (fusion share, proximity boosts, relaxed lexical side)
+on a grid and runs a leave-one-set-out check: for each set, the parameters that score best on
+the *other* sets (mean of their main figure), and how they do on the set left out.
+
+Each query's lexical and semantic candidate lists are computed once (the query embedding is
+the expensive part) and fused here exactly as `SearchEngine._semantic_or_hybrid` fuses them;
+the run checks that on a sample against `SearchEngine.search`.
 
 Usage: python bench/search_quality.py [--db PATH] [--sweep]
 """
@@ -16,23 +33,28 @@ Usage: python bench/search_quality.py [--db PATH] [--sweep]
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import random
 import re
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import paperscope.index.lexical as lexical_module
 import paperscope.rank.search as search_module
+from paperscope.errors import QueryError
 from paperscope.index.embedding import embed_missing
 from paperscope.ingest.pipeline import expand_paths, import_file
 from paperscope.model import Paper
 from paperscope.normalize import title_key
 from paperscope.rank import fusion
-from paperscope.rank.search import SearchEngine
+from paperscope.rank import query as q
+from paperscope.rank.search import CANDIDATES, SearchEngine
 from paperscope.store.sqlite import SQLiteStore
 from synth import OUT, ROOT, load_corpus
 
@@ -43,6 +65,38 @@ STOP = set(
     "using towards toward based we our their over under than not no can do does".split()
 )
 SEED = 11
+HF_QUERY = "global normalization"
+#: arXiv's names of the corpus labels (cs.IT and math.IT share one, as do math.ST and stat.TH).
+CATEGORY_NAMES = {
+    "cs.CV": "Computer Vision and Pattern Recognition",
+    "cs.LG": "Machine Learning",
+    "stat.ML": "Machine Learning",
+    "eess.IV": "Image and Video Processing",
+    "cs.AI": "Artificial Intelligence",
+    "cs.CL": "Computation and Language",
+    "cs.NE": "Neural and Evolutionary Computing",
+    "cs.DC": "Distributed, Parallel, and Cluster Computing",
+    "cs.RO": "Robotics",
+    "cs.IR": "Information Retrieval",
+    "cs.IT": "Information Theory",
+    "math.IT": "Information Theory",
+    "eess.SP": "Signal Processing",
+    "stat.ME": "Methodology",
+    "cs.CR": "Cryptography and Security",
+    "cs.DB": "Databases",
+    "math.OC": "Optimization and Control",
+    "math.ST": "Statistics Theory",
+    "stat.TH": "Statistics Theory",
+    "cs.SI": "Social and Information Networks",
+    "cs.GR": "Graphics",
+    "cs.HC": "Human-Computer Interaction",
+    "cs.MA": "Multiagent Systems",
+    "cs.NI": "Networking and Internet Architecture",
+    "cs.SY": "Systems and Control",
+    "cs.MM": "Multimedia",
+}
+MIN_TOPIC = 4
+KNOWN = 300
 
 
 def build(db: Path) -> SQLiteStore:
@@ -69,32 +123,22 @@ def build(db: Path) -> SQLiteStore:
     return store
 
 
+# ---------------------------------------------------------------- query sets
+
+
+@dataclass
+class QuerySet:
+    name: str
+    kind: str  # "hf", "known" or "topic"
+    queries: list[tuple[str, object]]  # (text, target rowid | {rowid: gain} | page ranks)
+    strict_errors: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
 def plain(text: str) -> str:
     """Words only, so a sentence is never read as query syntax (fields, operators, quotes)."""
     words = re.findall(r"\w[\w'-]*", text)
     return " ".join(w.lower() if w in {"AND", "OR", "NOT", "ANDNOT"} else w for w in words)
-
-
-def ndcg10(ranked_ranks: list[int | None], n_page: int) -> float:
-    gains = [(n_page + 1 - r) if r else 0 for r in ranked_ranks[:10]]
-    ideal = [n_page + 1 - r for r in range(1, 11)]
-    dcg = sum(g / math.log2(i + 2) for i, g in enumerate(gains))
-    return dcg / sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-
-
-def hf_page(engine: SearchEngine, mode: str) -> tuple[float, float, float]:
-    hits = engine.search("global normalization", mode=mode, limit=20).hits
-    ranks = []
-    for hit in hits:
-        rank = hit.paper.external_ids.get("page_rank")
-        on_page = "page-hf-search" in hit.paper.sources and rank
-        ranks.append(int(rank) if on_page else None)
-    n_page = engine.store.conn.execute(
-        "SELECT count(*) FROM papers WHERE sources LIKE '%page-hf-search%'"
-    ).fetchone()[0]
-    o10 = sum(1 for r in ranks[:10] if r and r <= 10) / 10
-    o20 = sum(1 for r in ranks[:20] if r and r <= 20) / 20
-    return o10, o20, ndcg10(ranks, n_page)
 
 
 def corpus_rowids(store: SQLiteStore) -> dict[int, Paper]:
@@ -104,33 +148,177 @@ def corpus_rowids(store: SQLiteStore) -> dict[int, Paper]:
     return store.load_rowids([r[0] for r in rows])
 
 
-def known_item_queries(papers: dict[int, Paper]) -> list[tuple[int, str, str]]:
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s) > 30]
+
+
+def known_item_sets(papers: dict[int, Paper]) -> list[QuerySet]:
     rng = random.Random(SEED)
     by_title: dict[str, list[int]] = {}
     for rowid, p in papers.items():
         by_title.setdefault(title_key(p.title), []).append(rowid)
     unique = sorted(r for rows in by_title.values() if len(rows) == 1 for r in rows)
-    out = []
-    for rowid in rng.sample(unique, 300):
+    titles, title_1, sentences = [], [], []
+    for rowid in rng.sample(unique, KNOWN):
         paper = papers[rowid]
         words = [w for w in re.findall(r"\w[\w'-]*", paper.title) if w.lower() not in STOP]
         if len(words) > 1:
             words.pop(rng.randrange(len(words)))
-        sentences = [s for s in re.split(r"(?<=[.!?])\s+", paper.abstract) if len(s) > 30]
-        sentence = sentences[len(sentences) // 2] if sentences else paper.abstract
-        out.append((rowid, plain(" ".join(words)), plain(sentence)))
-    return out
+        found = _sentences(paper.abstract)
+        sentence = found[len(found) // 2] if found else paper.abstract
+        titles.append((paper.title, rowid))
+        title_1.append((plain(" ".join(words)), rowid))
+        sentences.append((plain(sentence), rowid))
+    hostile = []
+    for rowid in unique:
+        for sentence in _sentences(papers[rowid].abstract):
+            if not re.search(r':|\[|\$|--|"', sentence):
+                continue
+            if sentence.count('"') >= 2:  # cut the closing quote: unbalanced, as selected
+                cut = sentence.rfind('"')
+                sentence = sentence[:cut] + sentence[cut + 1 :]
+            hostile.append((sentence, rowid))
+    return [
+        QuerySet("titles", "known", titles),
+        QuerySet("title-1", "known", title_1),
+        QuerySet("sentences", "known", sentences),
+        QuerySet("hostile", "known", hostile),
+    ]
 
 
-def mrr10(engine: SearchEngine, mode: str, queries: list[tuple[int, str]]) -> float:
-    total = 0.0
-    for rowid, text in queries:
-        hits = engine.search(text, mode=mode, limit=10).hits
-        for i, hit in enumerate(hits, start=1):
-            if hit.rowid == rowid:
-                total += 1 / i
-                break
-    return total / len(queries)
+def topic_set(papers: dict[int, Paper]) -> QuerySet:
+    by_name: dict[str, set[int]] = {}
+    for rowid, paper in papers.items():
+        for code in paper.categories:
+            if code in CATEGORY_NAMES:
+                by_name.setdefault(CATEGORY_NAMES[code], set()).add(rowid)
+    queries = [
+        (name, {r: 1.0 for r in rows})
+        for name, rows in sorted(by_name.items())
+        if len(rows) >= MIN_TOPIC
+    ]
+    return QuerySet("topics", "topic", queries)
+
+
+def hf_set(store: SQLiteStore) -> QuerySet:
+    ranks = {}
+    for rowid, paper in store.iter_papers():
+        rank = paper.external_ids.get("page_rank")
+        if "page-hf-search" in paper.sources and rank:
+            ranks[rowid] = int(rank)
+    return QuerySet("hf-page", "hf", [(HF_QUERY, ranks)])
+
+
+# ---------------------------------------------------------------- candidate lists
+
+
+@dataclass
+class Sides:
+    semantic: list[tuple[int, float]]
+    lexical: list[tuple[int, float]] = field(default_factory=list)  # lexical mode
+    relaxed: list[tuple[int, float]] = field(default_factory=list)  # hybrid's lexical side
+
+
+class Runner:
+    """Computes each query's candidate lists once per lexical configuration."""
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self.engine = engine
+        self.semantic: dict[str, list[tuple[int, float]]] = {}
+
+    def sides(self, text: str) -> Sides | None:
+        try:
+            node = q.parse_query(text).node
+        except QueryError:
+            return None
+        free, filters = q.split_query(node)
+        allowed = None
+        if filters is not None:
+            allowed = self.engine.lexical.filter_rowids(filters)
+        if free is None:
+            semantic = []
+        else:
+            key = q.free_text(free) + repr(filters)
+            if key not in self.semantic:
+                self.semantic[key] = self.engine._semantic_side(free, allowed, CANDIDATES)
+            semantic = self.semantic[key]
+        lexical, _ = self.engine.lexical.search(node, limit=CANDIDATES)
+        relaxed, _ = self.engine._lexical_side(node, CANDIDATES)
+        return Sides(semantic, lexical, relaxed)
+
+
+def ranked(sides: Sides | None, mode: str, share: float, scale: str | None = None) -> list[int]:
+    if sides is None:
+        return []
+    if mode == "lexical":
+        return [r for r, _ in sides.lexical]
+    if mode == "semantic":
+        return [r for r, _ in sides.semantic]
+    fused = fusion.weighted_sum(sides.relaxed, sides.semantic, share=share, semantic_scale=scale)
+    return [r for r, _ in fused]
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def _dcg(gains: list[float]) -> float:
+    return sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+
+
+def hf_metrics(rows: list[int], ranks: dict[int, int]) -> dict[str, float]:
+    page = [ranks.get(r) for r in rows[:20]]
+    new = [1 / math.log2(r + 1) if r and r <= 20 else 0.0 for r in page[:10]]
+    ideal_new = [1 / math.log2(r + 1) for r in range(1, 11)]
+    n = len(ranks)
+    old = [(n + 1 - r) if r else 0 for r in page[:10]]
+    ideal_old = [n + 1 - r for r in range(1, 11)]
+    return {
+        "nDCG@10": _dcg(new) / _dcg(ideal_new),
+        "nDCG@10 old gain": _dcg(old) / _dcg(ideal_old),
+        "overlap@10": sum(1 for r in page[:10] if r and r <= 10) / 10,
+        "overlap@20": sum(1 for r in page if r and r <= 20) / 20,
+    }
+
+
+def reciprocal_rank(rows: list[int], target: int) -> float:
+    for i, rowid in enumerate(rows[:10], start=1):
+        if rowid == target:
+            return 1 / i
+    return 0.0
+
+
+def topic_ndcg(rows: list[int], relevant: dict[int, float]) -> float:
+    gains = [relevant.get(r, 0.0) for r in rows[:10]]
+    ideal = sorted(relevant.values(), reverse=True)[:10]
+    return _dcg(gains) / _dcg(ideal)
+
+
+MAIN = {"hf": "nDCG@10", "known": "MRR@10", "topic": "nDCG@10"}
+
+
+def score_set(
+    qs: QuerySet, sides: list[Sides | None], mode: str, share: float, scale: str | None = None
+) -> dict:
+    if qs.kind == "hf":
+        return hf_metrics(ranked(sides[0], mode, share, scale), qs.queries[0][1])
+    values = []
+    for (_, target), side in zip(qs.queries, sides, strict=True):
+        rows = ranked(side, mode, share, scale)
+        values.append(
+            reciprocal_rank(rows, target) if qs.kind == "known" else topic_ndcg(rows, target)
+        )
+    return {MAIN[qs.kind]: sum(values) / len(values)}
+
+
+def count_errors(qs: QuerySet) -> None:
+    for strict in (False, True):
+        errors = 0
+        for text, _ in qs.queries:
+            try:
+                q.parse_query(text, strict=strict)
+            except QueryError:
+                errors += 1
+        qs.errors["strict" if strict else "default"] = errors
 
 
 def similar_share(engine: SearchEngine, mode: str, papers: dict[int, Paper], n: int) -> float:
@@ -144,77 +332,142 @@ def similar_share(engine: SearchEngine, mode: str, papers: dict[int, Paper], n: 
     return sum(shares) / len(shares)
 
 
-def evaluate(engine: SearchEngine, modes=MODES, similar_n: int = 300) -> dict[str, dict]:
-    papers = corpus_rowids(engine.store)
-    queries = known_item_queries(papers)
-    out = {}
-    for mode in modes:
-        t = time.perf_counter()
-        o10, o20, nd = hf_page(engine, mode)
-        title_mrr = mrr10(engine, mode, [(r, t_) for r, t_, _ in queries])
-        sentence_mrr = mrr10(engine, mode, [(r, s) for r, _, s in queries])
-        share = similar_share(engine, mode, papers, similar_n)
-        out[mode] = {
-            "overlap@10": o10,
-            "overlap@20": o20,
-            "nDCG@10": nd,
-            "MRR@10 title-1": title_mrr,
-            "MRR@10 sentence": sentence_mrr,
-            "similar same-cat@10": share,
-            "seconds": time.perf_counter() - t,
-        }
-    return out
+# ---------------------------------------------------------------- runs
 
 
-def print_table(results: dict[str, dict]) -> None:
-    metrics = [m for m in next(iter(results.values())) if m != "seconds"]
-    print(f"{'metric':<24}" + "".join(f"{m:>10}" for m in results))
-    for metric in metrics:
-        print(f"{metric:<24}" + "".join(f"{results[m][metric]:>10.3f}" for m in results))
-    print(f"{'seconds':<24}" + "".join(f"{results[m]['seconds']:>10.1f}" for m in results))
+LEXICAL_PARAMS = ("TITLE_PAIR_BOOST", "ABSTRACT_PAIR_BOOST", "RELAX_BELOW")
+
+
+def lexical_config() -> tuple:
+    return tuple(getattr(lexical_module, name) for name in LEXICAL_PARAMS)
+
+
+def set_lexical(config: tuple) -> None:
+    for name, value in zip(LEXICAL_PARAMS, config, strict=True):
+        setattr(lexical_module, name, value)
+
+
+def all_sides(runner: Runner, sets: list[QuerySet]) -> dict[str, list[Sides | None]]:
+    return {qs.name: [runner.sides(text) for text, _ in qs.queries] for qs in sets}
+
+
+def table(sets: list[QuerySet], sides: dict, share: float) -> dict[tuple[str, str], dict]:
+    return {
+        (qs.name, mode): score_set(qs, sides[qs.name], mode, share) for qs in sets for mode in MODES
+    }
+
+
+def print_table(sets: list[QuerySet], results: dict) -> None:
+    print(f"{'set':<10} {'metric':<18} {'queries':>7}" + "".join(f"{m:>10}" for m in MODES))
+    for qs in sets:
+        for metric in results[(qs.name, "hybrid")]:
+            row = "".join(f"{results[(qs.name, m)][metric]:>10.3f}" for m in MODES)
+            print(f"{qs.name:<10} {metric:<18} {len(qs.queries):>7}{row}")
+
+
+def verdicts(sets: list[QuerySet], results: dict) -> None:
+    print("\nper set, main figure: hybrid against the better single mode")
+    for qs in sets:
+        metric = MAIN[qs.kind]
+        lex, sem, hyb = (results[(qs.name, m)][metric] for m in MODES)
+        best = max(lex, sem)
+        state = "beats both" if hyb > best else ("within 0.01" if hyb >= best - 0.01 else "BELOW")
+        print(f"  {qs.name:<10} {metric:<8} hybrid {hyb:.3f}  best single {best:.3f}  {state}")
+
+
+def check_against_engine(engine: SearchEngine, sets: list[QuerySet], share: float) -> None:
+    """The fusion here must be the engine's: compare the top 10 on a sample of queries."""
+    rng = random.Random(SEED)
+    sample = [text for qs in sets for text, _ in rng.sample(qs.queries, min(5, len(qs.queries)))]
+    runner = Runner(engine)
+    same = 0
+    for text in sample:
+        mine = ranked(runner.sides(text), "hybrid", share)[:10]
+        theirs = [h.rowid for h in engine.search(text, mode="hybrid", limit=10, strict=False).hits]
+        same += mine == theirs
+    print(f"engine check: {same}/{len(sample)} sampled queries give the engine's hybrid top 10")
+
+
+def sweep(engine: SearchEngine, sets: list[QuerySet]) -> None:
+    shares = [(share, scale) for scale in ("max", "minmax") for share in (0.5, 0.6, 0.7, 0.75, 0.8)]
+    grid = list(itertools.product((0.0, 2.0), (0.0, 1.0), (0, 1, 20)))
+    default = (lexical_config(), (fusion.LEXICAL_SHARE, fusion.SEMANTIC_SCALE))
+    runner = Runner(engine)
+    scores: dict[tuple, dict[str, float]] = {}
+    for config in grid:
+        set_lexical(config)
+        sides = all_sides(runner, sets)
+        for share, scale in shares:
+            scores[(config, (share, scale))] = {
+                qs.name: score_set(qs, sides[qs.name], "hybrid", share, scale)[MAIN[qs.kind]]
+                for qs in sets
+            }
+    set_lexical(default[0])
+    names = [qs.name for qs in sets]
+    print(f"\nsweep: {len(scores)} settings ((title pair boost, abstract pair boost, relax below),")
+    print("(lexical share, semantic scaling)); main figure of hybrid per set")
+    print(f"{'setting':<44}" + "".join(f"{n:>10}" for n in names) + f"{'mean':>8}{'wins':>6}")
+    best_per_set = {n: max(s[n] for s in scores.values()) for n in names}
+
+    def wins(s: dict[str, float]) -> int:
+        return sum(s[n] >= best_per_set[n] - 0.01 for n in names)
+
+    order = sorted(scores, key=lambda k: (-wins(scores[k]), -np.mean(list(scores[k].values()))))
+    shown = order[:12] + ([default] if default not in order[:12] else [])
+    for key in shown:
+        s = scores[key]
+        label = f"{key[0]} {key[1]}" + (" (default)" if key == default else "")
+        row = "".join(f"{s[n]:>10.3f}" for n in names)
+        print(f"{label:<44}{row}{np.mean(list(s.values())):>8.3f}{wins(s):>6}")
+    print("\nleave one set out: parameters best on the other sets (mean), scored on the one left")
+    print(f"{'left out':<10} {'chosen':<36} {'left-out':>9} {'default':>9} {'best':>7}")
+    for name in names:
+        others = [n for n in names if n != name]
+        chosen = max(scores, key=lambda k: np.mean([scores[k][n] for n in others]))
+        print(
+            f"{name:<10} {str(chosen[0]) + ' ' + str(chosen[1]):<36} "
+            f"{scores[chosen][name]:>9.3f} {scores[default][name]:>9.3f} "
+            f"{best_per_set[name]:>7.3f}"
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=OUT / "quality.db")
-    ap.add_argument("--sweep", action="store_true", help="also try fusion weights")
+    ap.add_argument("--sweep", action="store_true", help="also fit and check the parameters")
     args = ap.parse_args()
     store = build(args.db)
     engine = SearchEngine(store)
+    papers = corpus_rowids(store)
+    sets = [hf_set(store), *known_item_sets(papers), topic_set(papers)]
     print(f"corpus: {store.count()} papers, {store.count_embedded()} embedded")
     print(
-        f"fusion: weighted sum of max-scaled scores, lexical share {fusion.LEXICAL_SHARE}; "
+        f"ranking: lexical share {fusion.LEXICAL_SHARE}, semantic scaled by "
+        f"{fusion.SEMANTIC_SCALE}; title/abstract pair boost "
+        f"{lexical_module.TITLE_PAIR_BOOST}/{lexical_module.ABSTRACT_PAIR_BOOST} "
+        f"(slop {lexical_module.PAIR_SLOP}); relaxed lexical side below "
+        f"{lexical_module.RELAX_BELOW} full matches (share {lexical_module.RELAX_SHARE}); "
         f"similar: {search_module.SIMILAR_MODE}\n"
     )
-    results = evaluate(engine)
-    print_table(results)
-    best = {m: max(results[x][m] for x in ("lexical", "semantic")) for m in results["hybrid"]}
-    gaps = [
-        f"{m}: hybrid {results['hybrid'][m]:.3f} vs best single {best[m]:.3f}"
-        for m in best
-        if m != "seconds" and results["hybrid"][m] < best[m] - 0.01
-    ]
-    verdict = "yes" if not gaps else "no"
-    print("\nhybrid within 1 point of the best single mode everywhere:", verdict)
-    for gap in gaps:
-        print("  ", gap)
+    t = time.perf_counter()
+    sides = all_sides(Runner(engine), sets)
+    results = table(sets, sides, fusion.LEXICAL_SHARE)
+    print_table(sets, results)
+    for qs in sets:
+        count_errors(qs)
+    print(
+        "\nqueries answered with an error, default / --strict: "
+        + ", ".join(f"{qs.name} {qs.errors['default']}/{qs.errors['strict']}" for qs in sets)
+    )
+    verdicts(sets, results)
+    shares = {m: similar_share(engine, m, papers, 300) for m in MODES}
+    print(
+        "\nsimilar, same first category@10: " + ", ".join(f"{m} {v:.3f}" for m, v in shares.items())
+    )
+    print(f"({time.perf_counter() - t:.0f} s)")
+    check_against_engine(engine, sets, fusion.LEXICAL_SHARE)
     if args.sweep:
-        # hybrid with other fusions: (a) and (b) only, since `similar` fuses separately
-        default = fusion.LEXICAL_SHARE
-        variants = [
-            (f"weighted sum, lexical share {x}", x, False) for x in (0.4, 0.5, 0.6, 0.7, 0.8)
-        ]
-        variants.append((f"RRF k={fusion.RRF_K}", default, True))
-        weighted = fusion.weighted_sum
-        for name, share, use_rrf in variants:
-            fusion.LEXICAL_SHARE = share
-            fusion.weighted_sum = (lambda a, b, share: fusion.rrf([a, b])) if use_rrf else weighted
-            r = evaluate(engine, modes=("hybrid",), similar_n=1)["hybrid"]
-            shown = " ".join(
-                f"{k} {v:.3f}" for k, v in r.items() if "similar" not in k and k != "seconds"
-            )
-            print(f"{name:<34} {shown}")
-        fusion.LEXICAL_SHARE, fusion.weighted_sum = default, weighted
+        sweep(engine, sets)
 
 
 if __name__ == "__main__":

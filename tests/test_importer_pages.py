@@ -178,13 +178,13 @@ def test_profile_titles_split_from_glued_authors(profile):
             False,
         ),
         ("Deformable Part Networks", ["Ziming Zhang", "Rongmei Lin", "Alan Sullivan"], True),
-        # the owner is not among the shown authors: authors stay as shown
-        ("Decoupled Networks", ["Weiyang Liu", "Zhen Liu", "Zhiding Yu"], False),
+        # the owner is not among the shown authors ("et al."): recorded last (issue 10)
+        ("Decoupled Networks", ["Weiyang Liu", "Zhen Liu", "Zhiding Yu", "Rongmei Lin"], False),
         ("Robust Elastic Net Regression", ["Weiyang Liu", "Rongmei Lin", "Meng Yang"], True),
         (
             "Jointly Learning Non-negative Projection and Dictionary with Discriminative Graph "
             "Constraints for Classification",
-            ["Weiyang Liu", "Zhiding Yu", "Yandong Wen"],
+            ["Weiyang Liu", "Zhiding Yu", "Yandong Wen", "Rongmei Lin"],
             False,
         ),
     ]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from paperscope.index import lexical
 from paperscope.index.lexical import EN, STAMP, LexicalIndex, author_keys, snippet
 from paperscope.index.paths import index_dir
 from paperscope.ingest.pipeline import import_file
@@ -209,6 +210,52 @@ def test_phrase_is_adjacent_words(env):
     assert set(found(index, '"neural network"')) == where(
         papers, lambda p: re.search(r"\bneural\W+network", words(p))
     )
+
+
+def test_adjacent_query_words_rank_papers_that_hold_them_together_higher(tmp_path, monkeypatch):
+    # the same words, the same lengths: side by side (or one word between) in the abstract
+    # or the title beats apart, and the words still match apart
+    texts = {
+        "apart": ("Layers for vision one", "A global view of deep batch normalization."),
+        "abstract": ("Layers for vision two", "A deep view of global batch normalization."),
+        "title": ("Global normalization layers", "A deep view of batch vision in for."),
+        "none": ("Batch layers for vision", "A deep view of regularization in layers."),
+    }
+    store = SQLiteStore(tmp_path / "p.db")
+    store.write_batch(
+        [Paper(title=t, abstract=a, sources=["test"]) for t, a in texts.values()], origin="t"
+    )
+    index = LexicalIndex(store, index_dir(tmp_path / "p.db") / "lexical")
+    index.ensure()
+    name = {r: k for r, p in store.iter_papers() for k, (t, _) in texts.items() if p.title == t}
+    ranked = [name[r] for r in found(index, "global normalization")]
+    assert ranked == ["title", "abstract", "apart"]
+    # without the evidence, "abstract" and "apart" score the same (same words, same lengths)
+    monkeypatch.setattr(lexical, "ABSTRACT_PAIR_BOOST", 0.0)
+    scores = {name[r]: s for r, s in index.search(q.parse("global normalization"), limit=9)[0]}
+    assert scores["abstract"] == pytest.approx(scores["apart"])
+    store.close()
+
+
+def test_relaxed_search_ranks_most_of_the_words_after_all_of_them(env, monkeypatch):
+    monkeypatch.setattr(lexical, "RELAX_BELOW", 20)  # off by default (see its comment)
+    index, papers = env
+    text = "magnetic field xylophonequartz"  # no paper has the last word
+    assert found(index, text) == []
+    hits, total = index.search(q.parse(text), limit=MANY, relax=True)
+    assert total == 0  # the count stays the papers matching the query
+    assert {r for r, _ in hits} == set(found(index, "magnetic field"))
+    # every word present beats most of them, whatever the BM25 scores
+    full = [r for r, _ in index.search(q.parse("magnetic field"), limit=MANY, relax=True)[0]]
+    partial = found(index, "magnetic OR field")
+    hits, _ = index.search(q.parse("magnetic field"), limit=MANY, relax=True)
+    assert [r for r, _ in hits] == full
+    assert len(partial) > len(full)  # relaxing only happens below RELAX_BELOW full matches
+    # filters stay hard constraints when relaxed
+    hits, _ = index.search(
+        q.parse("magnetic field xylophonequartz year:2007"), limit=MANY, relax=True
+    )
+    assert hits and all(papers[r].published.startswith("2007") for r, _ in hits)
 
 
 def test_prefix(env):

@@ -19,6 +19,7 @@ from paperscope.rank.query import (
     filters_only,
     free_text,
     parse,
+    parse_query,
     split_query,
     text_terms,
     to_string,
@@ -380,3 +381,60 @@ def test_random_queries_parse_or_fail_cleanly_and_round_trip() -> None:
         parsed += 1
         assert parse(to_string(node)) == node, query
     assert parsed > 500
+
+
+# ---------------------------------------------------------------- forgiving reading (issue 10)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "noticed"),
+    [
+        # prose: "--" and " - " are dashes, "x-y" and "-5" are words, only "-word" negates
+        ("Thomson problem -- where one seeks", "Thomson problem where one seeks", False),
+        ("a - b", "a b", False),
+        ("cooling to -5 kelvin", "cooling to -5 kelvin", False),
+        ("graph -survey", "graph -survey", False),
+        # "word:" is a field only for a known field name
+        ("the excess: ratio", "the excess: ratio", True),
+        ("ti:bert excess: x", "ti:bert excess: x", True),
+        # "[" is a range only as a date field's value
+        ("a [FROM TO TO] range", "a [FROM TO TO] range", True),
+        ("submittedDate:[20230101 TO *] x", "submittedDate:[20230101 TO *] x", False),
+        # an unbalanced quote is dropped, the words after it searched
+        ('say "hello world', "say hello world", True),
+        # what still does not parse is searched as its plain words
+        ("(graph networks", "graph networks", True),
+        ("graph AND (neural", "graph neural", True),
+        ("-alone", "alone", True),
+        ("year:abc learning", "year abc learning", True),
+    ],
+)
+def test_forgiving_reading(text, expected, noticed):
+    parsed = parse_query(text)
+    assert to_string(parsed.node) == expected
+    assert (parsed.notice is not None) == noticed
+    if noticed:
+        assert parsed.notice.startswith("searched as text: ")
+        assert "position" in parsed.notice or "cut" in parsed.notice
+
+
+def test_strict_keeps_the_errors_with_positions():
+    for text in ("the excess: ratio", "(graph networks", 'say "hello world', "a [b TO c]"):
+        with pytest.raises(QueryError) as caught:
+            parse_query(text, strict=True)
+        assert caught.value.position is not None
+    dashed = "Thomson problem -- where"
+    assert parse_query(dashed, strict=True).node == parse(dashed)
+
+
+def test_forgiving_never_refuses_text_with_a_word():
+    rng = random.Random(10)
+    alphabet = 'ab -"()[]:*$\\^_{}TO AND OR NOT ti:au:year:'
+    for _ in range(2000):
+        text = "w " + "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 30)))
+        parse_query(text)  # never raises
+    long = "word " * 400
+    parsed = parse_query(long)
+    assert parsed.notice.startswith("query cut") and len(parsed.notice) < 100
+    with pytest.raises(QueryError):
+        parse_query("-- [ ] ( )")  # nothing to search for at all

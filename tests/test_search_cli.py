@@ -86,16 +86,53 @@ def test_malformed_query_exit_2_with_position(db):
 
     from paperscope.serve.cli import main
 
-    sys.argv = ["paperscope", "search", "(graph networks", "--db", db]
+    sys.argv = ["paperscope", "search", "(graph networks", "--db", db, "--strict"]
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 2
 
 
 def test_malformed_query_message(db):
-    result = cli("search", 'ti:"unterminated', "--db", db)
+    result = cli("search", 'ti:"unterminated', "--db", db, "--strict")
     assert result.exit_code != 0
     assert "position" in str(result.exception)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(graph networks",
+        'ti:"hyperspherical energy',
+        "the excess: energy",
+        "a [FROM TO TO] range of $\\alpha$ energy",
+        "-hyperspherical",
+        "energy minimization -- a sphere",
+    ],
+)
+def test_any_text_is_searched_with_one_notice_line(db, text):
+    result = cli("search", "--db", db, "--json", "--", text)
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)  # --json keeps its shape: a list of hits
+    assert isinstance(found, list) and found
+    notices = [line for line in result.stderr.splitlines() if line.startswith("notice:")]
+    assert len(notices) <= 1
+    if text.startswith("energy"):  # valid query language: no notice
+        assert not notices
+    else:
+        assert len(notices) == 1 and "searched as text" in notices[0]
+
+
+@pytest.mark.parametrize("mode", ["lexical", "semantic", "hybrid"])
+def test_pasted_sentence_with_double_dash_finds_its_paper_first(db, mode):
+    # "--" in prose is a dash, not a negation of "where"
+    found = hits(db, "Thomson problem -- where one seeks", "--mode", mode)
+    assert found[0]["title"] == "Learning towards Minimum Hyperspherical Energy"
+
+
+def test_profile_owner_is_an_author_of_all_twelve_profile_papers(db):
+    found = hits(db, 'au:"Rongmei Lin"', "--mode", "lexical", "--limit", "50")
+    assert len(found) == 12 and all("Rongmei Lin" in h["authors"] for h in found)
+    assert len(hits(db, 'au:"Rongmei Lin"', "--limit", "50")) == 12
 
 
 def test_similar_excludes_the_paper_itself(db):

@@ -122,11 +122,26 @@ def test_search_facets(client) -> None:
     assert client.get("/api/v1/search", params={"q": "learning"}).json()["facets"] is None
 
 
-def test_search_malformed_query_is_400_with_position(client) -> None:
-    body = api_error(client.get("/api/v1/search", params={"q": "graph AND (neural"}), 400)
+def test_search_malformed_query_is_400_with_position_when_strict(client) -> None:
+    params = {"q": "graph AND (neural", "strict": "true"}
+    body = api_error(client.get("/api/v1/search", params=params), 400)
     assert body["position"] == 10 and "parenthesis" in body["message"]
     body = api_error(client.get("/api/v1/search", params={"q": "x" * 501}), 400)
     assert "500" in body["message"] and body["position"] == 500
+
+
+def test_search_reads_any_text_with_a_notice(client) -> None:
+    # not strict (the default): the same text is searched as plain words, and `notice` says so
+    body = client.get("/api/v1/search", params={"q": "graph AND (neural"}).json()
+    assert body["results"] and "parenthesis" in body["notice"]
+    assert body["notice"].startswith("searched as text")
+    plain = client.get("/api/v1/search", params={"q": "graph neural"}).json()
+    assert plain["notice"] is None
+    assert [h["id"] for h in body["results"]] == [h["id"] for h in plain["results"]]
+    # with filters folded in, the notice still speaks of the typed text
+    params = {"q": "excess: learning", "cat": "cs.LG"}
+    body = client.get("/api/v1/search", params=params).json()
+    assert "unknown field 'excess:'" in body["notice"]
 
 
 @pytest.mark.parametrize(

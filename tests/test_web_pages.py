@@ -187,8 +187,15 @@ def test_search_pagination(small_pages):
     assert set(titles(first.text)).isdisjoint(titles(second.text))
 
 
-def test_malformed_query_is_a_400_with_the_message_next_to_the_box(client):
+def test_pasted_text_is_searched_with_a_notice_line(client):
     r = client.get("/search?q=a+OR+(")
+    assert r.status_code == 200
+    assert 'id="query-notice"' in r.text and "searched as text" in r.text
+    assert 'id="q-error"' not in r.text
+
+
+def test_malformed_query_is_a_400_with_the_message_next_to_the_box_when_strict(client):
+    r = client.get("/search?q=a+OR+(&strict=true")
     assert r.status_code == 400
     assert 'id="q-error"' in r.text and "parenthesis" in r.text
     assert 'aria-invalid="true"' in r.text

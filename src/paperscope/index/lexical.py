@@ -29,7 +29,9 @@ Bare words search every text field with boosts title > authors > abstract > comm
 from __future__ import annotations
 
 import html
+import itertools
 import json
+import math
 import os
 import re
 import shutil
@@ -66,6 +68,23 @@ FIELD_BOOSTS = {
 }
 #: A bare word that is an arXiv id finds that paper first.
 ID_BOOST = 20.0
+#: Proximity evidence (relevance sort only): two adjacent bare query words that stand within
+#: PAIR_SLOP words of each other, in this order, in the title or the abstract add a phrase
+#: score with these boosts. It ranks papers about "global normalization" above papers that use
+#: "global" and "normalization" apart, on queries nobody tuned for (bench/search_quality.py).
+TITLE_PAIR_BOOST = 2.0
+ABSTRACT_PAIR_BOOST = 1.0
+PAIR_SLOP = 1
+#: The relaxed lexical side (`search(relax=True)`, used by hybrid ranking): when fewer than
+#: RELAX_BELOW papers hold every bare word, papers holding at least RELAX_SHARE of them (and
+#: every filter) are ranked after them. Off (0): bench/search_quality.py measured it below
+#: 20 and below 1 (only when no paper holds every word) and on every set it tied or lost
+#: (topics 0.199 -> 0.190 / 0.188, sentences 1.000 -> 0.995): for short topic queries the
+#: partial matches push out better semantic candidates, and pasted sentences are found anyway.
+RELAX_BELOW = 0
+RELAX_SHARE = 0.6
+#: Whether papers holding every word always rank above those holding only most of them.
+RELAX_TIERS = True
 #: Query fields of the parser -> index fields.
 _TERM_FIELDS = {"ti": ("title",), "abs": ("abstract",), "co": ("comment",), "jr": ("journal_ref",)}
 SORTS = ("relevance", "newest", "upvotes", "citations")
@@ -356,6 +375,66 @@ def _compile(node: q.Node) -> Query | None:
     return _leaf(node)
 
 
+def _bare_words(node: q.Node) -> tuple[list[q.Term], q.Node | None]:
+    """The top-level bare words of a query, in order, and the rest of it (or None)."""
+    items = node.items if isinstance(node, q.And) else (node,)
+    words = [i for i in items if isinstance(i, q.Term) and i.field == "all" and not i.prefix]
+    rest = [i for i in items if i not in words]
+    if not rest:
+        return words, None
+    return words, rest[0] if len(rest) == 1 else q.And(tuple(rest))
+
+
+def _pair_evidence(words: list[q.Term]) -> list[Query]:
+    """Phrase queries (slop PAIR_SLOP) of adjacent query words in the title and abstract."""
+    tokens = [t for w in words if not w.phrase for t in EN.analyze(w.text)]
+    out = []
+    for a, b in itertools.pairwise(tokens):
+        if a == b:
+            continue
+        for field, boost in (("title", TITLE_PAIR_BOOST), ("abstract", ABSTRACT_PAIR_BOOST)):
+            if boost > 0:
+                pair = Query.phrase_query(SCHEMA, field, [a, b], slop=PAIR_SLOP)
+                out.append(_boost(pair, boost))
+    return out
+
+
+def _with_evidence(query: Query, evidence: list[Query]) -> Query:
+    if not evidence:
+        return query
+    return Query.boolean_query([(Occur.Must, query), *((Occur.Should, e) for e in evidence)])
+
+
+def _relaxed(words: list[q.Term], rest: q.Node | None) -> Query | None:
+    """Papers with at least RELAX_SHARE of the bare words (and the rest of the query)."""
+    parts = [p for w in words if (p := _should(_all_fields(w))) is not None]
+    if len(parts) < 2:
+        return None
+    need = max(1, math.ceil(RELAX_SHARE * len(parts)))
+    some = Query.boolean_query([(Occur.Should, p) for p in parts], minimum_number_should_match=need)
+    if rest is None:
+        return some
+    other = _compile(rest)  # filters, phrases, exclusions: still required
+    if other is None:
+        return some
+    return Query.boolean_query([(Occur.Must, some), (Occur.Must, other)])
+
+
+def _after(full: Ranked, partial: Ranked, limit: int) -> Ranked:
+    """Papers holding every word first, then those holding most of them, scaled below the last
+    full match so that a fusion by score keeps that order."""
+    if not RELAX_TIERS:
+        return partial[:limit]
+    seen = {rowid for rowid, _ in full}
+    rest = [(r, s) for r, s in partial if r not in seen]
+    if full and rest:
+        floor = min(s for _, s in full)
+        top = max(s for _, s in rest)
+        scale = 0.99 * floor / top if top > 0 else 0.0
+        rest = [(r, s * min(1.0, scale)) for r, s in rest]
+    return (full + rest)[:limit]
+
+
 def scores(node: q.Node) -> bool:
     """Whether relevance means anything for the query: it has words (not only filters)."""
     if isinstance(node, q.Term):
@@ -642,13 +721,22 @@ class LexicalIndex:
     # ------------------------------------------------------------ reading
 
     def search(
-        self, node: q.Node, *, limit: int, offset: int = 0, sort: str = "relevance"
+        self,
+        node: q.Node,
+        *,
+        limit: int,
+        offset: int = 0,
+        sort: str = "relevance",
+        relax: bool = False,
     ) -> tuple[Ranked, int]:
         """(rowid, score) of the best `limit` matches after `offset`, and the number of matches.
 
-        `sort`: "relevance" (BM25; the score), or "newest", "upvotes", "citations" (the score is
-        then that value: YYYYMMDD, upvotes, citations; papers without it come last). A query of
-        filters only (authors, categories, dates) has no relevance and comes newest first.
+        `sort`: "relevance" (BM25 plus the proximity evidence of adjacent query words; the
+        score), or "newest", "upvotes", "citations" (the score is then that value: YYYYMMDD,
+        upvotes, citations; papers without it come last). A query of filters only (authors,
+        categories, dates) has no relevance and comes newest first. `relax` (relevance only):
+        when fewer than RELAX_BELOW papers match every bare word, rank the papers that hold most
+        of them (see RELAX_SHARE); the count stays the number of papers matching the query.
         """
         if sort not in SORTS:
             raise InputError(f"unknown sort {sort!r}", hint="sorts: " + ", ".join(SORTS))
@@ -660,18 +748,29 @@ class LexicalIndex:
         query = compile_query(node)
         field = _SORT_FIELDS.get(sort)
         if field is None:
-            result = searcher.search(query, limit, count=True, offset=offset)
+            words, rest = _bare_words(node)
+            evidence = _pair_evidence(words) if len(words) > 1 else []
+            result = searcher.search(
+                _with_evidence(query, evidence), limit, count=True, offset=offset
+            )
+            relaxed = _relaxed(words, rest) if relax and result.count < RELAX_BELOW else None
+            if relaxed is not None and offset == 0:
+                full = self._ranked(searcher, result.hits)
+                more = searcher.search(_with_evidence(relaxed, evidence), limit, count=False)
+                return _after(full, self._ranked(searcher, more.hits), limit), result.count
         else:
             result = searcher.search(
                 query, limit, count=True, offset=offset, order_by_field=field, order=Order.Desc
             )
-        hits = result.hits
+        return self._ranked(searcher, result.hits), result.count
+
+    @staticmethod
+    def _ranked(searcher: tantivy.Searcher, hits: list) -> Ranked:
         rowids = searcher.fast_field_values("rowid", [addr for _, addr in hits])
-        ranked = [
+        return [
             (int(r), float(s) if s is not None else 0.0)
             for (s, _), r in zip(hits, rowids, strict=True)
         ]
-        return ranked, result.count
 
     def count(self, node: q.Node) -> int:
         return self._searcher(sync=True).search(compile_query(node), 1, count=True).count

@@ -333,7 +333,23 @@ def _error(message: str, pos: int, hint: str | None = None) -> QueryError:
     return QueryError(f"{message} at position {pos}", position=pos, hint=hint)
 
 
-def _lex(text: str) -> list[_Tok]:
+def _negates(text: str, i: int, forgiving: bool) -> bool:
+    """Whether the '-' at `i` negates what follows. Strict: any '-' before a non-space. Forgiving
+    (pasted prose): only a '-' that starts a word ("-word", '-"a phrase"', "-(a OR b)", "-ti:a"),
+    so "--", " - ", "x-y" and "-1.5" are text."""
+    n = len(text)
+    if not (i + 1 < n and not text[i + 1].isspace() and text[i + 1] != ")"):
+        return False
+    if not forgiving:
+        return True
+    starts = i == 0 or text[i - 1].isspace() or text[i - 1] == "("
+    return starts and (text[i + 1].isalpha() or text[i + 1] in '"(')
+
+
+def _lex(text: str, forgiving: bool = False) -> list[_Tok]:
+    """Tokens of a query. `forgiving` reads prose the way a person means it: "word:" is a field
+    only for a known field name, "[" opens a range only as a date field's value, "-" negates
+    only at the start of a word, and an unterminated quote is dropped."""
     tokens: list[_Tok] = []
     i, n = 0, len(text)
     value_at = -1  # where a field's value starts: "ti:foo:bar" searches "foo:bar" in titles
@@ -344,7 +360,9 @@ def _lex(text: str) -> list[_Tok]:
         elif ch in "()":
             tokens.append(_Tok("lparen" if ch == "(" else "rparen", ch, i))
             i += 1
-        elif ch in '"[':
+        elif ch == '"' and forgiving and text.find('"', i + 1) < 0:
+            i += 1  # an unbalanced quote in pasted text: the words after it are searched
+        elif ch == '"' or (ch == "[" and (not forgiving or _date_value(tokens, i, value_at))):
             close = '"' if ch == '"' else "]"
             j = i + 1
             while j < n and text[j] != close:
@@ -354,10 +372,14 @@ def _lex(text: str) -> list[_Tok]:
                 raise _error(f"unterminated {what} starting", i)
             tokens.append(_Tok("phrase" if ch == '"' else "range", text[i + 1 : j], i))
             i = j + 1
-        elif ch == "-" and i + 1 < n and not text[i + 1].isspace() and text[i + 1] != ")":
+        elif ch == "-" and _negates(text, i, forgiving):
             tokens.append(_Tok("minus", ch, i))
             i += 1
-        elif i != value_at and (field := _FIELD_RE.match(text, i)):
+        elif (
+            i != value_at
+            and (field := _FIELD_RE.match(text, i))
+            and (not forgiving or field.group(1).lower() in _FIELDS)
+        ):
             tokens.append(_Tok("field", field.group(1), i))
             i = value_at = field.end()
         else:
@@ -372,6 +394,13 @@ def _lex(text: str) -> list[_Tok]:
                 tokens.append(_Tok("word", word, i))
             i = j
     return tokens
+
+
+def _date_value(tokens: list[_Tok], i: int, value_at: int) -> bool:
+    """Whether position `i` is the value of a date field (so "[" opens a range there)."""
+    if i != value_at or not tokens or tokens[-1].kind != "field":
+        return False
+    return _FIELDS.get(tokens[-1].text.lower()) == "date"
 
 
 # ---------------------------------------------------------------- parser
@@ -525,7 +554,10 @@ def parse(text: str) -> Node:
     """The syntax tree of a query; raises QueryError with the 0-based `position` of the fault."""
     if len(text) > MAX_QUERY_LENGTH:
         raise _error(f"query longer than {MAX_QUERY_LENGTH} characters", MAX_QUERY_LENGTH)
-    tokens = _lex(text)
+    return _parse_tokens(_lex(text))
+
+
+def _parse_tokens(tokens: list[_Tok]) -> Node:
     if not tokens:
         raise QueryError("empty query", position=0, hint="type some words to search for")
     parser = _Parser(tokens)
@@ -539,6 +571,45 @@ def parse(text: str) -> Node:
             hint="add a term to look for, e.g. 'transformers -vision'",
         )
     return node
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A query as searched, and one line for the user when it was not read as typed."""
+
+    node: Node
+    notice: str | None = None
+
+
+_PLAIN_WORD_RE = re.compile(r"\w+(?:['.\-]\w+)*")
+
+
+def parse_query(text: str, *, strict: bool = False) -> Parsed:
+    """The query to search for `text`. Strict: `parse` (QueryError with the position of a
+    fault). Forgiving, the default of every search box: any text with a letter or digit is
+    searched. Pasted prose is lexed as a person means it (see `_lex`); what still does not parse
+    (unbalanced parentheses, a bad date, a lone negation) is searched as its plain words, and
+    the notice says so, with the error strict parsing reports."""
+    if strict:
+        return Parsed(parse(text))
+    notice = None
+    if len(text) > MAX_QUERY_LENGTH:
+        cut = text.rfind(" ", 0, MAX_QUERY_LENGTH + 1)
+        text = text[: cut if cut > 0 else MAX_QUERY_LENGTH]
+        notice = f"query cut to its first {len(text)} characters"
+    try:
+        parse(text)
+    except QueryError as exc:
+        notice = notice or f"searched as text: {exc}"
+    try:
+        return Parsed(_parse_tokens(_lex(text, forgiving=True)), notice)
+    except QueryError:
+        pass
+    # upper-case operators were meant as operators: "graph AND (neural" searches graph neural
+    words = [w for w in _PLAIN_WORD_RE.findall(text) if w not in _OPERATORS]
+    if not words:
+        raise QueryError("empty query", position=0, hint="type some words to search for")
+    return Parsed(_and([Term("all", w) for w in dict.fromkeys(words)]), notice)
 
 
 def text_terms(node: Node) -> tuple[Term, ...]:

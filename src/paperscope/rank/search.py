@@ -119,6 +119,8 @@ class SearchResult:
     opened: str | None = None
     #: The nearest papers when nothing reaches the semantic floor (not counted in `total`)
     related: list[Hit] = field(default_factory=list)
+    #: One line when the text was not searched as typed (`query.parse_query`), else None.
+    notice: str | None = None
 
 
 @dataclass(slots=True)
@@ -246,14 +248,19 @@ class SearchEngine:
         offset: int = 0,
         sort: str = "relevance",
         facets: bool = False,
+        strict: bool = True,
     ) -> SearchResult:
+        """`strict`: a malformed query raises QueryError (what saved queries and feeds need);
+        the search boxes pass False: any text is searched and `notice` says how it was read
+        when that differs from the typed text (`query.parse_query`)."""
         _check(mode, sort, limit, offset)
         ident = arxiv_reference(text)
         if ident is not None:
             return self._open(text, ident, mode, sort)
-        node = q.parse(text)
+        parsed = q.parse_query(text, strict=strict)
+        node = parsed.node
         free, filters = q.split_query(node)
-        result = SearchResult(text, mode, sort, [], 0)
+        result = SearchResult(text, mode, sort, [], 0, notice=parsed.notice)
         if mode != "lexical" and not self.store.has_vectors():
             # nothing to compare meanings with: rank by words and leave the model unloaded
             result.mode = mode = "lexical"
@@ -331,7 +338,7 @@ class SearchEngine:
         if mode == "semantic":
             related = [] if passed else semantic[:RELATED]
             return passed, {"semantic": passed}, _Matches(None, [r for r, _ in passed]), related
-        lexical, lexical_total = self.lexical.search(node, limit=depth)
+        lexical, lexical_total = self._lexical_side(node, depth)
         fused = fusion.weighted_sum(lexical, semantic, share=fusion.LEXICAL_SHARE)
         # ranked as before over every candidate, but only matches are listed: lexical
         # matches, and semantic candidates above the floor
@@ -360,6 +367,11 @@ class SearchEngine:
             deeper = self.vectors.search(query_vec, SEMANTIC_CAP, allowed=allowed)
             passed = [item for item in deeper if item[1] >= SEMANTIC_FLOOR]
         return found, passed
+
+    def _lexical_side(self, node: q.Node, depth: int) -> tuple[list[tuple[int, float]], int]:
+        """Hybrid's lexical candidates: BM25 with proximity evidence, relaxed to most of the
+        words when few papers hold them all (`LexicalIndex.search`)."""
+        return self.lexical.search(node, limit=depth, relax=True)
 
     def _embed_query(self, text: str) -> np.ndarray:
         """The embedder's vector of `text`, from a small LRU of recent queries (read-only)."""

@@ -31,7 +31,14 @@ from typing import BinaryIO, ClassVar
 from paperscope.ingest.importers import jsonsafe
 from paperscope.ingest.registry import register
 from paperscope.model import Author, BadRecord, Item, Paper
-from paperscope.normalize import clean_abstract, clean_name, clean_text, parse_date, tex_to_unicode
+from paperscope.normalize import (
+    clean_abstract,
+    clean_name,
+    clean_text,
+    name_key,
+    parse_date,
+    tex_to_unicode,
+)
 
 NAME = "page-author-profile"
 
@@ -200,8 +207,12 @@ def _paper(block: _Block, owner: str | None, known: set[str]) -> Paper | BadReco
         authors_complete=complete,
     )
     if owner:
-        # Authors stay as shown; the owner is recorded so a later author-identity step can
-        # attach the papers whose shown list stops ("et al.") before reaching them.
+        # Every paper of a profile is the owner's, even when the shown list stops ("et al.")
+        # before reaching them: record them as an author, so `au:` search and the author page
+        # agree. Their place in the full list is unknown, so they go last; a later import of
+        # the complete list replaces this one (merging keeps the longer, complete list).
+        if not any(name_key(author.name) == name_key(owner) for author in paper.authors):
+            paper.authors.append(Author(clean_name(owner)))
         paper.external_ids["profile_owner"] = owner
     return paper
 

@@ -42,17 +42,25 @@ def search(
         bool, typer.Option("--facets", help="Also count hits per category/year.")
     ] = False,
     as_json: JsonOption = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Refuse text that is not the query language (exit 2, with where)."
+        ),
+    ] = False,
 ) -> None:
     """Search papers: BM25 and embeddings fused (hybrid, the default), or one of them.
 
-    Exit code 2 for a malformed query, with the position of the problem.
+    Any text is searched: what does not parse as the query language is searched as plain
+    words, with one "notice:" line on stderr. With --strict a malformed query exits 2 naming
+    the position of the problem.
     """
     with (
         index_progress(as_json) as progress,
         SearchEngine.open(resolve_db_path(db), progress=progress) as engine,
     ):
         result = engine.search(
-            query, mode=mode, limit=limit, offset=offset, sort=sort, facets=facets
+            query, mode=mode, limit=limit, offset=offset, sort=sort, facets=facets, strict=strict
         )
     _print_notes(result, mode)
     if as_json:
@@ -97,6 +105,8 @@ def _results(total: int) -> str:
 
 def _print_notes(result, mode: str) -> None:
     """Lines on stderr (never in the JSON) saying how the query was read."""
+    if result.notice:
+        typer.secho(f"notice: {result.notice}", err=True, fg="yellow")
     if result.opened:
         typer.secho(f"note: opened {result.opened}: the query is that paper's arXiv id", err=True)
     for note in result.notes:

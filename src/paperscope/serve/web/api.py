@@ -106,6 +106,11 @@ class SearchResponse(BaseModel):
         description="When nothing matches in hybrid or semantic mode: the nearest papers by "
         "meaning, below the relevance floor (not counted in total)",
     )
+    notice: str | None = Field(
+        None,
+        description="One line when the query was not read as typed (searched as plain text); "
+        "null otherwise. With strict=true such a query is a 400 instead",
+    )
 
 
 class AuthorOut(BaseModel):
@@ -249,6 +254,8 @@ def compose_query(
     categories: list[str] | None = None,
     start: date | None = None,
     end: date | None = None,
+    *,
+    strict: bool = True,
 ) -> str:
     """The query text with category (any of them) and date-range filters ANDed in.
 
@@ -256,10 +263,14 @@ def compose_query(
     With them, the parsed query gets the filter clauses and comes back in canonical syntax:
     `compose_query("graph", ["cs.LG"], date(2024, 1, 1))` is what
     `paperscope search 'graph cat:cs.LG submittedDate:[20240101 TO *]'` runs.
-    The query is parsed first, so a fault's position refers to the user's own text. Text
-    without words and filters given: the filters alone, which list the papers they select.
+    The query is parsed first, so a fault's position refers to the user's own text; not
+    `strict`, it is read as `query.parse_query` reads it and never refused. Text without words
+    and filters given: the filters alone, which list the papers they select.
     """
-    node = q.parse(text) if text.strip() or not (categories or start or end) else None
+    if text.strip() or not (categories or start or end):
+        node = q.parse_query(text, strict=strict).node
+    else:
+        node = None
     extra: list[q.Node] = []
     cats = [_category_node(c) for c in categories or [] if c.strip()]
     if cats:
@@ -325,13 +336,24 @@ def run_search(
     start: date | None = None,
     end: date | None = None,
     facets: bool = False,
+    strict: bool = True,
 ) -> SearchResult:
-    """A search as every web surface runs it (API, Atom, exports): same checks, same text."""
+    """A search as every web surface runs it (API, Atom, exports): same checks, same text.
+    The search box and the API pass `strict=False` unless asked (any text is searched, with a
+    notice); feeds and exports keep the strict language, as they have no place for a notice."""
     check_query(site, text)
     # an arXiv id or URL opens that paper whatever the filters say
-    composed = text if arxiv_reference(text) else compose_query(text, categories, start, end)
+    if arxiv_reference(text):
+        composed = text
+    else:
+        composed = compose_query(text, categories, start, end, strict=strict)
     engine: SearchEngine = site.engine
-    return engine.search(composed, mode=mode, sort=sort, limit=limit, offset=offset, facets=facets)
+    result = engine.search(
+        composed, mode=mode, sort=sort, limit=limit, offset=offset, facets=facets, strict=strict
+    )
+    if composed != text and not strict:  # the notice is about what the user typed
+        result.notice = q.parse_query(text).notice
+    return result
 
 
 _directories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -387,6 +409,13 @@ async def search(
     ] = None,
     until: Annotated[date | None, Query(description="Published on or before YYYY-MM-DD")] = None,
     facets: Annotated[bool, Query(description="Count hits per category and year")] = False,
+    strict: Annotated[
+        bool,
+        Query(
+            description="Refuse a query that is not the query language (400 with the position); "
+            "by default any text is searched and `notice` says how it was read"
+        ),
+    ] = False,
 ) -> dict:
     site = site_of(request)
     size = check_page(site, limit, offset)
@@ -406,6 +435,7 @@ async def search(
         start=date_from,
         end=until,
         facets=facets,
+        strict=strict,
     )
     items = [(h.rowid, h.paper, h.score) for h in result.hits]
     body = {
@@ -422,6 +452,7 @@ async def search(
         "notes": result.notes,
         "opened": result.opened,
         "related": summaries(request, [(h.rowid, h.paper, h.score) for h in result.related]),
+        "notice": result.notice,
     }
     if facets:
         body["facets"] = result.facets

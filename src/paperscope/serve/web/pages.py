@@ -283,6 +283,7 @@ async def search(
     until: str | None = None,
     page: Page = 1,
     size: Annotated[int | None, Query(ge=1)] = None,
+    strict: bool = False,
 ) -> HTMLResponse:
     site = site_of(request)
     if mode not in MODES:
@@ -322,6 +323,7 @@ async def search(
         start=start,
         end=end,
         facets=True,
+        strict=strict,
     )
     items = [(h.rowid, h.paper) for h in [*result.hits, *result.related]]
     context.update(
