@@ -666,7 +666,9 @@ def _bare(term: Term) -> bool:
     """May an all-fields word print without `all:`? Not when it would read as a field
     ("jr:"), an operator or a negation (found by hypothesis: `all:jr:` printed as `jr:`)."""
     text = term.text
-    return term.phrase or not (":" in text or text in _OPERATOR_WORDS or text[:1] == "-")
+    # a leading "-" stays bare: only the forgiving reading makes such words ("-5"), and it
+    # reads them back as words, where `all:-5` would not parse at all
+    return term.phrase or not (":" in text or text in _OPERATOR_WORDS)
 
 
 _OPERATOR_WORDS = {"AND", "OR", "ANDNOT", "NOT", "TO"}

@@ -351,7 +351,7 @@ def run_search(
     result = engine.search(
         composed, mode=mode, sort=sort, limit=limit, offset=offset, facets=facets, strict=strict
     )
-    if composed != text and not strict:  # the notice is about what the user typed
+    if composed != text and not strict and text.strip():  # the notice is about what was typed
         result.notice = q.parse_query(text).notice
     return result
 
