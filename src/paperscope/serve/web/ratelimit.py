@@ -12,6 +12,7 @@ Without a store (tests, embedding) the buckets are this process's memory only.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import OrderedDict
@@ -78,11 +79,10 @@ class RateLimiter:
         if now - self._pruned < PRUNE_EVERY:
             return
         self._pruned = now
-        try:
-            # a bucket untouched for capacity / rate seconds is full: the same as no row
+        # a bucket untouched for capacity / rate seconds is full: the same as no row; when
+        # the store is busy the next prune will do
+        with contextlib.suppress(BucketsBusy):
             shared.forget_outside(now - self.capacity / self.rate, now)
-        except BucketsBusy:
-            pass  # the next prune will do
 
     def close(self) -> None:
         if self._shared is not None:
