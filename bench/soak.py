@@ -351,6 +351,14 @@ def report(args, tally: Tally, samples, seconds: float) -> None:
             f"minutes {growth:+.1f}% (< 10%: {'met' if growth < 10 else 'MISSED'}); median "
             f"{statistics.median(s[1] for s in settled):.0f} MiB"
         )
+        if len(settled) >= 10:
+            # one sample can catch a worker mid log-in (argon2 takes 64 MiB for a moment)
+            head = statistics.median(s[1] for s in settled[:5])
+            tail = statistics.median(s[1] for s in settled[-5:])
+            print(
+                f"RSS medians of the first and last five samples after {args.settle:g} minutes: "
+                f"{head:.0f} -> {tail:.0f} MiB ({(tail - head) / head * 100:+.1f}%)"
+            )
     else:
         print(f"RSS: fewer than two samples after {args.settle:g} minutes: no growth figure")
 
