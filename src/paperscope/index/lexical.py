@@ -577,6 +577,28 @@ class LexicalIndex:
                 return True
             return False
 
+    def status(self) -> tuple[str, str]:
+        """What `ensure()` would do, without doing it: ("current" | "behind" | "rebuild",
+        why). "behind" catches up by itself at the next search; "rebuild" rebuilds there."""
+        with self._lock:
+            stamp = _Stamp.read(self.path)
+            if stamp is None:
+                return "rebuild", "missing (no readable stamp)"
+            if stamp.schema != SCHEMA_VERSION:
+                return "rebuild", f"schema {stamp.schema}, not {SCHEMA_VERSION}"
+            if stamp.store != self._store_identity():
+                return "rebuild", "built from another store"
+            if not self._open(stamp):
+                return "rebuild", "corrupt (tantivy cannot read it)"
+            generation = self.store.generation()
+            if stamp.generation > generation:
+                return "rebuild", "ahead of the store (the store was replaced or restored)"
+            if stamp.generation < generation:
+                return "behind", f"{generation - stamp.generation} store changes behind"
+            if self._searcher().num_docs != self.store.count():
+                return "rebuild", "holds another number of papers than the store"
+            return "current", f"{self.store.count()} papers"
+
     def rebuild(self, progress: Progress | None = None) -> None:
         """Index every paper of the store afresh, in a new folder swapped in when complete,
         so a killed rebuild leaves the previous index (or none) and never half of one."""

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paperscope.errors import NotFoundError, StoreError
 from paperscope.model import Paper
@@ -29,6 +30,9 @@ from paperscope.store.rows import (
     paper_row,
     row_to_paper,
 )
+
+if TYPE_CHECKING:
+    from paperscope.store.backup import BackupResult
 
 #: SQLite's default limit on bound variables is 32766 since 3.32; stay well below it.
 _CHUNK = 900
@@ -104,6 +108,31 @@ class SQLiteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ------------------------------------------------------------------ operations
+    # backup, restore and check: the store's side of `paperscope backup|restore|doctor`
+    # (store/backup.py); another backend provides the same three.
+
+    def backup(self, target: str | Path, *, force: bool = False) -> BackupResult:
+        """A consistent copy of this store, taken while other processes go on writing."""
+        from paperscope.store import backup
+
+        return backup.backup(self.conn, target, force=force)
+
+    @classmethod
+    def restore(cls, source: str | Path, target: str | Path, *, force: bool = False):
+        """Replace the store at `target` with the backup `source` (refused while in use, and
+        when it holds data unless `force`); returns the backup's `StoreHealth`."""
+        from paperscope.store import backup
+
+        return backup.restore(Path(source), Path(target), force=force)
+
+    @classmethod
+    def check(cls, path: str | Path, *, full: bool = True):
+        """Integrity, foreign keys and migrations of the store at `path`, read-only."""
+        from paperscope.store import backup
+
+        return backup.check(Path(path), full=full)
 
     # ------------------------------------------------------------------ reading
 
