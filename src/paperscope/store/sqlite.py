@@ -73,6 +73,24 @@ def _compatible(a: Paper, b: Paper) -> bool:
     return not fa or not fb or fa == fb
 
 
+def _write_error(path: Path, exc: BaseException) -> StoreError | None:
+    """A full disk or a store another writer keeps locked, as an error the CLI explains
+    (the batch was rolled back: running the same command again writes it once)."""
+    code = getattr(exc, "sqlite_errorcode", None) if isinstance(exc, sqlite3.Error) else None
+    if code == sqlite3.SQLITE_FULL:
+        return StoreError(
+            f"the disk holding {path} is full; the batch in flight was not written",
+            hint="free some space and run the same command again: what landed is kept, "
+            "and nothing is written twice",
+        )
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(
+            f"{path} stayed locked by another writer; the batch in flight was not written",
+            hint="let the other paperscope command finish, then run this one again",
+        )
+    return None
+
+
 class SQLiteStore:
     """Papers in one SQLite file. Use as a context manager or call `close()`."""
 
@@ -404,9 +422,12 @@ class SQLiteStore:
                     (cursor[0], cursor[1], _now()),
                 )
             self.conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
+            explained = _write_error(self.path, exc)
+            if explained is not None:
+                raise explained from exc
             raise
         return result
 
