@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -26,7 +27,8 @@ def _count_and_distinct(db: Path) -> tuple[int, int]:
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 6 MiB tmpfs (mount needs root, as CI's container has); `grow()` enlarges it."""
+    """A 6 MiB tmpfs (`.path`; mounting needs root, as CI's container has); `.grow()`
+    enlarges it."""
     disk = tmp_path / "disk"
     disk.mkdir()
     mounted = subprocess.run(
@@ -38,15 +40,14 @@ def small_disk(tmp_path):
     def grow() -> None:
         subprocess.run(["mount", "-o", "remount,size=512m", str(disk)], check=True)
 
-    disk.grow = grow  # type: ignore[attr-defined]
     try:
-        yield disk
+        yield SimpleNamespace(path=disk, grow=grow)
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def test_disk_full_during_import(small_disk, tmp_path):
-    data, db = tmp_path / "big.jsonl", small_disk / "papers.db"
+    data, db = tmp_path / "big.jsonl", small_disk.path / "papers.db"
     total = big_snapshot(data)
     first = run_import(data, db)
     assert first.wait(timeout=600) == 1

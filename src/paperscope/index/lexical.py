@@ -47,6 +47,7 @@ import tantivy
 from tantivy import FieldType, Filter, Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
 
 from paperscope.errors import InputError, StoreError
+from paperscope.index.paths import disk_full_explained
 from paperscope.model import Paper
 from paperscope.normalize import normalize_arxiv_id
 from paperscope.rank import query as q
@@ -602,7 +603,7 @@ class LexicalIndex:
     def rebuild(self, progress: Progress | None = None) -> None:
         """Index every paper of the store afresh, in a new folder swapped in when complete,
         so a killed rebuild leaves the previous index (or none) and never half of one."""
-        with self._lock:
+        with self._lock, disk_full_explained(self.path, "lexical index"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._remove_leftovers()
             tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -756,6 +757,10 @@ class LexicalIndex:
         """Delete and re-add every paper changed since the stamp (plus `extra`): writes are
         serialised by the store, each batch stamped at or after the previous one, so
         ``modified_at >= stamp`` misses nothing."""
+        with disk_full_explained(self.path, "lexical index"):
+            self._catch_up_rows(extra)
+
+    def _catch_up_rows(self, extra: Iterable[int]) -> None:
         generation, modified_at = self._store_state()
         since = self._stamp.modified_at or ""
         rowids = sorted({*self.store.rowids_modified_since(since), *extra})
