@@ -1,9 +1,11 @@
 """Faults injected into real processes: a full disk during an import, a store locked by another
-writer. Each checks that nothing is lost and nothing is doubled: the store stays whole, and
-running the same command again ends with every record exactly once."""
+writer, a damaged index folder. Each checks that nothing is lost and nothing is doubled: the
+store stays whole, running the same command again ends with every record exactly once, and
+search answers as before."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from paperscope.index.paths import index_dir
 from test_kill_import import BATCH, big_snapshot, papers_in, run_import
 
 
@@ -92,3 +95,42 @@ def test_import_waits_for_another_writer(tmp_path):
     assert holder.wait(timeout=60) == 0
     assert importer.wait(timeout=600) == 0, importer.stderr.read().decode()
     assert _count_and_distinct(db) == (total, total)
+
+
+def _search(db: Path, text: str) -> list[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "paperscope", "search", text, "--db", str(db), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    return [hit["id"] for hit in json.loads(out.stdout)]
+
+
+def _damage(folder: Path, how: str) -> None:
+    for i, path in enumerate(sorted(p for p in folder.rglob("*") if p.is_file())):
+        if how == "truncated":
+            with path.open("r+b") as fh:
+                fh.truncate(path.stat().st_size // 2)
+        elif how == "garbage":
+            path.write_bytes(b"\xde\xad\xbe\xef" * 64)
+        elif how == "half removed" and i % 2 == 0:
+            path.unlink()
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "half removed"])
+def test_a_damaged_index_folder_is_rebuilt_and_search_answers_the_same(store_copy, how):
+    query = "hyperspherical energy"
+    before = _search(store_copy, query)
+    assert before
+    _damage(index_dir(store_copy), how)
+    assert _search(store_copy, query) == before
+    doctor = subprocess.run(
+        [sys.executable, "-m", "paperscope", "doctor", "--db", str(store_copy), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    checks = {c["name"]: c["status"] for c in json.loads(doctor.stdout)["checks"]}
+    assert checks["lexical index"] == checks["vector index"] == "ok"
