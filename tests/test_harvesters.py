@@ -75,6 +75,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     #: Close the connection without answering.
     drop: bool = False
+    #: Send the headers (with the full Content-Length) and half the body, then close.
+    cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
+        if reply.cut:
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         self.wfile.write(reply.body)
 
     def log_message(self, format: str, *args: object) -> None:  # keep pytest output clean
@@ -271,6 +278,45 @@ def test_oai_retries_503_with_retry_after_and_a_dropped_connection(store, client
     assert retries[1][0].startswith("RemoteProtocolError")
     # Retry-After was honoured: the retry came no sooner than the server asked.
     assert log[1].at - log[0].at >= 0.4
+
+
+def test_oai_429_and_503_with_retry_after_then_a_page_cut_midway(store, client):
+    """Rate limited, then unavailable, then each page's connection cut halfway through its
+    body: every wait honoured, and every paper lands once."""
+    first_answers = iter(
+        [
+            Reply(429, b"slow down", {"Retry-After": "0.3"}),
+            Reply(503, b"busy", {"Retry-After": "0.2"}),
+            Reply(body=OAI_PAGE1, cut=True),
+        ]
+    )
+    cut_page2 = iter([Reply(body=OAI_PAGE2, cut=True)])
+    pages = oai_route()
+
+    def route(path: str, q: dict[str, str]) -> Reply:
+        token = q.get("resumptionToken")
+        answers = first_answers if token is None else cut_page2 if token == TOKEN1 else None
+        reply = next(answers, None) if answers else None
+        return reply or pages(path, q)
+
+    retries: list[tuple[str, float]] = []
+    with FixtureServer(route) as server:
+        summary = oai(
+            store,
+            client,
+            server,
+            policy=RetryPolicy(retries=3, backoff=0.01),
+            on_retry=lambda problem, delay, *_: retries.append((problem, delay)),
+        )
+        log = server.take_log()
+    assert summary.error is None and summary.completed
+    assert (summary.pages, summary.added) == (3, sum(OAI_PAPERS))
+    assert store.count() == sum(OAI_PAPERS)  # nothing lost, nothing doubled
+    # 429, 503, page 1 cut, page 1, page 2 cut, page 2, page 3
+    assert [r.query.get("resumptionToken") for r in log] == [None] * 4 + [TOKEN1] * 2 + [TOKEN2]
+    assert retries[0] == ("HTTP 429", 0.3) and retries[1] == ("HTTP 503", 0.2)
+    assert len(retries) == 4  # and the two cut pages
+    assert log[1].at - log[0].at >= 0.3 and log[2].at - log[1].at >= 0.2
 
 
 def test_oai_interrupted_harvest_resumes_from_committed_token(store, client):

@@ -18,16 +18,16 @@ BATCH = 500
 COPIES = 150  # 30,000 papers: long enough to be killed in the middle
 
 
-def big_snapshot(path) -> int:
+def big_snapshot(path, copies: int = COPIES) -> int:
     records = [json.loads(line) for line in SNAPSHOT.read_text().splitlines()]
     with path.open("w") as fh:
-        for copy in range(COPIES):
+        for copy in range(copies):
             for i, record in enumerate(records):
                 record = dict(record, id=f"{1001 + copy:04d}.{i + 1:05d}")
                 record["title"] = f"{record['title']} (copy {copy})"
                 record["doi"] = None  # a shared DOI would (rightly) merge the copies
                 fh.write(json.dumps(record) + "\n")
-    return COPIES * len(records)
+    return copies * len(records)
 
 
 def papers_in(db) -> int:

@@ -49,6 +49,7 @@ import tantivy
 from tantivy import FieldType, Filter, Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
 
 from paperscope.errors import InputError, StoreError
+from paperscope.index.paths import disk_full_explained
 from paperscope.model import Paper
 from paperscope.normalize import normalize_arxiv_id
 from paperscope.rank import query as q
@@ -670,10 +671,32 @@ class LexicalIndex:
                 return True
             return False
 
+    def status(self) -> tuple[str, str]:
+        """What `ensure()` would do, without doing it: ("current" | "behind" | "rebuild",
+        why). "behind" catches up by itself at the next search; "rebuild" rebuilds there."""
+        with self._lock:
+            stamp = _Stamp.read(self.path)
+            if stamp is None:
+                return "rebuild", "missing (no readable stamp)"
+            if stamp.schema != SCHEMA_VERSION:
+                return "rebuild", f"schema {stamp.schema}, not {SCHEMA_VERSION}"
+            if stamp.store != self._store_identity():
+                return "rebuild", "built from another store"
+            if not self._open(stamp):
+                return "rebuild", "corrupt (tantivy cannot read it)"
+            generation = self.store.generation()
+            if stamp.generation > generation:
+                return "rebuild", "ahead of the store (the store was replaced or restored)"
+            if stamp.generation < generation:
+                return "behind", f"{generation - stamp.generation} store changes behind"
+            if self._searcher().num_docs != self.store.count():
+                return "rebuild", "holds another number of papers than the store"
+            return "current", f"{self.store.count()} papers"
+
     def rebuild(self, progress: Progress | None = None) -> None:
         """Index every paper of the store afresh, in a new folder swapped in when complete,
         so a killed rebuild leaves the previous index (or none) and never half of one."""
-        with self._lock:
+        with self._lock, disk_full_explained(self.path, "lexical index"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._remove_leftovers()
             tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -855,6 +878,10 @@ class LexicalIndex:
         """Delete and re-add every paper changed since the stamp (plus `extra`): writes are
         serialised by the store, each batch stamped at or after the previous one, so
         ``modified_at >= stamp`` misses nothing."""
+        with disk_full_explained(self.path, "lexical index"):
+            self._catch_up_rows(extra)
+
+    def _catch_up_rows(self, extra: Iterable[int]) -> None:
         generation, modified_at = self._store_state()
         since = self._stamp.modified_at or ""
         rowids = sorted({*self.store.rowids_modified_since(since), *extra})

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+from collections.abc import Iterator
 from pathlib import Path
+
+from paperscope.errors import StoreError
 
 
 def index_dir(db_path: str | Path) -> Path:
@@ -15,3 +20,27 @@ def index_dir(db_path: str | Path) -> Path:
 
 def lexical_dir(db_path: str | Path) -> Path:
     return index_dir(db_path) / "lexical"
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC, as Python raises it or as tantivy and usearch word it."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "os error 28" in text
+
+
+@contextlib.contextmanager
+def disk_full_explained(folder: Path, what: str) -> Iterator[None]:
+    """A full disk while writing an index becomes a StoreError that says what to do: the
+    store is untouched, and the index is rebuilt from it once there is room."""
+    try:
+        yield
+    except (OSError, ValueError, RuntimeError) as exc:
+        if not _disk_full(exc):
+            raise
+        raise StoreError(
+            f"the disk holding {folder} is full: the {what} could not be written",
+            hint="free some space; the store is untouched and the index is rebuilt from it "
+            "at the next search (or now: `paperscope reindex`)",
+        ) from exc

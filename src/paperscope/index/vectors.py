@@ -191,6 +191,21 @@ class VectorIndex:
             self._catch_up(progress)
             return True
 
+    def status(self) -> tuple[str, str]:
+        """What `ensure()` would do, without doing it: ("current" | "behind" | "rebuild",
+        why). Loads the folder when it can."""
+        with self._lock:
+            if not self._loaded:
+                reason = self._load()
+                if reason is not None:
+                    return "rebuild", reason
+            assert self._stamp is not None
+            stamp = self._stamp
+            if self._fingerprint() == (stamp.generation, stamp.embedded, stamp.vectors_generation):
+                return "current", f"{stamp.papers} papers"
+            change = self.store.count_embedded(self.model_version) - stamp.embedded
+            return "behind", f"{change:+d} embedded papers since the last sync"
+
     def rebuild(self, progress: IndexProgress | None = None) -> None:
         """Rebuild the folder from every vector of the model in the store."""
         with self._lock:

@@ -17,6 +17,11 @@ def _migration_files(backend: str) -> list[tuple[str, str]]:
     return [(p.name.removesuffix(".sql"), p.read_text("utf-8")) for p in sorted(files, key=str)]
 
 
+def migration_names(backend: str = "sqlite") -> list[str]:
+    """Every migration this version of paperscope knows, in order."""
+    return [name for name, _ in _migration_files(backend)]
+
+
 def applied(conn: sqlite3.Connection) -> set[str]:
     conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, at TEXT)")
     return {name for (name,) in conn.execute("SELECT name FROM schema_migrations")}

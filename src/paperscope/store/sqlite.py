@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paperscope.errors import NotFoundError, StoreError
 from paperscope.model import Paper
@@ -29,6 +30,9 @@ from paperscope.store.rows import (
     paper_row,
     row_to_paper,
 )
+
+if TYPE_CHECKING:
+    from paperscope.store.backup import BackupResult
 
 #: SQLite's default limit on bound variables is 32766 since 3.32; stay well below it.
 _CHUNK = 900
@@ -74,6 +78,24 @@ def _compatible(a: Paper, b: Paper) -> bool:
         return False
     fa, fb = first_author_key(a), first_author_key(b)
     return not fa or not fb or fa == fb
+
+
+def _write_error(path: Path, exc: BaseException) -> StoreError | None:
+    """A full disk or a store another writer keeps locked, as an error the CLI explains
+    (the batch was rolled back: running the same command again writes it once)."""
+    code = getattr(exc, "sqlite_errorcode", None) if isinstance(exc, sqlite3.Error) else None
+    if code == sqlite3.SQLITE_FULL:
+        return StoreError(
+            f"the disk holding {path} is full; the batch in flight was not written",
+            hint="free some space and run the same command again: what landed is kept, "
+            "and nothing is written twice",
+        )
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(
+            f"{path} stayed locked by another writer; the batch in flight was not written",
+            hint="let the other paperscope command finish, then run this one again",
+        )
+    return None
 
 
 class SQLiteStore:
@@ -137,6 +159,31 @@ class SQLiteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ------------------------------------------------------------------ operations
+    # backup, restore and check: the store's side of `paperscope backup|restore|doctor`
+    # (store/backup.py); another backend provides the same three.
+
+    def backup(self, target: str | Path, *, force: bool = False) -> BackupResult:
+        """A consistent copy of this store, taken while other processes go on writing."""
+        from paperscope.store import backup
+
+        return backup.backup(self.conn, target, force=force)
+
+    @classmethod
+    def restore(cls, source: str | Path, target: str | Path, *, force: bool = False):
+        """Replace the store at `target` with the backup `source` (refused while in use, and
+        when it holds data unless `force`); returns the backup's `StoreHealth`."""
+        from paperscope.store import backup
+
+        return backup.restore(Path(source), Path(target), force=force)
+
+    @classmethod
+    def check(cls, path: str | Path, *, full: bool = True):
+        """Integrity, foreign keys and migrations of the store at `path`, read-only."""
+        from paperscope.store import backup
+
+        return backup.check(Path(path), full=full)
 
     # ------------------------------------------------------------------ reading
 
@@ -420,9 +467,12 @@ class SQLiteStore:
                     (cursor[0], cursor[1], _now()),
                 )
             self.conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
+            explained = _write_error(self.path, exc)
+            if explained is not None:
+                raise explained from exc
             raise
         if seen is not None:
             seen.update(earlier)

@@ -132,7 +132,8 @@ class GuardMiddleware:
 
     def __init__(self, app: ASGIApp, settings: WebSettings) -> None:
         self.app = app
-        self.limiter = RateLimiter(settings.api_rate_limit)
+        # the buckets live in the store: every worker process of `serve` shares them
+        self.limiter = RateLimiter(settings.api_rate_limit, settings.db_path)
         self.headers = dict(SECURITY_HEADERS)
         if settings.https:
             self.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"

@@ -1,41 +1,93 @@
-"""Per-client rate limit for the API: a token bucket per client address, in memory.
+"""Per-client rate limit for the API: a token bucket per client address.
 
-Each worker process keeps its own buckets, so with N workers a client can reach at most N
-times the limit; the limit is a guard against runaway scripts, not an accounting system.
+With a store (`serve` passes its path), the buckets live in the store (store/ratelimit.py),
+so the worker processes of `serve --workers N` share them and a client gets the configured
+limit, not N times it. The clock is the machine's monotonic clock, which every process on one
+machine shares. When the store is busy (another writer holds it for longer than BUCKETS_BUSY
+allows) a request is counted in this process's own buckets instead: the limit then errs
+towards letting requests through rather than making them wait.
+
+Without a store (tests, embedding) the buckets are this process's memory only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import OrderedDict
+from pathlib import Path
 
-#: Buckets kept before the least recently used are forgotten (bounded memory).
+from paperscope.store.ratelimit import Bucket, BucketsBusy, RateBuckets
+
+#: Buckets kept in memory before the least recently used are forgotten (bounded memory).
 MAX_CLIENTS = 10_000
+#: A bucket stamped further ahead than this (seconds) comes from an earlier boot's clock; a
+#: little ahead is another worker that read the clock just after this one.
+CLOCK_SLACK = 60.0
+#: How often (seconds) a process deletes the store's buckets that have filled up again.
+PRUNE_EVERY = 60.0
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, store_path: str | Path | None = None) -> None:
         self.rate = per_minute / 60.0
         self.capacity = float(per_minute)
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._store_path = store_path if per_minute > 0 else None
+        self._shared: RateBuckets | None = None
+        self._pruned = -math.inf
+        #: Requests counted in memory because the store was busy (for tests and logs).
+        self.fallbacks = 0
 
     def check(self, client: str, now: float | None = None) -> float:
         """0 if the request may go ahead, else the seconds until it may (Retry-After)."""
         if self.capacity <= 0:
             return 0.0
         now = time.monotonic() if now is None else now
-        tokens, last = self._buckets.pop(client, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.rate)
-        wait = 0.0
-        if tokens >= 1:
-            tokens -= 1
-        else:
-            wait = (1 - tokens) / self.rate
-        self._buckets[client] = (tokens, now)
+        shared = self._open_shared()
+        if shared is not None:
+            try:
+                wait = shared.update(client, lambda bucket: self._take(bucket, now))
+                self._prune(shared, now)
+                return wait
+            except BucketsBusy:
+                self.fallbacks += 1
+        (tokens, last), wait = self._take(self._buckets.pop(client, None), now)
+        self._buckets[client] = (tokens, last)
         while len(self._buckets) > MAX_CLIENTS:
             self._buckets.popitem(last=False)
         return wait
+
+    def _take(self, bucket: Bucket | None, now: float) -> tuple[Bucket, float]:
+        """The bucket after one request at `now`, and the wait (0 = allowed). A refused try
+        costs no token. A bucket stamped far in the future (another boot's clock) starts over."""
+        fresh = bucket is None or bucket[1] > now + CLOCK_SLACK
+        tokens, last = (self.capacity, now) if fresh else bucket
+        tokens = min(self.capacity, tokens + max(0.0, now - last) * self.rate)
+        stamp = max(now, last)
+        if tokens >= 1:
+            return (tokens - 1, stamp), 0.0
+        return (tokens, stamp), (1 - tokens) / self.rate
+
+    def _open_shared(self) -> RateBuckets | None:
+        if self._shared is None and self._store_path is not None:
+            self._shared = RateBuckets(self._store_path)
+        return self._shared
+
+    def _prune(self, shared: RateBuckets, now: float) -> None:
+        if now - self._pruned < PRUNE_EVERY:
+            return
+        self._pruned = now
+        # a bucket untouched for capacity / rate seconds is full: the same as no row; when
+        # the store is busy the next prune will do
+        with contextlib.suppress(BucketsBusy):
+            shared.forget_outside(now - self.capacity / self.rate, now)
+
+    def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
 
     @staticmethod
     def retry_after(wait: float) -> str:

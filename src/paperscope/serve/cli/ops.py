@@ -1,0 +1,220 @@
+"""`paperscope backup`, `restore` and `doctor`: keeping a store safe and telling what it needs.
+
+The store does the work (`SQLiteStore.backup/restore/check`, store/backup.py); these commands
+add the derived indexes (dropped and rebuilt after a restore, checked by the doctor) and the
+advice. See docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import orjson
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from paperscope.config import resolve_db_path
+from paperscope.index.embedder import default_embedder
+from paperscope.index.lexical import LexicalIndex
+from paperscope.index.paths import index_dir, lexical_dir
+from paperscope.index.vectors import VectorIndex
+from paperscope.rank.search import SearchEngine
+from paperscope.serve.cli import app
+from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, library_errors
+from paperscope.store.backup import StoreHealth
+from paperscope.store.sqlite import SQLiteStore
+
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace what is there.")]
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"
+
+
+@app.command()
+def backup(
+    path: Annotated[
+        str, typer.Argument(help="Backup file, or a folder (ending in /) for a dated one.")
+    ],
+    db: DbOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Copy the store to PATH, consistently, while `serve` and imports go on writing.
+
+    One self-contained SQLite file (SQLite's online backup API), checked before it takes the
+    name PATH. The indexes are not copied: `restore` rebuilds them.
+    """
+    with library_errors(), SQLiteStore(resolve_db_path(db)) as store:
+        result = store.backup(path, force=force)
+    if as_json:
+        typer.echo(orjson.dumps(asdict(result)))
+        return
+    typer.echo(
+        f"backed up {result.papers} papers to {result.path} ({_mib(result.bytes)}) "
+        f"in {result.seconds:.1f} s"
+    )
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="A backup written by `paperscope backup`.")],
+    db: DbOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a store that holds papers or accounts.")
+    ] = False,
+    reindex: Annotated[
+        bool,
+        typer.Option("--reindex/--no-reindex", help="Rebuild the indexes now (else on first use)."),
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace the store with the backup PATH, then rebuild its indexes.
+
+    Refused while another process (a running `serve`) has the store open, and, without
+    --force, when the store holds papers or accounts.
+    """
+    started = time.perf_counter()
+    target = resolve_db_path(db)
+    with library_errors():
+        health = SQLiteStore.restore(path, target, force=force)
+    # the old indexes describe the replaced store: drop them, whatever their stamps say
+    shutil.rmtree(index_dir(target), ignore_errors=True)
+    vectors = None
+    if reindex:
+        with (
+            library_errors(),
+            index_progress(as_json) as progress,
+            SearchEngine.open(target, progress=progress) as engine,
+        ):
+            vectors = len(engine.vectors)
+    data = {
+        "papers": health.papers,
+        "users": health.users,
+        "vectors": vectors,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    if as_json:
+        typer.echo(orjson.dumps(data))
+        return
+    built = f"; rebuilt the indexes ({vectors} papers with vectors)" if reindex else ""
+    typer.echo(
+        f"restored {health.papers} papers and {health.users} accounts from {path}{built} "
+        f"in {data['seconds']} s"
+    )
+
+
+# ---------------------------------------------------------------------- doctor
+
+
+@dataclass(slots=True)
+class Check:
+    name: str
+    status: str  # "ok" | "warn" | "error"
+    detail: str
+    fix: str | None = None
+
+
+def _store_checks(health: StoreHealth, db: str) -> list[Check]:
+    if not health.readable or health.integrity:
+        problems = "; ".join(health.integrity[:3])
+        fix = f"paperscope restore BACKUP --db {db} --force"
+        return [Check("store", "error", f"damaged: {problems}", fix)]
+    checks = [Check("store", "ok", f"integrity ok; {health.papers} papers, {health.users} users")]
+    if health.foreign_keys:
+        detail = f"{health.foreign_keys} rows point at missing rows"
+        checks.append(Check("foreign keys", "error", detail, "restore a backup, or report it"))
+    if health.unknown:
+        detail = f"written by a newer paperscope: {', '.join(health.unknown)}"
+        checks.append(Check("migrations", "error", detail, "pip install -U paperscope"))
+    elif health.pending:
+        detail = f"{len(health.pending)} pending: {', '.join(health.pending)}"
+        # any command that opens the store applies them
+        checks.append(Check("migrations", "warn", detail, f"paperscope stats --db {db}"))
+    else:
+        checks.append(Check("migrations", "ok", "all applied"))
+    return checks
+
+
+def _model_check() -> tuple[Check, object | None]:
+    try:
+        embedder = default_embedder()
+        vector = np.asarray(embedder.embed_query("paperscope doctor"))
+        if vector.shape != (embedder.dim,) or not np.isfinite(vector).all():
+            raise ValueError(f"the model answered a {vector.shape} vector")
+    except Exception as exc:  # a broken install shows in many ways; report, never crash
+        fix = "pip install --force-reinstall paperscope"
+        return Check("model", "error", f"cannot embed: {type(exc).__name__}: {exc}", fix), None
+    return Check("model", "ok", f"{embedder.name} loads and embeds ({embedder.dim}-d)"), embedder
+
+
+def _index_check(name: str, state: tuple[str, str], db: str) -> Check:
+    status, why = state
+    if status == "current":
+        return Check(name, "ok", f"current ({why})")
+    if status == "behind":
+        return Check(name, "ok", f"{why}; catches up at the next search")
+    return Check(
+        name, "warn", f"will be rebuilt at the next search: {why}", f"paperscope reindex --db {db}"
+    )
+
+
+def _index_checks(db_path: Path, embedder, db: str) -> list[Check]:
+    with SQLiteStore(db_path) as store:
+        checks = [
+            _index_check("lexical index", LexicalIndex(store, lexical_dir(db_path)).status(), db)
+        ]
+        if embedder is None:
+            return checks
+        missing = len(store.rowids_without_vectors(embedder.version))
+        if missing:
+            detail = (
+                f"{missing} of {store.count()} papers have no vector (semantic search misses them)"
+            )
+            checks.append(Check("embeddings", "warn", detail, f"paperscope embed --db {db}"))
+        else:
+            checks.append(Check("embeddings", "ok", "every paper has its vectors"))
+        vectors = VectorIndex(store, index_dir(db_path) / "vectors", embedder.version, embedder.dim)
+        checks.append(_index_check("vector index", vectors.status(), db))
+    return checks
+
+
+@app.command()
+def doctor(
+    db: DbOption = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="SQLite's quick_check instead of integrity_check.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the store's integrity and migrations, the model files and the indexes, and say
+    what to run. Changes nothing. Exit code 1 when something is broken."""
+    db_path = resolve_db_path(db)
+    shown = str(db) if db else str(db_path)
+    health = SQLiteStore.check(db_path, full=not quick)
+    checks = _store_checks(health, shown)
+    model, embedder = _model_check()
+    checks.append(model)
+    usable = health.ok and not health.pending
+    if usable:
+        checks += _index_checks(db_path, embedder, shown)
+    ok = all(c.status != "error" for c in checks)
+    if as_json:
+        typer.echo(orjson.dumps({"ok": ok, "checks": [asdict(c) for c in checks]}))
+    else:
+        console = Console(highlight=False)
+        marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "error": "[red]error[/]"}
+        for c in checks:
+            console.print(f"{marks[c.status]} {escape(c.name)}: {escape(c.detail)}")
+            if c.fix:
+                console.print(f"   run: {escape(c.fix)}")
+        if not usable and health.readable:
+            console.print("   (indexes not checked until the store is fixed or migrated)")
+    if not ok:
+        raise typer.Exit(1)
