@@ -214,7 +214,8 @@ def hf_set(store: SQLiteStore) -> QuerySet:
 
 @dataclass
 class Sides:
-    semantic: list[tuple[int, float]]
+    semantic: list[tuple[int, float]]  # the nearest papers, floor or not (hybrid's candidates)
+    passed: list[tuple[int, float]] = field(default_factory=list)  # above the semantic floor
     lexical: list[tuple[int, float]] = field(default_factory=list)  # lexical mode
     relaxed: list[tuple[int, float]] = field(default_factory=list)  # hybrid's lexical side
 
@@ -224,7 +225,7 @@ class Runner:
 
     def __init__(self, engine: SearchEngine) -> None:
         self.engine = engine
-        self.semantic: dict[str, list[tuple[int, float]]] = {}
+        self.semantic: dict[str, tuple[list, list]] = {}
 
     def sides(self, text: str) -> Sides | None:
         try:
@@ -232,19 +233,16 @@ class Runner:
         except QueryError:
             return None
         free, filters = q.split_query(node)
-        allowed = None
-        if filters is not None:
-            allowed = self.engine.lexical.filter_rowids(filters)
         if free is None:
-            semantic = []
+            semantic, passed = [], []
         else:
             key = q.free_text(free) + repr(filters)
             if key not in self.semantic:
-                self.semantic[key] = self.engine._semantic_side(free, allowed, CANDIDATES)
-            semantic = self.semantic[key]
+                self.semantic[key] = self.engine._semantic_matches(free, filters, CANDIDATES)
+            semantic, passed = self.semantic[key]
         lexical, _ = self.engine.lexical.search(node, limit=CANDIDATES)
         relaxed, _ = self.engine._lexical_side(node, CANDIDATES)
-        return Sides(semantic, lexical, relaxed)
+        return Sides(semantic, passed, lexical, relaxed)
 
 
 def ranked(sides: Sides | None, mode: str, share: float, scale: str | None = None) -> list[int]:
@@ -252,10 +250,12 @@ def ranked(sides: Sides | None, mode: str, share: float, scale: str | None = Non
         return []
     if mode == "lexical":
         return [r for r, _ in sides.lexical]
-    if mode == "semantic":
-        return [r for r, _ in sides.semantic]
+    if mode == "semantic":  # only papers above the relevance floor are listed
+        return [r for r, _ in sides.passed]
     fused = fusion.weighted_sum(sides.relaxed, sides.semantic, share=share, semantic_scale=scale)
-    return [r for r, _ in fused]
+    # as the engine: ranked over every candidate, listed when a lexical match or above the floor
+    members = {r for r, _ in sides.relaxed} | {r for r, _ in sides.passed}
+    return [r for r, _ in fused if r in members]
 
 
 # ---------------------------------------------------------------- metrics

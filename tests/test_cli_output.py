@@ -61,8 +61,10 @@ def test_import_to_a_file_writes_whole_lines(long_paths, tmp_path):
     assert len(lines) == 1 + len(long_paths) + 1  # header, a row per file, the total
     for path in long_paths:
         row = next(line for line in lines if str(path) in line)  # the whole path on one line
-        assert re.search(r"page-\S+\s+\d+\s+0\s+0\s+0\s*$", row), row
-    assert re.search(r"^\s*total\s+118\s+0\s+0\s+0\s*$", lines[-1]), lines[-1]
+        # added, merged, merged in file, unchanged, rejected, records
+        added, records = re.search(r"page-\S+\s+(\d+)\s+0\s+0\s+0\s+0\s+(\d+)\s*$", row).groups()
+        assert added == records, row
+    assert re.search(r"^\s*total\s+118\s+0\s+0\s+0\s+0\s+118\s*$", lines[-1]), lines[-1]
     # progress: one stamped line when each file starts and when it is done, no bar
     progress = err.read_text().splitlines()
     assert progress and all(STAMPED.match(line) for line in progress), progress
