@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from paperscope.dates import display_date
 from paperscope.errors import InputError, NotFoundError
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, open_store
@@ -102,7 +103,9 @@ def show(
         )
     table = Table("id", "date", "categories", "title", box=None)
     for _, paper in profile.papers:
-        table.add_row(paper.id, paper.published or "", " ".join(paper.categories[:2]), paper.title)
+        table.add_row(
+            paper.id, display_date(paper.published), " ".join(paper.categories[:2]), paper.title
+        )
     console.print(table)
     if profile.coauthors:
         console.print(
