@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from webtools import build_store, client_for
 
 from paperscope.serve import export
 from paperscope.store.browse import Browse
 from paperscope.store.sqlite import SQLiteStore
+from webtools import build_store, client_for
 
 MERGE = Path(__file__).parent / "fixtures" / "merge"
 YEAR_ONLY = "2602.20021"  # agents-of-chaos.bib: year = {2026}
