@@ -194,10 +194,18 @@ def test_malformed_query_is_a_400_with_the_message_next_to_the_box(client):
     assert "^ at character" in r.text
 
 
-def test_search_limits(client):
+def test_search_limits(client, sample_store):
     assert client.get("/search?q=" + "a" * 501).status_code == 400
+    # a size above the cap shows exactly max_page_size papers when more match, and every
+    # match when fewer do (`learning` matches 99 of the sample papers, the API's total)
+    total = client.get("/api/v1/search?q=learning&mode=lexical&limit=1").json()["total"]
+    assert 20 < total
     capped = client.get("/search?q=learning&mode=lexical&size=100000")
-    assert capped.status_code == 200 and len(titles(capped.text)) <= 100
+    assert capped.status_code == 200 and len(titles(capped.text)) == min(total, 100)
+    assert len(titles(client.get("/search?q=learning&mode=lexical&size=7").text)) == 7
+    with client_for(sample_store, max_page_size=20) as small_cap:
+        capped = small_cap.get("/search?q=learning&mode=lexical&size=100000")
+        assert capped.status_code == 200 and len(titles(capped.text)) == 20
     assert client.get("/search?q=x&mode=fuzzy").status_code == 400
     assert client.get("/search?q=x&sort=random").status_code == 400
     assert client.get("/search?q=x&size=0").status_code == 422
@@ -296,9 +304,32 @@ def test_organisation_pages(client):
     assert 'href="/org/naver-ai-lab"' in client.get("/search?q=AdamP&mode=lexical").text
 
 
+#: The whole policy, directive by directive: an added source ('unsafe-inline', a CDN) or a
+#: dropped directive is a failure, not only a missing script-src.
+STRICT_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+
+
+def csp_directives(header: str) -> dict[str, list[str]]:
+    directives = [part.split() for part in header.split(";") if part.strip()]
+    parsed = {words[0]: words[1:] for words in directives}
+    assert len(parsed) == len(directives), "a directive appears twice"
+    return parsed
+
+
 def test_pages_send_the_strict_csp_and_no_inline_script_or_style(client):
     for url in ["/", "/search?q=learning", "/paper/" + XSS_ID, "/author/juhua-hu", "/cat/cs.LG"]:
         r = client.get(url)
-        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert csp_directives(r.headers["content-security-policy"]) == STRICT_CSP
         assert " style=" not in r.text and " onclick=" not in r.text
         assert re.findall(r"<script(?![^>]*\bsrc=)", r.text) == []
