@@ -96,10 +96,33 @@ def test_week_and_month_pages_navigate(client):
     assert 'rel="next"' not in client.get("/month/2026-11").text
 
 
+def listed(html: str) -> list[tuple[str, str, int]]:
+    """(title, datetime, upvotes shown) of each paper in a list, in page order."""
+    out = []
+    for item in main_of(html).split('<li class="paper">')[1:]:
+        title = re.search(r'<h3 class="title"><a href="[^"]+">([^<]*)</a>', item)
+        day = re.search(r'<time datetime="([^"]*)"', item)
+        votes = re.search(r"▲ (\d+)", item)
+        assert title, item
+        out.append(
+            (title.group(1), day.group(1) if day else "", int(votes.group(1)) if votes else 0)
+        )
+    return out
+
+
 def test_feed_sorts_and_category_filter(client):
-    newest = titles(client.get("/month/2026-02?sort=newest").text)
-    voted = titles(client.get("/month/2026-02?sort=upvotes").text)
-    assert newest != voted and sorted(newest) != newest
+    # the order each sort promises, read from the pages: page 1 then page 2 of the month
+    pages = {
+        sort: [listed(client.get(f"/month/2026-02?sort={sort}&page={n}").text) for n in (1, 2)]
+        for sort in ("newest", "upvotes")
+    }
+    for sort, (first, second) in pages.items():
+        assert len(first) == 20 and second, sort
+    newest = [day for _, day, _ in pages["newest"][0] + pages["newest"][1]]
+    assert newest == sorted(newest, reverse=True) and len(set(newest)) > 3
+    voted = [(votes, day) for _, day, votes in pages["upvotes"][0] + pages["upvotes"][1]]
+    assert voted == sorted(voted, reverse=True) and len({v for v, _ in voted}) > 3
+    assert {t for t, _, _ in pages["newest"][0]} != {t for t, _, _ in pages["upvotes"][0]}
     lg = client.get("/month/2026-11?cat=cs.LG")
     assert titles(lg.text) == [
         "Injection &amp; &#34;quotes&#34; in &lt;em&gt;titles&lt;/em&gt;: a study of escaping"
