@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -81,21 +83,27 @@ def test_facets(db):
     assert data["total"] >= len(data["results"]) and data["facets"]["year"]
 
 
-def test_malformed_query_exit_2_with_position(db):
-    import sys
-
-    from paperscope.serve.cli import main
-
-    sys.argv = ["paperscope", "search", "(graph networks", "--db", db]
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    assert exit_info.value.code == 2
-
-
-def test_malformed_query_message(db):
-    result = cli("search", 'ti:"unterminated', "--db", db)
-    assert result.exit_code != 0
-    assert "position" in str(result.exception)
+@pytest.mark.parametrize(
+    ("query", "lines"),
+    [
+        (
+            "(graph networks",
+            ["error: unbalanced parenthesis at position 0", "hint: add the closing ')'"],
+        ),
+        ('ti:"unterminated', ["error: unterminated quote starting at position 3"]),
+        ("graph au:", ["error: expected a value after 'au:' at position 9"]),
+    ],
+)
+def test_malformed_query_exit_2_with_message_and_position(db, query, lines):
+    # a real process, as a shell user sees it: exit 2, the parser's message with the position
+    # of the fault on stderr, nothing on stdout
+    result = subprocess.run(
+        [sys.executable, "-m", "paperscope", "search", query, "--db", db],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert [line for line in result.stderr.splitlines() if line] == lines
 
 
 def test_similar_excludes_the_paper_itself(db):
