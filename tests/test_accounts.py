@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -378,3 +379,38 @@ def test_disabled_account_loses_its_session(multi, store_copy):
         accounts.set_disabled(accounts.by_email("ada@example.org").id)
     assert multi.get("/account", follow_redirects=False).status_code == 303
     assert login(multi, "ada@example.org").status_code == 401
+
+
+def _expire(db, table: str) -> None:
+    """Move every expiry of `table` one second into the past, as time passing would."""
+    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="seconds")
+    with SQLiteStore(db) as store:
+        store.conn.execute(f"UPDATE {table} SET expires_at = ?", (past.replace("+00:00", "Z"),))
+
+
+def test_an_expired_session_no_longer_logs_in(multi, store_copy):
+    signup(multi, "ada@example.org")
+    assert multi.get("/account", follow_redirects=False).status_code == 200
+    _expire(store_copy, "sessions")
+    response = multi.get("/account", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert multi.get("/api/v1/library").status_code == 401
+
+
+def test_an_expired_reset_token_is_refused_and_changes_nothing(multi, store_copy):
+    signup(multi, "ada@example.org")
+    multi.cookies.clear()
+    with SQLiteStore(store_copy) as store:
+        _, token = Accounts(store).create_reset("ada@example.org")
+    live = multi.get(f"/reset/{token}")
+    assert live.status_code == 200 and 'name="password"' in live.text
+    _expire(store_copy, "password_resets")
+    form = multi.get(f"/reset/{token}")
+    assert form.status_code == 400 and "invalid, already used or expired" in form.text
+    assert 'name="password"' not in form.text
+    refused = multi.post(
+        f"/reset/{token}", data={"password": "a brand new secret", "csrf_token": csrf(multi)}
+    )
+    assert refused.status_code == 400 and "invalid, used or expired" in refused.text
+    assert login(multi, "ada@example.org", "a brand new secret").status_code == 401
+    assert login(multi, "ada@example.org").status_code == 303  # the old password still works
