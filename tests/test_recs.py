@@ -1,4 +1,4 @@
-"""Recommendations on a real store: 150 real abstracts (../shared/corpus), embedded with the
+"""Recommendations on a real store: 150 real abstracts (samples/corpus), embedded with the
 bundled model, ratings written as rows of the personal tables."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from paperscope.store.ratings import (
 from paperscope.store.sqlite import SQLiteStore
 from webtools import copy_store
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "arxiv-ml-abstracts-1000.csv"
+CORPUS = Path(__file__).resolve().parents[1] / "samples" / "corpus" / "arxiv-ml-abstracts-1000.csv"
 #: Topics by a word of the title: clear-cut, unlike the corpus's overlapping categories.
 TOPICS = {"seg": r"segmentation", "rl": r"reinforcement", "ts": r"time series"}
 PER_TOPIC = {"seg": 40, "rl": 40, "ts": 20}
