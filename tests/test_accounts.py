@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -157,10 +158,40 @@ def test_safe_next(value, expected):
     assert safe_next(value) == expected
 
 
-def test_state_changing_post_without_csrf_token_is_refused(multi):
+#: The tables an account's posts can change: a refused post must leave every row as it was.
+ACCOUNT_TABLES = (
+    "users",
+    "sessions",
+    "api_tokens",
+    "password_resets",
+    "login_failures",
+    "follows",
+    "user_papers",
+    "tags",
+    "paper_tags",
+    "upvotes",
+    "digests",
+)
+
+
+def account_state(db) -> dict[str, list[tuple]]:
+    with SQLiteStore(db) as store:
+        return {
+            table: sorted(map(tuple, store.conn.execute(f"SELECT * FROM {table}")))
+            for table in ACCOUNT_TABLES
+        }
+
+
+def test_state_changing_post_without_csrf_token_is_refused(multi, store_copy):
     signup(multi, "ada@example.org")
+    multi.post(  # a profile to compare against: weekly digests, a display name
+        "/account/profile",
+        data={"digest": "weekly", "display_name": "Ada", "csrf_token": csrf(multi)},
+    )
+    before = account_state(store_copy)
+    assert before["users"] and before["sessions"]
     for path, data in [
-        ("/account/profile", {"digest": "off"}),
+        ("/account/profile", {"digest": "off", "display_name": "Mallory"}),
         ("/account/tokens", {"name": "x"}),
         ("/logout", {}),
         ("/account/delete", {"confirm": "ada@example.org"}),
@@ -168,10 +199,39 @@ def test_state_changing_post_without_csrf_token_is_refused(multi):
         response = multi.post(path, data=data, follow_redirects=False)
         assert response.status_code == 403, path
         assert "CSRF" in response.text
-    bad = multi.post("/account/profile", data={"digest": "off", "csrf_token": "0" * 64})
-    assert bad.status_code == 403
-    # nothing changed, and the account still exists
-    assert "ada@example.org" in multi.get("/account").text
+        bad = multi.post(path, data={**data, "csrf_token": "0" * 64}, follow_redirects=False)
+        assert bad.status_code == 403, path
+    # nothing changed: every row of every account table is as it was
+    assert account_state(store_copy) == before
+    page = multi.get("/account").text
+    assert "ada@example.org" in page and 'value="weekly" selected' in page
+
+
+def test_login_signup_and_reset_refuse_posts_without_csrf_and_change_nothing(
+    multi, store_copy, monkeypatch
+):
+    signup(multi, "ada@example.org")
+    multi.cookies.clear()
+    before = account_state(store_copy)
+    with smtp_server() as server:
+        monkeypatch.setenv("PAPERSCOPE_SMTP_URL", server.url)
+        monkeypatch.setenv("PAPERSCOPE_MAIL_FROM", "paperscope@example.net")
+        multi.get("/login")  # a browser that has the CSRF cookie, posting without the token
+        for path, data in [
+            ("/login", {"email": "ada@example.org", "password": PASSWORD}),
+            ("/signup", {"email": "eve@example.org", "password": PASSWORD}),
+            ("/reset", {"email": "ada@example.org"}),
+        ]:
+            for token in ({}, {"csrf_token": "0" * 64}):
+                response = multi.post(path, data={**data, **token}, follow_redirects=False)
+                assert response.status_code == 403, (path, token)
+                assert "CSRF" in response.text
+                assert not [
+                    c for c in response.headers.get_list("set-cookie") if "ps_session=" in c
+                ]
+        assert server.messages == []  # no reset email
+    assert account_state(store_copy) == before  # no session, user, reset token or failure
+    assert multi.get("/account", follow_redirects=False).status_code == 303  # not logged in
 
 
 def test_csrf_token_of_another_browser_does_not_work(multi, store_copy):
@@ -320,3 +380,38 @@ def test_disabled_account_loses_its_session(multi, store_copy):
         accounts.set_disabled(accounts.by_email("ada@example.org").id)
     assert multi.get("/account", follow_redirects=False).status_code == 303
     assert login(multi, "ada@example.org").status_code == 401
+
+
+def _expire(db, table: str) -> None:
+    """Move every expiry of `table` one second into the past, as time passing would."""
+    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="seconds")
+    with SQLiteStore(db) as store:
+        store.conn.execute(f"UPDATE {table} SET expires_at = ?", (past.replace("+00:00", "Z"),))
+
+
+def test_an_expired_session_no_longer_logs_in(multi, store_copy):
+    signup(multi, "ada@example.org")
+    assert multi.get("/account", follow_redirects=False).status_code == 200
+    _expire(store_copy, "sessions")
+    response = multi.get("/account", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert multi.get("/api/v1/library").status_code == 401
+
+
+def test_an_expired_reset_token_is_refused_and_changes_nothing(multi, store_copy):
+    signup(multi, "ada@example.org")
+    multi.cookies.clear()
+    with SQLiteStore(store_copy) as store:
+        _, token = Accounts(store).create_reset("ada@example.org")
+    live = multi.get(f"/reset/{token}")
+    assert live.status_code == 200 and 'name="password"' in live.text
+    _expire(store_copy, "password_resets")
+    form = multi.get(f"/reset/{token}")
+    assert form.status_code == 400 and "invalid, already used or expired" in form.text
+    assert 'name="password"' not in form.text
+    refused = multi.post(
+        f"/reset/{token}", data={"password": "a brand new secret", "csrf_token": csrf(multi)}
+    )
+    assert refused.status_code == 400 and "invalid, used or expired" in refused.text
+    assert login(multi, "ada@example.org", "a brand new secret").status_code == 401
+    assert login(multi, "ada@example.org").status_code == 303  # the old password still works

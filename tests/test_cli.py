@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -66,14 +68,17 @@ def test_search_show_and_json_contract(db):
 
 
 def test_show_unknown_id_is_a_clear_error(db):
-    from paperscope.serve.cli import main
-
-    with pytest.raises(SystemExit) as exit_info:
-        import sys
-
-        sys.argv = ["paperscope", "show", "9999.99999", "--db", db]
-        main()
-    assert exit_info.value.code == 1
+    # a real process: the exit code and the exact error and hint lines on stderr, nothing else
+    shown = subprocess.run(
+        [sys.executable, "-m", "paperscope", "show", "9999.99999", "--db", db],
+        capture_output=True,
+        text=True,
+    )
+    assert shown.returncode == 1 and shown.stdout == ""
+    assert shown.stderr.splitlines() == [
+        "error: no paper '9999.99999' in the store",
+        "hint: ids are arXiv ids (2301.12345), DOIs or the id `search` shows",
+    ]
 
 
 def test_unknown_format_is_one_clear_error_and_other_files_still_land(db, tmp_path):

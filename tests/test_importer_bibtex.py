@@ -84,7 +84,7 @@ def test_dblp_article(dblp: dict[str, Paper]):
         "Sébastien Tavenas",
     ]
     assert paper.authors_complete
-    assert paper.published == "2024-01-01"
+    assert paper.published == "2024"  # year only: no invented 1 January
     assert paper.doi == "10.1145/3611094"
     assert paper.links == {"doi": "https://doi.org/10.1145/3611094"}
     assert paper.journal_ref == "Commun. ACM 67(2): 101-108 (2024)"
@@ -126,7 +126,7 @@ def test_dblp_crossref_inherits_from_proceedings(dblp: dict[str, Paper]):
         "35th Computational Complexity Conference, CCC 2020, July 28-31, 2020, Saarbrücken, "
         "Germany (Virtual Conference), LIPIcs 169: 14:1-14:27"
     )
-    assert paper.published == "2020-01-01"
+    assert paper.published == "2020"
     # The proceedings' own doi/url/isbn identify the volume and are not inherited.
     assert paper.doi == "10.4230/lipics.ccc.2020.14"
     assert paper.links == {"doi": "https://doi.org/10.4230/lipics.ccc.2020.14"}
@@ -152,7 +152,7 @@ def test_curated_string_macros_resolved(curated: dict[str, Paper]):
     assert paper.title == "Notes on Clans and Tribes"
     assert [a.name for a in paper.authors] == ["André Joyal"]
     assert paper.arxiv_id == "1710.10238"
-    assert paper.published == "2017-01-01"
+    assert paper.published == "2017"
     assert paper.journal_ref is None
 
 
@@ -167,7 +167,7 @@ def test_string_macro_values_and_concatenation():
     paper = items[0]
     assert paper.title == "A Title"
     assert paper.journal_ref == "J. Funct. Prog. 12 (2001)"
-    assert paper.published == "2001-03-01"
+    assert paper.published == "2001-03"  # a month, not its first day
     assert [a.name for a in paper.authors] == ["Jane Doe"]
     assert paper.authors_complete is False
 
@@ -189,8 +189,8 @@ def test_curated_biblatex_fields(curated: dict[str, Paper]):
     # unparseable biblatex date "20XX" and no year: no date rather than a wrong one
     assert curated["RiehlXX"].published is None
     # month macros
-    assert curated["Martin-Lof12"].published == "2012-12-01"
-    assert curated["Voevodsky14"].published == "2014-10-01"
+    assert curated["Martin-Lof12"].published == "2012-12"
+    assert curated["Voevodsky14"].published == "2014-10"
     assert curated["Voevodsky14"].comment == "An unfinished unreleased manuscript"
 
 
@@ -244,12 +244,12 @@ def test_crossref_target_after_entry_gives_booktitle_and_year():
     assert set(by_title) == {"Paper One", "Paper Two", "Paper Three"}
     one = by_title["Paper One"]
     assert one.journal_ref == "Proc. of Conf 2020, LNCS 42: 1-10"
-    assert one.published == "2020-07-01"
+    assert one.published == "2020-07"
     assert one.doi is None and one.links == {}
     two = by_title["Paper Two"]  # its own fields win; keys match case-insensitively
     assert two.journal_ref == "Own Book, LNCS 42 (2019)"
-    assert two.published == "2019-07-01"
-    assert by_title["Paper Three"].published == "2020-07-01"  # target read before it
+    assert two.published == "2019-07"
+    assert by_title["Paper Three"].published == "2020-07"  # target read before it
 
 
 def test_books_and_volumes():

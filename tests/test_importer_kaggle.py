@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FORMATS
-from importers_helpers import run_importer, sniffed
+from importers_helpers import counted_stream, run_importer, sniffed
 from paperscope.ingest.importers.kaggle_jsonl import KaggleArxivImporter
 from paperscope.model import BadRecord
 
@@ -188,7 +188,13 @@ def test_parse_streams_a_large_file(tmp_path: Path):
     # Speed is measured in bench/ingest.py, never asserted here; this checks nothing is lost
     # or duplicated when the input is many times the fixture.
     big = tmp_path / "big.jsonl"
-    big.write_bytes(SNAPSHOT.read_bytes() * 100)  # 20,000 records
-    with big.open("rb") as stream:
-        count = sum(1 for _ in IMPORTER.parse(stream, str(big)))
+    big.write_bytes(SNAPSHOT.read_bytes() * 100)  # 20,000 records, 28 MB
+    with big.open("rb") as file:
+        stream, counter = counted_stream(file)
+        items = IMPORTER.parse(stream, str(big))
+        next(items)
+        # streamed: the first record comes after one buffer, not after the whole file
+        assert counter.bytes_read <= 64 * 1024 < big.stat().st_size // 100
+        count = 1 + sum(1 for _ in items)
     assert count == 20_000
+    assert counter.bytes_read == big.stat().st_size

@@ -18,7 +18,6 @@ from paperscope.ingest.importers.page_profile import (
     split_title_authors,
 )
 from paperscope.model import BadRecord, Paper
-from paperscope.normalize import parse_date
 
 PROFILE = PAGES / "author-profile-lin.txt"
 HF_SEARCH = PAGES / "hf-search-global-normalization.txt"
@@ -331,9 +330,21 @@ def test_hf_upvotes_and_dates(hf):
     assert hf[6].title.startswith("Stratified GRPO") and hf[6].published == "2025-10-07"
 
 
-def test_hf_day_without_year_uses_the_current_year():
-    papers, _, _ = run_importer(PageHFSearchImporter(), HF_SEARCH)
-    assert papers[6].published == parse_date("Oct 7")
+@pytest.mark.parametrize(
+    ("read_on", "expected"),
+    [
+        (date(2026, 12, 1), "2026-10-07"),  # this year's Oct 7 has passed
+        (date(2026, 10, 7), "2026-10-07"),  # the very day
+        (date(2026, 10, 6), "2025-10-07"),  # not yet this year: last year's
+        (date(2027, 1, 2), "2026-10-07"),
+    ],
+)
+def test_hf_day_without_year_is_the_latest_such_day_not_in_the_future(read_on, expected):
+    # the page says "Oct 7" for Stratified GRPO; the expected days are written out, not
+    # computed by the function the importer calls
+    papers, _, _ = run_importer(PageHFSearchImporter(today=read_on), HF_SEARCH)
+    assert papers[6].title.startswith("Stratified GRPO")
+    assert papers[6].published == expected
 
 
 def test_hf_organisation_line(hf):

@@ -370,3 +370,20 @@ def test_recommendations_page_and_api(store_copy):
         assert all(r["reason"] for r in recs)
         assert client.get("/recommendations?tag=t1").status_code == 200
         assert client.get("/recommendations?tag=nope").status_code == 404
+
+
+def test_another_users_tag_in_recommendations_is_not_found_and_reveals_nothing(
+    two_users, store_copy
+):
+    ada, bob, ident, _ = two_users
+    with SQLiteStore(store_copy) as store:
+        title = store.get(ident).title
+    mine = ada.get("/recommendations?tag=secret")
+    assert mine.status_code == 200 and "<h1>Recommended for you: secret</h1>" in mine.text
+    # Bob asks for Ada's tag by name: no such tag of his, and nothing of Ada's shows
+    page = bob.get("/recommendations?tag=secret")
+    assert page.status_code == 404 and "you have no tag" in page.text
+    assert title not in page.text and "ada" not in page.text.lower()
+    api = bob.get("/api/v1/recommendations", params={"tag": "secret"})
+    reasons = [r["reason"] for r in api.json().get("recommendations", [])]
+    assert not any(title in reason for reason in reasons)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+from collections import Counter
 
 import pytest
 from typer.testing import CliRunner
@@ -76,26 +79,41 @@ def test_sort_newest(db):
 
 
 def test_facets(db):
-    result = cli("search", "learning", "--facets", "--json", "--db", db)
+    # the counts, computed again from every hit: each category and year of the matches
+    result = cli(
+        "search", "learning", "--mode", "lexical", "--facets", "--json", "--limit", "100",
+        "--db", db,
+    )  # fmt: skip
     data = json.loads(result.stdout)
-    assert data["total"] >= len(data["results"]) and data["facets"]["year"]
+    hits = data["results"]
+    assert data["total"] == len(hits) > 20  # every match is on this one page
+    categories = Counter(code for hit in hits for code in hit["categories"])
+    years = Counter(hit["date"][:4] for hit in hits if hit["date"])
+    assert data["facets"]["categories"] == dict(categories)
+    assert data["facets"]["year"] == dict(years) and len(years) > 3
 
 
-def test_malformed_query_exit_2_with_position(db):
-    import sys
-
-    from paperscope.serve.cli import main
-
-    sys.argv = ["paperscope", "search", "(graph networks", "--db", db, "--strict"]
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    assert exit_info.value.code == 2
-
-
-def test_malformed_query_message(db):
-    result = cli("search", 'ti:"unterminated', "--db", db, "--strict")
-    assert result.exit_code != 0
-    assert "position" in str(result.exception)
+@pytest.mark.parametrize(
+    ("query", "lines"),
+    [
+        (
+            "(graph networks",
+            ["error: unbalanced parenthesis at position 0", "hint: add the closing ')'"],
+        ),
+        ('ti:"unterminated', ["error: unterminated quote starting at position 3"]),
+        ("graph au:", ["error: expected a value after 'au:' at position 9"]),
+    ],
+)
+def test_malformed_query_exit_2_with_message_and_position(db, query, lines):
+    # a real process, as a shell user sees it, with --strict (by default any text is searched):
+    # exit 2, the parser's message with the position of the fault on stderr, nothing on stdout
+    result = subprocess.run(
+        [sys.executable, "-m", "paperscope", "search", query, "--db", db, "--strict"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert [line for line in result.stderr.splitlines() if line] == lines
 
 
 @pytest.mark.parametrize(

@@ -98,10 +98,33 @@ def test_week_and_month_pages_navigate(client):
     assert 'rel="next"' not in client.get("/month/2026-11").text
 
 
+def listed(html: str) -> list[tuple[str, str, int]]:
+    """(title, datetime, upvotes shown) of each paper in a list, in page order."""
+    out = []
+    for item in main_of(html).split('<li class="paper">')[1:]:
+        title = re.search(r'<h3 class="title"><a href="[^"]+">([^<]*)</a>', item)
+        day = re.search(r'<time datetime="([^"]*)"', item)
+        votes = re.search(r"▲ (\d+)", item)
+        assert title, item
+        out.append(
+            (title.group(1), day.group(1) if day else "", int(votes.group(1)) if votes else 0)
+        )
+    return out
+
+
 def test_feed_sorts_and_category_filter(client):
-    newest = titles(client.get("/month/2026-02?sort=newest").text)
-    voted = titles(client.get("/month/2026-02?sort=upvotes").text)
-    assert newest != voted and sorted(newest) != newest
+    # the order each sort promises, read from the pages: page 1 then page 2 of the month
+    pages = {
+        sort: [listed(client.get(f"/month/2026-02?sort={sort}&page={n}").text) for n in (1, 2)]
+        for sort in ("newest", "upvotes")
+    }
+    for sort, (first, second) in pages.items():
+        assert len(first) == 20 and second, sort
+    newest = [day for _, day, _ in pages["newest"][0] + pages["newest"][1]]
+    assert newest == sorted(newest, reverse=True) and len(set(newest)) > 3
+    voted = [(votes, day) for _, day, votes in pages["upvotes"][0] + pages["upvotes"][1]]
+    assert voted == sorted(voted, reverse=True) and len({v for v, _ in voted}) > 3
+    assert {t for t, _, _ in pages["newest"][0]} != {t for t, _, _ in pages["upvotes"][0]}
     lg = client.get("/month/2026-11?cat=cs.LG")
     assert titles(lg.text) == [
         "Injection &amp; &#34;quotes&#34; in &lt;em&gt;titles&lt;/em&gt;: a study of escaping"
@@ -203,10 +226,18 @@ def test_malformed_query_is_a_400_with_the_message_next_to_the_box_when_strict(c
     assert "^ at character" in r.text
 
 
-def test_search_limits(client):
+def test_search_limits(client, sample_store):
     assert client.get("/search?q=" + "a" * 501).status_code == 400
+    # a size above the cap shows exactly max_page_size papers when more match, and every
+    # match when fewer do (`learning` matches 99 of the sample papers, the API's total)
+    total = client.get("/api/v1/search?q=learning&mode=lexical&limit=1").json()["total"]
+    assert total > 20
     capped = client.get("/search?q=learning&mode=lexical&size=100000")
-    assert capped.status_code == 200 and len(titles(capped.text)) <= 100
+    assert capped.status_code == 200 and len(titles(capped.text)) == min(total, 100)
+    assert len(titles(client.get("/search?q=learning&mode=lexical&size=7").text)) == 7
+    with client_for(sample_store, max_page_size=20) as small_cap:
+        capped = small_cap.get("/search?q=learning&mode=lexical&size=100000")
+        assert capped.status_code == 200 and len(titles(capped.text)) == 20
     assert client.get("/search?q=x&mode=fuzzy").status_code == 400
     assert client.get("/search?q=x&sort=random").status_code == 400
     assert client.get("/search?q=x&size=0").status_code == 422
@@ -305,10 +336,33 @@ def test_organisation_pages(client):
     assert 'href="/org/naver-ai-lab"' in client.get("/search?q=AdamP&mode=lexical").text
 
 
+#: The whole policy, directive by directive: an added source ('unsafe-inline', a CDN) or a
+#: dropped directive is a failure, not only a missing script-src.
+STRICT_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+
+
+def csp_directives(header: str) -> dict[str, list[str]]:
+    directives = [part.split() for part in header.split(";") if part.strip()]
+    parsed = {words[0]: words[1:] for words in directives}
+    assert len(parsed) == len(directives), "a directive appears twice"
+    return parsed
+
+
 def test_pages_send_the_strict_csp_and_no_inline_script_or_style(client):
     for url in ["/", "/search?q=learning", "/paper/" + XSS_ID, "/author/juhua-hu", "/cat/cs.LG"]:
         r = client.get(url)
-        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert csp_directives(r.headers["content-security-policy"]) == STRICT_CSP
         assert " style=" not in r.text and " onclick=" not in r.text
         assert re.findall(r"<script(?![^>]*\bsrc=)", r.text) == []
 

@@ -303,6 +303,7 @@ _MONTHS = {
 _DMY_RE = re.compile(r"^(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})$")
 _MDY_RE = re.compile(r"^([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})$")
 _MD_RE = re.compile(r"^([A-Za-z]+)\.?\s+(\d{1,2})$")
+_MY_RE = re.compile(r"^([A-Za-z]+)\.?,?\s+(\d{4})$")
 _ISO_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?")
 
 
@@ -311,12 +312,14 @@ def month_number(name: str) -> int | None:
 
 
 def parse_date(value: str | None, *, today: date | None = None) -> str | None:
-    """An ISO date (YYYY-MM-DD, UTC) from the forms sources use; None when unreadable.
+    """An ISO date (UTC) from the forms sources use, at the precision the source gives
+    (`paperscope.dates`): YYYY-MM-DD for a day, YYYY-MM for a month, YYYY for a year; None
+    when unreadable. A year or month is never padded to its first day.
 
     Accepts ISO dates and timestamps (any offset, converted to UTC), RFC 822 ("Mon, 2 Apr 2007
-    19:18:42 GMT"), "25 August, 2025", "Sep 14, 2022", a bare year, and "Oct 7" -- a day without
-    a year, which discovery sites use for the current year; it is read as the latest such day not
-    after `today`.
+    19:18:42 GMT"), "25 August, 2025", "Sep 14, 2022", "Feb 2026", "2026-02", a bare year, and
+    "Oct 7" -- a day without a year, which discovery sites use for the current year; it is read
+    as the latest such day not after `today`.
     """
     if not value:
         return None
@@ -332,10 +335,16 @@ def parse_date(value: str | None, *, today: date | None = None) -> str | None:
                 if stamp.tzinfo is not None:
                     stamp = stamp.astimezone(UTC)
                 return stamp.date().isoformat()
-        year, month, day = int(iso.group(1)), int(iso.group(2)), int(iso.group(3) or 1)
-        return _safe_date(year, month, day)
+        year, month = int(iso.group(1)), int(iso.group(2))
+        if iso.group(3) is None:
+            return _month_of(year, month)
+        return _safe_date(year, month, int(iso.group(3)))
     if re.fullmatch(r"\d{4}", value):
-        return f"{value}-01-01"
+        return value
+    month_year = _MY_RE.match(value)
+    if month_year:
+        month = month_number(month_year.group(1))
+        return _month_of(int(month_year.group(2)), month) if month else None
     for regex, order in ((_DMY_RE, "dmy"), (_MDY_RE, "mdy")):
         match = regex.match(value)
         if match:
@@ -360,6 +369,10 @@ def parse_date(value: str | None, *, today: date | None = None) -> str | None:
     if stamp.tzinfo is not None:
         stamp = stamp.astimezone(UTC)
     return stamp.date().isoformat()
+
+
+def _month_of(year: int, month: int) -> str | None:
+    return f"{year:04d}-{month:02d}" if 1 <= month <= 12 else None
 
 
 def _safe_date(year: int, month: int | None, day: int) -> str | None:

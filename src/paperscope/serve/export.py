@@ -20,11 +20,14 @@ from urllib.parse import quote, urlsplit
 
 from lxml import etree
 
+from paperscope.dates import precision
 from paperscope.model import Paper
 from paperscope.normalize import fold
 from paperscope.serve.records import paper_full
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+#: Dublin Core: `dc:date` carries a year or month (W3CDTF) where Atom needs a full instant.
+DC_NS = "http://purl.org/dc/elements/1.1/"
 OPENSEARCH_NS = "http://a9.com/-/spec/opensearch/1.1/"
 #: Prefix of Atom entry ids: stable across host names and ports of the same install.
 TAG_PREFIX = "tag:paperscope,2026:paper/"
@@ -215,10 +218,15 @@ def _xml_text(text: str | None) -> str:
 
 
 def _timestamp(day: str | None) -> str:
-    """RFC 3339 as Atom wants it, from a day or a full timestamp."""
-    if not day:
+    """RFC 3339 as Atom wants it, from a day or a full timestamp; a year or a month is not
+    turned into an instant (that would invent its first day): it counts as no date."""
+    if not day or precision(day) != "day":
         return "1970-01-01T00:00:00Z"
     return day if "T" in day else f"{day[:10]}T00:00:00Z"
+
+
+def _day_or_none(*values: str | None) -> str | None:
+    return next((v for v in values if precision(v) == "day"), None)
 
 
 def paper_link(base_url: str, paper: Paper) -> str:
@@ -254,10 +262,10 @@ def atom_feed(
     to the newest paper's date.
     """
     base = base_url if base_url is not None else _origin(alternate_url)
-    feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
+    feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS, "dc": DC_NS})
     _sub(feed, "id", self_url)
     _sub(feed, "title", title)
-    newest = max((p.updated or p.published or "" for p in papers), default="")
+    newest = max((_day_or_none(p.updated, p.published) or "" for p in papers), default="")
     _sub(feed, "updated", _timestamp(updated or newest))
     _sub(feed, "link", rel="self", type="application/atom+xml", href=self_url)
     _sub(feed, "link", rel="alternate", type="text/html", href=alternate_url)
@@ -274,9 +282,12 @@ def _atom_entry(feed: etree._Element, paper: Paper, base: str) -> None:
     entry = _sub(feed, "entry")
     _sub(entry, "id", TAG_PREFIX + quote(paper.id, safe="/:.-"))
     _sub(entry, "title", paper.title, type="text")
-    _sub(entry, "updated", _timestamp(paper.updated or paper.published))
-    if paper.published:
+    _sub(entry, "updated", _timestamp(_day_or_none(paper.updated, paper.published)))
+    if precision(paper.published) == "day":
         _sub(entry, "published", _timestamp(paper.published))
+    elif paper.published:
+        # only a year or month is known: say so instead of an Atom instant on its first day
+        etree.SubElement(entry, f"{{{DC_NS}}}date").text = paper.published
     names = [a.name for a in paper.authors if a.name.strip()] or ["unknown"]
     for name in names:
         _sub(_sub(entry, "author"), "name", name)

@@ -62,6 +62,29 @@ def next_day(day: str) -> str:
     return (parse_day(day) + timedelta(days=1)).isoformat()
 
 
+#: A published date that names a day (not only a year or a month, `paperscope.dates`).
+_DAY_PRECISE = "length(published) >= 10"
+
+
+def _period_bounds(start: str, end: str) -> tuple[str, str, int]:
+    """(low, high, shortest) for `low <= published < high AND length(published) >= shortest`
+    over the days `start`..`end`.
+
+    Dates of mixed precision sort "2026" < "2026-02" < "2026-02-01" < "2026-03". When the
+    period is whole months, the bounds become month prefixes ("2026-02" .. "2026-03"), which
+    take in a month-only date inside it, and years are left out (a year prefix can sort inside
+    a span of months: "2025-12" < "2026" < "2026-02"); whole years take years and months too.
+    Any other period admits day-precise dates only.
+    """
+    first, after = parse_day(start), parse_day(next_day(end))
+    low, high = first.isoformat(), after.isoformat()
+    if first.day == 1 and after.day == 1:
+        if first.month == 1 and after.month == 1:
+            return low[:4], high[:4], 4
+        return low[:7], high[:7], 7
+    return low, high, 10
+
+
 def org_slug(name: str) -> str:
     """URL slug of an organisation name: "NAVER AI Lab" -> "naver-ai-lab"."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
@@ -90,13 +113,13 @@ class Browse:
     def latest_day(self) -> str | None:
         """The newest day with papers."""
         row = self.conn.execute(
-            "SELECT max(published) FROM papers WHERE NOT deleted AND published IS NOT NULL"
+            f"SELECT max(published) FROM papers WHERE NOT deleted AND {_DAY_PRECISE}"
         ).fetchone()
         return row[0][:10] if row and row[0] else None
 
     def earliest_day(self) -> str | None:
         row = self.conn.execute(
-            "SELECT min(published) FROM papers WHERE NOT deleted AND published IS NOT NULL"
+            f"SELECT min(published) FROM papers WHERE NOT deleted AND {_DAY_PRECISE}"
         ).fetchone()
         return row[0][:10] if row and row[0] else None
 
@@ -104,10 +127,13 @@ class Browse:
         """The closest day before `day` and the closest day after it that have papers."""
         parse_day(day)
         before = self.conn.execute(
-            "SELECT max(published) FROM papers WHERE published < ? AND NOT deleted", (day,)
+            f"SELECT max(published) FROM papers WHERE published < ? AND NOT deleted "
+            f"AND {_DAY_PRECISE}",
+            (day,),
         ).fetchone()[0]
         after = self.conn.execute(
-            "SELECT min(published) FROM papers WHERE published >= ? AND NOT deleted",
+            f"SELECT min(published) FROM papers WHERE published >= ? AND NOT deleted "
+            f"AND {_DAY_PRECISE}",
             (next_day(day),),
         ).fetchone()[0]
         return (before[:10] if before else None, after[:10] if after else None)
@@ -127,13 +153,20 @@ class Browse:
         """Papers published from day `start` to day `end` (inclusive), optionally of one
         category (any of a paper's categories), one page of them and how many there are.
 
+        A paper known only by its month or year is listed when that whole month or year lies
+        in the period (a month page lists "Feb 2026", a day or week page does not): it is never
+        placed on a day it may not belong to (`_period_bounds`).
+
         Sorts: "trending" (the score above), "newest", "upvotes" (source + local upvotes).
         """
         if sort not in SORTS:
             raise InputError(f"unknown sort {sort!r}", hint="sorts: " + ", ".join(SORTS))
         _check_page(limit, offset)
-        where = "NOT p.deleted AND p.published >= ? AND p.published < ?"
-        params: list = [parse_day(start).isoformat(), next_day(end)]
+        low, high, shortest = _period_bounds(start, end)
+        where = (
+            "NOT p.deleted AND p.published >= ? AND p.published < ? AND length(p.published) >= ?"
+        )
+        params: list = [low, high, shortest]
         if category:
             where += " AND instr(' ' || p.categories || ' ', ?) > 0"
             params.append(f" {category} ")

@@ -1,11 +1,33 @@
 """Merging two records of the same paper: keep the richest value of every field.
 
 Pure functions over `Paper`; the store decides *which* records are the same paper
-(arXiv id, then DOI, then normalised title + first author) and calls `merge_papers`.
+(arXiv id, then DOI, then normalised title + first author) and calls `merge_papers(old, new)`.
+`old` is what the store holds, `new` the record being imported. The rules, one per field, each
+pinned by one case of tests/test_merge.py built from two real records of different sources:
+
+ 1. title       -- the stored title; a new one only fills an empty title.
+ 2. abstract    -- the longer text (a full abstract beats a page's cut one); ties keep the old.
+ 3. authors     -- a complete list beats a partial one ("et al.", "9 authors") even when the
+                   partial one is longer; between two of the same kind the longer list wins.
+ 4. author name -- at the same position with the same family name, the fuller given name
+                   ("Juhua Hu" over "J. Hu"); affiliation and ORCID fill in from either side.
+ 5. categories  -- the union in order; arXiv codes (cs.LG) lead over short page codes.
+ 6. published   -- the earliest date at the best precision (`paperscope.dates`): a year or a
+                   month never overrides a day inside it ("2026" + "2026-02-23" is
+                   "2026-02-23"); of two dates that do not overlap the earlier wins.
+ 7. updated     -- the latest date, with the same precision rule.
+ 8. arxiv_id, doi, journal_ref, organization -- the first known value (old, else new).
+ 9. links       -- the union by kind; for a kind both have, the old URL stays.
+10. sources     -- the union in order of arrival: every source that sent the paper is listed.
+11. upvotes, citations, author_count -- the highest count either source gives.
+12. comment     -- the longer text.
+13. external_ids -- the union by system; for a system both have, the old id stays.
+14. id          -- the stored id (the store moves it to the arXiv id when one arrives).
 """
 
 from __future__ import annotations
 
+from paperscope.dates import earliest, latest
 from paperscope.model import Author, Paper
 from paperscope.normalize import family_key, split_name
 
@@ -57,10 +79,6 @@ def merge_categories(old: list[str], new: list[str]) -> list[str]:
     return out
 
 
-def _min(a: str | None, b: str | None) -> str | None:
-    return min(x for x in (a, b) if x) if (a or b) else None
-
-
 def _max_int(a: int | None, b: int | None) -> int | None:
     return max(x for x in (a, b) if x is not None) if (a is not None or b is not None) else None
 
@@ -73,8 +91,8 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
         abstract=_richer_text(old.abstract, new.abstract) or "",
         authors=authors,
         categories=merge_categories(old.categories, new.categories),
-        published=_min(old.published, new.published),
-        updated=max((d for d in (old.updated, new.updated) if d), default=None),
+        published=earliest(old.published, new.published),
+        updated=latest(old.updated, new.updated),
         arxiv_id=old.arxiv_id or new.arxiv_id,
         doi=old.doi or new.doi,
         links={**new.links, **old.links},

@@ -516,12 +516,17 @@ def _published(fields: dict[str, str]) -> str | None:
     year_match = re.search(r"\d{4}", _tex(fields.get("year")))
     if not year_match:
         return None
+    # Only what the entry states: `year` alone is a year, with `month` a month, never 1 January.
+    year = year_match.group()
     month = _month(_tex(fields.get("month")))
+    if not month:
+        return year
     day_text = _tex(fields.get("day"))
-    day = int(day_text) if day_text.isdigit() and month else 1
-    return parse_date(f"{year_match.group()}-{month or 1:02d}-{day:02d}") or parse_date(
-        year_match.group()
-    )
+    if day_text.isdigit():
+        day = parse_date(f"{year}-{month:02d}-{int(day_text):02d}")
+        if day:
+            return day
+    return parse_date(f"{year}-{month:02d}")
 
 
 def _month(text: str) -> int | None:

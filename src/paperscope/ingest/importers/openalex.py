@@ -246,7 +246,8 @@ def _date(value: Any) -> str | None:
 
 
 def _year(value: Any) -> str | None:
-    return f"{value:04d}-01-01" if isinstance(value, int) and value > 0 else None
+    """`publication_year` alone is a year (`paperscope.dates`), not 1 January."""
+    return f"{value:04d}" if isinstance(value, int) and 0 < value < 10000 else None
 
 
 register(OpenAlexImporter())

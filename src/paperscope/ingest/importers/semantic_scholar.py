@@ -215,7 +215,8 @@ def _published(record: dict[str, Any]) -> str | None:
     if day:
         return day
     year = record.get("year")
-    return f"{year:04d}-01-01" if isinstance(year, int) and year > 0 else None
+    # `year` alone is a year (`paperscope.dates`), not 1 January
+    return f"{year:04d}" if isinstance(year, int) and 0 < year < 10000 else None
 
 
 def _links(record: dict[str, Any], arxiv_id: str | None, doi: str | None) -> dict[str, str]:

@@ -8,6 +8,7 @@ import orjson
 import typer
 from rich.table import Table
 
+from paperscope.dates import display_date
 from paperscope.errors import InputError, NotFoundError
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, open_store
@@ -100,7 +101,9 @@ def show(
         )
     table = Table("id", "date", "categories", "title", box=None)
     for _, paper in profile.papers:
-        table.add_row(paper.id, paper.published or "", " ".join(paper.categories[:2]), paper.title)
+        table.add_row(
+            paper.id, display_date(paper.published), " ".join(paper.categories[:2]), paper.title
+        )
     out.print(table)
     if profile.coauthors:
         out.print(

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from paperscope.config import resolve_db_path
+from paperscope.dates import display_date
 from paperscope.errors import InputError
 from paperscope.index.embedder import default_embedder
 from paperscope.rank.search import MAX_LIMIT, SIMILAR_MODE, SearchEngine
@@ -119,7 +120,7 @@ def _print_hits(hits: list) -> None:
     table = Table("id", "date", "title", "authors", box=None)
     for hit in hits:
         p = hit.paper
-        table.add_row(p.id, p.published or "", p.title, _authors_line(p))
+        table.add_row(p.id, display_date(p.published), p.title, _authors_line(p))
         if hit.snippet is not None and hit.snippet.highlights:
             table.add_row("", "", _marked(hit.snippet), "")
     console().print(table, highlight=False)
@@ -202,7 +203,7 @@ def show(
         "upvotes",
         "citations",
     ):
-        value = data[key]
+        value = display_date(data[key]) if key in ("published", "updated") else data[key]
         if value:
             table.add_row(key, " ".join(value) if isinstance(value, list) else str(value))
     for kind, url in paper.links.items():

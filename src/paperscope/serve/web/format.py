@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 
 from markupsafe import Markup
 
+from paperscope.dates import display_date
 from paperscope.index.lexical import Snippet
 from paperscope.model import Paper
 from paperscope.serve.records import authors_line
@@ -42,7 +43,13 @@ def snippet_html(snippet: Snippet | None) -> Markup:
 
 
 def paper_date(paper: Paper) -> str:
-    return (paper.published or "")[:10]
+    """The publication date as known: "2026", "Feb 2026" or "2026-02-23" (never a made-up day)."""
+    return display_date(paper.published)
+
+
+def machine_date(value: str | None) -> str:
+    """A `<time datetime>` value: the ISO date at its own precision ("2026", "2026-02")."""
+    return (value or "")[:10]
 
 
 def paper_title(paper: Paper) -> str:
@@ -90,6 +97,8 @@ def template_globals() -> dict:
         "authors_line": lambda p, most=SHOWN_AUTHORS: authors_line(p, most),
         "snippet_html": snippet_html,
         "paper_date": paper_date,
+        "display_date": display_date,
+        "machine_date": machine_date,
         "author_total": author_total,
         "paper_title": paper_title,
         "is_stub": is_stub,
