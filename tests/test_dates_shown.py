@@ -112,3 +112,23 @@ def test_cli_show_prints_the_known_precision(db):
     ).stdout
     published = [line.split() for line in out.splitlines() if line.strip().startswith("published")]
     assert published == [["published", "Mar", "2022"]]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("year:2026", {YEAR_ONLY}),
+        ("after:2026-01-01 before:2026-01-31", set()),  # "2026" is not January 2026
+        ("after:2026-01-01", {YEAR_ONLY}),
+        ("before:2026-06-30", {MONTH_ONLY}),  # nor the first half of 2026
+        ("year:2022", {MONTH_ONLY}),
+        ("after:2022-03-01 before:2022-03-31", {MONTH_ONLY}),
+        ("after:2022-03-02 before:2022-12-31", set()),  # "Mar 2022" may be March 1st
+        ("before:2022-03-15", set()),
+    ],
+)
+def test_date_filters_match_a_coarse_date_only_when_all_of_it_is_inside(db, query, expected):
+    with client_for(db) as client:
+        body = client.get("/api/v1/search", params={"q": query, "mode": "lexical"}).json()
+    assert {hit["id"] for hit in body["results"]} == expected
+    assert body["total"] == len(expected)

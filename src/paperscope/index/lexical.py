@@ -56,7 +56,7 @@ from paperscope.rank import query as q
 from paperscope.store.sqlite import SQLiteStore
 
 #: Bump whenever fields, analyzers or what is indexed change: older indexes are rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: date_end, the last day of a year- or month-only date
 STAMP = "paperscope-stamp.json"
 
 #: BM25 boosts per field for bare words: title > authors > abstract > comment, journal.
@@ -134,6 +134,7 @@ def build_schema() -> tantivy.Schema:
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("cat_facet", tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_integer_field("date", indexed=True, fast=True)
+    sb.add_integer_field("date_end", indexed=True)
     sb.add_integer_field("year", fast=True)
     sb.add_integer_field("upvotes", fast=True)
     sb.add_integer_field("citations", fast=True)
@@ -206,6 +207,20 @@ def date_number(value: str | date | None) -> int | None:
     return year * 10000 + month * 100 + day
 
 
+def date_end_number(value: str | None) -> int | None:
+    """YYYYMMDD of the last day a date can mean: "2026" -> 20261231, "2026-02" -> 20260231
+    (a bound, not a calendar day), a day itself otherwise."""
+    first = date_number(value)
+    if first is None or value is None:
+        return None
+    digits = re.match(r"\d{4}(-\d{1,2})?(-\d{1,2})?", value)
+    if digits and not digits.group(1):
+        return first + 1130  # YYYY0101 -> YYYY1231
+    if digits and not digits.group(2):
+        return first + 30  # YYYYMM01 -> YYYYMM31
+    return first
+
+
 def paper_document(rowid: int, paper: Paper) -> tantivy.Document:
     doc = tantivy.Document()
     doc.add_integer("rowid", rowid)
@@ -230,6 +245,7 @@ def paper_document(rowid: int, paper: Paper) -> tantivy.Document:
     day = date_number(paper.published)
     if day is not None:
         doc.add_integer("date", day)
+        doc.add_integer("date_end", date_end_number(paper.published))
         doc.add_integer("year", day // 10000)
     if paper.upvotes is not None:
         doc.add_integer("upvotes", paper.upvotes)
@@ -323,8 +339,19 @@ def _leaf(node: q.Node) -> Query | None:
         token = f"{node.code}.*" if node.prefix else node.code
         return _filter(Query.term_query(SCHEMA, "cat", token, index_option="basic"))
     if isinstance(node, q.DateRange):
+        # a paper matches when all its date can mean lies in the range: one known only as
+        # "2026" is in year:2026, never in January 2026 (a year is not its first day)
         low, high = date_number(node.start), date_number(node.end)
-        return _filter(Query.range_query(SCHEMA, "date", FieldType.Integer, low, high))
+        parts = []
+        if low is not None:
+            parts.append(Query.range_query(SCHEMA, "date", FieldType.Integer, low, None))
+        if high is not None:
+            parts.append(Query.range_query(SCHEMA, "date_end", FieldType.Integer, None, high))
+        if not parts:
+            return _filter(Query.range_query(SCHEMA, "date", FieldType.Integer, None, None))
+        if len(parts) == 1:
+            return _filter(parts[0])
+        return _filter(Query.boolean_query([(Occur.Must, part) for part in parts]))
     raise TypeError(f"not a query node: {node!r}")
 
 
