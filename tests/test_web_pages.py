@@ -99,16 +99,18 @@ def test_week_and_month_pages_navigate(client):
 
 
 def listed(html: str) -> list[tuple[str, str, int]]:
-    """(title, datetime, upvotes shown) of each paper in a list, in page order."""
+    """(title, datetime, upvotes shown) of each paper in a list, in page order; the upvotes
+    are what the item says in words, "N here · M on Hugging Face", added up as the sort does."""
     out = []
     for item in main_of(html).split('<li class="paper">')[1:]:
         title = re.search(r'<h3 class="title"><a href="[^"]+">([^<]*)</a>', item)
         day = re.search(r'<time datetime="([^"]*)"', item)
-        votes = re.search(r"▲ (\d+)", item)
+        text = re.sub(r"<[^>]+>", "", item)
+        here = re.search(r"(\d+) here", text)
+        source = re.search(r"(\d+) on Hugging Face", text)
         assert title, item
-        out.append(
-            (title.group(1), day.group(1) if day else "", int(votes.group(1)) if votes else 0)
-        )
+        votes = sum(int(m.group(1)) for m in (here, source) if m)
+        out.append((title.group(1), day.group(1) if day else "", votes))
     return out
 
 
