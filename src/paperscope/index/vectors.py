@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from paperscope.store.backup import fsync_file
 from paperscope.store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
@@ -428,7 +429,7 @@ class VectorIndex:
             self._graph.save(str(tmp / "graph.usearch"))
             (tmp / "stamp.json").write_text(json.dumps(asdict(self._stamp), indent=1))
             for name in _FILES:
-                _fsync(tmp / name)
+                fsync_file(tmp / name)
             shutil.rmtree(old, ignore_errors=True)
             if self.path.exists():
                 self.path.rename(old)
@@ -735,11 +736,3 @@ def _read_npy(path: Path, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
     if array.dtype != np.dtype(dtype) or array.shape != shape:
         raise ValueError(f"{path.name}: {array.dtype} {array.shape}, expected {shape}")
     return array
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -105,7 +105,8 @@ def check(path: Path, full: bool = True) -> StoreHealth:
     return health
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Flush a written file to disk before it is renamed into place."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -145,7 +146,7 @@ def backup(conn: sqlite3.Connection, target: str | Path, force: bool = False) ->
             copy.close()
         if problems != ["ok"]:
             raise StoreError(f"the backup failed its check: {'; '.join(problems[:3])}")
-        _fsync(tmp)
+        fsync_file(tmp)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
