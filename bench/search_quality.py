@@ -16,15 +16,25 @@ Query sets (every figure is printed per set, never only a mean):
   MRR@10, and how many queries were errors (none without strict; with strict, for reference).
 - ``topics``: the arXiv names of the corpus ``terms`` labels (categories) held by 4+ papers
   ("Robotics", "Information Retrieval"); relevant = papers with that label. nDCG@10.
+- ``phrases``: keyphrases of the corpus titles ("object detection", "time series"; see
+  `phrase_set`); relevant = papers whose title holds the phrase. nDCG@10. Its relevance leans
+  lexical where the category names' leans semantic, so a setting has to hold on both.
 - similar papers on the labelled corpus: share of the 10 nearest corpus papers that have the
   same first category (unchanged).
 
-``--sweep`` fits the ranking parameters (fusion share, proximity boosts, relaxed lexical side)
-on a grid and runs a leave-one-set-out check: for each set, the parameters that score best on
-the *other* sets (mean of their main figure), and how they do on the set left out.
+No public relevance data is used: none is available offline (``ir_datasets`` and BEIR fetch
+their collections at run time).
+
+``--sweep`` scores every lexical setting (proximity boosts, relaxed lexical side) at the
+default fusion and every fusion setting (weighted-sum share and scaling, RRF, neighbourhood
+seeds and share) at the default lexical setting, then runs a leave-one-set-out check: for each
+set, the setting that does best on the *other* sets (most sets within 0.01 of the best, then
+the mean of their main figure; settings missing a page target last), and how it does on the
+set left out. The figures of every setting go to bench/out/search_sweep.json.
 
 Each query's lexical and semantic candidate lists are computed once (the query embedding is
-the expensive part) and fused here exactly as `SearchEngine._semantic_or_hybrid` fuses them;
+the expensive part) and fused here exactly as `SearchEngine._semantic_or_hybrid` fuses and
+re-ranks them (whole-text vectors loaded once for the neighbourhood step);
 the run checks that on a sample against `SearchEngine.search`.
 
 Usage: python bench/search_quality.py [--db PATH] [--sweep]

@@ -13,8 +13,8 @@ here:
   with its closeness to the head of the fused list, in whole-text embedding space (pseudo-
   relevance feedback). Papers on the topic of a query sit near each other; a paper that only
   shares a word with the query sits apart from the head. It is the one piece of evidence that
-  lifted every query set at once (topics, title phrases and the Hugging Face page) and held in
-  the leave-one-set-out check of bench/search_quality.py.
+  lifted both topic sets and the Hugging Face page at once, known items unchanged, and the
+  leave-one-set-out check of bench/search_quality.py picks it whichever set is left out.
 
 A paper missing from one list (no vector yet, or no lexical match) is ranked by the list it is
 in rather than dropped.
