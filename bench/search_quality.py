@@ -16,15 +16,25 @@ Query sets (every figure is printed per set, never only a mean):
   MRR@10, and how many queries were errors (none without strict; with strict, for reference).
 - ``topics``: the arXiv names of the corpus ``terms`` labels (categories) held by 4+ papers
   ("Robotics", "Information Retrieval"); relevant = papers with that label. nDCG@10.
+- ``phrases``: keyphrases of the corpus titles ("object detection", "time series"; see
+  `phrase_set`); relevant = papers whose title holds the phrase. nDCG@10. Its relevance leans
+  lexical where the category names' leans semantic, so a setting has to hold on both.
 - similar papers on the labelled corpus: share of the 10 nearest corpus papers that have the
   same first category (unchanged).
 
-``--sweep`` fits the ranking parameters (fusion share, proximity boosts, relaxed lexical side)
-on a grid and runs a leave-one-set-out check: for each set, the parameters that score best on
-the *other* sets (mean of their main figure), and how they do on the set left out.
+No public relevance data is used: none is available offline (``ir_datasets`` and BEIR fetch
+their collections at run time).
+
+``--sweep`` scores every lexical setting (proximity boosts, relaxed lexical side) at the
+default fusion and every fusion setting (weighted-sum share and scaling, RRF, neighbourhood
+seeds and share) at the default lexical setting, then runs a leave-one-set-out check: for each
+set, the setting that does best on the *other* sets (most sets within 0.01 of the best, then
+the mean of their main figure; settings missing a page target last), and how it does on the
+set left out. The figures of every setting go to bench/out/search_sweep.json.
 
 Each query's lexical and semantic candidate lists are computed once (the query embedding is
-the expensive part) and fused here exactly as `SearchEngine._semantic_or_hybrid` fuses them;
+the expensive part) and fused here exactly as `SearchEngine._semantic_or_hybrid` fuses and
+re-ranks them (whole-text vectors loaded once for the neighbourhood step);
 the run checks that on a sample against `SearchEngine.search`.
 
 Usage: python bench/search_quality.py [--db PATH] [--sweep]
@@ -34,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import math
 import random
 import re
@@ -48,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import paperscope.index.lexical as lexical_module
 import paperscope.rank.search as search_module
 from paperscope.errors import QueryError
-from paperscope.index.embedding import embed_missing
+from paperscope.index.embedding import DOC_PASSAGE, embed_missing
 from paperscope.ingest.pipeline import expand_paths, import_file
 from paperscope.model import Paper
 from paperscope.normalize import title_key
@@ -96,6 +107,10 @@ CATEGORY_NAMES = {
     "cs.MM": "Multimedia",
 }
 MIN_TOPIC = 4
+MIN_PHRASE = 4
+MAX_PHRASE = 60
+FRAGMENT = 0.75
+GENERIC = set("approach approaches method methods model models framework frameworks".split())
 KNOWN = 300
 
 
@@ -200,6 +215,44 @@ def topic_set(papers: dict[int, Paper]) -> QuerySet:
     return QuerySet("topics", "topic", queries)
 
 
+def _phrase_key(a: str, b: str) -> tuple[str, str]:
+    """Singular and plural title bigrams are one phrase ("point cloud", "point clouds")."""
+    return (a.removesuffix("s"), b.removesuffix("s"))
+
+
+def phrase_set(papers: dict[int, Paper]) -> QuerySet:
+    """Keyphrases of the corpus titles: two adjacent content words (no stop word, both of three
+    letters or more) in no fewer than MIN_PHRASE and no more than MAX_PHRASE titles, singular
+    and plural taken as one. Left out: fragments of a longer phrase (the same word follows or
+    precedes it in FRAGMENT of its titles: "convolutional neural", "series forecasting") and
+    phrases ending in a generic word ("learning approach"). The query is the phrase's most
+    frequent form; relevant are the papers whose title holds the phrase in any form."""
+    holders: dict[tuple[str, str], set[int]] = {}
+    forms: dict[tuple[str, str], dict[str, int]] = {}
+    around: dict[tuple[str, str], dict[tuple[int, str], int]] = {}
+    for rowid, paper in papers.items():
+        words = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]*", paper.title)]
+        for i, (a, b) in enumerate(itertools.pairwise(words)):
+            if a in STOP or b in STOP or len(a) < 3 or len(b) < 3 or b in GENERIC:
+                continue
+            key = _phrase_key(a, b)
+            holders.setdefault(key, set()).add(rowid)
+            counts = forms.setdefault(key, {})
+            counts[f"{a} {b}"] = counts.get(f"{a} {b}", 0) + 1
+            near = around.setdefault(key, {})
+            for side, j in ((-1, i - 1), (1, i + 2)):
+                if 0 <= j < len(words):
+                    near[(side, words[j])] = near.get((side, words[j]), 0) + 1
+    queries = []
+    for key, rows in sorted(holders.items()):
+        if not MIN_PHRASE <= len(rows) <= MAX_PHRASE:
+            continue
+        if max(around[key].values(), default=0) >= FRAGMENT * sum(forms[key].values()):
+            continue
+        queries.append((max(sorted(forms[key]), key=forms[key].get), {r: 1.0 for r in rows}))
+    return QuerySet("phrases", "topic", queries)
+
+
 def hf_set(store: SQLiteStore) -> QuerySet:
     ranks = {}
     for rowid, paper in store.iter_papers():
@@ -245,17 +298,54 @@ class Runner:
         return Sides(semantic, passed, lexical, relaxed)
 
 
-def ranked(sides: Sides | None, mode: str, share: float, scale: str | None = None) -> list[int]:
+def doc_vectors(store: SQLiteStore, engine: SearchEngine) -> dict[int, np.ndarray]:
+    """Every paper's whole-text vector, loaded once (the engine reads a query's from the store)."""
+    rowids = [r for (r,) in store.conn.execute("SELECT rowid FROM papers WHERE NOT deleted")]
+    blobs = store.passage_vectors(engine.embedder.version, DOC_PASSAGE, rowids)
+    return {r: np.frombuffer(blob, dtype=np.float32) for r, blob in blobs.items()}
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How hybrid combines the two sides: a weighted sum (`share`, `scale`) or RRF (`rrf_k`),
+    then the neighbourhood re-ranking (`seeds`, `near`; 0 is off)."""
+
+    share: float = fusion.LEXICAL_SHARE
+    scale: str = fusion.SEMANTIC_SCALE
+    seeds: int = fusion.NEIGHBOURHOOD_SEEDS
+    near: float = fusion.NEIGHBOURHOOD_SHARE
+    rrf_k: int = 0
+
+    def __str__(self) -> str:
+        first = (
+            f"rrf {self.share} k{self.rrf_k}" if self.rrf_k else f"sum {self.share} {self.scale}"
+        )
+        return first + (f", near {self.seeds}/{self.near}" if self.near else ", near off")
+
+
+DEFAULT = Fusion()
+VECTORS: dict[int, np.ndarray] = {}
+
+
+def ranked(sides: Sides | None, mode: str, how: Fusion = DEFAULT) -> list[int]:
     if sides is None:
         return []
     if mode == "lexical":
         return [r for r, _ in sides.lexical]
     if mode == "semantic":  # only papers above the relevance floor are listed
         return [r for r, _ in sides.passed]
-    fused = fusion.weighted_sum(sides.relaxed, sides.semantic, share=share, semantic_scale=scale)
+    if how.rrf_k:
+        weights = [how.share, 1 - how.share]
+        fused = fusion.rrf([sides.relaxed, sides.semantic], weights, k=how.rrf_k)
+    else:
+        fused = fusion.weighted_sum(
+            sides.relaxed, sides.semantic, share=how.share, semantic_scale=how.scale
+        )
     # as the engine: ranked over every candidate, listed when a lexical match or above the floor
     members = {r for r, _ in sides.relaxed} | {r for r, _ in sides.passed}
-    return [r for r, _ in fused if r in members]
+    listed = [item for item in fused if item[0] in members]
+    listed = fusion.neighbourhood(listed, VECTORS, seeds=how.seeds, share=how.near)
+    return [r for r, _ in listed]
 
 
 # ---------------------------------------------------------------- metrics
@@ -296,14 +386,12 @@ def topic_ndcg(rows: list[int], relevant: dict[int, float]) -> float:
 MAIN = {"hf": "nDCG@10", "known": "MRR@10", "topic": "nDCG@10"}
 
 
-def score_set(
-    qs: QuerySet, sides: list[Sides | None], mode: str, share: float, scale: str | None = None
-) -> dict:
+def score_set(qs: QuerySet, sides: list[Sides | None], mode: str, how: Fusion = DEFAULT) -> dict:
     if qs.kind == "hf":
-        return hf_metrics(ranked(sides[0], mode, share, scale), qs.queries[0][1])
+        return hf_metrics(ranked(sides[0], mode, how), qs.queries[0][1])
     values = []
     for (_, target), side in zip(qs.queries, sides, strict=True):
-        rows = ranked(side, mode, share, scale)
+        rows = ranked(side, mode, how)
         values.append(
             reciprocal_rank(rows, target) if qs.kind == "known" else topic_ndcg(rows, target)
         )
@@ -351,10 +439,8 @@ def all_sides(runner: Runner, sets: list[QuerySet]) -> dict[str, list[Sides | No
     return {qs.name: [runner.sides(text) for text, _ in qs.queries] for qs in sets}
 
 
-def table(sets: list[QuerySet], sides: dict, share: float) -> dict[tuple[str, str], dict]:
-    return {
-        (qs.name, mode): score_set(qs, sides[qs.name], mode, share) for qs in sets for mode in MODES
-    }
+def table(sets: list[QuerySet], sides: dict) -> dict[tuple[str, str], dict]:
+    return {(qs.name, mode): score_set(qs, sides[qs.name], mode) for qs in sets for mode in MODES}
 
 
 def print_table(sets: list[QuerySet], results: dict) -> None:
@@ -375,59 +461,113 @@ def verdicts(sets: list[QuerySet], results: dict) -> None:
         print(f"  {qs.name:<10} {metric:<8} hybrid {hyb:.3f}  best single {best:.3f}  {state}")
 
 
-def check_against_engine(engine: SearchEngine, sets: list[QuerySet], share: float) -> None:
+def check_against_engine(engine: SearchEngine, sets: list[QuerySet]) -> None:
     """The fusion here must be the engine's: compare the top 10 on a sample of queries."""
     rng = random.Random(SEED)
     sample = [text for qs in sets for text, _ in rng.sample(qs.queries, min(5, len(qs.queries)))]
     runner = Runner(engine)
     same = 0
     for text in sample:
-        mine = ranked(runner.sides(text), "hybrid", share)[:10]
+        mine = ranked(runner.sides(text), "hybrid")[:10]
         theirs = [h.rowid for h in engine.search(text, mode="hybrid", limit=10, strict=False).hits]
         same += mine == theirs
     print(f"engine check: {same}/{len(sample)} sampled queries give the engine's hybrid top 10")
 
 
-def sweep(engine: SearchEngine, sets: list[QuerySet]) -> None:
-    shares = [(share, scale) for scale in ("max", "minmax") for share in (0.5, 0.6, 0.7, 0.75, 0.8)]
-    grid = list(itertools.product((0.0, 2.0), (0.0, 1.0), (0, 1, 20)))
-    default = (lexical_config(), (fusion.LEXICAL_SHARE, fusion.SEMANTIC_SCALE))
+def fusion_grid() -> list[Fusion]:
+    """Weighted sums with and without the neighbourhood re-ranking, min-max scaling, RRF."""
+    grid = []
+    for share in (0.6, 0.7, 0.75, 0.8):
+        grid.append(Fusion(share, "max", near=0.0))
+        for seeds, near in itertools.product((5, 10, 20), (0.2, 0.3, 0.4)):
+            grid.append(Fusion(share, "max", seeds, near))
+    for share in (0.6, 0.75):
+        grid += [Fusion(share, "minmax", near=0.0), Fusion(share, "minmax")]
+    for share, k in itertools.product((0.5, 0.7), (20, 60)):
+        grid += [Fusion(share, rrf_k=k, near=0.0), Fusion(share, rrf_k=k)]
+    return grid
+
+
+def sweep(engine: SearchEngine, sets: list[QuerySet], sides: dict) -> None:
+    """Every lexical configuration at the default fusion, every fusion at the default lexical
+    configuration; then the leave-one-set-out check over all of them."""
+    default_lexical = lexical_config()
     runner = Runner(engine)
-    scores: dict[tuple, dict[str, float]] = {}
-    for config in grid:
-        set_lexical(config)
-        sides = all_sides(runner, sets)
-        for share, scale in shares:
-            scores[(config, (share, scale))] = {
-                qs.name: score_set(qs, sides[qs.name], "hybrid", share, scale)[MAIN[qs.kind]]
-                for qs in sets
-            }
-    set_lexical(default[0])
     names = [qs.name for qs in sets]
-    print(f"\nsweep: {len(scores)} settings ((title pair boost, abstract pair boost, relax below),")
-    print("(lexical share, semantic scaling)); main figure of hybrid per set")
-    print(f"{'setting':<44}" + "".join(f"{n:>10}" for n in names) + f"{'mean':>8}{'wins':>6}")
+    scores: dict[tuple, dict[str, float]] = {}
+
+    def run(key: tuple, sides: dict, how: Fusion) -> None:
+        figures = {}
+        for qs in sets:
+            got = score_set(qs, sides[qs.name], "hybrid", how)
+            figures[qs.name] = got[MAIN[qs.kind]]
+            if qs.kind == "hf":
+                figures["hf ov@20"] = got["overlap@20"]
+        scores[key] = figures
+
+    for config in itertools.product((0.0, 2.0), (0.0, 1.0), (0, 1, 20)):
+        if config == default_lexical:
+            continue
+        set_lexical(config)
+        run((config, DEFAULT), all_sides(runner, sets), DEFAULT)
+    set_lexical(default_lexical)
+    for how in fusion_grid():
+        run((default_lexical, how), sides, how)
+    default = (default_lexical, DEFAULT)
+    run(default, sides, DEFAULT)
+
+    def label(key: tuple) -> str:
+        return f"{key[0]} {key[1]}" + (" *" if key == default else "")
+
+    def keeps(s: dict[str, float], among: list[str]) -> bool:
+        """The issue's targets on the page: nDCG@10 >= 0.72 and overlap@20 >= 0.55."""
+        return "hf-page" not in among or (s["hf-page"] >= 0.72 and s["hf ov@20"] >= 0.55)
+
+    (OUT / "search_sweep.json").write_text(
+        json.dumps([{"setting": label(k), **v} for k, v in scores.items()], indent=1)
+    )
     best_per_set = {n: max(s[n] for s in scores.values()) for n in names}
 
-    def wins(s: dict[str, float]) -> int:
-        return sum(s[n] >= best_per_set[n] - 0.01 for n in names)
+    def wins(s: dict[str, float], among: list[str]) -> int:
+        return sum(s[n] >= best_per_set[n] - 0.01 for n in among)
 
-    order = sorted(scores, key=lambda k: (-wins(scores[k]), -np.mean(list(scores[k].values()))))
-    shown = order[:12] + ([default] if default not in order[:12] else [])
+    def mean(s: dict[str, float], among: list[str]) -> float:
+        return float(np.mean([s[n] for n in among]))
+
+    print(f"\nsweep: {len(scores)} settings: (title pair boost, abstract pair boost, relax below),")
+    print("fusion (weighted sum share and semantic scaling, or RRF weight and k; neighbourhood")
+    print("seeds/share); main figure of hybrid per set, wins = sets within 0.01 of the best")
+    print("setting on that set; * the default. Order: settings keeping the page targets first")
+    head = "".join(f"{n:>10}" for n in names)
+    print(f"{'setting':<54}{head}{'hf ov@20':>9}{'mean':>7}{'wins':>5}")
+    order = sorted(
+        scores,
+        key=lambda k: (-keeps(scores[k], names), -wins(scores[k], names), -mean(scores[k], names)),
+    )
+    shown = order[:20] + ([default] if default not in order[:20] else [])
     for key in shown:
         s = scores[key]
-        label = f"{key[0]} {key[1]}" + (" (default)" if key == default else "")
         row = "".join(f"{s[n]:>10.3f}" for n in names)
-        print(f"{label:<44}{row}{np.mean(list(s.values())):>8.3f}{wins(s):>6}")
-    print("\nleave one set out: parameters best on the other sets (mean), scored on the one left")
-    print(f"{'left out':<10} {'chosen':<36} {'left-out':>9} {'default':>9} {'best':>7}")
+        print(
+            f"{label(key):<54}{row}{s['hf ov@20']:>9.2f}{mean(s, names):>7.3f}{wins(s, names):>5}"
+            + ("" if keeps(s, names) else "  misses a page target")
+        )
+    print("\nleave one set out: among the settings that keep the page targets (unless the page is")
+    print("left out), the one with the most wins on the other sets, then their best mean")
+    print(f"{'left out':<10} {'chosen':<54} {'left-out':>9} {'default':>8} {'best':>6}")
     for name in names:
         others = [n for n in names if n != name]
-        chosen = max(scores, key=lambda k: np.mean([scores[k][n] for n in others]))
+        chosen = max(
+            scores,
+            key=lambda k: (
+                keeps(scores[k], others),
+                wins(scores[k], others),
+                mean(scores[k], others),
+            ),
+        )
         print(
-            f"{name:<10} {str(chosen[0]) + ' ' + str(chosen[1]):<36} "
-            f"{scores[chosen][name]:>9.3f} {scores[default][name]:>9.3f} "
-            f"{best_per_set[name]:>7.3f}"
+            f"{name:<10} {label(chosen):<54} {scores[chosen][name]:>9.3f} "
+            f"{scores[default][name]:>8.3f} {best_per_set[name]:>6.3f}"
         )
 
 
@@ -438,20 +578,20 @@ def main() -> None:
     args = ap.parse_args()
     store = build(args.db)
     engine = SearchEngine(store)
+    VECTORS.update(doc_vectors(store, engine))
     papers = corpus_rowids(store)
-    sets = [hf_set(store), *known_item_sets(papers), topic_set(papers)]
+    sets = [hf_set(store), *known_item_sets(papers), topic_set(papers), phrase_set(papers)]
     print(f"corpus: {store.count()} papers, {store.count_embedded()} embedded")
     print(
-        f"ranking: lexical share {fusion.LEXICAL_SHARE}, semantic scaled by "
-        f"{fusion.SEMANTIC_SCALE}; title/abstract pair boost "
+        f"ranking: {DEFAULT}; title/abstract pair boost "
         f"{lexical_module.TITLE_PAIR_BOOST}/{lexical_module.ABSTRACT_PAIR_BOOST} "
         f"(slop {lexical_module.PAIR_SLOP}); relaxed lexical side below "
         f"{lexical_module.RELAX_BELOW} full matches (share {lexical_module.RELAX_SHARE}); "
         f"similar: {search_module.SIMILAR_MODE}\n"
     )
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     sides = all_sides(Runner(engine), sets)
-    results = table(sets, sides, fusion.LEXICAL_SHARE)
+    results = table(sets, sides)
     print_table(sets, results)
     for qs in sets:
         count_errors(qs)
@@ -464,10 +604,11 @@ def main() -> None:
     print(
         "\nsimilar, same first category@10: " + ", ".join(f"{m} {v:.3f}" for m, v in shares.items())
     )
-    print(f"({time.perf_counter() - t:.0f} s)")
-    check_against_engine(engine, sets, fusion.LEXICAL_SHARE)
+    print(f"({time.perf_counter() - t:.0f} s, {time.process_time() - cpu:.0f} s CPU)")
+    check_against_engine(engine, sets)
     if args.sweep:
-        sweep(engine, sets)
+        sweep(engine, sets, sides)
+        print(f"(all: {time.perf_counter() - t:.0f} s, {time.process_time() - cpu:.0f} s CPU)")
 
 
 if __name__ == "__main__":

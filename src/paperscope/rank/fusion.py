@@ -1,6 +1,7 @@
 """Fusing ranked lists from the lexical and the semantic side.
 
-Every ranker returns ``[(rowid, score), ...]`` best first. Two fusions are here:
+Every ranker returns ``[(rowid, score), ...]`` best first. Two fusions and one re-ranking are
+here:
 
 - `weighted_sum` (the default for search): each list's scores divided by that list's best
   score, then ``share * lexical + (1 - share) * semantic``; a paper missing from a list gets
@@ -8,6 +9,12 @@ Every ranker returns ``[(rowid, score), ...]`` best first. Two fusions are here:
   0.5-2), min-max scaling of the semantic side and a CombMNZ bonus for papers in both lists:
   none scored higher on most query sets (docs/bench/search_quality.txt).
 - `rrf`: weighted reciprocal rank fusion, used where scores are not comparable across lists.
+- `neighbourhood` (hybrid search, after `weighted_sum`): each candidate's fused score blended
+  with its closeness to the head of the fused list, in whole-text embedding space (pseudo-
+  relevance feedback). Papers on the topic of a query sit near each other; a paper that only
+  shares a word with the query sits apart from the head. It is the one piece of evidence that
+  lifted both topic sets and the Hugging Face page at once, known items unchanged, and the
+  leave-one-set-out check of bench/search_quality.py picks it whichever set is left out.
 
 A paper missing from one list (no vector yet, or no lexical match) is ranked by the list it is
 in rather than dropped.
@@ -15,7 +22,9 @@ in rather than dropped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 Ranking = Sequence[tuple[int, float]]
 
@@ -29,6 +38,13 @@ LEXICAL_SHARE = 0.75
 #: candidates lie close together, so divided by the best they are all near 1 and barely order
 #: the fused list; min-max spreads them over the same range as the lexical side's.
 SEMANTIC_SCALE = "max"
+#: Neighbourhood evidence: the head of the fused list this long is the topic's centroid...
+NEIGHBOURHOOD_SEEDS = 10
+#: ...and a candidate's score is ``(1 - share) * fused/best + share * closeness/closest``
+#: (0 turns it off). Fitted with the lexical share by bench/search_quality.py
+#: (docs/bench/search_quality.txt): among the settings that tie or beat the best on most query
+#: sets, the one that keeps the Hugging Face page's overlap@20 at 0.55.
+NEIGHBOURHOOD_SHARE = 0.4
 #: RRF's damping constant: larger flattens the head of each list.
 RRF_K = 60
 
@@ -74,3 +90,35 @@ def rrf(
         for rank, (rowid, _) in enumerate(ranking, start=1):
             fused[rowid] = fused.get(rowid, 0.0) + weight / (k + rank)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def neighbourhood(
+    ranked: Ranking,
+    vectors: Mapping[int, np.ndarray],
+    seeds: int = NEIGHBOURHOOD_SEEDS,
+    share: float = NEIGHBOURHOOD_SHARE,
+) -> list[tuple[int, float]]:
+    """`ranked` (best first, scores > 0) re-scored by closeness to its first `seeds` papers.
+
+    `vectors`: unit whole-text vectors by rowid. Closeness is the cosine to the mean vector of
+    the seeds that have one, divided by the best candidate's. A paper without a vector (not
+    embedded yet) keeps its own scaled score in place of a closeness, so it neither gains nor
+    loses; with no seed vector, or `share` 0, the list comes back as it was."""
+    ranked = list(ranked)
+    if share <= 0 or seeds <= 0 or len(ranked) < 2 or ranked[0][1] <= 0:
+        return ranked
+    head = [vectors[r] for r, _ in ranked[:seeds] if r in vectors]
+    if not head:
+        return ranked
+    centroid = np.mean(head, axis=0)
+    close = {r: float(vectors[r] @ centroid) for r, _ in ranked if r in vectors}
+    closest = max(close.values())
+    if closest <= 0:
+        return ranked
+    best = ranked[0][1]
+    rescored = []
+    for rowid, score in ranked:
+        own = score / best
+        near = close[rowid] / closest if rowid in close else own
+        rescored.append((rowid, (1 - share) * own + share * near))
+    return sorted(rescored, key=lambda item: (-item[1], item[0]))

@@ -5,7 +5,8 @@
 
 Modes: ``lexical`` (BM25 over the whole query tree), ``semantic`` (the query's free text
 embedded and matched against paper passages; every other clause is a hard filter) and
-``hybrid`` (both, fused by weighted reciprocal rank fusion). Filters apply in every mode inside
+``hybrid`` (both, fused by a weighted sum of scaled scores, then blended with each paper's
+closeness to the head of the fused list: `rank.fusion`). Filters apply in every mode inside
 the engines, so `limit` results come back whenever that many papers match.
 
 What "matches" means, so that the total, the facets and the pages agree (docs/search.md):
@@ -343,7 +344,7 @@ class SearchEngine:
         # ranked as before over every candidate, but only matches are listed: lexical
         # matches, and semantic candidates above the floor
         members = {r for r, _ in lexical} | {r for r, _ in passed}
-        ranked = [item for item in fused if item[0] in members]
+        ranked = self._by_neighbourhood([item for item in fused if item[0] in members])
         related = [] if ranked or lexical_total else semantic[:RELATED]
         matches = _Matches(node, [r for r, _ in passed])
         return ranked, {"lexical": lexical, "semantic": semantic}, matches, related
@@ -367,6 +368,17 @@ class SearchEngine:
             deeper = self.vectors.search(query_vec, SEMANTIC_CAP, allowed=allowed)
             passed = [item for item in deeper if item[1] >= SEMANTIC_FLOOR]
         return found, passed
+
+    def _by_neighbourhood(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """`ranked` blended with each paper's closeness to the head of the list
+        (`fusion.neighbourhood`), on the papers' whole-text vectors."""
+        if fusion.NEIGHBOURHOOD_SHARE <= 0 or len(ranked) < 2:
+            return ranked
+        blobs = self.store.passage_vectors(
+            self.embedder.version, DOC_PASSAGE, [r for r, _ in ranked]
+        )
+        vectors = {r: np.frombuffer(blob, dtype=np.float32) for r, blob in blobs.items()}
+        return fusion.neighbourhood(ranked, vectors)
 
     def _lexical_side(self, node: q.Node, depth: int) -> tuple[list[tuple[int, float]], int]:
         """Hybrid's lexical candidates: BM25 with proximity evidence, relaxed to most of the
