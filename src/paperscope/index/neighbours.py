@@ -47,7 +47,10 @@ CREATE TABLE IF NOT EXISTS state (
 CREATE TABLE IF NOT EXISTS lists (
     rowid INTEGER PRIMARY KEY,
     hits BLOB NOT NULL,
-    short INTEGER NOT NULL DEFAULT 0
+    short INTEGER NOT NULL DEFAULT 0,
+    -- the score a paper must beat to enter the list; NULL: any paper enters (a list holding
+    -- every candidate there was)
+    worst DOUBLE PRECISION
 );
 CREATE TABLE IF NOT EXISTS members (
     id INTEGER PRIMARY KEY CHECK (id = 0),
@@ -102,7 +105,7 @@ class NeighbourCache:
                 conn.executescript(_SCHEMA)
                 columns = {r[1] for r in conn.execute("PRAGMA table_info(state)")}
                 columns |= {r[1] for r in conn.execute("PRAGMA table_info(lists)")}
-                if not {"generation", "short"} <= columns:  # a file of an earlier version
+                if not {"generation", "short", "worst"} <= columns:  # a file of an earlier version
                     conn.executescript(_TABLES + _SCHEMA)
             except BaseException:
                 conn.close()
@@ -158,6 +161,20 @@ class NeighbourCache:
                     found[rowid] = (_decode(hits), bool(short))
         return found
 
+    def thresholds(self, state: State) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted rowids, worst scores) of every list in `state`: the score a paper must beat
+        to enter each (-inf where any paper enters)."""
+        with self._lock:
+            conn = self._connection()
+            if self._current(conn) != state:
+                return np.empty(0, dtype=np.int64), np.empty(0)
+            rows = conn.execute("SELECT rowid, worst FROM lists ORDER BY rowid").fetchall()
+        rowids = np.fromiter((r for r, _ in rows), dtype=np.int64, count=len(rows))
+        worst = np.fromiter(
+            (-np.inf if w is None else w for _, w in rows), dtype=np.float64, count=len(rows)
+        )
+        return rowids, worst
+
     def members(self) -> Members | None:
         """The members of the stored state, when it has them (it can be advanced)."""
         with self._lock:
@@ -209,11 +226,15 @@ class NeighbourCache:
                         f"SELECT rowid, hits, short FROM lists WHERE rowid IN ({marks})", chunk
                     ):
                         entries[rowid] = (_decode(hits), bool(short))
-                rows = [(int(r), _encode(h), int(short)) for r, h, short in update(entries)]
+                rows = [
+                    (int(r), _encode(h), int(short), _worst(h, short))
+                    for r, h, short in update(entries)
+                ]
                 conn.executemany("DELETE FROM lists WHERE rowid = ?", gone)
                 conn.executemany(
-                    "INSERT INTO lists (rowid, hits, short) VALUES (?, ?, ?) ON CONFLICT "
-                    "(rowid) DO UPDATE SET hits = excluded.hits, short = excluded.short",
+                    "INSERT INTO lists (rowid, hits, short, worst) VALUES (?, ?, ?, ?) ON "
+                    "CONFLICT (rowid) DO UPDATE SET hits = excluded.hits, short = "
+                    "excluded.short, worst = excluded.worst",
                     rows,
                 )
                 self._set_state(conn, members)
@@ -262,7 +283,7 @@ class NeighbourCache:
         members (or another model) go; lists computed in a state older than the stored one, or
         newer than a stored state that `advance` will carry forward, are not written.
         Returns whether they were."""
-        rows = [(int(r), _encode(hits)) for r, hits in lists]
+        rows = [(int(r), _encode(hits), _worst(hits, False)) for r, hits in lists]
         with self._lock:
             conn = self._connection()
 
@@ -277,8 +298,9 @@ class NeighbourCache:
                 if current != state:
                     self._reset(conn, None, state)
                 conn.executemany(
-                    "INSERT INTO lists (rowid, hits, short) VALUES (?, ?, 0) ON CONFLICT "
-                    "(rowid) DO UPDATE SET hits = excluded.hits, short = 0",
+                    "INSERT INTO lists (rowid, hits, short, worst) VALUES (?, ?, 0, ?) ON "
+                    "CONFLICT (rowid) DO UPDATE SET hits = excluded.hits, short = 0, "
+                    "worst = excluded.worst",
                     rows,
                 )
                 return True
@@ -318,6 +340,14 @@ class NeighbourCache:
             if self._current(conn) != state:
                 return 0
             return conn.execute("SELECT COUNT(*) FROM lists").fetchone()[0]
+
+
+def _worst(hits: Sequence[tuple[int, float]], short: bool) -> float | None:
+    """What a paper must score to enter a list: its last score once it is full (or short, a
+    prefix of what is left); None while it holds every candidate there was."""
+    if len(hits) >= KEPT or (short and hits):
+        return float(hits[-1][1])
+    return None
 
 
 def _decode(blob: bytes) -> list[tuple[int, float]]:

@@ -2,19 +2,21 @@
 
 When papers gain vectors (an import, a harvest), the remembered lists of the other papers are
 not thrown away. Each new or re-embedded paper's own list is computed, and the paper enters the
-lists of the papers it should now appear in: those among its own candidates (the papers its
-passages match best, re-ranked by whole text) whose list's worst score is below its similarity
-to them. The whole-text cosine is symmetric, so the score a new paper gets in an old paper's
-list is the one a recompute would give it. Papers that left the index (deleted, or vectors
-removed) and re-embedded papers leave the lists of their candidates first; a list that lost a
-paper is *short* (index/neighbours.py).
+lists it now belongs in: every remembered list whose worst score is below the paper's
+whole-text similarity to its owner. Those are found exactly by one scan of the whole-text
+vectors against the new papers' (a matrix product per chunk, about N x new x 384 multiply-adds)
+and each list's threshold (the `worst` column of index/neighbours.py). The whole-text cosine is
+symmetric, so a new paper gets the score a recompute would give it. Papers that left the index
+(deleted, or vectors removed) and re-embedded papers leave the lists of their candidates
+first; a list that lost a paper is *short*.
 
-Where this can differ from computing every list afresh (docs/search.md, "Similar papers"):
-a paper's candidates are found by a passage search from that paper, so a new paper enters an
-old paper's list when the old paper is among the new one's candidates (SIMILAR_POOL of them),
-not when the new paper is among the old one's; and a re-embedded or deleted paper is dropped
-from the lists of its candidates only (deleted papers are also dropped when a list is read).
-On a store smaller than the pool every candidate is seen and the lists equal a recompute.
+Where this can differ from computing every list afresh (docs/search.md, "Similar papers"): a
+recompute ranks by whole text only the SIMILAR_POOL papers the owner's passages match best, so
+a new paper whose whole text beats a list's worst score but whose passages rank outside that
+pool enters here and not in a recompute (it is at least as similar by whole text); and a
+re-embedded or deleted paper is dropped from the lists of its candidates only (deleted papers
+are also dropped when a list is read). On a store smaller than the pool the lists equal a
+recompute.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 from paperscope.index.neighbours import KEPT, Entry, Members
 from paperscope.index.vectors import CLOCK_MARGIN
 from paperscope.rank.search import CANDIDATES, SIMILAR_POOL, SearchEngine
+from paperscope.store.ratings import Ratings
 
 
 @dataclass(slots=True)
@@ -84,18 +87,18 @@ def follow_vectors(
         pools[rowid] = engine._similar_pool(rowid, CANDIDATES, exclude)
         if progress:
             progress(i + 1, len(fresh))
-    # the lists a removed paper may sit in: its candidates, found from its vectors in the store
-    # (a deleted paper keeps them)
+    # the lists a removed or re-embedded paper may sit in: its candidates (a deleted paper
+    # keeps its vectors in the store, where `similar` reads them)
     holders: set[int] = set()
     for rowid in removed.tolist():
         holders.update(r for r, _ in index.similar(rowid, SIMILAR_POOL))
+    for rowid in changed.tolist():
+        holders.update(r for r, _ in pools[rowid])
+    entering = _entering(engine, before.state, fresh)
 
     fresh_set = set(fresh)
     gone = set(removed.tolist()) | set(changed.tolist())
-    candidates = set(holders)
-    for pool in pools.values():
-        candidates.update(other for other, _ in pool)
-    candidates -= fresh_set
+    candidates = (holders | set(entering)) - fresh_set
     counted = Followed("advanced", len(new), len(changed), len(removed))
 
     def update(entries: dict[int, Entry]):
@@ -108,10 +111,12 @@ def follow_vectors(
                 # a full list that lost papers is a prefix of the best of what is left
                 short = short or len(hits) >= KEPT
             lists[rowid] = (kept, short)
-        for paper, pool in pools.items():
-            for other, score in pool:
-                entry = lists.get(other)
-                if entry is not None and _enter(entry, paper, score):
+        for other, papers in entering.items():
+            entry = lists.get(other)
+            if entry is None:
+                continue
+            for paper, score in papers:
+                if _enter(entry, paper, score):
                     touched.add(other)
         counted.updated = len(touched)
         for rowid in touched:
@@ -123,6 +128,44 @@ def follow_vectors(
     if not cache.advance(members, before.state, sorted(candidates), update, removed.tolist()):
         return Followed("raced", len(new), len(changed), len(removed))
     return counted
+
+
+def _entering(engine: SearchEngine, state, fresh: list[int]) -> dict[int, list[tuple[int, float]]]:
+    """For each remembered list, the fresh papers whose whole-text similarity beats its worst
+    score, with that score: every live paper's whole-text vector is scanned against the fresh
+    papers' (one matrix product per chunk), so no list a fresh paper belongs in is missed."""
+    model = engine.embedder.version
+    ratings = Ratings(engine.store)
+    found = ratings.doc_vectors(model, fresh)
+    entering: dict[int, list[tuple[int, float]]] = {}
+    if not found:
+        return entering
+    new_ids = np.array([r for r, _, _ in found], dtype=np.int64)
+    new_vecs = np.frombuffer(b"".join(v for _, _, v in found), dtype=np.float32).reshape(
+        len(found), -1
+    )
+    holders, worst = engine.neighbours.thresholds(state)
+    if not len(holders):
+        return entering
+    for chunk in ratings.iter_doc_vectors(model):
+        ids = np.fromiter((r for r, _, _ in chunk), dtype=np.int64, count=len(chunk))
+        at = np.minimum(np.searchsorted(holders, ids), len(holders) - 1)
+        keep = (holders[at] == ids) & ~np.isin(ids, new_ids)
+        if not keep.any():
+            continue
+        rows = np.flatnonzero(keep)
+        matrix = np.frombuffer(
+            b"".join(chunk[i][2] for i in rows.tolist()), dtype=np.float32
+        ).reshape(len(rows), -1)
+        # a margin for the product's rounding: the exact score is taken below
+        scores = matrix @ new_vecs.T
+        bar = worst[at[rows]][:, None] - 1e-4
+        for i, j in zip(*np.nonzero(scores > bar), strict=True):
+            other, paper = int(ids[rows[i]]), int(new_ids[j])
+            # as `SearchEngine._by_whole_text` scores `paper` in the list of `other`
+            score = float(new_vecs[j] @ matrix[i])
+            entering.setdefault(other, []).append((paper, score))
+    return entering
 
 
 def _enter(entry: tuple[list[tuple[int, float]], bool], paper: int, score: float) -> bool:
