@@ -147,8 +147,8 @@ def step_agreement(db: Path, sample: int) -> dict:
     with SearchEngine.open(db) as engine:
         state = engine.neighbour_state()
         rng = random.Random(4)
-        olds = rng.sample(range(1, engine.store.count() - NEW_PAPERS), sample)
-        entries = engine.neighbours.entries(olds, state)
+        olds = [int(r) for r in old_with_lists(engine)]
+        entries = engine.neighbours.entries(rng.sample(olds, min(sample, len(olds))), state)
         same6 = same30 = overlap = 0
         for rowid, (hits, _) in entries.items():
             fresh = engine._similar_ranked(rowid, KEPT, SIMILAR_MODE, None)
@@ -164,7 +164,26 @@ def step_agreement(db: Path, sample: int) -> dict:
         }
 
 
+def old_with_lists(engine) -> list[int]:
+    """Papers of the snapshot (not the increment) that have a remembered list."""
+    rowids, _ = engine.neighbours.thresholds(engine.neighbour_state())
+    top = engine.store.count() - NEW_PAPERS
+    return [int(r) for r in rowids if r <= top]
+
+
+def step_pick(db: Path, count: int) -> dict:
+    """arXiv ids of `count` old papers with a remembered list (their pages' first views)."""
+    from paperscope.rank.search import SearchEngine
+
+    with SearchEngine.open(db) as engine:
+        olds = old_with_lists(engine)
+        picks = random.Random(5).sample(olds, min(count, len(olds)))
+        papers = engine.store.load_rowids(picks)
+        return {"ids": [papers[r].arxiv_id for r in picks if r in papers]}
+
+
 STEPS = {
+    "pick": lambda a: step_pick(a.db, PAGE_VIEWS + 4),
     "lexical": lambda a: step_lexical(a.db),
     "embed-sample": lambda a: step_embed_sample(a.db, a.embed_sample),
     "standin": lambda a: step_standin(a.db),
@@ -189,8 +208,8 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[dict, str]:
     """Run `cmd`; (wall, cpu, peak RSS of the child, exit code), stdout."""
     t = time.perf_counter()
     with (
-        open(OUT / "full_scale.out", "w+") as out,
-        open(OUT / "full_scale.err", "w+") as err,
+        open(OUT / f"full_scale-{os.getpid()}.out", "w+") as out,
+        open(OUT / f"full_scale-{os.getpid()}.err", "w+") as err,
     ):
         child = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(child.pid, 0)
@@ -275,10 +294,12 @@ def page_views(db: Path, old_ids: list[str]) -> dict:
         for ident in old_ids[:4]:
             urllib.request.urlopen(f"{base}/paper/{ident}", timeout=120).read()
         times = []
+        cpu = _tree_cpu(server.pid)
         for ident in old_ids[4:]:
             t = time.perf_counter()
             urllib.request.urlopen(f"{base}/paper/{ident}", timeout=120).read()
             times.append(time.perf_counter() - t)
+        cpu = _tree_cpu(server.pid) - cpu
         rss = _tree_rss(server.pid)
     finally:
         server.terminate()
@@ -288,8 +309,36 @@ def page_views(db: Path, old_ids: list[str]) -> dict:
         "p50": statistics.median(times),
         "p95": times[int(0.95 * len(times))],
         "views": len(times),
+        "cpu_per_view": cpu / len(times),
         "serve_rss": rss,
     }
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants (the uvicorn workers), from /proc."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        found.append(p)
+        todo += [int(c) for c in children]
+    return found
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the server's processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def _tree_rss(pid: int) -> int:
@@ -409,19 +458,8 @@ def journey(args: argparse.Namespace) -> list[str]:
     res, out = run(own_step("agreement", db))
     agree = json.loads(out.strip().splitlines()[-1])
 
-    rng = random.Random(5)
-    ids = [json.loads(line)["id"] for line in snapshot.open()] if n <= 200_000 else None
-    if ids is None:
-        picks = sorted(rng.sample(range(n), PAGE_VIEWS + 4))
-        ids = []
-        with snapshot.open() as fh:
-            for i, line in enumerate(fh):
-                if picks and i == picks[0]:
-                    ids.append(json.loads(line)["id"])
-                    picks.pop(0)
-        rng.shuffle(ids)
-    else:
-        ids = rng.sample(ids, PAGE_VIEWS + 4)
+    res, out = run(own_step("pick", db))
+    ids = json.loads(out.strip().splitlines()[-1])["ids"]
     views = page_views(db, ids)
 
     say("")
@@ -439,7 +477,8 @@ def journey(args: argparse.Namespace) -> list[str]:
     say(
         f"after the increment, paper pages of old papers (serve --workers 2, one at a time, "
         f"first view): p50 {views['p50'] * 1000:.1f} ms, p95 {views['p95'] * 1000:.1f} ms over "
-        f"{views['views']} papers; serve RSS {views['serve_rss'] / MiB:.0f} MiB (both workers "
+        f"{views['views']} papers, {views['cpu_per_view'] * 1000:.1f} ms of server CPU a view; "
+        f"serve RSS {views['serve_rss'] / MiB:.0f} MiB (both workers "
         f"and the supervisor)"
     )
     say(
