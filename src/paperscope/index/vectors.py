@@ -333,9 +333,9 @@ class VectorIndex:
                 rows, offsets = self._rows_of(chunk)
                 counts = self._count[chunk].astype(np.int64)
                 order = np.arange(len(rows)) - np.repeat(offsets, counts) + 1
-                projected = (self._codes[rows].astype(np.float32) @ axis).astype(
-                    np.float64
-                ) * (self._scales[rows] * order)
+                projected = (self._codes[rows].astype(np.float32) @ axis).astype(np.float64) * (
+                    self._scales[rows] * order
+                )
                 out[where[s : s + step]] = np.add.reduceat(projected, offsets)
         return out
 
