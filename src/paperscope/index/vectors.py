@@ -301,6 +301,44 @@ class VectorIndex:
         results computed on it stay valid while the store's stands still."""
         return self._stamp.vectors_generation if self._stamp is not None else -1
 
+    @property
+    def synced_at(self) -> str | None:
+        """The store clock (ISO, UTC) of the last sync: papers modified since may have new
+        vectors the next sync picks up."""
+        return self._stamp.synced_at if self._stamp is not None else None
+
+    def rowids(self) -> np.ndarray:
+        """Sorted rowids of the papers in the index."""
+        with self._lock:
+            self._ensure_loaded()
+            return np.flatnonzero(self._start >= 0).astype(np.int64)
+
+    def digests(self, rowids: np.ndarray) -> np.ndarray:
+        """A float64 fingerprint of each indexed paper's vectors (NaN for papers not in the
+        index): a random projection of its rows, weighted by their order, so re-embedding a
+        paper changes it. Caches of search results (index/neighbours.py) compare them to find
+        the papers whose vectors changed."""
+        ids = np.asarray(rowids, dtype=np.int64)
+        out = np.full(len(ids), np.nan)
+        # any fixed direction will do: the same in every process
+        axis = np.random.default_rng(20261206).standard_normal(self.dim).astype(np.float32)
+        with self._lock:
+            self._ensure_loaded()
+            inside = (ids >= 0) & (ids < len(self._start))
+            inside[inside] = self._start[ids[inside]] >= 0
+            where = np.flatnonzero(inside)
+            step = 32_768  # papers per step: bounds the float copy of their rows
+            for s in range(0, len(where), step):
+                chunk = ids[where[s : s + step]]
+                rows, offsets = self._rows_of(chunk)
+                counts = self._count[chunk].astype(np.int64)
+                order = np.arange(len(rows)) - np.repeat(offsets, counts) + 1
+                projected = (self._codes[rows].astype(np.float32) @ axis).astype(np.float64) * (
+                    self._scales[rows] * order
+                )
+                out[where[s : s + step]] = np.add.reduceat(projected, offsets)
+        return out
+
     def _live_rowids(self) -> np.ndarray:
         """Sorted rowids of the papers that have vectors of the model and are not deleted."""
         rows = self.store.conn.execute(

@@ -468,15 +468,17 @@ class SearchEngine:
         computed and the page still answers."""
         state = self.neighbour_state()
         try:
-            found = self.neighbours.get(rowid, state)
+            entry = self.neighbours.lookup(rowid, state)
         except (sqlite3.Error, OSError) as exc:
             self._neighbour_cache_failed(exc)
-            found = None
-        if found is not None:
+            entry = None
+        if entry is not None:
+            found, short = entry
             ids = [r for r, _ in found]
             gone = self.store.deleted_among(ids) | set(self.store.duplicate_rowids(rowid))
             kept = [(r, s) for r, s in found if r not in gone]
-            if len(kept) >= limit or len(found) < NEIGHBOURS_KEPT:
+            # a list shorter than KEPT that never lost a paper holds every candidate there is
+            if len(kept) >= limit or (len(found) < NEIGHBOURS_KEPT and not short):
                 return kept
         found = self._similar_ranked(rowid, NEIGHBOURS_KEPT, SIMILAR_MODE, None)
         try:
@@ -533,10 +535,7 @@ class SearchEngine:
         depth = max(CANDIDATES, limit)
         semantic = lexical = []
         if mode in ("semantic", "hybrid"):
-            pool = self.vectors.similar(
-                rowid, max(depth, SIMILAR_POOL), exclude=exclude, allowed=within
-            )
-            semantic = self._by_whole_text(rowid, pool)[:depth]
+            semantic = self._similar_pool(rowid, depth, exclude, within)[:depth]
         if mode in ("lexical", "hybrid"):
             lexical = self._lexical_similar(rowid, depth, exclude, within)
         if mode == "hybrid":
@@ -544,6 +543,16 @@ class SearchEngine:
         else:
             found = semantic or lexical
         return found[:limit]
+
+    def _similar_pool(
+        self, rowid: int, depth: int, exclude: set[int], within: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """Every candidate of the semantic `similar` list of `rowid`, best first: the papers
+        its passages match best, re-ranked by whole text."""
+        pool = self.vectors.similar(
+            rowid, max(depth, SIMILAR_POOL), exclude=exclude, allowed=within
+        )
+        return self._by_whole_text(rowid, pool)
 
     def _by_whole_text(self, rowid: int, pool: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Re-rank passage-matched candidates by whole-text similarity, blended with their

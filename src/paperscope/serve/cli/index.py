@@ -11,6 +11,7 @@ import typer
 
 from paperscope.config import resolve_db_path
 from paperscope.index.embedding import embed_missing
+from paperscope.rank.neighbours_follow import follow_vectors
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, open_store
@@ -188,6 +189,13 @@ def neighbours(
     started = time.perf_counter()
     path = resolve_db_path(db)
     with SearchEngine.open(path) as engine:
+        # lists remembered on older vectors follow the new ones first (the reverse-kNN
+        # update); then the lists still missing are computed
+        with papers_progress("lists that follow new papers", quiet or as_json) as bar:
+            task = bar.add_task("follow", total=None)
+            followed = follow_vectors(
+                engine, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
         rowids = engine.store.rowids_newest(newest)
         # the store's state, not an index's: with --jobs the workers load the vector index,
         # this process does not
@@ -208,6 +216,7 @@ def neighbours(
         "remembered": remembered,
         "seconds": round(seconds, 2),
         "vectors_changed": now != state,
+        "followed": followed.as_dict(),
     }
     if as_json:
         typer.echo(orjson.dumps(data))
