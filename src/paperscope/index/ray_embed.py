@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 #: Batches queued on each actor: one computing, one waiting, so an actor never idles while the
 #: driver writes its last result.
 IN_FLIGHT = 2
+#: The smallest batch chosen for a small run: below it, the trip to the actor costs more.
+MIN_BATCH = 8
 #: A batch goes back to the queue when its actor dies, at most this many times in one run.
 ATTEMPTS = 2
 #: How long to wait for the first actor to load its model before giving up (no free CPU on
@@ -78,7 +80,13 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
     try:
         if address is None:
-            ray.init(num_cpus=num_cpus or available_cores(), include_dashboard=False, **options)
+            # "local": a new instance even when `ray start` runs a cluster on this machine
+            ray.init(
+                address="local",
+                num_cpus=num_cpus or available_cores(),
+                include_dashboard=False,
+                **options,
+            )
         else:
             ray.init(address=address, **options)
     except (ConnectionError, ValueError, RuntimeError) as exc:
@@ -158,10 +166,10 @@ class RayEmbedRun:
         factory: EmbedderFactory,
         *,
         actors: int | None = None,
-        batch: int = DEFAULT_BATCH,
+        batch: int | None = None,
         ready_timeout: float = READY_TIMEOUT,
     ) -> None:
-        if batch < 1:
+        if batch is not None and batch < 1:
             raise ValueError(f"batch must be at least 1, not {batch}")
         if actors is not None and actors < 1:
             raise ValueError(f"actors must be at least 1, not {actors}")
@@ -193,7 +201,12 @@ class RayEmbedRun:
         result = RayEmbedResult(actors=self.n_actors)
         if not todo:
             return result
-        queue = deque(_Batch(todo[s : s + self.batch]) for s in range(0, len(todo), self.batch))
+        # by default `embed`'s batch, smaller when there are too few papers to keep every
+        # actor's queue full
+        size = self.batch or max(
+            MIN_BATCH, min(DEFAULT_BATCH, len(todo) // (self.n_actors * IN_FLIGHT))
+        )
+        queue = deque(_Batch(todo[s : s + size]) for s in range(0, len(todo), size))
         worker = ray.remote(num_cpus=self.cpus_per_actor, max_restarts=0)(EmbedWorker)
         self.actors = [
             worker.remote(self.factory, self.cpus_per_actor) for _ in range(self.n_actors)
