@@ -131,9 +131,8 @@ def test_two_actors_write_plain_embeds_vectors_even_when_one_is_killed(
     assert min(cosines) > 0.999
 
 
-def test_rerun_after_the_only_actor_is_killed_embeds_only_the_missing_papers(
-    local_ray, db, embedder
-):
+def test_rerun_after_the_only_actor_is_killed_embeds_only_the_missing_papers(local_ray, db):
+    embedder = MiniLMEmbedder()  # the default model, which the CLI's rerun uses
     with SQLiteStore(db) as store:
         run = RayEmbedRun(store, embedder.version, factory_for(embedder), actors=1, batch=16)
         killed = []

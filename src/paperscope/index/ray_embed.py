@@ -16,10 +16,11 @@ Ray is an optional extra (`pip install -e '.[cluster]'`), imported only here and
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -69,7 +70,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     """The `ray` module, connected: to `address` ("auto", "ray://host:port", "host:port"), or
     without one to a new local instance of `num_cpus` CPUs (default: this machine's cores).
 
-    A connection made here is closed on exit; one the caller made before is reused as is.
+    A connection made here is closed on exit, and while it is open, what Ray prints to stdout
+    goes to stderr; one the caller made before is reused as is.
     """
     ray = import_ray()
     if ray.is_initialized():
@@ -95,10 +97,13 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
             f"cannot start or reach {where}: {exc}",
             hint="start a cluster with `ray start --head` and pass its address (or 'auto')",
         ) from exc
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
+    # Ray prints its cluster's error reports (a worker died...) to sys.stdout, where they
+    # would break `--json` output: they are diagnostics, so they go to stderr
+    with redirect_stdout(sys.stderr):
+        try:
+            yield ray
+        finally:
+            ray.shutdown()
 
 
 class EmbedWorker:
@@ -143,7 +148,7 @@ class RayEmbedResult:
     actors_lost: int = 0  # that died during the run
     left: int = 0  # papers still missing at the end (every actor died): a rerun embeds them
     error: str | None = None  # why the last actor died, when one did
-    seconds_to_ready: float | None = None  # start until the first actor had loaded its model
+    first_ready: float | None = None  # time.monotonic() when the first actor had its model
 
 
 @dataclass
@@ -261,8 +266,8 @@ class RayEmbedRun:
                         )
                     alive.add(i)
                     result.actors_started += 1
-                    if result.seconds_to_ready is None:
-                        result.seconds_to_ready = time.monotonic() - started
+                    if result.first_ready is None:
+                        result.first_ready = time.monotonic()
                 else:
                     busy[i] -= 1
                     rows, groups = value

@@ -112,6 +112,7 @@ def embed(
     if not ray and (address is not None or actors is not None):
         raise typer.BadParameter("ADDRESS and --actors go with --ray")
     started = time.perf_counter()
+    ray_started = time.monotonic()
     result: RayEmbedResult | None = None
     with library_errors(), SearchEngine.open(resolve_db_path(db)) as engine:
         if ray:
@@ -131,6 +132,10 @@ def embed(
                 "actors_started": result.actors_started,
                 "actors_lost": result.actors_lost,
                 "left": result.left,
+                # from the start until the first actor had its model: Ray started or reached
+                "startup_seconds": None
+                if result.first_ready is None
+                else round(result.first_ready - ray_started, 2),
             }
         typer.echo(orjson.dumps(data))
     else:
