@@ -51,6 +51,7 @@ class Step:
     label: str
     wall: float
     cpu: float
+    driver: float  # the command's own process: with Ray, the driver
     report: dict
     returncode: int
 
@@ -110,10 +111,12 @@ class TreeCpu:
                 continue
             self.seen[key] = times.user + times.system
 
-    def stop(self) -> float:
+    def stop(self) -> tuple[float, float]:
+        """CPU seconds of the whole tree, and of the root process alone."""
         self._stop.set()
         self._thread.join()
-        return sum(self.seen.values())
+        root = sum(v for (pid, _), v in self.seen.items() if pid == self.root.pid)
+        return sum(self.seen.values()), root
 
 
 def measure(
@@ -126,12 +129,12 @@ def measure(
         during(tree.root)
     out, err = proc.communicate(timeout=3600)
     wall = time.perf_counter() - started
-    cpu = tree.stop()
+    cpu, driver = tree.stop()
     try:
         report = json.loads(out)
     except json.JSONDecodeError:
         raise SystemExit(f"{label}: no JSON report: {err.decode()[-2000:]}") from None
-    return Step(label, wall, cpu, report, proc.returncode)
+    return Step(label, wall, cpu, driver, report, proc.returncode)
 
 
 def embedded(db: Path) -> int:
@@ -186,7 +189,8 @@ def row(step: Step) -> str:
     start = f"{startup:6.1f}" if startup is not None else "     -"
     return (
         f"{step.label:<34} {step.papers:>6} {step.wall:7.1f} {start} {rate:8.2f} {steady:8.2f} "
-        f"{step.cpu:7.1f} {cpu_per:7.3f} {lost!s:>5} {left!s:>5} {step.returncode:>3}"
+        f"{step.cpu:7.1f} {cpu_per:7.3f} {step.driver:6.1f} {lost!s:>5} {left!s:>5} "
+        f"{step.returncode:>3}"
     )
 
 
@@ -255,10 +259,12 @@ def main() -> None:
         "",
         "wall: the whole command (startup included); startup: until the first Ray actor had",
         "its model (Ray started); papers/s after: papers / (command seconds - startup);",
-        "cpu: user + system seconds of the command's whole process tree",
+        "cpu: user + system seconds of the command's whole process tree (Ray's own processes",
+        "included); driver: of the command's process alone; lost: actors that died; left: papers",
+        "the command left without vectors; rc: its exit code",
         "",
         f"{'run':<34} {'papers':>6} {'wall s':>7} {'start':>6} {'papers/s':>8} {'after':>8} "
-        f"{'cpu s':>7} {'cpu/pap':>7} {'lost':>5} {'left':>5} {'rc':>3}",
+        f"{'cpu s':>7} {'cpu/pap':>7} {'driver':>6} {'lost':>5} {'left':>5} {'rc':>3}",
         *(row(s) for s in steps),
         "",
         "against plain embed (wall papers/s): "

@@ -244,7 +244,8 @@ class RayEmbedRun:
                 i, batch = pending.pop(ref)
                 try:
                     value = ray.get(ref)
-                except ray.exceptions.RayActorError as exc:
+                except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError) as exc:
+                    # the actor died, or its node did, taking the finished result with it
                     if i not in dead:
                         dead.add(i)
                         alive.discard(i)
