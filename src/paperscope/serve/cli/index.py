@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 
 from paperscope.config import resolve_db_path
-from paperscope.index.embedder import available_cores
 from paperscope.index.embedding import embed_missing
-from paperscope.index.ray_embed import RayEmbedResult, RayEmbedRun, factory_for, ray_session
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import (
@@ -23,6 +21,9 @@ from paperscope.serve.cli.options import (
     open_store,
 )
 from paperscope.serve.cli.output import console, progress
+
+if TYPE_CHECKING:
+    from paperscope.index.ray_embed import RayEmbedResult
 
 
 def papers_progress(label: str, quiet: bool):
@@ -55,6 +56,10 @@ def embed_on_ray(
 ) -> RayEmbedResult:
     """Embed every paper lacking a vector of the current model on Ray actors: the cluster at
     `address`, or a local instance. The batches written are kept whatever happens."""
+    # imported here: plain `embed` and the other commands never load the Ray code
+    from paperscope.index.embedder import available_cores
+    from paperscope.index.ray_embed import RayEmbedResult, RayEmbedRun, factory_for, ray_session
+
     missing = len(engine.store.rowids_without_vectors(engine.embedder.version))
     if not missing:
         return RayEmbedResult(actors=0)
