@@ -49,7 +49,7 @@ def embed_missing(
         rowids = todo[start : start + batch]
         papers = store.load_rowids(rowids)
         rowids = [r for r in rowids if r in papers]
-        rows, groups = embed_papers(
+        rows, groups = embed_batch(
             embedder, [(r, papers[r].title, papers[r].abstract) for r in rowids]
         )
         store.save_vectors(embedder.version, rows)
@@ -63,7 +63,7 @@ def embed_missing(
     return done
 
 
-def embed_papers(
+def embed_batch(
     embedder: Embedder, papers: Sequence[tuple[int, str, str]]
 ) -> tuple[list[tuple[int, int, bytes]], list[np.ndarray]]:
     """The vectors of `papers` ((rowid, title, abstract)) in one model call: the rows

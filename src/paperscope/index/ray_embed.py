@@ -15,6 +15,7 @@ Ray is an optional extra (`pip install -e '.[cluster]'`), imported only here and
 
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
 import time
@@ -29,7 +30,7 @@ import numpy as np
 
 from paperscope.errors import PaperscopeError
 from paperscope.index.embedder import Embedder, MiniLMEmbedder, available_cores
-from paperscope.index.embedding import DEFAULT_BATCH, _longest_first, embed_papers
+from paperscope.index.embedding import DEFAULT_BATCH, _longest_first, embed_batch
 
 if TYPE_CHECKING:
     from paperscope.index.vectors import VectorIndex
@@ -121,23 +122,29 @@ class EmbedWorker:
     def embed(
         self, papers: Sequence[tuple[int, str, str]]
     ) -> tuple[list[tuple[int, int, bytes]], list[np.ndarray]]:
-        return embed_papers(self.embedder, papers)
-
-
-def minilm_factory(max_length: int) -> EmbedderFactory:
-    """Actors' embedder: the default model at `max_length`, on the actor's threads."""
-    return partial(_make_minilm, max_length)
-
-
-def _make_minilm(max_length: int, threads: int) -> Embedder:
-    return MiniLMEmbedder(max_length=max_length, threads=threads)
+        return embed_batch(self.embedder, papers)
 
 
 def factory_for(embedder: Embedder) -> EmbedderFactory:
-    """The factory making, on an actor, the same embedder as the driver's `embedder`."""
-    if isinstance(embedder, MiniLMEmbedder):
-        return minilm_factory(embedder.max_length)
-    raise RayEmbedError(f"embedding on Ray supports the bundled model only, not {embedder.name}")
+    """The factory making, on an actor, the same embedder as the driver's `embedder` (on the
+    actor's own threads): the constructor's keyword arguments the embedder keeps as attributes
+    of the same name are copied. Each actor's version is checked against the driver's anyway."""
+    if not isinstance(embedder, MiniLMEmbedder):
+        raise RayEmbedError(
+            f"embedding on Ray supports the bundled model only, not {embedder.name}"
+        )
+    # threads: the actor's CPUs; session options: onnxruntime objects do not travel
+    skip = {"self", "threads", "session_options"}
+    options = {
+        name: getattr(embedder, name)
+        for name in inspect.signature(MiniLMEmbedder.__init__).parameters
+        if name not in skip and hasattr(embedder, name)
+    }
+    return partial(_make_minilm, options)
+
+
+def _make_minilm(options: dict[str, Any], threads: int) -> Embedder:
+    return MiniLMEmbedder(**options, threads=threads)
 
 
 @dataclass
