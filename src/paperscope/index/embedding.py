@@ -41,7 +41,6 @@ def embed_missing(
     """
     if batch < 1:
         raise ValueError(f"batch must be at least 1, not {batch}")
-    cut: PassageFn = getattr(embedder, "passages", None) or passages
     todo = _longest_first(store, store.rowids_without_vectors(embedder.version))
     if limit is not None:
         todo = todo[:limit]
@@ -50,21 +49,9 @@ def embed_missing(
         rowids = todo[start : start + batch]
         papers = store.load_rowids(rowids)
         rowids = [r for r in rowids if r in papers]
-        # one model call per batch: each paper's passages, then its whole text last
-        texts = []
-        for r in rowids:
-            pieces = cut(papers[r].title, papers[r].abstract)
-            texts.append(
-                [*pieces, whole_text(papers[r].title, papers[r].abstract)] if pieces else []
-            )
-        embedded = _embed(embedder, texts)
-        groups, rows = [], []
-        for rowid, text, group in zip(rowids, texts, embedded, strict=True):
-            if text:
-                rows.append((rowid, DOC_PASSAGE, group[-1].tobytes()))
-                group = group[:-1]
-            groups.append(group)
-            rows.extend((rowid, passage, vector.tobytes()) for passage, vector in enumerate(group))
+        rows, groups = embed_batch(
+            embedder, [(r, papers[r].title, papers[r].abstract) for r in rowids]
+        )
         store.save_vectors(embedder.version, rows)
         if index is not None:
             index.add(rowids, groups)
@@ -74,6 +61,32 @@ def embed_missing(
     if index is not None and done:
         index.ensure()  # record the store state the index now matches, and save it
     return done
+
+
+def embed_batch(
+    embedder: Embedder, papers: Sequence[tuple[int, str, str]]
+) -> tuple[list[tuple[int, int, bytes]], list[np.ndarray]]:
+    """The vectors of `papers` ((rowid, title, abstract)) in one model call: the rows
+    `store.save_vectors` takes ((rowid, passage, float32 bytes)), and per paper, in order, the
+    matrix of its passage vectors `VectorIndex.add` takes.
+
+    Needs only the embedder, so it also runs where there is no store (a Ray actor).
+    """
+    cut: PassageFn = getattr(embedder, "passages", None) or passages
+    # each paper's passages, then its whole text last
+    texts = []
+    for _, title, abstract in papers:
+        pieces = cut(title, abstract)
+        texts.append([*pieces, whole_text(title, abstract)] if pieces else [])
+    embedded = _embed(embedder, texts)
+    groups, rows = [], []
+    for (rowid, _, _), text, group in zip(papers, texts, embedded, strict=True):
+        if text:
+            rows.append((rowid, DOC_PASSAGE, group[-1].tobytes()))
+            group = group[:-1]
+        groups.append(group)
+        rows.extend((rowid, passage, vector.tobytes()) for passage, vector in enumerate(group))
+    return rows, groups
 
 
 #: The passage number of a paper's whole-text vector (title + abstract, up to the embedder's

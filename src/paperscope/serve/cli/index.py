@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -14,8 +14,17 @@ from paperscope.index.embedding import embed_missing
 from paperscope.rank.neighbours_follow import follow_vectors
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, open_store
+from paperscope.serve.cli.options import (
+    DbOption,
+    JsonOption,
+    index_progress,
+    library_errors,
+    open_store,
+)
 from paperscope.serve.cli.output import console, progress
+
+if TYPE_CHECKING:
+    from paperscope.index.ray_embed import RayEmbedResult
 
 
 def papers_progress(label: str, quiet: bool):
@@ -43,9 +52,58 @@ def embed_with_progress(engine: SearchEngine, *, quiet: bool = False) -> int:
     return len(done)
 
 
+def embed_on_ray(
+    engine: SearchEngine, address: str | None, actors: int | None, *, quiet: bool = False
+) -> RayEmbedResult:
+    """Embed every paper lacking a vector of the current model on Ray actors: the cluster at
+    `address`, or a local instance. The batches written are kept whatever happens."""
+    # imported here: plain `embed` and the other commands never load the Ray code
+    from paperscope.index.embedder import available_cores
+    from paperscope.index.ray_embed import RayEmbedResult, RayEmbedRun, factory_for, ray_session
+
+    missing = len(engine.store.rowids_without_vectors(engine.embedder.version))
+    if not missing:
+        return RayEmbedResult(actors=0)
+    # a local instance gets this machine's cores, or more if asked for more actors
+    cpus = None if address else max(available_cores(), actors or 0)
+    with ray_session(address, num_cpus=cpus), papers_progress("embedding on Ray", quiet) as bar:
+        task = bar.add_task("embed", total=missing)
+        run = RayEmbedRun(
+            engine.store, engine.embedder.version, factory_for(engine.embedder), actors=actors
+        )
+        return run.run(progress=lambda n: bar.advance(task, n), index=engine.vectors)
+
+
 @app.command()
 def embed(
     db: DbOption = None,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray",
+            help="Embed on Ray actors: a local Ray instance, or the cluster at ADDRESS. "
+            "Needs the optional 'cluster' extra (docs/scale.md).",
+        ),
+    ] = False,
+    address: Annotated[
+        str | None,
+        typer.Argument(
+            help="With --ray: the Ray cluster, 'auto' (the one this node belongs to) or "
+            "ray://HOST:PORT. Omitted: start a local Ray instance.",
+            metavar="ADDRESS",
+            show_default=False,
+        ),
+    ] = None,
+    actors: Annotated[
+        int | None,
+        typer.Option(
+            "--actors",
+            min=1,
+            help="With --ray: Ray actors, each loading the model once and sharing the "
+            "cluster's CPUs equally. Default: one per CPU of the cluster.",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -53,23 +111,58 @@ def embed(
 
     Papers are searchable lexically as soon as they are imported; their vectors follow here.
     A new embedding model re-embeds every paper.
+
+    With --ray, Ray actors compute the vectors and this process writes them
+    batch by batch: a rerun after a failure embeds only what is missing.
     """
+    if not ray and (address is not None or actors is not None):
+        raise typer.BadParameter("ADDRESS and --actors go with --ray")
     started = time.perf_counter()
-    with SearchEngine.open(resolve_db_path(db)) as engine:
-        done = embed_with_progress(engine, quiet=quiet or as_json)
+    ray_started = time.monotonic()
+    result: RayEmbedResult | None = None
+    with library_errors(), SearchEngine.open(resolve_db_path(db)) as engine:
+        if ray:
+            result = embed_on_ray(engine, address, actors, quiet=quiet or as_json)
+            done = len(result.embedded)
+        else:
+            done = embed_with_progress(engine, quiet=quiet or as_json)
         embedded = engine.store.count_embedded(engine.embedder.version)
         papers = engine.store.count()
     seconds = time.perf_counter() - started
     if as_json:
-        data = {"embedded_now": done, "embedded": embedded, "papers": papers, "seconds": seconds}
+        data: dict = {"embedded_now": done, "embedded": embedded, "papers": papers}
+        data["seconds"] = seconds
+        if result is not None:
+            data["ray"] = {
+                "actors": result.actors,
+                "actors_started": result.actors_started,
+                "actors_lost": result.actors_lost,
+                "left": result.left,
+                # from the start until the first actor had its model: Ray started or reached
+                "startup_seconds": None
+                if result.first_ready is None
+                else round(result.first_ready - ray_started, 2),
+            }
         typer.echo(orjson.dumps(data))
-        return
-    rate = f" ({done / seconds:.1f} papers/s)" if done else ""
-    console().print(
-        f"embedded {done} papers in {seconds:.1f} s{rate}; {embedded} of {papers} "
-        "papers have vectors",
-        highlight=False,
-    )
+    else:
+        rate = f" ({done / seconds:.1f} papers/s)" if done else ""
+        where = f" on {result.actors_started} Ray actors" if result and result.actors else ""
+        console().print(
+            f"embedded {done} papers{where} in {seconds:.1f} s{rate}; {embedded} of {papers} "
+            "papers have vectors",
+            highlight=False,
+        )
+    if result is not None and (result.left or result.actors_lost):
+        lost = f"{result.actors_lost} of {result.actors} Ray actors died ({result.error})"
+        if result.left:
+            typer.secho(
+                f"error: {lost}; {result.left} papers were not embedded",
+                err=True,
+                fg="red",
+            )
+            typer.echo("hint: run the same command again: it embeds only those", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"warning: {lost}; the others embedded their papers", err=True)
 
 
 @app.command()
