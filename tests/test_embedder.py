@@ -64,8 +64,10 @@ def test_identity_and_protocol(embedder: MiniLMEmbedder) -> None:
     """name is the model id; version names everything that changes the vectors."""
     as_protocol: Embedder = embedder
     assert as_protocol.name == MODEL_ID == "all-MiniLM-L6-v2-onnx-int8"
-    assert embedder.version == "all-MiniLM-L6-v2-onnx-int8/1.0.0/len256+doc"
-    assert MiniLMEmbedder(max_length=128).version.endswith("/len128+doc")
+    assert embedder.version == "all-MiniLM-L6-v2-onnx-int8/1.0.0/len256+doc+int8mm+pooled"
+    assert MiniLMEmbedder(max_length=128).version.endswith("/len128+doc+int8mm+pooled")
+    float_graph = MiniLMEmbedder(int8_matmul=False, shared_pass=False)
+    assert float_graph.version == "all-MiniLM-L6-v2-onnx-int8/1.0.0/len256+doc"
     assert default_embedder() is default_embedder()  # one shared session per process
 
 

@@ -51,13 +51,9 @@ def embed_missing(
         papers = store.load_rowids(rowids)
         rowids = [r for r in rowids if r in papers]
         # one model call per batch: each paper's passages, then its whole text last
-        texts = []
-        for r in rowids:
-            pieces = cut(papers[r].title, papers[r].abstract)
-            texts.append(
-                [*pieces, whole_text(papers[r].title, papers[r].abstract)] if pieces else []
-            )
-        embedded = _embed(embedder, texts)
+        texts = [cut(papers[r].title, papers[r].abstract) for r in rowids]
+        wholes = [whole_text(papers[r].title, papers[r].abstract) for r in rowids]
+        embedded = _embed(embedder, texts, wholes)
         groups, rows = [], []
         for rowid, text, group in zip(rowids, texts, embedded, strict=True):
             if text:
@@ -86,19 +82,37 @@ def whole_text(title: str, abstract: str) -> str:
     return f"{title}. {abstract}" if abstract else title
 
 
-def _embed(embedder: Embedder, texts: Sequence[list[str]]) -> list[np.ndarray]:
-    """One matrix of unit passage vectors per paper, in order. A paper with nothing to embed
-    (no title, no abstract) gets a single zero row, so it is not tried again on every run."""
-    flat = [t for paper in texts for t in paper]
-    vectors = embedder.embed_documents(flat) if flat else np.zeros((0, embedder.dim), np.float32)
-    groups, at = [], 0
-    for paper in texts:
-        if paper:
-            groups.append(np.ascontiguousarray(vectors[at : at + len(paper)], dtype=np.float32))
-        else:
-            groups.append(np.zeros((1, embedder.dim), dtype=np.float32))
-        at += len(paper)
-    return groups
+def _embed(
+    embedder: Embedder, texts: Sequence[list[str]], wholes: Sequence[str]
+) -> list[np.ndarray]:
+    """Per paper, its unit passage vectors then its whole-text vector. A paper with nothing to
+    embed (no title, no abstract) gets a single zero row, so it is not tried again on every run.
+
+    An embedder with `embed_papers` (MiniLMEmbedder) gets whole papers, so it may share one
+    model pass between the passages and the whole text; any other embeds the passages and the
+    whole texts as one list of documents.
+    """
+    embed_papers = getattr(embedder, "embed_papers", None)
+    if embed_papers is not None:
+        groups = embed_papers(texts, wholes)
+    else:
+        flat = [
+            t for paper, whole in zip(texts, wholes, strict=True) if paper for t in (*paper, whole)
+        ]
+        vectors = (
+            embedder.embed_documents(flat) if flat else np.zeros((0, embedder.dim), np.float32)
+        )
+        groups, at = [], 0
+        for paper in texts:
+            n = len(paper) + 1 if paper else 0
+            groups.append(vectors[at : at + n])
+            at += n
+    return [
+        np.ascontiguousarray(group, dtype=np.float32)
+        if len(group)
+        else np.zeros((1, embedder.dim), dtype=np.float32)
+        for group in groups
+    ]
 
 
 def _longest_first(store: SQLiteStore, rowids: list[int]) -> list[int]:
