@@ -205,18 +205,25 @@ class MiniLMEmbedder:
         passages: Sequence[Sequence[str]],
         whole_texts: Sequence[str],
         progress: ProgressFn | None = None,
+        *,
+        pool_skip: Sequence[int] | None = None,
     ) -> list[np.ndarray]:
         """Per paper, a float32 matrix (len(its passages) + 1, dim) of unit rows: its passage
         vectors in order, then its whole-text vector. A paper without passages gets 0 rows.
 
-        With `shared_pass` the whole-text vector is the mean of the token vectors of all the
-        paper's passages (`whole_texts` is not read): one model run per passage and none for
-        the whole text, which costs as much as all the passages again. Otherwise it is
-        `whole_texts[i]` embedded on its own, cut at `max_length` tokens. `progress` gets the
-        number of passages and whole texts finished.
+        With `shared_pass` the whole-text vector is the mean of the token vectors of the
+        paper's passages, [CLS] and [SEP] left out, and so are its first `pool_skip[i]`
+        passages (a title passage whose words the next passage repeats); `whole_texts` is not
+        read. That is one model run per passage and none for the whole text, which costs as
+        much as all the passages again. Otherwise the whole-text vector is `whole_texts[i]`
+        embedded on its own, cut at `max_length` tokens. `progress` gets the number of passages
+        and whole texts finished.
         """
         if len(passages) != len(whole_texts):
             raise ValueError(f"{len(passages)} passage lists for {len(whole_texts)} whole texts")
+        skips = list(pool_skip) if pool_skip is not None else [0] * len(passages)
+        if len(skips) != len(passages):
+            raise ValueError(f"{len(skips)} pool_skip values for {len(passages)} papers")
         flat = [text for paper in passages for text in paper]
         if not self.shared_pass:
             flat += [whole for whole, paper in zip(whole_texts, passages, strict=True) if paper]
@@ -224,20 +231,20 @@ class MiniLMEmbedder:
         # embed_documents
         keep = [i for i, text in enumerate(flat) if text and not text.isspace()]
         sums = np.zeros((len(flat), self.dim), dtype=np.float32)
-        counts = np.zeros(len(flat), dtype=np.float32)
-        sums[keep], counts[keep] = self._token_sums(
+        inner = np.zeros((len(flat), self.dim), dtype=np.float32)
+        sums[keep], inner[keep] = self._token_sums(
             [flat[i] for i in keep], DEFAULT_BATCH_SIZE, progress
         )
         unit = _unit(sums)
         out, at, whole_at = [], 0, sum(len(paper) for paper in passages)
-        for paper in passages:
+        for paper, skip in zip(passages, skips, strict=True):
             if not paper:
                 out.append(np.zeros((0, self.dim), dtype=np.float32))
                 continue
             n = len(paper)
             if self.shared_pass:
-                pooled = sums[at : at + n].sum(axis=0) / max(counts[at : at + n].sum(), 1.0)
-                whole = _unit(pooled[None, :])
+                skip = skip if 0 <= skip < n else 0
+                whole = _unit(inner[at + skip : at + n].sum(axis=0, keepdims=True))
             else:
                 whole, whole_at = unit[whole_at : whole_at + 1], whole_at + 1
             out.append(np.vstack([unit[at : at + n], whole]))
@@ -247,11 +254,11 @@ class MiniLMEmbedder:
     def _token_sums(
         self, texts: list[str], batch_size: int, progress: ProgressFn | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per text, the sum of its token vectors ([CLS] and [SEP] included) and their number."""
+        """Per text, the sum of its token vectors, and that sum without [CLS] and [SEP]."""
         sums = np.zeros((len(texts), self.dim), dtype=np.float32)
-        counts = np.zeros(len(texts), dtype=np.float32)
+        inner = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return sums, counts
+            return sums, inner
         session = self._get_session()
         ids = [np.array(e.ids, dtype=np.int64) for e in self._tokenizer.encode_batch(texts)]
         # longest first: similar lengths share a padded batch, and in the one-by-one runs the
@@ -263,11 +270,11 @@ class MiniLMEmbedder:
                 results = self._get_pool().map(run, order)
             else:
                 results = map(run, order)
-            for done, (i, (summed, n)) in enumerate(zip(order, results, strict=True), 1):
-                sums[i], counts[i] = summed, n
+            for done, (i, (summed, inside)) in enumerate(zip(order, results, strict=True), 1):
+                sums[i], inner[i] = summed, inside
                 if progress is not None and (done % batch_size == 0 or done == len(order)):
                     progress(done % batch_size or batch_size)
-            return sums, counts
+            return sums, inner
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             width = len(ids[rows[0]])
@@ -278,17 +285,19 @@ class MiniLMEmbedder:
                 mask[j, : len(ids[i])] = 1
             hidden = self._run(session, batch, mask)
             sums[rows] = np.einsum("bsd,bs->bd", hidden, mask.astype(np.float32))
-            counts[rows] = mask.sum(axis=1)
+            ends = [len(ids[i]) - 1 for i in rows]  # each text's [SEP]
+            inner[rows] = sums[rows] - hidden[:, 0] - hidden[np.arange(len(rows)), ends]
             if progress is not None:
                 progress(len(rows))
-        return sums, counts
+        return sums, inner
 
     def _run_one(
         self, session: ort.InferenceSession, ids: list[np.ndarray], i: int
-    ) -> tuple[np.ndarray, int]:
+    ) -> tuple[np.ndarray, np.ndarray]:
         batch = ids[i][None, :]
-        hidden = self._run(session, batch, np.ones_like(batch))
-        return hidden[0].sum(axis=0), batch.shape[1]
+        hidden = self._run(session, batch, np.ones_like(batch))[0]
+        summed = hidden.sum(axis=0)
+        return summed, summed - hidden[0] - hidden[-1]
 
     def _run(self, session: ort.InferenceSession, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         feed = {"input_ids": ids, "attention_mask": mask}

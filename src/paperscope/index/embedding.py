@@ -94,7 +94,10 @@ def _embed(
     """
     embed_papers = getattr(embedder, "embed_papers", None)
     if embed_papers is not None:
-        groups = embed_papers(texts, wholes)
+        # passages() puts the title alone first and repeats it at the head of the next passage:
+        # pooled twice, the title would weigh double in the whole-text vector
+        skips = [int(len(p) > 1 and p[1].startswith(p[0].rstrip(".?!"))) for p in texts]
+        groups = embed_papers(texts, wholes, pool_skip=skips)
     else:
         flat = [
             t for paper, whole in zip(texts, wholes, strict=True) if paper for t in (*paper, whole)
