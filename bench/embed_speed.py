@@ -42,6 +42,7 @@ from paperscope.index.embedder import (
     available_cores,
     passages,
     split_sentences,
+    title_repeats,
     tuned_session_options,
 )
 
@@ -359,7 +360,8 @@ def measure_import(run: ImportRun, corpus: Corpus, cores: int) -> ImportResult:
     pairs = list(zip(corpus.titles, corpus.abstracts, strict=True))
     embedder.embed_papers([passages(t, a) for t, a in pairs[:4]], corpus.texts[:4])  # warm up
     start, cpu = time.perf_counter(), time.process_time()
-    groups = embedder.embed_papers([passages(t, a) for t, a in pairs], corpus.texts)
+    cut = [passages(t, a) for t, a in pairs]  # as embed_missing does
+    groups = embedder.embed_papers(cut, corpus.texts, pool_skip=[title_repeats(p) for p in cut])
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     queries = embedder.embed_documents(corpus.queries)

@@ -425,6 +425,13 @@ def passages(
     return out
 
 
+def title_repeats(pieces: Sequence[str]) -> int:
+    """1 if `pieces` (from `passages`) start with the title alone and the next passage repeats
+    it, else 0: the leading passages to leave out of a pooled whole-text vector
+    (`MiniLMEmbedder.embed_papers`' `pool_skip`), so the title does not weigh double."""
+    return int(len(pieces) > 1 and pieces[1].startswith(pieces[0].rstrip(".?!")))
+
+
 def _title_head(title: str, sentences: list[str], budget: int) -> tuple[str | None, list[str]]:
     """The title joined with the leading sentences that fit after it (None if none fits), and
     the sentences left.

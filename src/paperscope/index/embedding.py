@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from paperscope.index.embedder import Embedder, passages
+from paperscope.index.embedder import Embedder, passages, title_repeats
 from paperscope.index.vectors import VectorIndex
 from paperscope.store.sqlite import SQLiteStore
 
@@ -94,10 +94,7 @@ def _embed(
     """
     embed_papers = getattr(embedder, "embed_papers", None)
     if embed_papers is not None:
-        # passages() puts the title alone first and repeats it at the head of the next passage:
-        # pooled twice, the title would weigh double in the whole-text vector
-        skips = [int(len(p) > 1 and p[1].startswith(p[0].rstrip(".?!"))) for p in texts]
-        groups = embed_papers(texts, wholes, pool_skip=skips)
+        groups = embed_papers(texts, wholes, pool_skip=[title_repeats(p) for p in texts])
     else:
         flat = [
             t for paper, whole in zip(texts, wholes, strict=True) if paper for t in (*paper, whole)
