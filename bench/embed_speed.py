@@ -2,6 +2,11 @@
 
     python bench/embed_speed.py            # full run, about 9.5 minutes on 2 cores
     python bench/embed_speed.py --quick    # smaller samples, about 2 minutes
+    python bench/embed_speed.py --import-only [--papers N]   # full-import table, before/after
+
+The import table embeds papers as `embed_missing` does (passages, then the whole-text vector),
+once per idea of issue 11 (float or int8 MatMuls, second pass or shared pass), each in a fresh
+process, and reports papers/s wall and per CPU-second (the fair figure on a loaded machine).
 
 Texts are title + ". " + abstract from samples/corpus/arxiv-ml-abstracts-1000.csv; the 2,000
 texts of the main speed runs are those 1,000 abstracts taken twice (no titles-only texts, which
