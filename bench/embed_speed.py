@@ -2,6 +2,11 @@
 
     python bench/embed_speed.py            # full run, about 9.5 minutes on 2 cores
     python bench/embed_speed.py --quick    # smaller samples, about 2 minutes
+    python bench/embed_speed.py --import-only [--papers N]   # full-import table, before/after
+
+The import table embeds papers as `embed_missing` does (passages, then the whole-text vector),
+once per idea of issue 11 (float or int8 MatMuls, second pass or shared pass), each in a fresh
+process, and reports papers/s wall and per CPU-second (the fair figure on a loaded machine).
 
 Texts are title + ". " + abstract from samples/corpus/arxiv-ml-abstracts-1000.csv; the 2,000
 texts of the main speed runs are those 1,000 abstracts taken twice (no titles-only texts, which
@@ -42,6 +47,7 @@ from paperscope.index.embedder import (
     available_cores,
     passages,
     split_sentences,
+    title_repeats,
     tuned_session_options,
 )
 
@@ -98,6 +104,7 @@ class Run:
     batch_size: int = DEFAULT_BATCH_SIZE
     sort: bool = True
     options: str = "tuned"
+    int8: bool = False  # the tables below measure the float graph's batching and settings
 
 
 @dataclass
@@ -116,7 +123,11 @@ def measure(run: Run, texts: list[str], cores: int) -> Result:
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cores])
     start = time.perf_counter()
     embedder = MiniLMEmbedder(
-        run.max_length, run.threads, session_options=OPTIONS[run.options](run.threads)
+        run.max_length,
+        run.threads,
+        session_options=OPTIONS[run.options](1 if run.int8 else run.threads),
+        int8_matmul=run.int8,
+        shared_pass=False,
     )
     embedder.embed_documents(texts[:8])
     load_s = time.perf_counter() - start
@@ -312,11 +323,110 @@ def quality_section(corpus: Corpus, docs: dict[int, Result], cores: int) -> None
             print(f"{label:<46} {mrr:>7.3f} {share:>13.3f}")
 
 
+# ---------------------------------------------------------------------------------------------
+# Full import: passages and whole-text vectors of papers, as embed_missing makes them
+
+
+@dataclass(frozen=True)
+class ImportRun:
+    label: str
+    int8: bool  # int8 MatMuls, one text per call on `cores` parallel 1-thread runs
+    shared: bool  # whole-text vector pooled from the passages' tokens, not a second run
+    threads: int = 0  # 0: as many as the cores
+
+
+IMPORT_RUNS = [
+    ImportRun("before: float graph, 2 passes", int8=False, shared=False),
+    # one thread spins no cycles away waiting for the other: the fairest "before" per CPU-second
+    ImportRun("before, 1 thread", int8=False, shared=False, threads=1),
+    ImportRun("float graph, shared pass", int8=False, shared=True),
+    ImportRun("int8 MatMul, 2 passes", int8=True, shared=False),
+    ImportRun("after: int8 MatMul, shared pass", int8=True, shared=True),
+]
+
+
+@dataclass
+class ImportResult:
+    run: ImportRun
+    seconds: float
+    cpu_seconds: float
+    rss_mb: float
+    groups: list[np.ndarray]  # per paper: passage vectors, then the whole-text vector
+    queries: np.ndarray
+
+
+def measure_import(run: ImportRun, corpus: Corpus, cores: int) -> ImportResult:
+    """Embed the corpus papers as an import does (cutting passages included); fresh process."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cores])
+    embedder = MiniLMEmbedder(
+        threads=run.threads or cores, int8_matmul=run.int8, shared_pass=run.shared
+    )
+    pairs = list(zip(corpus.titles, corpus.abstracts, strict=True))
+    embedder.embed_papers([passages(t, a) for t, a in pairs[:4]], corpus.texts[:4])  # warm up
+    start, cpu = time.perf_counter(), time.process_time()
+    cut = [passages(t, a) for t, a in pairs]  # as embed_missing does
+    groups = embedder.embed_papers(cut, corpus.texts, pool_skip=[title_repeats(p) for p in cut])
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    queries = embedder.embed_documents(corpus.queries)
+    return ImportResult(run, seconds, cpu_seconds, rss_mb, groups, queries)
+
+
+def import_section(corpus: Corpus, cores: int) -> None:
+    n = len(corpus.texts)
+    load = os.getloadavg()
+    print(
+        f"Full import of {n} corpus papers (passages + whole-text vector, cutting included); "
+        f"load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
+    )
+    print(
+        "papers/CPU-s counts every thread of the process; x cores is the rate on idle cores. "
+        "MRR@10: best passage; cat share@10: whole-text vectors; cos: whole-text vector "
+        "against 'before'."
+    )
+    print(
+        f"{'run':<34} {'wall s':>7} {'papers/s':>9} {'CPU s':>7} {'papers/CPU-s':>13} "
+        f"{f'x{cores} cores':>9} {'RSS MB':>7} {'MRR@10':>7} {'cat@10':>7} {'cos min':>8} "
+        f"{'cos mean':>8}"
+    )
+    before = None
+    for run in IMPORT_RUNS:
+        ctx = get_context("spawn")
+        with ProcessPoolExecutor(1, mp_context=ctx, max_tasks_per_child=1) as pool:
+            result = pool.submit(measure_import, run, corpus, cores).result()
+        counts = [len(g) - 1 for g in result.groups]
+        flat = np.vstack([g[:-1] for g in result.groups])
+        whole = np.vstack([g[-1] for g in result.groups])
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        mrr = mrr_at_10(best_passage(result.queries @ flat.T, starts, axis=1), corpus)
+        share = category_share(whole @ whole.T, corpus)
+        before = whole if before is None else before
+        cos = np.sum(before * whole, axis=1)
+        per_cpu = n / result.cpu_seconds
+        print(
+            f"{run.label:<34} {result.seconds:>7.1f} {n / result.seconds:>9.1f} "
+            f"{result.cpu_seconds:>7.1f} {per_cpu:>13.1f} {per_cpu * cores:>9.1f} "
+            f"{result.rss_mb:>7.0f} {mrr:>7.3f} {share:>7.3f} {cos.min():>8.4f} "
+            f"{cos.mean():>8.4f}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small samples, about 2 minutes")
     parser.add_argument("--cores", type=int, default=2, help="cores to pin each run to")
+    parser.add_argument(
+        "--import-only", action="store_true", help="only the full-import table (before/after)"
+    )
+    parser.add_argument("--papers", type=int, default=1000, help="papers of the import table")
     args = parser.parse_args()
+    if args.import_only:
+        began = time.perf_counter()
+        import_section(load_corpus(args.papers), args.cores)
+        print(f"\ntotal bench time {time.perf_counter() - began:.0f} s")
+        return
     n_main, n_side, rounds, n_quality = (300, 100, 1, 300) if args.quick else (2000, 200, 2, 1000)
     began = time.perf_counter()
     corpus = load_corpus(n_quality)

