@@ -99,3 +99,35 @@ def client(sample_store):
 
     with client_for(sample_store) as client:
         yield client
+
+
+# ---------------------------------------------------------------- backends (tests/backends.py)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """The session's PostgreSQL 18 (pgserver), started on first use."""
+    from backends import PgServer
+
+    return PgServer(tmp_path_factory.mktemp("pg"))
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        from backends import wanted
+
+        metafunc.parametrize("backend", wanted())
+
+
+@pytest.fixture
+def db_target(request, backend, tmp_path, monkeypatch) -> str | Path:
+    """A new, empty store of `backend`: a SQLite file path or a PostgreSQL URL (its index
+    folder in tmp_path, through $PAPERSCOPE_INDEX_DIR)."""
+    if backend == "sqlite":
+        yield tmp_path / "papers.db"
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.fresh()
+    monkeypatch.setenv("PAPERSCOPE_INDEX_DIR", str(tmp_path / "index"))
+    yield url
+    server.drop(url)
