@@ -316,6 +316,47 @@ class PostgresStore(SQLiteStore):
     def __repr__(self) -> str:
         return f"PostgresStore({redact(self.url)!r})"
 
+    def tables(self) -> dict[str, tuple[list[str], list[str]]]:
+        """As `SQLiteStore.tables`: columns and key columns of every table but the record of
+        migrations."""
+        found: dict[str, tuple[list[str], list[str]]] = {}
+        rows = self.conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name != 'schema_migrations' "
+            "ORDER BY table_name, ordinal_position"
+        ).fetchall()
+        for table, column in rows:
+            found.setdefault(table, ([], []))[0].append(column)
+        keys = self.conn.execute(
+            "SELECT c.relname, i.indisprimary, i.indexrelid, a.attname, k.n "
+            "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+            "JOIN pg_namespace s ON s.oid = c.relnamespace AND s.nspname = current_schema() "
+            "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
+            "WHERE i.indisunique ORDER BY c.relname, i.indisprimary DESC, i.indexrelid, k.n"
+        ).fetchall()
+        chosen: dict[str, int] = {}
+        for table, _primary, index, column, _n in keys:
+            if table not in found or chosen.setdefault(table, index) != index:
+                continue
+            found[table][1].append(column)
+        for _table, (columns, key) in found.items():
+            if not key:
+                key.extend(columns)
+        return found
+
+    def reset_sequences(self) -> None:
+        """After rows were copied in with their ids: ids handed out next follow them."""
+        rows = self.conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND is_identity = 'YES'"
+        ).fetchall()
+        for table, column in rows:
+            self.conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                f'coalesce((SELECT max("{column}") FROM "{table}"), 0) + 1, false)'
+            )
+
     def page_size(self) -> int:
         return int(self.conn.execute("SHOW block_size").fetchone()[0])
 

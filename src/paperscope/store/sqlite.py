@@ -140,6 +140,31 @@ class SQLiteStore:
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
         return version, self.conn.total_changes
 
+    def tables(self) -> dict[str, tuple[list[str], list[str]]]:
+        """Every table of the store but the migrations' record: its columns and the columns
+        that key a row (the primary key, else the first unique index, else all columns), for
+        `paperscope db copy` (store/copy.py)."""
+        found: dict[str, tuple[list[str], list[str]]] = {}
+        names = self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name != 'schema_migrations' ORDER BY name"
+        ).fetchall()
+        for (name,) in names:
+            info = self.conn.execute(f'PRAGMA table_info("{name}")').fetchall()
+            columns = [r["name"] for r in info]
+            key = [r["name"] for r in sorted(info, key=lambda r: r["pk"]) if r["pk"]]
+            if not key:
+                for index in self.conn.execute(f'PRAGMA index_list("{name}")').fetchall():
+                    if index["unique"]:
+                        rows = self.conn.execute(f'PRAGMA index_info("{index["name"]}")')
+                        key = [r["name"] for r in sorted(rows, key=lambda r: r["seqno"])]
+                        break
+            found[name] = (columns, key or columns)
+        return found
+
+    def reset_sequences(self) -> None:
+        """Nothing to do: SQLite hands out the next id after the largest one in the table."""
+
     def page_size(self) -> int:
         return self.conn.execute("PRAGMA page_size").fetchone()[0]
 
