@@ -47,6 +47,10 @@ class PgServer:
         self._drops: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._dropper, name="pg-test-drops", daemon=True).start()
 
+    def stop(self) -> None:
+        self._drops.join()
+        self.server.cleanup()
+
     def admin(self):
         import psycopg
 
@@ -63,16 +67,20 @@ class PgServer:
         PostgresStore(with_database(self.uri, TEMPLATE)).close()
         self._template_ready = True
 
-    def fresh(self, migrated: bool = True) -> str:
-        """The URL of a new database (a copy of the migrated template, or empty)."""
+    def fresh(self, migrated: bool = True, template: str | None = None) -> str:
+        """The URL of a new database: a copy of `template`, else of the migrated template,
+        else (migrated=False) empty."""
         name = f"t{os.getpid()}_{next(_numbers)}"
-        if migrated:
+        if migrated and template is None:
             self._template()
+            template = TEMPLATE
         with self.admin() as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name}")
-            template = f" TEMPLATE {TEMPLATE}" if migrated else ""
-            conn.execute(f"CREATE DATABASE {name}{template}")
+            conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
         return with_database(self.uri, name)
+
+    def database_name(self, url: str) -> str:
+        return url.partition("?")[0].rsplit("/", 1)[1]
 
     def drop(self, url: str) -> None:
         """Drop a test's database in the background: a DROP takes about ten times as long

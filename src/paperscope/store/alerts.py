@@ -150,7 +150,7 @@ class Alerts:
         if kind is not None:
             sql += " AND kind = ?"
             args.append(kind)
-        rows = self.conn.execute(sql + " ORDER BY kind, value COLLATE NOCASE, id", args)
+        rows = self.conn.execute(sql + " ORDER BY kind, lower(value), id", args)
         return [Follow(r[0], r[1], r[2], r[3]) for r in rows]
 
     # --- what is new -----------------------------------------------------------------------

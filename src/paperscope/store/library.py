@@ -115,7 +115,7 @@ class Library:
         rows = self.conn.execute(
             "SELECT t.id, t.name, COUNT(pt.paper_rowid) AS n FROM tags t "
             "LEFT JOIN paper_tags pt ON pt.tag_id = t.id WHERE t.user_id = ? "
-            "GROUP BY t.id ORDER BY t.name COLLATE NOCASE",
+            "GROUP BY t.id ORDER BY lower(t.name), t.name",
             (user_id,),
         )
         return [Tag(r["id"], r["name"], r["n"]) for r in rows]
@@ -259,7 +259,7 @@ class Library:
             for r in self.conn.execute(
                 "SELECT pt.paper_rowid, t.id, t.name FROM paper_tags pt JOIN tags t "
                 f"ON t.id = pt.tag_id WHERE t.user_id = ? AND pt.paper_rowid IN ({marks}) "
-                "ORDER BY t.name COLLATE NOCASE",
+                "ORDER BY lower(t.name), t.name",
                 (user_id, *chunk),
             ):
                 out[r["paper_rowid"]].tags.append(Tag(r["id"], r["name"]))

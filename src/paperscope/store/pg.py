@@ -51,17 +51,22 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\?|%|[^'\"?%-]+|-")
+_TOKENS = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\?|%|::|:[A-Za-z_]\w*|[^'\"?%:-]+|[-:]"
+)
 
 
 @lru_cache(maxsize=4096)
 def translate(sql: str) -> str:
-    """``?`` placeholders to psycopg's ``%s`` (not inside literals or quoted names), and every
-    literal ``%`` doubled, since psycopg reads ``%`` everywhere in a query with parameters."""
+    """``?`` and ``:name`` placeholders to psycopg's ``%s`` and ``%(name)s`` (not inside
+    literals or quoted names), and every literal ``%`` doubled, since psycopg reads ``%``
+    everywhere in a query with parameters."""
     out = []
     for token in _TOKENS.findall(sql):
         if token == "?":
             out.append("%s")
+        elif token[0] == ":" and len(token) > 1 and token != "::":
+            out.append(f"%({token[1:]})s")  # sqlite3's named parameter, :name
         else:
             out.append(token.replace("%", "%%"))
     return "".join(out)
@@ -262,7 +267,11 @@ class PgConnection:
             return self._begin(immediate="IMMEDIATE" in head or "EXCLUSIVE" in head)
         if head in ("COMMIT", "END", "ROLLBACK", "COMMIT TRANSACTION", "ROLLBACK TRANSACTION"):
             return self._end("ROLLBACK" if head.startswith("ROLLBACK") else "COMMIT")
-        args = _params(params or ())
+        args = (
+            {k: _params((v,))[0] for k, v in params.items()}
+            if isinstance(params, dict)
+            else _params(params or ())
+        )
         return self._run(lambda cur: cur.execute(translate(sql), args))
 
     def executemany(self, sql: str, seq: Sequence[Sequence] | Iterator[Sequence]) -> Cursor:
@@ -356,6 +365,11 @@ class PostgresStore(SQLiteStore):
                 f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
                 f'coalesce((SELECT max("{column}") FROM "{table}"), 0) + 1, false)'
             )
+
+    def data_state(self) -> tuple[str, int]:
+        """Changes whenever any transaction that wrote (on any node) started or ended: the
+        current snapshot (xmin, xmax and the transactions in progress)."""
+        return str(self.conn.execute("SELECT pg_current_snapshot()").fetchone()[0]), 0
 
     def page_size(self) -> int:
         return int(self.conn.execute("SHOW block_size").fetchone()[0])

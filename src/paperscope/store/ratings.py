@@ -72,7 +72,7 @@ class Ratings:
         """Papers the user saved, upvoted or rated thumbs up, minus those rated thumbs down."""
         rows = self.conn.execute(
             "SELECT paper_rowid FROM user_papers WHERE user_id = ? AND rating >= 0 "
-            "AND (saved OR rating = 1) "
+            "AND (saved != 0 OR rating = 1) "
             "UNION SELECT u.paper_rowid FROM upvotes u WHERE u.user_id = ? AND NOT EXISTS "
             "(SELECT 1 FROM user_papers x WHERE x.user_id = u.user_id "
             "AND x.paper_rowid = u.paper_rowid AND x.rating = -1) "

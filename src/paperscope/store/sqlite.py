@@ -104,6 +104,12 @@ class SQLiteStore:
     backend = "sqlite"
 
     def __init__(self, path: str | Path) -> None:
+        if str(path).startswith(("postgresql:/", "postgres:/")):
+            # a URL that went through Path() lost a slash: never make a file of it
+            raise StoreError(
+                f"{path} is a PostgreSQL URL, not a SQLite file",
+                hint="open it with store.backends.open_store(url), given as a string",
+            )
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -85,3 +85,6 @@ CREATE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN path LIKE '$.%' THEN (doc::jsonb) ->> substr(path, 3) END
 $$;
+
+-- total(x): SQLite's sum that is 0.0 over no rows, and a float.
+CREATE AGGREGATE total(DOUBLE PRECISION) (SFUNC = float8pl, STYPE = DOUBLE PRECISION, INITCOND = '0');
