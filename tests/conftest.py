@@ -99,3 +99,80 @@ def client(sample_store):
 
     with client_for(sample_store) as client:
         yield client
+
+
+# ---------------------------------------------------------------- backends (tests/backends.py)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The session's PostgreSQL 18 (pgserver), started on first use. Its data folder is not
+    under pytest's basetemp: another pytest session's clean-up of old basetemps (which makes
+    them writable, then deletes them) would pull it away from the running server."""
+    import shutil
+    import tempfile
+
+    from backends import PgServer
+
+    folder = Path(tempfile.mkdtemp(prefix="paperscope-test-pg-"))
+    server = PgServer(folder)
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        from backends import wanted
+
+        metafunc.parametrize("backend", wanted())
+
+
+@pytest.fixture
+def db_target(request, backend, tmp_path, monkeypatch) -> str | Path:
+    """A new, empty store of `backend`: a SQLite file path or a PostgreSQL URL (its index
+    folder in tmp_path, through $PAPERSCOPE_INDEX_DIR)."""
+    if backend == "sqlite":
+        yield tmp_path / "papers.db"
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.fresh()
+    monkeypatch.setenv("PAPERSCOPE_INDEX_DIR", str(tmp_path / "index"))
+    yield url
+    server.drop(url)
+
+
+@pytest.fixture(scope="session")
+def pristine_pg(pg_server, pristine_store, tmp_path_factory) -> tuple[str, Path]:
+    """The pristine sample store copied into PostgreSQL once (`paperscope db copy`), and a
+    copy of its index folder: (database name, index folder)."""
+    import shutil
+
+    from paperscope.index.paths import index_dir
+    from paperscope.store.backends import open_store
+    from paperscope.store.copy import copy_store
+
+    url = pg_server.fresh(migrated=False)
+    with open_store(pristine_store) as src, open_store(url) as dst:
+        assert copy_store(src, dst).same
+    index = tmp_path_factory.mktemp("pristine-pg") / "index"
+    shutil.copytree(index_dir(pristine_store), index)
+    return pg_server.database_name(url), index
+
+
+@pytest.fixture
+def store_any(request, backend, tmp_path, monkeypatch) -> Path | str:
+    """`store_copy` on each backend: a private copy of the sample store (and its indexes) as a
+    SQLite file, or as a PostgreSQL database (its indexes in $PAPERSCOPE_INDEX_DIR)."""
+    import shutil
+
+    if backend == "sqlite":
+        yield request.getfixturevalue("store_copy")
+        return
+    server = request.getfixturevalue("pg_server")
+    name, index = request.getfixturevalue("pristine_pg")
+    url = server.fresh(template=name)
+    shutil.copytree(index, tmp_path / "index")
+    monkeypatch.setenv("PAPERSCOPE_INDEX_DIR", str(tmp_path / "index"))
+    yield url
+    server.drop(url)

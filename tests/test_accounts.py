@@ -11,8 +11,8 @@ import pytest
 from mailtools import smtp_server
 from paperscope.serve.web.auth import safe_next
 from paperscope.store.accounts import LOCAL_EMAIL, Accounts
+from paperscope.store.backends import open_store
 from paperscope.store.library import Library
-from paperscope.store.sqlite import SQLiteStore
 from webtools import client_for
 
 PASSWORD = "correct horse battery"
@@ -48,8 +48,8 @@ def login(client, email: str, password: str = PASSWORD):
 
 
 @pytest.fixture
-def multi(store_copy):
-    with client_for(store_copy, single_user=False) as client:
+def multi(store_any):
+    with client_for(store_any, single_user=False) as client:
         yield client
 
 
@@ -64,8 +64,8 @@ def test_signup_sets_a_hardened_session_cookie_and_logs_in(multi):
     assert page.status_code == 200 and "ada@example.org" in page.text
 
 
-def test_secure_cookie_behind_https(store_copy):
-    with client_for(store_copy, single_user=False, https=True) as client:
+def test_secure_cookie_behind_https(store_any):
+    with client_for(store_any, single_user=False, https=True) as client:
         cookies = signup(client, "ada@example.org").headers.get_list("set-cookie")
     assert all("Secure" in c for c in cookies)
 
@@ -79,9 +79,9 @@ def test_signup_refuses_bad_input_and_duplicates(multi):
     assert again.status_code == 400 and "already exists" in again.text
 
 
-def test_signup_can_be_closed(store_copy, monkeypatch):
+def test_signup_can_be_closed(store_any, monkeypatch):
     monkeypatch.setenv("PAPERSCOPE_SIGNUP", "0")
-    with client_for(store_copy, single_user=False) as client:
+    with client_for(store_any, single_user=False) as client:
         assert client.get("/signup").status_code == 403
         token = token_of(client.get("/login").text)
         response = client.post(
@@ -175,20 +175,20 @@ ACCOUNT_TABLES = (
 
 
 def account_state(db) -> dict[str, list[tuple]]:
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         return {
             table: sorted(map(tuple, store.conn.execute(f"SELECT * FROM {table}")))
             for table in ACCOUNT_TABLES
         }
 
 
-def test_state_changing_post_without_csrf_token_is_refused(multi, store_copy):
+def test_state_changing_post_without_csrf_token_is_refused(multi, store_any):
     signup(multi, "ada@example.org")
     multi.post(  # a profile to compare against: weekly digests, a display name
         "/account/profile",
         data={"digest": "weekly", "display_name": "Ada", "csrf_token": csrf(multi)},
     )
-    before = account_state(store_copy)
+    before = account_state(store_any)
     assert before["users"] and before["sessions"]
     for path, data in [
         ("/account/profile", {"digest": "off", "display_name": "Mallory"}),
@@ -202,7 +202,7 @@ def test_state_changing_post_without_csrf_token_is_refused(multi, store_copy):
         bad = multi.post(path, data={**data, "csrf_token": "0" * 64}, follow_redirects=False)
         assert bad.status_code == 403, path
     # nothing changed: every row of every account table is as it was
-    assert account_state(store_copy) == before
+    assert account_state(store_any) == before
     # and the page still shows the account as saved (without SMTP the digest menu is hidden,
     # so the saved display name stands for the profile)
     page = multi.get("/account").text
@@ -210,11 +210,11 @@ def test_state_changing_post_without_csrf_token_is_refused(multi, store_copy):
 
 
 def test_login_signup_and_reset_refuse_posts_without_csrf_and_change_nothing(
-    multi, store_copy, monkeypatch
+    multi, store_any, monkeypatch
 ):
     signup(multi, "ada@example.org")
     multi.cookies.clear()
-    before = account_state(store_copy)
+    before = account_state(store_any)
     with smtp_server() as server:
         monkeypatch.setenv("PAPERSCOPE_SMTP_URL", server.url)
         monkeypatch.setenv("PAPERSCOPE_MAIL_FROM", "paperscope@example.net")
@@ -232,13 +232,13 @@ def test_login_signup_and_reset_refuse_posts_without_csrf_and_change_nothing(
                     c for c in response.headers.get_list("set-cookie") if "ps_session=" in c
                 ]
         assert server.messages == []  # no reset email
-    assert account_state(store_copy) == before  # no session, user, reset token or failure
+    assert account_state(store_any) == before  # no session, user, reset token or failure
     assert multi.get("/account", follow_redirects=False).status_code == 303  # not logged in
 
 
-def test_csrf_token_of_another_browser_does_not_work(multi, store_copy):
+def test_csrf_token_of_another_browser_does_not_work(multi, store_any):
     signup(multi, "ada@example.org")
-    with client_for(store_copy, single_user=False) as other:
+    with client_for(store_any, single_user=False) as other:
         foreign = token_of(other.get("/login").text)
     response = multi.post("/account/profile", data={"digest": "off", "csrf_token": foreign})
     assert response.status_code == 403
@@ -258,21 +258,21 @@ def test_csrf_header_works_for_scripts_using_the_cookie(multi):
     assert 'name="display_name" maxlength="100" value="Ada"' in multi.get("/account").text
 
 
-def test_api_token_shown_once_used_without_csrf_and_revocable(multi, store_copy):
+def test_api_token_shown_once_used_without_csrf_and_revocable(multi, store_any):
     signup(multi, "ada@example.org")
     token = token_of(multi.get("/account").text)
     page = multi.post("/account/tokens", data={"name": "script", "csrf_token": token})
     api_token = re.search(r"ps_[\w-]{20,}", page.text).group(0)
     assert page.headers["Cache-Control"] == "no-store"
     assert api_token not in multi.get("/account").text  # shown once
-    with SQLiteStore(store_copy) as store:  # kept hashed only
+    with open_store(store_any) as store:  # kept hashed only
         rows = store.conn.execute("SELECT token_hash FROM api_tokens").fetchall()
         assert rows and all(api_token not in r[0] for r in rows)
-    with client_for(store_copy, single_user=False) as script:  # no cookies at all
+    with client_for(store_any, single_user=False) as script:  # no cookies at all
         auth = {"Authorization": f"Bearer {api_token}"}
         export = script.get("/api/v1/me/export", headers=auth)
         assert export.status_code == 200 and export.json()["account"]["email"] == "ada@example.org"
-        with SQLiteStore(store_copy) as store:
+        with open_store(store_any) as store:
             paper_id = store.get(str(next(iter(store.iter_papers()))[1].id)).id
         saved = script.post(f"/api/v1/library/papers/{paper_id}", json={"tag": "x"}, headers=auth)
         assert saved.status_code == 200 and saved.json()["saved"]
@@ -283,7 +283,7 @@ def test_api_token_shown_once_used_without_csrf_and_revocable(multi, store_copy)
     token_id = re.search(r"/account/tokens/(\d+)/revoke", multi.get("/account").text).group(1)
     token = token_of(multi.get("/account").text)
     multi.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": token})
-    with client_for(store_copy, single_user=False) as script:
+    with client_for(store_any, single_user=False) as script:
         assert script.get("/api/v1/me/export", headers=auth).status_code == 401
 
 
@@ -329,22 +329,22 @@ def test_password_reset_by_emailed_one_time_token(multi, monkeypatch):
     assert again.status_code == 400 and "invalid, used or expired" in again.text
 
 
-def test_single_user_mode_needs_no_login(store_copy):
-    with client_for(store_copy) as client:
+def test_single_user_mode_needs_no_login(store_any):
+    with client_for(store_any) as client:
         assert client.get("/login", follow_redirects=False).status_code == 303
         page = client.get("/account")
         assert page.status_code == 200 and LOCAL_EMAIL in page.text
         assert client.get("/library").status_code == 200
         # still CSRF-protected: another site could post to localhost
         assert client.post("/account/profile", data={"digest": "off"}).status_code == 403
-    with SQLiteStore(store_copy) as store:
+    with open_store(store_any) as store:
         local = Accounts(store).by_email(LOCAL_EMAIL)
         assert local.is_admin
 
 
-def test_export_then_delete_account_and_all_its_data(multi, store_copy):
+def test_export_then_delete_account_and_all_its_data(multi, store_any):
     signup(multi, "ada@example.org")
-    with SQLiteStore(store_copy) as store:
+    with open_store(store_any) as store:
         user = Accounts(store).by_email("ada@example.org")
         rowid = next(iter(store.iter_papers()))[0]
         library = Library(store)
@@ -368,16 +368,16 @@ def test_export_then_delete_account_and_all_its_data(multi, store_copy):
         follow_redirects=False,
     )
     assert gone.status_code == 303
-    with SQLiteStore(store_copy) as store:
+    with open_store(store_any) as store:
         assert Accounts(store).find("ada@example.org") is None
         for table in ("user_papers", "tags", "upvotes", "sessions"):
             assert store.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0
     assert multi.get("/account", follow_redirects=False).status_code == 303
 
 
-def test_disabled_account_loses_its_session(multi, store_copy):
+def test_disabled_account_loses_its_session(multi, store_any):
     signup(multi, "ada@example.org")
-    with SQLiteStore(store_copy) as store:
+    with open_store(store_any) as store:
         accounts = Accounts(store)
         accounts.set_disabled(accounts.by_email("ada@example.org").id)
     assert multi.get("/account", follow_redirects=False).status_code == 303
@@ -387,27 +387,27 @@ def test_disabled_account_loses_its_session(multi, store_copy):
 def _expire(db, table: str) -> None:
     """Move every expiry of `table` one second into the past, as time passing would."""
     past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="seconds")
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         store.conn.execute(f"UPDATE {table} SET expires_at = ?", (past.replace("+00:00", "Z"),))
 
 
-def test_an_expired_session_no_longer_logs_in(multi, store_copy):
+def test_an_expired_session_no_longer_logs_in(multi, store_any):
     signup(multi, "ada@example.org")
     assert multi.get("/account", follow_redirects=False).status_code == 200
-    _expire(store_copy, "sessions")
+    _expire(store_any, "sessions")
     response = multi.get("/account", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
     assert multi.get("/api/v1/library").status_code == 401
 
 
-def test_an_expired_reset_token_is_refused_and_changes_nothing(multi, store_copy):
+def test_an_expired_reset_token_is_refused_and_changes_nothing(multi, store_any):
     signup(multi, "ada@example.org")
     multi.cookies.clear()
-    with SQLiteStore(store_copy) as store:
+    with open_store(store_any) as store:
         _, token = Accounts(store).create_reset("ada@example.org")
     live = multi.get(f"/reset/{token}")
     assert live.status_code == 200 and 'name="password"' in live.text
-    _expire(store_copy, "password_resets")
+    _expire(store_any, "password_resets")
     form = multi.get(f"/reset/{token}")
     assert form.status_code == 400 and "invalid, already used or expired" in form.text
     assert 'name="password"' not in form.text

@@ -6,8 +6,8 @@ import pytest
 
 from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Author, Paper
+from paperscope.store.backends import open_store
 from paperscope.store.browse import Browse, org_slug
-from paperscope.store.sqlite import SQLiteStore
 
 
 def _paper(title, day, cats, org=None, upvotes=None):
@@ -26,8 +26,8 @@ NAVER = "NAVER AI Lab"
 
 
 @pytest.fixture
-def store(tmp_path):
-    with SQLiteStore(tmp_path / "p.db") as store:
+def store(db_target, tmp_path):
+    with open_store(db_target) as store:
         store.write_batch(
             [
                 _paper(

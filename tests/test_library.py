@@ -16,8 +16,8 @@ import pytest
 from conftest import FORMATS
 from paperscope.serve.library_io import import_library, parse_csl_json, parse_id_list
 from paperscope.store.accounts import Accounts
+from paperscope.store.backends import open_store
 from paperscope.store.library import Library
-from paperscope.store.sqlite import SQLiteStore
 from test_accounts import PASSWORD, signup, token_of
 from webtools import client_for
 
@@ -26,7 +26,7 @@ EMPTY = FORMATS / "arxiv-api-atom" / "cassette-idlist-no-results.json"
 
 
 def paper_ids(db: Path, n: int = 3) -> list[tuple[int, str]]:
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         return [(rowid, p.id) for rowid, p in list(store.iter_papers())[:n]]
 
 
@@ -37,12 +37,12 @@ def csrf(client) -> str:
 # ---------------------------------------------------------------------- store
 
 
-def test_library_store_actions(store_copy):
-    with SQLiteStore(store_copy) as store:
+def test_library_store_actions(store_any):
+    with open_store(store_any) as store:
         accounts, library = Accounts(store), Library(store)
         ada = accounts.add("ada@example.org", PASSWORD)
         bob = accounts.add("bob@example.org", PASSWORD)
-        (r1, _), (r2, _), (r3, _) = paper_ids(store_copy)
+        (r1, _), (r2, _), (r3, _) = paper_ids(store_any)
         library.save(ada.id, r1, "graphs")
         library.save(ada.id, r2, "graphs")
         library.save(ada.id, r2, "vision")
@@ -80,19 +80,19 @@ def test_library_store_actions(store_copy):
 
 
 @pytest.fixture
-def two_users(store_copy):
+def two_users(store_any):
     """Ada and Bob, each logged in in a client of their own; Ada has a tagged note."""
     with (
-        client_for(store_copy, single_user=False) as ada,
-        client_for(store_copy, single_user=False) as bob,
+        client_for(store_any, single_user=False) as ada,
+        client_for(store_any, single_user=False) as bob,
     ):
         assert signup(ada, "ada@example.org").status_code == 303
         assert signup(bob, "bob@example.org").status_code == 303
-        (_rowid, ident), *_ = paper_ids(store_copy)
+        (_rowid, ident), *_ = paper_ids(store_any)
         token = csrf(ada)
         ada.post("/library/save", data={"paper": ident, "tag": "secret", "csrf_token": token})
         ada.post("/library/note", data={"paper": ident, "note": "ada's note", "csrf_token": token})
-        with SQLiteStore(store_copy) as store:
+        with open_store(store_any) as store:
             ada_id = Accounts(store).by_email("ada@example.org").id
             tag_id = Library(store).tag_named(ada_id, "secret").id
         yield ada, bob, ident, tag_id
@@ -135,7 +135,7 @@ def test_posts_without_csrf_token_are_refused(two_users):
     assert "ada&#39;s note" in ada.get("/library").text
 
 
-def test_another_user_can_neither_read_nor_write_ada_s_library(two_users, store_copy):
+def test_another_user_can_neither_read_nor_write_ada_s_library(two_users, store_any):
     ada, bob, ident, tag_id = two_users
     token = csrf(bob)
     # reading ada's tag through ids in the URL
@@ -159,7 +159,7 @@ def test_another_user_can_neither_read_nor_write_ada_s_library(two_users, store_
     # bob's API token on ada's data sees bob's state only
     page = bob.post("/account/tokens", data={"name": "b", "csrf_token": token})
     api_token = re.search(r"ps_[\w-]{20,}", page.text).group(0)
-    with client_for(store_copy, single_user=False) as script:
+    with client_for(store_any, single_user=False) as script:
         auth = {"Authorization": f"Bearer {api_token}"}
         listing = script.get("/api/v1/library", headers=auth).json()
         assert listing["tags"] == [] and listing["total"] == 0
@@ -173,7 +173,7 @@ def test_another_user_can_neither_read_nor_write_ada_s_library(two_users, store_
     assert page.status_code == 200 and "ada&#39;s note" in page.text and "secret" in page.text
 
 
-def test_upvote_count_and_toggle_shown_in_the_snippet(two_users, store_copy):
+def test_upvote_count_and_toggle_shown_in_the_snippet(two_users, store_any):
     ada, bob, ident, _ = two_users
     for client in (ada, bob, bob):  # bob twice: still one vote
         client.post("/library/upvote", data={"paper": ident, "on": "1", "csrf_token": csrf(client)})
@@ -181,19 +181,19 @@ def test_upvote_count_and_toggle_shown_in_the_snippet(two_users, store_copy):
     assert re.search(r'class="upvote-count">2<', page)
     assert 'aria-pressed="true"' in page
     ada.post("/library/upvote", data={"paper": ident, "on": "0", "csrf_token": csrf(ada)})
-    with SQLiteStore(store_copy) as store:
+    with open_store(store_any) as store:
         rowid = store.resolve(ident)
         assert Library(store).upvote_counts([rowid]) == {rowid: 1}
 
 
-def test_library_paginates_without_a_cap(store_copy):
-    with SQLiteStore(store_copy) as store:
+def test_library_paginates_without_a_cap(store_any):
+    with open_store(store_any) as store:
         user = Accounts(store).local_user()
         library = Library(store)
         rowids = [rowid for rowid, _ in store.iter_papers()]
         for rowid in rowids:
             library.save(user.id, rowid)
-    with client_for(store_copy, page_size=20) as client:
+    with client_for(store_any, page_size=20) as client:
         first = client.get("/library")
         assert f"{len(rowids)} papers" in first.text and 'rel="next"' in first.text
         last_page = -(-len(rowids) // 20)
@@ -204,8 +204,8 @@ def test_library_paginates_without_a_cap(store_copy):
 # ---------------------------------------------------------------------- import / export
 
 
-def test_import_bibtex_ids_and_csl_json(store_copy):
-    with SQLiteStore(store_copy) as store:
+def test_import_bibtex_ids_and_csl_json(store_any):
+    with open_store(store_any) as store:
         user = Accounts(store).local_user()
         existing = next(p for _, p in store.iter_papers() if p.arxiv_id)
         bib = sorted((FORMATS / "bibtex").glob("*.bib"))[0].read_bytes()
@@ -246,9 +246,9 @@ def test_parsers_reject_clearly():
         parse_csl_json(b"[{")
 
 
-def test_import_and_export_through_the_web(store_copy):
-    with client_for(store_copy) as client:
-        with SQLiteStore(store_copy) as store:
+def test_import_and_export_through_the_web(store_any):
+    with client_for(store_any) as client:
+        with open_store(store_any) as store:
             arxiv = next(p.arxiv_id for _, p in store.iter_papers() if p.arxiv_id)
         token = csrf(client)
         page = client.post(
@@ -305,13 +305,13 @@ def cassette_body(path: Path) -> bytes:
     return body.encode() if isinstance(body, str) else bytes(body)
 
 
-def test_submission_fetched_from_arxiv_featured_once_and_hidden_by_admin(store_copy, monkeypatch):
+def test_submission_fetched_from_arxiv_featured_once_and_hidden_by_admin(store_any, monkeypatch):
     bodies = {"astro-ph/0601001": cassette_body(CASSETTE), "*": cassette_body(EMPTY)}
     with (
         fake_arxiv(bodies) as (url, seen),
-        client_for(store_copy, single_user=False) as ada,
-        client_for(store_copy, single_user=False) as admin,
-        client_for(store_copy, single_user=False) as anonymous,
+        client_for(store_any, single_user=False) as ada,
+        client_for(store_any, single_user=False) as admin,
+        client_for(store_any, single_user=False) as anonymous,
     ):
         monkeypatch.setenv("PAPERSCOPE_ARXIV_API_URL", url)
         signup(ada, "ada@example.org")
@@ -332,7 +332,7 @@ def test_submission_fetched_from_arxiv_featured_once_and_hidden_by_admin(store_c
         assert "submitted by ada" in listing.text
         sub_id = re.search(r"/submissions/(\d+)/hide", admin.get("/submissions").text or "")
         assert sub_id is None  # anonymous visitors and users get no hide button
-        with SQLiteStore(store_copy) as store:
+        with open_store(store_any) as store:
             Accounts(store).add("root@example.org", PASSWORD, is_admin=True)
             sub = Library(store).submissions()[0]
         assert (
@@ -357,9 +357,9 @@ def test_submission_fetched_from_arxiv_featured_once_and_hidden_by_admin(store_c
 # ---------------------------------------------------------------------- recommendations
 
 
-def test_recommendations_page_and_api(store_copy):
-    with client_for(store_copy) as client:
-        (_, ident), *_ = paper_ids(store_copy, 1)
+def test_recommendations_page_and_api(store_any):
+    with client_for(store_any) as client:
+        (_, ident), *_ = paper_ids(store_any, 1)
         token = csrf(client)
         client.post("/library/save", data={"paper": ident, "tag": "t1", "csrf_token": token})
         client.post("/library/rate", data={"paper": ident, "rating": "1", "csrf_token": token})
@@ -373,10 +373,10 @@ def test_recommendations_page_and_api(store_copy):
 
 
 def test_another_users_tag_in_recommendations_is_not_found_and_reveals_nothing(
-    two_users, store_copy
+    two_users, store_any
 ):
     ada, bob, ident, _ = two_users
-    with SQLiteStore(store_copy) as store:
+    with open_store(store_any) as store:
         title = store.get(ident).title
     mine = ada.get("/recommendations?tag=secret")
     assert mine.status_code == 200 and "<h1>Recommended for you: secret</h1>" in mine.text

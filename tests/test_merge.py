@@ -19,6 +19,7 @@ from paperscope.dates import display_date, earliest, latest, precision
 from paperscope.ingest.pipeline import import_file
 from paperscope.model import Paper
 from paperscope.normalize import parse_date
+from paperscope.store.backends import open_store
 from paperscope.store.sqlite import SQLiteStore
 
 FIXTURES = Path(__file__).parent / "fixtures" / "merge"
@@ -243,8 +244,8 @@ def import_one(store: SQLiteStore, path: Path):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.rule.split(":")[0] for c in CASES])
-def test_merge_rule_from_two_sources(tmp_path, case: Case):
-    with SQLiteStore(tmp_path / "papers.db") as store:
+def test_merge_rule_from_two_sources(db_target, tmp_path, case: Case):
+    with open_store(db_target) as store:
         first = import_one(store, FIXTURES / case.first)
         assert first.format == case.sources[0]
         before = store.count()
@@ -284,7 +285,9 @@ def test_every_rule_of_merge_py_has_a_case():
     list(itertools.permutations(["hf", "atom", "bib"])),
     ids=lambda order: "-".join(order),
 )
-def test_hf_list_atom_entry_and_year_only_bibtex_give_one_record_on_the_arxiv_day(tmp_path, order):
+def test_hf_list_atom_entry_and_year_only_bibtex_give_one_record_on_the_arxiv_day(
+    db_target, tmp_path, order
+):
     """Issue 16: the HF daily list, an arXiv Atom entry (v2, published 2026-02-23) and a
     year-only BibTeX entry with a DOI give one record published 2026-02-23, three sources,
     whatever the order of the imports."""
@@ -293,7 +296,7 @@ def test_hf_list_atom_entry_and_year_only_bibtex_give_one_record_on_the_arxiv_da
         "atom": FIXTURES / "agents-of-chaos.arxiv-atom.xml",
         "bib": FIXTURES / "agents-of-chaos.bib",
     }
-    with SQLiteStore(tmp_path / "papers.db") as store:
+    with open_store(db_target) as store:
         summaries = [import_one(store, files[name]) for name in order]
         assert store.count() == 50  # the daily list's 50 papers, nothing added by the others
         assert [s.merged for s in summaries][1:] == [1, 1]
@@ -309,8 +312,8 @@ def test_hf_list_atom_entry_and_year_only_bibtex_give_one_record_on_the_arxiv_da
         assert store.get("10.48550/arxiv.2602.20021").id == "2602.20021"
 
 
-def test_year_only_bibtex_alone_keeps_the_year(tmp_path):
-    with SQLiteStore(tmp_path / "papers.db") as store:
+def test_year_only_bibtex_alone_keeps_the_year(db_target, tmp_path):
+    with open_store(db_target) as store:
         import_one(store, FIXTURES / "agents-of-chaos.bib")
         paper = store.get("2602.20021")
         assert paper.published == "2026" and paper.year == 2026

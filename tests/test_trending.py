@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from paperscope.model import Author, Paper
 from paperscope.rank.trending import age_hours, rank, trending_score
+from paperscope.store.backends import open_store
 from paperscope.store.browse import Browse
-from paperscope.store.sqlite import SQLiteStore
 
 NOW = "2026-12-02T12:00:00Z"
 
@@ -50,7 +50,7 @@ def _paper(title: str, day: str, upvotes: int | None) -> Paper:
     )
 
 
-def test_sql_and_python_rank_alike(tmp_path):
+def test_sql_and_python_rank_alike(db_target, tmp_path):
     cases = [
         ("Paper alpha one", "2026-12-02", 0),
         ("Paper beta two", "2026-12-01", 40),
@@ -59,7 +59,7 @@ def test_sql_and_python_rank_alike(tmp_path):
         ("Paper eps five", "2026-11-29", 1),
         ("Paper zeta six", "2026-12-02", 1),
     ]
-    with SQLiteStore(tmp_path / "p.db") as store:
+    with open_store(db_target) as store:
         store.write_batch([_paper(*c) for c in cases], origin="test")
         uid = store.conn.execute(
             "INSERT INTO users (email, display_name, created_at) VALUES ('a@x', 'A', ?) "
@@ -81,7 +81,7 @@ def test_sql_and_python_rank_alike(tmp_path):
         assert titles.index("Paper delta four") < titles.index("Paper eps five")
 
 
-def test_search_sort_trending_ranks_matches_by_the_score(tmp_path):
+def test_search_sort_trending_ranks_matches_by_the_score(db_target, tmp_path):
     from datetime import UTC, datetime, timedelta
 
     from paperscope.rank.search import SearchEngine
@@ -94,7 +94,7 @@ def test_search_sort_trending_ranks_matches_by_the_score(tmp_path):
         ("Paper beta two", day(1), 500),
         ("Paper gamma three", day(400), 900),
     ]
-    with SQLiteStore(tmp_path / "p.db") as store:
+    with open_store(db_target) as store:
         store.write_batch([_paper(*c) for c in cases], origin="test")
         with SearchEngine(store) as engine:
             result = engine.search("cat:cs.LG", mode="lexical", sort="trending", limit=10)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from paperscope.config import is_db_url
 from paperscope.index.embedding import embed_missing
 from paperscope.index.paths import index_dir
 from paperscope.ingest.pipeline import import_file
@@ -63,7 +64,7 @@ def settings_for(db: Path, **overrides) -> WebSettings:
     """Settings for tests: no background threads unless asked, a generous rate limit."""
     values = {"embed_worker": False, "digest_scheduler": False, "api_rate_limit": 0}
     values.update(overrides)
-    return WebSettings(db_path=Path(db), **values)
+    return WebSettings(db_path=db if is_db_url(db) else Path(db), **values)
 
 
 @contextlib.contextmanager

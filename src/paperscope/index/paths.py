@@ -7,15 +7,17 @@ import errno
 from collections.abc import Iterator
 from pathlib import Path
 
+from paperscope.config import resolve_index_dir
 from paperscope.errors import StoreError
 
 
 def index_dir(db_path: str | Path) -> Path:
-    """``papers.db`` -> ``papers.db.index/``: one subfolder per index (``lexical``, ...).
+    """``papers.db`` -> ``papers.db.index/``: one subfolder per index (``lexical``, ...);
+    config.resolve_index_dir says where for PostgreSQL and $PAPERSCOPE_INDEX_DIR.
 
     Deleting the folder is always safe: every index in it is rebuilt from the store.
     """
-    return Path(f"{db_path}.index")
+    return resolve_index_dir(db_path)
 
 
 def lexical_dir(db_path: str | Path) -> Path:

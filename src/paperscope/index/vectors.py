@@ -343,13 +343,15 @@ class VectorIndex:
         """Sorted rowids of the papers that have vectors of the model and are not deleted."""
         rows = self.store.conn.execute(
             "SELECT DISTINCT paper_rowid FROM paper_vectors WHERE model = ? AND paper_rowid "
-            "NOT IN (SELECT rowid FROM papers WHERE deleted) ORDER BY paper_rowid",
+            "NOT IN (SELECT rowid FROM papers WHERE deleted != 0) ORDER BY paper_rowid",
             (self.model_version,),
         )
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
     def _deleted_rowids(self) -> set[int]:
-        return {r[0] for r in self.store.conn.execute("SELECT rowid FROM papers WHERE deleted")}
+        return {
+            r[0] for r in self.store.conn.execute("SELECT rowid FROM papers WHERE deleted != 0")
+        }
 
     def _make_stamp(self, fingerprint: tuple[int, int, int], synced_at: datetime) -> Stamp:
         generation, embedded, vectors_generation = fingerprint

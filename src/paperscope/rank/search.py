@@ -41,6 +41,7 @@ from paperscope.model import Paper
 from paperscope.normalize import normalize_arxiv_id
 from paperscope.rank import fusion, trending
 from paperscope.rank import query as q
+from paperscope.store.backends import open_store
 from paperscope.store.browse import Browse
 from paperscope.store.sqlite import SQLiteStore
 
@@ -187,7 +188,7 @@ class SearchEngine:
 
     @classmethod
     def open(cls, db_path: str | Path, **kwargs) -> SearchEngine:
-        return cls(SQLiteStore(db_path), **kwargs)
+        return cls(open_store(db_path), **kwargs)
 
     def close(self) -> None:
         if self._neighbours is not None:

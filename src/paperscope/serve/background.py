@@ -11,6 +11,7 @@ import fcntl
 import threading
 from pathlib import Path
 
+from paperscope.config import is_db_url
 from paperscope.index.paths import index_dir
 
 
@@ -23,8 +24,8 @@ class LockedThread:
 
     name = "worker"
 
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = Path(db_path)
+    def __init__(self, db_path: Path | str) -> None:
+        self.db_path = db_path if is_db_url(db_path) else Path(db_path)
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"paperscope-{self.name}", daemon=True

@@ -116,13 +116,15 @@ class Accounts:
         digest = _hasher.hash(password) if password is not None else None
         cur = self.conn.execute(
             "INSERT INTO users (email, password_hash, display_name, is_admin, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
             (email, digest, display_name, int(is_admin), now_iso()),
         )
-        return self.get(cur.lastrowid)
+        return self.get(cur.fetchone()[0])
 
     def find(self, email: str) -> User | None:
-        row = self.conn.execute("SELECT * FROM users WHERE email = ?", (email.strip(),)).fetchone()
+        row = self.conn.execute(
+            "SELECT * FROM users WHERE lower(email) = lower(?)", (email.strip(),)
+        ).fetchone()
         return _user(row) if row else None
 
     def by_email(self, email: str) -> User:
@@ -142,7 +144,9 @@ class Accounts:
 
     def verify(self, email: str, password: str) -> User | None:
         """The user if the password is theirs and the account is enabled, else None."""
-        row = self.conn.execute("SELECT * FROM users WHERE email = ?", (email.strip(),)).fetchone()
+        row = self.conn.execute(
+            "SELECT * FROM users WHERE lower(email) = lower(?)", (email.strip(),)
+        ).fetchone()
         if row is None or row["password_hash"] is None or len(password) > MAX_PASSWORD:
             # hash anyway so a missing account takes as long as a wrong password
             _hasher.hash("x" * MIN_PASSWORD)
@@ -186,8 +190,8 @@ class Accounts:
         user = self.find(LOCAL_EMAIL)
         if user is None:
             self.conn.execute(
-                "INSERT OR IGNORE INTO users (email, display_name, is_admin, created_at) "
-                "VALUES (?, 'local', 1, ?)",
+                "INSERT INTO users (email, display_name, is_admin, created_at) "
+                "VALUES (?, 'local', 1, ?) ON CONFLICT DO NOTHING",
                 (LOCAL_EMAIL, now_iso()),
             )
             user = self.by_email(LOCAL_EMAIL)

@@ -123,8 +123,8 @@ class Alerts:
         now = iso(datetime.now(UTC))
         try:
             self.conn.execute(
-                "INSERT OR IGNORE INTO follows (user_id, kind, value, created_at) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO follows (user_id, kind, value, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (user_id, kind, value, now),
             )
         except sqlite3.IntegrityError as exc:  # the user does not exist
@@ -150,7 +150,7 @@ class Alerts:
         if kind is not None:
             sql += " AND kind = ?"
             args.append(kind)
-        rows = self.conn.execute(sql + " ORDER BY kind, value COLLATE NOCASE, id", args)
+        rows = self.conn.execute(sql + " ORDER BY kind, lower(value), id", args)
         return [Follow(r[0], r[1], r[2], r[3]) for r in rows]
 
     # --- what is new -----------------------------------------------------------------------
@@ -210,8 +210,8 @@ class Alerts:
         # LIKE is case-insensitive for ASCII, so cs.lg finds cs.LG
         rows = self.conn.execute(
             "SELECT p.rowid, substr(p.published, 1, 10) FROM papers p "
-            "WHERE ((' ' || p.categories || ' ') LIKE ? "
-            f"OR (' ' || p.categories) LIKE ?) AND {cond} "
+            "WHERE (lower(' ' || p.categories || ' ') LIKE lower(?) "
+            f"OR lower(' ' || p.categories) LIKE lower(?)) AND {cond} "
             "ORDER BY p.published DESC, p.rowid DESC LIMIT ?",
             [f"% {code} %", f"% {code}.%", *args, limit],
         )
@@ -255,10 +255,10 @@ class Alerts:
                 return None
             cur = conn.execute(
                 "INSERT INTO digests (user_id, created_at, message_id, message, paper_mark) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (user_id, created_at, message_id, message, paper_mark),
             )
-            digest_id = cur.lastrowid
+            digest_id = cur.fetchone()[0]
             conn.executemany(
                 "INSERT INTO digest_papers (user_id, paper_rowid, digest_id, reason) "
                 "VALUES (?, ?, ?, ?)",
@@ -346,9 +346,9 @@ class Alerts:
                 (iso(now), digest_id),
             )
             conn.execute(
-                "UPDATE users SET last_digest_at = max(coalesce(last_digest_at, ''), ?) "
-                "WHERE id = ?",
-                (row["created_at"], row["user_id"]),
+                "UPDATE users SET last_digest_at = ? WHERE id = ? "
+                "AND (last_digest_at IS NULL OR last_digest_at < ?)",
+                (row["created_at"], row["user_id"], row["created_at"]),
             )
             conn.execute("COMMIT")
         except BaseException:

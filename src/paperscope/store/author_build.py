@@ -60,8 +60,8 @@ DERIVED_TABLES = (
     "author_coauthors",
 )
 _PAPER_META = (
-    "SELECT rowid, categories, published, CASE WHEN instr(external_ids, 'profile_owner') "
-    "THEN json_extract(external_ids, '$.profile_owner') END FROM papers WHERE NOT deleted"
+    "SELECT rowid, categories, published, CASE WHEN instr(external_ids, 'profile_owner') > 0 "
+    "THEN json_extract(external_ids, '$.profile_owner') END FROM papers WHERE deleted = 0"
 )
 
 
@@ -336,7 +336,8 @@ class _Writer:
             rows.clusters,
         )
         conn.executemany(
-            "INSERT OR REPLACE INTO author_anchors (anchor, cluster_id) VALUES (?, ?)",
+            "INSERT INTO author_anchors (anchor, cluster_id) VALUES (?, ?) "
+            "ON CONFLICT (anchor) DO UPDATE SET cluster_id = excluded.cluster_id",
             rows.anchors,
         )
         if not changes_only:
@@ -373,8 +374,10 @@ class Rows:
 def write_occurrences(conn: sqlite3.Connection, rows: list[tuple]) -> None:
     rows.sort()  # in primary-key order: appends to the B-tree, not random inserts
     conn.executemany(
-        "INSERT OR REPLACE INTO author_occurrences "
-        "(paper_rowid, position, cluster_id, name, published, block) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO author_occurrences "
+        "(paper_rowid, position, cluster_id, name, published, block) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (paper_rowid, position) DO UPDATE SET cluster_id = excluded.cluster_id, "
+        "name = excluded.name, published = excluded.published, block = excluded.block",
         rows,
     )
 
@@ -383,7 +386,8 @@ def write_meta(conn: sqlite3.Connection, generation: int, corrections: int) -> N
     """Record what the tables are current with, and count the write (`builds`): a catch-up
     planned on a snapshot applies only if no other build wrote in between."""
     conn.executemany(
-        "INSERT OR REPLACE INTO author_meta (key, value) VALUES (?, ?)",
+        "INSERT INTO author_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [("generation", generation), ("corrections", corrections)],
     )
     conn.execute(
@@ -555,7 +559,8 @@ def apply_catch_up(conn: sqlite3.Connection, plan: CatchUpPlan, generation: int)
         "DELETE FROM author_coauthors WHERE cluster_id = ? AND other_id = ?", plan.pairs_gone
     )
     conn.executemany(
-        "INSERT OR REPLACE INTO author_coauthors (cluster_id, other_id, shared) VALUES (?, ?, ?)",
+        "INSERT INTO author_coauthors (cluster_id, other_id, shared) VALUES (?, ?, ?) "
+        "ON CONFLICT (cluster_id, other_id) DO UPDATE SET shared = excluded.shared",
         plan.pairs_moved,
     )
     plan.done.ranked = _rank_again(conn, plan.writer, plan.rank_again)

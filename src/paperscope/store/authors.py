@@ -417,10 +417,11 @@ class AuthorDirectory:
 
     def _add_correction(self, kind: str, target: str, data: object) -> int:
         cur = self.conn.execute(
-            "INSERT INTO author_corrections (kind, target, data, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO author_corrections (kind, target, data, created_at) VALUES (?, ?, ?, ?) "
+            "RETURNING id",
             (kind, target, orjson.dumps(data).decode(), _now()),
         )
-        return cur.lastrowid
+        return cur.fetchone()[0]
 
     def merge(self, slugs: list[str]) -> str:
         """One person from several; the first slug survives and the others resolve to it."""

@@ -102,24 +102,22 @@ class Browse:
         _ensure_pow(self.conn)
 
     def data_state(self) -> tuple[int, int]:
-        """A pair that changes whenever anything in the database changed, for caches of
-        what is read here: another connection's commit moves `PRAGMA data_version`, this
-        connection's own writes move `total_changes`."""
-        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        return version, self.conn.total_changes
+        """A pair that changes whenever anything in the database changed (the store's
+        `data_state`), for caches of what is read here."""
+        return self.store.data_state()
 
     # ------------------------------------------------------------ days
 
     def latest_day(self) -> str | None:
         """The newest day with papers."""
         row = self.conn.execute(
-            f"SELECT max(published) FROM papers WHERE NOT deleted AND {_DAY_PRECISE}"
+            f"SELECT max(published) FROM papers WHERE deleted = 0 AND {_DAY_PRECISE}"
         ).fetchone()
         return row[0][:10] if row and row[0] else None
 
     def earliest_day(self) -> str | None:
         row = self.conn.execute(
-            f"SELECT min(published) FROM papers WHERE NOT deleted AND {_DAY_PRECISE}"
+            f"SELECT min(published) FROM papers WHERE deleted = 0 AND {_DAY_PRECISE}"
         ).fetchone()
         return row[0][:10] if row and row[0] else None
 
@@ -127,12 +125,12 @@ class Browse:
         """The closest day before `day` and the closest day after it that have papers."""
         parse_day(day)
         before = self.conn.execute(
-            f"SELECT max(published) FROM papers WHERE published < ? AND NOT deleted "
+            f"SELECT max(published) FROM papers WHERE published < ? AND deleted = 0 "
             f"AND {_DAY_PRECISE}",
             (day,),
         ).fetchone()[0]
         after = self.conn.execute(
-            f"SELECT min(published) FROM papers WHERE published >= ? AND NOT deleted "
+            f"SELECT min(published) FROM papers WHERE published >= ? AND deleted = 0 "
             f"AND {_DAY_PRECISE}",
             (next_day(day),),
         ).fetchone()[0]
@@ -164,7 +162,7 @@ class Browse:
         _check_page(limit, offset)
         low, high, shortest = _period_bounds(start, end)
         where = (
-            "NOT p.deleted AND p.published >= ? AND p.published < ? AND length(p.published) >= ?"
+            "p.deleted = 0 AND p.published >= ? AND p.published < ? AND length(p.published) >= ?"
         )
         params: list = [low, high, shortest]
         if category:
@@ -179,7 +177,7 @@ class Browse:
             "upvotes": f"coalesce(p.upvotes, 0) + {local} DESC, p.published DESC, p.rowid DESC",
             "trending": f"{_trending_sql(local)} DESC, p.published DESC, p.rowid DESC",
         }[sort]
-        sort_params = [self.now or now_iso()] if sort == "trending" else []
+        sort_params = [self.now or now_iso()] * 2 if sort == "trending" else []
         rowids = [
             r[0]
             for r in self.conn.execute(
@@ -194,7 +192,7 @@ class Browse:
         counts: dict[str, list] = {}
         for name, n in self.conn.execute(
             "SELECT organization, count(*) FROM papers WHERE organization IS NOT NULL "
-            "AND NOT deleted GROUP BY organization"
+            "AND deleted = 0 GROUP BY organization"
         ):
             slug = org_slug(name)
             if not slug:
@@ -214,14 +212,14 @@ class Browse:
         names: dict[str, int] = {}
         for name, n in self.conn.execute(
             "SELECT organization, count(*) FROM papers WHERE organization IS NOT NULL "
-            "AND NOT deleted GROUP BY organization"
+            "AND deleted = 0 GROUP BY organization"
         ):
             if org_slug(name) == slug:
                 names[name] = n
         if not names:
             for (name,) in self.conn.execute(
                 "SELECT DISTINCT organization FROM papers WHERE organization IS NOT NULL "
-                "AND NOT deleted AND json_extract(external_ids, '$.hf_org') = ?",
+                "AND deleted = 0 AND json_extract(external_ids, '$.hf_org') = ?",
                 (slug,),
             ):
                 names[name] = 1
@@ -233,13 +231,13 @@ class Browse:
         display = max(names, key=lambda n: (names[n], n))
         marks = ",".join("?" * len(names))
         total = self.conn.execute(
-            f"SELECT count(*) FROM papers WHERE organization IN ({marks}) AND NOT deleted",
+            f"SELECT count(*) FROM papers WHERE organization IN ({marks}) AND deleted = 0",
             list(names),
         ).fetchone()[0]
         rowids = [
             r[0]
             for r in self.conn.execute(
-                f"SELECT rowid FROM papers WHERE organization IN ({marks}) AND NOT deleted "
+                f"SELECT rowid FROM papers WHERE organization IN ({marks}) AND deleted = 0 "
                 "ORDER BY published DESC, rowid DESC LIMIT ? OFFSET ?",
                 [*names, limit, offset],
             )
@@ -270,7 +268,7 @@ class Browse:
         rows = self.conn.execute(
             "SELECT s.paper_rowid, coalesce(nullif(u.display_name, ''), 'a reader') "
             "FROM submissions s LEFT JOIN users u ON u.id = s.user_id "
-            "WHERE s.day = ? AND NOT s.hidden ORDER BY s.submitted_at, s.id",
+            "WHERE s.day = ? AND s.hidden = 0 ORDER BY s.submitted_at, s.id",
             (parse_day(day).isoformat(),),
         ).fetchall()
         papers = self.store.load_rowids([r[0] for r in rows])
@@ -284,8 +282,10 @@ class Browse:
 
 
 def _trending_sql(local: str) -> str:
-    """The trending score as an SQL expression; one parameter: now (ISO timestamp)."""
-    age = f"coalesce(max((julianday(?) - julianday(p.published)) * 24.0, 0.0), {UNDATED_AGE_HOURS})"
+    """The trending score as an SQL expression; two parameters: now, now (ISO timestamp)."""
+    hours = "(julianday(?) - julianday(p.published)) * 24.0"
+    # max(hours, 0.0) that stays NULL for an undated paper, in SQL both backends accept
+    age = f"coalesce(CASE WHEN {hours} < 0.0 THEN 0.0 ELSE {hours} END, {UNDATED_AGE_HOURS})"
     return (
         f"(({LOCAL_WEIGHT} * {local} + coalesce(p.upvotes, 0) + 1.0) "
         f"/ pow({age} + {OFFSET_HOURS}, {GRAVITY}))"

@@ -90,7 +90,7 @@ class Library:
 
     def _check_rowid(self, rowid: int) -> None:
         row = self.conn.execute(
-            "SELECT 1 FROM papers WHERE rowid = ? AND NOT deleted", (rowid,)
+            "SELECT 1 FROM papers WHERE rowid = ? AND deleted = 0", (rowid,)
         ).fetchone()
         if row is None:
             raise NotFoundError(f"no paper with rowid {rowid}")
@@ -99,7 +99,8 @@ class Library:
         """Upsert the (user, paper) row with `values` set."""
         now = now_iso()
         self.conn.execute(
-            "INSERT OR IGNORE INTO user_papers (user_id, paper_rowid, updated_at) VALUES (?, ?, ?)",
+            "INSERT INTO user_papers (user_id, paper_rowid, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (user_id, rowid, now),
         )
         sets = ", ".join(f"{name} = ?" for name in values)
@@ -114,7 +115,7 @@ class Library:
         rows = self.conn.execute(
             "SELECT t.id, t.name, COUNT(pt.paper_rowid) AS n FROM tags t "
             "LEFT JOIN paper_tags pt ON pt.tag_id = t.id WHERE t.user_id = ? "
-            "GROUP BY t.id ORDER BY t.name COLLATE NOCASE",
+            "GROUP BY t.id ORDER BY lower(t.name), t.name",
             (user_id,),
         )
         return [Tag(r["id"], r["name"], r["n"]) for r in rows]
@@ -136,7 +137,7 @@ class Library:
     def ensure_tag(self, user_id: int, name: str) -> Tag:
         name = clean_tag(name)
         self.conn.execute(
-            "INSERT OR IGNORE INTO tags (user_id, name) VALUES (?, ?)", (user_id, name)
+            "INSERT INTO tags (user_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", (user_id, name)
         )
         found = self.tag_named(user_id, name)
         assert found is not None
@@ -175,8 +176,8 @@ class Library:
             if tag and tag.strip():
                 found = self.ensure_tag(user_id, tag)
                 self.conn.execute(
-                    "INSERT OR IGNORE INTO paper_tags (tag_id, paper_rowid, added_at) "
-                    "VALUES (?, ?, ?)",
+                    "INSERT INTO paper_tags (tag_id, paper_rowid, added_at) "
+                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (found.id, rowid, now_iso()),
                 )
 
@@ -211,7 +212,8 @@ class Library:
         self._check_rowid(rowid)
         if on:
             self.conn.execute(
-                "INSERT OR IGNORE INTO upvotes (user_id, paper_rowid, at) VALUES (?, ?, ?)",
+                "INSERT INTO upvotes (user_id, paper_rowid, at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (user_id, rowid, now_iso()),
             )
         else:
@@ -257,7 +259,7 @@ class Library:
             for r in self.conn.execute(
                 "SELECT pt.paper_rowid, t.id, t.name FROM paper_tags pt JOIN tags t "
                 f"ON t.id = pt.tag_id WHERE t.user_id = ? AND pt.paper_rowid IN ({marks}) "
-                "ORDER BY t.name COLLATE NOCASE",
+                "ORDER BY lower(t.name), t.name",
                 (user_id, *chunk),
             ):
                 out[r["paper_rowid"]].tags.append(Tag(r["id"], r["name"]))
@@ -279,7 +281,7 @@ class Library:
         offset: int = 0,
     ) -> tuple[list[LibraryItem], int]:
         """Saved papers (newest saved first), optionally of one tag / unread / one rating."""
-        where = ["up.user_id = ?", "up.saved = 1", "NOT p.deleted"]
+        where = ["up.user_id = ?", "up.saved = 1", "p.deleted = 0"]
         args: list[object] = [user_id]
         if tag_id is not None:
             self.tag(user_id, tag_id)
@@ -341,8 +343,8 @@ class Library:
                 hint="a paper is featured once",
             )
         cur = self.conn.execute(
-            "INSERT OR IGNORE INTO submissions (paper_rowid, user_id, day, submitted_at) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO submissions (paper_rowid, user_id, day, submitted_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (rowid, user_id, day, now_iso()),
         )
         if cur.rowcount == 0:  # submitted by someone else a moment ago
@@ -393,7 +395,7 @@ class Library:
             where.append("s.user_id = ?")
             args.append(user_id)
         if not include_hidden:
-            where.append("NOT s.hidden")
+            where.append("s.hidden = 0")
         rows = self.conn.execute(
             self._SUBMISSION_SQL
             + "WHERE "

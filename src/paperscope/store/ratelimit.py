@@ -5,8 +5,9 @@ client's (tokens, at) pair atomically. It uses a connection of its own with a sh
 timeout: a request must not wait behind an import's long write transaction, so when the store
 is busy `update` raises `BucketsBusy` and the caller falls back to its own memory.
 
-A PostgreSQL backend would implement the same two methods with ``SELECT ... FOR UPDATE`` in a
-transaction; nothing above the store changes.
+On PostgreSQL a client's bucket is serialised by a transaction-scoped advisory lock on the
+client (not the store's writer lock, which an import holds for a whole batch), with a short
+``lock_timeout`` in place of SQLite's busy timeout; nothing above the store changes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from paperscope.store.sqlite import SQLiteStore
+from paperscope.store.backends import open_store
 
 #: Longest a request waits for the store's write lock (ms) before using per-process memory.
 BUSY_MS = 200
@@ -29,9 +30,11 @@ class BucketsBusy(Exception):
 
 class RateBuckets:
     def __init__(self, path: str | Path) -> None:
-        self._store = SQLiteStore(path)  # applies migration 0013 on an older store
+        self._store = open_store(path)  # applies migration 0013 on an older store
         self.conn = self._store.conn
-        self.conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+        self._postgres = self._store.backend == "postgres"
+        if not self._postgres:
+            self.conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
 
     def close(self) -> None:
         self._store.close()
@@ -40,8 +43,15 @@ class RateBuckets:
         """Apply `change` to `client`'s bucket (None when it has none) in one write
         transaction; store the bucket it returns and return its result."""
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            if self._postgres:
+                self.conn.execute("BEGIN")
+                self.conn.execute(f"SET LOCAL lock_timeout = {BUSY_MS}")
+                self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", ("rate:" + client,))
+            else:
+                self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise BucketsBusy(str(exc)) from exc
         try:
             row = self.conn.execute(

@@ -72,7 +72,7 @@ class Ratings:
         """Papers the user saved, upvoted or rated thumbs up, minus those rated thumbs down."""
         rows = self.conn.execute(
             "SELECT paper_rowid FROM user_papers WHERE user_id = ? AND rating >= 0 "
-            "AND (saved OR rating = 1) "
+            "AND (saved != 0 OR rating = 1) "
             "UNION SELECT u.paper_rowid FROM upvotes u WHERE u.user_id = ? AND NOT EXISTS "
             "(SELECT 1 FROM user_papers x WHERE x.user_id = u.user_id "
             "AND x.paper_rowid = u.paper_rowid AND x.rating = -1) "
@@ -154,8 +154,12 @@ class Ratings:
         negatives: int,
     ) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO rec_models (user_id, scope, model, fingerprint, weights, "
-            "positives, negatives, trained_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO rec_models (user_id, scope, model, fingerprint, weights, "
+            "positives, negatives, trained_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (user_id, scope) DO UPDATE SET model = excluded.model, "
+            "fingerprint = excluded.fingerprint, weights = excluded.weights, "
+            "positives = excluded.positives, negatives = excluded.negatives, "
+            "trained_at = excluded.trained_at",
             (user_id, scope, model, fingerprint, weights, positives, negatives, _now()),
         )
 
@@ -178,7 +182,7 @@ class Ratings:
             r[0]
             for r in self.conn.execute(
                 "SELECT v.paper_rowid FROM paper_vectors v JOIN papers p ON p.rowid = "
-                "v.paper_rowid WHERE v.model = ? AND v.passage = ? AND NOT p.deleted "
+                "v.paper_rowid WHERE v.model = ? AND v.passage = ? AND p.deleted = 0 "
                 "ORDER BY v.paper_rowid",
                 (model, DOC_PASSAGE),
             )
@@ -193,7 +197,7 @@ class Ratings:
             rows = self.conn.execute(
                 "SELECT v.paper_rowid, p.published, v.vector FROM paper_vectors v JOIN papers p "
                 "ON p.rowid = v.paper_rowid WHERE v.model = ? AND v.passage = ? AND "
-                "v.paper_rowid > ? AND NOT p.deleted ORDER BY v.paper_rowid LIMIT ?",
+                "v.paper_rowid > ? AND p.deleted = 0 ORDER BY v.paper_rowid LIMIT ?",
                 (model, DOC_PASSAGE, last, batch),
             ).fetchall()
             if not rows:
@@ -214,7 +218,7 @@ class Ratings:
                 for r in self.conn.execute(
                     f"SELECT v.paper_rowid, p.published, v.vector FROM paper_vectors v JOIN "
                     f"papers p ON p.rowid = v.paper_rowid WHERE v.model = ? AND v.passage = ? "
-                    f"AND NOT p.deleted AND v.paper_rowid IN ({marks}) ORDER BY v.paper_rowid",
+                    f"AND p.deleted = 0 AND v.paper_rowid IN ({marks}) ORDER BY v.paper_rowid",
                     (model, DOC_PASSAGE, *chunk),
                 )
             )
@@ -258,7 +262,7 @@ def record_rating(
 
 def record_upvote(store: SQLiteStore, user_id: int, rowid: int, at: str | None = None) -> None:
     store.conn.execute(
-        "INSERT OR IGNORE INTO upvotes (user_id, paper_rowid, at) VALUES (?, ?, ?)",
+        "INSERT INTO upvotes (user_id, paper_rowid, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (user_id, rowid, at or _now()),
     )
 
@@ -268,12 +272,15 @@ def record_tag(
 ) -> None:
     """Save a paper under a tag (the paper counts as saved)."""
     at = at or _now()
-    store.conn.execute("INSERT OR IGNORE INTO tags (user_id, name) VALUES (?, ?)", (user_id, tag))
+    store.conn.execute(
+        "INSERT INTO tags (user_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", (user_id, tag)
+    )
     tag_id = store.conn.execute(
         "SELECT id FROM tags WHERE user_id = ? AND name = ?", (user_id, tag)
     ).fetchone()[0]
     store.conn.execute(
-        "INSERT OR IGNORE INTO paper_tags (tag_id, paper_rowid, added_at) VALUES (?, ?, ?)",
+        "INSERT INTO paper_tags (tag_id, paper_rowid, added_at) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         (tag_id, rowid, at),
     )
     record_rating(store, user_id, rowid, saved=True, at=at)
@@ -283,6 +290,7 @@ def record_follow(
     store: SQLiteStore, user_id: int, kind: str, value: str, at: str | None = None
 ) -> None:
     store.conn.execute(
-        "INSERT OR IGNORE INTO follows (user_id, kind, value, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO follows (user_id, kind, value, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         (user_id, kind, value, at or _now()),
     )

@@ -12,9 +12,9 @@ def get_or_create_secret(store: SQLiteStore, name: str, nbytes: int = 32) -> str
     row = store.conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
     if row:
         return row[0]
-    # two processes may race here; INSERT OR IGNORE keeps the first and both read it back
+    # two processes may race here; ON CONFLICT DO NOTHING keeps the first and both read it back
     store.conn.execute(
-        "INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)",
+        "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
         (name, secrets.token_urlsafe(nbytes)),
     )
     return store.conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()[0]

@@ -104,6 +104,12 @@ class SQLiteStore:
     backend = "sqlite"
 
     def __init__(self, path: str | Path) -> None:
+        if str(path).startswith(("postgresql:/", "postgres:/")):
+            # a URL that went through Path() lost a slash: never make a file of it
+            raise StoreError(
+                f"{path} is a PostgreSQL URL, not a SQLite file",
+                hint="open it with store.backends.open_store(url), given as a string",
+            )
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +135,41 @@ class SQLiteStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    def db_bytes(self) -> int:
+        return self.path.stat().st_size if self.path.exists() else 0
+
+    def data_state(self) -> tuple[int, int]:
+        """A pair that changes whenever anything in the database changed, for caches of what
+        is read from it: another connection's commit moves `PRAGMA data_version`, this
+        connection's own writes move `total_changes`."""
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        return version, self.conn.total_changes
+
+    def tables(self) -> dict[str, tuple[list[str], list[str]]]:
+        """Every table of the store but the migrations' record: its columns and the columns
+        that key a row (the primary key, else the first unique index, else all columns), for
+        `paperscope db copy` (store/copy.py)."""
+        found: dict[str, tuple[list[str], list[str]]] = {}
+        names = self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name != 'schema_migrations' ORDER BY name"
+        ).fetchall()
+        for (name,) in names:
+            info = self.conn.execute(f'PRAGMA table_info("{name}")').fetchall()
+            columns = [r["name"] for r in info]
+            key = [r["name"] for r in sorted(info, key=lambda r: r["pk"]) if r["pk"]]
+            if not key:
+                for index in self.conn.execute(f'PRAGMA index_list("{name}")').fetchall():
+                    if index["unique"]:
+                        rows = self.conn.execute(f'PRAGMA index_info("{index["name"]}")')
+                        key = [r["name"] for r in sorted(rows, key=lambda r: r["seqno"])]
+                        break
+            found[name] = (columns, key or columns)
+        return found
+
+    def reset_sequences(self) -> None:
+        """Nothing to do: SQLite hands out the next id after the largest one in the table."""
 
     def page_size(self) -> int:
         return self.conn.execute("PRAGMA page_size").fetchone()[0]
@@ -249,7 +290,7 @@ class SQLiteStore:
         last = 0
         while True:
             rows = self.conn.execute(
-                "SELECT rowid, * FROM papers WHERE rowid > ? AND NOT deleted "
+                "SELECT rowid, * FROM papers WHERE rowid > ? AND deleted = 0 "
                 "ORDER BY rowid LIMIT ?",
                 (last, batch),
             ).fetchall()
@@ -260,18 +301,18 @@ class SQLiteStore:
             last = rows[-1]["rowid"]
 
     def count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM papers WHERE NOT deleted").fetchone()[0]
+        return self.conn.execute("SELECT count(*) FROM papers WHERE deleted = 0").fetchone()[0]
 
     def stats(self) -> dict:
         """Counts for `paperscope stats`; `authors` counts distinct family-name + initial keys."""
         one = lambda sql: self.conn.execute(sql).fetchone()[0]  # noqa: E731
         by_source: dict[str, int] = {}
-        for (sources,) in self.conn.execute("SELECT sources FROM papers WHERE NOT deleted"):
+        for (sources,) in self.conn.execute("SELECT sources FROM papers WHERE deleted = 0"):
             for source in sources.split():
                 by_source[source] = by_source.get(source, 0) + 1
         years = dict(
             self.conn.execute(
-                "SELECT substr(published, 1, 4), count(*) FROM papers WHERE NOT deleted "
+                "SELECT substr(published, 1, 4), count(*) FROM papers WHERE deleted = 0 "
                 "AND published IS NOT NULL GROUP BY 1 ORDER BY 1"
             ).fetchall()
         )
@@ -279,22 +320,22 @@ class SQLiteStore:
             "papers": self.count(),
             "authors": one(
                 "SELECT count(DISTINCT name_key) FROM paper_authors JOIN papers "
-                "ON papers.rowid = paper_authors.paper_rowid WHERE NOT papers.deleted"
+                "ON papers.rowid = paper_authors.paper_rowid WHERE papers.deleted = 0"
             ),
-            "deleted": one("SELECT count(*) FROM papers WHERE deleted"),
+            "deleted": one("SELECT count(*) FROM papers WHERE deleted != 0"),
             "with_abstract": one(
-                "SELECT count(*) FROM papers WHERE NOT deleted AND abstract != ''"
+                "SELECT count(*) FROM papers WHERE deleted = 0 AND abstract != ''"
             ),
             "with_arxiv_id": one(
-                "SELECT count(*) FROM papers WHERE NOT deleted AND arxiv_id IS NOT NULL"
+                "SELECT count(*) FROM papers WHERE deleted = 0 AND arxiv_id IS NOT NULL"
             ),
             "by_source": dict(sorted(by_source.items())),
             "by_year": years,
-            "oldest": one("SELECT min(published) FROM papers WHERE NOT deleted"),
-            "newest": one("SELECT max(published) FROM papers WHERE NOT deleted"),
+            "oldest": one("SELECT min(published) FROM papers WHERE deleted = 0"),
+            "newest": one("SELECT max(published) FROM papers WHERE deleted = 0"),
             "harvests": dict(self.conn.execute("SELECT key, value FROM harvest_state").fetchall()),
             "db_path": str(self.path),
-            "db_bytes": self.path.stat().st_size if self.path.exists() else 0,
+            "db_bytes": self.db_bytes(),
         }
 
     # ------------------------------------------------------------------ vectors
@@ -302,7 +343,7 @@ class SQLiteStore:
     def rowids_without_vectors(self, model: str, limit: int | None = None) -> list[int]:
         """Papers that have no vector made by `model` (new, re-worded, or another model's)."""
         sql = (
-            "SELECT rowid FROM papers p WHERE NOT deleted AND NOT EXISTS (SELECT 1 FROM "
+            "SELECT rowid FROM papers p WHERE deleted = 0 AND NOT EXISTS (SELECT 1 FROM "
             "paper_vectors v WHERE v.paper_rowid = p.rowid AND v.model = ?) ORDER BY rowid"
         )
         params: tuple = (model,)
@@ -314,7 +355,7 @@ class SQLiteStore:
     def rowids_newest(self, limit: int | None = None) -> list[int]:
         """Papers newest first by publication date (undated ones last), at most `limit`."""
         sql = (
-            "SELECT rowid FROM papers WHERE NOT deleted "
+            "SELECT rowid FROM papers WHERE deleted = 0 "
             "ORDER BY published IS NULL, published DESC, rowid DESC"
         )
         if limit is None:
@@ -399,11 +440,11 @@ class SQLiteStore:
 
     def deleted_among(self, rowids: Iterable[int]) -> set[int]:
         """Those of `rowids` that are deleted papers."""
-        return self._rowids_where("deleted", rowids)
+        return self._rowids_where("deleted != 0", rowids)
 
     def live_among(self, rowids: Iterable[int]) -> set[int]:
         """Those of `rowids` that are papers not deleted."""
-        return self._rowids_where("NOT deleted", rowids)
+        return self._rowids_where("deleted = 0", rowids)
 
     def _rowids_where(self, condition: str, rowids: Iterable[int]) -> set[int]:
         ids = [int(r) for r in rowids]
@@ -462,8 +503,9 @@ class SQLiteStore:
                 )
             if cursor is not None:
                 self.conn.execute(
-                    "INSERT OR REPLACE INTO harvest_state (key, value, updated_at) "
-                    "VALUES (?, ?, ?)",
+                    "INSERT INTO harvest_state (key, value, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                    "updated_at = excluded.updated_at",
                     (cursor[0], cursor[1], _now()),
                 )
             self.conn.execute("COMMIT")
@@ -482,7 +524,7 @@ class SQLiteStore:
         marked = 0
         for arxiv_id in arxiv_ids:
             cur = self.conn.execute(
-                "UPDATE papers SET deleted = 1, modified_at = ? WHERE NOT deleted AND rowid = "
+                "UPDATE papers SET deleted = 1, modified_at = ? WHERE deleted = 0 AND rowid = "
                 "(SELECT paper_rowid FROM paper_aliases WHERE alias = ?)",
                 (_now(), "arxiv:" + arxiv_id),
             )
@@ -559,7 +601,7 @@ class _BatchWriter:
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
             for rowid, key in self.conn.execute(
-                f"SELECT rowid, title_key FROM papers WHERE title_key IN ({marks}) AND NOT deleted",
+                f"SELECT rowid, title_key FROM papers WHERE title_key IN ({marks}) AND deleted = 0",
                 chunk,
             ):
                 self.title_map.setdefault(key, []).append(rowid)
@@ -617,14 +659,15 @@ class _BatchWriter:
         self._update_changed()
         alias_rows = [(a, r) for r in set(touched) for a in aliases_of(self.current[r])]
         self.conn.executemany(
-            "INSERT OR IGNORE INTO paper_aliases (alias, paper_rowid) VALUES (?, ?)", alias_rows
+            "INSERT INTO paper_aliases (alias, paper_rowid) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            alias_rows,
         )
         source_rows = {
             (r, s, self.origin, self.now) for r in touched for s in self.current[r].sources[-1:]
         }
         self.conn.executemany(
-            "INSERT OR IGNORE INTO paper_sources (paper_rowid, source, origin, first_seen) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO paper_sources (paper_rowid, source, origin, first_seen) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             sorted(source_rows),
         )
 
@@ -636,7 +679,8 @@ class _BatchWriter:
             wanted = paper.canonical_id()
             if wanted != paper.id and self._free_id(wanted, rowid) == wanted:
                 self.conn.execute(
-                    "INSERT OR IGNORE INTO paper_aliases (alias, paper_rowid) VALUES (?, ?)",
+                    "INSERT INTO paper_aliases (alias, paper_rowid) VALUES (?, ?) "
+                    "ON CONFLICT DO NOTHING",
                     ("id:" + paper.id, rowid),
                 )
                 paper.id = wanted

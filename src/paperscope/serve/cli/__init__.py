@@ -26,6 +26,7 @@ app = typer.Typer(
 def _register() -> None:
     from paperscope.serve.cli import (  # noqa: F401
         authors,
+        db,
         digest,
         harvest,
         index,

@@ -27,8 +27,8 @@ from paperscope.index.vectors import VectorIndex
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, library_errors
+from paperscope.store.backends import open_store, store_class
 from paperscope.store.backup import StoreHealth
-from paperscope.store.sqlite import SQLiteStore
 
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace what is there.")]
 
@@ -51,7 +51,7 @@ def backup(
     One self-contained SQLite file (SQLite's online backup API), checked before it takes the
     name PATH. The indexes are not copied: `restore` rebuilds them.
     """
-    with library_errors(), SQLiteStore(resolve_db_path(db)) as store:
+    with library_errors(), open_store(resolve_db_path(db)) as store:
         result = store.backup(path, force=force)
     if as_json:
         typer.echo(orjson.dumps(asdict(result)))
@@ -83,7 +83,7 @@ def restore(
     started = time.perf_counter()
     target = resolve_db_path(db)
     with library_errors():
-        health = SQLiteStore.restore(path, target, force=force)
+        health = store_class(target).restore(path, target, force=force)
     # the old indexes describe the replaced store: drop them, whatever their stamps say
     shutil.rmtree(index_dir(target), ignore_errors=True)
     vectors = None
@@ -166,7 +166,7 @@ def _index_check(name: str, state: tuple[str, str], db: str) -> Check:
 
 
 def _index_checks(db_path: Path, embedder, db: str) -> list[Check]:
-    with SQLiteStore(db_path) as store:
+    with open_store(db_path) as store:
         checks = [
             _index_check("lexical index", LexicalIndex(store, lexical_dir(db_path)).status(), db)
         ]
@@ -197,7 +197,7 @@ def doctor(
     what to run. Changes nothing. Exit code 1 when something is broken."""
     db_path = resolve_db_path(db)
     shown = str(db) if db else str(db_path)
-    health = SQLiteStore.check(db_path, full=not quick)
+    health = store_class(db_path).check(db_path, full=not quick)
     checks = _store_checks(health, shown)
     model, embedder = _model_check()
     checks.append(model)

@@ -12,22 +12,23 @@ import typer
 from paperscope.config import resolve_db_path
 from paperscope.errors import PaperscopeError
 from paperscope.serve.cli.output import progress
+from paperscope.store.backends import open_store as open_store_at
 from paperscope.store.sqlite import SQLiteStore
 
 DbOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--db",
-        help="Paper store (SQLite file). Default: $PAPERSCOPE_DB, else "
-        "~/.local/share/paperscope/paperscope.db.",
+        help="Paper store: a SQLite file, or a PostgreSQL URL (postgresql://user@host/db). "
+        "Default: $PAPERSCOPE_DB, else ~/.local/share/paperscope/paperscope.db.",
         show_default=False,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def open_store(db: Path | None) -> SQLiteStore:
-    return SQLiteStore(resolve_db_path(db))
+def open_store(db: str | Path | None) -> SQLiteStore:
+    return open_store_at(resolve_db_path(db))
 
 
 def report_error(exc: PaperscopeError) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from paperscope.errors import InputError, PaperscopeError
 from paperscope.serve.background import LockedThread
-from paperscope.store.sqlite import SQLiteStore
+from paperscope.store.backends import open_store
 
 log = logging.getLogger("paperscope.digest.scheduler")
 
@@ -139,7 +139,7 @@ class DigestScheduler(LockedThread):
         kwargs = {} if self.retry_delay is None else {"retry_delay": self.retry_delay}
         self.runs += 1
         if not scheduled:
-            with SQLiteStore(self.db_path) as store:
+            with open_store(self.db_path) as store:
                 try:
                     return digest.send_pending(store, config, now=now, **kwargs)
                 except PaperscopeError as exc:

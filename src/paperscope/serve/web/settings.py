@@ -22,7 +22,8 @@ def _env_bool(name: str, default: bool) -> bool:
 
 @dataclass(slots=True)
 class WebSettings:
-    db_path: Path
+    #: a SQLite file, or a PostgreSQL URL (config.resolve_db_path)
+    db_path: Path | str
     #: Personal install: no login, every page acts as the one local user. Off = accounts.
     single_user: bool = True
     #: API requests per client per minute (0 = unlimited); 429 with Retry-After beyond it.

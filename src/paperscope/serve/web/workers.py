@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from paperscope.serve.background import LockedThread
-from paperscope.store.sqlite import SQLiteStore
+from paperscope.store.backends import open_store
 
 log = logging.getLogger("paperscope.web.workers")
 
@@ -59,7 +59,7 @@ class EmbedWorker(LockedThread):
         embedder = default_embedder()
         # on start too: `import` may have embedded papers since the lists were computed
         lists_behind = True
-        with SQLiteStore(self.db_path) as store:
+        with open_store(self.db_path) as store:
             while not self.stopping():
                 try:
                     done = embed_missing(store, embedder, limit=EMBED_ROUND)

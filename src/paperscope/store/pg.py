@@ -1,0 +1,403 @@
+"""The shared store: PostgreSQL through psycopg 3 and a connection pool.
+
+`PostgresStore` is the SQLite store's code on another connection: every store module writes the
+portable SQL subset (``?`` placeholders, ``ON CONFLICT``, ``RETURNING``, no sqlite-only
+functions), and `PgConnection` gives that SQL the part of the ``sqlite3.Connection`` interface
+the store uses -- ``execute`` returning rows readable by index and by name, ``executemany``,
+``in_transaction``, explicit ``BEGIN``/``COMMIT``/``ROLLBACK`` -- and raises the ``sqlite3``
+exception classes, so ``except sqlite3.IntegrityError`` means the same on both backends.
+
+Concurrency: a statement outside a transaction borrows a pooled connection for itself; a
+``BEGIN`` pins one connection to the calling thread until ``COMMIT``/``ROLLBACK``. The store
+assumes one writer at a time where SQLite's ``BEGIN IMMEDIATE`` gave it that: here the same
+statement takes a transaction-scoped advisory lock, so two nodes importing at once take turns
+instead of racing for the next rowid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+from paperscope.errors import StoreError
+from paperscope.store.migrate import apply_pending
+from paperscope.store.sqlite import SQLiteStore
+
+#: The advisory lock key `BEGIN IMMEDIATE` takes: one writer at a time, as on SQLite.
+WRITER_LOCK = 0x70617065  # "pape"
+#: Connections per store (per process): the web server's threads share them.
+POOL_MAX = 16
+
+
+def is_postgres_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def database_name(url: str) -> str:
+    """The database a URL names (``postgresql://u@h/db?host=/dir`` -> ``db``)."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") or parse_qs(parts.query).get("dbname", [""])[0]
+    return name or "postgres"
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and `stats`."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+_TOKENS = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\?|%|::|:[A-Za-z_]\w*|[^'\"?%:-]+|[-:]"
+)
+
+
+@lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """``?`` and ``:name`` placeholders to psycopg's ``%s`` and ``%(name)s`` (not inside
+    literals or quoted names), and every literal ``%`` doubled, since psycopg reads ``%``
+    everywhere in a query with parameters."""
+    out = []
+    for token in _TOKENS.findall(sql):
+        if token == "?":
+            out.append("%s")
+        elif token[0] == ":" and len(token) > 1 and token != "::":
+            out.append(f"%({token[1:]})s")  # sqlite3's named parameter, :name
+        else:
+            out.append(token.replace("%", "%%"))
+    return "".join(out)
+
+
+class Row(tuple):
+    """A result row read by position or by column name, like ``sqlite3.Row``."""
+
+    __slots__ = ()
+    _index: ClassVar[dict[str, int]] = {}
+    _names: ClassVar[tuple[str, ...]] = ()
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            try:
+                return tuple.__getitem__(self, self._index[key.lower()])
+            except KeyError:
+                raise IndexError(f"no such column: {key}") from None
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+@lru_cache(maxsize=1024)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    index: dict[str, int] = {}
+    for i, name in enumerate(names):
+        index.setdefault(name.lower(), i)
+    return type("Row", (Row,), {"__slots__": (), "_index": index, "_names": names})
+
+
+def _row_factory(cursor):
+    names = tuple(c.name for c in cursor.description) if cursor.description else ()
+    cls = _row_class(names)
+    return cls
+
+
+class Cursor:
+    """The rows of one statement, read into memory so its connection goes back to the pool."""
+
+    lastrowid = None
+
+    def __init__(self, rows: list[Row], rowcount: int, description) -> None:
+        self._rows = rows
+        self._at = 0
+        self.rowcount = rowcount
+        self.description = description
+
+    def fetchone(self) -> Row | None:
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    def fetchall(self) -> list[Row]:
+        rows = self._rows[self._at :]
+        self._at = len(self._rows)
+        return rows
+
+    def fetchmany(self, size: int = 1) -> list[Row]:
+        rows = self._rows[self._at : self._at + size]
+        self._at += len(rows)
+        return rows
+
+    def __iter__(self) -> Iterator[Row]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+
+def _params(params: Sequence) -> tuple:
+    # SQLite stores True as 1; PostgreSQL refuses a boolean for an INTEGER column
+    return tuple(int(p) if p is True or p is False else p for p in params)
+
+
+class PgIntegrityError(sqlite3.IntegrityError):
+    pass
+
+
+class PgOperationalError(sqlite3.OperationalError):
+    pass
+
+
+class PgDatabaseError(sqlite3.DatabaseError):
+    pass
+
+
+def _sqlite_error(exc: BaseException) -> BaseException:
+    import psycopg
+
+    if isinstance(exc, psycopg.errors.IntegrityError):
+        cls: type[sqlite3.Error] = PgIntegrityError
+    elif isinstance(exc, psycopg.OperationalError | psycopg.ProgrammingError):
+        cls = PgOperationalError
+    else:
+        cls = PgDatabaseError
+    new = cls(str(exc).strip())
+    new.sqlstate = getattr(exc, "sqlstate", None)  # type: ignore[attr-defined]
+    return new
+
+
+def _configure(conn) -> None:
+    from psycopg.adapt import Loader
+
+    class NumericLoader(Loader):
+        # sum() of BIGINT is NUMERIC in PostgreSQL; SQLite gives an int (or a float)
+        def load(self, data):
+            text = bytes(data).decode()
+            try:
+                return int(text)
+            except ValueError:
+                return float(text)
+
+    conn.adapters.register_loader("numeric", NumericLoader)
+    conn.row_factory = _row_factory
+
+
+class PgConnection:
+    """The subset of ``sqlite3.Connection`` the store uses, over a psycopg connection pool."""
+
+    def __init__(self, url: str, *, max_size: int = POOL_MAX) -> None:
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        self._psycopg = psycopg
+        self._local = threading.local()
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_size,
+            kwargs={"autocommit": True},
+            configure=_configure,
+            open=False,
+            name="paperscope",
+        )
+        try:
+            self.pool.open(wait=True, timeout=30)
+        except Exception as exc:
+            self.pool.close()
+            raise StoreError(
+                f"cannot connect to the paper store {redact(url)}: {exc}",
+                hint="is PostgreSQL running, and does the URL name its database, user and host?",
+            ) from exc
+
+    # -- transactions
+
+    @property
+    def in_transaction(self) -> bool:
+        return getattr(self._local, "conn", None) is not None
+
+    def _begin(self, immediate: bool) -> Cursor:
+        if self.in_transaction:
+            raise PgOperationalError("cannot start a transaction within a transaction")
+        conn = self.pool.getconn()
+        try:
+            conn.execute("BEGIN")
+            if immediate:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+        except self._psycopg.Error as exc:
+            self._release(conn, rollback=True)
+            raise _sqlite_error(exc) from exc
+        self._local.conn = conn
+        return Cursor([], -1, None)
+
+    def _end(self, statement: str) -> Cursor:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            raise PgOperationalError(f"cannot {statement.lower()} - no transaction is active")
+        self._local.conn = None
+        try:
+            conn.execute(statement)
+        except self._psycopg.Error as exc:
+            self._release(conn, rollback=True)
+            raise _sqlite_error(exc) from exc
+        self._release(conn)
+        return Cursor([], -1, None)
+
+    def _release(self, conn, rollback: bool = False) -> None:
+        if rollback and not conn.closed:
+            with contextlib.suppress(self._psycopg.Error):
+                conn.rollback()
+        self.pool.putconn(conn)
+
+    def commit(self) -> None:
+        if self.in_transaction:
+            self._end("COMMIT")
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self._end("ROLLBACK")
+
+    # -- statements
+
+    def execute(self, sql: str, params: Sequence | None = None) -> Cursor:
+        head = sql.lstrip()[:24].upper().rstrip("; \n")
+        if head.startswith("BEGIN"):
+            return self._begin(immediate="IMMEDIATE" in head or "EXCLUSIVE" in head)
+        if head in ("COMMIT", "END", "ROLLBACK", "COMMIT TRANSACTION", "ROLLBACK TRANSACTION"):
+            return self._end("ROLLBACK" if head.startswith("ROLLBACK") else "COMMIT")
+        args = (
+            {k: _params((v,))[0] for k, v in params.items()}
+            if isinstance(params, dict)
+            else _params(params or ())
+        )
+        return self._run(lambda cur: cur.execute(translate(sql), args))
+
+    def executemany(self, sql: str, seq: Sequence[Sequence] | Iterator[Sequence]) -> Cursor:
+        rows = [_params(p) for p in seq]
+        if not rows:
+            return Cursor([], 0, None)
+        return self._run(lambda cur: cur.executemany(translate(sql), rows))
+
+    def executescript(self, script: str) -> Cursor:
+        """A script of statements without parameters, run as one string."""
+        return self._run(lambda cur: cur.execute(script))
+
+    def _run(self, call) -> Cursor:
+        pinned = getattr(self._local, "conn", None)
+        conn = pinned if pinned is not None else self.pool.getconn()
+        try:
+            with conn.cursor() as cur:
+                call(cur)
+                rows = cur.fetchall() if cur.description is not None else []
+                return Cursor(rows, cur.rowcount, cur.description)
+        except self._psycopg.Error as exc:
+            raise _sqlite_error(exc) from exc
+        finally:
+            if pinned is None:
+                self.pool.putconn(conn)
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            self._release(conn, rollback=True)
+        self.pool.close()
+
+
+class PostgresStore(SQLiteStore):
+    """Papers in a PostgreSQL database; the same interface as `SQLiteStore`."""
+
+    backend = "postgres"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        # `path` names the store in messages and keys its index folder (index/paths.py)
+        self.path = url  # type: ignore[assignment]
+        self.conn = PgConnection(url)  # type: ignore[assignment]
+        try:
+            apply_pending(self.conn, "postgres")
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({redact(self.url)!r})"
+
+    def tables(self) -> dict[str, tuple[list[str], list[str]]]:
+        """As `SQLiteStore.tables`: columns and key columns of every table but the record of
+        migrations."""
+        found: dict[str, tuple[list[str], list[str]]] = {}
+        rows = self.conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name != 'schema_migrations' "
+            "ORDER BY table_name, ordinal_position"
+        ).fetchall()
+        for table, column in rows:
+            found.setdefault(table, ([], []))[0].append(column)
+        keys = self.conn.execute(
+            "SELECT c.relname, i.indisprimary, i.indexrelid, a.attname, k.n "
+            "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+            "JOIN pg_namespace s ON s.oid = c.relnamespace AND s.nspname = current_schema() "
+            "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
+            "WHERE i.indisunique ORDER BY c.relname, i.indisprimary DESC, i.indexrelid, k.n"
+        ).fetchall()
+        chosen: dict[str, int] = {}
+        for table, _primary, index, column, _n in keys:
+            if table not in found or chosen.setdefault(table, index) != index:
+                continue
+            found[table][1].append(column)
+        for _table, (columns, key) in found.items():
+            if not key:
+                key.extend(columns)
+        return found
+
+    def reset_sequences(self) -> None:
+        """After rows were copied in with their ids: ids handed out next follow them."""
+        rows = self.conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND is_identity = 'YES'"
+        ).fetchall()
+        for table, column in rows:
+            self.conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                f'coalesce((SELECT max("{column}") FROM "{table}"), 0) + 1, false)'
+            )
+
+    def data_state(self) -> tuple[str, int]:
+        """Changes whenever any transaction that wrote (on any node) started or ended: the
+        current snapshot (xmin, xmax and the transactions in progress)."""
+        return str(self.conn.execute("SELECT pg_current_snapshot()").fetchone()[0]), 0
+
+    def page_size(self) -> int:
+        return int(self.conn.execute("SHOW block_size").fetchone()[0])
+
+    def compact(self, page_size: int = 8192) -> None:
+        """PostgreSQL's VACUUM: free space inside the tables goes back to reuse."""
+        self.conn.execute("VACUUM (ANALYZE)")
+
+    def db_bytes(self) -> int:
+        return int(self.conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])
+
+    def backup(self, target, *, force: bool = False):
+        raise StoreError(
+            "`paperscope backup` copies SQLite stores; a PostgreSQL store is backed up by "
+            "PostgreSQL itself",
+            hint="use pg_dump -Fc, or `paperscope db copy` into a SQLite file",
+        )
+
+    @classmethod
+    def restore(cls, source, target, *, force: bool = False):
+        raise StoreError(
+            "`paperscope restore` writes SQLite stores",
+            hint="use pg_restore, or `paperscope db copy BACKUP.db postgresql://...`",
+        )
+
+    @classmethod
+    def check(cls, path, *, full: bool = True):
+        raise StoreError(
+            "`paperscope doctor` checks SQLite files",
+            hint="PostgreSQL checks its own storage; `paperscope db copy` verifies a copy",
+        )
