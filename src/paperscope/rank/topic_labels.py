@@ -38,8 +38,28 @@ FIELD_WORDS = frozenset(
     github https http www com org arxiv propose propose achieve leverage leverages leveraging
     across within without better best strong stronger data learning learn learned learns
     via e.g i.e et al etc often thus hence can may might could would should will
+    state-of-the-art sota effectiveness effective corresponding generates generated generate
+    readily manually developed develop develops developing consistently consistent solve
+    solves solving solved higher lower faster slower achieving achieve providing obtain
+    obtained obtains find finds found need needs needed require requires required
+    requiring remains remain remaining lack lacks limited limitation limitations
+    potential promising robust accurate accuracy quality superior competitive comparable
+    standard typically usually common commonly crucial critical essential fundamental
+    significantly substantially notably considerably further additional overall various
+    several multiple diverse wide broad range ranging level levels type types form forms
+    process processes problem setting settings scenario scenarios case cases aspect aspects
+    information knowledge understanding insights analysis analyze analyzes analyzed
+    investigate investigates investigated explore explores explored examine examines
+    demonstrating showing shows reveals reveal revealed suggest suggests indicating
+    indicate indicates highlight highlights introduce introduces leads lead leading
+    towards toward benefit benefits gains gain boost boosts significantly-improved
+    especially particularly paradigm paradigms area areas field fields domain-specific
+    task-specific existing current currently conventional traditional typical
     """.split()
 )
+#: Adverbs ("consistently", "readily") describe how, never what: words ending in -ly are
+#: dropped except these nouns.
+LY_NOUNS = frozenset("anomaly anomaly-detection family supply assembly italy poly".split())
 
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | FIELD_WORDS
 
@@ -55,7 +75,12 @@ def tokens(text: str) -> list[list[str]]:
     for clause in re.split(r"[.,;:!?()\[\]{}\"]+", text.lower()):
         run: list[str] = []
         for w in _WORD.findall(clause):
-            if w in STOP_WORDS or len(w) < 3 or w.isdigit():
+            if (
+                w in STOP_WORDS
+                or len(w) < 3
+                or w.isdigit()
+                or (w.endswith("ly") and w not in LY_NOUNS)
+            ):
                 if run:
                     runs.append(run)
                 run = []
@@ -87,9 +112,7 @@ def class_tfidf(classes: Sequence[Counter[str]]) -> list[list[tuple[str, float]]
     for c in classes:
         total = sum(c.values()) or 1
         scores = [
-            (t, n / total * math.log(1 + mean_len / overall[t]))
-            for t, n in c.items()
-            if n >= 2 or len(c) < 50
+            (t, n / total * math.log(1 + mean_len / overall[t])) for t, n in c.items() if n >= 2
         ]
         scores.sort(key=lambda s: (-s[1], s[0]))
         ranked.append(scores)

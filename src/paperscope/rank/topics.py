@@ -327,3 +327,63 @@ def drift(store: SQLiteStore, aspect: str = MAIN_ASPECT) -> dict | None:
         "distance_ratio": round(ratio, 4),
         "rebuild_advised": share > DRIFT_SHARE or ratio > DRIFT_DISTANCE_RATIO,
     }
+
+
+@dataclass
+class TopicDetail:
+    topic: Topic
+    parent: Topic | None
+    children: list[Topic]
+    neighbours: list[tuple[Topic, float]]
+    months: list[tuple[str, int]]
+    authors: list[tuple[str, int]]
+    central: list  # Papers nearest the centroid, nearest first
+    rowids: list[int]
+
+
+NEIGHBOURS = 5
+
+
+def detail(store: SQLiteStore, topic_id: int, authors: int = 10) -> TopicDetail | None:
+    """What a topic page shows: its place in the hierarchy, nearest topics of its level (by
+    centroid cosine), papers per month, top authors and central papers."""
+    topic = topic_store.get_topic(store, topic_id)
+    if topic is None:
+        return None
+    parent = topic_store.get_topic(store, topic.parent) if topic.parent else None
+    peers = [
+        t
+        for t in topic_store.list_topics(store, topic.aspect)
+        if t.level == topic.level and t.id != topic.id and t.centroid is not None
+    ]
+    neighbours: list[tuple[Topic, float]] = []
+    if peers and topic.centroid is not None:
+        sims = np.stack([t.centroid for t in peers]) @ topic.centroid
+        order = np.argsort(-sims, kind="stable")[:NEIGHBOURS]
+        neighbours = [(peers[i], float(sims[i])) for i in order]
+    rowids = topic_store.topic_rowids(store, topic_id)
+    dates, names = topic_store.published_and_authors(store, rowids)
+    months = Counter(d[:7] for d in dates if d and len(d) >= 7)
+    papers = store.load_rowids(topic.central)
+    return TopicDetail(
+        topic=topic,
+        parent=parent,
+        children=topic_store.children(store, topic_id),
+        neighbours=neighbours,
+        months=sorted(months.items()),
+        authors=names.most_common(authors),
+        central=[papers[r] for r in topic.central if r in papers],
+        rowids=rowids,
+    )
+
+
+def summaries(store: SQLiteStore, aspect: str = MAIN_ASPECT) -> list[dict]:
+    """The topic list of the CLI and API: {id, label, size, parent}, each top topic followed
+    by its sub-topics; `aspect` is added for an aspect other than the main hierarchy."""
+    out = []
+    for t in topic_store.list_topics(store, aspect):
+        row = t.as_dict()
+        if aspect != MAIN_ASPECT:
+            row["aspect"] = aspect
+        out.append(row)
+    return out

@@ -437,3 +437,20 @@ def unassigned_aspect_rowids(store: SQLiteStore, aspect: str, model: str) -> lis
             (aspect, aspect, model),
         )
     ]
+
+
+def paper_topic(store: SQLiteStore, ident: str, aspect: str = MAIN_ASPECT) -> int | None:
+    """The finest topic id of the paper `ident` names (None without one)."""
+    rowid = store.resolve(ident)
+    return None if rowid is None else topic_of(store, rowid, aspect)
+
+
+def topic_chain(store: SQLiteStore, rowid: int, aspect: str = MAIN_ASPECT) -> list[Topic]:
+    """A paper's topic and sub-topic, outermost first (empty without topics)."""
+    finest = topic_of(store, rowid, aspect)
+    chain: list[Topic] = []
+    t = get_topic(store, finest) if finest is not None else None
+    while t is not None and len(chain) < 4:
+        chain.insert(0, t)
+        t = get_topic(store, t.parent) if t.parent else None
+    return chain

@@ -32,6 +32,7 @@ def _register() -> None:
         ingest,
         ops,
         papers,
+        topics,
         users,
         web,
     )

@@ -19,6 +19,7 @@ from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, o
 from paperscope.serve.cli.output import console
 from paperscope.serve.records import authors_line as _authors_line
 from paperscope.serve.records import paper_full, paper_summary, sources_shown
+from paperscope.store.topics import paper_topic
 
 
 @app.command()
@@ -182,7 +183,9 @@ def show(
     with open_store(db) as store:
         paper = store.get(paper_id)
         sources = sources_shown(store.paper_sources(paper.id))
+        topic = paper_topic(store, paper.id)
     data = paper_full(paper)
+    data["topic"] = topic
     data["merged_from"] = [{"source": s, "origin": o, "first_seen": t} for s, o, t in sources]
     if as_json:
         typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2))

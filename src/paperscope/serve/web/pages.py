@@ -33,6 +33,7 @@ from paperscope.serve.web.site import Site, site_of
 from paperscope.store.authors import AuthorDirectory
 from paperscope.store.browse import SORTS as FEED_SORTS
 from paperscope.store.browse import Browse, org_slug, parse_day
+from paperscope.store.topics import topic_chain
 
 router = APIRouter(include_in_schema=False)
 
@@ -372,6 +373,7 @@ async def paper(request: Request, ident: str) -> Response:
         "sources": sources_shown(store.paper_sources(paper.id)),
         "local_upvotes": Browse(store).upvote_counts([rowid]).get(rowid, 0),
         "export_base": _paper_path(paper),
+        "topics": topic_chain(store, rowid),
     }
     return render(request, "paper.html", context)
 
