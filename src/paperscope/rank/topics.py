@@ -19,10 +19,9 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from paperscope.index.embedding import DOC_PASSAGE
 from paperscope.rank import topic_labels
@@ -67,6 +66,8 @@ def kmeans(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(labels, unit centroids) of k-means on unit vectors: squared Euclidean distance there
     orders like cosine, and unit centroids make assignment a dot product."""
+    from sklearn.cluster import KMeans, MiniBatchKMeans  # a second to import: on use only
+
     k = max(1, min(k, len(vectors)))
     if len(vectors) > MINIBATCH_ABOVE:
         model = MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=4096)
@@ -387,3 +388,50 @@ def summaries(store: SQLiteStore, aspect: str = MAIN_ASPECT) -> list[dict]:
             row["aspect"] = aspect
         out.append(row)
     return out
+
+
+def fill_topic_refs(node, store: SQLiteStore):
+    """`node` with each ``topic:ID`` holding the rowids of that topic and its sub-topics (an
+    unknown id matches nothing)."""
+    from paperscope.rank import query as q
+
+    if isinstance(node, q.TopicRef):
+        return replace(node, rowids=tuple(topic_store.topic_rowids(store, node.id)))
+    if isinstance(node, q.And | q.Or):
+        return type(node)(tuple(fill_topic_refs(i, store) for i in node.items))
+    if isinstance(node, q.Not):
+        return q.Not(fill_topic_refs(node.item, store))
+    return node
+
+
+def topic_facet(store: SQLiteStore, rowids, top: int = 12) -> dict[str, int]:
+    """Matches per top topic, as {str(topic id): papers}, largest first."""
+    finest = topic_store.topics_of(store, [int(r) for r in rowids])
+    if not finest:
+        return {}
+    parents = {
+        t.id: t.parent or t.id for t in topic_store.labels(store, set(finest.values())).values()
+    }
+    counts = Counter(parents.get(t, t) for t in finest.values())
+    return {str(t): n for t, n in counts.most_common(top)}
+
+
+def group_rowids(
+    store: SQLiteStore, rowids: Sequence[int], aspect: str = MAIN_ASPECT
+) -> list[tuple[Topic | None, list[int]]]:
+    """`rowids` regrouped by their top topic of `aspect`: groups in the order of their first
+    paper (the best hit leads), papers in their given order; papers without a topic of that
+    aspect last, under None."""
+    finest = topic_store.topics_of(store, rowids, aspect)
+    known = topic_store.labels(store, set(finest.values()))
+    parents = topic_store.labels(store, {t.parent for t in known.values() if t.parent})
+    groups: dict[int | None, list[int]] = {}
+    for r in rowids:
+        t = known.get(finest.get(r, -1))
+        top = (parents.get(t.parent) or t) if t is not None and t.parent else t
+        groups.setdefault(top.id if top else None, []).append(r)
+    tops = {**known, **parents}
+    ordered = [(tops[k], v) for k, v in groups.items() if k is not None]
+    if None in groups:
+        ordered.append((None, groups[None]))
+    return ordered
