@@ -102,8 +102,8 @@ def terms(text: str) -> Counter[str]:
 
 
 def class_tfidf(classes: Sequence[Counter[str]]) -> list[list[tuple[str, float]]]:
-    """Per class, its terms by c-TF-IDF weight, highest first (terms in 1 paper only are not
-    candidates: a label must describe more than one paper)."""
+    """Per class, its terms by c-TF-IDF weight, highest first (terms of 1 paper only are not
+    candidates when any term is shared: a label should describe more than one paper)."""
     overall: Counter[str] = Counter()
     for c in classes:
         overall.update(c)
@@ -111,8 +111,13 @@ def class_tfidf(classes: Sequence[Counter[str]]) -> list[list[tuple[str, float]]
     ranked = []
     for c in classes:
         total = sum(c.values()) or 1
+        # a term of one paper describes no group; in a class whose papers share no term,
+        # one paper's terms are all there is
+        shared = any(n >= 2 for n in c.values())
         scores = [
-            (t, n / total * math.log(1 + mean_len / overall[t])) for t, n in c.items() if n >= 2
+            (t, n / total * math.log(1 + mean_len / overall[t]))
+            for t, n in c.items()
+            if n >= 2 or not shared
         ]
         scores.sort(key=lambda s: (-s[1], s[0]))
         ranked.append(scores)

@@ -58,7 +58,7 @@ def _detail(request: Request, topic_id: int) -> topics_rank.TopicDetail:
 @router.get(
     "/api/v1/topics",
     response_model=list[TopicOut],
-    response_model_exclude_none=True,
+    response_model_exclude_unset=True,
     tags=["topics"],
     summary="Every topic: each top topic, then its sub-topics",
     responses=ERRORS,
