@@ -90,8 +90,9 @@ def bertopic_style(vectors: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
     try:
         import umap  # type: ignore[import-not-found]
 
-        low = umap.UMAP(n_components=5, n_neighbors=15, min_dist=0.0, metric="cosine",
-                        random_state=seed).fit_transform(vectors)
+        low = umap.UMAP(
+            n_components=5, n_neighbors=15, min_dist=0.0, metric="cosine", random_state=seed
+        ).fit_transform(vectors)
         how = "UMAP 5-d + HDBSCAN"
     except ImportError:
         low = PCA(n_components=5, random_state=seed).fit_transform(vectors)
@@ -115,8 +116,10 @@ def main() -> None:
         rowids, vectors = topic_store.doc_vectors(store, embedder.version, DOC_PASSAGE)
         papers = store.load_rowids(rowids.tolist())
         truth = [papers[int(r)].categories[0] for r in rowids]
-        print(f"{len(rowids)} papers, {len(set(truth))} primary categories: "
-              f"{dict(Counter(truth).most_common())}")
+        print(
+            f"{len(rowids)} papers, {len(set(truth))} primary categories: "
+            f"{dict(Counter(truth).most_common())}"
+        )
         rows = []
         for seed in SEEDS:
             t0, c0 = time.perf_counter(), time.process_time()
@@ -128,15 +131,25 @@ def main() -> None:
             top = np.array([top_of[f] for f in fine])
             k = summary["topics"]
             plain = KMeans(k, n_init=1, random_state=seed).fit_predict(vectors)
-            plain_fine = KMeans(len(set(fine.tolist())), n_init=1, random_state=seed).fit_predict(vectors)
+            plain_fine = KMeans(len(set(fine.tolist())), n_init=1, random_state=seed).fit_predict(
+                vectors
+            )
             bert, how = bertopic_style(vectors, seed)
-            rows.append({
-                "seed": seed, "k": k, "fine_k": len(set(fine.tolist())),
-                "ours": scores(truth, top), "ours_fine": scores(truth, fine),
-                "kmeans": scores(truth, plain), "kmeans_fine": scores(truth, plain_fine),
-                "bertopic": scores(truth, bert), "bertopic_k": len(set(bert.tolist())),
-                "wall": wall, "cpu": cpu,
-            })
+            rows.append(
+                {
+                    "seed": seed,
+                    "k": k,
+                    "fine_k": len(set(fine.tolist())),
+                    "ours": scores(truth, top),
+                    "ours_fine": scores(truth, fine),
+                    "kmeans": scores(truth, plain),
+                    "kmeans_fine": scores(truth, plain_fine),
+                    "bertopic": scores(truth, bert),
+                    "bertopic_k": len(set(bert.tolist())),
+                    "wall": wall,
+                    "cpu": cpu,
+                }
+            )
         print(f"\nBERTopic-style baseline: {how}")
         print(f"{'seed':>4} {'k':>3} {'method':<34} {'NMI':>6} {'purity':>7}")
         for r in rows:
@@ -153,15 +166,19 @@ def main() -> None:
         for key in ("ours", "ours_fine", "kmeans", "kmeans_fine", "bertopic"):
             nmis = [r[key][0] for r in rows]
             purs = [r[key][1] for r in rows]
-            print(f"  {key:<12} NMI {min(nmis):.3f}-{max(nmis):.3f} ({max(nmis) - min(nmis):.3f})"
-                  f"  purity {min(purs):.3f}-{max(purs):.3f} ({max(purs) - min(purs):.3f})")
-        print("build (main aspect, 1,000 papers): " + ", ".join(
-            f"{r['wall']:.1f} s wall / {r['cpu']:.1f} s CPU" for r in rows))
+            print(
+                f"  {key:<12} NMI {min(nmis):.3f}-{max(nmis):.3f} ({max(nmis) - min(nmis):.3f})"
+                f"  purity {min(purs):.3f}-{max(purs):.3f} ({max(purs) - min(purs):.3f})"
+            )
+        print(
+            "build (main aspect, 1,000 papers): "
+            + ", ".join(f"{r['wall']:.1f} s wall / {r['cpu']:.1f} s CPU" for r in rows)
+        )
 
         print("\n10 largest topics (seed 0 build, rebuilt):")
         topics_rank.build(store, embedder, seed=0)
         tops = [t for t in topic_store.list_topics(store) if t.level == 1]
-        subs = {t.parent: [] for t in tops}
+        subs = {t.id: [] for t in tops}
         for t in topic_store.list_topics(store):
             if t.level == 2:
                 subs[t.parent].append(t.label)
@@ -174,10 +191,14 @@ def main() -> None:
         for aspect in ("task", "method"):
             t0 = time.perf_counter()
             topics_rank.build(store, embedder, aspect, seed=0)
-            print(f"\naspect {aspect} ({time.perf_counter() - t0:.0f} s incl. embedding its text),"
-                  " 5 largest:")
-            for t in sorted((t for t in topic_store.list_topics(store, aspect) if t.level == 1),
-                            key=lambda t: -t.size)[:5]:
+            print(
+                f"\naspect {aspect} ({time.perf_counter() - t0:.0f} s incl. embedding its text),"
+                " 5 largest:"
+            )
+            for t in sorted(
+                (t for t in topic_store.list_topics(store, aspect) if t.level == 1),
+                key=lambda t: -t.size,
+            )[:5]:
                 print(f"  {t.size:>4}  {t.label}")
         drift_figures(store, embedder, rowids, truth)
     if args.synth:
@@ -200,34 +221,46 @@ def drift_figures(store: SQLiteStore, embedder, rowids: np.ndarray, truth: list[
         keep = rowids[~held]
         store.conn.execute("BEGIN")
         marks = ",".join("?" * int(held.sum()))
-        store.conn.execute(f"UPDATE papers SET deleted = 1 WHERE rowid IN ({marks})",
-                           rowids[held].tolist())
+        store.conn.execute(
+            f"UPDATE papers SET deleted = 1 WHERE rowid IN ({marks})", rowids[held].tolist()
+        )
         store.conn.execute("COMMIT")
         topics_rank.build(store, embedder, seed=0)
         store.conn.execute("BEGIN")
-        store.conn.execute(f"UPDATE papers SET deleted = 0 WHERE rowid IN ({marks})",
-                           rowids[held].tolist())
+        store.conn.execute(
+            f"UPDATE papers SET deleted = 0 WHERE rowid IN ({marks})", rowids[held].tolist()
+        )
         store.conn.execute("COMMIT")
         topics_rank.assign_new(store, embedder, aspects=("topic",))
         d = topics_rank.drift(store)
-        print(f"  {name:<40} built on {len(keep)}, +{d['assigned_since']}: "
-              f"{d['assigned_distance']:.3f} / {d['build_distance']:.3f} = {d['distance_ratio']:.3f}")
+        print(
+            f"  {name:<40} built on {len(keep)}, +{d['assigned_since']}: "
+            f"{d['assigned_distance']:.3f} / {d['build_distance']:.3f} = {d['distance_ratio']:.3f}"
+        )
 
 
 def synth_timing(n: int) -> None:
     rng = np.random.default_rng(0)
     centers = rng.normal(size=(60, 384)).astype(np.float32)
-    vectors = centers[rng.integers(0, 60, n)] + rng.normal(scale=0.8, size=(n, 384)).astype(np.float32)
+    vectors = centers[rng.integers(0, 60, n)] + rng.normal(scale=0.8, size=(n, 384)).astype(
+        np.float32
+    )
     t0, c0 = time.perf_counter(), time.process_time()
     h = topics_rank.cluster(vectors, seed=0)
-    print(f"\nclustering {n} synthetic 384-d vectors: {len(h.top_centroids)} top topics, "
-          f"{sum(len(c) for c in h.sub_centroids.values())} sub-topics in "
-          f"{time.perf_counter() - t0:.1f} s wall / {time.process_time() - c0:.1f} s CPU")
+    print(
+        f"\nclustering {n} synthetic 384-d vectors: {len(h.top_centroids)} top topics, "
+        f"{sum(len(c) for c in h.sub_centroids.values())} sub-topics in "
+        f"{time.perf_counter() - t0:.1f} s wall / {time.process_time() - c0:.1f} s CPU"
+    )
     new = vectors[:2000]
-    topics = [topic_store.Topic(i, None, 1, "", 0, centroid=c) for i, c in enumerate(h.top_centroids)]
+    topics = [
+        topic_store.Topic(i, None, 1, "", 0, centroid=c) for i, c in enumerate(h.top_centroids)
+    ]
     t0 = time.perf_counter()
     topics_rank._nearest(topics_rank._unit(new), topics)
-    print(f"assigning 2,000 new papers to {len(topics)} centroids: {time.perf_counter() - t0:.3f} s")
+    print(
+        f"assigning 2,000 new papers to {len(topics)} centroids: {time.perf_counter() - t0:.3f} s"
+    )
 
 
 if __name__ == "__main__":

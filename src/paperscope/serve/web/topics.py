@@ -117,4 +117,3 @@ async def topic_feed(request: Request, topic_id: int) -> Response:
     papers.sort(key=lambda p: (p.published or "", p.id), reverse=True)
     title = f"paperscope topic: {found.topic.label}"
     return _atom(request, title, f"/topic/{topic_id}", papers[:FEED_SIZE])
-
