@@ -254,3 +254,19 @@ def test_topic_pages_and_feed_render_and_escape(db, tmp_path):
         )
         assert client.get("/topic/987654").status_code == 404
         assert client.get("/topics?aspect=method").status_code == 200
+
+
+def test_coverage_puts_one_paper_of_each_topic_first(db):
+    # ranked best first; topics a a b a c b -> a b c first, then the rest by rank
+    ranked = [1, 2, 3, 4, 5, 6]
+    topic = {1: 10, 2: 10, 3: 11, 4: 10, 5: 12, 6: 11}
+    assert topics_rank.cover(ranked, topic) == [1, 3, 5, 2, 4, 6]
+    assert topics_rank.cover([7, 8], {}) == [7, 8]  # no topics: the order stands
+    with SQLiteStore(db) as store:
+        rowids = [r for (r,) in store.conn.execute("SELECT rowid FROM papers ORDER BY rowid")]
+        covered = topics_rank.diversify(store, rowids)
+        tops = topics_rank.top_topics(store, rowids)
+    assert sorted(covered) == rowids
+    distinct = len({tops[r].id for r in rowids if r in tops})
+    with_topic = [r for r in covered if r in tops]
+    assert len({tops[r].id for r in with_topic[:distinct]}) == distinct

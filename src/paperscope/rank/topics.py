@@ -435,3 +435,37 @@ def group_rowids(
     if None in groups:
         ordered.append((None, groups[None]))
     return ordered
+
+
+def cover(rowids: Sequence[int], topic_by_rowid: dict[int, int]) -> list[int]:
+    """Greedy topic coverage of a ranked list (best first): the best paper of each topic not
+    yet covered, in rank order, until every topic has one; then the rest by rank. Papers
+    without a topic count as a topic of their own each (they are never pushed down)."""
+    seen: set = set()
+    first, rest = [], []
+    for r in rowids:
+        key = topic_by_rowid.get(r, ("none", r))
+        (rest if key in seen else first).append(r)
+        seen.add(key)
+    return first + rest
+
+
+def top_topics(store: SQLiteStore, rowids: Sequence[int]) -> dict[int, Topic]:
+    """rowid -> its top topic of the main hierarchy, for the papers that have one."""
+    finest = topic_store.topics_of(store, rowids)
+    known = topic_store.labels(store, set(finest.values()))
+    parents = topic_store.labels(store, {t.parent for t in known.values() if t.parent})
+    out = {}
+    for r, t in finest.items():
+        topic = known.get(t)
+        if topic is not None:
+            out[r] = parents.get(topic.parent, topic) if topic.parent else topic
+    return out
+
+
+def diversify(store: SQLiteStore, rowids: Sequence[int]) -> list[int]:
+    """`cover` over the papers' top topics; unchanged when the store has no topics."""
+    tops = top_topics(store, rowids)
+    if not tops:
+        return list(rowids)
+    return cover(rowids, {r: t.id for r, t in tops.items()})
