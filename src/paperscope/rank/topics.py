@@ -41,7 +41,7 @@ CENTRAL = 5
 #: Rebuild advised when this share of the papers arrived after the build, or new papers sit
 #: this much farther from their centroid than the build's papers did (bench/topics.py).
 DRIFT_SHARE = 0.25
-DRIFT_DISTANCE_RATIO = 1.15
+DRIFT_DISTANCE_RATIO = 1.25
 
 Progress = Callable[[str], None]
 
