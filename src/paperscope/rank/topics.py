@@ -272,23 +272,41 @@ def _nearest(vectors: np.ndarray, topics: list[Topic]) -> list[tuple[int, float]
     return out
 
 
-def assign_new(store: SQLiteStore, embedder, aspects: Sequence[str] = ALL_ASPECTS) -> dict:
-    """Give every embedded paper without a topic of a built aspect its nearest topic; returns
-    {aspect: papers assigned}. Aspects never built are left alone (nothing to be near)."""
+def assign_new(
+    store: SQLiteStore,
+    embedder,
+    aspects: Sequence[str] = ALL_ASPECTS,
+    rowids: Sequence[int] | None = None,
+) -> dict:
+    """Give embedded papers without a topic of a built aspect their nearest topic: `rowids`
+    (the papers just embedded), or every such paper when None (a scan of the store's
+    vectors); returns {aspect: papers assigned}. Aspects never built are left alone."""
     done: dict[str, int] = {}
     for aspect in aspects:
         info = topic_store.build_info(store, aspect)
         if info is None or info.model != embedder.version:
             continue
+        if rowids is not None:
+            have = topic_store.topics_of(store, rowids, aspect)
+            fresh = [int(r) for r in rowids if int(r) not in have]
         if aspect == MAIN_ASPECT:
-            todo = topic_store.unassigned_rowids(store, embedder.version, DOC_PASSAGE, aspect)
+            if rowids is None:
+                todo = topic_store.unassigned_rowids(store, embedder.version, DOC_PASSAGE, aspect)
+            else:
+                todo = fresh
             if not todo:
                 continue
             found = topic_store.passage_matrix(store, embedder.version, DOC_PASSAGE, todo)
         else:
-            missing = topic_store.rowids_without_aspect_vector(store, aspect, embedder.version)
+            if rowids is None:
+                missing = topic_store.rowids_without_aspect_vector(store, aspect, embedder.version)
+            else:
+                missing = fresh
             embed_aspect(store, aspect, embedder, missing)
-            todo = topic_store.unassigned_aspect_rowids(store, aspect, embedder.version)
+            if rowids is None:
+                todo = topic_store.unassigned_aspect_rowids(store, aspect, embedder.version)
+            else:
+                todo = fresh
             if not todo:
                 continue
             found = topic_store.aspect_matrix_of(store, aspect, embedder.version, todo)

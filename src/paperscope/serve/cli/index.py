@@ -41,7 +41,7 @@ def embed_with_progress(engine: SearchEngine, *, quiet: bool = False) -> int:
             progress=lambda n: bar.advance(task, n),
         )
     # new papers join the nearest topic of each aspect built so far, without a rebuild
-    topics_rank.assign_new(engine.store, engine.embedder)
+    topics_rank.assign_new(engine.store, engine.embedder, rowids=done)
     return len(done)
 
 

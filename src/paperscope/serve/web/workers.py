@@ -70,7 +70,7 @@ class EmbedWorker(LockedThread):
                 self.embedded += len(done)
                 if done:
                     try:  # the new papers join the nearest topics built so far
-                        topics_rank.assign_new(store, embedder)
+                        topics_rank.assign_new(store, embedder, rowids=done)
                     except Exception:
                         log.exception("assigning topics to new papers failed")
                     lists_behind = True
