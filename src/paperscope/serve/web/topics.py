@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from paperscope.errors import InputError, NotFoundError
 from paperscope.rank import topics as topics_rank
 from paperscope.serve.topic_records import detail_json
-from paperscope.serve.web.api import ERRORS
+from paperscope.serve.web.api import ERRORS, PaperSummary
 from paperscope.serve.web.exports import _atom
 from paperscope.serve.web.pages import render
 from paperscope.serve.web.site import site_of
@@ -32,6 +32,30 @@ class TopicOut(BaseModel):
     size: int
     parent: int | None
     aspect: str | None = None
+
+
+class NeighbourOut(TopicOut):
+    similarity: float
+
+
+class MonthOut(BaseModel):
+    month: str
+    papers: int
+
+
+class AuthorCount(BaseModel):
+    name: str
+    papers: int
+
+
+class TopicDetailOut(TopicOut):
+    aspect: str
+    level: int
+    subtopics: list[TopicOut]
+    neighbours: list[NeighbourOut]
+    months: list[MonthOut]
+    authors: list[AuthorCount]
+    central: list[PaperSummary]
 
 
 AspectQuery = Annotated[
@@ -69,6 +93,8 @@ async def api_topics(request: Request, aspect: AspectQuery = topic_store.MAIN_AS
 
 @router.get(
     "/api/v1/topics/{topic_id}",
+    response_model=TopicDetailOut,
+    response_model_exclude_unset=True,
     tags=["topics"],
     summary="One topic: sub-topics, neighbours, papers per month, authors, central papers",
     responses=ERRORS,
