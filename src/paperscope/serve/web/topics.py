@@ -15,8 +15,9 @@ from pydantic import BaseModel
 from paperscope.errors import InputError, NotFoundError
 from paperscope.rank import topics as topics_rank
 from paperscope.serve.topic_records import detail_json
-from paperscope.serve.web.api import ERRORS, PaperSummary
+from paperscope.serve.web.api import ERRORS, PaperSummary, absolute
 from paperscope.serve.web.exports import _atom
+from paperscope.serve.web.format import paper_url
 from paperscope.serve.web.pages import render
 from paperscope.serve.web.site import site_of
 from paperscope.store import topics as topic_store
@@ -100,7 +101,11 @@ async def api_topics(request: Request, aspect: AspectQuery = topic_store.MAIN_AS
     responses=ERRORS,
 )
 async def api_topic(request: Request, topic_id: int) -> dict:
-    return detail_json(_detail(request, topic_id))
+    found = _detail(request, topic_id)
+    data = detail_json(found)
+    for item, paper in zip(data["central"], found.central, strict=True):
+        item["url"] = absolute(request, paper_url(paper))
+    return data
 
 
 @router.get("/topics", response_class=HTMLResponse, include_in_schema=False)
