@@ -338,6 +338,10 @@ def _leaf(node: q.Node) -> Query | None:
     if isinstance(node, q.Category):
         token = f"{node.code}.*" if node.prefix else node.code
         return _filter(Query.term_query(SCHEMA, "cat", token, index_option="basic"))
+    if isinstance(node, q.TopicRef):
+        if not node.rowids:
+            return _filter(Query.empty_query())
+        return _filter(Query.term_set_query(SCHEMA, "rowid", list(node.rowids)))
     if isinstance(node, q.DateRange):
         # a paper matches when all its date can mean lies in the range: one known only as
         # "2026" is in year:2026, never in January 2026 (a year is not its first day)
@@ -829,6 +833,10 @@ class LexicalIndex:
         """How many papers `node` matches or `rowids` names (see `match_set_query`)."""
         query = match_set_query(node, rowids)
         return self._searcher(sync=True).search(query, 1, count=True).count
+
+    def match_rowids(self, node: q.Node | None, rowids: Iterable[int] = ()) -> np.ndarray:
+        """Every rowid `count_matches` counts, sorted (the topic facet counts over them)."""
+        return matching_rowids(self._searcher(sync=True), match_set_query(node, rowids))
 
     def filter_rowids(self, node: q.Node) -> np.ndarray:
         """Every rowid matching `node` (typically the filter half of `query.split_query`),

@@ -52,6 +52,8 @@ Nodes:
 * `Category` -- ``code`` lower-cased; ``prefix`` means every category of that archive.
 * `DateRange` -- inclusive day bounds on the publication date; None is an open end. Several
   date clauses stay separate DateRanges under an And.
+* `TopicRef` -- ``topic:ID``, the papers of a topic and its sub-topics (`rowids`, filled in
+  by the search engine from the store).
 * `And`, `Or` (flattened, 2+ items) and `Not`. ``a ANDNOT b`` is ``And(a, Not(b))``; a double
   negation cancels.
 
@@ -65,7 +67,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from paperscope.errors import QueryError
@@ -103,12 +105,14 @@ _FIELDS = {
     "year": "year",
     "after": "after",
     "before": "before",
+    "topic": "topic",
 }
 #: Fields a `Term` can carry.
 TEXT_FIELDS = ("all", "ti", "abs", "co", "jr", "id")
 _FIELD_HINT = (
     "known fields: ti/title, au/author, abs/abstract, cat/category, id, co/comment, "
-    "jr/journal, all, submittedDate, year, after, before; quote the text to search it literally"
+    "jr/journal, all, submittedDate, year, after, before, topic; quote the text to search it "
+    "literally"
 )
 _OPERATORS = {"AND", "OR", "ANDNOT", "NOT"}
 
@@ -184,8 +188,17 @@ class Not:
     item: Node
 
 
-Node = Term | Author | Category | DateRange | And | Or | Not
-_LEAVES = (Term, Author, Category, DateRange)
+@dataclass(frozen=True, slots=True)
+class TopicRef:
+    """``topic:ID``: the papers of a topic (rank/topics.py) and its sub-topics. The search
+    engine fills `rowids` from the store before the query is compiled."""
+
+    id: int
+    rowids: tuple[int, ...] = field(default=(), compare=False, repr=False)
+
+
+Node = Term | Author | Category | DateRange | TopicRef | And | Or | Not
+_LEAVES = (Term, Author, Category, DateRange, TopicRef)
 
 
 def _and(items: list[Node]) -> Node:
@@ -527,6 +540,10 @@ def _leaf(field: str, tok: _Tok) -> Node:
         raise _error("empty phrase", tok.pos)
     if field == "au":
         return _author(tok.text.strip(), tok.pos)
+    if field == "topic":
+        if not text.isdigit() or len(text) > 12:
+            raise _error(f"'{text}' is not a topic id", tok.pos, hint="e.g. topic:12")
+        return TopicRef(int(text))
     prefix = tok.kind == "word" and text.endswith("*")
     if prefix:
         text = text.rstrip("*")
@@ -685,6 +702,8 @@ def to_string(node: Node) -> str:
     if isinstance(node, Category):
         code = node.code if re.fullmatch(r"[\w.\-]+", node.code) else _quote(node.code)
         return f"cat:{code}.*" if node.prefix else f"cat:{code}"
+    if isinstance(node, TopicRef):
+        return f"topic:{node.id}"
     if isinstance(node, DateRange):
         low = node.start.strftime("%Y%m%d") if node.start else "*"
         high = node.end.strftime("%Y%m%d") if node.end else "*"

@@ -41,6 +41,7 @@ from paperscope.model import Paper
 from paperscope.normalize import normalize_arxiv_id
 from paperscope.rank import fusion, trending
 from paperscope.rank import query as q
+from paperscope.rank.topics import fill_topic_refs, topic_facet
 from paperscope.store.backends import open_store
 from paperscope.store.browse import Browse
 from paperscope.store.sqlite import SQLiteStore
@@ -261,6 +262,7 @@ class SearchEngine:
             return self._open(text, ident, mode, sort)
         parsed = q.parse_query(text, strict=strict)
         node = parsed.node
+        node = fill_topic_refs(node, self.store)
         free, filters = q.split_query(node)
         result = SearchResult(text, mode, sort, [], 0, notice=parsed.notice)
         if mode != "lexical" and not self.store.has_vectors():
@@ -301,6 +303,9 @@ class SearchEngine:
                 hit.snippet = self.lexical.snippet(node, hit.paper.abstract, max_chars=200)
         if facets:
             result.facets = self.lexical.facets(matches.node, rowids=matches.rowids)
+            matched = self.lexical.match_rowids(matches.node, matches.rowids)
+            if len(matched):
+                result.facets["topic"] = topic_facet(self.store, matched)
         return result
 
     def _hits(

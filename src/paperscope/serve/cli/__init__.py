@@ -33,6 +33,7 @@ def _register() -> None:
         ingest,
         ops,
         papers,
+        topics,
         users,
         web,
     )

@@ -11,6 +11,7 @@ import typer
 
 from paperscope.config import resolve_db_path
 from paperscope.index.embedding import embed_missing
+from paperscope.rank import topics as topics_rank
 from paperscope.rank.neighbours_follow import follow_vectors
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
@@ -49,6 +50,8 @@ def embed_with_progress(engine: SearchEngine, *, quiet: bool = False) -> int:
             index=engine.vectors,
             progress=lambda n: bar.advance(task, n),
         )
+    # new papers join the nearest topic of each aspect built so far, without a rebuild
+    topics_rank.assign_new(engine.store, engine.embedder, rowids=done)
     return len(done)
 
 

@@ -13,12 +13,15 @@ from paperscope.config import resolve_db_path
 from paperscope.dates import display_date
 from paperscope.errors import InputError
 from paperscope.index.embedder import default_embedder
+from paperscope.rank import topics as topics_rank
 from paperscope.rank.search import MAX_LIMIT, SIMILAR_MODE, SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, open_store
 from paperscope.serve.cli.output import console
 from paperscope.serve.records import authors_line as _authors_line
 from paperscope.serve.records import paper_full, paper_summary, sources_shown
+from paperscope.store.topics import labels as topic_labels
+from paperscope.store.topics import paper_topic
 
 
 @app.command()
@@ -49,6 +52,10 @@ def search(
             "--strict", help="Refuse text that is not the query language (exit 2, with where)."
         ),
     ] = False,
+    group: Annotated[
+        str | None,
+        typer.Option("--group", metavar="ASPECT", help="Group the hits by topic, task or method."),
+    ] = None,
 ) -> None:
     """Search papers: BM25 and embeddings fused (hybrid, the default), or one of them.
 
@@ -60,10 +67,23 @@ def search(
         index_progress(as_json) as progress,
         SearchEngine.open(resolve_db_path(db), progress=progress) as engine,
     ):
+        if group is not None and group not in topics_rank.ALL_ASPECTS:
+            raise InputError(
+                f"unknown aspect {group!r}", hint="one of: " + ", ".join(topics_rank.ALL_ASPECTS)
+            )
         result = engine.search(
             query, mode=mode, limit=limit, offset=offset, sort=sort, facets=facets, strict=strict
         )
+        groups = (
+            topics_rank.group_rowids(engine.store, [h.rowid for h in result.hits], group)
+            if group
+            else None
+        )
+        topic_names = _topic_names(engine.store, result.facets.get("topic", {}))
     _print_notes(result, mode)
+    if groups is not None:
+        _print_groups(result, groups, group, as_json)
+        return
     if as_json:
         hits = [paper_summary(h.paper, h.score) for h in result.hits]
         if facets:
@@ -96,8 +116,44 @@ def search(
     )
     if facets:
         for name, counts in result.facets.items():
-            top = ", ".join(f"{k} {v}" for k, v in list(counts.items())[:12])
+            names = topic_names if name == "topic" else {}
+            top = ", ".join(
+                f"{names[k]} ({k}) {v}" if k in names else f"{k} {v}"
+                for k, v in list(counts.items())[:12]
+            )
             console().print(f"[bold]{name}[/]: {top}", highlight=False)
+
+
+def _topic_names(store, counts: dict[str, int]) -> dict[str, str]:
+    return {str(i): t.label for i, t in topic_labels(store, [int(k) for k in counts]).items()}
+
+
+def _print_groups(result, groups: list, aspect: str, as_json: bool) -> None:
+    """Hits regrouped by their top topic of `aspect`: in JSON {"groups": [{id, label, size,
+    results}], "total"}, the group of papers without a topic last with id null."""
+    by_rowid = {h.rowid: h for h in result.hits}
+    if as_json:
+        body = {
+            "aspect": aspect,
+            "total": result.total,
+            "groups": [
+                {
+                    "id": t.id if t else None,
+                    "label": t.label if t else None,
+                    "size": len(rowids),
+                    "results": [
+                        paper_summary(by_rowid[r].paper, by_rowid[r].score) for r in rowids
+                    ],
+                }
+                for t, rowids in groups
+            ],
+        }
+        typer.echo(orjson.dumps(body))
+        return
+    for t, rowids in groups:
+        title = f"{t.label} ({t.id})" if t else f"no {aspect} yet"
+        console().print(f"[bold]{title}[/]", highlight=False)
+        _print_hits([by_rowid[r] for r in rowids])
 
 
 def _results(total: int) -> str:
@@ -182,7 +238,9 @@ def show(
     with open_store(db) as store:
         paper = store.get(paper_id)
         sources = sources_shown(store.paper_sources(paper.id))
+        topic = paper_topic(store, paper.id)
     data = paper_full(paper)
+    data["topic"] = topic
     data["merged_from"] = [{"source": s, "origin": o, "first_seen": t} for s, o, t in sources]
     if as_json:
         typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2))

@@ -41,6 +41,7 @@ from paperscope.errors import InputError, NotFoundError, QueryError
 from paperscope.model import Paper
 from paperscope.rank.query import parse as parse_query
 from paperscope.rank.search import SearchEngine
+from paperscope.rank.topics import diversify, top_topics
 from paperscope.serve.email.config import MailConfig, mail_from_env
 from paperscope.serve.email.smtp import MailError, send_message
 from paperscope.serve.records import authors_line
@@ -137,6 +138,7 @@ class Item:
     paper: Paper
     reason: str  # the group heading: "By Jane Doe", "New in cs.LG", "Close to <title>"...
     kind: str  # author | category | query | similar | seed | recommended
+    topic: str | None = None  # the label of the paper's top topic, when topics are built
 
 
 @dataclass(slots=True)
@@ -217,6 +219,9 @@ def _rec_candidates(
     except ImportError:  # recommendations not installed in this build: alerts only
         return []
     recs = Recommender(engine).recommend(user.id, limit=limit, since=since_day, exclude=exclude)
+    # topic coverage: the best paper of every topic before a second of any (docs/topics.md)
+    by_rowid = {rec.rowid: rec for rec in recs}
+    recs = [by_rowid[r] for r in diversify(engine.store, list(by_rowid))]
     groups: dict[tuple[str, str], list[int]] = {}
     for rec in recs:
         reason = rec.reason[:1].upper() + rec.reason[1:] if rec.reason else "Recommended for you"
@@ -266,7 +271,12 @@ def collect(engine: SearchEngine, user: User, *, limit: int = MAX_PAPERS) -> lis
     candidates += _rec_candidates(engine, user, rec_since, sent | in_alerts, limit)
     picked = interleave(candidates, sent, limit, PER_GROUP)
     papers = store.load_rowids([rowid for rowid, _, _ in picked])
-    items = [Item(r, papers[r], reason, kind) for r, reason, kind in picked if r in papers]
+    tops = top_topics(store, [r for r, _, _ in picked])
+    items = [
+        Item(r, papers[r], reason, kind, tops[r].label if r in tops else None)
+        for r, reason, kind in picked
+        if r in papers
+    ]
     # list group by group (the interleaving decided who got in, not the reading order)
     order = {reason: i for i, (reason, _) in enumerate(group_items(items))}
     return sorted(items, key=lambda item: order[item.reason])

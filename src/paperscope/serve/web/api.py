@@ -29,6 +29,7 @@ from paperscope.serve.web.format import author_url, paper_url
 from paperscope.serve.web.site import Site, site_of
 from paperscope.store.authors import AuthorDirectory
 from paperscope.store.browse import Browse
+from paperscope.store.topics import paper_topic
 
 router = APIRouter(prefix="/api/v1")
 
@@ -147,6 +148,7 @@ class PaperFull(BaseModel):
     external_ids: dict[str, str]
     url: str = Field(description="This server's page of the paper")
     merged_from: list[MergedFrom] = Field(description="Source records merged into this paper")
+    topic: int | None = Field(None, description="Id of the paper's finest topic (null if none)")
 
 
 class PageOfPapers(BaseModel):
@@ -501,6 +503,7 @@ async def paper(request: Request, ident: str) -> dict:
         {"source": s, "origin": o, "first_seen": t}
         for s, o, t in sources_shown(store.paper_sources(found.id))
     ]
+    data["topic"] = paper_topic(store, found.id)
     return data
 
 

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Paper
 from paperscope.normalize import find_arxiv_id, normalize_arxiv_id
+from paperscope.rank.topics import ALL_ASPECTS, group_rowids
 from paperscope.serve.library_io import export_bibtex, export_json, import_library
 from paperscope.serve.records import paper_summary
 from paperscope.serve.web.api import PERSONAL_ERRORS
@@ -204,7 +205,10 @@ async def library_page(
     tag: int | None = None,
     unread: bool = False,
     page: int = 1,
+    group: str = "",
 ) -> Response:
+    if group and group not in ALL_ASPECTS:
+        raise InputError(f"unknown grouping {group!r}", hint="group: " + ", ".join(ALL_ASPECTS))
     library = _library(request)
     size, offset = _page_args(request, page)
     items, total = library.items(user.id, tag_id=tag, unread=unread, limit=size, offset=offset)
@@ -226,7 +230,22 @@ async def library_page(
         pages=max(1, -(-total // size)),
         upvotes=upvotes,
         here=_here(request),
+        group=group,
+        aspects=ALL_ASPECTS,
+        grouped=_grouped(request, items, group),
     )
+
+
+def _grouped(request: Request, items: list, aspect: str) -> list[tuple[Any, list]]:
+    """The page's items regrouped by their top topic of `aspect`, or one unnamed group."""
+    if not aspect:
+        return [(None, items)]
+    by_rowid = {i.rowid: i for i in items}
+    store = site_of(request).store
+    return [
+        (t, [by_rowid[r] for r in rowids])
+        for t, rowids in group_rowids(store, list(by_rowid), aspect)
+    ]
 
 
 @router.get("/library/import")

@@ -22,6 +22,7 @@ from paperscope.errors import InputError
 from paperscope.model import Paper
 from paperscope.rank import query as query_lang
 from paperscope.rank.search import MAX_LIMIT, MODES, arxiv_reference
+from paperscope.rank.topics import ALL_ASPECTS, group_rowids
 from paperscope.serve.export import bibtex_entry
 from paperscope.serve.records import sources_shown
 from paperscope.serve.web.actions import fill_slots, here, list_actions, slot
@@ -33,6 +34,8 @@ from paperscope.serve.web.site import Site, site_of
 from paperscope.store.authors import AuthorDirectory
 from paperscope.store.browse import SORTS as FEED_SORTS
 from paperscope.store.browse import Browse, org_slug, parse_day
+from paperscope.store.topics import labels as topic_labels
+from paperscope.store.topics import topic_chain
 
 router = APIRouter(include_in_schema=False)
 
@@ -284,8 +287,11 @@ async def search(
     page: Page = 1,
     size: Annotated[int | None, Query(ge=1)] = None,
     strict: bool = False,
+    group: str = "",
 ) -> HTMLResponse:
     site = site_of(request)
+    if group and group not in ALL_ASPECTS:
+        raise InputError(f"unknown grouping {group!r}", hint="group: " + ", ".join(ALL_ASPECTS))
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}", hint="modes: " + ", ".join(MODES))
     if sort not in SEARCH_SORTS:
@@ -333,8 +339,26 @@ async def search(
         **_follow(request, "query", q),
         pager=pager(request, page, size, result.total, most=max(1, MAX_LIMIT // size)),
         facet_url=lambda **changes: _search_url(request, **changes),
+        group=group,
+        aspects=ALL_ASPECTS,
+        groups=_groups(site, result.hits, group) if group else None,
+        topic_facet=_topic_facet(site, result.facets.get("topic", {})),
     )
     return render(request, "search.html", context)
+
+
+def _groups(site: Site, hits: list, aspect: str) -> list[tuple]:
+    """The hits of a page regrouped by their top topic of `aspect` (rank.topics)."""
+    by_rowid = {h.rowid: h for h in hits}
+    return [
+        (t, [by_rowid[r] for r in rowids])
+        for t, rowids in group_rowids(site.store, list(by_rowid), aspect)
+    ]
+
+
+def _topic_facet(site: Site, counts: dict[str, int]) -> list[tuple]:
+    known = topic_labels(site.store, [int(k) for k in counts])
+    return [(known[int(k)], n) for k, n in counts.items() if int(k) in known]
 
 
 def _search_url(request: Request, **changes: str | None) -> str:
@@ -372,6 +396,7 @@ async def paper(request: Request, ident: str) -> Response:
         "sources": sources_shown(store.paper_sources(paper.id)),
         "local_upvotes": Browse(store).upvote_counts([rowid]).get(rowid, 0),
         "export_base": _paper_path(paper),
+        "topics": topic_chain(store, rowid),
     }
     return render(request, "paper.html", context)
 

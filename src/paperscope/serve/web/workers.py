@@ -54,6 +54,7 @@ class EmbedWorker(LockedThread):
     def work(self) -> None:
         from paperscope.index.embedder import default_embedder
         from paperscope.index.embedding import embed_missing
+        from paperscope.rank import topics as topics_rank
 
         # the process's shared embedder: its model session loads on the first paper only
         embedder = default_embedder()
@@ -68,6 +69,10 @@ class EmbedWorker(LockedThread):
                     done = []
                 self.embedded += len(done)
                 if done:
+                    try:  # the new papers join the nearest topics built so far
+                        topics_rank.assign_new(store, embedder, rowids=done)
+                    except Exception:
+                        log.exception("assigning topics to new papers failed")
                     lists_behind = True
                     continue
                 if lists_behind and self.neighbours_newest:

@@ -1,0 +1,151 @@
+"""`paperscope topics`: the topic hierarchy and its aspects (list, show, rebuild)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import orjson
+import typer
+from rich.table import Table
+
+from paperscope.errors import InputError
+from paperscope.index.embedder import default_embedder
+from paperscope.rank import topics as topics_rank
+from paperscope.serve.cli import app
+from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli.output import console
+from paperscope.serve.topic_records import detail_json
+from paperscope.store import topics as topic_store
+
+topics_app = typer.Typer(
+    help="Topics: clusters of the papers by meaning, and groupings by task and method.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+app.add_typer(topics_app, name="topics")
+
+AspectOption = Annotated[
+    str, typer.Option("--aspect", help="topic (the main hierarchy), task or method.")
+]
+
+
+def _check_aspect(aspect: str) -> None:
+    if aspect not in topics_rank.ALL_ASPECTS:
+        raise InputError(
+            f"unknown aspect {aspect!r}",
+            hint="one of: " + ", ".join(topics_rank.ALL_ASPECTS),
+        )
+
+
+@topics_app.callback()
+def topics_list(
+    ctx: typer.Context,
+    db: DbOption = None,
+    aspect: AspectOption = topic_store.MAIN_ASPECT,
+    as_json: JsonOption = False,
+) -> None:
+    """List topics: each top topic, then its sub-topics (id, label, size, parent)."""
+    if ctx.invoked_subcommand:
+        return
+    _check_aspect(aspect)
+    with open_store(db) as store:
+        rows = topics_rank.summaries(store, aspect)
+        drift = topics_rank.drift(store, aspect)
+    if as_json:
+        typer.echo(orjson.dumps(rows))
+        return
+    if not rows:
+        console(stderr=True).print(
+            "no topics yet: `paperscope topics rebuild` clusters the embedded papers",
+            highlight=False,
+        )
+        return
+    table = Table("id", "size", "label", box=None)
+    for row in rows:
+        indent = "  " if row["parent"] else ""
+        table.add_row(str(row["id"]), str(row["size"]), indent + row["label"])
+    console().print(table, highlight=False)
+    if drift:
+        note = (
+            f"built {drift['built_at']} on {drift['papers_at_build']} papers; "
+            f"{drift['assigned_since']} assigned since ({drift['share_new']:.0%}), "
+            f"distance ratio {drift['distance_ratio']:.2f}"
+        )
+        if drift["rebuild_advised"]:
+            note += "; a rebuild is advised: `paperscope topics rebuild`"
+        console(stderr=True).print(note, highlight=False)
+
+
+@topics_app.command("show")
+def topics_show(
+    topic_id: Annotated[int, typer.Argument(metavar="ID", help="Topic id (see `topics`).")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One topic: size, sub-topics, neighbours, papers per month, authors, central papers."""
+    with open_store(db) as store:
+        found = topics_rank.detail(store, topic_id)
+    if found is None:
+        raise InputError(f"no topic {topic_id}", hint="`paperscope topics` lists them")
+    data = detail_json(found)
+    if as_json:
+        typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        return
+    out = console()
+    t = found.topic
+    out.print(f"[bold]{t.label}[/]  ({t.aspect} {t.id}, {t.size} papers)", highlight=False)
+    if found.parent:
+        out.print(f"in: {found.parent.label} ({found.parent.id})", highlight=False)
+    for key, items in (
+        ("sub-topics", [f"{c.label} ({c.id}, {c.size})" for c in found.children]),
+        ("near", [f"{n.label} ({n.id})" for n, _ in found.neighbours]),
+        ("authors", [f"{a} {n}" for a, n in found.authors]),
+        ("months", [f"{m} {n}" for m, n in found.months]),
+    ):
+        if items:
+            out.print(f"{key}: " + "; ".join(items), highlight=False)
+    for p in found.central:
+        out.print(f"  {p.id}  {p.title}", highlight=False)
+
+
+@topics_app.command("rebuild")
+def topics_rebuild(
+    db: DbOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the clustering.")] = 0,
+    aspect: Annotated[
+        list[str] | None,
+        typer.Option("--aspect", help="Only this aspect (repeatable). Default: all."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-cluster the embedded papers into topics (and the task/method aspects)."""
+    wanted = aspect or list(topics_rank.ALL_ASPECTS)
+    for a in wanted:
+        _check_aspect(a)
+    started = time.perf_counter()
+    embedder = default_embedder()
+    err = console(stderr=True)
+
+    def say(message: str) -> None:
+        if not as_json:
+            err.print(message, highlight=False)
+
+    with open_store(db) as store:
+        if not store.count_embedded(embedder.version):
+            raise InputError(
+                "no paper has a vector yet, so there is nothing to cluster",
+                hint="`paperscope embed` computes the vectors",
+            )
+        results = [topics_rank.build(store, embedder, a, seed=seed, progress=say) for a in wanted]
+    seconds = round(time.perf_counter() - started, 2)
+    if as_json:
+        typer.echo(orjson.dumps({"aspects": results, "seconds": seconds}))
+        return
+    for r in results:
+        console().print(
+            f"{r['aspect']}: {r['topics']} topics, {r['subtopics']} sub-topics over "
+            f"{r['papers']} papers",
+            highlight=False,
+        )
+    console().print(f"done in {seconds:.1f} s", highlight=False)

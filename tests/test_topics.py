@@ -1,0 +1,274 @@
+"""Topics and aspects on the real sample store: the hierarchy, labels, CLI and API contracts,
+the topic: filter, regrouping by aspect, incremental assignment and the topic pages."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import XSS_ID
+from paperscope.errors import QueryError
+from paperscope.index.embedder import default_embedder
+from paperscope.index.embedding import DOC_PASSAGE
+from paperscope.rank import topics as topics_rank
+from paperscope.rank.topic_labels import STOP_WORDS, label, terms
+from paperscope.serve.cli import app
+from paperscope.store import topics as topic_store
+from paperscope.store.sqlite import SQLiteStore
+from webtools import client_for, copy_store
+
+runner = CliRunner()
+HOSTILE = '<script>alert("t")</script> & co'
+
+
+def cli(*args: str):
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def db(pristine_store, tmp_path_factory):
+    """The sample store with topics (main hierarchy and the method aspect) built once."""
+    path = copy_store(pristine_store, tmp_path_factory.mktemp("topics") / "papers.db")
+    result = cli(
+        "topics",
+        "rebuild",
+        "--db",
+        str(path),
+        "--aspect",
+        "topic",
+        "--aspect",
+        "method",
+        "--json",
+        "--seed",
+        "3",
+    )
+    body = json.loads(result.stdout)
+    assert [a["aspect"] for a in body["aspects"]] == ["topic", "method"]
+    return path
+
+
+def _topics(db, aspect="topic"):
+    with SQLiteStore(db) as store:
+        return topic_store.list_topics(store, aspect)
+
+
+def test_hierarchy_covers_every_embedded_paper(db):
+    topics = _topics(db)
+    tops = [t for t in topics if t.level == 1]
+    subs = [t for t in topics if t.level == 2]
+    assert len(tops) >= 2 and subs
+    by_id = {t.id: t for t in topics}
+    with SQLiteStore(db) as store:
+        rowids, _ = topic_store.doc_vectors(store, default_embedder().version, DOC_PASSAGE)
+        finest = topic_store.topics_of(store, rowids.tolist())
+    assert set(finest) == set(rowids.tolist())  # every paper with a vector has a topic
+    assert sum(t.size for t in tops) == len(rowids)
+    for s in subs:
+        assert by_id[s.parent].level == 1
+    for t in tops:
+        kids = [s for s in subs if s.parent == t.id]
+        if kids:  # a split topic's papers all sit in its sub-topics
+            assert sum(k.size for k in kids) == t.size
+        assert t.central and len(t.central) <= topics_rank.CENTRAL
+
+
+def test_labels_read_like_vocabulary_not_stop_words(db):
+    for t in _topics(db) + _topics(db, "method"):
+        assert t.label and t.label != "(untitled)"
+        for term in t.label.split(" · "):
+            for word in term.split():
+                assert word not in STOP_WORDS, (t.label, word)
+                assert not word.endswith("ly") or word in ("anomaly", "family")
+    # the c-TF-IDF picks distinctive pairs: two classes sharing generic words apart
+    ranked_a, ranked_b = topics_rank.topic_labels.class_tfidf(
+        [
+            sum((terms(t) for t in texts), start=terms(""))
+            for texts in (
+                [
+                    "Graph neural networks use message passing.",
+                    "Message passing on graph neural networks for molecules.",
+                ],
+                [
+                    "We propose a new method: diffusion models for image synthesis.",
+                    "Diffusion models improve image synthesis results.",
+                ],
+            )
+        ]
+    )
+    assert label(ranked_a).startswith(("graph neural", "message passing"))
+    assert "propose" not in label(ranked_b) and "method" not in label(ranked_b)
+
+
+def test_cli_and_api_list_the_same_topics(db):
+    listed = json.loads(cli("topics", "--db", str(db), "--json").stdout)
+    assert listed and all(set(row) == {"id", "label", "size", "parent"} for row in listed)
+    method = json.loads(cli("topics", "--db", str(db), "--json", "--aspect", "method").stdout)
+    assert method and all(row["aspect"] == "method" for row in method)
+    assert not {r["id"] for r in method} & {r["id"] for r in listed}
+    with client_for(db) as client:
+        assert client.get("/api/v1/topics").json() == listed
+        assert client.get("/api/v1/topics?aspect=method").json() == method
+        assert client.get("/api/v1/topics?aspect=nope").status_code in (400, 422)
+        one = client.get(f"/api/v1/topics/{listed[0]['id']}").json()
+        assert one["id"] == listed[0]["id"] and one["subtopics"] and one["central"]
+        assert client.get("/api/v1/topics/987654").status_code == 404
+    shown = json.loads(
+        cli("topics", "show", str(listed[0]["id"]), "--db", str(db), "--json").stdout
+    )
+    for paper in one["central"]:  # the API adds each paper's page on this server
+        assert paper.pop("url").endswith("/paper/" + paper["id"])
+    assert shown == one
+    assert runner.invoke(app, ["topics", "show", "987654", "--db", str(db)]).exit_code != 0
+
+
+def test_show_json_and_paper_api_carry_the_topic(db):
+    with SQLiteStore(db) as store:
+        rowid = store.resolve(XSS_ID)
+        finest = topic_store.topic_of(store, rowid)
+    assert finest is not None
+    shown = json.loads(cli("show", XSS_ID, "--db", str(db), "--json").stdout)
+    assert shown["topic"] == finest
+    with client_for(db) as client:
+        assert client.get(f"/api/v1/paper/{XSS_ID}").json()["topic"] == finest
+
+
+def test_topic_filter_narrows_search(db):
+    top = next(t for t in _topics(db) if t.level == 1)
+    with SQLiteStore(db) as store:
+        members = set(topic_store.topic_rowids(store, top.id))
+    assert len(members) == top.size
+    alone = json.loads(
+        cli("search", f"topic:{top.id}", "--db", str(db), "--json", "-n", "200", "--facets").stdout
+    )
+    assert alone["total"] == top.size
+    assert alone["facets"]["topic"] == {str(top.id): top.size}
+    everything = json.loads(
+        cli("search", "learning", "--db", str(db), "--json", "-n", "200", "--facets").stdout
+    )
+    narrowed = json.loads(
+        cli(
+            "search", f"learning topic:{top.id}", "--db", str(db), "--json", "-n", "200", "--facets"
+        ).stdout
+    )
+    assert 0 < narrowed["total"] < everything["total"]
+    assert set(everything["facets"]["topic"]) > {str(top.id)}
+    with SQLiteStore(db) as store:
+        ids = {store.resolve(h["id"]) for h in narrowed["results"]}
+    assert ids <= members
+    none = json.loads(cli("search", "learning topic:987654", "--db", str(db), "--json").stdout)
+    assert none == []
+    bad = runner.invoke(app, ["search", "topic:abc", "--db", str(db), "--strict"])
+    assert isinstance(bad.exception, QueryError) and "topic id" in str(bad.exception)
+
+
+def test_regroup_search_and_library_by_aspect(db):
+    plain = json.loads(cli("search", "learning", "--db", str(db), "--json", "-n", "30").stdout)
+    grouped = json.loads(
+        cli("search", "learning", "--db", str(db), "--json", "-n", "30", "--group", "method").stdout
+    )
+    assert grouped["aspect"] == "method" and len(grouped["groups"]) >= 2
+    flat = [h["id"] for g in grouped["groups"] for h in g["results"]]
+    assert sorted(flat) == sorted(h["id"] for h in plain)
+    method_tops = {t.id for t in _topics(db, "method") if t.level == 1}
+    assert {g["id"] for g in grouped["groups"]} <= method_tops | {None}
+    # groups come in the order of their best hit
+    firsts = [
+        plain.index(next(h for h in plain if h["id"] == g["results"][0]["id"]))
+        for g in grouped["groups"]
+    ]
+    assert firsts == sorted(firsts)
+    with client_for(db) as client:
+        page = client.get("/search", params={"q": "learning", "group": "method", "size": 30})
+        assert page.status_code == 200
+        assert page.text.count('class="hit-group"') == len(grouped["groups"])
+        assert client.get("/search", params={"q": "learning", "group": "x"}).status_code == 400
+        lib = client.get("/library", params={"group": "topic"})
+        assert lib.status_code == 200
+
+
+def test_new_paper_joins_nearest_topic_without_rebuild(db, tmp_path):
+    path = copy_store(db, tmp_path / "papers.db")
+    before = {t.id: t.size for t in _topics(path)}
+    record = {
+        "id": "2612.00077",
+        "title": "Message passing graph neural networks for molecular property prediction",
+        "abstract": "We propose a graph neural network with message passing over molecular "
+        "graphs, trained to predict molecular properties from atoms and bonds.",
+        "authors": "Ada Example, Bo Sample",
+        "categories": "cs.LG",
+        "versions": [{"version": "v1", "created": "Mon, 7 Dec 2026 10:00:00 GMT"}],
+        "update_date": "2026-12-07",
+        "authors_parsed": [["Example", "Ada", ""], ["Sample", "Bo", ""]],
+    }
+    source = tmp_path / "one.jsonl"
+    source.write_text(json.dumps(record) + "\n")
+    cli("import", str(source), "--db", str(path), "-q")
+    with SQLiteStore(path) as store:
+        rowid = store.resolve("2612.00077")
+        finest = topic_store.topic_of(store, rowid)
+        method = topic_store.topic_of(store, rowid, "method")
+        info = topic_store.build_info(store)
+    assert finest is not None and method is not None
+    assert info.assigned == 1 and info.assigned_distance > 0
+    after = {t.id: t.size for t in _topics(path)}
+    assert set(after) == set(before)  # no rebuild: the same topics
+    changed = {t for t in after if after[t] != before[t]}
+    chain = {finest} | {t.parent for t in _topics(path) if t.id == finest and t.parent}
+    assert changed == chain and all(after[t] == before[t] + 1 for t in changed)
+    drift = json.loads(cli("topics", "--db", str(path), "--json").stdout)
+    assert drift  # the list still reads
+    with SQLiteStore(path) as store:
+        report = topics_rank.drift(store)
+    assert report["assigned_since"] == 1 and report["rebuild_advised"] in (True, False)
+
+
+def test_topic_pages_and_feed_render_and_escape(db, tmp_path):
+    path = copy_store(db, tmp_path / "papers.db")
+    with SQLiteStore(path) as store:
+        rowid = store.resolve(XSS_ID)
+        finest = topic_store.topic_of(store, rowid)
+        store.conn.execute("UPDATE topics SET label = ? WHERE id = ?", (HOSTILE, finest))
+        top = topic_store.get_topic(store, finest)
+    with client_for(path) as client:
+        listing = client.get("/topics")
+        assert listing.status_code == 200 and f'href="/topic/{finest}"' in listing.text
+        assert "<script>alert" not in listing.text and "&lt;script&gt;" in listing.text
+        page = client.get(f"/topic/{finest}")
+        assert page.status_code == 200
+        assert "<script>alert" not in page.text and "&lt;script&gt;alert" in page.text
+        assert f"/topic/{finest}/feed.atom" in page.text and "Papers per month" in page.text
+        if top.parent:
+            assert f'href="/topic/{top.parent}"' in page.text
+        feed = client.get(f"/topic/{finest}/feed.atom")
+        assert feed.status_code == 200 and "atom" in feed.headers["content-type"]
+        root = ET.fromstring(feed.content)
+        ns = {"a": "http://www.w3.org/2005/Atom"}
+        assert HOSTILE in root.find("a:title", ns).text
+        assert len(root.findall("a:entry", ns)) == min(top.size, 50)
+        paper = client.get(f"/paper/{XSS_ID}")
+        assert (
+            f'href="/topic/{finest}"' in paper.text and "&lt;script&gt;alert(&#34;t" in paper.text
+        )
+        assert client.get("/topic/987654").status_code == 404
+        assert client.get("/topics?aspect=method").status_code == 200
+
+
+def test_coverage_puts_one_paper_of_each_topic_first(db):
+    # ranked best first; topics a a b a c b -> a b c first, then the rest by rank
+    ranked = [1, 2, 3, 4, 5, 6]
+    topic = {1: 10, 2: 10, 3: 11, 4: 10, 5: 12, 6: 11}
+    assert topics_rank.cover(ranked, topic) == [1, 3, 5, 2, 4, 6]
+    assert topics_rank.cover([7, 8], {}) == [7, 8]  # no topics: the order stands
+    with SQLiteStore(db) as store:
+        rowids = [r for (r,) in store.conn.execute("SELECT rowid FROM papers ORDER BY rowid")]
+        covered = topics_rank.diversify(store, rowids)
+        tops = topics_rank.top_topics(store, rowids)
+    assert sorted(covered) == rowids
+    distinct = len({tops[r].id for r in rowids if r in tops})
+    with_topic = [r for r in covered if r in tops]
+    assert len({tops[r].id for r in with_topic[:distinct]}) == distinct
