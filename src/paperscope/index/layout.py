@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 DOC_PASSAGE = -1
 PCA_DIMS = 50
 #: Papers laid out by the method itself; the rest are placed by their neighbours among them.
-SAMPLE = 100_000
+SAMPLE = 50_000
 #: Neighbours whose positions place a paper.
 K = 10
 #: Most points a tile shows at its own zoom: a whole-map view at zoom 4 is <= 256 x 256.
@@ -335,7 +335,7 @@ def place_papers(
 
     With `index` (a VectorIndex of `model`), neighbours come from its graph over every paper;
     without, from an exact search over the map's coarsest points (a deterministic sample of
-    up to ~TILE_POINTS x 4^4 papers spread over the whole map).
+    up to ~TILE_POINTS x 4^3 papers spread over the whole map).
     """
     built = store_map.state(store)
     if built is None or built.model != model or not rowids:
@@ -392,7 +392,7 @@ def _place_by_graph(
 def _place_by_landmarks(
     store: SQLiteStore, model: str, queries: np.ndarray, k: int
 ) -> list[np.ndarray | None]:
-    landmarks = store_map.landmarks(store, max_level=4)
+    landmarks = store_map.landmarks(store, max_level=3)
     if not landmarks:
         return [None] * len(queries)
     found = store.passage_vectors(model, DOC_PASSAGE, [r for r, _, _ in landmarks])

@@ -30,6 +30,7 @@ def _register() -> None:
         harvest,
         index,
         ingest,
+        map,
         ops,
         papers,
         users,
