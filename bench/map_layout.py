@@ -16,7 +16,7 @@ Parts (each in its own child process, so its peak RSS is its own):
      mean vectors, as the vector index keeps it, and a real SQLite map_points table of 1M
      rows): paperscope.index.layout.place_papers end to end; must take < 10 s.
 
-Usage: python bench/map_layout.py [--parts ABCD] [--compare-size N] [--out docs/bench/map_layout.txt]
+Usage: python bench/map_layout.py [--parts ABCD] [--compare-size N] [--out FILE]
 """
 
 from __future__ import annotations
@@ -154,8 +154,9 @@ class _GraphIndex:
         from usearch.index import Index
 
         self.dim = base.shape[1]
-        self.graph = Index(ndim=self.dim, metric="cos", dtype="i8", connectivity=16,
-                           expansion_add=64)
+        self.graph = Index(
+            ndim=self.dim, metric="cos", dtype="i8", connectivity=16, expansion_add=64
+        )
         self.graph.add(np.arange(len(base)), base, threads=os.cpu_count() or 1)
 
     def __len__(self) -> int:

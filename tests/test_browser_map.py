@@ -119,7 +119,7 @@ def test_map_draws_highlights_and_opens_a_paper(watched, base_url, map_store):
     canvas = page.locator("#map canvas").first
     assert canvas.bounding_box()["width"] > 500
     # the canvas shows points: many pixels unlike the background's colour
-    width, height, pixels = decode_png(canvas.screenshot())
+    _width, _height, pixels = decode_png(canvas.screenshot())
     background = max(set(pixels), key=pixels.count)
     assert sum(p != background for p in pixels) > 3 * points
 
@@ -131,9 +131,7 @@ def test_map_draws_highlights_and_opens_a_paper(watched, base_url, map_store):
     first = hits.first.get_attribute("href")
     ident = first.removeprefix("/paper/")
     page.wait_for_timeout(300)  # the highlight layer is drawn on the next frame
-    x, y = page.evaluate(
-        "id => window.paperscopeMap.screenPosition(decodeURIComponent(id))", ident
-    )
+    x, y = page.evaluate("id => window.paperscopeMap.screenPosition(decodeURIComponent(id))", ident)
     page.mouse.click(x, y)
     page.wait_for_url("**/paper/**")
     assert page.locator("h1").count() == 1
@@ -149,8 +147,8 @@ def test_map_without_javascript_links_the_topics(browser, base_url):
         assert fallback.get_by_role("link", name="list of topics").get_attribute("href") == (
             "/topics"
         )
-        assert page.get_by_role("navigation", name="Site").get_by_role(
-            "link", name="Map"
-        ).is_visible()
+        assert (
+            page.get_by_role("navigation", name="Site").get_by_role("link", name="Map").is_visible()
+        )
     finally:
         context.close()

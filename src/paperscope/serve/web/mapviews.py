@@ -1,5 +1,7 @@
 """The map of the field: the `/map` page and its JSON (`/api/v1/map...`), docs/map.md.
 
+Bad parameters are QueryErrors: a 400 with a JSON body, like a malformed search.
+
 Points are served by viewport: `/api/v1/map?bbox=x0,y0,x1,y1&zoom=Z` returns the points of
 zoom Z's tiles inside the box, at most `tile_points` per tile (a fixed sample where the map is
 dense, everything once Z reaches the deepest level), so the page never loads a million points.
@@ -13,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from paperscope.errors import InputError
+from paperscope.errors import QueryError
 from paperscope.serve.web.pages import render
 from paperscope.serve.web.site import site_of
 from paperscope.store import map as store_map
@@ -33,19 +35,19 @@ DIGITS = 5
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """`x0,y0,x1,y1` inside the unit square with x0 <= x1 and y0 <= y1, or InputError."""
+    """`x0,y0,x1,y1` inside the unit square with x0 <= x1 and y0 <= y1, or QueryError."""
     parts = text.split(",")
     try:
         if len(parts) != 4:
             raise ValueError
         x0, y0, x1, y1 = (float(p) for p in parts)
     except ValueError:
-        raise InputError(
+        raise QueryError(
             f"bad bbox {text!r}", hint="bbox=x0,y0,x1,y1: four numbers between 0 and 1"
         ) from None
     values = (x0, y0, x1, y1)
     if not all(math.isfinite(v) and -1 <= v <= 2 for v in values) or x0 > x1 or y0 > y1:
-        raise InputError(
+        raise QueryError(
             f"bad bbox {text!r}", hint="bbox=x0,y0,x1,y1 with x0 <= x1 and y0 <= y1, within 0-1"
         )
     return (max(0.0, x0), max(0.0, y0), min(1.0, x1), min(1.0, y1))
@@ -109,12 +111,13 @@ async def map_points(
     if built is None:
         return {"built": False, "zoom": zoom, "complete": True, "tile_points": 0,
                 "ids": [], "x": [], "y": [], "topic": []}  # fmt: skip
+    # zooms past the deepest level in use hold nothing more: count the tiles read
     level = min(zoom, built.deepest)
-    side = 1 << zoom
+    side = 1 << level
     tiles = len(_tiles(box[0], box[2], side)) * len(_tiles(box[1], box[3], side))
     if tiles > MAX_TILES:
-        raise InputError(
-            f"the box covers {tiles} tiles of zoom {zoom}, more than {MAX_TILES}",
+        raise QueryError(
+            f"the box covers {tiles} tiles of zoom {level}, more than {MAX_TILES}",
             hint="ask for a smaller box or a lower zoom",
         )
     points = store_map.points_in_cells(store, cells_for(box, level), box)
@@ -174,17 +177,17 @@ async def map_labels(request: Request) -> dict:
 async def map_highlight(
     request: Request,
     ids: Annotated[str | None, Query(max_length=20_000)] = None,
-    set: Annotated[str | None, Query(pattern="^(library|today)$")] = None,  # noqa: A002
+    set: Annotated[str | None, Query(pattern="^(library|today)$")] = None,
 ) -> dict:
     site = site_of(request)
     store = site.store
     if (ids is None) == (set is None):
-        raise InputError("give either ids or set", hint="ids=ID,ID,... or set=library|today")
+        raise QueryError("give either ids or set", hint="ids=ID,ID,... or set=library|today")
     rowids: list[int] = []
     if ids is not None:
         wanted = [i.strip() for i in ids.split(",") if i.strip()]
         if len(wanted) > MAX_HIGHLIGHT:
-            raise InputError(f"at most {MAX_HIGHLIGHT} ids", hint="ask in several requests")
+            raise QueryError(f"at most {MAX_HIGHLIGHT} ids", hint="ask in several requests")
         for ident in wanted:
             rowid = store.resolve(ident)
             if rowid is not None:
