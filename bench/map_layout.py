@@ -230,6 +230,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--parts", default="ABCD")
     ap.add_argument("--compare-size", type=int, default=20_000)
+    ap.add_argument("--big-sample", type=int, default=50_000, help="sample laid out at 1M")
     ap.add_argument("--place-size", type=int, default=1_000_000)
     ap.add_argument("--methods", default="tsne,umap,pca")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench" / "map_layout.txt"))
@@ -267,7 +268,7 @@ def main() -> None:
     if "B" in args.parts:
         row(_run(part_bc, 100_000, 50_000))
     if "C" in args.parts:
-        row(_run(part_bc, 1_000_000, 50_000, "tsne", 200))
+        row(_run(part_bc, 1_000_000, args.big_sample, "tsne", 200))
     if "D" in args.parts:
         row(_run(part_d, args.place_size))
     lines.append(f"load average at end {os.getloadavg()[0]:.1f}")
