@@ -88,16 +88,20 @@ def test_rebuild_places_every_embedded_paper(map_db):
     assert built.deepest >= 2
 
 
-def test_new_papers_are_placed_beside_their_neighbours(map_db, tmp_path):
+@pytest.mark.parametrize("graph", [False, True], ids=["landmarks", "vector-index"])
+def test_new_papers_are_placed_beside_their_neighbours(map_db, tmp_path, graph):
+    from paperscope.rank.search import SearchEngine
+
     db = copy_store(map_db, tmp_path / "papers.db")
-    with SQLiteStore(db) as store:
+    with SQLiteStore(db) as store, SearchEngine(store) as engine:
+        index = engine.vectors if graph else None
         built = store_map.state(store)
         rowids = [r[0] for r in store.conn.execute("SELECT paper_rowid FROM map_points LIMIT 8")]
         before = store_map.positions(store, rowids)
         marks = ",".join("?" * len(rowids))
         store.conn.execute(f"DELETE FROM map_points WHERE paper_rowid IN ({marks})", rowids)
         assert store_map.unplaced(store, built.model, layout.DOC_PASSAGE) == rowids
-        assert layout.place_papers(store, rowids, built.model) == len(rowids)
+        assert layout.place_papers(store, rowids, built.model, index) == len(rowids)
         after = store_map.positions(store, rowids)
         points, placed = store_map.count_points(store)
         levels = {
