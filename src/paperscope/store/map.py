@@ -229,13 +229,11 @@ def points_of(store: SQLiteStore, rowids: Sequence[int]) -> list[Point]:
 
 def has_topics(store: SQLiteStore) -> bool:
     """Whether the topic tables exist (they come with migration 0015)."""
-    names = {
-        r[0]
-        for r in store.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' "
-            "AND name IN ('topics', 'paper_topics')"
-        )
-    }
+    if getattr(store, "backend", "sqlite") == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)"
+    else:  # the catalogue every SQL database has (the PostgreSQL backend)
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_name IN (?, ?)"
+    names = {r[0] for r in store.conn.execute(sql, ("topics", "paper_topics"))}
     return names == {"topics", "paper_topics"}
 
 
