@@ -91,6 +91,7 @@ def _points_json(store, points: list[store_map.Point]) -> dict:
 @router.get(
     "/api/v1/map",
     tags=["map"],
+    response_model=None,
     summary="The map's points inside a box, at most tile_points per tile of the zoom",
     description=(
         "`bbox=x0,y0,x1,y1` in map units (the map is the unit square, y down), `zoom` the "
@@ -133,6 +134,7 @@ async def map_points(
 @router.get(
     "/api/v1/map/labels",
     tags=["map"],
+    response_model=None,
     summary="Top-level topics with their label, size and place on the map",
     description="Empty until topics are built (`paperscope topics rebuild`).",
 )
@@ -167,6 +169,7 @@ async def map_labels(request: Request) -> dict:
 @router.get(
     "/api/v1/map/points",
     tags=["map"],
+    response_model=None,
     summary="The map points of chosen papers: by id, the reader's library or today's feed",
     description=(
         "`ids`: comma-separated paper ids (arXiv ids, DOIs or paper ids, at most 500); "
