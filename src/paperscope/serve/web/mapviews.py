@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from paperscope.errors import QueryError
+from paperscope.serve.web.api import ERRORS
 from paperscope.serve.web.pages import render
 from paperscope.serve.web.site import site_of
 from paperscope.store import map as store_map
@@ -92,6 +93,7 @@ def _points_json(store, points: list[store_map.Point]) -> dict:
     "/api/v1/map",
     tags=["map"],
     response_model=None,
+    responses=ERRORS,
     summary="The map's points inside a box, at most tile_points per tile of the zoom",
     description=(
         "`bbox=x0,y0,x1,y1` in map units (the map is the unit square, y down), `zoom` the "
@@ -135,6 +137,7 @@ async def map_points(
     "/api/v1/map/labels",
     tags=["map"],
     response_model=None,
+    responses=ERRORS,
     summary="Top-level topics with their label, size and place on the map",
     description="Empty until topics are built (`paperscope topics rebuild`).",
 )
@@ -170,6 +173,7 @@ async def map_labels(request: Request) -> dict:
     "/api/v1/map/points",
     tags=["map"],
     response_model=None,
+    responses=ERRORS,
     summary="The map points of chosen papers: by id, the reader's library or today's feed",
     description=(
         "`ids`: comma-separated paper ids (arXiv ids, DOIs or paper ids, at most 500); "
