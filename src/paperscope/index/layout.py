@@ -119,9 +119,16 @@ def neighbour_positions(
     if not len(queries):
         return np.zeros((0, 2))
     if len(base) <= 20_000:
-        sims_all = _unit(queries) @ _unit(base).T
-        idx = np.argpartition(-sims_all, k - 1, axis=1)[:, :k]
-        sims = np.take_along_axis(sims_all, idx, axis=1)
+        # 2,048 queries at a time: a whole batch against the base would be queries x base
+        # floats (8 GB for 100k x 20k)
+        unit_base = _unit(base).T
+        idx = np.empty((len(queries), k), dtype=np.int64)
+        sims = np.empty((len(queries), k))
+        for s in range(0, len(queries), 2048):
+            part = _unit(queries[s : s + 2048]) @ unit_base
+            top = np.argpartition(-part, k - 1, axis=1)[:, :k]
+            idx[s : s + 2048] = top
+            sims[s : s + 2048] = np.take_along_axis(part, top, axis=1)
     else:
         from usearch.index import Index
 
