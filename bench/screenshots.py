@@ -5,8 +5,8 @@
 
 Starts `serve` on 127.0.0.1 (uvicorn in a thread), opens Debian's chromium through playwright
 (the flags of tests/webtools.py) and saves PNGs of the feed, search, paper, author, category
-and organisation pages at desktop width, and of the feed and search at 390 px, to
-docs/screenshots/.
+and organisation pages at desktop width, of the feed and search at 390 px, and of the map
+with a search highlighted, to docs/screenshots/ (`--only map.png` for one of them).
 """
 
 from __future__ import annotations
@@ -38,19 +38,50 @@ SHOTS = [
     ("org.png", "/org/nvidia", 1280),
     ("feed-390.png", "/?date=2026-02-24", 390),
     ("search-390.png", "/search?q=normalization+momentum&mode=hybrid", 390),
+    ("map.png", "/map", 1280),
 ]
+#: The search the map screenshot highlights.
+MAP_QUERY = "normalization"
 
 
-def shoot(base: str, out: Path, paper: str, full_page: bool) -> list[Path]:
+def _map_ready(page) -> None:
+    """Wait for the map's points, then highlight a search and wait for it (docs/map.md)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#map")).not_to_have_attribute("data-drawn", "0", timeout=60_000)
+    page.get_by_label("Highlight a search").fill(MAP_QUERY)
+    page.get_by_role("button", name="Highlight").click()
+    expect(page.locator("#map")).not_to_have_attribute("data-highlighted", "0", timeout=60_000)
+    page.wait_for_timeout(500)  # the highlights are drawn on the next frames
+
+
+def shoot(
+    base: str, out: Path, paper: str, full_page: bool, only: set[str] | None = None
+) -> list[Path]:
     saved = []
     with launch_browser() as browser:
         for name, path, width in SHOTS:
+            if only and name not in only:
+                continue
             with new_page(browser, width=width, height=900 if width > 600 else 844) as page:
                 page.goto(base + path.format(paper=paper))
+                if name == "map.png":
+                    _map_ready(page)
                 target = out / name
                 page.screenshot(path=str(target), full_page=full_page)
                 saved.append(target)
     return saved
+
+
+def _ensure_map(db: Path) -> None:
+    """Lay out the map of a store that has none (the default method, as `map rebuild`)."""
+    from paperscope.index.layout import rebuild_layout
+    from paperscope.store import map as store_map
+    from paperscope.store.sqlite import SQLiteStore
+
+    with SQLiteStore(db) as store:
+        if store_map.state(store) is None:
+            rebuild_layout(store)
 
 
 def main() -> None:
@@ -59,12 +90,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--paper", default="tb468eccafcf8b726", help="paper id for paper.png")
     parser.add_argument("--full-page", action="store_true", help="whole pages, not the viewport")
+    parser.add_argument("--only", action="append", help="just this file (repeatable): map.png")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or build_store(Path(tmp) / "papers.db", SAMPLES)
+        _ensure_map(db)
         with live_server(db) as base:
-            for path in shoot(base, args.out, args.paper, args.full_page):
+            only = set(args.only) if args.only else None
+            for path in shoot(base, args.out, args.paper, args.full_page, only):
                 print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name}")
 
 

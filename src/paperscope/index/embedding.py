@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from paperscope.index.embedder import Embedder, passages, title_repeats
+from paperscope.index.layout import place_papers
 from paperscope.index.vectors import VectorIndex
 from paperscope.store.sqlite import SQLiteStore
 
@@ -37,7 +38,8 @@ def embed_missing(
     A paper's vectors are those of its passages (`embedder.passages` if the embedder has one,
     else `paperscope.index.embedder.passages`). `index`, when given, takes each batch as it is
     saved and is synced with the store at the end. `progress` gets the number of papers
-    finished after each batch. `limit` embeds at most that many papers.
+    finished after each batch. `limit` embeds at most that many papers. The papers embedded
+    get a place on the map when one was built (`paperscope.index.layout.place_papers`).
     """
     if batch < 1:
         raise ValueError(f"batch must be at least 1, not {batch}")
@@ -60,6 +62,9 @@ def embed_missing(
             progress(len(rowids))
     if index is not None and done:
         index.ensure()  # record the store state the index now matches, and save it
+    if done:
+        # new papers join the map (if one was built) where their nearest neighbours are
+        place_papers(store, done, embedder.version, index)
     return done
 
 

@@ -595,6 +595,27 @@ class VectorIndex:
             known = None if allowed is None else self._known(allowed)
             return self._search(queries, k, known, excluded)
 
+    def nearest_papers(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each row of `queries`, the rowids (-1 when fewer are found) and cosine
+        similarities of the `k` papers whose mean vectors are nearest, from the graph (one
+        batch call: the map places thousands of new papers at once this way)."""
+        with self._lock:
+            self._ensure_loaded()
+            n = len(queries)
+            keys = np.full((n, k), -1, dtype=np.int64)
+            sims = np.zeros((n, k), dtype=np.float32)
+            if not len(self._graph) or not n:
+                return keys, sims
+            self._graph.expansion_search = max(k, 64)
+            found = self._graph.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+            got = found.keys.reshape(n, -1).astype(np.int64)
+            dist = found.distances.reshape(n, -1)
+            width = min(k, got.shape[1])
+            valid = np.arange(width)[None, :] < found.counts.reshape(n, 1)
+            keys[:, :width] = np.where(valid, got[:, :width], -1)
+            sims[:, :width] = np.where(valid, 1.0 - dist[:, :width], 0.0)
+            return keys, sims
+
     def _search(
         self, queries: np.ndarray, k: int, allowed: np.ndarray | None, excluded: set[int]
     ) -> list:

@@ -31,6 +31,7 @@ def _register() -> None:
         harvest,
         index,
         ingest,
+        map,
         ops,
         papers,
         topics,

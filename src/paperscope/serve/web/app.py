@@ -28,7 +28,17 @@ from paperscope.serve.web.site import HERE, Site
 log = logging.getLogger("paperscope.web")
 
 #: Router modules of paperscope.serve.web, each exposing `router`; order = match order.
-ROUTERS = ("api", "exports", "apidocs", "account", "library", "alerts", "topics", "pages")
+ROUTERS = (
+    "api",
+    "exports",
+    "apidocs",
+    "account",
+    "library",
+    "alerts",
+    "topics",
+    "mapviews",
+    "pages",
+)
 
 #: No inline script or style, nothing from another origin, no framing, no plugins.
 CSP = (

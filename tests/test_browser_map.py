@@ -1,0 +1,154 @@
+"""The /map page in a real browser (chromium via playwright): the points are drawn, a search
+is highlighted, clicking a point opens its paper, with no console error and no request to
+another host (every request is routed and any host but 127.0.0.1 fails the test)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from paperscope.index.layout import rebuild_layout
+from paperscope.store import map as store_map
+from paperscope.store.sqlite import SQLiteStore
+from webtools import copy_store, live_server, new_context
+
+QUERY = "diffusion"
+
+
+@pytest.fixture(scope="module")
+def map_store(pristine_store, tmp_path_factory):
+    db = copy_store(pristine_store, tmp_path_factory.mktemp("map-store") / "papers.db")
+    with SQLiteStore(db) as store:
+        # PCA keeps the test quick; the layout methods are tested in test_map.py
+        rebuild_layout(store, method="pca")
+        points, _ = store_map.count_points(store)
+    assert points > 100
+    return db, points
+
+
+@pytest.fixture(scope="module")
+def base_url(map_store):
+    with live_server(map_store[0]) as url:
+        yield url
+
+
+@pytest.fixture
+def watched(browser):
+    """A page whose console errors, page errors and requests to other hosts are recorded."""
+    context = new_context(browser, viewport={"width": 1200, "height": 900})
+    foreign: list[str] = []
+    errors: list[str] = []
+
+    def route(r):
+        if urlsplit(r.request.url).hostname != "127.0.0.1":
+            foreign.append(r.request.url)
+            r.abort()
+        else:
+            r.continue_()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not foreign, f"requests to other hosts: {foreign}"
+    assert not errors, f"console errors: {errors}"
+
+
+def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
+    """(width, height, pixels) of an 8-bit RGB or RGBA PNG (what chromium's screenshots are),
+    decoded here because the test environment has no image library."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    at, idat, header = 8, b"", b""
+    while at < len(data):
+        size = struct.unpack(">I", data[at : at + 4])[0]
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + size]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat += body
+        at += 12 + size
+    width, height, depth, color = struct.unpack(">IIBB", header[:10])
+    assert depth == 8 and color in (2, 6), (depth, color)
+    bpp = 3 if color == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows, previous, at = [], bytearray(stride), 0
+    for _ in range(height):
+        kind, line = raw[at], bytearray(raw[at + 1 : at + 1 + stride])
+        at += 1 + stride
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = previous[i]
+            c = previous[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[i] = (line[i] + pred) & 255
+        rows.append(bytes(line))
+        previous = line
+    pixels = [row[i : i + 3] for row in rows for i in range(0, stride, bpp)]
+    return width, height, pixels
+
+
+def drawn(page) -> int:
+    return int(page.locator("#map").get_attribute("data-drawn") or 0)
+
+
+def test_map_draws_highlights_and_opens_a_paper(watched, base_url, map_store):
+    _, points = map_store
+    page = watched
+    page.goto(f"{base_url}/map")
+    # (wait_for_function would evaluate a string, which the page's CSP refuses)
+    expect(page.locator("#map")).not_to_have_attribute("data-drawn", "0", timeout=60_000)
+    # the whole sample store fits in one tile: every point is drawn
+    assert drawn(page) == points
+    canvas = page.locator("#map canvas").first
+    assert canvas.bounding_box()["width"] > 500
+    # the canvas shows points: many pixels unlike the background's colour
+    _width, _height, pixels = decode_png(canvas.screenshot())
+    background = max(set(pixels), key=pixels.count)
+    assert sum(p != background for p in pixels) > 3 * points
+
+    page.get_by_label("Highlight a search").fill(QUERY)
+    page.get_by_role("button", name="Highlight").click()
+    expect(page.locator("#map")).not_to_have_attribute("data-highlighted", "0", timeout=60_000)
+    hits = page.locator("#map-hits li a")
+    assert hits.count() > 0
+    first = hits.first.get_attribute("href")
+    ident = first.removeprefix("/paper/")
+    page.wait_for_timeout(300)  # the highlight layer is drawn on the next frame
+    x, y = page.evaluate("id => window.paperscopeMap.screenPosition(decodeURIComponent(id))", ident)
+    page.mouse.click(x, y)
+    page.wait_for_url("**/paper/**")
+    assert page.locator("h1").count() == 1
+
+
+def test_map_without_javascript_links_the_topics(browser, base_url):
+    context = new_context(browser, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{base_url}/map")
+        fallback = page.locator(".map-fallback")
+        assert fallback.is_visible()
+        assert fallback.get_by_role("link", name="list of topics").get_attribute("href") == (
+            "/topics"
+        )
+        assert (
+            page.get_by_role("navigation", name="Site").get_by_role("link", name="Map").is_visible()
+        )
+    finally:
+        context.close()

@@ -1,0 +1,272 @@
+"""The map of the field: layout, tiles, incremental placement, the /api/v1/map routes and
+`paperscope map`, on real SQLite stores (docs/map.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from paperscope.index import layout
+from paperscope.serve.cli import app
+from paperscope.store import map as store_map
+from paperscope.store.sqlite import SQLiteStore
+from webtools import client_for, copy_store
+
+#: The topic tables of migration 0015 (the topics helper's), created here to test the labels.
+TOPICS_SCHEMA = """
+CREATE TABLE topics (id INTEGER PRIMARY KEY, parent INTEGER, level INTEGER NOT NULL,
+                     label TEXT NOT NULL, size INTEGER NOT NULL,
+                     aspect TEXT NOT NULL DEFAULT 'topic');
+CREATE TABLE paper_topics (paper_rowid INTEGER NOT NULL, aspect TEXT NOT NULL,
+                     topic INTEGER NOT NULL, PRIMARY KEY (paper_rowid, aspect));
+"""
+
+
+def clustered(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`n` unit vectors around 6 centres, and each one's centre."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((6, 64))
+    label = rng.integers(0, 6, n)
+    x = centres[label] + 0.25 * rng.standard_normal((n, 64))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), label
+
+
+@pytest.mark.parametrize("method", ["tsne", "pca"])
+def test_layout_keeps_clusters_apart(method):
+    x, label = clustered(300)
+    xy, chosen = layout.layout_vectors(x, method=method, sample=200, seed=0)
+    assert len(chosen) == 200 and xy.shape == (300, 2)
+    assert xy.min() >= 0 and xy.max() <= 1
+    # a point's nearest point on the map is mostly of its own cluster, sampled or placed
+    d = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(d, np.inf)
+    same = (label[d.argmin(axis=1)] == label).mean()
+    assert same > 0.9, same
+
+
+def test_tiles_hold_at_most_tile_points_at_every_zoom():
+    rng = np.random.default_rng(1)
+    # a dense blob and a sparse background, so tiles fill at different zooms
+    xy = np.vstack([0.3 + 0.01 * rng.random((3000, 2)), rng.random((1000, 2))])
+    rowids = np.arange(len(xy)) * 7 + 3
+    levels, cells, deepest = layout.assign_tiles(xy, rowids, tile_points=16)
+    assert (levels >= 0).all() and deepest == levels.max() and deepest > 3
+    for zoom in range(deepest + 1):
+        tx, ty = layout.tile_of(xy, zoom)
+        shown = levels <= zoom
+        _, counts = np.unique((ty * (1 << zoom) + tx)[shown], return_counts=True)
+        assert counts.max() <= 16, zoom
+    tx, ty = layout.tile_of(xy, levels)
+    expected = [
+        store_map.cell_key(int(lv), int(a), int(b)) for lv, a, b in zip(levels, tx, ty, strict=True)
+    ]
+    assert cells.tolist() == expected
+    # the sample is fixed by the rowids: the same on another run
+    again, _, _ = layout.assign_tiles(xy, rowids, tile_points=16)
+    assert (again == levels).all()
+
+
+@pytest.fixture(scope="module")
+def map_db(pristine_store, tmp_path_factory):
+    db = copy_store(pristine_store, tmp_path_factory.mktemp("map") / "papers.db")
+    with SQLiteStore(db) as store:
+        layout.rebuild_layout(store, method="pca", tile_points=16)
+    return db
+
+
+def test_rebuild_places_every_embedded_paper(map_db):
+    with SQLiteStore(map_db) as store:
+        built = store_map.state(store)
+        points, placed = store_map.count_points(store)
+        embedded = store.conn.execute(
+            "SELECT count(*) FROM paper_vectors WHERE passage = -1"
+        ).fetchone()[0]
+    assert built is not None and built.method == "pca" and built.tile_points == 16
+    assert points == built.papers == embedded > 100 and placed == 0
+    assert built.deepest >= 2
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["landmarks", "vector-index"])
+def test_new_papers_are_placed_beside_their_neighbours(map_db, tmp_path, graph):
+    from paperscope.rank.search import SearchEngine
+
+    db = copy_store(map_db, tmp_path / "papers.db")
+    with SQLiteStore(db) as store, SearchEngine(store) as engine:
+        index = engine.vectors if graph else None
+        built = store_map.state(store)
+        rowids = [r[0] for r in store.conn.execute("SELECT paper_rowid FROM map_points LIMIT 8")]
+        before = store_map.positions(store, rowids)
+        marks = ",".join("?" * len(rowids))
+        store.conn.execute(f"DELETE FROM map_points WHERE paper_rowid IN ({marks})", rowids)
+        assert store_map.unplaced(store, built.model, layout.DOC_PASSAGE) == rowids
+        assert layout.place_papers(store, rowids, built.model, index) == len(rowids)
+        after = store_map.positions(store, rowids)
+        points, placed = store_map.count_points(store)
+        levels = {
+            r[0]
+            for r in store.conn.execute(
+                f"SELECT level FROM map_points WHERE paper_rowid IN ({marks})", rowids
+            )
+        }
+    assert placed == len(rowids) and points == built.papers
+    assert levels == {built.deepest}
+    # PCA's first two axes are a coarse map: a placed paper lands near where the build put it
+    spread = np.mean([np.hypot(after[r][0] - before[r][0], after[r][1] - before[r][1])
+                      for r in rowids])  # fmt: skip
+    assert spread < 0.25, spread
+
+
+def test_embedding_places_new_papers_on_the_map(map_db, tmp_path):
+    from paperscope.index.embedder import default_embedder
+    from paperscope.index.embedding import embed_missing
+
+    db = copy_store(map_db, tmp_path / "papers.db")
+    with SQLiteStore(db) as store:
+        rowids = [r[0] for r in store.conn.execute("SELECT paper_rowid FROM map_points LIMIT 3")]
+        marks = ",".join("?" * len(rowids))
+        store.conn.execute(f"DELETE FROM paper_vectors WHERE paper_rowid IN ({marks})", rowids)
+        store.conn.execute(f"DELETE FROM map_points WHERE paper_rowid IN ({marks})", rowids)
+        done = embed_missing(store, default_embedder())
+        assert sorted(done) == sorted(rowids)
+        assert set(store_map.positions(store, rowids)) == set(rowids)
+
+
+@pytest.fixture(scope="module")
+def client(map_db):
+    with client_for(map_db) as client:
+        yield client
+
+
+def test_api_tiles_are_bounded_and_complete_at_the_deepest_zoom(client, map_db):
+    with SQLiteStore(map_db) as store:
+        built = store_map.state(store)
+    top = client.get("/api/v1/map", params={"bbox": "0,0,1,1", "zoom": 0}).json()
+    assert top["built"] and not top["complete"] and top["tile_points"] == 16
+    assert 0 < len(top["ids"]) <= 16
+    assert len(top["ids"]) == len(top["x"]) == len(top["y"]) == len(top["topic"])
+    assert top["topic"] == [None] * len(top["ids"])
+    full = client.get("/api/v1/map", params={"bbox": "0,0,1,1", "zoom": built.deepest}).json()
+    assert full["complete"] and len(full["ids"]) == built.papers
+    assert set(top["ids"]) <= set(full["ids"])
+    # a quarter of the map at zoom 1: at most 16 points, all inside it
+    quarter = client.get("/api/v1/map", params={"bbox": "0,0,0.5,0.5", "zoom": 1}).json()
+    assert len(quarter["ids"]) <= 16
+    assert all(x <= 0.5 and y <= 0.5 for x, y in zip(quarter["x"], quarter["y"], strict=True))
+    inside = [
+        i
+        for i, x, y in zip(full["ids"], full["x"], full["y"], strict=True)
+        if x <= 0.5 and y <= 0.5
+    ]
+    assert set(quarter["ids"]) <= set(inside)
+    # the same request, the same sample
+    again = client.get("/api/v1/map", params={"bbox": "0,0,0.5,0.5", "zoom": 1}).json()
+    assert again == quarter
+    # a paper id opens the paper page
+    assert client.get(f"/paper/{full['ids'][0]}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "bbox", ["", "1,2,3", "0,0,1,x", "0.5,0,0.1,1", "0,0,nan,1", "0,0,1,inf", "-5,0,1,1"]
+)
+def test_api_refuses_a_bad_bbox(client, bbox):
+    response = client.get("/api/v1/map", params={"bbox": bbox, "zoom": 0})
+    assert response.status_code == 400, response.text
+    assert "bbox" in response.json()["error"]["message"]
+
+
+def test_api_refuses_too_many_tiles_and_a_bad_zoom(client, tmp_path):
+    # a store whose map goes deep: 3,000 points, one per tile
+    db = tmp_path / "deep.db"
+    with SQLiteStore(db) as store:
+        rng = np.random.default_rng(2)
+        xy = rng.random((3000, 2))
+        rowids = np.arange(1, 3001)
+        levels, cells, deepest = layout.assign_tiles(xy, rowids, tile_points=1)
+        built = store_map.MapState("m", "pca", 3000, 3000, deepest, 1, 0.0, "2026-01-01T00:00:00Z")
+        store_map.replace_points(store, rowids, xy, levels, cells, built)
+    assert deepest > 6
+    with client_for(db) as deep:
+        response = deep.get("/api/v1/map", params={"bbox": "0,0,1,1", "zoom": 6})
+        assert response.status_code == 400
+        assert "tiles" in response.json()["error"]["message"]
+        # the same zoom over a small box is fine
+        small = deep.get("/api/v1/map", params={"bbox": "0,0,0.1,0.1", "zoom": 6})
+        assert small.status_code == 200
+    assert client.get("/api/v1/map", params={"zoom": -1}).status_code in (400, 422)
+    assert client.get("/api/v1/map", params={"zoom": 99}).status_code in (400, 422)
+
+
+def test_api_points_of_ids_and_of_todays_feed(client):
+    full = client.get("/api/v1/map", params={"bbox": "0,0,1,1", "zoom": 24}).json()
+    ids = full["ids"][:3]
+    got = client.get("/api/v1/map/points", params={"ids": ",".join([*ids, "nope"])}).json()
+    assert got["ids"] == ids
+    at = {i: (x, y) for i, x, y in zip(full["ids"], full["x"], full["y"], strict=True)}
+    assert [(x, y) for x, y in zip(got["x"], got["y"], strict=True)] == [at[i] for i in ids]
+    today = client.get("/api/v1/map/points", params={"set": "today"}).json()
+    assert today["ids"] and set(today["ids"]) <= set(full["ids"])
+    library = client.get("/api/v1/map/points", params={"set": "library"})
+    assert library.status_code == 200 and library.json()["ids"] == []
+    assert client.get("/api/v1/map/points").status_code == 400
+    assert client.get("/api/v1/map/points", params={"set": "all"}).status_code in (400, 422)
+
+
+def test_map_page_has_the_canvas_the_scripts_and_a_fallback(client):
+    html = client.get("/map").text
+    assert 'id="map"' in html and "/static/map.js" in html
+    assert "/static/vendor/deckgl/deck.min.js" in html
+    assert "<noscript>" in html and 'href="/topics"' in html
+    assert "<script>" not in html  # no inline script (CSP)
+    assert client.get("/static/vendor/deckgl/deck.min.js").status_code == 200
+
+
+def test_labels_sit_at_their_topics_points(map_db, tmp_path):
+    db = copy_store(map_db, tmp_path / "papers.db")
+    with SQLiteStore(db) as store:
+        store.conn.executescript(TOPICS_SCHEMA)
+        rows = store.conn.execute("SELECT paper_rowid, x, y FROM map_points ORDER BY x").fetchall()
+        half = len(rows) // 2
+        store.conn.executemany(
+            "INSERT INTO topics (id, parent, level, label, size, aspect) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (1, None, 0, "left things", half, "topic"),
+                (2, None, 0, "right things", len(rows) - half, "topic"),
+                (3, 1, 1, "far left", 10, "topic"),
+                (9, None, 0, "a method aspect", 5, "method"),
+            ],
+        )
+        store.conn.executemany(
+            "INSERT INTO paper_topics (paper_rowid, aspect, topic) VALUES (?, 'topic', ?)",
+            [(r[0], 3 if i < 10 else (1 if i < half else 2)) for i, r in enumerate(rows)],
+        )
+    with client_for(db) as local:
+        labels = local.get("/api/v1/map/labels").json()["topics"]
+        full = local.get("/api/v1/map", params={"bbox": "0,0,1,1", "zoom": 24}).json()
+    # top-level topics of the `topic` aspect only, largest first
+    assert [t["id"] for t in labels] == sorted(
+        [1, 2], key=lambda t: -[half, len(rows) - half][t - 1]
+    )
+    assert {t["label"] for t in labels} == {"left things", "right things"}
+    left = next(t for t in labels if t["id"] == 1)
+    assert left["x"] == pytest.approx(np.mean([r[1] for r in rows[:half]]), abs=1e-4)
+    assert left["y"] == pytest.approx(np.mean([r[2] for r in rows[:half]]), abs=1e-4)
+    # each point carries its top-level topic (a sub-topic's paper: its parent's)
+    assert set(full["topic"]) == {1, 2}
+
+
+def test_cli_map_rebuild_status_and_place(map_db, tmp_path):
+    db = copy_store(map_db, tmp_path / "papers.db")
+    runner = CliRunner()
+    result = runner.invoke(app, ["map", "rebuild", "--db", str(db), "--method", "pca", "--json"])
+    assert result.exit_code == 0, result.output
+    built = orjson.loads(result.stdout)
+    assert built["method"] == "pca" and built["papers"] > 100
+    result = runner.invoke(app, ["map", "status", "--db", str(db), "--json"])
+    status = orjson.loads(result.stdout)
+    assert status["points"] == built["papers"] and status["unplaced"] == 0
+    result = runner.invoke(app, ["map", "place", "--db", str(db), "--json"])
+    assert orjson.loads(result.stdout) == {"unplaced": 0, "placed": 0}
+    result = runner.invoke(app, ["map", "rebuild", "--db", str(db), "--method", "nope"])
+    assert result.exit_code != 0
