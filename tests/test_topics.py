@@ -49,6 +49,8 @@ def db(pristine_store, tmp_path_factory):
     )
     body = json.loads(result.stdout)
     assert [a["aspect"] for a in body["aspects"]] == ["topic", "method"]
+    # the full re-layout comes with it: every embedded paper gets a point on the map
+    assert body["map"]["papers"] == body["aspects"][0]["papers"] > 0
     return path
 
 

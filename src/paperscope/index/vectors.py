@@ -611,7 +611,11 @@ class VectorIndex:
             got = found.keys.reshape(n, -1).astype(np.int64)
             dist = found.distances.reshape(n, -1)
             width = min(k, got.shape[1])
-            valid = np.arange(width)[None, :] < found.counts.reshape(n, 1)
+            # one query comes back as Matches (no counts), several as BatchMatches
+            counts = getattr(found, "counts", None)
+            if counts is None:
+                counts = np.array([len(found.keys)])
+            valid = np.arange(width)[None, :] < np.asarray(counts).reshape(n, 1)
             keys[:, :width] = np.where(valid, got[:, :width], -1)
             sims[:, :width] = np.where(valid, 1.0 - dist[:, :width], 0.0)
             return keys, sims

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Annotated
 
 import orjson
@@ -10,6 +11,7 @@ import typer
 from rich.table import Table
 
 from paperscope.errors import InputError
+from paperscope.index import layout
 from paperscope.index.embedder import default_embedder
 from paperscope.rank import topics as topics_rank
 from paperscope.serve.cli import app
@@ -117,9 +119,17 @@ def topics_rebuild(
         list[str] | None,
         typer.Option("--aspect", help="Only this aspect (repeatable). Default: all."),
     ] = None,
+    with_map: Annotated[
+        bool,
+        typer.Option(
+            "--map/--no-map",
+            help="Also lay out the map of the field again (as `paperscope map rebuild`).",
+        ),
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Re-cluster the embedded papers into topics (and the task/method aspects)."""
+    """Re-cluster the embedded papers into topics (and the task/method aspects), and lay out
+    the map again: the full re-layout that new papers' placement by neighbours defers."""
     wanted = aspect or list(topics_rank.ALL_ASPECTS)
     for a in wanted:
         _check_aspect(a)
@@ -138,14 +148,24 @@ def topics_rebuild(
                 hint="`paperscope embed` computes the vectors",
             )
         results = [topics_rank.build(store, embedder, a, seed=seed, progress=say) for a in wanted]
+        laid_out = None
+        if with_map:
+            say("laying out the map")
+            laid_out = asdict(layout.rebuild_layout(store, seed=seed))
     seconds = round(time.perf_counter() - started, 2)
     if as_json:
-        typer.echo(orjson.dumps({"aspects": results, "seconds": seconds}))
+        typer.echo(orjson.dumps({"aspects": results, "map": laid_out, "seconds": seconds}))
         return
     for r in results:
         console().print(
             f"{r['aspect']}: {r['topics']} topics, {r['subtopics']} sub-topics over "
             f"{r['papers']} papers",
+            highlight=False,
+        )
+    if laid_out is not None:
+        console().print(
+            f"map: {laid_out['papers']} papers laid out ({laid_out['sample']} by "
+            f"{laid_out['method']}, the rest placed by their neighbours)",
             highlight=False,
         )
     console().print(f"done in {seconds:.1f} s", highlight=False)
