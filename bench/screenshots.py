@@ -39,6 +39,7 @@ SHOTS = [
     ("feed-390.png", "/?date=2026-02-24", 390),
     ("search-390.png", "/search?q=normalization+momentum&mode=hybrid", 390),
     ("map.png", "/map", 1280),
+    ("topic.png", "/topic/{topic}", 1280),
 ]
 #: The search the map screenshot highlights.
 MAP_QUERY = "normalization"
@@ -56,7 +57,12 @@ def _map_ready(page) -> None:
 
 
 def shoot(
-    base: str, out: Path, paper: str, full_page: bool, only: set[str] | None = None
+    base: str,
+    out: Path,
+    paper: str,
+    full_page: bool,
+    only: set[str] | None = None,
+    topic: int | None = None,
 ) -> list[Path]:
     saved = []
     with launch_browser() as browser:
@@ -64,7 +70,7 @@ def shoot(
             if only and name not in only:
                 continue
             with new_page(browser, width=width, height=900 if width > 600 else 844) as page:
-                page.goto(base + path.format(paper=paper))
+                page.goto(base + path.format(paper=paper, topic=topic))
                 if name == "map.png":
                     _map_ready(page)
                 target = out / name
@@ -73,15 +79,23 @@ def shoot(
     return saved
 
 
-def _ensure_map(db: Path) -> None:
-    """Lay out the map of a store that has none (the default method, as `map rebuild`)."""
+def _ensure_topics_and_map(db: Path) -> int | None:
+    """Build the topics (main hierarchy) and lay out the map of a store that has none, as
+    `paperscope topics rebuild --aspect topic` does; returns the largest top topic's id."""
+    from paperscope.index.embedder import default_embedder
     from paperscope.index.layout import rebuild_layout
+    from paperscope.rank import topics as topics_rank
     from paperscope.store import map as store_map
+    from paperscope.store import topics as topic_store
     from paperscope.store.sqlite import SQLiteStore
 
     with SQLiteStore(db) as store:
+        if not topic_store.list_topics(store, "topic"):
+            topics_rank.build(store, default_embedder(), "topic", seed=0)
         if store_map.state(store) is None:
             rebuild_layout(store)
+        tops = [t for t in topic_store.list_topics(store, "topic") if t.parent is None]
+    return max(tops, key=lambda t: t.size).id if tops else None
 
 
 def main() -> None:
@@ -95,10 +109,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or build_store(Path(tmp) / "papers.db", SAMPLES)
-        _ensure_map(db)
+        topic = _ensure_topics_and_map(db)
         with live_server(db) as base:
             only = set(args.only) if args.only else None
-            for path in shoot(base, args.out, args.paper, args.full_page, only):
+            for path in shoot(base, args.out, args.paper, args.full_page, only, topic):
                 print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name}")
 
 
