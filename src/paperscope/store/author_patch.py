@@ -44,6 +44,9 @@ class StateChanges:
     new_views: dict[int, PaperView]
     profiles: dict[str, Profile]  # the touched profiles still held, after the change
     touched: set[str]  # every touched key (also those no occurrence holds any more)
+    # per block, what changed in its touched profiles as decisions read them: (initials
+    # before, initials after, coauthor keys gained or lost, categories gained or lost)
+    effects: dict[str, list[tuple]] = field(default_factory=dict)
     ops: Ops = field(default_factory=list)
 
 
@@ -75,6 +78,7 @@ def state_changes(
         conn, "SELECT key, block, data FROM author_profiles WHERE key IN ({marks})", keys
     ):
         profiles[key] = load_profile(block, data)
+    sets_before = {k: _sets(p) for k, p in profiles.items()}
     for person, view, sign in deltas:
         prof = profiles.get(person.key)
         if prof is None:
@@ -95,7 +99,35 @@ def state_changes(
         ("DELETE FROM author_initials WHERE paper_rowid = ?", [(p,) for p in sorted(changed)]),
     ]
     held = {k: p for k, p in profiles.items() if p.n > 0}
-    return StateChanges(old_views, new_views, held, set(profiles), ops)
+    effects: dict[str, list[tuple]] = defaultdict(list)
+    empty: tuple[frozenset, frozenset, frozenset] = (frozenset(), frozenset(), frozenset())
+    for key, prof in profiles.items():
+        ib, cb, kb = sets_before.get(key, empty)
+        ia, ca, ka = _sets(prof) if prof.n > 0 else empty
+        if ib != ia or cb != ca or kb != ka:
+            effects[prof.block].append((ib, ia, cb ^ ca, kb ^ ka))
+    return StateChanges(old_views, new_views, held, set(profiles), dict(effects), ops)
+
+
+def _sets(prof: Profile) -> tuple[frozenset, frozenset, frozenset]:
+    def live(c: Counter[str]) -> frozenset[str]:
+        return frozenset(k for k, v in c.items() if v > 0)
+
+    return live(prof.initials), live(prof.coauthors), live(prof.categories)
+
+
+def _affected(initials: str, view: PaperView, effects: list[tuple]) -> bool:
+    """Can the touched profiles of its block change an initials-only occurrence's decision?
+    Only through a full name that fits it (before or after) whose fit, coauthor keys on its
+    paper or categories of its paper changed (see `decide`)."""
+    for before, after, keys, cats in effects:
+        fits_before = any(compatible_initials(initials, ini) for ini in before)
+        fits_after = any(compatible_initials(initials, ini) for ini in after)
+        if fits_before != fits_after:
+            return True
+        if fits_after and (not keys.isdisjoint(view.shorts) or not cats.isdisjoint(view.cats)):
+            return True
+    return False
 
 
 def initials_ops(rows: list[tuple]) -> tuple[str, list[tuple]]:
@@ -197,15 +229,6 @@ def plan_patch(
     done.path = "patch"
     changed_set = set(changed)
     state = state_changes(conn, changed, before, fresh, parse)
-    # the full names each touched block holds, with their profiles after the change
-    cands: dict[str, list[tuple[str, Profile]]] = defaultdict(list)
-    for key, block, data in _rows_in(
-        conn, "SELECT key, block, data FROM author_profiles WHERE block IN ({marks})", blocks
-    ):
-        if key not in state.touched:  # those rows are replaced: their new counts follow
-            cands[block].append((key, load_profile(block, data)))
-    for key, prof in state.profiles.items():
-        cands[prof.block].append((key, prof))
     # every initials-only occurrence of the blocks: unchanged papers from the tables, the
     # changed papers' from their occurrences now
     items: list[tuple[int, int, str, str, PaperView, str | None]] = []
@@ -236,18 +259,58 @@ def plan_patch(
                     None,
                 )
             )
+    # which decisions can change: the changed papers' own, and those the profiles' changes reach
+    redo = [
+        item
+        for item in items
+        if item[5] is None
+        or (
+            (effects := state.effects.get(f"{item[2]}|{item[3][:1]}"))
+            and _affected(item[3], item[4], effects)
+        )
+    ]
+    # the full names of those blocks, with their profiles after the change
+    redo_blocks = {f"{item[2]}|{item[3][:1]}" for item in redo}
+    cands: dict[str, list[tuple[str, Profile]]] = defaultdict(list)
+    for key, block, data in _rows_in(
+        conn, "SELECT key, block, data FROM author_profiles WHERE block IN ({marks})", redo_blocks
+    ):
+        if key not in state.touched:  # those rows are replaced: their new counts follow
+            cands[block].append((key, load_profile(block, data)))
+    for key, prof in state.profiles.items():
+        cands[prof.block].append((key, prof))
     clustering = time.perf_counter()
     done.read_s = clustering - started
     new_anchor: dict[tuple[int, int], str] = {}
-    left = []
-    for paper, position, family, initials, view, _ in items:
+    buckets: set[tuple[str, str]] = set()  # (family, initials) whose leftovers change
+    for paper, position, family, initials, view, anchor in redo:
         key = decide(family, initials, view, cands.get(f"{family}|{initials[:1]}", []))
         if key is None:
-            left.append((paper, position, family, initials, view))
+            buckets.add((family, initials))
         else:
             new_anchor[(paper, position)] = key
+            if anchor is not None and "|~" in anchor:
+                buckets.add((family, initials))  # it leaves a leftover person
+    for _, _, _, name, _, _ in before:  # an initials-only occurrence gone
+        person = parse(name)
+        if person is not None and not person.full:
+            buckets.add((person.family, person.initials))
+    decided = {(item[0], item[1]) for item in redo}
+    left = [
+        item[:5]
+        for item in items
+        if (item[2], item[3]) in buckets
+        and (
+            ((item[0], item[1]) in decided and (item[0], item[1]) not in new_anchor)
+            or ((item[0], item[1]) not in decided and "|~" in item[5])
+        )
+    ]
     new_anchor.update(component_anchors(left))
-    done.occurrences = len(items)
+    for paper, position, _, _, _, anchor in items:
+        if (paper, position) not in new_anchor:
+            new_anchor[(paper, position)] = anchor  # neither decided again nor relinked
+    done.occurrences = len(redo) + len(left)
+
     planning = time.perf_counter()
     done.cluster_s = planning - clustering
 
