@@ -449,8 +449,8 @@ class CatchUp:
     """What one catch-up did (bench/authors.py prints it)."""
 
     papers: int = 0  # changed papers read
-    blocks: int = 0  # blocks reclustered
-    occurrences: int = 0  # occurrences reclustered
+    blocks: int = 0  # blocks touched (reclustered whole on the "blocks" path)
+    occurrences: int = 0  # occurrences reclustered ("blocks"), or decided / linked again ("patch")
     people: int = 0  # people of the reclustered blocks, written again
     new: int = 0  # of them, people who did not exist before
     gone: int = 0  # people who no longer exist

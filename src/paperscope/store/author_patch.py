@@ -231,8 +231,19 @@ def plan_patch(
     state = state_changes(conn, changed, before, fresh, parse)
     # every initials-only occurrence of the blocks: unchanged papers from the tables, the
     # changed papers' from their occurrences now
-    items: list[tuple[int, int, str, str, PaperView, str | None]] = []
+    items: list[tuple[int, int, str, str, PaperView | None, str | None]] = []
+    raw: dict[int, tuple[str, str, str]] = {}
     view_cache: dict[int, PaperView] = {}
+
+    def view_of(item: tuple) -> PaperView:
+        """The item's paper as clustering reads it, built when first asked (most are not)."""
+        if item[4] is not None:
+            return item[4]
+        view = view_cache.get(item[0])
+        if view is None:
+            view = view_cache[item[0]] = view_from_row(*raw[item[0]])
+        return view
+
     for paper, position, block, initials, anchor, cats, shorts, fulls in _rows_in(
         conn,
         "SELECT i.paper_rowid, i.position, i.block, i.initials, i.anchor, p.categories, "
@@ -242,10 +253,8 @@ def plan_patch(
     ):
         if paper in changed_set:
             continue
-        view = view_cache.get(paper)
-        if view is None:
-            view = view_cache[paper] = view_from_row(cats, shorts, fulls)
-        items.append((paper, position, block.split("|", 1)[0], initials, view, anchor))
+        raw[paper] = (cats, shorts, fulls)
+        items.append((paper, position, block.split("|", 1)[0], initials, None, anchor))
     for occ in fresh.occs:
         person = occ.person
         if person is not None and not person.full:
@@ -266,7 +275,7 @@ def plan_patch(
         if item[5] is None
         or (
             (effects := state.effects.get(f"{item[2]}|{item[3][:1]}"))
-            and _affected(item[3], item[4], effects)
+            and _affected(item[3], view_of(item), effects)
         )
     ]
     # the full names of those blocks, with their profiles after the change
@@ -283,8 +292,9 @@ def plan_patch(
     done.read_s = clustering - started
     new_anchor: dict[tuple[int, int], str] = {}
     buckets: set[tuple[str, str]] = set()  # (family, initials) whose leftovers change
-    for paper, position, family, initials, view, anchor in redo:
-        key = decide(family, initials, view, cands.get(f"{family}|{initials[:1]}", []))
+    for item in redo:
+        paper, position, family, initials, _, anchor = item
+        key = decide(family, initials, view_of(item), cands.get(f"{family}|{initials[:1]}", []))
         if key is None:
             buckets.add((family, initials))
         else:
@@ -297,7 +307,7 @@ def plan_patch(
             buckets.add((person.family, person.initials))
     decided = {(item[0], item[1]) for item in redo}
     left = [
-        item[:5]
+        (*item[:4], view_of(item))
         for item in items
         if (item[2], item[3]) in buckets
         and (
@@ -640,6 +650,7 @@ def plan_patch(
     done.new = len([c for c in new_people if c in result])
     done.gone = len(gone)
     done.ranked = len(rank - people)
+    done.write_s = time.perf_counter() - planning  # working out the patches; apply adds to it
     return PatchPlan(done, newest, changed, ops, slugs)
 
 
