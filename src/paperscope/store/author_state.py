@@ -132,18 +132,29 @@ def write_state(
         "VALUES (?, ?, ?, ?)",
         [v.row(p) for p, v in sorted(views.items())],
     )
-    profiles: dict[str, Profile] = defaultdict(Profile)
+    profiles: dict[str, Profile] = {}
     initials = []
     for i, occ in enumerate(occs):
         person = occ.person
         if person is None:
             continue
         if person.full:
-            profiles[person.key].add(person, views[occ.paper], 1)
+            # Profile.add in bulk: C-level counting, the own key dropped once at the end
+            prof = profiles.get(person.key)
+            if prof is None:
+                prof = profiles[person.key] = Profile(block_of(person))
+            view = views[occ.paper]
+            prof.n += 1
+            prof.initials[person.initials] += 1
+            prof.coauthors.update(view.shorts)
+            prof.categories.update(view.cats)
         else:
             initials.append(
                 (occ.paper, occ.position, block_of(person), person.initials, anchors[i])
             )
+    for key, prof in profiles.items():
+        family, first = key.split("|", 1)
+        prof.coauthors.pop(f"{family}_{first[:1]}", None)
     conn.executemany(
         "INSERT INTO author_profiles (key, block, data) VALUES (?, ?, ?)",
         [(k, p.block, p.dump()) for k, p in sorted(profiles.items())],
