@@ -414,3 +414,21 @@ def test_catch_ups_from_the_profiles_equal_a_rebuild_after_every_step(tmp_path):
                 AuthorDirectory(other, big_author=BIG).rebuild()
                 mp.setattr(AuthorDirectory, "rebuild", _refuse)
                 assert (people(other.conn), _state(other.conn)) == incremental, n
+
+
+def test_catch_ups_take_the_whole_block_path_until_the_profiles_are_complete(tmp_path):
+    """A store whose author tables predate migration 0017 has no profiles ('state' unset):
+    its catch-ups recluster whole blocks, and a rebuild completes the profiles."""
+    with SQLiteStore(tmp_path / "u.db") as store:
+        directory = AuthorDirectory(store, big_author=BIG)
+        _import(store, STEPS[0])
+        assert directory.ensure().path == "patch"  # a new store starts complete
+        store.conn.execute("DELETE FROM author_meta WHERE key = 'state'")  # as after upgrading
+        _import(store, STEPS[1])
+        assert directory.ensure().path == "blocks"
+        directory.rebuild()
+        _import(store, STEPS[2])
+        assert directory.ensure().path == "patch"
+        incremental = people(store.conn)
+        directory.rebuild()
+        assert people(store.conn) == incremental
