@@ -10,7 +10,9 @@ same people:
   and after the change, plus the blocks a correction ties to them, from the occurrences
   already in `author_occurrences` and the changed papers; then it replaces the people of those
   blocks and patches the coauthor counts of the prolific people who share a paper with them.
-  Its cost follows the changed papers and their families, not the size of the store.
+  Its cost follows the changed papers and their families, not the size of the store. That
+  whole-block path runs only when a correction is in play; otherwise `plan_catch_up` hands the
+  catch-up to author_patch.py, which decides from persisted profiles and patches people.
 
 Callers hold the write transaction (`BEGIN IMMEDIATE`): see `AuthorDirectory`.
 """
