@@ -136,9 +136,10 @@ def increment(store: SQLiteStore, directory: AuthorDirectory, n: int) -> None:
     assert fresh[0].arxiv_id in {p.arxiv_id for _, p in profile.papers}
     current_s = time.perf_counter() - t
     print(
-        f"catch-up: {catch_s:.2f} s wall, {catch_cpu:.2f} s CPU (read {done.read_s:.2f}, "
+        f"catch-up ({done.path} path): {catch_s:.2f} s wall, {catch_cpu:.2f} s CPU "
+        f"(read {done.read_s:.2f}, "
         f"cluster {done.cluster_s:.2f}, write {done.write_s:.2f}); {done.papers} changed papers, "
-        f"{done.blocks} blocks, {done.occurrences} occurrences reclustered "
+        f"{done.blocks} blocks, {done.occurrences} occurrences decided or linked again "
         f"({done.occurrences / total:.0%} of all), {done.gone} people gone, "
         f"{done.new} new, {done.ranked} prolific people's top coauthors ranked again"
     )

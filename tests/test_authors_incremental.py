@@ -131,6 +131,7 @@ def stepwise(tmp_path_factory):
     version and a deletion at the end. Returns the store path and the people after each step."""
     path = tmp_path_factory.mktemp("stepwise") / "s.db"
     seen = []
+    paths = []
     with SQLiteStore(path) as store, pytest.MonkeyPatch.context() as mp:
         mp.setattr(AuthorDirectory, "rebuild", _refuse)  # catch-ups only
         directory = AuthorDirectory(store, big_author=BIG)
@@ -138,13 +139,19 @@ def stepwise(tmp_path_factory):
             _import(store, files)
             done = directory.ensure()
             assert done is not None and done.papers > 0
+            paths.append(done.path)
             if n == 1:
                 _corrections(store, directory)
             seen.append(people(store.conn))
         _new_version(store)
         done = directory.ensure()
         assert done is not None and done.papers == 2
+        paths.append(done.path)
         seen.append(people(store.conn))
+    # both catch-ups are compared: from the profiles where no correction is in play, whole
+    # blocks where one is (the merge and splits come after step 2)
+    print(paths)
+    assert "patch" in paths and "blocks" in paths, paths
     return path, seen
 
 
@@ -352,5 +359,76 @@ def test_a_catch_up_plans_without_the_write_lock(tmp_path, monkeypatch, overtake
         assert directory.ensure() is None
         incremental = people(store.conn)
         monkeypatch.setattr(AuthorDirectory, "rebuild", REAL_REBUILD)
+        directory.rebuild()
+        assert people(store.conn) == incremental
+
+
+def _state(conn: sqlite3.Connection) -> tuple:
+    """The tables a catch-up decides from (migration 0017), by paper id, and the spellings'
+    occurrence counts."""
+    ids = dict(conn.execute("SELECT rowid, id FROM papers"))
+    slug_of = dict(conn.execute("SELECT cluster_id, slug FROM author_clusters"))
+    papers = sorted(
+        (ids[p], *rest)
+        for p, *rest in conn.execute(
+            "SELECT paper_rowid, categories, short_keys, full_keys FROM author_papers"
+        )
+    )
+    profiles = sorted(
+        (k, b, orjson.loads(d)) for k, b, d in conn.execute("SELECT * FROM author_profiles")
+    )
+    profiles = [(k, b, sorted(d.items())) for k, b, d in profiles]
+    initials = sorted(
+        (ids[p], pos, block, ini, anchor)
+        for p, pos, block, ini, anchor in conn.execute(
+            "SELECT paper_rowid, position, block, initials, anchor FROM author_initials"
+        )
+    )
+    variants = sorted(
+        (slug_of[c], n, occ)
+        for c, n, occ in conn.execute("SELECT cluster_id, name, occurrences FROM author_variants")
+    )
+    return papers, profiles, initials, variants
+
+
+def test_catch_ups_from_the_profiles_equal_a_rebuild_after_every_step(tmp_path):
+    """Without corrections every catch-up takes the proportional path (decided from the
+    persisted profiles, people patched); after each step, a rebuild of a copy of the store
+    gives the same people, slugs, stats and the same persisted state."""
+    path = tmp_path / "p.db"
+    with SQLiteStore(path) as store, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(AuthorDirectory, "rebuild", _refuse)
+        directory = AuthorDirectory(store, big_author=BIG)
+        for n, files in enumerate([*STEPS, None]):
+            if files is None:
+                _new_version(store)
+            else:
+                _import(store, files)
+            done = directory.ensure()
+            assert done is not None and done.path == "patch", (n, done)
+            incremental = (people(store.conn), _state(store.conn))
+            copy = tmp_path / f"copy{n}.db"
+            store.conn.execute("VACUUM INTO ?", (str(copy),))
+            with SQLiteStore(copy) as other:
+                mp.setattr(AuthorDirectory, "rebuild", REAL_REBUILD)
+                AuthorDirectory(other, big_author=BIG).rebuild()
+                mp.setattr(AuthorDirectory, "rebuild", _refuse)
+                assert (people(other.conn), _state(other.conn)) == incremental, n
+
+
+def test_catch_ups_take_the_whole_block_path_until_the_profiles_are_complete(tmp_path):
+    """A store whose author tables predate migration 0017 has no profiles ('state' unset):
+    its catch-ups recluster whole blocks, and a rebuild completes the profiles."""
+    with SQLiteStore(tmp_path / "u.db") as store:
+        directory = AuthorDirectory(store, big_author=BIG)
+        _import(store, STEPS[0])
+        assert directory.ensure().path == "patch"  # a new store starts complete
+        store.conn.execute("DELETE FROM author_meta WHERE key = 'state'")  # as after upgrading
+        _import(store, STEPS[1])
+        assert directory.ensure().path == "blocks"
+        directory.rebuild()
+        _import(store, STEPS[2])
+        assert directory.ensure().path == "patch"
+        incremental = people(store.conn)
         directory.rebuild()
         assert people(store.conn) == incremental

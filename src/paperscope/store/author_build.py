@@ -10,7 +10,9 @@ same people:
   and after the change, plus the blocks a correction ties to them, from the occurrences
   already in `author_occurrences` and the changed papers; then it replaces the people of those
   blocks and patches the coauthor counts of the prolific people who share a paper with them.
-  Its cost follows the changed papers and their families, not the size of the store.
+  Its cost follows the changed papers and their families, not the size of the store. That
+  whole-block path runs only when a correction is in play; otherwise `plan_catch_up` hands the
+  catch-up to author_patch.py, which decides from persisted profiles and patches people.
 
 Callers hold the write transaction (`BEGIN IMMEDIATE`): see `AuthorDirectory`.
 """
@@ -46,6 +48,15 @@ from paperscope.store.author_names import (
     parse_person,
     slugify,
 )
+from paperscope.store.author_patch import (
+    Ops,
+    PatchPlan,
+    apply_patch,
+    initials_ops,
+    plan_patch,
+    state_changes,
+)
+from paperscope.store.author_state import state_complete, write_state
 
 _CHUNK = 900
 #: Coauthors a profile lists (most shared papers first).
@@ -288,12 +299,14 @@ class _Writer:
         names: list[str] = []
         for cid, cluster in zip(cids, clusters, strict=True):
             papers_by_name: dict[str, set[int]] = defaultdict(set)
+            occurrences_by_name: Counter[str] = Counter()
             for i in cluster.members:
                 occ = occs[i]
                 block = block_of(occ.person) if occ.person else None
                 row = (occ.paper, occ.position, cid, occ.name, published.get(occ.paper), block)
                 out.occurrences.append(row)
                 papers_by_name[occ.name].add(occ.paper)
+                occurrences_by_name[occ.name] += 1
             papers = set().union(*papers_by_name.values())
             for paper in papers:
                 people.setdefault(paper, set()).add(cid)
@@ -301,7 +314,10 @@ class _Writer:
             names.append(display_name(occs, cluster.members))
             self.info[cid] = (len(papers), names[-1])
             out.anchors.extend((a, cid) for a in cluster.anchors)
-            out.variants.extend((cid, n, folded(n), len(p)) for n, p in papers_by_name.items())
+            out.variants.extend(
+                (cid, n, folded(n), len(p), occurrences_by_name[n])
+                for n, p in papers_by_name.items()
+            )
         for cid, cluster, papers, name in zip(cids, clusters, paper_sets, names, strict=True):
             slug = self.slugs.slug_for(cluster, name)
             cats = Counter(
@@ -343,7 +359,8 @@ class _Writer:
         if not changes_only:
             write_occurrences(conn, rows.occurrences)
         conn.executemany(
-            "INSERT INTO author_variants (cluster_id, name, name_fold, papers) VALUES (?, ?, ?, ?)",
+            "INSERT INTO author_variants (cluster_id, name, name_fold, papers, occurrences) "
+            "VALUES (?, ?, ?, ?, ?)",
             rows.variants,
         )
         conn.executemany(
@@ -404,21 +421,30 @@ def builds(conn: sqlite3.Connection) -> int:
 # ---------------------------------------------------------------------------- full rebuild
 
 
-def cluster_all(conn: sqlite3.Connection) -> tuple[Snapshot, list[Cluster], list[Correction]]:
+def cluster_all(
+    conn: sqlite3.Connection, base_anchors: dict[int, str] | None = None
+) -> tuple[Snapshot, list[Cluster], list[Correction]]:
     """Every occurrence clustered (the reading half of a rebuild; no writes)."""
     snap = read_occurrences(conn)
     corrections = read_corrections(conn)
-    return snap, cluster_authors(snap.occs, snap.paper_cats, corrections), corrections
+    clusters = cluster_authors(snap.occs, snap.paper_cats, corrections, base_anchors=base_anchors)
+    return snap, clusters, corrections
 
 
 def write_all(
-    conn: sqlite3.Connection, snap: Snapshot, clusters: list[Cluster], big_author: int
+    conn: sqlite3.Connection,
+    snap: Snapshot,
+    clusters: list[Cluster],
+    big_author: int,
+    base_anchors: dict[int, str],
 ) -> None:
-    """Replace every derived table with `clusters` (the writing half of a rebuild)."""
+    """Replace every derived table with `clusters` (the writing half of a rebuild), and the
+    state a catch-up decides from (author_state.py)."""
     for table in DERIVED_TABLES:
         conn.execute(f"DELETE FROM {table}")  # fixed table names, no input
     writer = _Writer(conn, snap, SlugBook(conn, preload=True), big_author)
     writer.insert(writer.rows(clusters, list(range(1, len(clusters) + 1)), {}))
+    write_state(conn, snap.occs, snap.paper_cats, base_anchors)
 
 
 # ---------------------------------------------------------------------------- catch-up
@@ -429,12 +455,13 @@ class CatchUp:
     """What one catch-up did (bench/authors.py prints it)."""
 
     papers: int = 0  # changed papers read
-    blocks: int = 0  # blocks reclustered
-    occurrences: int = 0  # occurrences reclustered
+    blocks: int = 0  # blocks touched (reclustered whole on the "blocks" path)
+    occurrences: int = 0  # occurrences reclustered ("blocks"), or decided / linked again ("patch")
     people: int = 0  # people of the reclustered blocks, written again
     new: int = 0  # of them, people who did not exist before
     gone: int = 0  # people who no longer exist
     ranked: int = 0  # prolific people outside the blocks whose top coauthors were ranked again
+    path: str = "blocks"  # "patch": decided from the profiles; "blocks": whole blocks again
     read_s: float = 0.0  # reading the changed papers and the blocks' occurrences
     cluster_s: float = 0.0
     write_s: float = 0.0
@@ -457,9 +484,12 @@ class CatchUpPlan:
     pairs_gone: list[tuple[int, int]]
     pairs_moved: list[tuple[int, int, int]]
     rank_again: set[int]  # prolific people outside the blocks whose counts move
+    state_ops: Ops  # author_state tables patched (empty until a rebuild completed them)
 
 
-def plan_catch_up(conn: sqlite3.Connection, built_corrections: int, big_author: int) -> CatchUpPlan:
+def plan_catch_up(
+    conn: sqlite3.Connection, built_corrections: int, big_author: int
+) -> CatchUpPlan | PatchPlan:
     """Read what changed since the last build (the papers in author_dirty, the corrections
     newer than `built_corrections`), recluster the blocks it touches and work out the writes;
     reads only, so the caller can run it in a read transaction and apply it (`apply_catch_up`)
@@ -478,7 +508,16 @@ def plan_catch_up(conn: sqlite3.Connection, built_corrections: int, big_author: 
     )
     before = list(_rows_in(conn, occurrence_sql + "paper_rowid IN ({marks})", changed))
     blocks = _blocks_touched(fresh, before, corrections, built_corrections, parse)
-    blocks = close_blocks(blocks, correction_groups(corrections))
+    groups = correction_groups(corrections)
+    complete = state_complete(conn)
+    if complete and newest <= built_corrections and not blocks & groups.keys():
+        # no correction in play: decide from the persisted profiles, patch the people
+        done.blocks = len(blocks)
+        return plan_patch(
+            conn, done, changed, fresh, before, blocks, parse, big_author, newest, started
+        )
+    state_ops: Ops = state_changes(conn, changed, before, fresh, parse).ops if complete else []
+    blocks = close_blocks(blocks, groups)
     done.blocks = len(blocks)
     # what the blocks hold now: (paper, position) -> (person, name, published, block)
     old: dict[tuple[int, int], tuple] = {
@@ -508,7 +547,21 @@ def plan_catch_up(conn: sqlite3.Connection, built_corrections: int, big_author: 
     snap.paper_cats.update(fresh.paper_cats)
     clustering = time.perf_counter()
     done.read_s = clustering - started
-    clusters = cluster_authors(snap.occs, snap.paper_cats, corrections, blocks)
+    base_anchors: dict[int, str] = {}
+    clusters = cluster_authors(snap.occs, snap.paper_cats, corrections, blocks, base_anchors)
+    if complete:
+        state_ops.append(
+            ("DELETE FROM author_initials WHERE block = ?", [(b,) for b in sorted(blocks)])
+        )
+        state_ops.append(
+            initials_ops(
+                [
+                    (o.paper, o.position, block_of(o.person), o.person.initials, anchor)
+                    for i, anchor in base_anchors.items()
+                    if (o := snap.occs[i])
+                ]
+            )
+        )
     done.occurrences = sum(len(c.members) for c in clusters)
     planning = time.perf_counter()
     done.cluster_s = planning - clustering
@@ -538,16 +591,25 @@ def plan_catch_up(conn: sqlite3.Connection, built_corrections: int, big_author: 
         pairs_gone=pairs_gone,
         pairs_moved=pairs_moved,
         rank_again=prolific & moved_people,
+        state_ops=state_ops,
     )
     done.write_s = time.perf_counter() - planning  # working out the writes; apply adds to it
     return plan
 
 
-def apply_catch_up(conn: sqlite3.Connection, plan: CatchUpPlan, generation: int) -> None:
+def apply_catch_up(
+    conn: sqlite3.Connection, plan: CatchUpPlan | PatchPlan, generation: int
+) -> None:
     """Write a plan (the caller holds the write transaction and has checked that no other
     build wrote since the plan's snapshot); papers changed after the snapshot (their
     author_dirty rows carry `generation` or later) stay marked."""
+    if isinstance(plan, PatchPlan):
+        apply_patch(conn, plan, generation)
+        return
     started = time.perf_counter()
+    for sql, rows in plan.state_ops:
+        if rows:
+            conn.executemany(sql, rows)
     _remove_people(conn, plan.old_cids, plan.kept, plan.category_rows)
     plan.writer.insert(plan.rows, changes_only=True)
     conn.executemany(

@@ -244,11 +244,13 @@ def cluster_authors(
     paper_cats: dict[int, tuple[str, ...]],
     corrections: Iterable[Correction] = (),
     blocks: set[str] | None = None,
+    base_anchors: dict[int, str] | None = None,
 ) -> list[Cluster]:
     """People from author occurrences; see the module docstring for the rules. With `blocks`,
     only the occurrences of those blocks are clustered (the others are coauthor keys); the
     blocks must be closed under `correction_groups` for the corrections to apply as in a full
-    run. Clusters come in a fixed order (full names by first occurrence in `occs`, then
+    run. `base_anchors`, when given, receives each initials-only occurrence's anchor before
+    corrections. Clusters come in a fixed order (full names by first occurrence in `occs`, then
     initials-only people, then splits), which decides who gets a colliding slug first."""
     clusterer = _Clusterer(occs, paper_cats, blocks)
     attached, left = clusterer.attach()
@@ -256,6 +258,11 @@ def cluster_authors(
         Cluster([key], members + attached.get(key, [])) for key, members in clusterer.groups.items()
     ]
     clusters.extend(clusterer.components(left))
+    if base_anchors is not None:  # what author_initials keeps: the anchor before corrections
+        for cluster in clusters:
+            for i in cluster.members:
+                if not occs[i].person.full:
+                    base_anchors[i] = cluster.anchors[0]
     return apply_corrections(clusters, occs, corrections)
 
 

@@ -169,12 +169,13 @@ class AuthorDirectory:
         self.conn.execute("BEGIN")  # one consistent snapshot to read from
         try:
             want, _ = self._state()
-            snap, clusters, corrections = cluster_all(self.conn)
+            base_anchors: dict[int, str] = {}
+            snap, clusters, corrections = cluster_all(self.conn, base_anchors)
         finally:
             self.conn.execute("COMMIT")
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-            write_all(self.conn, snap, clusters, self.big_author)
+            write_all(self.conn, snap, clusters, self.big_author, base_anchors)
             # papers changed after the snapshot stay marked for the next catch-up
             self.conn.execute("DELETE FROM author_dirty WHERE generation < ?", (want[0],))
             write_meta(self.conn, want[0], corrections[-1].id if corrections else 0)
