@@ -9,13 +9,12 @@ are dropped before pairs are formed, so a pair is two content words in a row ("g
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 #: Words of every research abstract, whatever its field: they say nothing about a topic.
 FIELD_WORDS = frozenset(
@@ -61,7 +60,21 @@ FIELD_WORDS = frozenset(
 #: dropped except these nouns.
 LY_NOUNS = frozenset("anomaly anomaly-detection family supply assembly italy poly".split())
 
-STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | FIELD_WORDS
+
+@functools.cache
+def stop_words() -> frozenset[str]:
+    """sklearn's English stop-words and FIELD_WORDS. sklearn takes most of a second to import,
+    so it is imported on first use, not by every command that imports the search engine."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | FIELD_WORDS
+
+
+def __getattr__(name: str) -> frozenset[str]:
+    if name == "STOP_WORDS":
+        return stop_words()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 #: Label terms: at most this many, and a pair needs this share of the class's papers.
@@ -76,7 +89,7 @@ def tokens(text: str) -> list[list[str]]:
         run: list[str] = []
         for w in _WORD.findall(clause):
             if (
-                w in STOP_WORDS
+                w in stop_words()
                 or len(w) < 3
                 or w.isdigit()
                 or (w.endswith("ly") and w not in LY_NOUNS)
