@@ -32,7 +32,10 @@ from paperscope.store.sqlite import SQLiteStore
 #: Rows per batch (one transaction on the target each).
 BATCH = 2000
 #: Tables triggers write while the others are copied: replaced at the end (module docstring).
-TRIGGERED = ("store_meta", "author_dirty")
+#: author_meta too: migration 0017 seeds it in a new store, so it is replaced, not appended to.
+TRIGGERED = ("store_meta", "author_dirty", "author_meta")
+#: Tables a new store's migrations already fill: an empty target may hold rows there.
+SEEDED = ("store_meta", "author_meta")
 STATE_TABLE = "db_copy_state"
 #: Tables other tables' foreign keys point at (migrations 0005): copied first, in this order.
 PARENTS_FIRST = ("users", "tags", "digests")
@@ -148,8 +151,8 @@ class _Copier:
 
     def target_empty(self, tables) -> bool:
         for name in tables:
-            if name in ("store_meta", STATE_TABLE):
-                continue  # migrations seed store_meta
+            if name in (*SEEDED, STATE_TABLE):
+                continue
             if self.target.conn.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone():
                 return False
         return True
