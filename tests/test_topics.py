@@ -274,3 +274,34 @@ def test_coverage_puts_one_paper_of_each_topic_first(db):
     distinct = len({tops[r].id for r in rowids if r in tops})
     with_topic = [r for r in covered if r in tops]
     assert len({tops[r].id for r in with_topic[:distinct]}) == distinct
+
+
+def test_recommendations_spread_across_topics(db, tmp_path):
+    """`spread=topics` on the recommendations page and API: the same papers, the best paper
+    of every top topic before a second of any (greedy coverage of the plain order)."""
+    from test_library import csrf, paper_ids
+
+    path = copy_store(db, tmp_path / "papers.db")
+    with client_for(path) as client:
+        token = csrf(client)
+        for _, ident in paper_ids(path, 3):
+            client.post("/library/rate", data={"paper": ident, "rating": "1", "csrf_token": token})
+        plain = client.get("/api/v1/recommendations?limit=20").json()["recommendations"]
+        spread = client.get("/api/v1/recommendations?limit=20&spread=topics")
+        assert spread.status_code == 200
+        spread = spread.json()["recommendations"]
+        assert client.get("/api/v1/recommendations?spread=nope").status_code in (400, 422)
+        page = client.get("/recommendations?spread=topics")
+        assert page.status_code == 200 and "Spread across topics" in page.text
+    assert len(plain) > 5
+    assert sorted(r["id"] for r in spread) == sorted(r["id"] for r in plain)
+    with SQLiteStore(path) as store:
+        rowid_of = {p.id: rowid for rowid, p in store.iter_papers()}
+        order = [rowid_of[r["id"]] for r in plain]
+        tops = topics_rank.top_topics(store, order)
+    expected = topics_rank.cover(order, {r: t.id for r, t in tops.items()})
+    assert [rowid_of[r["id"]] for r in spread] == expected
+    firsts = [tops[rowid_of[r["id"]]].id for r in spread[: len({t.id for t in tops.values()})]]
+    assert len(set(firsts)) == len(firsts)  # one paper per topic until every topic has one
+    if len({t.id for t in tops.values()}) > 1:
+        assert spread != plain or order == expected

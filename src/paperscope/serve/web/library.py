@@ -16,13 +16,13 @@ from typing import Annotated, Any
 
 import httpx
 import jinja2
-from fastapi import APIRouter, Body, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Paper
 from paperscope.normalize import find_arxiv_id, normalize_arxiv_id
-from paperscope.rank.topics import ALL_ASPECTS, group_rowids
+from paperscope.rank.topics import ALL_ASPECTS, diversify, group_rowids
 from paperscope.serve.library_io import export_bibtex, export_json, import_library
 from paperscope.serve.records import paper_summary
 from paperscope.serve.web.api import PERSONAL_ERRORS
@@ -442,9 +442,27 @@ def _invalidate(request: Request, user_id: int) -> None:
         rec.invalidate(user_id)
 
 
+#: `spread=topics`: the best paper of every topic before a second of any (greedy coverage).
+SpreadQ = Annotated[
+    str | None,
+    Query(
+        pattern="^topics$",
+        description="`topics`: spread the list across topics (the best paper of every topic "
+        "before a second of any); unchanged while the store has no topics",
+    ),
+]
+
+
+def _spread(site: Site, recs: list, spread: str | None) -> list:
+    if spread != "topics" or not recs:
+        return recs
+    by_rowid = {r.rowid: r for r in recs}
+    return [by_rowid[r] for r in diversify(site.store, list(by_rowid))]
+
+
 @router.get("/recommendations")
 async def recommendations_page(
-    request: Request, user: CurrentUser, tag: str | None = None
+    request: Request, user: CurrentUser, tag: str | None = None, spread: SpreadQ = None
 ) -> Response:
     site = site_of(request)
     library = _library(request)
@@ -452,8 +470,17 @@ async def recommendations_page(
     if tag and library.tag_named(user.id, tag) is None:
         raise NotFoundError(f"you have no tag {tag!r}")
     recs = recommender(site).recommend(user.id, limit=site.settings.page_size, tag=tag or None)
+    recs = _spread(site, recs, spread)
     upvotes = library.upvote_counts(r.rowid for r in recs)
-    return _render(request, "recommendations.html", recs=recs, tags=tags, tag=tag, upvotes=upvotes)
+    return _render(
+        request,
+        "recommendations.html",
+        recs=recs,
+        tags=tags,
+        tag=tag,
+        upvotes=upvotes,
+        spread=spread,
+    )
 
 
 # ---------------------------------------------------------------------- JSON API
@@ -545,12 +572,16 @@ def _int(value: Any, name: str) -> int:
 
 @router.get("/api/v1/recommendations", responses=PERSONAL_ERRORS)
 async def api_recommendations(
-    request: Request, user: CurrentUser, tag: str | None = None, limit: int = 20
+    request: Request,
+    user: CurrentUser,
+    tag: str | None = None,
+    limit: int = 20,
+    spread: SpreadQ = None,
 ) -> JSONResponse:
     site = site_of(request)
     if not 1 <= limit <= site.settings.max_page_size:
         raise InputError(f"limit must be between 1 and {site.settings.max_page_size}")
-    recs = recommender(site).recommend(user.id, limit=limit, tag=tag or None)
+    recs = _spread(site, recommender(site).recommend(user.id, limit=limit, tag=tag or None), spread)
     return JSONResponse(
         {
             "recommendations": [
