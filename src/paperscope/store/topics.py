@@ -390,6 +390,16 @@ def _matrix(rows: list) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray([r[0] for r in rows], np.int64), matrix.reshape(len(rows), -1)
 
 
+def _nonzero(rows: list) -> tuple[np.ndarray, np.ndarray]:
+    """(rowids, matrix) of `rows` ((rowid, float32 bytes)) by rowid, without all-zero vectors
+    (a paper with nothing to embed has one)."""
+    found, matrix = _matrix(sorted(rows, key=lambda r: r[0]))
+    if not len(found):
+        return found, matrix
+    keep = np.linalg.norm(matrix, axis=1) > 0
+    return found[keep], np.ascontiguousarray(matrix[keep])
+
+
 def passage_matrix(
     store: SQLiteStore, model: str, passage: int, rowids: Sequence[int]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -401,11 +411,7 @@ def passage_matrix(
         (model, passage),
         rowids,
     )
-    found, matrix = _matrix(sorted(rows, key=lambda r: r[0]))
-    if not len(found):
-        return found, matrix
-    keep = np.linalg.norm(matrix, axis=1) > 0
-    return found[keep], np.ascontiguousarray(matrix[keep])
+    return _nonzero(rows)
 
 
 def aspect_matrix_of(
@@ -418,11 +424,7 @@ def aspect_matrix_of(
         (aspect, model),
         rowids,
     )
-    found, matrix = _matrix(sorted(rows, key=lambda r: r[0]))
-    if not len(found):
-        return found, matrix
-    keep = np.linalg.norm(matrix, axis=1) > 0
-    return found[keep], np.ascontiguousarray(matrix[keep])
+    return _nonzero(rows)
 
 
 def unassigned_aspect_rowids(store: SQLiteStore, aspect: str, model: str) -> list[int]:
