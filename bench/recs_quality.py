@@ -35,14 +35,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import paperscope.rank.recs as recs_module
-from paperscope.index.embedding import embed_missing
 from paperscope.model import Paper
 from paperscope.rank.recs import Recommender
 from paperscope.rank.search import SearchEngine
 from paperscope.store.accounts import Accounts
 from paperscope.store.ratings import Ratings, record_rating
-from paperscope.store.sqlite import SQLiteStore
-from synth import OUT, load_corpus
+from synth import OUT, embedded_corpus_store
 
 CACHE = OUT  # bench/out: ignored by git
 MIN_INTEREST_PAPERS = 25
@@ -52,35 +50,8 @@ BASELINE = "arxiv-sanity baseline (TF-IDF + LinearSVC)"
 
 
 def cached_store() -> Path:
-    """The corpus in a store with whole-text vectors, built once (~45 s of embedding)."""
-    db = CACHE / "recs-quality.db"
-    if db.exists():
-        return db
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = CACHE / "recs-quality.tmp.db"
-    for leftover in CACHE.glob("recs-quality.tmp.db*"):
-        leftover.unlink()
-    store = SQLiteStore(tmp)
-    papers = [
-        Paper(
-            title=" ".join(r["titles"].split()),
-            abstract=" ".join(r["summaries"].split()),
-            categories=list(r["categories"]),
-            published=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}",
-            arxiv_id=f"2601.{i + 1:05d}",
-            sources=["corpus-csv"],
-        )
-        for i, r in enumerate(load_corpus())
-    ]
-    store.write_batch(papers, origin="arxiv-ml-abstracts-1000.csv")
-    t = time.perf_counter()
-    embed_missing(store, SearchEngine(store).embedder)
-    print(f"embedded {store.count()} papers in {time.perf_counter() - t:.0f} s")
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
-    tmp.rename(db)
-    shutil.rmtree(f"{tmp}.index", ignore_errors=True)  # the lexical index is rebuilt per run
-    return db
+    """The corpus with its vectors, built once (see synth.embedded_corpus_store)."""
+    return embedded_corpus_store("recs-quality")
 
 
 def make_users(papers: dict[int, Paper], n: int) -> list[dict]:

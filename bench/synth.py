@@ -218,3 +218,45 @@ def kaggle_file(n: int, seed: int = 7) -> Path:
                 fh.write(json.dumps(record) + "\n")
         tmp.rename(path)
     return path
+
+
+def embedded_corpus_store(name: str) -> Path:
+    """The 1,000 corpus abstracts in a store with their vectors (default embedder), built once
+    into bench/out/NAME.db (a minute or so of embedding) and reused by later runs. The lexical
+    index is not kept: each run rebuilds it from its own copy."""
+    import shutil
+    import time
+
+    from paperscope.index.embedder import default_embedder
+    from paperscope.index.embedding import embed_missing
+    from paperscope.model import Paper
+    from paperscope.store.sqlite import SQLiteStore
+
+    db = OUT / f"{name}.db"
+    if db.exists():
+        return db
+    OUT.mkdir(parents=True, exist_ok=True)
+    tmp = OUT / f"{name}.tmp.db"
+    for leftover in OUT.glob(f"{name}.tmp.db*"):
+        leftover.unlink()
+    store = SQLiteStore(tmp)
+    papers = [
+        Paper(
+            title=" ".join(r["titles"].split()),
+            abstract=" ".join(r["summaries"].split()),
+            categories=list(r["categories"]),
+            published=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}",
+            arxiv_id=f"2601.{i + 1:05d}",
+            sources=["corpus-csv"],
+        )
+        for i, r in enumerate(load_corpus())
+    ]
+    store.write_batch(papers, origin="arxiv-ml-abstracts-1000.csv")
+    t = time.perf_counter()
+    embed_missing(store, default_embedder())
+    print(f"embedded {store.count()} papers in {time.perf_counter() - t:.0f} s")
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    tmp.rename(db)
+    shutil.rmtree(f"{tmp}.index", ignore_errors=True)
+    return db

@@ -33,45 +33,18 @@ from sklearn.metrics import normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from paperscope.index.embedder import default_embedder
-from paperscope.index.embedding import DOC_PASSAGE, embed_missing
-from paperscope.model import Paper
+from paperscope.index.embedding import DOC_PASSAGE
 from paperscope.rank import topics as topics_rank
 from paperscope.store import topics as topic_store
 from paperscope.store.sqlite import SQLiteStore
-from synth import OUT, load_corpus
+from synth import OUT, embedded_corpus_store
 
 SEEDS = (0, 1, 2)
 
 
 def cached_store() -> Path:
-    db = OUT / "topics-bench.db"
-    if db.exists():
-        return db
-    OUT.mkdir(parents=True, exist_ok=True)
-    tmp = OUT / "topics-bench.tmp.db"
-    for leftover in OUT.glob("topics-bench.tmp.db*"):
-        leftover.unlink()
-    store = SQLiteStore(tmp)
-    papers = [
-        Paper(
-            title=" ".join(r["titles"].split()),
-            abstract=" ".join(r["summaries"].split()),
-            categories=list(r["categories"]),
-            published=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}",
-            arxiv_id=f"2601.{i + 1:05d}",
-            sources=["corpus-csv"],
-        )
-        for i, r in enumerate(load_corpus())
-    ]
-    store.write_batch(papers, origin="arxiv-ml-abstracts-1000.csv")
-    t = time.perf_counter()
-    embed_missing(store, default_embedder())
-    print(f"embedded {store.count()} papers in {time.perf_counter() - t:.0f} s")
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
-    tmp.rename(db)
-    shutil.rmtree(f"{tmp}.index", ignore_errors=True)
-    return db
+    """The corpus with its vectors, built once (see synth.embedded_corpus_store)."""
+    return embedded_corpus_store("topics-bench")
 
 
 def purity(truth: list[str], labels: np.ndarray) -> float:
