@@ -203,3 +203,21 @@ def test_without_the_ray_package_the_error_names_the_extra(db):
     assert "pip install -e '.[cluster]'" in proc.stderr
     with SQLiteStore(db) as store:
         assert store.count_embedded() == 0
+
+
+def test_papers_embedded_on_ray_join_the_map_like_plain_embeds(local_ray, db, embedder):
+    """The papers Ray actors embed are placed on a map built before them, as `embed_missing`
+    places its own (both end in `finish_embedded`)."""
+    from paperscope.index import layout
+    from paperscope.store import map as store_map
+
+    with SQLiteStore(db) as store:
+        first = store.rowids_newest()[10:]
+        assert len(embed_missing(store, embedder, limit=len(first))) == len(first)
+        layout.rebuild_layout(store, method="pca", tile_points=16, model=embedder.version)
+        assert store_map.count_points(store) == (len(first), 0)
+        run = RayEmbedRun(store, embedder.version, factory_for(embedder), actors=1, batch=16)
+        result = run.run()
+        assert len(result.embedded) == PAPERS - len(first)
+        assert store_map.unplaced(store, embedder.version, layout.DOC_PASSAGE) == []
+        assert store_map.count_points(store) == (PAPERS, PAPERS - len(first))

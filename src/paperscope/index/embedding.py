@@ -60,12 +60,21 @@ def embed_missing(
         done.extend(rowids)
         if progress is not None:
             progress(len(rowids))
-    if index is not None and done:
-        index.ensure()  # record the store state the index now matches, and save it
-    if done:
-        # new papers join the map (if one was built) where their nearest neighbours are
-        place_papers(store, done, embedder.version, index)
+    finish_embedded(store, embedder.version, done, index)
     return done
+
+
+def finish_embedded(
+    store: SQLiteStore, version: str, rowids: list[int], index: VectorIndex | None
+) -> None:
+    """What follows the writing of new vectors, whoever computed them (`embed_missing` here,
+    Ray actors in `ray_embed`): the vector index records the store state it now matches, and
+    the new papers join the map (if one was built) where their nearest neighbours are."""
+    if not rowids:
+        return
+    if index is not None:
+        index.ensure()
+    place_papers(store, rowids, version, index)
 
 
 def embed_batch(

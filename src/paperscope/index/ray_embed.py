@@ -30,7 +30,12 @@ import numpy as np
 
 from paperscope.errors import PaperscopeError
 from paperscope.index.embedder import Embedder, MiniLMEmbedder, available_cores
-from paperscope.index.embedding import DEFAULT_BATCH, _longest_first, embed_batch
+from paperscope.index.embedding import (
+    DEFAULT_BATCH,
+    _longest_first,
+    embed_batch,
+    finish_embedded,
+)
 
 if TYPE_CHECKING:
     from paperscope.index.vectors import VectorIndex
@@ -299,8 +304,7 @@ class RayEmbedRun:
                 ray.kill(actor)
         result.left += sum(len(b.rowids) for b in queue)
         result.left += sum(len(b.rowids) for _, b in pending.values() if b is not None)
-        if index is not None and result.embedded:
-            index.ensure()  # record the store state the index now matches, and save it
+        finish_embedded(self.store, self.version, result.embedded, index)
         return result
 
 

@@ -50,9 +50,16 @@ def embed_with_progress(engine: SearchEngine, *, quiet: bool = False) -> int:
             index=engine.vectors,
             progress=lambda n: bar.advance(task, n),
         )
-    # new papers join the nearest topic of each aspect built so far, without a rebuild
-    topics_rank.assign_new(engine.store, engine.embedder, rowids=done)
+    settle_embedded(engine, done)
     return len(done)
+
+
+def settle_embedded(engine: SearchEngine, rowids: list[int]) -> None:
+    """New papers join the nearest topic of each aspect built so far, without a rebuild,
+    whether `embed` or Ray actors computed their vectors (the map place is the index
+    layer's `finish_embedded`)."""
+    if rowids:
+        topics_rank.assign_new(engine.store, engine.embedder, rowids=rowids)
 
 
 def embed_on_ray(
@@ -74,7 +81,9 @@ def embed_on_ray(
         run = RayEmbedRun(
             engine.store, engine.embedder.version, factory_for(engine.embedder), actors=actors
         )
-        return run.run(progress=lambda n: bar.advance(task, n), index=engine.vectors)
+        result = run.run(progress=lambda n: bar.advance(task, n), index=engine.vectors)
+    settle_embedded(engine, result.embedded)
+    return result
 
 
 @app.command()
