@@ -119,3 +119,23 @@ def test_locked_threads_take_turns_through_the_store(db_target):
     finally:
         first.stop()
         second.stop()
+
+
+def test_paperscope_jobs_names_the_holder(db_target):
+    import json
+
+    from typer.testing import CliRunner
+
+    from paperscope.serve.cli import app
+
+    runner = CliRunner()
+    with open_store(db_target) as store:
+        empty = runner.invoke(app, ["jobs", "--db", str(db_target), "--json"])
+        assert empty.exit_code == 0, empty.output
+        assert json.loads(empty.stdout) == []
+        with store.job_lease("embed-worker"):
+            held = runner.invoke(app, ["jobs", "--db", str(db_target), "--json"])
+            [row] = json.loads(held.stdout)
+            assert (row["name"], row["pid"], row["held"]) == ("embed-worker", os.getpid(), True)
+            text = runner.invoke(app, ["jobs", "--db", str(db_target)]).stdout
+            assert f"embed-worker: {row['holder']} since {row['since']}, held" in text

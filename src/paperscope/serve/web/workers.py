@@ -51,7 +51,9 @@ class EmbedWorker(LockedThread):
         self.neighbour_runs = 0
 
     def lock_wait(self) -> float:
-        return self.idle * 3
+        # a try is one statement on a new connection: cheap enough that a killed holder's
+        # work moves to another process within one idle wait
+        return self.idle
 
     def work(self) -> None:
         from paperscope.index.embedder import default_embedder
