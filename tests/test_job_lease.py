@@ -49,14 +49,17 @@ def test_two_holders_exclude_each_other(db_target):
         assert one.job_lease("embed-worker") is not None
 
 
-def test_a_killed_holder_frees_the_lease(db_target):
+def test_a_killed_holder_frees_the_lease(db_target, tmp_path):
     with open_store(db_target):
         pass  # migrated before the child starts
+    # the child's index folder is another one: the lease does not live in an index folder
+    env = {**os.environ, "PAPERSCOPE_INDEX_DIR": str(tmp_path / "child-index")}
     child = subprocess.Popen(
         [sys.executable, "-c", HOLD, _target(db_target)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     try:
         assert child.stdout.readline().strip() == "held", child.stderr.read()

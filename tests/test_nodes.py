@@ -185,6 +185,7 @@ def test_a_paper_imported_through_one_node_is_found_on_the_other_within_10_s(clu
     while not _search_finds(cluster.b, query, NEW_ID):
         assert time.monotonic() - imported < 10, "node B did not find the paper within 10 s"
         time.sleep(0.2)
+    print(f"node B found the paper {time.monotonic() - imported:.1f} s after the import")
     assert _search_finds(cluster.a, query, NEW_ID)
     # B's own index folder caught up from the store (not A's folder)
     assert (cluster.b.index / "lexical").is_dir()
@@ -268,8 +269,8 @@ def test_the_api_rate_limit_counts_across_both_nodes(cluster):
         _reset_rate_buckets(cluster.url)
 
 
-def _write_snapshot(path: Path, count: int) -> None:
-    """`count` real abstracts as a Kaggle arXiv snapshot (ids 2302.00001...)."""
+def _write_snapshot(path: Path, count: int) -> list[str]:
+    """`count` real abstracts as a Kaggle arXiv snapshot (ids 2302.00001...); their titles."""
     with CORPUS.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))[:count]
     with path.open("w", encoding="utf-8") as out:
@@ -285,6 +286,7 @@ def _write_snapshot(path: Path, count: int) -> None:
                 "authors_parsed": [["Lovelace", "Ada", ""]],
             }
             out.write(json.dumps(record) + "\n")
+    return [row["titles"] for row in rows]
 
 
 def _embed_holder(url: str):
@@ -318,7 +320,7 @@ def test_background_jobs_run_on_one_node_and_move_when_it_is_killed(cluster, tmp
     with open_store(cluster.url) as store:
         embedded_before, papers_before = store.count_embedded(), store.count()
     snapshot = tmp_path / "snapshot.jsonl"
-    _write_snapshot(snapshot, TAKEOVER_PAPERS)
+    titles = _write_snapshot(snapshot, TAKEOVER_PAPERS)
     done = _run_cli("import", str(snapshot), "--db", cluster.url, "--no-embed",
                     index=tmp_path / "index-cli")  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -334,6 +336,7 @@ def test_background_jobs_run_on_one_node_and_move_when_it_is_killed(cluster, tmp
     _wait(lambda: progress() > 0, 300, "the holder's first embedding round")
     running.proc.send_signal(signal.SIGKILL)
     running.proc.wait(30)
+    killed = time.monotonic()
     at_kill = progress()
     # the survivor takes the lease on its next try and embeds what is left
     taken = _wait(
@@ -342,11 +345,25 @@ def test_background_jobs_run_on_one_node_and_move_when_it_is_killed(cluster, tmp
         "the surviving node to take the embedding lease",
     )
     assert taken.holder.endswith(f":{survivor.proc.pid}")
+    took_over = time.monotonic() - killed
     _wait(lambda: not _missing(cluster.url), 600, "the survivor to embed the rest")
+    finished = time.monotonic() - killed
     assert progress() == TAKEOVER_PAPERS
-    # the survivor serves the new papers by meaning too
+    # the survivor's vector index catches up with the vectors it wrote: found by meaning
+    last = f"2302.{TAKEOVER_PAPERS:05d}"
+    query = titles[-1]
+
+    def by_meaning() -> bool:
+        page = httpx.get(survivor.url("/search"), params={"q": query, "mode": "semantic"},
+                         timeout=60)  # fmt: skip
+        return page.status_code == 200 and f"/paper/{last}" in page.text
+
+    _wait(by_meaning, 60, "the survivor to find its newly embedded paper by meaning")
     assert survivor.proc.poll() is None
-    print(f"embedded {at_kill} of {TAKEOVER_PAPERS} before the kill; the survivor the rest")
+    print(
+        f"embedded {at_kill} of {TAKEOVER_PAPERS} before the kill; the survivor took the lease "
+        f"{took_over:.1f} s after it and had embedded the rest {finished:.1f} s after it"
+    )
 
 
 def _missing(url: str) -> list[int]:
