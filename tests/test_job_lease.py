@@ -142,3 +142,32 @@ def test_paperscope_jobs_names_the_holder(db_target):
             assert (row["name"], row["pid"], row["held"]) == ("embed-worker", os.getpid(), True)
             text = runner.invoke(app, ["jobs", "--db", str(db_target)]).stdout
             assert f"embed-worker: {row['holder']} since {row['since']}, held" in text
+
+
+def test_a_holder_whose_lease_connection_dies_stops_and_asks_again(pg_server, tmp_path):
+    """PostgreSQL: the lease's session ended under the holder (a database restart, a network
+    cut): the job stops within ALIVE_EVERY seconds instead of running on beside a new holder,
+    then takes the lease again since nobody else holds it."""
+    url = pg_server.fresh()
+    try:
+        worker = Counter(url).start()
+        try:
+            deadline = time.monotonic() + 30
+            while not worker.holds_lease():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            with open_store(url) as store:
+                ended = store.conn.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = 'paperscope-job-test-job'"
+                ).fetchone()[0]
+                assert ended == 1
+            deadline = time.monotonic() + 30
+            while worker.leases_taken < 2:
+                assert time.monotonic() < deadline, "the holder never noticed its lost lease"
+                time.sleep(0.1)
+            assert worker.holds_lease()
+        finally:
+            worker.stop()
+    finally:
+        pg_server.drop(url)
