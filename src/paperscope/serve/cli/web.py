@@ -34,7 +34,10 @@ def serve(
     ] = False,
     api_rate_limit: Annotated[
         int,
-        typer.Option(help="API requests per client per minute and worker; 0 = unlimited."),
+        typer.Option(
+            help="API requests per client per minute, counted across every worker and "
+            "node on the store; 0 = unlimited."
+        ),
     ] = 120,
     embed_worker: Annotated[
         bool,
