@@ -208,6 +208,12 @@ def test_a_session_and_a_csrf_token_from_one_node_work_on_the_other(cluster):
         assert on_b.post(cluster.b.url("/library/note"), data=forged).status_code == 403
         state = on_b.get(cluster.b.url(f"/api/v1/library/papers/{XSS_ID}")).json()
     assert state["note"] == "read on node B"
+    # logged out on B: the session ends in the store, so A no longer takes the old cookie
+    with httpx.Client(timeout=60, cookies=cookies) as on_b:
+        out = on_b.post(cluster.b.url("/logout"), data={"csrf_token": token})
+        assert out.status_code == 303
+    with httpx.Client(timeout=60, cookies=cookies) as replay:
+        assert replay.get(cluster.a.url("/account")).status_code in (303, 401)
 
 
 def test_a_save_a_vote_and_a_rating_on_one_node_show_on_the_other_at_once(cluster):
