@@ -5,9 +5,10 @@ so the worker processes of `serve --workers N`, and every serve node on one Post
 them and a client gets the configured limit, not N times it. The clock is the wall clock (UTC
 seconds), the one clock that NTP keeps the same on every machine of a cluster: a monotonic
 clock counts from each machine's boot, so two nodes would read each other's stamps as far in
-the past or the future and hand out a full bucket every time. When the store is busy (another writer holds it for longer than BUCKETS_BUSY
-allows) a request is counted in this process's own buckets instead: the limit then errs
-towards letting requests through rather than making them wait.
+the past or the future and hand out a full bucket every time. When the store is busy
+(another writer holds it for longer than BUCKETS_BUSY allows) a request is counted in this
+process's own buckets instead: the limit then errs towards letting requests through rather
+than making them wait.
 
 Without a store (tests, embedding) the buckets are this process's memory only.
 """
