@@ -65,7 +65,9 @@ def test_memory_is_bounded(monkeypatch) -> None:
 def frozen_clock(monkeypatch) -> None:
     """The limiter's clock stands still: at 5 requests a minute a token comes back every 12 s,
     and a slow first request (the engine opening) on a busy machine must not refill one."""
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=lambda: 1000.0))
+    monkeypatch.setattr(
+        ratelimit, "time", SimpleNamespace(monotonic=lambda: 1000.0, time=lambda: 1000.0)
+    )
 
 
 def test_api_answers_429_with_retry_after(sample_store, frozen_clock) -> None:

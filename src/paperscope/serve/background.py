@@ -1,25 +1,30 @@
-"""Background threads of `serve` that one process at a time may run.
+"""Background threads of `serve` that one process of the whole cluster at a time may run.
 
-With `serve --workers N` every process starts the same threads; each takes a file lock beside
-the store (in its index folder) before it works, so only one process embeds or sends digests,
-and another takes over when that process ends.
+Every `serve` process (each of `--workers N`, each node on one PostgreSQL) starts the same
+threads; each takes its job's lease from the store (`store.job_lease`, store/jobs.py) before
+it works, so one process embeds or sends digests, and another takes over when that process
+ends or loses its lease. The store decides how the lease is held: a file lock beside a SQLite
+file, an advisory lock on PostgreSQL.
 """
 
 from __future__ import annotations
 
-import fcntl
+import logging
 import threading
 from pathlib import Path
 
 from paperscope.config import is_db_url
-from paperscope.index.paths import index_dir
+from paperscope.store.backends import open_store
+
+log = logging.getLogger("paperscope.background")
 
 
 class LockedThread:
-    """A daemon thread running `work()` while it holds `<db>.index/<name>.lock`.
+    """A daemon thread running `work()` while it holds the store's lease on job `name`.
 
-    Subclasses set `name`, implement `work()` (return when `stopping()` is set) and may
-    override `lock_wait()`, the seconds between tries for a lock another process holds.
+    Subclasses set `name`, implement `work()` (return when `stopping()` is true: the thread
+    is stopped, or the lease was lost) and may override `lock_wait()`, the seconds between
+    tries for a lease another process holds.
     """
 
     name = "worker"
@@ -27,6 +32,9 @@ class LockedThread:
     def __init__(self, db_path: Path | str) -> None:
         self.db_path = db_path if is_db_url(db_path) else Path(db_path)
         self._stop = threading.Event()
+        self._lease = None
+        #: times this thread took the lease (for tests and the log)
+        self.leases_taken = 0
         self._thread = threading.Thread(
             target=self._run, name=f"paperscope-{self.name}", daemon=True
         )
@@ -40,7 +48,15 @@ class LockedThread:
         self._thread.join(timeout)
 
     def stopping(self) -> bool:
-        return self._stop.is_set()
+        """True once the thread is stopped or its lease was lost (work() then returns)."""
+        if self._stop.is_set():
+            return True
+        lease = self._lease
+        return lease is not None and not lease.alive()
+
+    def holds_lease(self) -> bool:
+        lease = self._lease
+        return lease is not None and lease.alive()
 
     def wait(self, seconds: float) -> None:
         """Sleep, waking at once when the thread is stopped."""
@@ -53,18 +69,23 @@ class LockedThread:
         raise NotImplementedError
 
     def _run(self) -> None:
-        folder = index_dir(self.db_path)
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / f"{self.name}.lock", "w") as lock:
+        with open_store(self.db_path) as store:
             while not self._stop.is_set():
                 try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
+                    lease = store.job_lease(self.name)
+                except Exception:  # the store is unreachable for now: try again later
+                    log.exception("could not ask for the %s lease", self.name)
+                    lease = None
+                if lease is None:
                     self._stop.wait(self.lock_wait())
-            else:
-                return
-            try:
-                self.work()
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                    continue
+                with lease:
+                    self._lease = lease
+                    self.leases_taken += 1
+                    log.info("%s: this process (%s) holds the lease", self.name, lease.holder)
+                    try:
+                        self.work()
+                    finally:
+                        self._lease = None
+                if not self._stop.is_set():
+                    log.warning("%s: lost the lease; trying again", self.name)

@@ -371,6 +371,18 @@ class PostgresStore(SQLiteStore):
         current snapshot (xmin, xmax and the transactions in progress)."""
         return str(self.conn.execute("SELECT pg_current_snapshot()").fetchone()[0]), 0
 
+    def job_lease(self, name: str):
+        """As `SQLiteStore.job_lease`, across every node on this database: a session-level
+        advisory lock on a connection held for the job's life (store/jobs.py)."""
+        from paperscope.store.jobs import postgres_lease
+
+        return postgres_lease(self, name)
+
+    def job_lease_held(self, name: str) -> bool:
+        from paperscope.store.jobs import postgres_held
+
+        return postgres_held(self, name)
+
     def page_size(self) -> int:
         return int(self.conn.execute("SHOW block_size").fetchone()[0])
 

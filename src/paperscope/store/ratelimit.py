@@ -71,7 +71,7 @@ class RateBuckets:
 
     def forget_outside(self, since: float, until: float) -> int:
         """Delete buckets untouched since `since` (full again: the same as no row) and those
-        stamped after `until` (a monotonic clock of an earlier boot)."""
+        stamped after `until` (a clock that was set back since)."""
         try:
             cur = self.conn.execute(
                 "DELETE FROM rate_buckets WHERE at < ? OR at > ?", (since, until)

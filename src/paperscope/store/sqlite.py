@@ -146,6 +146,21 @@ class SQLiteStore:
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
         return version, self.conn.total_changes
 
+    def job_lease(self, name: str):
+        """Take the lease of background job `name` if no process holds it: a `JobLease`
+        (release it, or use it in a ``with``), else None. A file lock beside the database
+        (store/jobs.py), so every process on this file takes turns, whatever its index
+        folder."""
+        from paperscope.store.jobs import sqlite_lease
+
+        return sqlite_lease(self, name)
+
+    def job_lease_held(self, name: str) -> bool:
+        """Whether some process holds the lease of job `name` now."""
+        from paperscope.store.jobs import sqlite_held
+
+        return sqlite_held(self, name)
+
     def tables(self) -> dict[str, tuple[list[str], list[str]]]:
         """Every table of the store but the migrations' record: its columns and the columns
         that key a row (the primary key, else the first unique index, else all columns), for

@@ -31,6 +31,7 @@ def _register() -> None:
         harvest,
         index,
         ingest,
+        jobs,
         map,
         ops,
         papers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -33,7 +34,10 @@ def serve(
     ] = False,
     api_rate_limit: Annotated[
         int,
-        typer.Option(help="API requests per client per minute and worker; 0 = unlimited."),
+        typer.Option(
+            help="API requests per client per minute, counted across every worker and "
+            "node on the store; 0 = unlimited."
+        ),
     ] = 120,
     embed_worker: Annotated[
         bool,
@@ -56,6 +60,16 @@ def serve(
         bool, typer.Option(help="Served behind HTTPS: secure cookies and HSTS.")
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    index_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--index-dir",
+            help="This node's folder of index caches (lexical, vectors), rebuilt and kept in "
+            "sync from the store. Default: $PAPERSCOPE_INDEX_DIR, else beside a SQLite file, "
+            "else under the data folder for PostgreSQL.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the feed, search, paper, author and category pages and the JSON API.
 
@@ -68,6 +82,9 @@ def serve(
 
     if workers < 1:
         raise InputError("--workers must be at least 1")
+    if index_dir is not None:
+        # read through config.resolve_index_dir here and in uvicorn's worker processes
+        os.environ["PAPERSCOPE_INDEX_DIR"] = str(index_dir.expanduser().resolve())
     settings = WebSettings(
         db_path=resolve_db_path(db),
         single_user=not multi_user,

@@ -8,8 +8,9 @@ on set weekdays (UTC), and retries failed sends in between.
 On each scheduled day, daily users get one digest and weekly users one if their last was at
 least 7 days ago (`digest.is_due`); nothing new means no email. A server started after the
 day's time catches up at once (users already served that day are not due). Between scheduled
-runs it sends pending digests whose backoff is over. With `serve --workers N` only the process
-holding a file lock runs it. Each run opens its own store and engine.
+runs it sends pending digests whose backoff is over. With `serve --workers N`, or several
+serve nodes on one database, only the process holding the store's job lease runs it
+(store/jobs.py). Each run opens its own store and engine.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """Per-client rate limit for the API: a token bucket per client address.
 
 With a store (`serve` passes its path), the buckets live in the store (store/ratelimit.py),
-so the worker processes of `serve --workers N` share them and a client gets the configured
-limit, not N times it. The clock is the machine's monotonic clock, which every process on one
-machine shares. When the store is busy (another writer holds it for longer than BUCKETS_BUSY
-allows) a request is counted in this process's own buckets instead: the limit then errs
-towards letting requests through rather than making them wait.
+so the worker processes of `serve --workers N`, and every serve node on one PostgreSQL, share
+them and a client gets the configured limit, not N times it. The clock is the wall clock (UTC
+seconds), the one clock that NTP keeps the same on every machine of a cluster: a monotonic
+clock counts from each machine's boot, so two nodes would read each other's stamps as far in
+the past or the future and hand out a full bucket every time. When the store is busy
+(another writer holds it for longer than BUCKETS_BUSY allows) a request is counted in this
+process's own buckets instead: the limit then errs towards letting requests through rather
+than making them wait.
 
 Without a store (tests, embedding) the buckets are this process's memory only.
 """
@@ -22,8 +25,9 @@ from paperscope.store.ratelimit import Bucket, BucketsBusy, RateBuckets
 
 #: Buckets kept in memory before the least recently used are forgotten (bounded memory).
 MAX_CLIENTS = 10_000
-#: A bucket stamped further ahead than this (seconds) comes from an earlier boot's clock; a
-#: little ahead is another worker that read the clock just after this one.
+#: A bucket stamped further ahead than this (seconds) comes from a clock that was set back (or
+#: an older version's monotonic stamps); a little ahead is another worker, or another node
+#: whose clock runs slightly ahead, that read it just after this one.
 CLOCK_SLACK = 60.0
 #: How often (seconds) a process deletes the store's buckets that have filled up again.
 PRUNE_EVERY = 60.0
@@ -44,7 +48,7 @@ class RateLimiter:
         """0 if the request may go ahead, else the seconds until it may (Retry-After)."""
         if self.capacity <= 0:
             return 0.0
-        now = time.monotonic() if now is None else now
+        now = time.time() if now is None else now
         shared = self._open_shared()
         if shared is not None:
             try:
@@ -61,7 +65,7 @@ class RateLimiter:
 
     def _take(self, bucket: Bucket | None, now: float) -> tuple[Bucket, float]:
         """The bucket after one request at `now`, and the wait (0 = allowed). A refused try
-        costs no token. A bucket stamped far in the future (another boot's clock) starts over."""
+        costs no token. A bucket stamped far in the future (a clock set back) starts over."""
         fresh = bucket is None or bucket[1] > now + CLOCK_SLACK
         tokens, last = (self.capacity, now) if fresh else bucket
         tokens = min(self.capacity, tokens + max(0.0, now - last) * self.rate)

@@ -1,8 +1,10 @@
 """Background threads of `serve`: embedding new papers (and, from serve/email, digests).
 
 Each worker opens its own store connection: the request handlers' connection belongs to the
-event loop. With `serve --workers N`, every process starts its threads, so the embedding
-worker takes a file lock and only one process embeds at a time; the others wait for the lock.
+event loop. With `serve --workers N`, or several serve nodes on one PostgreSQL, every process
+starts its threads, so the embedding worker takes the store's job lease (store/jobs.py) and
+only one process of the cluster embeds at a time; the others try again every few seconds and
+take over when it ends.
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ class EmbedWorker(LockedThread):
         self.neighbour_runs = 0
 
     def lock_wait(self) -> float:
-        return self.idle * 3
+        # a try is one statement on a new connection: cheap enough that a killed holder's
+        # work moves to another process within one idle wait
+        return self.idle
 
     def work(self) -> None:
         from paperscope.index.embedder import default_embedder

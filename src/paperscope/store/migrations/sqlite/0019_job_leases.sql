@@ -1,0 +1,12 @@
+-- Who holds each background job's lease (store/jobs.py): the embedding worker, the digest
+-- scheduler. The lease itself is a lock (a file lock beside a SQLite store, an advisory lock
+-- on PostgreSQL); this row only records the node that took it last, for `paperscope jobs`.
+-- A holder that ends cleanly deletes its row; a killed one leaves it until the next holder
+-- overwrites it.
+CREATE TABLE IF NOT EXISTS job_leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    since TEXT NOT NULL
+);
