@@ -149,6 +149,7 @@ class MiniLMEmbedder:
         *,
         int8_matmul: bool = True,
         shared_pass: bool = False,
+        fuse_gelu: bool = False,
     ) -> None:
         if not SPECIAL_TOKENS < max_length <= MODEL_MAX_LENGTH:
             raise ValueError(f"max_length must be in 3..{MODEL_MAX_LENGTH}, not {max_length}")
@@ -156,13 +157,16 @@ class MiniLMEmbedder:
         self.threads = threads or available_cores()
         self.int8_matmul = int8_matmul
         self.shared_pass = shared_pass
+        self.fuse_gelu = fuse_gelu and int8_matmul
         # "+doc": papers also carry a whole-text vector (passage -1); older stores re-embed.
-        # "+int8mm" and "+pooled" (the whole-text vector pooled from the passages) change the
-        # vectors too, so stores made without them re-embed.
+        # "+int8mm", "+pooled" (the whole-text vector pooled from the passages) and "+gelu"
+        # (one GELU node, int8_graph.py) change the vectors too, so stores made without them
+        # re-embed. The int8 graph's merged query/key/value products change no bit: no tag.
         self.version = (
             f"{MODEL_ID}/{_package_version()}/len{max_length}+doc"
             + ("+int8mm" if int8_matmul else "")
             + ("+pooled" if shared_pass else "")
+            + ("+gelu" if self.fuse_gelu else "")
         )
         self._session_options = session_options
         self._tokenizer = load_tokenizer(max_length)
@@ -331,7 +335,7 @@ class MiniLMEmbedder:
         if self.int8_matmul:
             # each call runs on its caller's thread; `threads` calls run side by side
             opts = self._session_options or tuned_session_options(1)
-            model: str | bytes = dynamic_int8_model(path)
+            model: str | bytes = dynamic_int8_model(path, merge_qkv=True, fuse_gelu=self.fuse_gelu)
         else:
             opts = self._session_options or tuned_session_options(self.threads)
             model = str(path)
