@@ -8,6 +8,10 @@ cosine similarity. The weights' products run in int8 (index/int8_graph.py): 2.4x
 per CPU-second of the float graph. `shared_pass=True` also pools a paper's whole-text vector
 from its passages' tokens (4.6x in all), but is not the default: it moved tests/test_recs.py's
 small-interest recommendations and `similar` 0.01 lower (docs/bench/embed_speed.txt).
+`fuse_gelu=True` runs each GELU as one node: 10% more papers per CPU-second with every
+search-quality figure held, but other vectors, so not the default either (stores would re-embed).
+Two passes cannot reach 100 papers/s on 2 cores: their 491 tokens per paper cost 32 ms of CPU in
+the int8 products alone (docs/bench/embed_speed.txt, 2026-12-06 23:09).
 
 `passages()` cuts a paper into pieces that fit the model's window; the ranking layer decides how
 to combine their vectors. bench/embed_speed.py measures speed and quality behind the defaults.
@@ -134,6 +138,7 @@ class MiniLMEmbedder:
     `int8_matmul=False` gives the float graph and padded batches (the vectors of stores made
     before; the benchmarks compare both). `shared_pass` makes a paper's whole-text vector the
     mean of the token vectors of its passages instead of a second model run over the text.
+    `fuse_gelu` runs the int8 graph with one GELU node per layer (a last-bit rounding apart).
 
     Thread-safe: onnxruntime sessions and tokenizers may be shared between threads.
     """
