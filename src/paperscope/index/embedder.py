@@ -8,6 +8,10 @@ cosine similarity. The weights' products run in int8 (index/int8_graph.py): 2.4x
 per CPU-second of the float graph. `shared_pass=True` also pools a paper's whole-text vector
 from its passages' tokens (4.6x in all), but is not the default: it moved tests/test_recs.py's
 small-interest recommendations and `similar` 0.01 lower (docs/bench/embed_speed.txt).
+`fuse_gelu=True` runs each GELU as one node: 10% more papers per CPU-second with every
+search-quality figure held, but other vectors, so not the default either (stores would re-embed).
+Two passes cannot reach 100 papers/s on 2 cores: their 491 tokens per paper cost 32 ms of CPU in
+the int8 products alone (docs/bench/embed_speed.txt, 2026-12-06 23:09).
 
 `passages()` cuts a paper into pieces that fit the model's window; the ranking layer decides how
 to combine their vectors. bench/embed_speed.py measures speed and quality behind the defaults.
@@ -134,6 +138,7 @@ class MiniLMEmbedder:
     `int8_matmul=False` gives the float graph and padded batches (the vectors of stores made
     before; the benchmarks compare both). `shared_pass` makes a paper's whole-text vector the
     mean of the token vectors of its passages instead of a second model run over the text.
+    `fuse_gelu` runs the int8 graph with one GELU node per layer (a last-bit rounding apart).
 
     Thread-safe: onnxruntime sessions and tokenizers may be shared between threads.
     """
@@ -149,6 +154,7 @@ class MiniLMEmbedder:
         *,
         int8_matmul: bool = True,
         shared_pass: bool = False,
+        fuse_gelu: bool = False,
     ) -> None:
         if not SPECIAL_TOKENS < max_length <= MODEL_MAX_LENGTH:
             raise ValueError(f"max_length must be in 3..{MODEL_MAX_LENGTH}, not {max_length}")
@@ -156,13 +162,16 @@ class MiniLMEmbedder:
         self.threads = threads or available_cores()
         self.int8_matmul = int8_matmul
         self.shared_pass = shared_pass
+        self.fuse_gelu = fuse_gelu and int8_matmul
         # "+doc": papers also carry a whole-text vector (passage -1); older stores re-embed.
-        # "+int8mm" and "+pooled" (the whole-text vector pooled from the passages) change the
-        # vectors too, so stores made without them re-embed.
+        # "+int8mm", "+pooled" (the whole-text vector pooled from the passages) and "+gelu"
+        # (one GELU node, int8_graph.py) change the vectors too, so stores made without them
+        # re-embed. The int8 graph's merged query/key/value products change no bit: no tag.
         self.version = (
             f"{MODEL_ID}/{_package_version()}/len{max_length}+doc"
             + ("+int8mm" if int8_matmul else "")
             + ("+pooled" if shared_pass else "")
+            + ("+gelu" if self.fuse_gelu else "")
         )
         self._session_options = session_options
         self._tokenizer = load_tokenizer(max_length)
@@ -331,7 +340,7 @@ class MiniLMEmbedder:
         if self.int8_matmul:
             # each call runs on its caller's thread; `threads` calls run side by side
             opts = self._session_options or tuned_session_options(1)
-            model: str | bytes = dynamic_int8_model(path)
+            model: str | bytes = dynamic_int8_model(path, merge_qkv=True, fuse_gelu=self.fuse_gelu)
         else:
             opts = self._session_options or tuned_session_options(self.threads)
             model = str(path)
