@@ -34,9 +34,10 @@ lexical side) at the default fusion and every fusion setting (weighted-sum share
 RRF, neighbourhood seeds and share) at the default lexical setting and at the previous one,
 then runs a leave-one-set-out check: for each set, the setting that does best on the *other*
 sets, and how it does on the set left out. "Best" is, in order: keeps the page targets
-(nDCG@10 >= 0.72, overlap@20 >= 0.55), meets the per-set targets of issue 10 on the sets
-considered (hybrid at most 0.01 below the better single mode on each, above both on the topic
-sets), most sets within 0.01 of the best setting, the best mean of their main figure. The
+(nDCG@10 >= 0.72, overlap@20 >= 0.55), most sets within 0.01 of the best setting, the best
+mean of their main figure. Beside it, "met" counts the sets where the setting meets issue 10's
+per-set target (hybrid at most 0.01 below the better single mode of the same setting, above
+both on the topic sets); it is not used to choose, as it rewards a weaker lexical mode. The
 figures of every setting go to bench/out/search_sweep.json.
 
 Each query's lexical and semantic candidate lists are computed once (the query embedding is
@@ -578,7 +579,7 @@ def sweep(engine: SearchEngine, sets: list[QuerySet], sides: dict) -> None:
             run((PREVIOUS_LEXICAL, how), previous_sides, how)
     default = (default_lexical, DEFAULT)
     run(default, sides, DEFAULT)
-    previous = (PREVIOUS_LEXICAL, Fusion(near=0.4))
+    previous = (PREVIOUS_LEXICAL, Fusion(seeds=10, near=0.4))
 
     def label(key: tuple) -> str:
         mark = " *" if key == default else (" (previous)" if key == previous else "")
@@ -611,7 +612,7 @@ def sweep(engine: SearchEngine, sets: list[QuerySet], sides: dict) -> None:
         return float(np.mean([scores[key][n] for n in among]))
 
     def rank(key: tuple, among: list[str]) -> tuple:
-        return (keeps(key, among), meets(key, among), wins(key, among), mean(key, among))
+        return (keeps(key, among), wins(key, among), mean(key, among))
 
     print(
         f"\nsweep: {len(scores)} settings: (title, abstract pair boost, pair slop, title, abstract"
@@ -619,7 +620,7 @@ def sweep(engine: SearchEngine, sets: list[QuerySet], sides: dict) -> None:
     print("adjacency boost, relax below), fusion (weighted sum share and semantic scaling, or RRF")
     print("weight and k; neighbourhood seeds/share); main figure of hybrid per set; met = sets")
     print("meeting the issue's per-set target; wins = sets within 0.01 of the best setting on that")
-    print("set; * the default. Order: keeps the page targets, met, wins, mean")
+    print("set; * the default. Order: keeps the page targets, wins, mean (met is not used)")
     head = "".join(f"{n:>10}" for n in names)
     print(f"{'setting':<66}{head}{'hf ov@20':>9}{'mean':>7}{'met':>4}{'wins':>5}")
     order = sorted(scores, key=lambda k: rank(k, names), reverse=True)
