@@ -237,6 +237,41 @@ def test_adjacent_query_words_rank_papers_that_hold_them_together_higher(tmp_pat
     store.close()
 
 
+def test_query_words_side_by_side_beat_words_a_few_apart(tmp_path, monkeypatch):
+    # the same abstract words, permuted: side by side beats one or two words between (the
+    # PAIR_SLOP evidence), which beats further apart; only the adjacency evidence tells the
+    # first from the second
+    abstracts = {
+        "adjacent": "a deep view of batch in global normalization",
+        "one": "a deep view of in global batch normalization",
+        "two": "a deep view of global batch in normalization",
+        "apart": "a global deep view of batch in normalization",
+    }
+    store = SQLiteStore(tmp_path / "p.db")
+    store.write_batch(
+        [
+            Paper(title=f"Layers for vision {n}", abstract=a, sources=["test"])
+            for n, a in zip(("one", "two", "three", "four"), abstracts.values(), strict=True)
+        ],
+        origin="t",
+    )
+    index = LexicalIndex(store, index_dir(tmp_path / "p.db") / "lexical")
+    index.ensure()
+    name = {r: k for r, p in store.iter_papers() for k, a in abstracts.items() if p.abstract == a}
+
+    def scores() -> dict[str, float]:
+        hits, _ = index.search(q.parse("global normalization"), limit=9)
+        return {name[r]: s for r, s in hits}
+
+    got = scores()
+    assert got["adjacent"] > got["one"] > got["apart"]
+    assert got["two"] == pytest.approx(got["one"]) and got["two"] > got["apart"]
+    monkeypatch.setattr(lexical, "ABSTRACT_EXACT_PAIR_BOOST", 0.0)
+    got = scores()
+    assert got["adjacent"] == pytest.approx(got["one"])
+    store.close()
+
+
 def test_relaxed_search_ranks_most_of_the_words_after_all_of_them(env, monkeypatch):
     monkeypatch.setattr(lexical, "RELAX_BELOW", 20)  # off by default (see its comment)
     index, papers = env
