@@ -137,9 +137,22 @@ class Cursor:
             yield row
 
 
-def _params(params: Sequence) -> tuple:
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _param(p: Any) -> Any:
     # SQLite stores True as 1; PostgreSQL refuses a boolean for an INTEGER column
-    return tuple(int(p) if p is True or p is False else p for p in params)
+    if p is True or p is False:
+        return int(p)
+    # sqlite3 refuses an int beyond 64 bits with OverflowError (the web app answers 422);
+    # psycopg would send it as NUMERIC and compare it, so the same input behaved otherwise
+    if type(p) is int and not _INT64[0] <= p <= _INT64[1]:
+        raise OverflowError("Python int too large to convert to SQLite INTEGER")
+    return p
+
+
+def _params(params: Sequence) -> tuple:
+    return tuple(_param(p) for p in params)
 
 
 class PgIntegrityError(sqlite3.IntegrityError):
@@ -270,7 +283,7 @@ class PgConnection:
         if head in ("COMMIT", "END", "ROLLBACK", "COMMIT TRANSACTION", "ROLLBACK TRANSACTION"):
             return self._end("ROLLBACK" if head.startswith("ROLLBACK") else "COMMIT")
         args = (
-            {k: _params((v,))[0] for k, v in params.items()}
+            {k: _param(v) for k, v in params.items()}
             if isinstance(params, dict)
             else _params(params or ())
         )
