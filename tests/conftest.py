@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from backends import wanted as backends_wanted
+
 FIXTURES = Path(__file__).parent / "fixtures"
 #: The real recordings and pages the README, tests and benchmarks use (samples/SOURCES.md).
 SAMPLES = Path(__file__).parent.parent / "samples"
@@ -26,6 +28,16 @@ def _sample_pages_read_on_a_fixed_day():
     before, importer.today = importer.today, READ_ON
     yield
     importer.today = before
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_home(tmp_path_factory):
+    """The per-user data folder ($XDG_DATA_HOME) of the session: where a PostgreSQL store's
+    index folder goes by default, never the home folder of whoever runs the tests."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
+    yield
+    mp.undo()
 
 
 @pytest.fixture
@@ -92,12 +104,34 @@ def page(browser):
         yield page
 
 
+@pytest.fixture(scope="module", params=backends_wanted())
+def sample_db(request) -> Path | str:
+    """The sample store on each backend, shared by one module's read-only tests: the session's
+    `sample_store` file, or a PostgreSQL copy of the pristine store (its index folder under
+    the session's data folder, `_data_home`)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sample_store")
+        return
+    import shutil
+
+    from paperscope.index.paths import index_dir
+
+    server = request.getfixturevalue("pg_server")
+    name, index = request.getfixturevalue("pristine_pg")
+    url = server.fresh(template=name)
+    shutil.copytree(index, index_dir(url))
+    yield url
+    server.drop(url)
+    shutil.rmtree(index_dir(url), ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def client(sample_store):
-    """A TestClient on the shared sample store, one per test module (read-only tests)."""
+def client(sample_db):
+    """A TestClient on the sample store of each backend, one per test module (read-only
+    tests)."""
     from webtools import client_for
 
-    with client_for(sample_store) as client:
+    with client_for(sample_db) as client:
         yield client
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from paperscope.model import Author, Paper
-from paperscope.store.sqlite import SQLiteStore
+from paperscope.store.backends import open_store
 
 #: Newer than every sample paper: the store's latest announcement day once these are in.
 DAY = "2026-12-01"
@@ -35,6 +35,6 @@ FIRST = [
 
 def add_papers(db: Path, papers: list[Paper]) -> list[str]:
     """Write papers; their store ids (arXiv ids), in order."""
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         store.write_batch(papers, origin="test")
         return [store.get(f"arxiv:{p.arxiv_id}").id for p in papers]

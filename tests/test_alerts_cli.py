@@ -12,17 +12,17 @@ from digesttools import FIRST, add_papers, paper
 from mailtools import smtp_server
 from paperscope.serve.cli import app
 from paperscope.store.accounts import Accounts
-from paperscope.store.sqlite import SQLiteStore
+from paperscope.store.backends import open_store
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def db(store_copy):
-    add_papers(store_copy, FIRST)
-    with SQLiteStore(store_copy) as store:
+def db(store_any):
+    add_papers(store_any, FIRST)
+    with open_store(store_any) as store:
         Accounts(store).add("ada@example.org")
-    return store_copy
+    return store_any
 
 
 def cli(db, *args, env=None):
@@ -71,7 +71,7 @@ def test_unknown_user(db):
 
 def test_digest_send_prints_per_user_and_a_second_run_sends_nothing(db):
     cli(db, "follow", "--user", "ada@example.org", "--author", "Grace Hopper")
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         Accounts(store).add("idle@example.org")
     with smtp_server() as server:
         env = {"PAPERSCOPE_SMTP_URL": server.url, "PAPERSCOPE_MAIL_FROM": "d@example.org",
@@ -107,7 +107,7 @@ def test_digest_send_reports_a_failure_and_the_next_run_delivers(db):
         assert failed.exit_code == 1
         assert "not delivered (will retry)" in failed.output and "554" in failed.output
         assert server.messages == [] and server.attempts == 3  # tried three times in the run
-    with SQLiteStore(db) as store:  # make the backoff over now rather than wait for it
+    with open_store(db) as store:  # make the backoff over now rather than wait for it
         store.conn.execute("UPDATE digests SET next_attempt_at = NULL")
     with smtp_server() as server:
         ok = cli(db, "digest", "send", env={"PAPERSCOPE_SMTP_URL": server.url})

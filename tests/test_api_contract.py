@@ -21,8 +21,8 @@ from webtools import live_server
 
 
 @pytest.fixture(scope="module")
-def server(sample_store):
-    with live_server(sample_store) as base:
+def server(sample_db):
+    with live_server(sample_db) as base:
         yield base
 
 

@@ -5,6 +5,7 @@ indexes; doctor says what is wrong and what to run."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -13,9 +14,12 @@ import time
 
 import httpx
 
+from backends import with_database
 from conftest import XSS_ID
+from paperscope.config import is_db_url
 from paperscope.index.paths import index_dir
 from paperscope.store.accounts import Accounts
+from paperscope.store.backends import open_store
 from paperscope.store.sqlite import SQLiteStore
 from servetools import serving
 from test_kill_import import BATCH, big_snapshot, papers_in
@@ -27,8 +31,8 @@ WRITER = """
 import sys
 from pathlib import Path
 from paperscope.ingest.pipeline import import_file
-from paperscope.store.sqlite import SQLiteStore
-with SQLiteStore(sys.argv[2]) as store:
+from paperscope.store.backends import open_store
+with open_store(sys.argv[2]) as store:
     import_file(store, Path(sys.argv[1]), batch_size=int(sys.argv[3]))
 """
 
@@ -38,9 +42,25 @@ def write_papers(data, db) -> subprocess.Popen:
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def paperscope(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def paperscope(*args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "paperscope", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    environ = {**os.environ, **env}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=environ)
+
+
+def papers_now(db) -> int:
+    """Papers in the store while another process writes it (0 before it is created)."""
+    if not is_db_url(db):
+        return papers_in(db)
+    import psycopg
+
+    with psycopg.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM papers").fetchone()[0]
+
+
+def sql(db, statement: str) -> None:
+    with open_store(db) as store:
+        store.conn.execute(statement)
 
 
 def _papers_and_tags(db) -> tuple[int, list[int]]:
@@ -74,8 +94,10 @@ class TagWriter(threading.Thread):
                 self.acknowledged += 1
 
 
-def test_backup_while_serve_and_an_import_write(store_copy, tmp_path):
-    with SQLiteStore(store_copy) as store:
+def test_backup_while_serve_and_an_import_write(store_any, tmp_path):
+    # on PostgreSQL the backup is a SQLite file too, read from one snapshot of the database
+    store_copy = store_any
+    with open_store(store_copy) as store:
         accounts = Accounts(store)
         token = accounts.create_token(accounts.local_user().id, "backup test")
         before = store.count()
@@ -87,10 +109,12 @@ def test_backup_while_serve_and_an_import_write(store_copy, tmp_path):
         importer = write_papers(data, store_copy)
         try:
             deadline = time.monotonic() + 300
-            while papers_in(store_copy) < before + 2 * BATCH and time.monotonic() < deadline:
+            while papers_now(store_copy) < before + 2 * BATCH and time.monotonic() < deadline:
                 time.sleep(0.05)
             backups = []
-            for n in range(3):
+            # one on PostgreSQL, where the import runs faster than a backup of the growing
+            # store: all three would outlast it
+            for n in range(1 if is_db_url(store_copy) else 3):
                 acknowledged = writer.acknowledged
                 target = tmp_path / f"backup-{n}.db"
                 done = paperscope("backup", str(target), "--db", str(store_copy), "--json")
@@ -112,7 +136,8 @@ def test_backup_while_serve_and_an_import_write(store_copy, tmp_path):
         assert acknowledged_before <= len(tags) <= acknowledged_after
 
 
-def test_restore_refuses_a_live_store_and_rebuilds_the_indexes(store_copy, tmp_path):
+def test_restore_refuses_a_live_store_and_rebuilds_the_indexes(store_any, tmp_path, request):
+    store_copy = store_any
     backup = tmp_path / "backup.db"
     assert paperscope("backup", str(backup), "--db", str(store_copy)).returncode == 0
     # the store moves on after the backup: a paper that the restore must take away
@@ -131,7 +156,7 @@ def test_restore_refuses_a_live_store_and_rebuilds_the_indexes(store_copy, tmp_p
     done = paperscope("restore", str(backup), "--db", str(store_copy), "--force", "--json")
     assert done.returncode == 0, done.stderr
     restored = json.loads(done.stdout)
-    with SQLiteStore(backup) as original:
+    with open_store(backup) as original:
         assert restored["papers"] == original.count()
     assert (index_dir(store_copy) / "lexical").is_dir()
     assert (index_dir(store_copy) / "vectors").is_dir()
@@ -140,24 +165,29 @@ def test_restore_refuses_a_live_store_and_rebuilds_the_indexes(store_copy, tmp_p
     doctor = paperscope("doctor", "--db", str(store_copy), "--json")
     assert doctor.returncode == 0 and json.loads(doctor.stdout)["ok"]
 
-    # into a new place: no --force needed
-    fresh = tmp_path / "elsewhere" / "papers.db"
-    assert paperscope("restore", str(backup), "--db", str(fresh)).returncode == 0
-    assert _search(fresh, '"hyperspherical energy"')
+    # into a new place: no --force needed (on PostgreSQL, an empty database)
+    if is_db_url(store_copy):
+        fresh = request.getfixturevalue("pg_server").fresh(migrated=False)
+        env = {"PAPERSCOPE_INDEX_DIR": str(tmp_path / "elsewhere-index")}
+    else:
+        fresh, env = tmp_path / "elsewhere" / "papers.db", {}
+    done = paperscope("restore", str(backup), "--db", str(fresh), **env)
+    assert done.returncode == 0, done.stderr
+    assert _search(fresh, '"hyperspherical energy"', **env)
 
 
-def test_restore_refuses_a_damaged_backup(store_copy, tmp_path):
+def test_restore_refuses_a_damaged_backup(store_any, db_target, tmp_path):
     backup = tmp_path / "backup.db"
-    assert paperscope("backup", str(backup), "--db", str(store_copy)).returncode == 0
+    assert paperscope("backup", str(backup), "--db", str(store_any)).returncode == 0
     with backup.open("r+b") as fh:
         fh.truncate(backup.stat().st_size // 2)
-    target = tmp_path / "target.db"
+    target = db_target
     refused = paperscope("restore", str(backup), "--db", str(target))
     assert refused.returncode == 1 and "not a usable backup" in refused.stderr
 
 
-def _search(db, query: str) -> list[str]:
-    out = paperscope("search", query, "--db", str(db), "--mode", "lexical", "--json")
+def _search(db, query: str, **env: str) -> list[str]:
+    out = paperscope("search", query, "--db", str(db), "--mode", "lexical", "--json", **env)
     assert out.returncode == 0, out.stderr
     return [hit["title"] for hit in json.loads(out.stdout)]
 
@@ -167,7 +197,8 @@ def _doctor(db) -> tuple[int, dict[str, dict]]:
     return out.returncode, {c["name"]: c for c in json.loads(out.stdout)["checks"]}
 
 
-def test_doctor_says_what_to_run(store_copy):
+def test_doctor_says_what_to_run(store_any):
+    store_copy = store_any
     code, checks = _doctor(store_copy)
     assert code == 0
     assert {c["status"] for c in checks.values()} == {"ok"}
@@ -182,26 +213,35 @@ def test_doctor_says_what_to_run(store_copy):
         assert checks[name]["status"] == "warn" and "reindex" in checks[name]["fix"]
 
     # papers without vectors, and a migration not applied yet
-    conn = sqlite3.connect(store_copy)
-    conn.execute(
-        "DELETE FROM paper_vectors WHERE paper_rowid IN (SELECT rowid FROM papers LIMIT 3)"
+    sql(
+        store_copy,
+        "DELETE FROM paper_vectors WHERE paper_rowid IN (SELECT rowid FROM papers LIMIT 3)",
     )
-    conn.commit()
-    conn.close()
     code, checks = _doctor(store_copy)
     assert (
         checks["embeddings"]["status"] == "warn"
         and "paperscope embed" in checks["embeddings"]["fix"]
     )
-    conn = sqlite3.connect(store_copy)
-    conn.execute("DELETE FROM schema_migrations WHERE name = '0013_rate_buckets'")
-    conn.commit()
-    conn.close()
+    sql(store_copy, "DELETE FROM schema_migrations WHERE name = '0013_rate_buckets'")
     code, checks = _doctor(store_copy)
     assert code == 0 and checks["migrations"]["status"] == "warn"
     assert "0013_rate_buckets" in checks["migrations"]["detail"]
 
 
+def test_doctor_reports_a_store_it_cannot_read(db_target, tmp_path):
+    # a SQLite file that is not there, a PostgreSQL database that does not exist
+    missing = (
+        with_database(str(db_target), "no_such_database")
+        if is_db_url(db_target)
+        else tmp_path / "missing.db"
+    )
+    code, checks = _doctor(missing)
+    assert code == 1 and checks["store"]["status"] == "error"
+    assert "paperscope restore" in checks["store"]["fix"]
+
+
+# SQLite only: PostgreSQL keeps its pages to itself (doctor reads every table through, and
+# checks the indexes with amcheck where it is installed; a test cannot damage its files)
 def test_doctor_reports_a_damaged_store(store_copy):
     with SQLiteStore(store_copy) as store:
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -27,14 +27,14 @@ FROM = "Paperscope <digest@example.org>"
 
 
 @pytest.fixture
-def first_ids(store_copy) -> list[str]:
+def first_ids(store_any) -> list[str]:
     """The ids of FIRST, written to the test's store copy."""
-    return add_papers(store_copy, FIRST)
+    return add_papers(store_any, FIRST)
 
 
 @pytest.fixture
-def db(store_copy, first_ids):
-    return store_copy
+def db(store_any, first_ids):
+    return store_any
 
 
 @pytest.fixture

@@ -18,9 +18,10 @@ import pytest
 
 from digesttools import FIRST, add_papers
 from mailtools import Recorder, smtp_server, start_controller
+from paperscope.config import is_db_url
 from paperscope.store.accounts import Accounts
 from paperscope.store.alerts import Alerts
-from paperscope.store.sqlite import SQLiteStore
+from paperscope.store.backends import open_store
 
 
 class LockingRecorder(Recorder):
@@ -30,15 +31,31 @@ class LockingRecorder(Recorder):
     def __init__(self, db) -> None:
         super().__init__()
         self.db = db
-        self.lock: sqlite3.Connection | None = None
+        self.lock = None
         self.accepted = threading.Event()
 
     async def handle_DATA(self, server, session, envelope) -> str:
         reply = await super().handle_DATA(server, session, envelope)
-        self.lock = sqlite3.connect(self.db, isolation_level=None, check_same_thread=False)
-        self.lock.execute("BEGIN IMMEDIATE")
+        self.lock = write_lock(self.db)
         self.accepted.set()
         return reply
+
+
+def write_lock(db):
+    """A connection that holds the store's write lock until it rolls back: SQLite's
+    BEGIN IMMEDIATE, or the writer advisory lock `BEGIN IMMEDIATE` takes on PostgreSQL."""
+    if is_db_url(db):
+        import psycopg
+
+        from paperscope.store.pg import WRITER_LOCK
+
+        conn = psycopg.connect(db, autocommit=True)
+        conn.execute("BEGIN")
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+        return conn
+    conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    conn.execute("BEGIN IMMEDIATE")
+    return conn
 
 
 def send(db, url: str) -> subprocess.Popen:
@@ -53,18 +70,18 @@ def send(db, url: str) -> subprocess.Popen:
 
 
 def digest_rows(db) -> list[tuple[str, int]]:
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         ada = Accounts(store).by_email("ada@example.org")
         return [(d.status, d.attempts) for d in Alerts(store).digests(ada.id)]
 
 
 @pytest.fixture
-def db(store_copy):
-    add_papers(store_copy, FIRST)
-    with SQLiteStore(store_copy) as store:
+def db(store_any):
+    add_papers(store_any, FIRST)
+    with open_store(store_any) as store:
         ada = Accounts(store).add("ada@example.org")
         Alerts(store).follow(ada.id, "category", "quant-ph")
-    return store_copy
+    return store_any
 
 
 def test_killed_after_the_server_accepted_sends_the_same_message_once_after_the_lease(db):
@@ -90,7 +107,7 @@ def test_killed_after_the_server_accepted_sends_the_same_message_once_after_the_
         early = send(db, server.url)
         early.communicate(timeout=300)
         assert early.returncode == 0 and server.messages == []
-        with SQLiteStore(db) as store:  # the lease is over (instead of waiting 10 minutes)
+        with open_store(db) as store:  # the lease is over (instead of waiting 10 minutes)
             store.conn.execute("UPDATE digests SET next_attempt_at = NULL")
         retry = send(db, server.url)
         _out, err = retry.communicate(timeout=300)

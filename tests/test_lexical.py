@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backends import wanted
 from paperscope.index import lexical
 from paperscope.index.lexical import EN, STAMP, LexicalIndex, author_keys, snippet
 from paperscope.index.paths import index_dir
@@ -19,6 +20,7 @@ from paperscope.ingest.pipeline import import_file
 from paperscope.model import Author, Paper
 from paperscope.normalize import fold
 from paperscope.rank import query as q
+from paperscope.store.backends import open_store
 from paperscope.store.sqlite import SQLiteStore
 
 SAMPLES = Path(__file__).parent.parent / "samples"
@@ -41,11 +43,14 @@ def fill(store: SQLiteStore, files=FILES) -> None:
         assert summary.error is None, summary.error
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    """One store and index shared by the read-only tests."""
-    db = tmp_path_factory.mktemp("lexical") / "papers.db"
-    store = SQLiteStore(db)
+@pytest.fixture(scope="module", params=wanted())
+def env(request, tmp_path_factory):
+    """One store and index shared by the read-only tests, on each backend."""
+    if request.param == "sqlite":
+        db = tmp_path_factory.mktemp("lexical") / "papers.db"
+    else:
+        db = request.getfixturevalue("pg_server").fresh()
+    store = open_store(db)
     fill(store)
     index = LexicalIndex(store, index_dir(db) / "lexical")
     assert index.ensure() is True
@@ -55,10 +60,10 @@ def env(tmp_path_factory):
 
 
 @pytest.fixture
-def fresh(tmp_path):
-    """A store and index of their own, for tests that change them."""
-    db = tmp_path / "papers.db"
-    store = SQLiteStore(db)
+def fresh(db_target):
+    """A store and index of their own, for tests that change them, on each backend."""
+    db = db_target
+    store = open_store(db)
     fill(store, FILES[:4])
     index = LexicalIndex(store, index_dir(db) / "lexical")
     index.ensure()

@@ -37,8 +37,8 @@ def found(db, query: str, *args: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def api(sample_store):
-    with client_for(sample_store) as client:
+def api(sample_db):
+    with client_for(sample_db) as client:
         yield client
 
 
@@ -46,23 +46,21 @@ def api(sample_store):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_total_is_the_same_on_every_page(sample_store, mode):
-    first = found(sample_store, "learning", "--mode", mode, "--limit", "5")
+def test_total_is_the_same_on_every_page(sample_db, mode):
+    first = found(sample_db, "learning", "--mode", mode, "--limit", "5")
     total = first["total"]
     assert total > 10
     for offset in (20, 45):  # pages 5 and 10 of 5
         again = found(
-            sample_store, "learning", "--mode", mode, "--limit", "5", "--offset", str(offset)
+            sample_db, "learning", "--mode", mode, "--limit", "5", "--offset", str(offset)
         )
         assert again["total"] == total
         assert len(again["results"]) == max(0, min(5, total - offset))
     # every page up to the total is full, and the total is how many can be listed
-    listed = found(sample_store, "learning", "--mode", mode, "--limit", "1000")
+    listed = found(sample_db, "learning", "--mode", mode, "--limit", "1000")
     assert len(listed["results"]) == total
     # past the end: no results and the same total, in words that agree
-    beyond = cli(
-        "search", "learning", "--db", str(sample_store), "--mode", mode, "--offset", "19960"
-    )
+    beyond = cli("search", "learning", "--db", str(sample_db), "--mode", mode, "--offset", "19960")
     assert beyond.exit_code == 0 and not beyond.stdout.strip()
     assert f"no results at offset 19960: {total} results in all" in beyond.stderr
 
@@ -82,18 +80,18 @@ def test_api_total_is_the_same_on_every_page(api, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_facets_agree_with_the_results_a_click_gives(sample_store, mode):
-    body = found(sample_store, "learning", "--mode", mode)
+def test_facets_agree_with_the_results_a_click_gives(sample_db, mode):
+    body = found(sample_db, "learning", "--mode", mode)
     years, cats = body["facets"]["year"], body["facets"]["categories"]
     assert years and cats
     for year, count in years.items():
-        clicked = found(sample_store, f"learning year:{year}", "--mode", mode, "--limit", "100")
+        clicked = found(sample_db, f"learning year:{year}", "--mode", mode, "--limit", "100")
         assert clicked["total"] == count == len(clicked["results"]), (mode, year)
     for code, count in cats.items():
-        clicked = found(sample_store, f"learning cat:{code}", "--mode", mode, "--limit", "100")
+        clicked = found(sample_db, f"learning cat:{code}", "--mode", mode, "--limit", "100")
         assert clicked["total"] == count, (mode, code)
     # as documented: each dated paper counted once per year, each paper once per category
-    listed = found(sample_store, "learning", "--mode", mode, "--limit", "1000")["results"]
+    listed = found(sample_db, "learning", "--mode", mode, "--limit", "1000")["results"]
     assert sum(years.values()) == sum(1 for hit in listed if hit["date"])
     assert sum(cats.values()) <= sum(len(hit["categories"]) for hit in listed)
 
@@ -112,11 +110,11 @@ def test_api_facet_click_gives_the_count(api):
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "semantic"])
-def test_nonsense_matches_nothing(sample_store, mode):
-    result = cli("search", NONSENSE, "--db", str(sample_store), "--mode", mode)
+def test_nonsense_matches_nothing(sample_db, mode):
+    result = cli("search", NONSENSE, "--db", str(sample_db), "--mode", mode)
     assert result.exit_code == 0
     assert f"no papers match {NONSENSE!r}" in result.stderr
-    body = found(sample_store, NONSENSE, "--mode", mode)
+    body = found(sample_db, NONSENSE, "--mode", mode)
     assert body["results"] == [] and body["total"] == 0
     assert body["facets"]["year"] == {} and body["facets"]["categories"] == {}
     # the nearest papers only as "related", all below the floor
@@ -124,10 +122,10 @@ def test_nonsense_matches_nothing(sample_store, mode):
     assert all(hit["score"] < SEMANTIC_FLOOR for hit in body["related"])
 
 
-def test_nonsense_from_the_command_line(sample_store):
+def test_nonsense_from_the_command_line(sample_db):
     """The real `paperscope` command, as the issue ran it."""
     done = subprocess.run(
-        [sys.executable, "-m", "paperscope", "search", NONSENSE, "--db", str(sample_store)],
+        [sys.executable, "-m", "paperscope", "search", NONSENSE, "--db", str(sample_db)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -143,8 +141,8 @@ def test_api_says_no_match_and_offers_related(api):
     assert body["related"] and all(h["score"] < SEMANTIC_FLOOR for h in body["related"])
 
 
-def test_real_queries_keep_their_matches(sample_store):
-    with SearchEngine.open(sample_store) as engine:
+def test_real_queries_keep_their_matches(sample_db):
+    with SearchEngine.open(sample_db) as engine:
         for text in ("global normalization", "clustering", "hyperspherical energy"):
             result = engine.search(text, mode="semantic", limit=5)
             assert result.total >= 1 and result.hits and not result.related, text
@@ -164,11 +162,11 @@ def test_real_queries_keep_their_matches(sample_store):
         f"  arxiv.org/abs/{ARXIV_ID}/ ",
     ],
 )
-def test_an_arxiv_id_or_url_opens_the_paper(sample_store, api, text):
-    body = found(sample_store, text)
+def test_an_arxiv_id_or_url_opens_the_paper(sample_db, api, text):
+    body = found(sample_db, text)
     assert [h["id"] for h in body["results"]] == [ARXIV_ID]
     assert body["total"] == 1 and body["opened"] == ARXIV_ID
-    line = cli("search", text, "--db", str(sample_store))
+    line = cli("search", text, "--db", str(sample_db))
     assert f"note: opened {ARXIV_ID}" in line.stderr and ARXIV_ID in line.stdout
     answer = api.get("/api/v1/search", params={"q": text}).json()
     assert answer["opened"] == ARXIV_ID and [h["id"] for h in answer["results"]] == [ARXIV_ID]
@@ -176,19 +174,19 @@ def test_an_arxiv_id_or_url_opens_the_paper(sample_store, api, text):
     assert page.status_code == 303 and page.headers["location"] == f"/paper/{ARXIV_ID}"
 
 
-def test_an_unknown_arxiv_id_says_so(sample_store):
-    body = found(sample_store, "https://arxiv.org/abs/2101.00001")
+def test_an_unknown_arxiv_id_says_so(sample_db):
+    body = found(sample_db, "https://arxiv.org/abs/2101.00001")
     assert body["results"] == [] and body["total"] == 0
-    result = cli("search", "https://arxiv.org/abs/2101.00001", "--db", str(sample_store))
+    result = cli("search", "https://arxiv.org/abs/2101.00001", "--db", str(sample_db))
     assert result.exit_code == 0 and "arXiv 2101.00001 is not in this collection" in result.stderr
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_filters_without_words_list_the_filtered_papers(sample_store, api, mode):
-    facets = found(sample_store, "learning", "--mode", "lexical")["facets"]
+def test_filters_without_words_list_the_filtered_papers(sample_db, api, mode):
+    facets = found(sample_db, "learning", "--mode", "lexical")["facets"]
     code = next(iter(facets["categories"]))
     year = max(facets["year"])
-    body = found(sample_store, f"cat:{code} year:{year}", "--mode", mode, "--limit", "100")
+    body = found(sample_db, f"cat:{code} year:{year}", "--mode", mode, "--limit", "100")
     assert body["results"] and body["total"] == len(body["results"])
     for hit in body["results"]:
         assert code in hit["categories"] and hit["date"].startswith(year)

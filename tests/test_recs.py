@@ -16,6 +16,7 @@ from paperscope.model import Author, Paper
 from paperscope.rank.recs import Recommender
 from paperscope.rank.search import SearchEngine
 from paperscope.store.accounts import Accounts
+from paperscope.store.backends import open_store
 from paperscope.store.ratings import (
     Ratings,
     record_follow,
@@ -98,7 +99,7 @@ def template(tmp_path_factory) -> Path:
 class World:
     """A private copy of the store, its engine, and the papers by topic."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path | str) -> None:
         self.engine = SearchEngine.open(db)
         self.store = self.engine.store
         self.topic: dict[int, str] = {}
@@ -118,11 +119,32 @@ class World:
         return [self.topic[r.rowid] for r in recs]
 
 
+@pytest.fixture(scope="module")
+def template_pg(template, pg_server) -> str:
+    """The template store copied into PostgreSQL once (`db copy`): its database name."""
+    from paperscope.store.copy import copy_store as copy_between
+
+    url = pg_server.fresh(migrated=False)
+    with open_store(template) as src, open_store(url) as dst:
+        assert copy_between(src, dst).same
+    return pg_server.database_name(url)
+
+
 @pytest.fixture
-def world(template, tmp_path) -> Iterator[World]:
-    w = World(copy_store(template, tmp_path / "papers.db"))
+def world(backend, template, tmp_path, request, monkeypatch) -> Iterator[World]:
+    """The template store, private to the test, on each backend (on PostgreSQL its indexes
+    are rebuilt in tmp_path)."""
+    if backend == "sqlite":
+        db = copy_store(template, tmp_path / "papers.db")
+    else:
+        server = request.getfixturevalue("pg_server")
+        db = server.fresh(template=request.getfixturevalue("template_pg"))
+        monkeypatch.setenv("PAPERSCOPE_INDEX_DIR", str(tmp_path / "index"))
+    w = World(db)
     yield w
     w.engine.close()
+    if backend != "sqlite":
+        server.drop(db)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ from collections import Counter
 import pytest
 from typer.testing import CliRunner
 
+from backends import wanted
 from conftest import PAGES
+from paperscope.config import is_db_url
 from paperscope.index.paths import index_dir
 from paperscope.serve.cli import app
 
@@ -28,10 +30,14 @@ def hits(db: str, *args: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    """The three sample pages imported without vectors, then embedded once."""
-    path = str(tmp_path_factory.mktemp("search") / "papers.db")
+@pytest.fixture(scope="module", params=wanted())
+def db(request, tmp_path_factory):
+    """The three sample pages imported without vectors, then embedded once: a SQLite file,
+    or a PostgreSQL database (its index folder under the session's data folder)."""
+    if request.param == "sqlite":
+        path = str(tmp_path_factory.mktemp("search") / "papers.db")
+    else:
+        path = request.getfixturevalue("pg_server").fresh()
     pages = sorted(str(p) for p in PAGES.glob("*.txt"))
     assert cli("import", *pages, "--db", path, "--no-embed", "-q").exit_code == 0
     # searchable by keyword at once, before any vector exists
@@ -44,6 +50,16 @@ def db(tmp_path_factory):
     embedded = cli("embed", "--db", path, "--json")
     assert json.loads(embedded.stdout)["embedded"] == 118
     return path
+
+
+def copy_of(db: str, tmp_path, request) -> str:
+    """A private copy of the store `db`, without its index folder."""
+    if not is_db_url(db):
+        copy = tmp_path / "copy.db"
+        shutil.copy(db, copy)
+        return str(copy)
+    server = request.getfixturevalue("pg_server")
+    return server.fresh(template=server.database_name(db))
 
 
 def test_json_contract_and_stats(db):
@@ -163,9 +179,8 @@ def test_similar_excludes_the_paper_itself(db):
     assert len(near) == 5 and target["id"] not in {h["id"] for h in near}
 
 
-def test_index_rebuilt_after_folder_deleted_or_file_truncated(db, tmp_path):
-    copy = tmp_path / "copy.db"
-    shutil.copy(db, copy)
+def test_index_rebuilt_after_folder_deleted_or_file_truncated(db, tmp_path, request):
+    copy = copy_of(db, tmp_path, request)
     assert hits(str(copy), "hyperspherical", "--mode", "hybrid")
     before = hits(str(copy), "hyperspherical energy", "--mode", "hybrid")
     shutil.rmtree(index_dir(copy))
@@ -176,9 +191,8 @@ def test_index_rebuilt_after_folder_deleted_or_file_truncated(db, tmp_path):
     assert hits(str(copy), "hyperspherical energy", "--mode", "hybrid") == before
 
 
-def test_reindex(db, tmp_path):
-    copy = tmp_path / "copy.db"
-    shutil.copy(db, copy)
+def test_reindex(db, tmp_path, request):
+    copy = copy_of(db, tmp_path, request)
     result = cli("reindex", "--db", str(copy), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) | {"seconds": 0} == {

@@ -15,7 +15,7 @@ from paperscope.serve.email import digest
 from paperscope.serve.email.config import parse_smtp_url
 from paperscope.store.accounts import Accounts
 from paperscope.store.alerts import Alerts
-from paperscope.store.sqlite import SQLiteStore
+from paperscope.store.backends import open_store
 from webtools import client_for, live_server, new_page
 
 BASE = "http://127.0.0.1"  # the TestClient's own origin, so links can be followed as they are
@@ -23,9 +23,9 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def db(store_copy):
-    add_papers(store_copy, FIRST)
-    return store_copy
+def db(store_any):
+    add_papers(store_any, FIRST)
+    return store_any
 
 
 def send_digest(db, email="ada@example.org"):
@@ -50,7 +50,7 @@ def unsubscribe_link(msg) -> str:
 
 
 def digest_of(db, email="ada@example.org") -> str:
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         return Accounts(store).by_email(email).digest
 
 
@@ -99,14 +99,14 @@ def test_tampered_and_foreign_tokens_are_refused(db, tmp_path):
 def test_a_token_outlives_nothing_it_should_not(db):
     """A deleted account's token does not unsubscribe a new account that got its id."""
     link = unsubscribe_link(send_digest(db))
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         accounts = Accounts(store)
         old = accounts.by_email("ada@example.org")
         accounts.delete(old.id)
         new = accounts.add("eve@example.org")
     with client_for(db, single_user=False) as client:
         assert client.post(link).status_code == 400
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         assert Accounts(store).get(new.id).digest == "daily"
 
 
@@ -132,7 +132,7 @@ def token_of(html: str) -> str:
 
 
 def logged_in(client, email: str):
-    with SQLiteStore(client.app.state.settings.db_path) as store:
+    with open_store(client.app.state.settings.db_path) as store:
         if Accounts(store).find(email) is None:
             Accounts(store).add(email, PASSWORD)
     token = token_of(client.get("/login").text)
@@ -179,7 +179,7 @@ def test_follow_and_unfollow_on_the_alerts_page(db):
         assert bad.status_code == 400
         page = client.get("/alerts")
         assert "Grace Hopper" in page.text and "ti:cats" in page.text
-        with SQLiteStore(db) as store:
+        with open_store(db) as store:
             ada = Accounts(store).by_email("ada@example.org")
             follows = Alerts(store).follows(ada.id)
         assert {f.value for f in follows} == {"Grace Hopper", "ti:cats"}
@@ -198,7 +198,7 @@ def test_follow_and_unfollow_on_the_alerts_page(db):
         logged_in(client, "ada@example.org")
         token = token_of(client.get("/alerts").text)
         client.post(f"/alerts/{follows[0].id}/delete", data={"csrf_token": token})
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         assert [f.value for f in Alerts(store).follows(ada.id)] == [follows[1].value]
 
 
@@ -223,6 +223,6 @@ def test_manage_alerts_in_a_browser(db, browser):
         page.wait_for_selector("text=No longer following the author Grace Hopper")
         assert "Grace Hopper" not in page.text_content("table")
         assert errors == []
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         local = Accounts(store).local_user()
         assert [f.value for f in Alerts(store).follows(local.id)] == ["ti:compilers"]

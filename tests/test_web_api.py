@@ -18,7 +18,7 @@ from conftest import XSS_AUTHOR, XSS_TITLE
 from paperscope.model import Author, Paper
 from paperscope.serve.cli import app as cli_app
 from paperscope.store.authors import AuthorDirectory
-from paperscope.store.sqlite import SQLiteStore
+from paperscope.store.backends import open_store
 from webtools import client_for
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -26,12 +26,8 @@ CONTRACT = {"id", "title", "authors", "date", "categories", "score"}
 DOI = "10.5555/paperscope.test/42"
 
 
-@pytest.fixture(scope="module")
-def doi_store(tmp_path_factory, sample_store):
-    """The sample store plus a paper known only by a DOI (its id has slashes)."""
-    from webtools import copy_store
-
-    path = copy_store(sample_store, tmp_path_factory.mktemp("doi") / "papers.db")
+def with_doi_paper(db) -> None:
+    """A paper known only by a DOI (its id has slashes) added to the store at `db`."""
     paper = Paper(
         title="Graph neural networks for citation recommendation with transformers",
         abstract="We recommend citations with graph neural networks and transformer encoders.",
@@ -41,9 +37,8 @@ def doi_store(tmp_path_factory, sample_store):
         doi=DOI,
         links={"doi": f"https://doi.org/{DOI}"},
     )
-    with SQLiteStore(path) as store:
+    with open_store(db) as store:
         store.write_batch([paper], origin="test")
-    return path
 
 
 def cli_ids(db, *args: str) -> list[str]:
@@ -64,7 +59,7 @@ def api_error(response, status: int) -> dict:
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "lexical", "semantic"])
-def test_search_matches_the_cli(client, sample_store, mode) -> None:
+def test_search_matches_the_cli(client, sample_db, mode) -> None:
     response = client.get("/api/v1/search", params={"q": "transformer", "limit": 10, "mode": mode})
     assert response.status_code == 200
     body = response.json()
@@ -73,10 +68,10 @@ def test_search_matches_the_cli(client, sample_store, mode) -> None:
         assert set(hit) >= CONTRACT
         assert isinstance(hit["authors"], list) and isinstance(hit["score"], float)
     api_ids = [hit["id"] for hit in body["results"]]
-    assert api_ids == cli_ids(sample_store, "transformer", "--limit", "10", "--mode", mode)
+    assert api_ids == cli_ids(sample_db, "transformer", "--limit", "10", "--mode", mode)
 
 
-def test_search_pages_follow_next(client, sample_store) -> None:
+def test_search_pages_follow_next(client, sample_db) -> None:
     first = client.get("/api/v1/search", params={"q": "learning", "limit": 5}).json()
     assert first["limit"] == 5 and first["offset"] == 0 and first["total"] > 10
     assert first["next"]
@@ -85,7 +80,7 @@ def test_search_pages_follow_next(client, sample_store) -> None:
     assert second["offset"] == 5
     ids = [h["id"] for h in first["results"] + second["results"]]
     assert len(set(ids)) == 10
-    assert ids == cli_ids(sample_store, "learning", "--limit", "10")
+    assert ids == cli_ids(sample_db, "learning", "--limit", "10")
     # hybrid totals count the fused candidates; lexical totals are exact, so its last page ends
     lexical = client.get("/api/v1/search", params={"q": "learning", "mode": "lexical"}).json()
     last = client.get(
@@ -102,7 +97,7 @@ def test_search_hits_carry_snippet_url_and_counts(client) -> None:
     assert "upvotes" in hit and "citations" in hit
 
 
-def test_search_filters_fold_into_the_query(client, sample_store) -> None:
+def test_search_filters_fold_into_the_query(client, sample_db) -> None:
     params = {"q": "learning", "cat": ["cs.CV", "cs.CL"], "from": "2020-01-01", "limit": 20}
     body = client.get("/api/v1/search", params=params).json()
     assert body["query"] == "learning (cat:cs.cv OR cat:cs.cl) submittedDate:[20200101 TO *]"
@@ -110,9 +105,7 @@ def test_search_filters_fold_into_the_query(client, sample_store) -> None:
     for hit in body["results"]:
         assert {"cs.CV", "cs.CL"} & set(hit["categories"])
         assert hit["date"] >= "2020-01-01"
-    assert [h["id"] for h in body["results"]] == cli_ids(
-        sample_store, body["query"], "--limit", "20"
-    )
+    assert [h["id"] for h in body["results"]] == cli_ids(sample_db, body["query"], "--limit", "20")
     until = client.get("/api/v1/search", params={"q": "learning", "until": "2020-12-31"}).json()
     assert until["results"] and all(h["date"] <= "2020-12-31" for h in until["results"])
 
@@ -176,11 +169,11 @@ def test_search_without_query_is_422(client) -> None:
     api_error(client.get("/api/v1/search", params={"q": ""}), 422)
 
 
-def test_page_size_follows_settings(sample_store) -> None:
-    with client_for(sample_store, max_page_size=3, page_size=2) as small:
+def test_page_size_follows_settings(sample_db) -> None:
+    with client_for(sample_db, max_page_size=3, page_size=2) as small:
         assert len(small.get("/api/v1/search", params={"q": "learning"}).json()["results"]) == 2
         api_error(small.get("/api/v1/search", params={"q": "learning", "limit": 4}), 422)
-    with client_for(sample_store, max_query_length=10) as short:
+    with client_for(sample_db, max_query_length=10) as short:
         api_error(short.get("/api/v1/search", params={"q": "a" * 11}), 400)
         assert short.get("/api/v1/search", params={"q": "a" * 10}).status_code == 200
 
@@ -215,22 +208,23 @@ def test_paper_unknown_is_404_json(client) -> None:
     api_error(client.get("/api/v1/paper/9999.99999/similar"), 404)
 
 
-def test_similar_papers(client, sample_store) -> None:
+def test_similar_papers(client, sample_db) -> None:
     body = client.get("/api/v1/paper/2611.00001/similar", params={"limit": 3}).json()
     assert body["id"] == "2611.00001" and body["mode"] == "semantic"
     ids = [h["id"] for h in body["results"]]
     assert len(ids) == 3 and "2611.00001" not in ids
     assert all(set(h) >= CONTRACT for h in body["results"])
     result = CliRunner().invoke(
-        cli_app, ["similar", "2611.00001", "--db", str(sample_store), "-n", "3", "--json"]
+        cli_app, ["similar", "2611.00001", "--db", str(sample_db), "-n", "3", "--json"]
     )
     assert ids == [h["id"] for h in json.loads(result.stdout)]
     api_error(client.get("/api/v1/paper/2611.00001/similar", params={"limit": 101}), 422)
     api_error(client.get("/api/v1/paper/2611.00001/similar", params={"mode": "x"}), 422)
 
 
-def test_doi_ids_with_slashes(doi_store) -> None:
-    with client_for(doi_store) as c:
+def test_doi_ids_with_slashes(store_any) -> None:
+    with_doi_paper(store_any)
+    with client_for(store_any) as c:
         body = c.get(f"/api/v1/paper/{DOI}").json()
         assert body["id"] == DOI and body["doi"] == DOI
         assert body["url"] == "http://127.0.0.1/paper/10.5555%2Fpaperscope.test%2F42"
@@ -248,7 +242,7 @@ def test_doi_ids_with_slashes(doi_store) -> None:
 
 
 def some_author(db) -> tuple[str, str]:
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         directory = AuthorDirectory(store)
         directory.ensure()
         rowid = store.resolve("2611.00002")
@@ -256,8 +250,8 @@ def some_author(db) -> tuple[str, str]:
         return slug, directory.profile(slug).name
 
 
-def test_author_profile(client, sample_store) -> None:
-    slug, name = some_author(sample_store)
+def test_author_profile(client, sample_db) -> None:
+    slug, name = some_author(sample_db)
     body = client.get(f"/api/v1/author/{slug}").json()
     assert body["slug"] == slug and body["name"] == name
     assert "2611.00002" in [h["id"] for h in body["results"]]
@@ -271,8 +265,8 @@ def test_author_profile(client, sample_store) -> None:
     assert dates == sorted(dates, reverse=True)
 
 
-def test_author_pages_and_404(client, sample_store) -> None:
-    with SQLiteStore(sample_store) as store:
+def test_author_pages_and_404(client, sample_db) -> None:
+    with open_store(sample_db) as store:
         directory = AuthorDirectory(store)
         directory.ensure()
         busy = max(directory.list(limit=500), key=lambda a: a.papers)
@@ -286,7 +280,7 @@ def test_author_pages_and_404(client, sample_store) -> None:
 # ------------------------------------------------------------------------------ feed
 
 
-def test_feed_day_week_month_agree_with_feedviews(client, sample_store) -> None:
+def test_feed_day_week_month_agree_with_feedviews(client, sample_db) -> None:
     from paperscope.serve.web.feedviews import feed_page
 
     latest = client.get("/api/v1/feed").json()
@@ -296,7 +290,7 @@ def test_feed_day_week_month_agree_with_feedviews(client, sample_store) -> None:
     assert [h["id"] for h in again["results"]] == [h["id"] for h in latest["results"]]
     hf_day = client.get("/api/v1/feed", params={"date": "2026-02-24", "limit": 10}).json()
     assert hf_day["total"] >= 10 and len(hf_day["results"]) == 10 and hf_day["next"]
-    with client_for(sample_store) as other:
+    with client_for(sample_db) as other:
         site = other.app.state.site
         view = feed_page(site, "day", "2026-02-24", "trending", None, 10, 0)
     assert [h["id"] for h in hf_day["results"]] == [p.id for _, p in view.papers]
@@ -425,12 +419,12 @@ def test_feed_atom_latest_and_given_day(client) -> None:
     assert client.get("/feed.atom", params={"date": "bad"}).status_code == 400
 
 
-def test_search_author_category_atom(client, sample_store) -> None:
+def test_search_author_category_atom(client, sample_db) -> None:
     search = parse_atom(client.get("/search.atom", params={"q": "transformer"}))
     assert search.findtext(f"{ATOM}title") == "paperscope search: transformer"
     dates = [e.findtext(f"{ATOM}published") for e in search.findall(f"{ATOM}entry")]
     assert dates and dates == sorted(dates, reverse=True)
-    slug, name = some_author(sample_store)
+    slug, name = some_author(sample_db)
     author = parse_atom(client.get(f"/author/{slug}.atom"))
     assert author.findtext(f"{ATOM}title") == f"paperscope: {name}"
     assert author.findall(f"{ATOM}entry")
@@ -504,8 +498,8 @@ def test_opensearch(client) -> None:
     assert templates["application/atom+xml"] == "http://127.0.0.1/search.atom?q={searchTerms}"
 
 
-def test_links_use_the_configured_base_url(sample_store) -> None:
-    with client_for(sample_store, base_url="https://papers.example.org") as c:
+def test_links_use_the_configured_base_url(sample_db) -> None:
+    with client_for(sample_db, base_url="https://papers.example.org") as c:
         hit = c.get("/api/v1/search", params={"q": "transformer", "limit": 1}).json()
         assert hit["results"][0]["url"].startswith("https://papers.example.org/paper/")
         assert hit["next"].startswith("https://papers.example.org/api/v1/search?")

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from conftest import WEB, XSS_ID, XSS_TITLE
-from paperscope.store.sqlite import SQLiteStore
+from paperscope.store.backends import open_store
 from webtools import client_for
 
 #: How each hostile string must appear in the HTML (Jinja2/markupsafe escaping).
@@ -18,9 +18,9 @@ LATEST_DAY = "2026-11-02"
 
 
 @pytest.fixture(scope="module")
-def small_pages(sample_store):
+def small_pages(sample_db):
     """Pages of 2 papers, so the sample store has several pages to walk."""
-    with client_for(sample_store, page_size=2) as client:
+    with client_for(sample_db, page_size=2) as client:
         yield client
 
 
@@ -145,8 +145,8 @@ def test_feed_pagination_marks_the_current_page(small_pages):
     assert len(titles(second.text)) == 2
 
 
-def test_featured_submissions_show_on_their_day(store_copy):
-    with SQLiteStore(store_copy) as store:
+def test_featured_submissions_show_on_their_day(store_any):
+    with open_store(store_any) as store:
         rowid = store.resolve(XSS_ID)
         user = store.conn.execute(
             "INSERT INTO users (email, display_name, created_at) VALUES (?, ?, ?) RETURNING id",
@@ -156,7 +156,7 @@ def test_featured_submissions_show_on_their_day(store_copy):
             "INSERT INTO submissions (paper_rowid, user_id, day, submitted_at) VALUES (?, ?, ?, ?)",
             (rowid, user, "2026-10-20", "2026-10-20T09:00:00Z"),
         )
-    with client_for(store_copy) as client:
+    with client_for(store_any) as client:
         r = client.get("/?date=2026-10-20")
     assert "Community picks" in r.text
     assert "submitted by Mallory &lt;b&gt;M&lt;/b&gt;" in r.text
@@ -228,7 +228,7 @@ def test_malformed_query_is_a_400_with_the_message_next_to_the_box_when_strict(c
     assert "^ at character" in r.text
 
 
-def test_search_limits(client, sample_store):
+def test_search_limits(client, sample_db):
     assert client.get("/search?q=" + "a" * 501).status_code == 400
     # a size above the cap shows exactly max_page_size papers when more match, and every
     # match when fewer do (`learning` matches 99 of the sample papers, the API's total)
@@ -237,7 +237,7 @@ def test_search_limits(client, sample_store):
     capped = client.get("/search?q=learning&mode=lexical&size=100000")
     assert capped.status_code == 200 and len(titles(capped.text)) == min(total, 100)
     assert len(titles(client.get("/search?q=learning&mode=lexical&size=7").text)) == 7
-    with client_for(sample_store, max_page_size=20) as small_cap:
+    with client_for(sample_db, max_page_size=20) as small_cap:
         capped = small_cap.get("/search?q=learning&mode=lexical&size=100000")
         assert capped.status_code == 200 and len(titles(capped.text)) == 20
     assert client.get("/search?q=x&mode=fuzzy").status_code == 400
@@ -268,7 +268,7 @@ def test_paper_page(client):
 
 
 def test_paper_page_links_authors_similar_and_more(client):
-    with SQLiteStore(client.app.state.settings.db_path) as store:
+    with open_store(client.app.state.settings.db_path) as store:
         hu = next(p for _, p in store.iter_papers() if any(a.name == "Juhua Hu" for a in p.authors))
     html = client.get("/paper/" + hu.id).text
     assert 'href="/author/juhua-hu"' in html

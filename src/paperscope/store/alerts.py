@@ -193,7 +193,9 @@ class Alerts:
         column = "name_key" if "_" in key else "family_key"
         cond, args = self._new(since_day, added_after)
         rows = self.conn.execute(
-            "SELECT DISTINCT p.rowid, substr(p.published, 1, 10) FROM paper_authors a "
+            # p.published selected too: PostgreSQL orders a DISTINCT only by what it selects
+            "SELECT DISTINCT p.rowid, substr(p.published, 1, 10), p.published "
+            "FROM paper_authors a "
             "JOIN papers p ON p.rowid = a.paper_rowid "
             f"WHERE a.{column} = ? AND {cond} ORDER BY p.published DESC, p.rowid DESC LIMIT ?",
             [key, *args, limit],

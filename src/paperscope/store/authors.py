@@ -277,7 +277,8 @@ class AuthorDirectory:
             "FROM author_occurrences o1 JOIN author_occurrences o2 "
             "ON o2.paper_rowid = o1.paper_rowid AND o2.cluster_id != o1.cluster_id "
             "JOIN author_clusters c ON c.cluster_id = o2.cluster_id "
-            "WHERE o1.cluster_id = ? GROUP BY o2.cluster_id "
+            # grouped by the key of c, so c's other columns may be selected (PostgreSQL)
+            "WHERE o1.cluster_id = ? GROUP BY c.cluster_id "
             "ORDER BY shared DESC, c.papers DESC, c.name LIMIT ?",
             (cid, MAX_COAUTHORS),
         )

@@ -137,9 +137,22 @@ class Cursor:
             yield row
 
 
-def _params(params: Sequence) -> tuple:
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _param(p: Any) -> Any:
     # SQLite stores True as 1; PostgreSQL refuses a boolean for an INTEGER column
-    return tuple(int(p) if p is True or p is False else p for p in params)
+    if p is True or p is False:
+        return int(p)
+    # sqlite3 refuses an int beyond 64 bits with OverflowError (the web app answers 422);
+    # psycopg would send it as NUMERIC and compare it, so the same input behaved otherwise
+    if type(p) is int and not _INT64[0] <= p <= _INT64[1]:
+        raise OverflowError("Python int too large to convert to SQLite INTEGER")
+    return p
+
+
+def _params(params: Sequence) -> tuple:
+    return tuple(_param(p) for p in params)
 
 
 class PgIntegrityError(sqlite3.IntegrityError):
@@ -218,12 +231,12 @@ class PgConnection:
     def in_transaction(self) -> bool:
         return getattr(self._local, "conn", None) is not None
 
-    def _begin(self, immediate: bool) -> Cursor:
+    def _begin(self, immediate: bool, statement: str = "BEGIN") -> Cursor:
         if self.in_transaction:
             raise PgOperationalError("cannot start a transaction within a transaction")
         conn = self.pool.getconn()
         try:
-            conn.execute("BEGIN")
+            conn.execute(statement)
             if immediate:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
         except self._psycopg.Error as exc:
@@ -264,11 +277,13 @@ class PgConnection:
     def execute(self, sql: str, params: Sequence | None = None) -> Cursor:
         head = sql.lstrip()[:24].upper().rstrip("; \n")
         if head.startswith("BEGIN"):
+            if "ISOLATION" in sql.upper():  # PostgreSQL's own form, passed as written
+                return self._begin(immediate=False, statement=sql.strip().rstrip(";"))
             return self._begin(immediate="IMMEDIATE" in head or "EXCLUSIVE" in head)
         if head in ("COMMIT", "END", "ROLLBACK", "COMMIT TRANSACTION", "ROLLBACK TRANSACTION"):
             return self._end("ROLLBACK" if head.startswith("ROLLBACK") else "COMMIT")
         args = (
-            {k: _params((v,))[0] for k, v in params.items()}
+            {k: _param(v) for k, v in params.items()}
             if isinstance(params, dict)
             else _params(params or ())
         )
@@ -393,23 +408,34 @@ class PostgresStore(SQLiteStore):
     def db_bytes(self) -> int:
         return int(self.conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every statement of this thread inside the block reads one snapshot of the database
+        (REPEATABLE READ), whatever commits meanwhile; nothing is written."""
+        self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        try:
+            yield
+        finally:
+            self.conn.rollback()
+
+    # backup, restore and doctor (store/pg_backup.py): the same results as SQLite's
+
     def backup(self, target, *, force: bool = False):
-        raise StoreError(
-            "`paperscope backup` copies SQLite stores; a PostgreSQL store is backed up by "
-            "PostgreSQL itself",
-            hint="use pg_dump -Fc, or `paperscope db copy` into a SQLite file",
-        )
+        """A consistent SQLite copy of the store in the file `target` (pg_backup.backup)."""
+        from paperscope.store import pg_backup
+
+        return pg_backup.backup(self, target, force=force)
 
     @classmethod
     def restore(cls, source, target, *, force: bool = False):
-        raise StoreError(
-            "`paperscope restore` writes SQLite stores",
-            hint="use pg_restore, or `paperscope db copy BACKUP.db postgresql://...`",
-        )
+        """The SQLite backup `source` copied into the database `target`."""
+        from paperscope.store import pg_backup
+
+        return pg_backup.restore(source, str(target), force=force)
 
     @classmethod
     def check(cls, path, *, full: bool = True):
-        raise StoreError(
-            "`paperscope doctor` checks SQLite files",
-            hint="PostgreSQL checks its own storage; `paperscope db copy` verifies a copy",
-        )
+        """Migrations, tables and indexes of the database at `path`, read-only."""
+        from paperscope.store import pg_backup
+
+        return pg_backup.check(str(path), full=full)

@@ -243,8 +243,10 @@ def record_rating(
     store.conn.execute(
         "INSERT INTO user_papers (user_id, paper_rowid, saved, rating, saved_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, paper_rowid) DO UPDATE SET "
-        "saved = coalesce(?, saved), rating = coalesce(?, rating), "
-        "saved_at = coalesce(saved_at, ?), updated_at = ?",
+        # the row's own columns named with the table: PostgreSQL reads a bare name there as
+        # ambiguous between the row and `excluded`
+        "saved = coalesce(?, user_papers.saved), rating = coalesce(?, user_papers.rating), "
+        "saved_at = coalesce(user_papers.saved_at, ?), updated_at = ?",
         (
             user_id,
             rowid,

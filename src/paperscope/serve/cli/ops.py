@@ -1,8 +1,8 @@
 """`paperscope backup`, `restore` and `doctor`: keeping a store safe and telling what it needs.
 
-The store does the work (`SQLiteStore.backup/restore/check`, store/backup.py); these commands
-add the derived indexes (dropped and rebuilt after a restore, checked by the doctor) and the
-advice. See docs/operations.md.
+The store does the work (`backup/restore/check`: store/backup.py for SQLite, store/pg_backup.py
+for PostgreSQL); these commands add the derived indexes (dropped and rebuilt after a restore,
+checked by the doctor) and the advice. See docs/operations.md.
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ def backup(
 ) -> None:
     """Copy the store to PATH, consistently, while `serve` and imports go on writing.
 
-    One self-contained SQLite file (SQLite's online backup API), checked before it takes the
-    name PATH. The indexes are not copied: `restore` rebuilds them.
+    One self-contained SQLite file, checked before it takes the name PATH: SQLite's online
+    backup API, or for a PostgreSQL store a copy (`db copy`) read from one snapshot. The
+    indexes are not copied: `restore` rebuilds them.
     """
     with library_errors(), open_store(resolve_db_path(db)) as store:
         result = store.backup(path, force=force)
@@ -77,6 +78,7 @@ def restore(
 ) -> None:
     """Replace the store with the backup PATH, then rebuild its indexes.
 
+    The store may be a SQLite file or a PostgreSQL database (the backup is copied into it).
     Refused while another process (a running `serve`) has the store open, and, without
     --force, when the store holds papers or accounts.
     """
@@ -189,7 +191,12 @@ def _index_checks(db_path: Path, embedder, db: str) -> list[Check]:
 def doctor(
     db: DbOption = None,
     quick: Annotated[
-        bool, typer.Option("--quick", help="SQLite's quick_check instead of integrity_check.")
+        bool,
+        typer.Option(
+            "--quick",
+            help="SQLite's quick_check instead of integrity_check; on PostgreSQL, the "
+            "migrations and counts only (no read through every table and index).",
+        ),
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
