@@ -1,0 +1,105 @@
+"""Vectors in pgvector on PostgreSQL (migration 0018, store/pgvector.py): the columns are
+pgvector's `vector`, the store still takes and gives float32 little-endian bytes, bit for bit,
+BYTEA rows written before the migration are converted exactly, and the in-database nearest
+neighbour search agrees with an exact one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from paperscope.model import Author, Paper
+from paperscope.store.backends import open_store
+from paperscope.store.migrate import _migration_files
+from paperscope.store.pgvector import decode, decode_text, encode
+
+pytestmark = pytest.mark.skipif(
+    "postgres" not in __import__("backends").wanted(), reason="PAPERSCOPE_TEST_BACKENDS"
+)
+
+
+def paper(title: str, *authors: str, **fields) -> Paper:
+    return Paper(title=title, authors=[Author(name=a) for a in authors], **fields)
+
+
+def awkward(n: int, dim: int, seed: int) -> np.ndarray:
+    """float32 rows with the values a decoder gets wrong: -0, subnormals, huge, tiny."""
+    rng = np.random.default_rng(seed)
+    scale = rng.choice(np.array([1e-3, 1.0, 1e-40, 1e30, 0.0]), size=(n, dim))
+    rows = (rng.standard_normal((n, dim)) * scale).astype(np.float32)
+    rows[0, :4] = [0.0, -0.0, 1e-45, -3.4e38]
+    return rows
+
+
+def test_wire_format_round_trips_bit_for_bit():
+    rows = awkward(3, 384, 1)
+    for row in rows:
+        data = row.astype("<f4").tobytes()
+        wire = encode(data)
+        assert wire[:4] == b"\x01\x80\x00\x00"  # 384 big-endian, then the unused int16
+        assert decode(wire) == data
+        text = "[" + ",".join(repr(float(x)) for x in row) + "]"
+        assert np.array_equal(np.frombuffer(decode_text(text.encode()), "<f4"), row)
+
+
+def test_vector_columns_are_pgvector_and_read_back_as_the_bytes_written(pg_server):
+    url = pg_server.fresh()
+    try:
+        with open_store(url) as store:
+            kinds = dict(
+                store.conn.execute(
+                    "SELECT table_name, udt_name FROM information_schema.columns "
+                    "WHERE column_name = 'vector' AND table_schema = current_schema()"
+                ).fetchall()
+            )
+            assert kinds == {"paper_vectors": "vector", "aspect_vectors": "vector"}
+            store.write_batch([paper("Quantum widgets", "A B", arxiv_id="2301.1")], origin="a")
+            rowid = store.resolve("2301.1")
+            rows = awkward(2, 384, 2)
+            blobs = [r.tobytes() for r in rows]
+            store.save_vectors("m", [(rowid, 0, blobs[0]), (rowid, 1, blobs[1])])
+            assert store.passage_vectors("m", 1, [rowid]) == {rowid: blobs[1]}
+            assert [r[2] for c in store.iter_vectors("m") for r in c] == blobs
+            # the database itself sees the floats (not bytes): pgvector's own functions work
+            dims, norm = store.conn.execute(
+                "SELECT vector_dims(vector), vector_norm(vector)::float FROM paper_vectors "
+                "WHERE passage = 0"
+            ).fetchone()
+            assert dims == 384
+            assert norm == pytest.approx(float(np.linalg.norm(rows[0].astype(np.float64))))
+    finally:
+        pg_server.drop(url)
+
+
+def test_bytea_vectors_from_before_the_migration_are_converted_exactly(pg_server):
+    """A store migrated up to 0017 (vectors as BYTEA) opened by this version: 0018 turns the
+    columns into pgvector's type and every float keeps its bits."""
+    import psycopg
+
+    url = pg_server.fresh(migrated=False)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, at TEXT)")
+            for name, script in _migration_files("postgres"):
+                if name >= "0018":
+                    break
+                conn.execute(script)
+                conn.execute("INSERT INTO schema_migrations VALUES (%s, 'then')", (name,))
+            rows = awkward(3, 384, 3)
+            for passage, row in enumerate(rows):
+                conn.execute(
+                    "INSERT INTO paper_vectors VALUES (1, %s, 'm', %s)",
+                    (passage, row.astype("<f4").tobytes()),
+                )
+            conn.execute(
+                "INSERT INTO aspect_vectors VALUES (1, 'task', 'm', %s)", (rows[2].tobytes(),)
+            )
+        with open_store(url) as store:
+            got = [r[2] for c in store.iter_vectors("m") for r in c]
+            assert [np.frombuffer(g, "<f4").view("<u4").tolist() for g in got] == [
+                r.view("<u4").tolist() for r in rows
+            ]
+            aspect = store.conn.execute("SELECT vector FROM aspect_vectors").fetchone()[0]
+            assert aspect == rows[2].tobytes()
+    finally:
+        pg_server.drop(url)
