@@ -11,7 +11,7 @@ import pytest
 from paperscope.model import Author, Paper
 from paperscope.store.backends import open_store
 from paperscope.store.migrate import _migration_files
-from paperscope.store.pgvector import decode, decode_text, encode
+from paperscope.store.pgvector import decode, decode_text, encode, has_index
 
 pytestmark = pytest.mark.skipif(
     "postgres" not in __import__("backends").wanted(), reason="PAPERSCOPE_TEST_BACKENDS"
@@ -101,5 +101,47 @@ def test_bytea_vectors_from_before_the_migration_are_converted_exactly(pg_server
             ]
             aspect = store.conn.execute("SELECT vector FROM aspect_vectors").fetchone()[0]
             assert aspect == rows[2].tobytes()
+    finally:
+        pg_server.drop(url)
+
+
+def test_nearest_vectors_in_the_database_rank_by_best_passage(pg_server):
+    """The HNSW path (store/pgvector.py `nearest`): candidates by whole-text vector, scored by
+    the best passage like the usearch path; zero passages and deleted papers left out."""
+    rng = np.random.default_rng(5)
+    dim, n = 16, 200
+    url = pg_server.fresh()
+    try:
+        with open_store(url) as store:
+            store.write_batch(
+                [paper(f"Paper {i}", "A B", arxiv_id=f"2402.{i:05d}") for i in range(n)],
+                origin="t",
+            )
+            rowids = [store.resolve(f"2402.{i:05d}") for i in range(n)]
+            centres = rng.standard_normal((n, dim))
+            groups = [
+                c + 0.3 * rng.standard_normal((int(rng.integers(1, 4)), dim)) for c in centres
+            ]
+            groups = [(g / np.linalg.norm(g, axis=1, keepdims=True)).astype("<f4") for g in groups]
+            rows = []
+            for r, c, g in zip(rowids, centres, groups, strict=True):
+                rows.append((r, -1, (c / np.linalg.norm(c)).astype("<f4").tobytes()))
+                rows.extend((r, p, v.tobytes()) for p, v in enumerate(g))
+                rows.append((r, len(g), np.zeros(dim, "<f4").tobytes()))  # nothing to embed
+            store.save_vectors("m", rows)
+            store.create_vector_index("m", dim)
+            query = groups[7][0]
+            found = store.nearest_vectors("m", query, 10, candidates=n)
+            best = sorted(
+                ((float((g @ query).max()), r) for r, g in zip(rowids, groups, strict=True))
+            )[::-1]
+            assert [r for r, _ in found] == [r for _, r in best[:10]]
+            assert [s for _, s in found] == pytest.approx([s for s, _ in best[:10]], abs=1e-5)
+            assert found[0][0] == rowids[7] and found[0][1] == pytest.approx(1.0, abs=1e-5)
+            store.write_batch([], origin="t", deletions=["2402.00007"])
+            assert rowids[7] not in {r for r, _ in store.nearest_vectors("m", query, 10)}
+            assert has_index(store, "m")
+            store.drop_vector_index("m")
+            assert not has_index(store, "m")
     finally:
         pg_server.drop(url)

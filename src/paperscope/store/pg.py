@@ -384,6 +384,24 @@ class PostgresStore(SQLiteStore):
                 f'coalesce((SELECT max("{column}") FROM "{table}"), 0) + 1, false)'
             )
 
+    # -- pgvector (store/pgvector.py): nearest neighbours inside the database
+
+    def create_vector_index(
+        self, model: str, dim: int, *, m: int = 16, ef_construction: int = 64
+    ) -> None:
+        """An HNSW index (cosine) over `model`'s whole-text vectors, for `nearest_vectors`."""
+        pgvector.create_index(self, model, dim, m=m, ef_construction=ef_construction)
+
+    def drop_vector_index(self, model: str) -> None:
+        pgvector.drop_index(self, model)
+
+    def nearest_vectors(
+        self, model: str, query, k: int, candidates: int = 300
+    ) -> list[tuple[int, float]]:
+        """Up to `k` (rowid, best-passage cosine) nearest to `query`, from the HNSW index
+        (`candidates` papers re-scored), best first, deleted papers left out."""
+        return pgvector.nearest(self, model, query, k, candidates)
+
     def data_state(self) -> tuple[str, int]:
         """Changes whenever any transaction that wrote (on any node) started or ended: the
         current snapshot (xmin, xmax and the transactions in progress)."""

@@ -19,6 +19,7 @@ the little-endian float32 bytes on both sides.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 from decimal import Decimal
@@ -126,3 +127,70 @@ def register(conn) -> bool:
     conn.adapters.register_loader(oid, text)
     conn.adapters.register_loader(oid, binary)
     return True
+
+
+# ---------------------------------------------------------------------------------------------
+# nearest neighbours in the database
+
+
+def index_name(model: str) -> str:
+    """The HNSW index of one model's whole-text vectors (a name per model: the column has no
+    dimension, so each model's index casts to its own)."""
+    return "paper_vectors_hnsw_" + hashlib.sha1(model.encode()).hexdigest()[:12]
+
+
+def create_index(store, model: str, dim: int, *, m: int = 16, ef_construction: int = 64) -> None:
+    """An HNSW index (cosine) over the whole-text vectors (passage -1) of `model`, as the
+    usearch graph holds one vector per paper. DDL takes no parameters: the model is quoted
+    as a literal, the numbers are ints."""
+    literal = "'" + model.replace("'", "''") + "'"
+    store.conn.execute(
+        f"CREATE INDEX IF NOT EXISTS {index_name(model)} ON paper_vectors USING hnsw "
+        f"((vector::vector({int(dim)})) vector_cosine_ops) "
+        f"WITH (m = {int(m)}, ef_construction = {int(ef_construction)}) "
+        f"WHERE model = {literal} AND passage = -1"
+    )
+
+
+def drop_index(store, model: str) -> None:
+    store.conn.execute(f"DROP INDEX IF EXISTS {index_name(model)}")
+
+
+def has_index(store, model: str) -> bool:
+    return (
+        store.conn.execute("SELECT to_regclass(?) IS NOT NULL", (index_name(model),)).fetchone()[0]
+        is True
+    )
+
+
+def nearest(
+    store, model: str, query: np.ndarray, k: int, candidates: int
+) -> list[tuple[int, float]]:
+    """Up to `k` (rowid, score) nearest to `query`, best first, scored like the usearch path
+    (index/vectors.py): `candidates` papers from the HNSW index over whole-text vectors, each
+    re-scored by the cosine of its best passage; zero passages and deleted papers left out."""
+    vector = np.asarray(query, dtype=_LE).reshape(-1)
+    dim = len(vector)
+    q = Vector(vector.tobytes())
+    conn = store.conn
+    conn.execute("BEGIN")
+    try:
+        # the index scan returns at most ef_search rows (pgvector's limit is 1,000)
+        conn.execute("SELECT set_config('hnsw.ef_search', ?, true)", (str(min(candidates, 1000)),))
+        rows = conn.execute(
+            f"WITH c AS (SELECT paper_rowid FROM paper_vectors WHERE model = ? AND passage = -1 "
+            f"ORDER BY vector::vector({dim}) <=> ?::vector({dim}) LIMIT ?) "
+            "SELECT v.paper_rowid, max(1 - (v.vector <=> ?::vector)) AS score "
+            "FROM paper_vectors v JOIN c ON c.paper_rowid = v.paper_rowid "
+            "WHERE v.model = ? AND v.passage >= 0 AND vector_norm(v.vector) > 0 "
+            "AND NOT EXISTS (SELECT 1 FROM papers p WHERE p.rowid = v.paper_rowid "
+            "AND p.deleted != 0) "
+            "GROUP BY v.paper_rowid ORDER BY score DESC, v.paper_rowid LIMIT ?",
+            (model, q, candidates, q, model, k),
+        ).fetchall()
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return [(int(r), float(s)) for r, s in rows]
