@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from paperscope.model import Author, Paper
+from paperscope.store import topics
 from paperscope.store.backends import open_store
 from paperscope.store.migrate import _migration_files
 from paperscope.store.pgvector import decode, decode_text, encode, has_index
@@ -67,6 +68,11 @@ def test_vector_columns_are_pgvector_and_read_back_as_the_bytes_written(pg_serve
             ).fetchone()
             assert dims == 384
             assert norm == pytest.approx(float(np.linalg.norm(rows[0].astype(np.float64))))
+            # aspect vectors (store/topics.py): written by an upsert, read back the same
+            topics.save_aspect_vectors(store, "task", "m", [(rowid, blobs[0])])
+            topics.save_aspect_vectors(store, "task", "m", [(rowid, blobs[1])])
+            ids, matrix = topics.aspect_vectors(store, "task", "m")
+            assert ids.tolist() == [rowid] and matrix.tobytes() == blobs[1]
     finally:
         pg_server.drop(url)
 
