@@ -113,7 +113,9 @@ def fresh_database(admin_url: str, name: str) -> str:
     return f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
 
 
-def part_a(store, synth: Synth, n: int) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+def part_a(
+    store, synth: Synth, n: int, bytea: bool = True
+) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
     """Write n papers' vectors (pgvector and BYTEA), read them back; returns the figures and
     the passage matrix, its owners, and the whole-text matrix for the exact search."""
     store.conn.execute(
@@ -147,6 +149,8 @@ def part_a(store, synth: Synth, n: int) -> tuple[dict, np.ndarray, np.ndarray, n
         store.save_vectors(MODEL, rows)
         spent["pgvector_write"][0] += time.perf_counter() - t
         spent["pgvector_write"][1] += cpu() - c
+        if not bytea:
+            continue
         t, c = time.perf_counter(), cpu()
         conn = store.conn
         conn.execute("BEGIN IMMEDIATE")
@@ -165,8 +169,10 @@ def part_a(store, synth: Synth, n: int) -> tuple[dict, np.ndarray, np.ndarray, n
     figures = {
         key: {"rows_per_s": rows_written / wall, "cpu_s": cpu_s, "wall_s": wall}
         for key, (wall, cpu_s) in spent.items()
+        if wall
     }
-    for key, table in (("pgvector_read", "paper_vectors"), ("bytea_read", "bench_bytea")):
+    tables = [("pgvector_read", "paper_vectors")] + [("bytea_read", "bench_bytea")] * bytea
+    for key, table in tables:
         t, c = time.perf_counter(), cpu()
         got, last = 0, (-1, -1)
         while True:
@@ -226,6 +232,7 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--url", help="an admin URL of a PostgreSQL server with pgvector")
+    parser.add_argument("--no-bytea", action="store_true", help="skip the BYTEA half of part A")
     args = parser.parse_args()
     from paperscope.index.vectors import MIN_CANDIDATES, OVERSAMPLE, VectorIndex
     from paperscope.store import pgvector
@@ -236,9 +243,11 @@ def main() -> None:
     store = PostgresStore(url)
     synth = Synth()
     print(f"{args.papers:,} papers, load {load:.1f} on {os.cpu_count()} cores", flush=True)
-    io, matrix, owners, _docs = part_a(store, synth, args.papers)
+    io, matrix, owners, _docs = part_a(store, synth, args.papers, not args.no_bytea)
     print(f"A. vector I/O, {io['rows']:,} rows of {DIM} float32 (whole-text + passages)")
     for key in ("pgvector_write", "bytea_write", "pgvector_read", "bytea_read"):
+        if key not in io:
+            continue
         f = io[key]
         print(
             f"   {key:15s} {f['rows_per_s']:9,.0f} rows/s  "

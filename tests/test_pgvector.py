@@ -190,3 +190,23 @@ def test_topics_and_map_built_from_pgvector_match_sqlite(
         assert outputs[0][0] and outputs[0][1] > 0 and outputs[0] == outputs[1]
     finally:
         pg_server.drop(url)
+
+
+def test_the_vectors_generation_moves_once_per_writing_transaction(pg_server):
+    url = pg_server.fresh()
+    try:
+        with open_store(url) as store:
+            store.write_batch([paper("Quantum widgets", "A B", arxiv_id="2301.1")], origin="a")
+            rowid = store.resolve("2301.1")
+            blob = np.ones(8, "<f4").tobytes()
+            before = store.vectors_generation()
+            # one transaction: a delete and three inserts, one statement each
+            store.save_vectors("m", [(rowid, p, blob) for p in range(3)])
+            assert store.vectors_generation() == before + 1
+            store.save_vectors("m", [(rowid, 0, blob)])
+            assert store.vectors_generation() == before + 2
+            # outside a transaction each statement is one
+            store.conn.execute("DELETE FROM paper_vectors WHERE paper_rowid = ?", (rowid,))
+            assert store.vectors_generation() == before + 3
+    finally:
+        pg_server.drop(url)

@@ -28,3 +28,20 @@ $$;
 ALTER TABLE paper_vectors ALTER COLUMN vector TYPE vector USING paperscope_float4le_vector(vector);
 ALTER TABLE aspect_vectors ALTER COLUMN vector TYPE vector USING paperscope_float4le_vector(vector);
 DROP FUNCTION paperscope_float4le_vector(bytea);
+
+-- The vectors generation (0010) moves once per transaction that writes vectors, not once per
+-- statement: `executemany` runs one statement per row, and a few thousand updates of the same
+-- store_meta row in one transaction cut vector writes 4-6x (1,200 against 6,000-8,000 rows/s,
+-- bench/pgvector_knn.py's figures in docs/postgres.md). Readers only compare the counter, and
+-- see a transaction's writes all at once, so nothing they can observe changes. The flag is a
+-- transaction-local setting: it reverts at COMMIT or ROLLBACK (and with a rolled-back
+-- savepoint, together with its update).
+CREATE OR REPLACE FUNCTION paper_vectors_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('paperscope.vectors_changed', true) IS DISTINCT FROM '1' THEN
+        UPDATE store_meta SET value = value + 1 WHERE key = 'vectors_generation';
+        PERFORM set_config('paperscope.vectors_changed', '1', true);
+    END IF;
+    RETURN NULL;
+END;
+$$;
