@@ -25,8 +25,8 @@ def _fresh(engine: SearchEngine, rowid: int, limit: int) -> list[tuple[int, floa
     return engine._similar_ranked(rowid, limit, SIMILAR_MODE, None)
 
 
-def test_remembered_lists_give_what_computing_afresh_gives(store_copy):
-    with SearchEngine.open(store_copy) as engine:
+def test_remembered_lists_give_what_computing_afresh_gives(store_any):
+    with SearchEngine.open(store_any) as engine:
         rowids = engine.store.rowids_newest(12)
         key = engine.neighbour_state()
         assert engine.neighbours.missing(rowids, key) == rowids
@@ -47,8 +47,8 @@ def test_remembered_lists_give_what_computing_afresh_gives(store_copy):
         assert len(longer) > KEPT
 
 
-def test_only_vector_changes_make_lists_stale(store_copy):
-    with SearchEngine.open(store_copy) as engine:
+def test_only_vector_changes_make_lists_stale(store_any):
+    with SearchEngine.open(store_any) as engine:
         rowid = engine.store.rowids_newest(1)[0]
         first = engine.similar_rowid(rowid, limit=6)
         old_state = engine.neighbour_state()
@@ -71,8 +71,8 @@ def test_only_vector_changes_make_lists_stale(store_copy):
         assert engine.neighbours.get(rowid, old_state) is None
 
 
-def test_a_deleted_paper_leaves_the_remembered_lists(store_copy):
-    with SearchEngine.open(store_copy) as engine:
+def test_a_deleted_paper_leaves_the_remembered_lists(store_any):
+    with SearchEngine.open(store_any) as engine:
         rowid = engine.store.rowids_newest(1)[0]
         shown = [h.paper for h in engine.similar_rowid(rowid, limit=6)]
         state = engine.neighbour_state()
@@ -87,8 +87,8 @@ def test_a_deleted_paper_leaves_the_remembered_lists(store_copy):
         assert [(h.rowid, h.score) for h in again] == _fresh(engine, rowid, 6)
 
 
-def test_a_process_behind_the_store_neither_serves_nor_overwrites_newer_lists(store_copy):
-    with SearchEngine.open(store_copy) as behind, SearchEngine.open(store_copy) as ahead:
+def test_a_process_behind_the_store_neither_serves_nor_overwrites_newer_lists(store_any):
+    with SearchEngine.open(store_any) as behind, SearchEngine.open(store_any) as ahead:
         rowid = behind.store.rowids_newest(1)[0]
         old_state = behind.neighbour_state()  # loads its index now
         # another process re-embeds a paper with the same number of passages: the number of
@@ -135,8 +135,8 @@ def test_cache_keeps_one_state_and_survives_reopening(tmp_path):
     reopened.close()
 
 
-def test_an_unusable_cache_file_still_answers(store_copy):
-    with SearchEngine.open(store_copy) as engine:
+def test_an_unusable_cache_file_still_answers(store_any):
+    with SearchEngine.open(store_any) as engine:
         rowid = engine.store.rowids_newest(1)[0]
         engine.neighbours.path.parent.mkdir(parents=True, exist_ok=True)
         engine.neighbours.path.write_bytes(b"not a database" * 100)
@@ -145,20 +145,20 @@ def test_an_unusable_cache_file_still_answers(store_copy):
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_neighbours_command_fills_every_list(store_copy, monkeypatch, jobs):
+def test_neighbours_command_fills_every_list(store_any, monkeypatch, jobs):
     # small tasks, so two worker processes share the sample store's papers
     monkeypatch.setattr(index_cli, "NEIGHBOUR_TASK", 16)
-    result = runner.invoke(app, ["neighbours", "--db", str(store_copy), "-j", jobs, "--json"])
+    result = runner.invoke(app, ["neighbours", "--db", str(store_any), "-j", jobs, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    with SearchEngine.open(store_copy) as engine:
+    with SearchEngine.open(store_any) as engine:
         papers = engine.store.count()
         key = engine.neighbour_state()
         expected = {"papers": papers, "computed": papers, "remembered": papers}
         assert data == {**data, **expected, "vectors_changed": False}
         for rowid in engine.store.rowids_newest(5):
             assert engine.neighbours.get(rowid, key) == _fresh(engine, rowid, KEPT)
-    again = runner.invoke(app, ["neighbours", "--db", str(store_copy), "--json"])
+    again = runner.invoke(app, ["neighbours", "--db", str(store_any), "--json"])
     assert json.loads(again.stdout)["computed"] == 0
-    newest = runner.invoke(app, ["neighbours", "--db", str(store_copy), "--newest", "3", "--json"])
+    newest = runner.invoke(app, ["neighbours", "--db", str(store_any), "--newest", "3", "--json"])
     assert json.loads(newest.stdout) == {**json.loads(newest.stdout), "papers": 3, "computed": 0}

@@ -48,8 +48,8 @@ def _brute_force(engine: SearchEngine, rowid: int, k: int) -> list[int]:
     return [r for _, r in sorted(scored)[:k]]
 
 
-def test_new_papers_enter_old_lists_as_a_recompute_would(store_copy):
-    with SearchEngine.open(store_copy) as engine:
+def test_new_papers_enter_old_lists_as_a_recompute_would(store_any):
+    with SearchEngine.open(store_any) as engine:
         assert follow_vectors(engine).outcome == "established"
         old = _all_lists(engine)
         before = engine.neighbour_state()
@@ -83,8 +83,8 @@ def test_new_papers_enter_old_lists_as_a_recompute_would(store_copy):
         assert follow_vectors(engine).outcome == "current"
 
 
-def test_deleted_and_re_embedded_papers_leave_the_lists(store_copy):
-    with SearchEngine.open(store_copy) as engine:
+def test_deleted_and_re_embedded_papers_leave_the_lists(store_any):
+    with SearchEngine.open(store_any) as engine:
         follow_vectors(engine)
         old = _all_lists(engine)
         state = engine.neighbour_state()
@@ -160,15 +160,15 @@ def test_put_does_not_drop_lists_that_will_be_followed(tmp_path):
     cache.close()
 
 
-def test_neighbours_command_follows_new_papers(store_copy):
-    first = runner.invoke(app, ["neighbours", "--db", str(store_copy), "--json"])
+def test_neighbours_command_follows_new_papers(store_any):
+    first = runner.invoke(app, ["neighbours", "--db", str(store_any), "--json"])
     assert first.exit_code == 0, first.output
     data = json.loads(first.stdout)
     assert data["followed"]["outcome"] == "established" and data["computed"] == data["papers"]
-    with SearchEngine.open(store_copy) as engine:
+    with SearchEngine.open(store_any) as engine:
         import_file(engine.store, ATTENTION)
         new = embed_missing(engine.store, engine.embedder, index=engine.vectors)
-    second = runner.invoke(app, ["neighbours", "--db", str(store_copy), "--json"])
+    second = runner.invoke(app, ["neighbours", "--db", str(store_any), "--json"])
     assert second.exit_code == 0, second.output
     data = json.loads(second.stdout)
     assert data["followed"]["outcome"] == "advanced"

@@ -1,8 +1,9 @@
 """The vector index (best-passage search, filters, rebuild and catch-up) and embed_missing.
 
-A real store in tmp_path throughout. Where the model is not the point the vectors are
-deterministic synthetic ones (a seeded generator, or a hash of the text); one test runs the
-real int8 MiniLM model on a handful of short papers.
+A real store throughout, on each backend (`backend`: a SQLite file in tmp_path, a PostgreSQL
+database whose vectors are pgvector's type, read back as float32 bytes). Where the model is
+not the point the vectors are deterministic synthetic ones (a seeded generator, or a hash of
+the text); one test runs the real int8 MiniLM model on a handful of short papers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from paperscope.index.embedding import embed_missing
 from paperscope.index.paths import index_dir
 from paperscope.index.vectors import Tuning, VectorIndex
 from paperscope.model import Author, Paper
+from paperscope.store.backends import open_store
 from paperscope.store.sqlite import SQLiteStore
 
 MODEL = "synthetic/1"
@@ -29,8 +31,8 @@ TUNINGS = pytest.mark.parametrize("tuning", [EXACT, ANN], ids=["exact", "ann"])
 
 
 @pytest.fixture
-def store(tmp_path):
-    with SQLiteStore(tmp_path / "papers.db") as s:
+def store(db_target):
+    with open_store(db_target) as s:
         yield s
 
 

@@ -20,12 +20,14 @@ import contextlib
 import re
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from paperscope.errors import StoreError
+from paperscope.store import pgvector
 from paperscope.store.migrate import apply_pending
 from paperscope.store.sqlite import SQLiteStore
 
@@ -207,6 +209,8 @@ class PgConnection:
         self.url = url
         self._psycopg = psycopg
         self._local = threading.local()
+        # connections that read and write pgvector's type as float32 bytes (store/pgvector.py)
+        self._vector_ready: weakref.WeakSet = weakref.WeakSet()
         self.pool = ConnectionPool(
             url,
             min_size=1,
@@ -236,6 +240,7 @@ class PgConnection:
             raise PgOperationalError("cannot start a transaction within a transaction")
         conn = self.pool.getconn()
         try:
+            self._vectors(conn)
             conn.execute(statement)
             if immediate:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
@@ -257,6 +262,12 @@ class PgConnection:
             raise _sqlite_error(exc) from exc
         self._release(conn)
         return Cursor([], -1, None)
+
+    def _vectors(self, conn) -> None:
+        # outside a transaction only: a type created by a transaction that then rolls back
+        # would leave its oid behind
+        if conn not in self._vector_ready and pgvector.register(conn):
+            self._vector_ready.add(conn)
 
     def _release(self, conn, rollback: bool = False) -> None:
         if rollback and not conn.closed:
@@ -287,12 +298,17 @@ class PgConnection:
             if isinstance(params, dict)
             else _params(params or ())
         )
-        return self._run(lambda cur: cur.execute(translate(sql), args))
+        writes, binary = pgvector.vector_statement(sql)
+        if writes and not isinstance(args, dict):
+            args = pgvector.as_vectors(args)
+        return self._run(lambda cur: cur.execute(translate(sql), args, binary=binary or None))
 
     def executemany(self, sql: str, seq: Sequence[Sequence] | Iterator[Sequence]) -> Cursor:
         rows = [_params(p) for p in seq]
         if not rows:
             return Cursor([], 0, None)
+        if pgvector.vector_statement(sql)[0]:
+            rows = [pgvector.as_vectors(r) for r in rows]
         return self._run(lambda cur: cur.executemany(translate(sql), rows))
 
     def executescript(self, script: str) -> Cursor:
@@ -303,6 +319,8 @@ class PgConnection:
         pinned = getattr(self._local, "conn", None)
         conn = pinned if pinned is not None else self.pool.getconn()
         try:
+            if pinned is None:
+                self._vectors(conn)
             with conn.cursor() as cur:
                 call(cur)
                 rows = cur.fetchall() if cur.description is not None else []
@@ -380,6 +398,24 @@ class PostgresStore(SQLiteStore):
                 f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
                 f'coalesce((SELECT max("{column}") FROM "{table}"), 0) + 1, false)'
             )
+
+    # -- pgvector (store/pgvector.py): nearest neighbours inside the database
+
+    def create_vector_index(
+        self, model: str, dim: int, *, m: int = 16, ef_construction: int = 64
+    ) -> None:
+        """An HNSW index (cosine) over `model`'s whole-text vectors, for `nearest_vectors`."""
+        pgvector.create_index(self, model, dim, m=m, ef_construction=ef_construction)
+
+    def drop_vector_index(self, model: str) -> None:
+        pgvector.drop_index(self, model)
+
+    def nearest_vectors(
+        self, model: str, query, k: int, candidates: int = 300
+    ) -> list[tuple[int, float]]:
+        """Up to `k` (rowid, best-passage cosine) nearest to `query`, from the HNSW index
+        (`candidates` papers re-scored), best first, deleted papers left out."""
+        return pgvector.nearest(self, model, query, k, candidates)
 
     def data_state(self) -> tuple[str, int]:
         """Changes whenever any transaction that wrote (on any node) started or ended: the
