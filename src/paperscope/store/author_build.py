@@ -409,7 +409,7 @@ def write_meta(conn: sqlite3.Connection, generation: int, corrections: int) -> N
     )
     conn.execute(
         "INSERT INTO author_meta (key, value) VALUES ('builds', 1) "
-        "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+        "ON CONFLICT (key) DO UPDATE SET value = author_meta.value + 1"
     )
 
 
