@@ -152,7 +152,7 @@ def _p(times: list[float]) -> dict:
     return {"p50": statistics.median(times), "p95": times[max(0, int(0.95 * len(times)) - 1)]}
 
 
-def step_engine(target: str, count: int) -> dict:
+def step_engine(target: str, count: int, server: int) -> dict:
     """Search p50/p95 per mode through SearchEngine, warm (indexes and model loaded)."""
     from paperscope.rank.search import SearchEngine
 
@@ -165,11 +165,15 @@ def step_engine(target: str, count: int) -> dict:
         out = {}
         for mode in MODES:
             times = []
+            cpu, server_cpu = time.process_time(), tree_cpu(server or None)
             for text in sets[f"engine-{mode}"]:
                 t = time.perf_counter()
                 engine.search(text, mode=mode, limit=20, strict=False)
                 times.append(time.perf_counter() - t)
             out[mode] = _p(times)
+            # CPU a search, this process and the database server's: the figure load leaves be
+            out[mode]["cpu"] = (time.process_time() - cpu) / len(times)
+            out[mode]["server_cpu"] = (tree_cpu(server or None) - server_cpu) / len(times)
         ids = engine.store.load_rowids(random.Random(5).sample(range(1, engine.store.count()), 60))
         out["ids"] = [p.arxiv_id for p in ids.values()]
         out["db_bytes"] = engine.store.db_bytes()
@@ -180,7 +184,7 @@ STEPS = {
     "lexical": lambda a: step_lexical(a.target),
     "standin": lambda a: step_standin(a.target, a.source),
     "vectors": lambda a: step_vectors(a.target),
-    "engine": lambda a: step_engine(a.target, a.queries),
+    "engine": lambda a: step_engine(a.target, a.queries, a.server_pid),
 }
 
 
@@ -322,7 +326,7 @@ def http(target: str, env: dict, ids: list[str], count: int) -> dict:
         "serve", "--db", target, "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         "--no-embed-worker", "--no-digests", "--api-rate-limit", "0", "--log-level", "warning",
     )  # fmt: skip
-    log = tempfile.TemporaryFile("w+")
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 -- closed in the finally below
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     sets = query_sets(count)
@@ -445,29 +449,38 @@ def table(n: int, results: dict[str, dict]) -> list[str]:
 
     r = [results[k] for k in names]
     row("import papers/s", [n / x["import"]["wall"] for x in r], lambda v: f"{v:,.0f}")
-    row("import CPU (client + server)",
-        [x["import"]["cpu"] + x["import"]["server_cpu"] for x in r], lambda v: f"{v:,.1f} s")  # fmt: skip
-    row("import peak RSS", [x["import"]["rss"] for x in r], lambda v: f"{v / MiB:,.0f} MiB")
-    row("lexical index build", [x["lexical"]["wall"] for x in r], lambda v: f"{v:,.1f} s")
-    row("stand-in vectors written", [x["standin"]["wall"] for x in r], lambda v: f"{v:,.1f} s")
-    row("vector index build", [x["vectors"]["wall"] for x in r], lambda v: f"{v:,.1f} s")
-    row("vector index peak RSS", [x["vectors"]["rss"] for x in r], lambda v: f"{v / MiB:,.0f} MiB")
+    secs = lambda v: f"{v:,.1f} s"  # noqa: E731
+    mib = lambda v: f"{v / MiB:,.0f} MiB"  # noqa: E731
+    row(
+        "import CPU (client + server)",
+        [x["import"]["cpu"] + x["import"]["server_cpu"] for x in r],
+        secs,
+    )
+    row("import peak RSS", [x["import"]["rss"] for x in r], mib)
+    row("lexical index build", [x["lexical"]["wall"] for x in r], secs)
+    row("stand-in vectors written", [x["standin"]["wall"] for x in r], secs)
+    row("vector index build", [x["vectors"]["wall"] for x in r], secs)
+    row("vector index peak RSS", [x["vectors"]["rss"] for x in r], mib)
     for mode in MODES:
         for q in ("p50", "p95"):
             row(f"engine {mode} {q}", [x["engine"][mode][q] for x in r], ms, search=True)
-    row("engine peak RSS", [x["engine"]["rss"] for x in r], lambda v: f"{v / MiB:,.0f} MiB")
+    for mode in MODES:
+        row(
+            f"engine {mode} CPU a search (client + server)",
+            [x["engine"][mode]["cpu"] + x["engine"][mode]["server_cpu"] for x in r],
+            ms,
+        )
+    row("engine peak RSS", [x["engine"]["rss"] for x in r], mib)
     for mode in MODES:
         for q in ("p50", "p95"):
             row(f"HTTP /search {mode} {q}", [x["http"][mode][q] for x in r], ms, search=True)
     row("HTTP /paper first view p50", [x["http"]["first"]["p50"] for x in r], ms)
     row("HTTP /paper first view p95", [x["http"]["first"]["p95"] for x in r], ms)
     row("HTTP /paper warm p50", [x["http"]["warm"]["p50"] for x in r], ms)
-    row("serve RSS after", [x["http"]["rss"] for x in r], lambda v: f"{v / MiB:,.0f} MiB")
-    row("store on disk", [x["db_bytes"] for x in r], lambda v: f"{v / MiB:,.0f} MiB")
-    row("index folder", [x["index_bytes"] for x in r], lambda v: f"{v / MiB:,.0f} MiB")
-    row(
-        "total disk", [x["db_bytes"] + x["index_bytes"] for x in r], lambda v: f"{v / MiB:,.0f} MiB"
-    )
+    row("serve RSS after", [x["http"]["rss"] for x in r], mib)
+    row("store on disk", [x["db_bytes"] for x in r], mib)
+    row("index folder", [x["index_bytes"] for x in r], mib)
+    row("total disk", [x["db_bytes"] + x["index_bytes"] for x in r], mib)
     lines.append("")
     if both:
         lines.append(
@@ -515,7 +528,7 @@ def bench(args) -> list[str]:
             pg.stop()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    lines += [""] + table(n, results)
+    lines += ["", *table(n, results)]
     ended = datetime.now(UTC)
     lines.append(
         f"queries: {args.queries} per mode and path, distinct; search limit 20; engine = "
@@ -547,6 +560,7 @@ def main() -> None:
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
+    parser.add_argument("--server-pid", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
         out = STEPS[args.step](args)
