@@ -7,11 +7,11 @@ Per backend, each step in a process of its own (wall and CPU time, peak RSS of t
               (its processes, from /proc) is counted too when this bench started it.
   lexical     the tantivy index built from the store.
   vectors     stand-in vectors, not the model's: embedding 1M papers takes days on 2 cores
-              (docs/bench/embed_speed.txt), so every paper gets the deterministic mean-of-word-
-              vectors of bench/search_latency.py (whole text and one passage, as
-              bench/full_scale.py writes them). Search timing does not depend on what the
-              vectors mean; queries are embedded by the real model. Written once into the
-              SQLite store and copied from it into PostgreSQL (same papers, same rowids).
+              (docs/bench/embed_speed.txt). Every paper gets a seeded vector (one of 1,000
+              cluster centres plus noise: embeddings cluster by topic), whole text and one
+              passage as bench/full_scale.py writes them, the same per rowid on both
+              backends. Search timing does not depend on what the vectors mean; queries are
+              embedded by the real model.
   vector idx  the usearch index rebuilt from the store's vectors.
   engine      `SearchEngine` (rank/search.py, the path serve takes): lexical, semantic and
               hybrid p50/p95 over a fixed list of queries (real title words and sentence
@@ -25,7 +25,8 @@ Per backend, each step in a process of its own (wall and CPU time, peak RSS of t
 PostgreSQL: `--pg URI` (a database this bench may empty: it drops and recreates
 `paperscope_bench`), else a pgserver (PostgreSQL 18 + pgvector) in a temporary folder.
 
-Usage: python bench/backends.py --papers 100000 [--backends sqlite,postgres] [--save]
+Usage: python bench/backends.py --papers 100000 [--backends sqlite,postgres] [--parallel]
+       [--pg URI] [--queries 100] [--save] [--keep]
 Writes docs/bench/backends.txt (with --save; appends a run to the ones already there).
 """
 
@@ -45,9 +46,12 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synth import OUT, ROOT, kaggle_file, load_corpus, shown
@@ -104,39 +108,45 @@ def step_lexical(target: str) -> dict:
     return {}
 
 
-def step_standin(target: str, source: str | None) -> dict:
-    """Stand-in vectors for every paper: computed (bench/full_scale.py's way), or copied
-    from `source`, a store of the same snapshot that has them."""
+#: Stand-in vectors: rowids per batch (each batch its own seeded generator, so a paper's vector
+#: depends on its rowid alone) and clusters (embeddings of papers cluster by topic).
+STANDIN_BATCH = 10_000
+STANDIN_CLUSTERS = 1_000
+
+
+def standin_vectors(first: int, count: int, dim: int) -> np.ndarray:
+    """Unit vectors of rowids `first` .. `first + count - 1` (`first` a multiple of
+    STANDIN_BATCH plus one): a cluster centre plus noise, the same on every backend."""
+    centres = np.random.default_rng(3).standard_normal((STANDIN_CLUSTERS, dim)).astype(np.float32)
+    rng = np.random.default_rng(1_000 + first // STANDIN_BATCH)
+    which = rng.integers(0, STANDIN_CLUSTERS, count)
+    v = centres[which] + 0.8 * rng.standard_normal((count, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def step_standin(target: str) -> dict:
+    """Stand-in vectors (whole text and one passage) for every paper without one."""
     from paperscope.index.embedder import default_embedder
     from paperscope.index.embedding import DOC_PASSAGE
     from paperscope.store.backends import open_store
-    from search_latency import StandIn
 
-    model = default_embedder().version
+    embedder = default_embedder()
+    model, dim = embedder.version, embedder.dim
     with open_store(target) as store:
-        if source:
-            with open_store(source) as src:
-                probe = src.load_rowids([1, src.count()])
-                mine = store.load_rowids(list(probe))
-                if {r: p.arxiv_id for r, p in probe.items()} != {
-                    r: p.arxiv_id for r, p in mine.items()
-                }:
-                    raise SystemExit("stores differ: rowids do not name the same papers")
-                done = 0
-                for chunk in src.iter_vectors(model, batch=10_000):
-                    store.save_vectors(model, chunk)
-                    done += len(chunk)
-                return {"rows": done, "copied": True}
-        standin = StandIn()
         todo = store.rowids_without_vectors(model)
-        for s in range(0, len(todo), 5000):
-            papers = store.load_rowids(todo[s : s + 5000])
+        batches: dict[int, list[int]] = {}
+        for rowid in todo:
+            batches.setdefault((rowid - 1) // STANDIN_BATCH, []).append(rowid)
+        for batch, rowids in batches.items():
+            first = batch * STANDIN_BATCH + 1
+            vectors = standin_vectors(first, STANDIN_BATCH, dim)
             rows = []
-            for rowid, paper in papers.items():
-                v = standin.vector(f"{paper.title} {paper.abstract}").tobytes()
+            for rowid in rowids:
+                v = vectors[rowid - first].tobytes()
                 rows += [(rowid, 0, v), (rowid, DOC_PASSAGE, v)]
-            store.save_vectors(model, rows)
-        return {"rows": 2 * len(todo), "copied": False}
+            for s in range(0, len(rows), 5_000):
+                store.save_vectors(model, rows[s : s + 5_000])
+        return {"rows": 2 * len(todo)}
 
 
 def step_vectors(target: str) -> dict:
@@ -182,7 +192,7 @@ def step_engine(target: str, count: int, server: int) -> dict:
 
 STEPS = {
     "lexical": lambda a: step_lexical(a.target),
-    "standin": lambda a: step_standin(a.target, a.source),
+    "standin": lambda a: step_standin(a.target),
     "vectors": lambda a: step_vectors(a.target),
     "engine": lambda a: step_engine(a.target, a.queries, a.server_pid),
 }
@@ -384,16 +394,19 @@ def load() -> str:
 
 
 def bench_backend(
-    name: str, target: str, folder: Path, snapshot: Path, args, pg: Postgres | None, source
+    name: str, target: str, folder: Path, snapshot: Path, args, pg: Postgres | None
 ) -> dict:
     env = dict(os.environ, PAPERSCOPE_INDEX_DIR=str(folder), PAPERSCOPE_EMBED_WORKER="0")
-    server = pg.pid() if pg is not None else None
+    server = pg.pid() if pg is not None and name == "postgres" else None
     res: dict = {"load": {}}
+    # each step's figures as they come: a run stopped part-way still leaves what it measured
+    progress = folder.parent / f"{name}.json"
 
     def step(key: str, cmd: list[str]) -> str:
         r, text = run(cmd, env, server)
         res[key] = r
         res["load"][key] = load()
+        progress.write_text(json.dumps(res))
         print(
             f"  [{name}] {key:10} {r['wall']:8.1f} s wall {r['cpu']:7.1f} s CPU "
             f"{r['rss'] / MiB:6.0f} MiB RSS  server CPU {r['server_cpu']:6.1f} s  load {load()}",
@@ -403,7 +416,7 @@ def bench_backend(
 
     step("import", paperscope("import", str(snapshot), "--db", target, "--no-embed", "-q"))
     step("lexical", own_step("lexical", target))
-    step("standin", own_step("standin", target, *(["--source", source] if source else [])))
+    step("standin", own_step("standin", target))
     step("vectors", own_step("vectors", target))
     res["engine"] = last_json(
         step("engine", own_step("engine", target, "--queries", str(args.queries)))
@@ -509,20 +522,30 @@ def bench(args) -> list[str]:
     print(lines[0], flush=True)
     pg = Postgres(args.pg) if "postgres" in names else None
     results: dict[str, dict] = {}
-    source = None
+    targets = {}
+    for name in names:
+        if name == "sqlite":
+            targets[name] = str(work / "papers.db")
+        elif name == "postgres":
+            assert pg is not None
+            targets[name] = pg.fresh()
+        else:
+            raise SystemExit(f"unknown backend {name!r}: sqlite, postgres")
+
+    def one(name: str) -> None:
+        folder = work / f"{name}.index"
+        results[name] = bench_backend(name, targets[name], folder, snapshot, args, pg)
+
     try:
-        for name in names:
-            folder = work / f"{name}.index"
-            if name == "sqlite":
-                target = str(work / "papers.db")
-            elif name == "postgres":
-                assert pg is not None
-                target = pg.fresh()
-            else:
-                raise SystemExit(f"unknown backend {name!r}: sqlite, postgres")
-            results[name] = bench_backend(name, target, folder, snapshot, args, pg, source)
-            if name == "sqlite":
-                source = target
+        if args.parallel:
+            # both backends at once: on a loaded machine, two chains of processes finish a
+            # 1M run in the time one would take; each figure then carries the other's load
+            with ThreadPoolExecutor(len(names)) as pool:
+                for done in [pool.submit(one, name) for name in names]:
+                    done.result()
+        else:
+            for name in names:
+                one(name)
     finally:
         if pg is not None:
             pg.stop()
@@ -536,9 +559,11 @@ def bench(args) -> list[str]:
         f"{len(results[names[0]]['engine']['ids']) - 1} random papers, first view then again"
     )
     lines.append(
-        "vectors: stand-in (mean of seeded word vectors, bench/search_latency.py), not the "
-        "model's; queries embedded by the real model. PostgreSQL stores vectors as BYTEA "
-        "(store/pg.py on this branch); both backends search the same local usearch copy."
+        f"vectors: stand-ins, not the model's (clustered: {STANDIN_CLUSTERS:,} seeded centres "
+        "plus noise, the same per rowid on both backends); queries embedded by the real model. "
+        "PostgreSQL stores vectors as BYTEA (store/pg.py on this branch); each backend "
+        "searches its own local usearch copy built from them."
+        + (" Backends ran at the same time (--parallel)." if args.parallel else "")
     )
     loads = "; ".join(
         f"{name}: " + ", ".join(f"{k} {v}" for k, v in r["load"].items())
@@ -556,6 +581,7 @@ def main() -> None:
     parser.add_argument("--pg", help="a PostgreSQL URI (default: start pgserver in a temp dir)")
     parser.add_argument("--queries", type=int, default=100, help="queries per mode and path")
     parser.add_argument("--save", action="store_true", help="append to docs/bench/backends.txt")
+    parser.add_argument("--parallel", action="store_true", help="run the backends at the same time")
     parser.add_argument("--keep", action="store_true", help="keep the stores in bench/out")
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
