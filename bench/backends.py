@@ -162,11 +162,12 @@ def _p(times: list[float]) -> dict:
     return {"p50": statistics.median(times), "p95": times[max(0, int(0.95 * len(times)) - 1)]}
 
 
-def step_engine(target: str, count: int, server: int) -> dict:
+def step_engine(target: str, count: int, server: int, pages: int = 60) -> dict:
     """Search p50/p95 per mode through SearchEngine, warm (indexes and model loaded)."""
     from paperscope.rank.search import SearchEngine
 
     sets = query_sets(count)
+    server = server or local_postmaster(target)
     with SearchEngine.open(target) as engine:
         engine.vectors  # noqa: B018 -- load the index before timing
         engine.query_embedder.embed_query("warm up the model")
@@ -184,7 +185,9 @@ def step_engine(target: str, count: int, server: int) -> dict:
             # CPU a search, this process and the database server's: the figure load leaves be
             out[mode]["cpu"] = (time.process_time() - cpu) / len(times)
             out[mode]["server_cpu"] = (tree_cpu(server or None) - server_cpu) / len(times)
-        ids = engine.store.load_rowids(random.Random(5).sample(range(1, engine.store.count()), 60))
+        ids = engine.store.load_rowids(
+            random.Random(5).sample(range(1, engine.store.count() + 1), pages + 1)
+        )
         out["ids"] = [p.arxiv_id for p in ids.values()]
         out["db_bytes"] = engine.store.db_bytes()
     return out
@@ -194,7 +197,7 @@ STEPS = {
     "lexical": lambda a: step_lexical(a.target),
     "standin": lambda a: step_standin(a.target),
     "vectors": lambda a: step_vectors(a.target),
-    "engine": lambda a: step_engine(a.target, a.queries, a.server_pid),
+    "engine": lambda a: step_engine(a.target, a.queries, a.server_pid, a.pages),
 }
 
 
@@ -252,6 +255,18 @@ def _tree(pid: int) -> list[int]:
         found.append(p)
         todo += [int(c) for c in children]
     return found
+
+
+def local_postmaster(target: str) -> int:
+    """The pid of a PostgreSQL on this machine whose socket folder is its data folder (as
+    pgserver's is), from its postmaster.pid; 0 for anything else."""
+    from urllib.parse import parse_qs, urlsplit
+
+    if not target.startswith("postgres"):
+        return 0
+    host = parse_qs(urlsplit(target).query).get("host", [""])[0]
+    found = Path(host) / "postmaster.pid" if host.startswith("/") else None
+    return int(found.read_text().split()[0]) if found and found.exists() else 0
 
 
 def tree_cpu(pid: int | None) -> float:
@@ -418,9 +433,8 @@ def bench_backend(
     step("lexical", own_step("lexical", target))
     step("standin", own_step("standin", target))
     step("vectors", own_step("vectors", target))
-    res["engine"] = last_json(
-        step("engine", own_step("engine", target, "--queries", str(args.queries)))
-    )
+    extra = ["--queries", str(args.queries), "--pages", str(args.pages)]
+    res["engine"] = last_json(step("engine", own_step("engine", target, *extra)))
     t = time.perf_counter()
     res["http"] = http(target, env, res["engine"]["ids"], args.queries)
     res["load"]["http"] = load()
@@ -486,7 +500,12 @@ def table(n: int, results: dict[str, dict]) -> list[str]:
     row("engine peak RSS", [x["engine"]["rss"] for x in r], mib)
     for mode in MODES:
         for q in ("p50", "p95"):
-            row(f"HTTP /search {mode} {q}", [x["http"][mode][q] for x in r], ms, search=True)
+            row(
+                f"HTTP /search {mode} {q}",
+                [x["http"][mode][q] for x in r],
+                ms,
+                search=True,
+            )
     row("HTTP /paper first view p50", [x["http"]["first"]["p50"] for x in r], ms)
     row("HTTP /paper first view p95", [x["http"]["first"]["p95"] for x in r], ms)
     row("HTTP /paper warm p50", [x["http"]["warm"]["p50"] for x in r], ms)
@@ -503,7 +522,7 @@ def table(n: int, results: dict[str, dict]) -> list[str]:
     return lines
 
 
-def bench(args) -> list[str]:
+def bench(args) -> tuple[list[str], dict[str, dict]]:
     n = args.papers
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     work = OUT / f"backends-{n}"
@@ -571,7 +590,7 @@ def bench(args) -> list[str]:
     )
     lines.append(f"load 1/5 min after each step ({os.cpu_count()} cores): {loads}")
     lines.append(f"bench wall time {(ended - started).total_seconds() / 60:.1f} min")
-    return lines
+    return lines, results
 
 
 def main() -> None:
@@ -582,7 +601,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100, help="queries per mode and path")
     parser.add_argument("--save", action="store_true", help="append to docs/bench/backends.txt")
     parser.add_argument("--parallel", action="store_true", help="run the backends at the same time")
+    parser.add_argument("--pages", type=int, default=60, help="paper pages viewed (+1 warm-up)")
     parser.add_argument("--keep", action="store_true", help="keep the stores in bench/out")
+    parser.add_argument("--json", action="store_true", help="print every figure as JSON")
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
@@ -594,8 +615,11 @@ def main() -> None:
         print(json.dumps(out))
         return
     OUT.mkdir(parents=True, exist_ok=True)
-    lines = bench(args)
-    print("\n".join(lines[1:]))
+    lines, results = bench(args)
+    if args.json:
+        print(json.dumps({"papers": args.papers, "results": results, "lines": lines}))
+    else:
+        print("\n".join(lines[1:]))
     if args.save:
         path = ROOT / "docs" / "bench" / "backends.txt"
         before = path.read_text() if path.exists() else ""
