@@ -456,6 +456,7 @@ def plan_patch(
     cat_rows_new: list[tuple] = []
     big_now: set[int] = set()
     big_before: set[int] = set()
+    unslugged: list[tuple[int, str]] = []  # new people, slugged after the loop, in this order
     for cid in sorted(people):
         old = stored.get(cid)
         old_stats = old[4] if old else {"per_year": {}, "categories": []}
@@ -487,13 +488,20 @@ def plan_patch(
         }
         person = parse_person(name)
         family = person.family if person else ""
-        slug = old[0] if old else slugs.slug_for(Cluster([new_people[cid]], []), name)
-        result[cid] = (slug, name, family, papers, stats)
+        if not old:
+            unslugged.append((cid, name))
+        result[cid] = (old[0] if old else "", name, family, papers, stats)
         info[cid] = (papers, name)
         var_rows.extend((cid, n, name_fold(n), v[0], v[1]) for n, v in sorted(vs.items()))
         cat_rows_new.extend((c, cid, n) for c, n in cats.items())
         if papers >= big_author:
             big_now.add(cid)
+
+    # one chunked read of the slugs new people may clash with, not two queries each
+    clusters = {cid: Cluster([new_people[cid]], []) for cid, _ in unslugged}
+    slugs.prefetch(clusters.values(), (name for _, name in unslugged))
+    for cid, name in unslugged:
+        result[cid] = (slugs.slug_for(clusters[cid], name), *result[cid][1:])
 
     # coauthor counts of prolific people
     ops: Ops = list(state.ops)
