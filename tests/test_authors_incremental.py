@@ -460,12 +460,19 @@ def _state(conn: sqlite3.Connection) -> tuple:
     return papers, profiles, initials, variants
 
 
-def test_catch_ups_from_the_profiles_equal_a_rebuild_after_every_step(tmp_path):
+@pytest.mark.parametrize("top", [None, 3])
+def test_catch_ups_from_the_profiles_equal_a_rebuild_after_every_step(tmp_path, top):
     """Without corrections every catch-up takes the proportional path (decided from the
     persisted profiles, people patched); after each step, a rebuild of a copy of the store
-    gives the same people, slugs, stats and the same persisted state."""
+    gives the same people, slugs, stats and the same persisted state. With `top` coauthors
+    listed (3 instead of 50), prolific people have more coauthors than their list holds, so
+    the catch-up re-ranks them from the list and the pairs above its floor, not every pair."""
+    import paperscope.store.author_build as author_build
+
     path = tmp_path / "p.db"
     with SQLiteStore(path) as store, pytest.MonkeyPatch.context() as mp:
+        if top is not None:
+            mp.setattr(author_build, "MAX_COAUTHORS", top)
         mp.setattr(AuthorDirectory, "rebuild", _refuse)
         directory = AuthorDirectory(store, big_author=BIG)
         for n, files in enumerate([*STEPS, None]):
