@@ -397,8 +397,15 @@ def journey(args: argparse.Namespace) -> list[str]:
         lines.append(text)
 
     work = OUT / f"full-scale-{n}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    saved = work / "rows.jsonl"  # every recorded row, so --resume can skip the steps done
+    done: dict[tuple[str, str], list] = {}
+    if args.resume and saved.exists():
+        for line in saved.read_text().splitlines():
+            row = json.loads(line)
+            done[(row[0], row[1])] = row
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
     db = work / "papers.db"
     t = time.perf_counter()
     snapshot, daily, fresh = make_files(n)
@@ -411,24 +418,49 @@ def journey(args: argparse.Namespace) -> list[str]:
 
     def record(kind: str, name: str, res: dict, note: str = "") -> None:
         size = disk(db)
-        rows.append((kind, name, res["wall"], res["cpu"], res["rss"], size, note, load()))
+        row = (kind, name, res["wall"], res["cpu"], res["rss"], size, note, load())
+        rows.append(row)
+        with saved.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
         print(
             f"  {kind:9} {name:22} {res['wall']:8.1f} s wall {res['cpu']:8.1f} s CPU "
             f"{res['rss'] / MiB:7.0f} MiB RSS {size / MiB:8.0f} MiB disk  load {load()}  {note}",
             flush=True,
         )
 
+    def resumed(kind: str, name: str) -> bool:
+        """A step an earlier run of --resume recorded: its row is taken as it was."""
+        row = done.get((kind, name))
+        if row is None:
+            return False
+        rows.append(tuple(row))
+        print(f"  {kind:9} {name:22} (recorded by the run resumed)", flush=True)
+        return True
+
     # the embedding sample reads nothing of the store (a scratch store of its own), so it runs
     # beside the import and the lexical index instead of adding its hour to the bench
-    embedding = Background(
-        own_step("embed-sample", db, "--embed-sample", str(args.embed_sample)), "embed"
-    )
-    res, _ = run(paperscope("import", str(snapshot), "--db", str(db), "--no-embed", "-q"))
-    record("ready", "import", res, f"file {snapshot.stat().st_size / MiB:.0f} MiB")
-    res, _ = run(own_step("lexical", db))
-    record("ready", "lexical index", res)
-    res, out = embedding.finish()
-    sample = json.loads(out.strip().splitlines()[-1])
+    embedding = None
+    if not args.embed_measured and not done.get(("ready", "vectors (extrapolated)")):
+        embedding = Background(
+            own_step("embed-sample", db, "--embed-sample", str(args.embed_sample)), "embed"
+        )
+    if not resumed("ready", "import"):
+        res, _ = run(paperscope("import", str(snapshot), "--db", str(db), "--no-embed", "-q"))
+        record("ready", "import", res, f"file {snapshot.stat().st_size / MiB:.0f} MiB")
+    if not resumed("ready", "lexical index"):
+        res, _ = run(own_step("lexical", db))
+        record("ready", "lexical index", res)
+    if embedding is not None:
+        res, out = embedding.finish()
+        sample = json.loads(out.strip().splitlines()[-1])
+    else:
+        # a sample measured by hand (a run's embedding child stopped early, its papers counted
+        # in its scratch store and its CPU read from /proc): papers,wall s,CPU s,peak RSS MiB
+        papers, wall, cpu, rss = (float(x) for x in args.embed_measured.split(","))
+        sample = {"papers": int(papers), "embed_s": wall, "embed_cpu": cpu}
+        sample["rate"] = papers / wall
+        sample["how"] = "a sample stopped early, counted by hand"
+        res = {"rss": rss * MiB}
     rate = sample["rate"]
     projected = {"wall": n / rate, "cpu": n / rate * sample["embed_cpu"] / sample["embed_s"]}
     record(
@@ -436,14 +468,29 @@ def journey(args: argparse.Namespace) -> list[str]:
         "vectors (extrapolated)",
         {**projected, "rss": res["rss"]},
         f"measured {sample['papers']:,} papers at {rate:.1f} papers/s "
-        f"({sample['papers'] / sample['embed_cpu']:.1f} per CPU-second; beside the import)",
+        f"({sample['papers'] / sample['embed_cpu']:.1f} per CPU-second; "
+        f"{sample.get('how', 'beside the import')})",
     )
-    res, _ = run(own_step("standin", db))
-    say(f"  (setup) stand-in vectors for {n:,} papers: {res['wall']:.0f} s, not a journey step")
-    res, _ = run(own_step("vectors", db))
-    record("ready", "vector index", res)
-    res, _ = run(paperscope("authors", "rebuild", "--db", str(db), "--json"))
-    record("ready", "author clusters", res)
+    if ("ready", "vector index") not in done:
+        res, _ = run(own_step("standin", db))
+        say(f"  (setup) stand-in vectors for {n:,} papers: {res['wall']:.0f} s, not a journey step")
+    # the author rebuild reads and writes only author tables: with --side-by-side it runs beside
+    # the vector index build (each row keeps its own CPU and RSS; the walls overlap)
+    authors_child = None
+    if args.side_by_side and not done.get(("ready", "author clusters")):
+        authors_child = Background(
+            paperscope("authors", "rebuild", "--db", str(db), "--json"), "authors"
+        )
+    if not resumed("ready", "vector index"):
+        res, _ = run(own_step("vectors", db))
+        record("ready", "vector index", res)
+    if not resumed("ready", "author clusters"):
+        if authors_child is not None:
+            res, _ = authors_child.finish()
+            record("ready", "author clusters", res, "beside the vector index")
+        else:
+            res, _ = run(paperscope("authors", "rebuild", "--db", str(db), "--json"))
+            record("ready", "author clusters", res)
     lists_args = ["neighbours", "--db", str(db), "--jobs", "2", "--json", "-q"]
     if args.lists_sample:
         lists_args += ["--newest", str(args.lists_sample)]
@@ -562,6 +609,15 @@ def main() -> None:
     )
     parser.add_argument("--save", action="store_true", help="write docs/bench/full_scale.txt")
     parser.add_argument("--keep", action="store_true", help="keep the store in bench/out")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the store; skip the steps already recorded"
+    )
+    parser.add_argument(
+        "--embed-measured", help="PAPERS,WALL_S,CPU_S,RSS_MIB of a sample measured already"
+    )
+    parser.add_argument(
+        "--side-by-side", action="store_true", help="author rebuild beside the vector index"
+    )
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe", help=argparse.SUPPRESS)
