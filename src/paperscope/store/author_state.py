@@ -74,6 +74,7 @@ class Profile:
     initials: Counter[str] = field(default_factory=Counter)
     coauthors: Counter[str] = field(default_factory=Counter)
     categories: Counter[str] = field(default_factory=Counter)
+    negative: bool = False  # a coauthor count went below zero (only a store out of step)
 
     def add(
         self, person: PersonName, view: PaperView, sign: int, flipped: set[str] | None = None
@@ -93,6 +94,8 @@ class Profile:
                 after = before + sign
                 if after:
                     coauthors[key] = after
+                    if after < 0:
+                        self.negative = True
                 else:
                     del coauthors[key]  # no zero kept: dump writes the counter as it is
                 if flipped is not None and (before > 0) != (after > 0):
@@ -105,7 +108,7 @@ class Profile:
             return {k: v for k, v in c.items() if v > 0}
 
         coauthors = self.coauthors
-        if any(v < 0 for v in coauthors.values()):  # only a store out of step has them
+        if self.negative:
             coauthors = live(coauthors)
         return orjson.dumps(
             {
