@@ -38,6 +38,7 @@ import platform
 import random
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -108,7 +109,16 @@ def step_standin(db: Path) -> dict:
             for rowid, paper in papers.items():
                 v = standin.vector(f"{paper.title} {paper.abstract}").tobytes()
                 rows += [(rowid, 0, v), (rowid, DOC_PASSAGE, v)]
-            store.save_vectors(model, rows)
+            for attempt in range(20):
+                try:
+                    store.save_vectors(model, rows)
+                    break
+                except sqlite3.OperationalError as e:
+                    # --side-by-side: the author rebuild's one write transaction can hold the
+                    # lock longer than the store's busy timeout; wait it out
+                    if "locked" not in str(e) or attempt == 19:
+                        raise
+                    time.sleep(5)
     return {"papers": len(todo)}
 
 
@@ -471,23 +481,24 @@ def journey(args: argparse.Namespace) -> list[str]:
         f"({sample['papers'] / sample['embed_cpu']:.1f} per CPU-second; "
         f"{sample.get('how', 'beside the import')})",
     )
-    if ("ready", "vector index") not in done:
-        res, _ = run(own_step("standin", db))
-        say(f"  (setup) stand-in vectors for {n:,} papers: {res['wall']:.0f} s, not a journey step")
     # the author rebuild reads and writes only author tables: with --side-by-side it runs beside
-    # the vector index build (each row keeps its own CPU and RSS; the walls overlap)
+    # the stand-in vectors and the vector index build (each row keeps its own CPU and RSS; the
+    # walls overlap)
     authors_child = None
     if args.side_by_side and not done.get(("ready", "author clusters")):
         authors_child = Background(
             paperscope("authors", "rebuild", "--db", str(db), "--json"), "authors"
         )
+    if ("ready", "vector index") not in done:
+        res, _ = run(own_step("standin", db))
+        say(f"  (setup) stand-in vectors for {n:,} papers: {res['wall']:.0f} s, not a journey step")
     if not resumed("ready", "vector index"):
         res, _ = run(own_step("vectors", db))
         record("ready", "vector index", res)
     if not resumed("ready", "author clusters"):
         if authors_child is not None:
             res, _ = authors_child.finish()
-            record("ready", "author clusters", res, "beside the vector index")
+            record("ready", "author clusters", res, "beside the stand-in vectors and vector index")
         else:
             res, _ = run(paperscope("authors", "rebuild", "--db", str(db), "--json"))
             record("ready", "author clusters", res)
