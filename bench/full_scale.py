@@ -26,7 +26,12 @@ Projection to 2.7M papers: every step's time and disk scaled linearly by papers 
 build and authors grow a little faster; a note says so); increment catch-ups are those of N.
 
 Usage: flock /tmp/paperscope-bench.lock python bench/full_scale.py [--papers 1000000]
-Writes docs/bench/full_scale.txt (with --save).
+Writes docs/bench/full_scale.txt (with --save). The embedding sample runs beside the import (its
+own scratch store). A run that had to stop can go on with --resume (the store and the rows it
+recorded in bench/out/full-scale-N/rows.jsonl are kept; steps recorded are not run again; the
+increment's steps are not resumable); --embed-measured PAPERS,WALL,CPU,RSS_MIB gives a sample
+measured already; --side-by-side runs the author rebuild beside the stand-in vectors and the
+vector index build.
 """
 
 from __future__ import annotations
