@@ -26,7 +26,12 @@ Projection to 2.7M papers: every step's time and disk scaled linearly by papers 
 build and authors grow a little faster; a note says so); increment catch-ups are those of N.
 
 Usage: flock /tmp/paperscope-bench.lock python bench/full_scale.py [--papers 1000000]
-Writes docs/bench/full_scale.txt (with --save).
+Writes docs/bench/full_scale.txt (with --save). The embedding sample runs beside the import (its
+own scratch store). A run that had to stop can go on with --resume (the store and the rows it
+recorded in bench/out/full-scale-N/rows.jsonl are kept; steps recorded are not run again; the
+increment's steps are not resumable); --embed-measured PAPERS,WALL,CPU,RSS_MIB gives a sample
+measured already; --side-by-side runs the author rebuild beside the stand-in vectors and the
+vector index build.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import platform
 import random
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -108,7 +114,16 @@ def step_standin(db: Path) -> dict:
             for rowid, paper in papers.items():
                 v = standin.vector(f"{paper.title} {paper.abstract}").tobytes()
                 rows += [(rowid, 0, v), (rowid, DOC_PASSAGE, v)]
-            store.save_vectors(model, rows)
+            for attempt in range(20):
+                try:
+                    store.save_vectors(model, rows)
+                    break
+                except sqlite3.OperationalError as e:
+                    # --side-by-side: the author rebuild's one write transaction can hold the
+                    # lock longer than the store's busy timeout; wait it out
+                    if "locked" not in str(e) or attempt == 19:
+                        raise
+                    time.sleep(5)
     return {"papers": len(todo)}
 
 
@@ -224,6 +239,32 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[dict, str]:
         "cpu": usage.ru_utime + usage.ru_stime,
         "rss": usage.ru_maxrss * 1024,
     }, text
+
+
+class Background:
+    """A step run beside the journey (the embedding sample: its own scratch store), collected
+    with the same figures as `run`."""
+
+    def __init__(self, cmd: list[str], tag: str) -> None:
+        self.t = time.perf_counter()
+        self.out = open(OUT / f"full_scale-{os.getpid()}-{tag}.out", "w+")  # noqa: SIM115
+        self.err = open(OUT / f"full_scale-{os.getpid()}-{tag}.err", "w+")  # noqa: SIM115
+        self.child = subprocess.Popen(cmd, stdout=self.out, stderr=self.err)
+        self.cmd = cmd
+
+    def finish(self) -> tuple[dict, str]:
+        _, status, usage = os.wait4(self.child.pid, 0)
+        wall = time.perf_counter() - self.t
+        code = os.waitstatus_to_exitcode(status)
+        self.out.seek(0)
+        self.err.seek(0)
+        text, problem = self.out.read(), self.err.read()
+        self.out.close()
+        self.err.close()
+        if code:
+            raise SystemExit(f"{' '.join(self.cmd[:4])} failed ({code}): {problem[-3000:]}")
+        cpu = usage.ru_utime + usage.ru_stime
+        return {"wall": wall, "cpu": cpu, "rss": usage.ru_maxrss * 1024}, text
 
 
 def paperscope(*args: str) -> list[str]:
@@ -371,8 +412,15 @@ def journey(args: argparse.Namespace) -> list[str]:
         lines.append(text)
 
     work = OUT / f"full-scale-{n}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    saved = work / "rows.jsonl"  # every recorded row, so --resume can skip the steps done
+    done: dict[tuple[str, str], list] = {}
+    if args.resume and saved.exists():
+        for line in saved.read_text().splitlines():
+            row = json.loads(line)
+            done[(row[0], row[1])] = row
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
     db = work / "papers.db"
     t = time.perf_counter()
     snapshot, daily, fresh = make_files(n)
@@ -385,33 +433,80 @@ def journey(args: argparse.Namespace) -> list[str]:
 
     def record(kind: str, name: str, res: dict, note: str = "") -> None:
         size = disk(db)
-        rows.append((kind, name, res["wall"], res["cpu"], res["rss"], size, note, load()))
+        row = (kind, name, res["wall"], res["cpu"], res["rss"], size, note, load())
+        rows.append(row)
+        with saved.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
         print(
             f"  {kind:9} {name:22} {res['wall']:8.1f} s wall {res['cpu']:8.1f} s CPU "
             f"{res['rss'] / MiB:7.0f} MiB RSS {size / MiB:8.0f} MiB disk  load {load()}  {note}",
             flush=True,
         )
 
-    res, _ = run(paperscope("import", str(snapshot), "--db", str(db), "--no-embed", "-q"))
-    record("ready", "import", res, f"file {snapshot.stat().st_size / MiB:.0f} MiB")
-    res, _ = run(own_step("lexical", db))
-    record("ready", "lexical index", res)
-    res, out = run(own_step("embed-sample", db, "--embed-sample", str(args.embed_sample)))
-    sample = json.loads(out.strip().splitlines()[-1])
+    def resumed(kind: str, name: str) -> bool:
+        """A step an earlier run of --resume recorded: its row is taken as it was."""
+        row = done.get((kind, name))
+        if row is None:
+            return False
+        rows.append(tuple(row))
+        print(f"  {kind:9} {name:22} (recorded by the run resumed)", flush=True)
+        return True
+
+    # the embedding sample reads nothing of the store (a scratch store of its own), so it runs
+    # beside the import and the lexical index instead of adding its hour to the bench
+    embedding = None
+    if not args.embed_measured and not done.get(("ready", "vectors (extrapolated)")):
+        embedding = Background(
+            own_step("embed-sample", db, "--embed-sample", str(args.embed_sample)), "embed"
+        )
+    if not resumed("ready", "import"):
+        res, _ = run(paperscope("import", str(snapshot), "--db", str(db), "--no-embed", "-q"))
+        record("ready", "import", res, f"file {snapshot.stat().st_size / MiB:.0f} MiB")
+    if not resumed("ready", "lexical index"):
+        res, _ = run(own_step("lexical", db))
+        record("ready", "lexical index", res)
+    if embedding is not None:
+        res, out = embedding.finish()
+        sample = json.loads(out.strip().splitlines()[-1])
+    else:
+        # a sample measured by hand (a run's embedding child stopped early, its papers counted
+        # in its scratch store and its CPU read from /proc): papers,wall s,CPU s,peak RSS MiB
+        papers, wall, cpu, rss = (float(x) for x in args.embed_measured.split(","))
+        sample = {"papers": int(papers), "embed_s": wall, "embed_cpu": cpu}
+        sample["rate"] = papers / wall
+        sample["how"] = "a sample stopped early, counted by hand"
+        res = {"rss": rss * MiB}
     rate = sample["rate"]
     projected = {"wall": n / rate, "cpu": n / rate * sample["embed_cpu"] / sample["embed_s"]}
     record(
         "ready",
         "vectors (extrapolated)",
         {**projected, "rss": res["rss"]},
-        f"measured {sample['papers']:,} papers at {rate:.1f} papers/s",
+        f"measured {sample['papers']:,} papers at {rate:.1f} papers/s "
+        f"({sample['papers'] / sample['embed_cpu']:.1f} per CPU-second; "
+        f"{sample.get('how', 'beside the import')})",
     )
-    res, _ = run(own_step("standin", db))
-    say(f"  (setup) stand-in vectors for {n:,} papers: {res['wall']:.0f} s, not a journey step")
-    res, _ = run(own_step("vectors", db))
-    record("ready", "vector index", res)
-    res, _ = run(paperscope("authors", "rebuild", "--db", str(db), "--json"))
-    record("ready", "author clusters", res)
+    # the author rebuild reads and writes only author tables: with --side-by-side it runs beside
+    # the stand-in vectors and the vector index build (each row keeps its own CPU and RSS; the
+    # walls overlap)
+    authors_child = None
+    if args.side_by_side and not done.get(("ready", "author clusters")):
+        authors_child = Background(
+            paperscope("authors", "rebuild", "--db", str(db), "--json"), "authors"
+        )
+    if ("ready", "vector index") not in done:
+        res, _ = run(own_step("standin", db))
+        say(f"  (setup) stand-in vectors for {n:,} papers: {res['wall']:.0f} s, not a journey step")
+    if not resumed("ready", "vector index"):
+        res, _ = run(own_step("vectors", db))
+        record("ready", "vector index", res)
+    if not resumed("ready", "author clusters"):
+        if authors_child is not None:
+            res, _ = authors_child.finish()
+            record("ready", "author clusters", res, "beside the stand-in vectors and vector index")
+        else:
+            res, _ = run(paperscope("authors", "rebuild", "--db", str(db), "--json"))
+            record("ready", "author clusters", res)
     lists_args = ["neighbours", "--db", str(db), "--jobs", "2", "--json", "-q"]
     if args.lists_sample:
         lists_args += ["--newest", str(args.lists_sample)]
@@ -530,6 +625,15 @@ def main() -> None:
     )
     parser.add_argument("--save", action="store_true", help="write docs/bench/full_scale.txt")
     parser.add_argument("--keep", action="store_true", help="keep the store in bench/out")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the store; skip the steps already recorded"
+    )
+    parser.add_argument(
+        "--embed-measured", help="PAPERS,WALL_S,CPU_S,RSS_MIB of a sample measured already"
+    )
+    parser.add_argument(
+        "--side-by-side", action="store_true", help="author rebuild beside the vector index"
+    )
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe", help=argparse.SUPPRESS)

@@ -265,6 +265,75 @@ def test_author_pages_after_an_import_pay_only_a_catch_up(store_copy, no_full_re
     assert calls[0].papers == 201  # the probe and Kaggle's 200 papers, not the whole store
 
 
+def test_no_request_after_a_daily_increment_runs_a_full_clustering(store_copy, monkeypatch):
+    """A real server on 127.0.0.1; a daily increment (new papers and a new version of an old
+    one) imported by another connection; then author pages, the author API, paper pages of
+    old and new papers and a search. Counters on `AuthorDirectory.rebuild` and on
+    `cluster_all` (what a rebuild runs: every occurrence clustered) stay at zero, and the one
+    catch-up the requests paid covered the increment's papers only."""
+    import urllib.request
+
+    import paperscope.store.authors as authors_module
+    from webtools import live_server
+
+    calls: dict[str, list] = {"rebuild": [], "cluster_all": [], "catch_up": []}
+    real_cluster_all = authors_module.cluster_all
+    real_catch_up = AuthorDirectory.catch_up
+
+    def rebuild_spy(self, *args, **kwargs):
+        calls["rebuild"].append(args)
+        return REAL_REBUILD(self, *args, **kwargs)
+
+    def cluster_all_spy(*args, **kwargs):
+        calls["cluster_all"].append(args)
+        return real_cluster_all(*args, **kwargs)
+
+    def catch_up_spy(self):
+        done = real_catch_up(self)
+        calls["catch_up"].append(done)
+        return done
+
+    monkeypatch.setattr(AuthorDirectory, "rebuild", rebuild_spy)
+    monkeypatch.setattr(authors_module, "cluster_all", cluster_all_spy)
+    monkeypatch.setattr(AuthorDirectory, "catch_up", catch_up_spy)
+
+    def get(base: str, path: str) -> str:
+        with urllib.request.urlopen(base + path, timeout=120) as response:
+            assert response.status == 200, path
+            return response.read().decode()
+
+    with SQLiteStore(store_copy) as store:
+        old_ids = [p.id for _, p in sorted(store.load_rowids([1, 2, 3, 4]).items())]
+    with live_server(store_copy) as base:
+        get(base, "/author/juhua-hu")
+        calls["catch_up"].clear()
+        daily = [
+            Paper(
+                title=f"Daily increment paper {i}",
+                abstract="Imported while the server runs.",
+                authors=[Author("Juhua Hu"), Author(f"Dana Daily{i}")],
+                categories=["cs.LG"],
+                published="2026-03-01",
+                arxiv_id=f"2999.0010{i}",
+            )
+            for i in range(3)
+        ]
+        with SQLiteStore(store_copy) as other:
+            revised = other.get(old_ids[-1])
+            revised.abstract += " A revised version."
+            revised.authors = [*revised.authors, Author("Q. Versioned")]
+            other.write_batch([*daily, revised], origin="test-daily")
+        page = get(base, "/author/juhua-hu")
+        assert all(p.title in page for p in daily)
+        assert "2999.00101" in get(base, "/api/v1/author/juhua-hu")
+        get(base, "/author/q-versioned")
+        for ident in [*old_ids, "2999.00100"]:
+            get(base, f"/paper/{ident}")
+        get(base, "/search?q=increment")
+    assert calls["rebuild"] == [] and calls["cluster_all"] == []
+    assert [c.papers for c in calls["catch_up"]] == [4]  # 3 new papers and 1 new version
+
+
 def test_authors_update_catches_up_and_rebuild_agrees(tmp_path, no_full_rebuild):
     from typer.testing import CliRunner
 
@@ -391,12 +460,19 @@ def _state(conn: sqlite3.Connection) -> tuple:
     return papers, profiles, initials, variants
 
 
-def test_catch_ups_from_the_profiles_equal_a_rebuild_after_every_step(tmp_path):
+@pytest.mark.parametrize("top", [None, 3])
+def test_catch_ups_from_the_profiles_equal_a_rebuild_after_every_step(tmp_path, top):
     """Without corrections every catch-up takes the proportional path (decided from the
     persisted profiles, people patched); after each step, a rebuild of a copy of the store
-    gives the same people, slugs, stats and the same persisted state."""
+    gives the same people, slugs, stats and the same persisted state. With `top` coauthors
+    listed (3 instead of 50), prolific people have more coauthors than their list holds, so
+    the catch-up re-ranks them from the list and the pairs above its floor, not every pair."""
+    import paperscope.store.author_build as author_build
+
     path = tmp_path / "p.db"
     with SQLiteStore(path) as store, pytest.MonkeyPatch.context() as mp:
+        if top is not None:
+            mp.setattr(author_build, "MAX_COAUTHORS", top)
         mp.setattr(AuthorDirectory, "rebuild", _refuse)
         directory = AuthorDirectory(store, big_author=BIG)
         for n, files in enumerate([*STEPS, None]):

@@ -79,11 +79,12 @@ def state_changes(
     ):
         profiles[key] = load_profile(block, data)
     sets_before = {k: _sets(p) for k, p in profiles.items()}
+    flipped: dict[str, set[str]] = defaultdict(set)  # coauthor keys gained or lost, per key
     for person, view, sign in deltas:
         prof = profiles.get(person.key)
         if prof is None:
             prof = profiles[person.key] = Profile()
-        prof.add(person, view, sign)
+        prof.add(person, view, sign, flipped[person.key])
     ops: Ops = [
         ("DELETE FROM author_papers WHERE paper_rowid = ?", [(p,) for p in sorted(changed)]),
         (
@@ -100,20 +101,26 @@ def state_changes(
     ]
     held = {k: p for k, p in profiles.items() if p.n > 0}
     effects: dict[str, list[tuple]] = defaultdict(list)
-    empty: tuple[frozenset, frozenset, frozenset] = (frozenset(), frozenset(), frozenset())
+    empty: tuple[frozenset, frozenset] = (frozenset(), frozenset())
     for key, prof in profiles.items():
-        ib, cb, kb = sets_before.get(key, empty)
-        ia, ca, ka = _sets(prof) if prof.n > 0 else empty
-        if ib != ia or cb != ca or kb != ka:
-            effects[prof.block].append((ib, ia, cb ^ ca, kb ^ ka))
+        ib, kb = sets_before.get(key, empty)
+        ia, ka = _sets(prof) if prof.n > 0 else empty
+        keys = frozenset(flipped.get(key, ()))
+        if prof.n <= 0:  # a name no occurrence holds any more loses every coauthor key
+            keys = frozenset(k for k, v in prof.coauthors.items() if v > 0) | keys
+        if ib != ia or keys or kb != ka:
+            effects[prof.block].append((ib, ia, keys, kb ^ ka))
     return StateChanges(old_views, new_views, held, set(profiles), dict(effects), ops)
 
 
-def _sets(prof: Profile) -> tuple[frozenset, frozenset, frozenset]:
+def _sets(prof: Profile) -> tuple[frozenset, frozenset]:
+    """The initials and categories a profile holds (small; coauthor keys are followed by
+    Profile.add's flips instead)."""
+
     def live(c: Counter[str]) -> frozenset[str]:
         return frozenset(k for k, v in c.items() if v > 0)
 
-    return live(prof.initials), live(prof.coauthors), live(prof.categories)
+    return live(prof.initials), live(prof.categories)
 
 
 def _affected(initials: str, view: PaperView, effects: list[tuple]) -> bool:
@@ -503,18 +510,11 @@ def plan_patch(
     for cid, name in unslugged:
         result[cid] = (slugs.slug_for(clusters[cid], name), *result[cid][1:])
 
-    # coauthor counts of prolific people
+    # coauthor counts of prolific people: only the pairs the changed papers touch are read and
+    # written; ranking reads the stored top list and the pairs that can reach it (_candidates)
     ops: Ops = list(state.ops)
-    pair_rows: dict[int, dict[int, int]] = {}
-
-    def pairs_of(x: int) -> dict[int, int]:
-        if x not in pair_rows:
-            pair_rows[x] = dict(
-                conn.execute(
-                    "SELECT other_id, shared FROM author_coauthors WHERE cluster_id = ?", (x,)
-                ).fetchall()
-            )
-        return pair_rows[x]
+    pair_rows: dict[int, dict[int, int]] = {}  # every pair of x, after (people just prolific)
+    changed_pairs: dict[int, dict[int, int]] = {}  # x -> other -> shared after (0: gone)
 
     crossing = big_now - big_before - set(new_people)
     pair_ops_del: list[tuple] = []
@@ -531,14 +531,14 @@ def plan_patch(
         if x in crossing or x in gone:
             continue
         if x in big_now:  # everyone on an affected paper is in `people`
-            current = pairs_of(x)
+            current = _pairs_with(conn, x, [o for o, _ in deltas])
+            after = changed_pairs[x] = {}
             for o, n in deltas:
                 value = current.get(o, 0) + n
+                after[o] = max(value, 0)
                 if value > 0:
-                    current[o] = value
                     pair_ops_set.append((x, o, value))
                 else:
-                    current.pop(o, None)
                     pair_ops_del.append((x, o))
             rank.add(x)
     for x in (big_before - big_now) | gone:
@@ -574,7 +574,16 @@ def plan_patch(
 
     outside_stats: list[tuple] = []
     for x in sorted(rank):
-        together = Counter(pairs_of(x))
+        if x in pair_rows:
+            together = Counter(pair_rows[x])
+        elif x in new_people:  # every pair of a new person is one of the changed papers'
+            together = Counter({o: n for o, n in changed_pairs.get(x, {}).items() if n > 0})
+        else:
+            old_stats = stored[x][4] if x in stored else None
+            if old_stats is None:
+                row = conn.execute("SELECT stats FROM author_clusters WHERE cluster_id = ?", (x,))
+                old_stats = orjson.loads(row.fetchone()[0])
+            together = _candidates(conn, x, old_stats.get("coauthors"), changed_pairs.get(x, {}))
         ranked = rank_coauthors(together, stored_info)
         assert len(ranked) <= MAX_COAUTHORS
         if x in result:
@@ -582,6 +591,8 @@ def plan_patch(
         else:
             row = conn.execute("SELECT stats FROM author_clusters WHERE cluster_id = ?", (x,))
             stats = orjson.loads(row.fetchone()[0])
+            if stats.get("coauthors") == [list(r) for r in ranked]:
+                continue  # nothing it reads moved its list
             stats["coauthors"] = ranked
             outside_stats.append((orjson.dumps(stats).decode(), x))
 
@@ -660,6 +671,62 @@ def plan_patch(
     done.ranked = len(rank - people)
     done.write_s = time.perf_counter() - planning  # working out the patches; apply adds to it
     return PatchPlan(done, newest, changed, ops, slugs)
+
+
+def _pairs_with(conn: sqlite3.Connection, x: int, others: Iterable[int]) -> dict[int, int]:
+    """The stored shared-paper counts of x with `others` (those it has)."""
+    from paperscope.store.author_build import chunks
+
+    out: dict[int, int] = {}
+    for chunk in chunks(sorted(set(others))):
+        marks = ",".join("?" * len(chunk))
+        out.update(
+            conn.execute(
+                "SELECT other_id, shared FROM author_coauthors WHERE cluster_id = ? "
+                f"AND other_id IN ({marks})",
+                (x, *chunk),
+            )
+        )
+    return out
+
+
+def _candidates(
+    conn: sqlite3.Connection, x: int, top: list | None, changed: dict[int, int]
+) -> Counter[int]:
+    """Every coauthor of x (shared papers, after the change) that can be in its new top list,
+    without reading all its pairs. `top` is its stored list (MAX_COAUTHORS best, or all of
+    them when fewer), `changed` the pairs the changed papers moved (0: gone). The new 50th
+    count is at least the 50th of (the old list and the changed pairs, counted after), so the
+    pairs at or above that count, read with a range condition, hold everyone the ranking can
+    pick; rank_coauthors then decides exactly as from every pair."""
+    from paperscope.store.author_build import MAX_COAUTHORS
+
+    if top is None:  # no list kept (not prolific before): every pair
+        rows = conn.execute(
+            "SELECT other_id, shared FROM author_coauthors WHERE cluster_id = ?", (x,)
+        )
+        together = Counter(dict(rows.fetchall()))
+        together.update({o: n - together.get(o, 0) for o, n in changed.items()})
+        return Counter({o: n for o, n in together.items() if n > 0})
+    listed = [int(o) for o, _ in top]
+    stored = _pairs_with(conn, x, listed)  # the list's counts as stored now
+    known = {o: stored[o] for o in listed if o in stored}
+    known.update(changed)
+    if len(top) < MAX_COAUTHORS:
+        return Counter({o: n for o, n in known.items() if n > 0})  # the list held them all
+    counts = sorted((n for n in known.values() if n > 0), reverse=True)
+    floor = counts[MAX_COAUTHORS - 1] if len(counts) >= MAX_COAUTHORS else 1
+    together = Counter()
+    for o, n in conn.execute(
+        "SELECT other_id, shared FROM author_coauthors WHERE cluster_id = ? AND shared >= ?",
+        (x, floor),
+    ):
+        together[o] = n
+    together.update({o: n - together.get(o, 0) for o, n in changed.items()})
+    for o, n in known.items():
+        if n >= floor and o not in together:
+            together[o] = n
+    return Counter({o: n for o, n in together.items() if n > 0})
 
 
 def _full_pairs(

@@ -74,16 +74,32 @@ class Profile:
     initials: Counter[str] = field(default_factory=Counter)
     coauthors: Counter[str] = field(default_factory=Counter)
     categories: Counter[str] = field(default_factory=Counter)
+    negative: bool = False  # a coauthor count went below zero (only a store out of step)
 
-    def add(self, person: PersonName, view: PaperView, sign: int) -> None:
+    def add(
+        self, person: PersonName, view: PaperView, sign: int, flipped: set[str] | None = None
+    ) -> None:
+        """Count one occurrence in (sign 1) or out (-1). Coauthor keys whose count turns
+        positive or stops being so are toggled in `flipped`: a catch-up learns what changed
+        without comparing the whole counters (a prolific name holds tens of thousands)."""
         family, first = person.key.split("|", 1)
         own = f"{family}_{first[:1]}"
         self.block = block_of(person)
         self.n += sign
         self.initials[person.initials] += sign
+        coauthors = self.coauthors
         for key in view.shorts:
             if key != own:
-                self.coauthors[key] += sign
+                before = coauthors.get(key, 0)
+                after = before + sign
+                if after:
+                    coauthors[key] = after
+                    if after < 0:
+                        self.negative = True
+                else:
+                    del coauthors[key]  # no zero kept: dump writes the counter as it is
+                if flipped is not None and (before > 0) != (after > 0):
+                    flipped ^= {key}
         for cat in view.cats:
             self.categories[cat] += sign
 
@@ -91,11 +107,14 @@ class Profile:
         def live(c: Counter[str]) -> dict[str, int]:
             return {k: v for k, v in c.items() if v > 0}
 
+        coauthors = self.coauthors
+        if self.negative:
+            coauthors = live(coauthors)
         return orjson.dumps(
             {
                 "n": self.n,
                 "i": live(self.initials),
-                "c": live(self.coauthors),
+                "c": coauthors,
                 "k": live(self.categories),
             }
         ).decode()
