@@ -80,7 +80,10 @@ def test_the_link_shows_a_confirmation_and_a_one_click_post_unsubscribes(db):
 def test_tampered_and_foreign_tokens_are_refused(db, tmp_path):
     link = unsubscribe_link(send_digest(db))
     token = link.rsplit("/", 1)[1]
-    flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+    # a character inside the signature: the last one may only carry base64's padding bits,
+    # which decode to the same bytes whatever they are (a flaky "tampered" token)
+    cut = len(token) - 5
+    flipped = token[:cut] + ("A" if token[cut] != "A" else "B") + token[cut + 1 :]
     forged = [
         flipped,
         token.split(".")[0] + ".x",
