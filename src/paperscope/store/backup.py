@@ -119,10 +119,10 @@ def backup_name(at: datetime | None = None) -> str:
     return f"paperscope-{(at or datetime.now(UTC)):%Y%m%dT%H%M%SZ}.db"
 
 
-def backup(conn: sqlite3.Connection, target: str | Path, force: bool = False) -> BackupResult:
-    """Copy the store open on `conn` to the file `target`, or to a new file named by
-    `backup_name` in the folder `target` (one that exists, or a path ending in "/")."""
-    started = time.perf_counter()
+def backup_target(target: str | Path, force: bool = False) -> Path:
+    """The file a backup goes to: `target`, or a new file named by `backup_name` in the
+    folder `target` (one that exists, or a path ending in "/"); InputError when that file
+    exists and not `force`. Its folder is created."""
     folder = str(target).endswith(("/", os.sep))
     target = Path(target)
     if folder or target.is_dir():
@@ -132,25 +132,52 @@ def backup(conn: sqlite3.Connection, target: str | Path, force: bool = False) ->
             f"{target} exists", hint="choose a new file, or --force to replace that backup"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+@contextlib.contextmanager
+def partial_file(target: Path) -> Iterator[Path]:
+    """A scratch SQLite file beside `target` to write a backup into; it and its -wal/-shm
+    are removed when the block fails, so a failed backup leaves nothing behind."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    tmp.unlink(missing_ok=True)
+    leftovers = (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"))
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
     try:
+        yield tmp
+    except BaseException:
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+        raise
+
+
+def seal_backup(tmp: Path, target: Path) -> None:
+    """Make the written backup `tmp` one self-contained file (no -wal beside it), check it,
+    flush it to disk and move it to `target`; StoreError when the check fails."""
+    conn = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=DELETE")
+        problems = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+    finally:
+        conn.close()
+    if problems != ["ok"]:
+        raise StoreError(f"the backup failed its check: {'; '.join(problems[:3])}")
+    fsync_file(tmp)
+    os.replace(tmp, target)
+
+
+def backup(conn: sqlite3.Connection, target: str | Path, force: bool = False) -> BackupResult:
+    """Copy the store open on `conn` to the file `backup_target(target)`."""
+    started = time.perf_counter()
+    target = backup_target(target, force)
+    with partial_file(target) as tmp:
         copy = sqlite3.connect(tmp, isolation_level=None)
         try:
             conn.backup(copy)  # pages=-1: every page in one step, one read transaction
-            # a backup is one self-contained file: no -wal beside it
-            copy.execute("PRAGMA journal_mode=DELETE")
-            problems = [r[0] for r in copy.execute("PRAGMA quick_check").fetchall()]
             papers = _count(copy, "papers")
         finally:
             copy.close()
-        if problems != ["ok"]:
-            raise StoreError(f"the backup failed its check: {'; '.join(problems[:3])}")
-        fsync_file(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        seal_backup(tmp, target)
     return BackupResult(str(target), target.stat().st_size, papers, time.perf_counter() - started)
 
 

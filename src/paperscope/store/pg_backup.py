@@ -22,9 +22,7 @@ above never ask which backend they run on:
 
 from __future__ import annotations
 
-import os
 import shutil
-import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -35,8 +33,9 @@ from paperscope.store.backup import (
     MAX_PROBLEMS,
     BackupResult,
     StoreHealth,
-    backup_name,
-    fsync_file,
+    backup_target,
+    partial_file,
+    seal_backup,
 )
 from paperscope.store.backup import (
     check as check_sqlite,
@@ -140,19 +139,8 @@ def backup(store, target: str | Path, force: bool = False) -> BackupResult:
     from paperscope.store.sqlite import SQLiteStore
 
     started = time.perf_counter()
-    folder = str(target).endswith(("/", os.sep))
-    target = Path(target)
-    if folder or target.is_dir():
-        target = target / backup_name()
-    if target.exists() and not force:
-        raise InputError(
-            f"{target} exists", hint="choose a new file, or --force to replace that backup"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-        leftover.unlink(missing_ok=True)
-    try:
+    target = backup_target(target, force)
+    with partial_file(target) as tmp:
         with SQLiteStore(tmp) as copy:
             with store.snapshot():
                 result = copy_store(store, copy, source_name=str(store), target_name=str(target))
@@ -160,21 +148,7 @@ def backup(store, target: str | Path, force: bool = False) -> BackupResult:
                 differ = [t.name for t in result.tables if not t.same]
                 raise StoreError(f"the backup differs from the store in {', '.join(differ)}")
             papers = copy.count()
-        # one self-contained file: no -wal beside it
-        conn = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=DELETE")
-            problems = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
-        finally:
-            conn.close()
-        if problems != ["ok"]:
-            raise StoreError(f"the backup failed its check: {'; '.join(problems[:3])}")
-        fsync_file(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            leftover.unlink(missing_ok=True)
-        raise
+        seal_backup(tmp, target)
     return BackupResult(str(target), target.stat().st_size, papers, time.perf_counter() - started)
 
 
