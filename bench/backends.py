@@ -54,6 +54,7 @@ from urllib.parse import quote, urlencode
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proctree import tree_cpu, tree_rss
 from synth import OUT, ROOT, kaggle_file, load_corpus, shown
 
 MiB = 1 << 20
@@ -176,7 +177,7 @@ def step_engine(target: str, count: int, server: int, pages: int = 60) -> dict:
         out = {}
         for mode in MODES:
             times = []
-            cpu, server_cpu = time.process_time(), tree_cpu(server or None)
+            cpu, server_cpu = time.process_time(), tree_cpu(server or None, reaped=True)
             for text in sets[f"engine-{mode}"]:
                 t = time.perf_counter()
                 engine.search(text, mode=mode, limit=20, strict=False)
@@ -184,7 +185,8 @@ def step_engine(target: str, count: int, server: int, pages: int = 60) -> dict:
             out[mode] = _p(times)
             # CPU a search, this process and the database server's: the figure load leaves be
             out[mode]["cpu"] = (time.process_time() - cpu) / len(times)
-            out[mode]["server_cpu"] = (tree_cpu(server or None) - server_cpu) / len(times)
+            server_cpu = tree_cpu(server or None, reaped=True) - server_cpu
+            out[mode]["server_cpu"] = server_cpu / len(times)
         ids = engine.store.load_rowids(
             random.Random(5).sample(range(1, engine.store.count() + 1), pages + 1)
         )
@@ -244,19 +246,6 @@ class Postgres:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _tree(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
-        found.append(p)
-        todo += [int(c) for c in children]
-    return found
-
-
 def local_postmaster(target: str) -> int:
     """The pid of a PostgreSQL on this machine whose socket folder is its data folder (as
     pgserver's is), from its postmaster.pid; 0 for anything else."""
@@ -269,36 +258,9 @@ def local_postmaster(target: str) -> int:
     return int(found.read_text().split()[0]) if found and found.exists() else 0
 
 
-def tree_cpu(pid: int | None) -> float:
-    """CPU seconds (user + system) of `pid` and its children now, from /proc."""
-    if pid is None:
-        return 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for p in _tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / ticks
-
-
-def tree_rss(pid: int) -> int:
-    total = 0
-    for p in _tree(pid):
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
-
-
 def run(cmd: list[str], env: dict, server: int | None = None) -> tuple[dict, str]:
     """Run `cmd`: wall, CPU and peak RSS of the child, CPU of the database server, stdout."""
-    t, before = time.perf_counter(), tree_cpu(server)
+    t, before = time.perf_counter(), tree_cpu(server, reaped=True)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(child.pid, 0)
@@ -312,7 +274,7 @@ def run(cmd: list[str], env: dict, server: int | None = None) -> tuple[dict, str
         "wall": time.perf_counter() - t,
         "cpu": usage.ru_utime + usage.ru_stime,
         "rss": usage.ru_maxrss * 1024,
-        "server_cpu": tree_cpu(server) - before,
+        "server_cpu": tree_cpu(server, reaped=True) - before,
     }, text
 
 
@@ -371,7 +333,7 @@ def http(target: str, env: dict, ids: list[str], count: int) -> dict:
             get(f"{base}/search?" + urlencode({"q": "warm up", "mode": mode}))
         # a first paper page loads what paper pages need (similar papers) before timing
         get(f"{base}/paper/{quote(ids[0], safe='')}")
-        cpu = tree_cpu(server.pid)
+        cpu = tree_cpu(server.pid, reaped=True)
         for mode in MODES:
             times = [
                 get(f"{base}/search?" + urlencode({"q": text, "mode": mode}))
@@ -381,7 +343,7 @@ def http(target: str, env: dict, ids: list[str], count: int) -> dict:
         pages = [f"{base}/paper/{quote(i, safe='')}" for i in ids[1:]]
         out["first"] = _p([get(u) for u in pages])
         out["warm"] = _p([get(u) for u in pages])
-        out["cpu"] = tree_cpu(server.pid) - cpu
+        out["cpu"] = tree_cpu(server.pid, reaped=True) - cpu
         out["rss"] = tree_rss(server.pid)
     except BaseException:
         log.seek(0)

@@ -52,6 +52,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proctree import tree_cpu, tree_rss
 from synth import OUT, ROOT, Synth, kaggle_file, shown
 
 NEW_PAPERS = 2000
@@ -335,13 +336,13 @@ def page_views(db: Path, old_ids: list[str]) -> dict:
         for ident in old_ids[:4]:
             urllib.request.urlopen(f"{base}/paper/{ident}", timeout=120).read()
         times = []
-        cpu = _tree_cpu(server.pid)
+        cpu = tree_cpu(server.pid)
         for ident in old_ids[4:]:
             t = time.perf_counter()
             urllib.request.urlopen(f"{base}/paper/{ident}", timeout=120).read()
             times.append(time.perf_counter() - t)
-        cpu = _tree_cpu(server.pid) - cpu
-        rss = _tree_rss(server.pid)
+        cpu = tree_cpu(server.pid) - cpu
+        rss = tree_rss(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -353,49 +354,6 @@ def page_views(db: Path, old_ids: list[str]) -> dict:
         "cpu_per_view": cpu / len(times),
         "serve_rss": rss,
     }
-
-
-def _tree(pid: int) -> list[int]:
-    """`pid` and its descendants (the uvicorn workers), from /proc."""
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
-        found.append(p)
-        todo += [int(c) for c in children]
-    return found
-
-
-def _tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the server's processes have used so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for p in _tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-def _tree_rss(pid: int) -> int:
-    """RSS of `pid` and its descendants now (the uvicorn workers), from /proc."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
-        todo += [int(c) for c in children]
-    return total
 
 
 def load() -> str:
