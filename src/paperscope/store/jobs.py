@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 #: Seconds between checks that a PostgreSQL lease's connection is still up (`alive`).
 ALIVE_EVERY = 5.0
@@ -87,6 +87,16 @@ class JobLease:
                 "DELETE FROM job_leases WHERE name = ? AND holder = ?", (self.name, self.holder)
             )
         self._unlock()
+
+    def recorded(self) -> Self:
+        """This lease, once `job_leases` names this process its holder; a lease that cannot
+        be recorded is given back, not kept unnamed."""
+        try:
+            self._record()
+        except BaseException:
+            self.release()
+            raise
+        return self
 
     def _record(self) -> None:
         since = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -160,12 +170,7 @@ def sqlite_lease(store: Any, name: str) -> FileLease | None:
             handle.close()
             return None
         lease = FileLease(store, name, handle)
-    try:
-        lease._record()
-    except BaseException:
-        lease.release()
-        raise
-    return lease
+    return lease.recorded()
 
 
 def sqlite_held(store: Any, name: str) -> bool:
@@ -218,13 +223,7 @@ def postgres_lease(store: Any, name: str) -> AdvisoryLease | None:
     if not got:
         conn.close()
         return None
-    lease = AdvisoryLease(store, name, conn)
-    try:
-        lease._record()
-    except BaseException:
-        lease.release()
-        raise
-    return lease
+    return AdvisoryLease(store, name, conn).recorded()
 
 
 def postgres_held(store: Any, name: str) -> bool:
