@@ -21,7 +21,6 @@ Usage: python bench/ray_embed.py [--papers 300] [--out docs/bench/ray_embed.txt]
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -41,7 +40,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synth import CORPUS, ROOT, shown
+from synth import ROOT, corpus_snapshot, shown
 
 WORKER_TITLE = "ray::EmbedWorker"
 
@@ -58,25 +57,6 @@ class Step:
     @property
     def papers(self) -> int:
         return self.report.get("embedded_now", 0)
-
-
-def snapshot(path: Path, n: int) -> None:
-    """The first `n` corpus abstracts as a Kaggle arXiv snapshot file."""
-    with CORPUS.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))[:n]
-    with path.open("w", encoding="utf-8") as out:
-        for i, row in enumerate(rows, 1):
-            record = {
-                "id": f"2301.{i:05d}",
-                "title": row["titles"],
-                "abstract": row["summaries"],
-                "authors": "Ada Lovelace",
-                "categories": "cs.LG",
-                "versions": [{"version": "v1", "created": "Mon, 2 Jan 2023 00:00:00 GMT"}],
-                "update_date": "2023-01-02",
-                "authors_parsed": [["Lovelace", "Ada", ""]],
-            }
-            out.write(json.dumps(record) + "\n")
 
 
 def paperscope(*args: str) -> list[str]:
@@ -204,7 +184,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ray-embed-bench-") as tmp:
         folder = Path(tmp)
         source = folder / "snapshot.jsonl"
-        snapshot(source, args.papers)
+        corpus_snapshot(source, args.papers)
         pristine = folder / "pristine.db"
         subprocess.run(
             paperscope("import", str(source), "--db", str(pristine), "--no-embed", "--quiet"),

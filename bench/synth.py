@@ -207,6 +207,30 @@ def papers_file(n: int, seed: int = 7) -> Path:
     return path
 
 
+def corpus_snapshot(path: Path, n: int, month: int = 1) -> list[str]:
+    """The first `n` corpus abstracts as a Kaggle arXiv snapshot file, one author each (Ada
+    Lovelace), dated the 2nd of `month` 2023 with ids 23MM.00001...; returns their titles.
+    For benches and tests that need real text under a store, not a synthetic one."""
+    with CORPUS.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))[:n]
+    day = datetime(2023, month, 2, tzinfo=UTC)
+    created = f"{day:%a}, {day.day} {day:%b %Y} 00:00:00 GMT"
+    with path.open("w", encoding="utf-8") as out:
+        for i, row in enumerate(rows, 1):
+            record = {
+                "id": f"23{month:02d}.{i:05d}",
+                "title": row["titles"],
+                "abstract": row["summaries"],
+                "authors": "Ada Lovelace",
+                "categories": "cs.LG",
+                "versions": [{"version": "v1", "created": created}],
+                "update_date": f"{day:%Y-%m-%d}",
+                "authors_parsed": [["Lovelace", "Ada", ""]],
+            }
+            out.write(json.dumps(record) + "\n")
+    return [row["titles"] for row in rows]
+
+
 def kaggle_file(n: int, seed: int = 7) -> Path:
     """A cached Kaggle-format JSONL file of `n` synthetic records."""
     OUT.mkdir(parents=True, exist_ok=True)

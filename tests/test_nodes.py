@@ -7,7 +7,6 @@ a load balancer would send it to either node. The last test SIGKILLs one node.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -24,12 +23,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+# after the tests folder: bench/ has modules named like tests/ ones (backends)
+sys.path.append(str(Path(__file__).resolve().parent.parent / "bench"))
+
 from backends import wanted
-from conftest import FORMATS, SAMPLES, XSS_ID
+from conftest import FORMATS, XSS_ID
 from mailtools import free_port
 from paperscope.store.accounts import Accounts
 from paperscope.store.backends import open_store
 from paperscope.store.jobs import holders
+from synth import corpus_snapshot
 
 pytestmark = pytest.mark.skipif(
     "postgres" not in wanted(), reason="PAPERSCOPE_TEST_BACKENDS leaves PostgreSQL out"
@@ -41,7 +44,6 @@ EMAIL, PASSWORD = "ada@example.org", "correct horse battery"
 #: A paper the sample store does not hold (a Hugging Face paper page's JSON).
 NEW_PAPER = FORMATS / "huggingface-papers" / "paper-2608.09888-detail.json"
 NEW_ID = "2608.09888"
-CORPUS = SAMPLES / "corpus" / "arxiv-ml-abstracts-1000.csv"
 #: Papers imported without vectors for the takeover test: more than one embedding round
 #: (workers.EMBED_ROUND, 32), so the holder can be killed between two commits.
 TAKEOVER_PAPERS = 48
@@ -275,26 +277,6 @@ def test_the_api_rate_limit_counts_across_both_nodes(cluster):
         _reset_rate_buckets(cluster.url)
 
 
-def _write_snapshot(path: Path, count: int) -> list[str]:
-    """`count` real abstracts as a Kaggle arXiv snapshot (ids 2302.00001...); their titles."""
-    with CORPUS.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))[:count]
-    with path.open("w", encoding="utf-8") as out:
-        for n, row in enumerate(rows, 1):
-            record = {
-                "id": f"2302.{n:05d}",
-                "title": row["titles"],
-                "abstract": row["summaries"],
-                "authors": "Ada Lovelace",
-                "categories": "cs.LG",
-                "versions": [{"version": "v1", "created": "Thu, 2 Feb 2023 00:00:00 GMT"}],
-                "update_date": "2023-02-02",
-                "authors_parsed": [["Lovelace", "Ada", ""]],
-            }
-            out.write(json.dumps(record) + "\n")
-    return [row["titles"] for row in rows]
-
-
 def _embed_holder(url: str):
     with open_store(url) as store:
         found = [h for h in holders(store) if h.name == "embed-worker"]
@@ -326,7 +308,7 @@ def test_background_jobs_run_on_one_node_and_move_when_it_is_killed(cluster, tmp
     with open_store(cluster.url) as store:
         embedded_before, papers_before = store.count_embedded(), store.count()
     snapshot = tmp_path / "snapshot.jsonl"
-    titles = _write_snapshot(snapshot, TAKEOVER_PAPERS)
+    titles = corpus_snapshot(snapshot, TAKEOVER_PAPERS, month=2)
     done = _run_cli("import", str(snapshot), "--db", cluster.url, "--no-embed",
                     index=tmp_path / "index-cli")  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -4,7 +4,6 @@ only actor is killed the rerun embeds exactly the papers still missing."""
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import sqlite3
@@ -17,13 +16,16 @@ import pytest
 import ray
 from typer.testing import CliRunner
 
+# after the tests folder: bench/ has modules named like tests/ ones (backends)
+sys.path.append(str(Path(__file__).resolve().parent.parent / "bench"))
+
 from paperscope.index.embedder import MiniLMEmbedder
 from paperscope.index.embedding import embed_missing
 from paperscope.index.ray_embed import RayEmbedRun, factory_for
 from paperscope.serve.cli import app
 from paperscope.store.sqlite import SQLiteStore
+from synth import corpus_snapshot
 
-CORPUS = Path(__file__).resolve().parents[1] / "samples/corpus/arxiv-ml-abstracts-1000.csv"
 PAPERS = 100
 
 runner = CliRunner()
@@ -40,22 +42,8 @@ def local_ray():
 def pristine(tmp_path_factory) -> Path:
     """100 real abstracts imported as a Kaggle arXiv snapshot, without vectors."""
     folder = tmp_path_factory.mktemp("ray-store")
-    with CORPUS.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))[:PAPERS]
     snapshot = folder / "snapshot.jsonl"
-    with snapshot.open("w", encoding="utf-8") as out:
-        for n, row in enumerate(rows, 1):
-            record = {
-                "id": f"2301.{n:05d}",
-                "title": row["titles"],
-                "abstract": row["summaries"],
-                "authors": "Ada Lovelace",
-                "categories": "cs.LG",
-                "versions": [{"version": "v1", "created": "Mon, 2 Jan 2023 00:00:00 GMT"}],
-                "update_date": "2023-01-02",
-                "authors_parsed": [["Lovelace", "Ada", ""]],
-            }
-            out.write(json.dumps(record) + "\n")
+    corpus_snapshot(snapshot, PAPERS)
     db = folder / "papers.db"
     result = runner.invoke(app, ["import", str(snapshot), "--db", str(db), "--no-embed"])
     assert result.exit_code == 0, result.output
