@@ -36,12 +36,7 @@ def dynamic_int8_model(path: Path, *, merge_qkv: bool = False, fuse_gelu: bool =
 
     model = onnx.load(str(path))
     graph = model.graph
-    inits = {i.name: i for i in graph.initializer}
-    producer = {out: node for node in graph.node for out in node.output}
-    users: dict[str, list[onnx.NodeProto]] = {}
-    for node in graph.node:
-        for name in node.input:
-            users.setdefault(name, []).append(node)
+    inits, producer, users = _wiring(graph)
 
     replaced: dict[int, onnx.NodeProto] = {}
     dropped: set[int] = set()
@@ -96,6 +91,20 @@ def dynamic_int8_model(path: Path, *, merge_qkv: bool = False, fuse_gelu: bool =
     if not any(op.domain == "com.microsoft" for op in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     return model.SerializeToString()
+
+
+def _wiring(
+    graph: onnx.GraphProto,
+) -> tuple[dict[str, onnx.TensorProto], dict[str, onnx.NodeProto], dict[str, list[onnx.NodeProto]]]:
+    """The graph's initializers by name, the node producing each value, and the nodes
+    reading each value: what a rewrite needs to follow the graph both ways."""
+    inits = {i.name: i for i in graph.initializer}
+    producer = {out: node for node in graph.node for out in node.output}
+    users: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            users.setdefault(name, []).append(node)
+    return inits, producer, users
 
 
 def _without_nan_guards(
@@ -210,12 +219,7 @@ def _fuse_gelu(graph: onnx.GraphProto) -> None:
     """
     from onnx import helper, numpy_helper
 
-    inits = {i.name: i for i in graph.initializer}
-    producer = {out: node for node in graph.node for out in node.output}
-    users: dict[str, list[onnx.NodeProto]] = {}
-    for node in graph.node:
-        for name in node.input:
-            users.setdefault(name, []).append(node)
+    inits, producer, users = _wiring(graph)
 
     def const(name: str) -> float | None:
         if name not in inits or inits[name].dims:
