@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,18 +20,26 @@ from mailtools import free_port
 START_TIMEOUT = 120.0
 
 
-def wait_until_serving(base: str, proc: subprocess.Popen, timeout: float = START_TIMEOUT) -> None:
+def wait_until_serving(
+    base: str,
+    proc: subprocess.Popen,
+    timeout: float = START_TIMEOUT,
+    log: Callable[[], str] | None = None,
+) -> None:
+    """Until `serve` at `base` answers; RuntimeError when it exits first or takes longer
+    than `timeout`, with its output: `log()`, or the tail of its stderr pipe."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"serve exited: {proc.stderr.read()[-2000:]!r}")
+            said = log() if log is not None else proc.stderr.read()[-2000:]
+            raise RuntimeError(f"serve exited: {said!r}")
         try:
             # not under /api/: not counted by the rate limit
             with urllib.request.urlopen(base + "/opensearch.xml", timeout=30):
                 return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
-    raise RuntimeError("serve did not answer in time")
+    raise RuntimeError(f"serve did not answer in time: {log() if log is not None else ''!r}")
 
 
 @dataclass

@@ -32,6 +32,7 @@ from mailtools import free_port
 from paperscope.store.accounts import Accounts
 from paperscope.store.backends import open_store
 from paperscope.store.jobs import holders
+from servetools import wait_until_serving
 from synth import corpus_snapshot
 
 pytestmark = pytest.mark.skipif(
@@ -78,20 +79,6 @@ def _start(name: str, url: str, index: Path, folder: Path) -> Node:
     return Node(name, f"http://127.0.0.1:{port}", proc, index, log)
 
 
-def _wait_serving(node: Node) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if node.proc.poll() is not None:
-            raise RuntimeError(f"node {node.name} exited: {node.log_tail()}")
-        try:
-            if httpx.get(node.url("/opensearch.xml"), timeout=30).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"node {node.name} did not answer in time: {node.log_tail()}")
-
-
 def _stop(node: Node) -> None:
     if node.proc.poll() is None:
         node.proc.terminate()
@@ -123,7 +110,7 @@ def cluster(pg_server, pristine_pg, tmp_path_factory) -> Iterator[Cluster]:
             shutil.copytree(pristine_index, index)
             nodes.append(_start(node_name, url, index, folder))
         for node in nodes:
-            _wait_serving(node)
+            wait_until_serving(node.base, node.proc, START_TIMEOUT, log=node.log_tail)
         yield Cluster(url, *nodes)
     finally:
         for node in nodes:
