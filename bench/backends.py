@@ -55,6 +55,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from proctree import tree_cpu, tree_rss
+from serving import wait_ready
 from synth import OUT, ROOT, kaggle_file, load_corpus, shown
 
 MiB = 1 << 20
@@ -319,15 +320,14 @@ def http(target: str, env: dict, ids: list[str], count: int) -> dict:
     sets = query_sets(count)
     try:
         t = time.perf_counter()
-        deadline = time.monotonic() + 1200
-        while True:
-            try:
-                get(f"{base}/search?q=warm&mode=hybrid", timeout=1200)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("serve did not start") from None
-                time.sleep(0.5)
+        wait_ready(
+            base,
+            server,
+            timeout=1200,
+            probe="/search?q=warm&mode=hybrid",
+            request_timeout=1200,
+            log=lambda: (log.seek(0), log.read()[-2000:])[1],
+        )
         out: dict = {"ready_s": time.perf_counter() - t}
         for mode in MODES:
             get(f"{base}/search?" + urlencode({"q": "warm up", "mode": mode}))

@@ -53,6 +53,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from proctree import tree_cpu, tree_rss
+from serving import wait_ready
 from synth import OUT, ROOT, Synth, kaggle_file, shown
 
 NEW_PAPERS = 2000
@@ -322,16 +323,7 @@ def page_views(db: Path, old_ids: list[str]) -> dict:
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                urllib.request.urlopen(base + "/", timeout=60).read()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    problem = server.stderr.read()[-2000:]
-                    raise SystemExit(f"serve did not start: {problem}") from None
-                time.sleep(1)
+        wait_ready(base, server, timeout=600, probe="/")
         # both workers warm (their vector index loaded) before the timed views
         for ident in old_ids[:4]:
             urllib.request.urlopen(f"{base}/paper/{ident}", timeout=120).read()

@@ -46,8 +46,9 @@ from paperscope.store.accounts import Accounts
 from paperscope.store.library import Library
 from paperscope.store.sqlite import SQLiteStore
 from search_latency import build
+from serving import wait_ready
 from synth import ROOT
-from web_load import children, free_port, rss_mib, url_classes, wait_ready
+from web_load import children, free_port, rss_mib, url_classes
 
 CLASSES = ("read", "search", "save", "vote", "login")
 WEIGHTS = (52, 20, 12, 12, 4)

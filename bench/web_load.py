@@ -53,6 +53,7 @@ from paperscope.rank.search import SearchEngine
 from paperscope.store.browse import Browse
 from paperscope.store.sqlite import SQLiteStore
 from search_latency import build, queries
+from serving import wait_ready
 
 #: p95 targets (ms) of the issue: pages of papers and feeds, hybrid search pages.
 TARGETS = {"paper": 150.0, "paper-cold": 150.0, "feed": 150.0, "search": 300.0}
@@ -206,19 +207,6 @@ def start_server(db: Path, port: int, workers: int) -> subprocess.Popen:
         "warning",
     ]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-def wait_ready(base: str, server: subprocess.Popen, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"serve exited: {server.stderr.read()[-2000:]}")
-        try:
-            with urllib.request.urlopen(base + "/api/v1/search?q=warm", timeout=60):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
-    raise RuntimeError("serve did not answer in time")
 
 
 def children(pid: int) -> list[int]:
