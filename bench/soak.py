@@ -45,10 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from paperscope.store.accounts import Accounts
 from paperscope.store.library import Library
 from paperscope.store.sqlite import SQLiteStore
+from proctree import tree
 from search_latency import build
 from serving import wait_ready
 from synth import ROOT
-from web_load import children, free_port, rss_mib, url_classes
+from web_load import free_port, rss_mib, url_classes
 
 CLASSES = ("read", "search", "save", "vote", "login")
 WEIGHTS = (52, 20, 12, 12, 4)
@@ -198,7 +199,7 @@ def start_server(db: Path, port: int, workers: int) -> subprocess.Popen:
 
 
 def rss_by_process(pid: int) -> list[float]:
-    return [rss_mib([p]) for p in sorted(children(pid))]
+    return [rss_mib([p]) for p in sorted(tree(pid))]
 
 
 def p(values: list[float], q: float) -> float:

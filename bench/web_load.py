@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from paperscope.rank.search import SearchEngine
 from paperscope.store.browse import Browse
 from paperscope.store.sqlite import SQLiteStore
+from proctree import tree
 from search_latency import build, queries
 from serving import wait_ready
 
@@ -209,26 +210,6 @@ def start_server(db: Path, port: int, workers: int) -> subprocess.Popen:
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def children(pid: int) -> list[int]:
-    """The process tree under `pid` (uvicorn's supervisor spawns the workers)."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        parents.setdefault(ppid, []).append(int(entry))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(parents.get(current, []))
-    return tree
-
-
 def rss_mib(pids: list[int]) -> float:
     total = 0
     for pid in pids:
@@ -248,7 +229,7 @@ class RssSampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
-            self.peak = max(self.peak, rss_mib(children(self.pid)))
+            self.peak = max(self.peak, rss_mib(tree(self.pid)))
             self.stop.wait(0.2)
 
 
