@@ -370,48 +370,67 @@ def load() -> str:
 # ---------------------------------------------------------------------------- the run
 
 
-def bench_backend(
-    name: str, target: str, folder: Path, snapshot: Path, args, pg: Postgres | None
-) -> dict:
-    env = dict(os.environ, PAPERSCOPE_INDEX_DIR=str(folder), PAPERSCOPE_EMBED_WORKER="0")
-    server = pg.pid() if pg is not None and name == "postgres" else None
-    res: dict = {"load": {}}
-    # each step's figures as they come: a run stopped part-way still leaves what it measured
-    progress = folder.parent / f"{name}.json"
+class Backend:
+    """One backend's chain of steps: `build` (import, indexes, vectors, author clusters), then
+    `measure` (search in-process and over HTTP); figures collect in `res`."""
 
-    def step(key: str, cmd: list[str]) -> str:
-        r, text = run(cmd, env, server)
-        res[key] = r
-        res["load"][key] = load()
-        progress.write_text(json.dumps(res))
+    def __init__(
+        self, name: str, target: str, folder: Path, snapshot: Path, args, pg: Postgres | None
+    ) -> None:
+        self.name, self.target, self.folder, self.snapshot, self.args = (
+            name, target, folder, snapshot, args,
+        )  # fmt: skip
+        self.env = dict(os.environ, PAPERSCOPE_INDEX_DIR=str(folder), PAPERSCOPE_EMBED_WORKER="0")
+        self.server = pg.pid() if pg is not None and name == "postgres" else None
+        self.res: dict = {"load": {}}
+        # each step's figures as they come: a run stopped part-way still leaves what it measured
+        self.progress = folder.parent / f"{name}.json"
+
+    def step(self, key: str, cmd: list[str]) -> str:
+        r, text = run(cmd, self.env, self.server)
+        self.res[key] = r
+        self.res["load"][key] = load()
+        self.progress.write_text(json.dumps(self.res))
         print(
-            f"  [{name}] {key:10} {r['wall']:8.1f} s wall {r['cpu']:7.1f} s CPU "
+            f"  [{self.name}] {key:10} {r['wall']:8.1f} s wall {r['cpu']:7.1f} s CPU "
             f"{r['rss'] / MiB:6.0f} MiB RSS  server CPU {r['server_cpu']:6.1f} s  load {load()}",
             flush=True,
         )
         return text
 
-    step("import", paperscope("import", str(snapshot), "--db", target, "--no-embed", "-q"))
-    step("lexical", own_step("lexical", target))
-    step("standin", own_step("standin", target))
-    step("vectors", own_step("vectors", target))
-    # as after any import (bench/full_scale.py): else serve's first page that names authors
-    # would cluster every author inside that request
-    step("authors", paperscope("authors", "rebuild", "--db", target, "--json"))
-    extra = ["--queries", str(args.queries), "--pages", str(args.pages)]
-    res["engine"] = last_json(step("engine", own_step("engine", target, *extra)))
-    t = time.perf_counter()
-    res["http"] = http(target, env, res["engine"]["ids"], args.queries)
-    res["load"]["http"] = load()
-    print(f"  [{name}] http       {time.perf_counter() - t:8.1f} s wall  load {load()}", flush=True)
-    res["index_bytes"] = folder_bytes(folder)
-    if name == "sqlite":
-        res["db_bytes"] = sum(
-            os.path.getsize(f"{target}{s}") for s in ("", "-wal") if os.path.exists(f"{target}{s}")
+    def build(self) -> None:
+        target = self.target
+        self.step(
+            "import", paperscope("import", str(self.snapshot), "--db", target, "--no-embed", "-q")
         )
-    else:
-        res["db_bytes"] = res["engine"]["db_bytes"]
-    return res
+        self.step("lexical", own_step("lexical", target))
+        self.step("standin", own_step("standin", target))
+        self.step("vectors", own_step("vectors", target))
+        # as after any import (bench/full_scale.py): else serve's first page that names authors
+        # would cluster every author inside that request
+        self.step("authors", paperscope("authors", "rebuild", "--db", target, "--json"))
+
+    def measure(self) -> None:
+        res, args, target = self.res, self.args, self.target
+        extra = ["--queries", str(args.queries), "--pages", str(args.pages)]
+        res["engine"] = last_json(self.step("engine", own_step("engine", target, *extra)))
+        t = time.perf_counter()
+        res["http"] = http(target, self.env, res["engine"]["ids"], args.queries)
+        res["load"]["http"] = load()
+        self.progress.write_text(json.dumps(res))
+        print(
+            f"  [{self.name}] http       {time.perf_counter() - t:8.1f} s wall  load {load()}",
+            flush=True,
+        )
+        res["index_bytes"] = folder_bytes(self.folder)
+        if self.name == "sqlite":
+            res["db_bytes"] = sum(
+                os.path.getsize(f"{target}{s}")
+                for s in ("", "-wal")
+                if os.path.exists(f"{target}{s}")
+            )
+        else:
+            res["db_bytes"] = res["engine"]["db_bytes"]
 
 
 def ms(seconds: float) -> str:
@@ -518,20 +537,25 @@ def bench(args) -> tuple[list[str], dict[str, dict]]:
         else:
             raise SystemExit(f"unknown backend {name!r}: sqlite, postgres")
 
-    def one(name: str) -> None:
-        folder = work / f"{name}.index"
-        results[name] = bench_backend(name, targets[name], folder, snapshot, args, pg)
-
+    chains = {
+        name: Backend(name, targets[name], work / f"{name}.index", snapshot, args, pg)
+        for name in names
+    }
     try:
         if args.parallel:
-            # both backends at once: on a loaded machine, two chains of processes finish a
-            # 1M run in the time one would take; each figure then carries the other's load
+            # the builds of both backends at once (two chains of mostly one-core processes on
+            # 2 cores), then the measurements one backend at a time, so that no search or
+            # page figure carries the other backend's build
             with ThreadPoolExecutor(len(names)) as pool:
-                for done in [pool.submit(one, name) for name in names]:
+                for done in [pool.submit(chains[name].build) for name in names]:
                     done.result()
+            for name in names:
+                chains[name].measure()
         else:
             for name in names:
-                one(name)
+                chains[name].build()
+                chains[name].measure()
+        results.update({name: chain.res for name, chain in chains.items()})
     finally:
         if pg is not None:
             pg.stop()
@@ -547,9 +571,14 @@ def bench(args) -> tuple[list[str], dict[str, dict]]:
     lines.append(
         f"vectors: stand-ins, not the model's (clustered: {STANDIN_CLUSTERS:,} seeded centres "
         "plus noise, the same per rowid on both backends); queries embedded by the real model. "
-        "PostgreSQL stores vectors as BYTEA (store/pg.py on this branch); each backend "
-        "searches its own local usearch copy built from them."
-        + (" Backends ran at the same time (--parallel)." if args.parallel else "")
+        "PostgreSQL stores them in pgvector columns; each backend searches its own local "
+        "usearch copy built from them."
+        + (
+            " Builds ran at the same time (--parallel), measurements (engine, HTTP) one "
+            "backend at a time."
+            if args.parallel
+            else ""
+        )
     )
     loads = "; ".join(
         f"{name}: " + ", ".join(f"{k} {v}" for k, v in r["load"].items())
@@ -567,7 +596,11 @@ def main() -> None:
     parser.add_argument("--pg", help="a PostgreSQL URI (default: start pgserver in a temp dir)")
     parser.add_argument("--queries", type=int, default=100, help="queries per mode and path")
     parser.add_argument("--save", action="store_true", help="append to docs/bench/backends.txt")
-    parser.add_argument("--parallel", action="store_true", help="run the backends at the same time")
+    parser.add_argument(
+        "--parallel",
+        action="store_true",
+        help="build both backends at the same time (measurements still run one at a time)",
+    )
     parser.add_argument("--pages", type=int, default=60, help="paper pages viewed (+1 warm-up)")
     parser.add_argument("--keep", action="store_true", help="keep the stores in bench/out")
     parser.add_argument("--json", action="store_true", help="print every figure as JSON")
