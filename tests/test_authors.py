@@ -358,3 +358,35 @@ def test_name_parts():
     assert parse_person("J. van der Berg").family == "vanderberg"
     assert parse_person("  ") is None
     assert slugify("Bal\\'azs K\\'egl") == "balazs-kegl" and slugify("…") == "author"
+
+
+def test_newest_rowids_is_the_head_of_the_profile_even_with_names_twice(db_target):
+    """`newest_rowids` (the paper page's "more by" lists) reads a LIMIT, and reads again when
+    a person listed twice on papers leaves the first read short: on both backends its answer
+    is the head of the profile's newest-first list, for every length."""
+    from paperscope.model import Author, Paper
+    from paperscope.store.backends import open_store
+
+    twice = [
+        Paper(
+            title=f"Echo paper {i}",
+            abstract="A person listed twice on one paper.",
+            authors=[Author("Dana Echo"), Author("Dana Echo"), Author(f"Other Person{i}")],
+            categories=["cs.LG"],
+            published=f"2025-{1 + i % 12:02d}-{1 + i:02d}",
+            arxiv_id=f"2999.{i:05d}",
+        )
+        for i in range(24)
+    ]
+    with open_store(db_target) as store:
+        store.write_batch(twice, origin="test")
+        directory = AuthorDirectory(store)
+        directory.ensure()
+        profile = directory.profile("dana-echo")
+        assert len(profile.papers) == 24
+        head = [rowid for rowid, _ in profile.papers]
+        for limit in (1, 5, 14, 23, 24, 40):
+            name, rowids = directory.newest_rowids("dana-echo", limit)
+            assert name == "Dana Echo"
+            assert rowids == head[:limit], limit
+        assert directory.newest_rowids("nobody-here", 5) is None

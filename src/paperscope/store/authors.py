@@ -289,19 +289,27 @@ class AuthorDirectory:
         (the order of `profile`: newest first, then highest rowid), read from
         the author index (0004_authors.sql) without loading a profile; None for an unknown
         slug. The caller keeps the directory current (`ensure`)."""
-        name = None
-        rowids: list[int] = []
-        for row in self.conn.execute(
-            "SELECT c.name, o.paper_rowid FROM author_clusters c "
-            "JOIN author_occurrences o ON o.cluster_id = c.cluster_id WHERE c.slug = ? "
-            "ORDER BY o.published DESC, o.paper_rowid DESC",
-            (slug,),
-        ):
-            name, rowid = row
-            if not rowids or rowids[-1] != rowid:  # one person twice on one paper
-                rowids.append(rowid)
-            if len(rowids) >= limit:
+        # a LIMIT, not a cursor read part-way: PostgreSQL's connection reads a statement's
+        # rows whole, and a prolific author has thousands. Rows beyond `limit` are needed only
+        # where one person appears twice on a paper, so a short read asks again for more.
+        want = limit + 8
+        while True:
+            rows = self.conn.execute(
+                "SELECT c.name, o.paper_rowid FROM author_clusters c "
+                "JOIN author_occurrences o ON o.cluster_id = c.cluster_id WHERE c.slug = ? "
+                "ORDER BY o.published DESC, o.paper_rowid DESC LIMIT ?",
+                (slug, want),
+            ).fetchall()
+            name = None
+            rowids: list[int] = []
+            for found, rowid in rows:
+                name = found
+                if not rowids or rowids[-1] != rowid:  # one person twice on one paper
+                    rowids.append(rowid)
+            if len(rowids) >= limit or len(rows) < want:
                 break
+            want *= 4
+        rowids = rowids[:limit]
         return None if name is None else (name, rowids)
 
     def slugs_for_paper(self, rowid: int) -> list[str | None]:

@@ -279,7 +279,12 @@ class SQLiteStore:
         return paper
 
     def paper_sources(self, ident: str) -> list[tuple[str, str, str]]:
+        """(source, origin, first seen) of the paper `ident` names, oldest first."""
         rowid = self.resolve(ident)
+        return [] if rowid is None else self.sources_of(rowid)
+
+    def sources_of(self, rowid: int) -> list[tuple[str, str, str]]:
+        """(source, origin, first seen) of the paper `rowid`, oldest first."""
         return [
             tuple(r)
             for r in self.conn.execute(

@@ -380,7 +380,9 @@ async def paper(request: Request, ident: str) -> Response:
     site = site_of(request)
     store = site.store
     rowid = store.resolve(ident)
-    paper = store.get(ident)  # NotFoundError -> 404
+    paper = store.load_rowids([rowid]).get(rowid) if rowid is not None else None
+    if paper is None:
+        paper = store.get(ident)  # raises NotFoundError -> 404
     if paper.id != ident:
         return RedirectResponse(_paper_path(paper), status_code=301)
     authors = author_directory(site)
@@ -389,11 +391,12 @@ async def paper(request: Request, ident: str) -> Response:
     context = {
         "paper": paper,
         "rowid": rowid,
+        "paper_rowid": rowid,
         "authors": list(zip(paper.authors, [*slugs, *[None] * len(paper.authors)], strict=False)),
         "bibtex": bibtex_entry(paper),
         "similar": similar,
         "more": _more_by_authors(store, authors, rowid, slugs),
-        "sources": sources_shown(store.paper_sources(paper.id)),
+        "sources": sources_shown(store.sources_of(rowid)),
         "local_upvotes": Browse(store).upvote_counts([rowid]).get(rowid, 0),
         "export_base": _paper_path(paper),
         "topics": topic_chain(store, rowid),
