@@ -210,13 +210,19 @@ STEPS = {
 class Postgres:
     """The PostgreSQL the bench uses: `--pg URI`, else a pgserver in a temporary folder."""
 
-    def __init__(self, uri: str | None) -> None:
+    def __init__(self, uri: str | None, keep: Path | None = None) -> None:
         self.folder: Path | None = None
         self.server = None
+        #: with --keep, the server's data folder stays (in bench/out) for a look afterwards
+        self.keep = keep is not None
         if uri is None:
             import pgserver
 
-            self.folder = Path(tempfile.mkdtemp(prefix="paperscope-bench-pg-"))
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                self.folder = keep
+            else:
+                self.folder = Path(tempfile.mkdtemp(prefix="paperscope-bench-pg-"))
             self.server = pgserver.get_server(str(self.folder), cleanup_mode="stop")
             uri = self.server.get_uri()
         self.admin_uri = uri
@@ -243,7 +249,7 @@ class Postgres:
     def stop(self) -> None:
         if self.server is not None:
             self.server.cleanup()
-        if self.folder is not None:
+        if self.folder is not None and not self.keep:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -525,7 +531,7 @@ def bench(args) -> tuple[list[str], dict[str, dict]]:
         f"load at start {load()}"
     ]
     print(lines[0], flush=True)
-    pg = Postgres(args.pg) if "postgres" in names else None
+    pg = Postgres(args.pg, work / "pg" if args.keep else None) if "postgres" in names else None
     results: dict[str, dict] = {}
     targets = {}
     for name in names:
@@ -602,7 +608,9 @@ def main() -> None:
         help="build both backends at the same time (measurements still run one at a time)",
     )
     parser.add_argument("--pages", type=int, default=60, help="paper pages viewed (+1 warm-up)")
-    parser.add_argument("--keep", action="store_true", help="keep the stores in bench/out")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the stores (and pgserver's folder) in bench/out"
+    )
     parser.add_argument("--json", action="store_true", help="print every figure as JSON")
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)

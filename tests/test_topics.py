@@ -305,3 +305,33 @@ def test_recommendations_spread_across_topics(db, tmp_path):
     assert len(set(firsts)) == len(firsts)  # one paper per topic until every topic has one
     if len({t.id for t in tops.values()}) > 1:
         assert spread != plain or order == expected
+
+
+def test_topic_facet_counts_match_the_rows_and_follow_a_write_elsewhere(db, tmp_path):
+    """The facet counts from a copy of the assignments kept per store object: the same counts
+    as reading the rows of the matches, and a write through another connection (another
+    process, as an import beside `serve`) is counted at the next facet."""
+    from collections import Counter
+
+    from paperscope.rank.topics import topic_facet
+
+    path = copy_store(db, tmp_path / "papers.db")
+    with SQLiteStore(path) as reader, SQLiteStore(path) as writer:
+        rowids = [r for r, _ in reader.iter_papers()]
+
+        def by_rows() -> dict[str, int]:
+            finest = topic_store.topics_of(reader, rowids)
+            parents = {t.id: t.parent or t.id for t in topic_store.list_topics(reader)}
+            return {str(t): n for t, n in Counter(parents[t] for t in finest.values()).items()}
+
+        before = topic_facet(reader, rowids, top=1000)
+        assert before == by_rows() and sum(before.values()) > 0
+        tops = [t for t in topic_store.list_topics(reader) if t.parent is None]
+        assert len(tops) >= 2
+        # move one paper of the first top topic into the second, through the other store
+        moved = topic_store.topic_rowids(writer, tops[0].id)[0]
+        topic_store.assign(writer, "topic", [(moved, tops[1].id, 0.1)])
+        after = topic_facet(reader, rowids, top=1000)
+        assert after == by_rows()
+        assert after[str(tops[0].id)] == before[str(tops[0].id)] - 1
+        assert after[str(tops[1].id)] == before[str(tops[1].id)] + 1

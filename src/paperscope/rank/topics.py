@@ -424,13 +424,13 @@ def fill_topic_refs(node, store: SQLiteStore):
 
 def topic_facet(store: SQLiteStore, rowids, top: int = 12) -> dict[str, int]:
     """Matches per top topic, as {str(topic id): papers}, largest first."""
-    finest = topic_store.topics_of(store, [int(r) for r in rowids])
+    finest = topic_store.count_topics(store, rowids)
     if not finest:
         return {}
-    parents = {
-        t.id: t.parent or t.id for t in topic_store.labels(store, set(finest.values())).values()
-    }
-    counts = Counter(parents.get(t, t) for t in finest.values())
+    parents = {t.id: t.parent or t.id for t in topic_store.labels(store, set(finest)).values()}
+    counts: Counter[int] = Counter()
+    for t, n in finest.items():
+        counts[parents.get(t, t)] += n
     return {str(t): n for t, n in counts.most_common(top)}
 
 

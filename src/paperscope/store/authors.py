@@ -294,11 +294,15 @@ class AuthorDirectory:
         # where one person appears twice on a paper, so a short read asks again for more.
         want = limit + 8
         while True:
+            # the cluster as a scalar subquery, not a join: the occurrences are then read
+            # backward along (cluster_id, published, paper_rowid) and stop at the LIMIT, where
+            # PostgreSQL's plan for the join sorted every occurrence of the person first
             rows = self.conn.execute(
-                "SELECT c.name, o.paper_rowid FROM author_clusters c "
-                "JOIN author_occurrences o ON o.cluster_id = c.cluster_id WHERE c.slug = ? "
-                "ORDER BY o.published DESC, o.paper_rowid DESC LIMIT ?",
-                (slug, want),
+                "SELECT (SELECT name FROM author_clusters WHERE slug = ?), paper_rowid "
+                "FROM author_occurrences "
+                "WHERE cluster_id = (SELECT cluster_id FROM author_clusters WHERE slug = ?) "
+                "ORDER BY published DESC, paper_rowid DESC LIMIT ?",
+                (slug, slug, want),
             ).fetchall()
             name = None
             rowids: list[int] = []

@@ -6,6 +6,8 @@ them by SQL. `paperscope.rank.topics` computes them; this module only reads and 
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -126,6 +128,7 @@ def save_build(
             "build_distance = excluded.build_distance, assigned = 0, assigned_distance = 0",
             (aspect, info.built_at, info.model, info.seed, info.papers, info.build_distance),
         )
+        conn.execute(_BUMP)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -177,11 +180,73 @@ def assign(store: SQLiteStore, aspect: str, rows: Sequence[tuple[int, int, float
                 " / (assigned + ?), assigned = assigned + ? WHERE aspect = ?",
                 (float(sum(fresh)), len(fresh), len(fresh), aspect),
             )
+        conn.execute(_BUMP)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+#: Moved by every write of topics or assignments (save_build, assign), in their transaction:
+#: `topic_array` reads the assignments again when it moved.
+_BUMP = (
+    "INSERT INTO store_meta (key, value) VALUES ('topics_generation', 1) "
+    "ON CONFLICT (key) DO UPDATE SET value = store_meta.value + 1"
+)
+_ARRAYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ARRAYS_LOCK = threading.Lock()
+
+
+def _topics_state(store: SQLiteStore, aspect: str) -> tuple:
+    """What `topic_array`'s copy is valid for: the topics generation, and the aspect's build
+    time and assigned count (a store copied from one written before the generation existed)."""
+    return tuple(
+        store.conn.execute(
+            "SELECT (SELECT value FROM store_meta WHERE key = 'topics_generation'), "
+            "(SELECT built_at FROM topic_builds WHERE aspect = ?), "
+            "(SELECT assigned FROM topic_builds WHERE aspect = ?)",
+            (aspect, aspect),
+        ).fetchone()
+    )
+
+
+def topic_array(store: SQLiteStore, aspect: str = MAIN_ASPECT) -> np.ndarray:
+    """Every paper's finest topic of `aspect` by rowid (-1: none; rowids past the end have
+    none), kept per store object until the topics change.
+
+    A search's topic facet counts the topics of every match, tens of thousands of papers at
+    1M: read from this copy it costs a lookup, where reading the rows of the matches cost
+    hundreds of statements (each a round trip on PostgreSQL)."""
+    state = _topics_state(store, aspect)
+    with _ARRAYS_LOCK:
+        cached = _ARRAYS.get(store, {}).get(aspect)
+    if cached is not None and cached[0] == state:
+        return cached[1]
+    array = np.full(0, -1, dtype=np.int64)
+    if state[1] is not None:
+        rows = store.conn.execute(
+            "SELECT paper_rowid, topic FROM paper_topics WHERE aspect = ?", (aspect,)
+        ).fetchall()
+        if rows:
+            pairs = np.asarray(rows, dtype=np.int64)
+            array = np.full(int(pairs[:, 0].max()) + 1, -1, dtype=np.int64)
+            array[pairs[:, 0]] = pairs[:, 1]
+    with _ARRAYS_LOCK:
+        _ARRAYS.setdefault(store, {})[aspect] = (state, array)
+    return array
+
+
+def count_topics(store: SQLiteStore, rowids, aspect: str = MAIN_ASPECT) -> dict[int, int]:
+    """Papers per finest topic of `aspect` among `rowids` (those without a topic left out)."""
+    array = topic_array(store, aspect)
+    if not len(array):
+        return {}
+    ids = np.asarray(rowids, dtype=np.int64)
+    ids = ids[(ids >= 0) & (ids < len(array))]
+    topics = array[ids]
+    found, counts = np.unique(topics[topics >= 0], return_counts=True)
+    return {int(t): int(n) for t, n in zip(found, counts, strict=True)}
 
 
 def _select_in(conn, sql: str, head: tuple, ids: Iterable[int]) -> list[tuple]:
