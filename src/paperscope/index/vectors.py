@@ -186,8 +186,7 @@ class VectorIndex:
                     self.rebuild(progress)
                     return True
             assert self._stamp is not None
-            stamp = self._stamp
-            if self._fingerprint() == (stamp.generation, stamp.embedded, stamp.vectors_generation):
+            if self._current(self._stamp):
                 return False
             self._catch_up(progress)
             return True
@@ -202,7 +201,7 @@ class VectorIndex:
                     return "rebuild", reason
             assert self._stamp is not None
             stamp = self._stamp
-            if self._fingerprint() == (stamp.generation, stamp.embedded, stamp.vectors_generation):
+            if self._current(stamp):
                 return "current", f"{stamp.papers} papers"
             change = self.store.count_embedded(self.model_version) - stamp.embedded
             return "behind", f"{change:+d} embedded papers since the last sync"
@@ -285,6 +284,19 @@ class VectorIndex:
         start, count = int(self._start[rowid]), int(self._count[rowid])
         codes, _ = quantize(vectors)
         return count == len(codes) and np.array_equal(self._codes[start : start + count], codes)
+
+    def _current(self, stamp: Stamp) -> bool:
+        """Whether the store is as the stamp saw it. The generation and the vectors generation
+        (a trigger moves it on every vector written or removed) say so in two cheap reads; the
+        embedded count, a count over every vector row (0.8-1 s on PostgreSQL at 1M papers,
+        paid by a request every REFRESH_EVERY seconds), is only read for a stamp written
+        before the vectors generation existed."""
+        if stamp.vectors_generation >= 0:
+            return (self.store.generation(), self.store.vectors_generation()) == (
+                stamp.generation,
+                stamp.vectors_generation,
+            )
+        return self._fingerprint() == (stamp.generation, stamp.embedded, stamp.vectors_generation)
 
     def _fingerprint(self) -> tuple[int, int, int]:
         """(generation, embedded papers, vectors generation) of the store, read before a sync
