@@ -201,9 +201,9 @@ def _exclusive(target: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def restore(source: Path, target: Path, force: bool = False) -> StoreHealth:
-    """Replace the store at `target` with the backup `source`; returns the source's health."""
-    source, target = Path(source), Path(target)
+def usable_backup(source: Path) -> StoreHealth:
+    """The health of the backup file `source`, checked in full; StoreError when it is
+    unreadable, damaged or written by a newer paperscope (restore's check on both backends)."""
     health = check(source, full=True)
     if not health.readable or health.integrity:
         raise StoreError(
@@ -215,6 +215,13 @@ def restore(source: Path, target: Path, force: bool = False) -> StoreHealth:
             f"{source} was written by a newer paperscope (migrations {', '.join(health.unknown)})",
             hint="upgrade paperscope before restoring it",
         )
+    return health
+
+
+def restore(source: Path, target: Path, force: bool = False) -> StoreHealth:
+    """Replace the store at `target` with the backup `source`; returns the source's health."""
+    source, target = Path(source), Path(target)
+    health = usable_backup(source)
     if source.resolve() == target.resolve():
         raise InputError("the backup and the store are the same file")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -36,9 +36,7 @@ from paperscope.store.backup import (
     backup_target,
     partial_file,
     seal_backup,
-)
-from paperscope.store.backup import (
-    check as check_sqlite,
+    usable_backup,
 )
 from paperscope.store.migrate import migration_names
 
@@ -175,17 +173,7 @@ def restore(source: str | Path, url: str, force: bool = False) -> StoreHealth:
     from paperscope.store.sqlite import SQLiteStore
 
     source = Path(source)
-    health = check_sqlite(source, full=True)
-    if not health.readable or health.integrity:
-        raise StoreError(
-            f"{source} is not a usable backup: {'; '.join(health.integrity[:3])}",
-            hint="choose another backup",
-        )
-    if health.unknown:
-        raise StoreError(
-            f"{source} was written by a newer paperscope (migrations {', '.join(health.unknown)})",
-            hint="upgrade paperscope before restoring it",
-        )
+    health = usable_backup(source)
     try:
         others = _others_connected(url)
     except Exception as exc:
