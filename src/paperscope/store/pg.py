@@ -362,9 +362,9 @@ class PgConnection:
             else _params(params or ())
         )
         writes, binary = pgvector.vector_statement(sql)
-        if writes and not isinstance(args, dict):
-            args = pgvector.as_vectors(args)
         if not isinstance(args, dict):
+            if writes:
+                args = pgvector.as_vectors(args)
             sql, args = collapse_in_lists(sql, args)
         return self._run(lambda cur: cur.execute(translate(sql), args, binary=binary or None))
 
