@@ -35,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from paperscope.rank import query as q
 from paperscope.rank.search import SEMANTIC_FLOOR, SearchEngine
-from search_quality import OUT, build, corpus_rowids, known_item_queries
+from search_quality import OUT, build, corpus_rowids, known_item_sets
 from synth import ROOT
 
 FLOORS = (0.20, 0.22, 0.24, 0.26, 0.28, 0.30, 0.32, 0.34, 0.36, 0.40)
@@ -119,7 +119,13 @@ def main() -> None:
     store = build(args.db)
     engine = SearchEngine(store)
     papers = corpus_rowids(store)
-    known = known_item_queries(papers)
+    sets = {qs.name: qs for qs in known_item_sets(papers)}
+    known = [  # (rowid, full title, sentence): the same sampled papers in both sets
+        (rowid, title, sentence)
+        for (title, rowid), (sentence, _) in zip(
+            sets["titles"].queries, sets["sentences"].queries, strict=True
+        )
+    ]
     titles = [item_score(engine, title, r) for r, title, _ in known]
     sentences = [item_score(engine, sentence, r) for r, _, sentence in known]
     # a known item a hybrid search still finds by its words, whatever its cosine
