@@ -112,7 +112,9 @@ def test_sigkill_during_neighbours(tmp_path):
     lists = index_dir(db) / "neighbours.sqlite"
 
     def remembered() -> int:
-        return query(lists, "SELECT count(*) FROM lists")[0][0] if lists.exists() else 0
+        # no row while the file exists but its table is not created yet (query() says [])
+        rows = query(lists, "SELECT count(*) FROM lists")
+        return rows[0][0] if rows else 0
 
     kill_when(paperscope("neighbours", "--db", str(db), "-q"), lambda: remembered() > 0)
     integrity_ok(lists)
