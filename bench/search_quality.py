@@ -12,6 +12,11 @@ Query sets (every figure is printed per set, never only a mean):
   (samples/formats/huggingface-papers, 9 papers, all holding the word): the same metrics, the
   ideal being the page's own top 10 (here 9). It only measures the order among the 9, but it
   is the one other query with Hugging Face's own ranking that is available offline.
+- ``s2-turing``: `turing` against Semantic Scholar's search answer (the recorded cassette in
+  samples/formats/semantic-scholar, 100 papers, all holding the word), the same metrics. Its
+  order mixes text match with citations, which paperscope's relevance does not use, so it is a
+  third engine's opinion rather than a judgement; it is reported, as the issue asks of any
+  public relevance data available offline.
 - ``titles``: 300 corpus papers with a unique title, the full title as typed. MRR@10.
 - ``title-1``: the same papers, title without stop words and one content word dropped. MRR@10.
 - ``sentences``: one sentence from the middle of each abstract, words only. MRR@10.
@@ -28,8 +33,8 @@ Query sets (every figure is printed per set, never only a mean):
 - similar papers on the labelled corpus: share of the 10 nearest corpus papers that have the
   same first category (unchanged).
 
-Public relevance data: the two Hugging Face answers above; no other is available offline
-(``ir_datasets`` and BEIR fetch their collections at run time).
+Public relevance data: the two Hugging Face answers and the Semantic Scholar answer above; no
+other is available offline (``ir_datasets`` and BEIR fetch their collections at run time).
 
 ``--sweep`` scores every lexical setting (proximity and adjacency boosts, slop, relaxed
 lexical side) at the default fusion and every fusion setting (weighted-sum share and scaling,
@@ -64,6 +69,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import paperscope.index.lexical as lexical_module
@@ -89,6 +95,13 @@ SEED = 11
 HF_QUERY = "global normalization"
 HF_API_QUERY = "kazakh"
 HF_API_ANSWER = SAMPLES / "formats" / "huggingface-papers" / "papers-search-q-kazakh-9-results.json"
+S2_QUERY = "turing"
+S2_ANSWER = (
+    SAMPLES
+    / "formats"
+    / "semantic-scholar"
+    / "cassette-paper-search-turing-100-full-fields-2023-12.yaml"
+)
 #: arXiv's names of the corpus labels (cs.IT and math.IT share one, as do math.ST and stat.TH).
 CATEGORY_NAMES = {
     "cs.CV": "Computer Vision and Pattern Recognition",
@@ -313,6 +326,48 @@ def hf_api_set(store: SQLiteStore) -> QuerySet:
         if rowid is not None:
             ranks[rowid] = rank
     return QuerySet("hf-kazakh", "hf", [(HF_API_QUERY, ranks)])
+
+
+def s2_set(store: SQLiteStore) -> QuerySet:
+    """Semantic Scholar's search answer to `turing`, in its order (the recorded cassette,
+    imported by `build`): 100 papers, every one holding the word. Matched by title among the
+    papers read from Semantic Scholar (the answer carries no id the store resolves)."""
+    cassette = yaml.safe_load(S2_ANSWER.read_text(encoding="utf-8"))
+    answer = json.loads(cassette["interactions"][0]["response"]["content"])["data"]
+    by_title: dict[str, int] = {}
+    for rowid, paper in store.iter_papers():
+        if "semantic-scholar" in paper.sources:
+            by_title.setdefault(title_key(paper.title), rowid)
+    ranks: dict[int, int] = {}
+    for rank, item in enumerate(answer, start=1):
+        rowid = by_title.get(title_key(item["title"]))
+        if rowid is not None and rowid not in ranks:
+            ranks[rowid] = rank
+    return QuerySet("s2-turing", "hf", [(S2_QUERY, ranks)])
+
+
+def s2_reference(qs: QuerySet) -> str:
+    """What the answer's order rewards: its own papers sorted by citations, and at random."""
+    cassette = yaml.safe_load(S2_ANSWER.read_text(encoding="utf-8"))
+    answer = json.loads(cassette["interactions"][0]["response"]["content"])["data"]
+    _, ranks = qs.queries[0]
+    by_rank = {rank: rowid for rowid, rank in ranks.items()}
+    cites = {
+        by_rank[rank]: item.get("citationCount") or 0
+        for rank, item in enumerate(answer, start=1)
+        if rank in by_rank
+    }
+    by_cites = sorted(cites, key=lambda r: (-cites[r], ranks[r]))
+    rng, shuffled, chance = random.Random(SEED), sorted(ranks), []
+    for _ in range(1000):
+        rng.shuffle(shuffled)
+        chance.append(hf_metrics(shuffled, ranks)["nDCG@10"])
+    return (
+        f"s2-turing: the answer's own papers sorted by citation count score nDCG@10 "
+        f"{hf_metrics(by_cites, ranks)['nDCG@10']:.3f}, in random orders "
+        f"{np.mean(chance):.3f} on average: its order is mostly popularity, which paperscope's "
+        f"relevance does not use"
+    )
 
 
 # ---------------------------------------------------------------- candidate lists
@@ -698,6 +753,7 @@ def main() -> None:
     sets = [
         hf_set(store),
         hf_api_set(store),
+        s2_set(store),
         *known_item_sets(papers),
         topic_set(papers, collection),
         phrase_set(papers, collection),
@@ -716,6 +772,7 @@ def main() -> None:
     sides = all_sides(Runner(engine), sets)
     results = table(sets, sides)
     print_table(sets, results)
+    print("\n" + s2_reference(next(qs for qs in sets if qs.name == "s2-turing")))
     for qs in sets:
         count_errors(qs)
     print(
