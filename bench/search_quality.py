@@ -328,12 +328,17 @@ def hf_api_set(store: SQLiteStore) -> QuerySet:
     return QuerySet("hf-kazakh", "hf", [(HF_API_QUERY, ranks)])
 
 
+def _s2_answer() -> list[dict]:
+    """The papers of the recorded Semantic Scholar answer, in its order."""
+    cassette = yaml.safe_load(S2_ANSWER.read_text(encoding="utf-8"))
+    return json.loads(cassette["interactions"][0]["response"]["content"])["data"]
+
+
 def s2_set(store: SQLiteStore) -> QuerySet:
     """Semantic Scholar's search answer to `turing`, in its order (the recorded cassette,
     imported by `build`): 100 papers, every one holding the word. Matched by title among the
     papers read from Semantic Scholar (the answer carries no id the store resolves)."""
-    cassette = yaml.safe_load(S2_ANSWER.read_text(encoding="utf-8"))
-    answer = json.loads(cassette["interactions"][0]["response"]["content"])["data"]
+    answer = _s2_answer()
     by_title: dict[str, int] = {}
     for rowid, paper in store.iter_papers():
         if "semantic-scholar" in paper.sources:
@@ -348,8 +353,7 @@ def s2_set(store: SQLiteStore) -> QuerySet:
 
 def s2_reference(qs: QuerySet) -> str:
     """What the answer's order rewards: its own papers sorted by citations, and at random."""
-    cassette = yaml.safe_load(S2_ANSWER.read_text(encoding="utf-8"))
-    answer = json.loads(cassette["interactions"][0]["response"]["content"])["data"]
+    answer = _s2_answer()
     _, ranks = qs.queries[0]
     by_rank = {rank: rowid for rowid, rank in ranks.items()}
     cites = {
