@@ -705,9 +705,9 @@ def _candidates(
         rows = conn.execute(
             "SELECT other_id, shared FROM author_coauthors WHERE cluster_id = ?", (x,)
         )
-        together = Counter(dict(rows.fetchall()))
-        together.update({o: n - together.get(o, 0) for o, n in changed.items()})
-        return Counter({o: n for o, n in together.items() if n > 0})
+        pairs = dict(rows.fetchall())
+        pairs.update(changed)  # the changed pairs' counts after the change replace the stored
+        return Counter({o: n for o, n in pairs.items() if n > 0})
     listed = [int(o) for o, _ in top]
     stored = _pairs_with(conn, x, listed)  # the list's counts as stored now
     known = {o: stored[o] for o in listed if o in stored}
