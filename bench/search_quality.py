@@ -259,9 +259,8 @@ def _phrase_key(a: str, b: str) -> tuple[str, str]:
     return (a.removesuffix("s"), b.removesuffix("s"))
 
 
-def _title_pairs(paper: Paper) -> list[tuple[str, str]]:
-    words = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]*", paper.title)]
-    return list(itertools.pairwise(words))
+def _title_words(paper: Paper) -> list[str]:
+    return [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]*", paper.title)]
 
 
 def phrase_set(papers: dict[int, Paper], collection: dict[int, Paper]) -> QuerySet:
@@ -277,8 +276,8 @@ def phrase_set(papers: dict[int, Paper], collection: dict[int, Paper]) -> QueryS
     forms: dict[tuple[str, str], dict[str, int]] = {}
     around: dict[tuple[str, str], dict[tuple[int, str], int]] = {}
     for rowid, paper in papers.items():
-        words = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]*", paper.title)]
-        for i, (a, b) in enumerate(_title_pairs(paper)):
+        words = _title_words(paper)
+        for i, (a, b) in enumerate(itertools.pairwise(words)):
             if a in STOP or b in STOP or len(a) < 3 or len(b) < 3 or b in GENERIC:
                 continue
             key = _phrase_key(a, b)
@@ -297,7 +296,7 @@ def phrase_set(papers: dict[int, Paper], collection: dict[int, Paper]) -> QueryS
     ]
     judged: dict[tuple[str, str], set[int]] = {key: set() for key in chosen}
     for rowid, paper in collection.items():
-        for a, b in _title_pairs(paper):
+        for a, b in itertools.pairwise(_title_words(paper)):
             key = _phrase_key(a, b)
             if key in judged:
                 judged[key].add(rowid)
