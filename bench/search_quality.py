@@ -66,6 +66,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -327,8 +328,10 @@ def hf_api_set(store: SQLiteStore) -> QuerySet:
     return QuerySet("hf-kazakh", "hf", [(HF_API_QUERY, ranks)])
 
 
+@cache
 def _s2_answer() -> list[dict]:
-    """The papers of the recorded Semantic Scholar answer, in its order."""
+    """The papers of the recorded Semantic Scholar answer, in its order (read once: the set
+    and its reference line both need it)."""
     cassette = yaml.safe_load(S2_ANSWER.read_text(encoding="utf-8"))
     return json.loads(cassette["interactions"][0]["response"]["content"])["data"]
 
