@@ -153,9 +153,9 @@ def test_arxiv_raw_fields() -> None:
     assert (farkas.published, farkas.updated) == ("2007-04-06", "2014-11-20")
     assert [a.name for a in strings.authors] == ["Valeria M. Rosa", "Patricio S. letelier"]
     assert strings.doi == "10.1007/s10773-009-0204-x"
-    assert (
-        core.title == "Core excitation in the elastic scattering and breakup of $^11$Be on protons"
-    )
+    # math kept as written: "$^{11}$", not "$^11$"
+    title = "Core excitation in the elastic scattering and breakup of $^{11}$Be on protons"
+    assert core.title == title
     assert core.doi == "10.1103/physrevc.76.014611"
     assert sum(bool(p.doi) for p in papers) == 4
     assert all(p.journal_ref for p in papers)

@@ -66,12 +66,56 @@ def _accent(match: re.Match[str]) -> str:
     return unicodedata.normalize("NFC", letter + _TEX_ACCENTS[mark])
 
 
+#: Inline and display math, `$...$` and `$$...$$` (an escaped `\$` is a dollar, not a delimiter).
+_MATH_RE = re.compile(r"(?<!\\)(\$\$?)(?:\\.|[^\\$])+?(?<!\\)\1")
+#: An unknown control word and its brace ("\cite{", "\mathcal{"): its name stays, and a space
+#: keeps it apart from its argument when the braces go ("\cite foo", not "\citefoo").
+_CONTROL_BRACE_RE = re.compile(r"(\\[A-Za-z]+)\s*\{")
+
+
 def tex_to_unicode(text: str) -> str:
     """Turn TeX accents and simple macros into Unicode and drop grouping braces.
 
-    Math (``$...$``) is left alone apart from the braces; a backslash that is not a known macro
-    stays as it is so nothing is silently lost.
+    Math (``$...$``, ``$$...$$``) is left as written: its braces carry meaning
+    (``k^{1 - 2/d}``, ``\\mathbb{R}``). A backslash that is not a known macro stays as it is so
+    nothing is silently lost, and stays apart from its argument.
     """
+    if "\\" not in text and "{" not in text and "~" not in text:
+        return text
+    if "$" not in text:
+        return _decode_prose(text)
+    out, at = [], 0
+    for start, end in math_spans(text):
+        out += [_decode_prose(text[at:start]), text[start:end]]
+        at = end
+    out.append(_decode_prose(text[at:]))
+    return "".join(out)
+
+
+def math_spans(text: str) -> list[tuple[int, int]]:
+    """Where the math of `text` is (`$...$`, `$$...$$`), as (start, end) offsets."""
+    if "$" not in text:
+        return []
+    # "{$}...{$}" (DBLP's dollars) has unbalanced braces inside: not math
+    return [m.span() for m in _MATH_RE.finditer(text) if _balanced(m.group(0))]
+
+
+def math_span(text: str, start: int) -> int | None:
+    """The end of the math (`$...$`, `$$...$$`, braces balanced) that starts at `start`."""
+    match = _MATH_RE.match(text, start)
+    return match.end() if match and _balanced(match.group(0)) else None
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in re.sub(r"\\.", "", text):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _decode_prose(text: str) -> str:
     if "\\" not in text and "{" not in text and "~" not in text:
         return text
     out = _ACCENT_RE.sub(_accent, text)
@@ -79,6 +123,7 @@ def tex_to_unicode(text: str) -> str:
     out = _STYLE_RE.sub("{", out)
     for tex, plain in _ESCAPES.items():
         out = out.replace(tex, plain)
+    out = _CONTROL_BRACE_RE.sub(r"\1 {", out)
     out = re.sub(r"(?<!\\)~", " ", out)
     out = re.sub(r"(?<!\\)[{}]", "", out)
     return out

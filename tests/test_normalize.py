@@ -1,0 +1,32 @@
+"""TeX in text as importers and the lexical index decode it (`normalize.tex_to_unicode`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperscope.normalize import tex_to_unicode
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"R\'{e}nyi and Fr\'echet, G\"odel, \v{S}penko", "Rényi and Fréchet, Gödel, Špenko"),
+        (r"\emph{every} policy, \textbf{bold}", "every policy, bold"),
+        # math is kept as written: its braces mean something
+        (
+            r"$k^{1 - 2/d}\mathrm{poly}(k)$ and $\mathbb{R}^n$",
+            r"$k^{1 - 2/d}\mathrm{poly}(k)$ and $\mathbb{R}^n$",
+        ),
+        ("breakup of $^{11}$Be", "breakup of $^{11}$Be"),
+        ("$$x^{2}$$ y~z", "$$x^{2}$$ y z"),
+        # an unknown macro keeps its name, apart from its argument
+        (r"see \cite{smith} and \url{x}", r"see \cite smith and x"),
+        # escaped dollars are dollars, not math
+        (r"costs \$5 and \$10 in R\'{e}nyi", "costs $5 and $10 in Rényi"),
+        # dollars inside braces (DBLP's {$}) open no math: the braces still go
+        ("{$}x{$} and {Word}", "$x$ and Word"),
+    ],
+)
+def test_tex_to_unicode(text, expected):
+    assert tex_to_unicode(text) == expected
+    assert tex_to_unicode(expected) == expected  # decoded text stays as it is
