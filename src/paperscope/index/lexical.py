@@ -14,7 +14,10 @@ records the schema version, the store generation and the newest ``modified_at`` 
 Queries arrive as `paperscope.rank.query` trees and are compiled to tantivy query objects, never
 to a query string, so no user text is ever read as engine syntax. Fields:
 
-    title, abstract, comment, journal_ref   folded (accents removed), English stemming
+    title, abstract, comment, journal_ref   TeX decoded, folded (accents removed), English
+                                            stemming
+    tex                                     the title's and abstract's words that hold TeX,
+                                            as written (`tex_words`)
     authors                                 display names, folded, not stemmed
     authorkey                               per author "hu", "hu_j" and "hu_j_juhua" (or
                                             "hu_j_" when only the initial is known): `Author`
@@ -23,7 +26,8 @@ to a query string, so no user text is ever read as engine syntax. Fields:
     date                                    YYYYMMDD integer (range filters, newest sort)
     upvotes, citations, rowid               fast integers
 
-Bare words search every text field with boosts title > authors > abstract > comment/journal.
+Bare words search every text field with boosts title > authors > abstract > comment/journal,
+tex.
 """
 
 from __future__ import annotations
@@ -51,12 +55,15 @@ from tantivy import FieldType, Filter, Occur, Order, Query, TextAnalyzerBuilder,
 from paperscope.errors import InputError, StoreError
 from paperscope.index.paths import disk_full_explained
 from paperscope.model import Paper
-from paperscope.normalize import normalize_arxiv_id
+from paperscope.normalize import math_spans, normalize_arxiv_id, tex_to_unicode
 from paperscope.rank import query as q
 from paperscope.store.sqlite import SQLiteStore
 
 #: Bump whenever fields, analyzers or what is indexed change: older indexes are rebuilt.
-SCHEMA_VERSION = 2  # 2: date_end, the last day of a year- or month-only date
+#: 2: date_end, the last day of a year- or month-only date. 3: TeX accents and macros of the
+#: text fields decoded before indexing, as query words are (R\'enyi = Rényi = Renyi), and
+#: the `tex` field.
+SCHEMA_VERSION = 3
 STAMP = "paperscope-stamp.json"
 
 #: BM25 boosts per field for bare words: title > authors > abstract > comment, journal.
@@ -66,6 +73,7 @@ FIELD_BOOSTS = {
     "abstract": 1.0,
     "comment": 0.5,
     "journal_ref": 0.5,
+    "tex": 0.5,
 }
 #: A bare word that is an arXiv id finds that paper first.
 ID_BOOST = 20.0
@@ -130,7 +138,7 @@ def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
 EN = _analyzer(stem=True)
 FOLD = _analyzer(stem=False)
 _TOKENIZERS = {"paper_en": EN, "paper_fold": FOLD}
-_PROSE = ("title", "abstract", "comment", "journal_ref")
+_PROSE = ("title", "abstract", "comment", "journal_ref", "tex")
 
 
 def build_schema() -> tantivy.Schema:
@@ -229,6 +237,21 @@ def date_end_number(value: str | None) -> int | None:
     return first
 
 
+def tex_words(*texts: str | None) -> str:
+    r"""The words of `texts` that TeX decoding changes, as written (`Fr\'echet`,
+    `\emph{every}`), math left out: the `tex` field, so the words of the source ("Fr echet")
+    still find a paper whose text is indexed decoded ("Fréchet")."""
+    prose = []
+    for text in texts:
+        if text and "\\" in text:
+            at = 0
+            for start, end in [*math_spans(text), (len(text), len(text))]:
+                prose.append(text[at:start])  # math is indexed as written already
+                at = end
+    words = [w for part in prose for w in part.split()]
+    return " ".join(w for w in words if "\\" in w and tex_to_unicode(w) != w)
+
+
 def paper_document(rowid: int, paper: Paper) -> tantivy.Document:
     doc = tantivy.Document()
     doc.add_integer("rowid", rowid)
@@ -239,7 +262,11 @@ def paper_document(rowid: int, paper: Paper) -> tantivy.Document:
         ("journal_ref", paper.journal_ref),
     ):
         if value:
-            doc.add_text(name, value)
+            # decoded as `query.parse_query` decodes a query, so a sentence pasted with its TeX
+            # (Fr\'echet, T$_{\textrm{B}}$) finds the paper it came from
+            doc.add_text(name, tex_to_unicode(value))
+    if written := tex_words(paper.title, paper.abstract):
+        doc.add_text("tex", written)
     for author in paper.authors:
         doc.add_text("authors", author.name)
         for key in author_keys(author.name):
