@@ -242,6 +242,49 @@ def test_adjacent_query_words_rank_papers_that_hold_them_together_higher(tmp_pat
     store.close()
 
 
+#: Abstract sentences (from the corpus of bench/search_quality.py) that a lexical search pasted
+#: with their TeX missed before the index decoded TeX as queries are decoded.
+TEX_SENTENCES = [
+    "We use the hafnian inequality to improve the lower bound of R\\'ev\\'esz and "
+    "Sarantopoulos on the norm of a product of linear functionals.",
+    "By combining these remedies, we improve the state-of-the-art Fr\\'{e}chet Inception "
+    "Distance (FID) by at least 17.5% on several benchmarks.",
+    "The probability density functions of the disaggregated T$_{\\textrm{B}}$ were similar "
+    "to the SMAP-T$_{\\textrm{B}}$.",
+    "Our regret significantly improves upon the baseline $\\tilde{O}(Md\\sqrt{T})$ achieved "
+    "by solving each task independently.",
+    "Based on the works of \\v{S}penko and Van den Bergh [Invent.",
+]
+
+
+@pytest.mark.parametrize("stored", ["as written", "decoded by an importer"])
+def test_a_sentence_pasted_with_its_tex_finds_its_paper(tmp_path, stored):
+    # the bench corpus stores abstracts as written; importers store them decoded
+    # (tex_to_unicode): either way the sentence pasted as written, or as displayed, finds it
+    from paperscope.normalize import tex_to_unicode
+
+    decode = tex_to_unicode if stored != "as written" else (lambda text: text)
+    store = SQLiteStore(tmp_path / "p.db")
+    papers = [
+        Paper(title=f"Paper {i}", abstract=decode(f"Intro. {text} More."), sources=["t"])
+        for i, text in enumerate(TEX_SENTENCES)
+    ]
+    store.write_batch(papers, origin="t")
+    index = LexicalIndex(store, index_dir(tmp_path / "p.db") / "lexical")
+    index.ensure()
+    rowid = {p.title: r for r, p in store.iter_papers()}
+    for i, text in enumerate(TEX_SENTENCES):
+        for pasted in (text, tex_to_unicode(text)):
+            hits, _ = index.search(q.parse_query(pasted).node, limit=10)
+            assert [r for r, _ in hits] == [rowid[f"Paper {i}"]], pasted
+    (renyi,) = [r for r, _ in index.search(q.parse("Révész"), limit=10)[0]]
+    assert renyi == rowid["Paper 0"] and found(index, "revesz") == [renyi]
+    if stored == "as written":  # the source's words, without its TeX, still find it
+        assert found(index, "lower bound of R ev esz") == [rowid["Paper 0"]]
+        assert found(index, "baseline tilde O Md sqrt T") == [rowid["Paper 3"]]
+    store.close()
+
+
 def test_query_words_side_by_side_beat_words_a_few_apart(tmp_path, monkeypatch):
     # the same abstract words, permuted: side by side beats one or two words between (the
     # PAIR_SLOP evidence), which beats further apart; only the adjacency evidence tells the

@@ -78,6 +78,16 @@ def test_tex_in_words_is_decoded_and_lone_punctuation_dropped() -> None:
     assert parse('Schr\\"odinger - equation') == And((w("Schrödinger"), w("equation")))
 
 
+def test_pasted_tex_is_read_as_the_index_reads_a_paper() -> None:
+    # math is one word, kept as written (the index keeps it as written too); braces and
+    # accents outside it decoded, an accent apart from its letter joined to it
+    read = parse_query("$\\tilde{O}(\\sqrt{d^3 T})$-regret, 10^{15}Msun, Petojevi\\' c").node
+    assert read == And((w("$\\tilde{O}(\\sqrt{d^3 T})$-regret,"), w("10^15Msun,"), w("Petojević")))
+    assert parse_query(to_string(read)).node == read
+    # strict keeps its reading: "(" groups, as before
+    assert parse("$\\tilde{O}(n)$") == And((w("$\\tilde{O}"), w("n")))
+
+
 def test_arxiv_ids_lose_their_version() -> None:
     assert parse("id:2301.12345v2") == Term("id", "2301.12345")
     assert parse("arXiv:2301.12345") == Term("id", "2301.12345")
@@ -418,6 +428,51 @@ def test_forgiving_reading(text, expected, noticed):
     if noticed:
         assert parsed.notice.startswith("searched as text: ")
         assert "position" in parsed.notice or "cut" in parsed.notice
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "noticed"),
+    [
+        # a pasted sentence (10+ bare words, a comma or a full stop ending a word) has no id
+        # field and no exclusions: they are words of the text
+        (
+            "This was proposed in our companion paper arXiv:1906.10745, which we apply here.",
+            "This was proposed in our companion paper all:arXiv:1906.10745, which we apply here.",
+            "arXiv:1906.10745 is a word, not an operator",
+        ),
+        (
+            "the mass-loss rates of clusters are approximated by -dM/dt = mu_ev ~ rho_h^{1/2}.",
+            "the mass-loss rates of clusters are approximated by -dM/dt mu_ev rho_h^1/2.",
+            "-dM/dt is a word, not an operator",
+        ),
+        # other fields stay fields (the web adds its filters to the query as fields)
+        (
+            "as in ti:bert, the authors of au:Hu and -survey say there is no id:2301.12345 here.",
+            'as in ti:bert, the authors of au:"Hu" and -survey say there is no all:id:2301.12345'
+            " here.",
+            "-survey, id:2301.12345 are words, not operators",
+        ),
+        # typed queries keep them: few words, or many words without written punctuation
+        ("arXiv:1906.10745 neutrino, timing", "id:1906.10745 neutrino, timing", None),
+        (
+            "deep learning for protein structure prediction from a single sequence -alphafold",
+            "deep learning for protein structure prediction from a single sequence -alphafold",
+            None,
+        ),
+    ],
+)
+def test_pasted_sentences_and_tex(text, expected, noticed):
+    parsed = parse_query(text)
+    assert to_string(parsed.node) == expected
+    assert parse_query(expected).node == parsed.node  # the canonical form, read again
+    if noticed is None:
+        assert parsed.notice is None
+    else:
+        assert parsed.notice == f"searched as text: a sentence, where {noticed}"
+    strict = parse_query(text, strict=True).node  # strict keeps the language as typed
+    assert strict == parse(text)
+    if noticed:
+        assert strict != parsed.node
 
 
 def test_strict_keeps_the_errors_with_positions():

@@ -145,6 +145,23 @@ def test_search_reads_any_text_with_a_notice(client) -> None:
     assert "unknown field 'excess:'" in body["notice"]
 
 
+def test_a_pasted_sentence_keeps_its_dashed_words_with_filters_folded_in(client) -> None:
+    # "-C," and "-R." in prose are words; the date filter is added to the query as a field and
+    # still applies when the composed query is read again
+    text = (
+        "For more than a decade, researchers have measured progress in object recognition on "
+        "ImageNet-based generalization benchmarks such as ImageNet-A, -C, and -R."
+    )
+    title = "Does Progress On Object Recognition Benchmarks Improve Real-World Generalization?"
+    for params in ({"q": text}, {"q": text, "from": "2023-07-01", "until": "2023-07-31"}):
+        body = client.get("/api/v1/search", params=params).json()
+        assert body["results"][0]["title"] == title
+        notice = "searched as text: a sentence, where -C, -R are words, not operators"
+        assert body["notice"] == notice
+    late = client.get("/api/v1/search", params={"q": text, "from": "2023-08-01"}).json()
+    assert title not in [h["title"] for h in late["results"]]
+
+
 @pytest.mark.parametrize(
     "params",
     [

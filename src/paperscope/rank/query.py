@@ -74,6 +74,7 @@ from paperscope.errors import QueryError
 from paperscope.normalize import (
     clean_text,
     fold,
+    math_span,
     name_key,
     normalize_arxiv_id,
     split_name,
@@ -83,6 +84,17 @@ from paperscope.normalize import (
 MAX_QUERY_LENGTH = 1000
 MAX_DEPTH = 16
 MIN_PREFIX = 2
+#: A forgiving query with this many bare words and the punctuation of written text (a comma,
+#: or a full stop, semicolon, colon, "?" or "!" ending a word) is a pasted sentence: an arXiv
+#: id cited in it and a word with a leading '-' are words of the text ("see arXiv:1906.10745,
+#: which", "by -dM/dt = ..."), not an id filter and an exclusion. Typed queries with those
+#: hold a few words and no commas (`arxiv:1906.10745`, `protein structure prediction from one
+#: sequence -alphafold`). Other field names stay fields: prose rarely holds "ti:" or "cat:",
+#: and the web's filters are added to the query as fields. Of the 3,568 abstract sentences
+#: with punctuation in bench/search_quality.py's collection, 5 of the 6 that hybrid search
+#: missed were such sentences.
+PROSE_WORDS = 10
+_WRITTEN_RE = re.compile(r"\S[,;:.!?](?:\s|$)")
 
 _FIELDS = {
     "all": "all",
@@ -338,6 +350,8 @@ class _Tok:
 
 
 _FIELD_RE = re.compile(r"([A-Za-z]+):")
+#: A TeX accent written apart from its letter ("\\' c", "\\v s"), which TeX reads as one.
+_ACCENT_GAP_RE = re.compile(r"\\[`'^\"~=.uvHckrdb]\s+[A-Za-z]")
 _CATEGORY_RE = re.compile(r"[a-z0-9][\w.\- ]*")
 _STOP = set('()"')
 
@@ -359,10 +373,12 @@ def _negates(text: str, i: int, forgiving: bool) -> bool:
     return starts and (text[i + 1].isalpha() or text[i + 1] in '"(')
 
 
-def _lex(text: str, forgiving: bool = False) -> list[_Tok]:
+def _lex(text: str, forgiving: bool = False, prose: bool = False) -> list[_Tok]:
     """Tokens of a query. `forgiving` reads prose the way a person means it: "word:" is a field
     only for a known field name, "[" opens a range only as a date field's value, "-" negates
-    only at the start of a word, and an unterminated quote is dropped."""
+    only at the start of a word, and an unterminated quote is dropped. `prose` (a forgiving
+    reading of a long sentence, `PROSE_WORDS`) has no id fields and no "-" exclusions."""
+    forgiving = forgiving or prose
     tokens: list[_Tok] = []
     i, n = 0, len(text)
     value_at = -1  # where a field's value starts: "ti:foo:bar" searches "foo:bar" in titles
@@ -385,19 +401,26 @@ def _lex(text: str, forgiving: bool = False) -> list[_Tok]:
                 raise _error(f"unterminated {what} starting", i)
             tokens.append(_Tok("phrase" if ch == '"' else "range", text[i + 1 : j], i))
             i = j + 1
-        elif ch == "-" and _negates(text, i, forgiving):
+        elif ch == "-" and not prose and _negates(text, i, forgiving):
             tokens.append(_Tok("minus", ch, i))
             i += 1
         elif (
             i != value_at
             and (field := _FIELD_RE.match(text, i))
             and (not forgiving or field.group(1).lower() in _FIELDS)
+            and not (prose and _FIELDS[field.group(1).lower()] == "id")
         ):
             tokens.append(_Tok("field", field.group(1), i))
             i = value_at = field.end()
         else:
             j = i
             while j < n and not text[j].isspace() and text[j] not in _STOP:
+                if forgiving and text[j] == "$" and (math := math_span(text, j)):
+                    j = math  # "$\\tilde{O}(\\sqrt{T})$" is one word, as the index reads it
+                    continue
+                if forgiving and (gap := _ACCENT_GAP_RE.match(text, j)):
+                    j = gap.end()  # "Petojevi\\' c" is one word too (Petojević)
+                    continue
                 # a backslash keeps the next character (G\\"odel), but not a space or the end
                 escaped = text[j] == "\\" and j + 1 < n and not text[j + 1].isspace()
                 j += 2 if escaped else 1
@@ -522,19 +545,21 @@ class _Parser:
 
 
 def _single_word(text: str) -> bool:
-    """Whether `text` lexes back as one plain word (so `to_string` can print it bare)."""
-    if re.search(r'[\s()"]', text) or text.startswith(("-", "[")) or text in _OPERATORS:
-        return False
-    return not _FIELD_RE.match(text)
+    """Whether `text` lexes back as one word (so `to_string` can print it; with `all:` when it
+    holds a colon)."""
+    broken = re.search(r'[\s()"]', text) or text.startswith(("-", "["))
+    return not (broken or text in _OPERATORS)
 
 
 def _leaf(field: str, tok: _Tok) -> Node:
     if tok.kind == "range" or field in ("date", "year", "after", "before"):
         return _date_leaf(field, tok)
     text = clean_text(tok.text)
-    if "\\" in text:  # TeX accents, unless decoding leaves a backslash or breaks the word up
+    if "\\" in text or "{" in text:  # TeX decoded as the lexical index decodes a paper's text,
+        # unless decoding breaks the word up or would change it again (printed and read back)
         decoded = clean_text(tex_to_unicode(text))
-        if "\\" not in decoded and (tok.kind == "phrase" or _single_word(decoded)):
+        stable = clean_text(tex_to_unicode(decoded)) == decoded
+        if stable and (tok.kind == "phrase" or _single_word(decoded)):
             text = decoded
     if not text:
         raise _error("empty phrase", tok.pos)
@@ -598,13 +623,37 @@ class Parsed:
     notice: str | None = None
 
 
+def _operators_in_prose(text: str, tokens: list[_Tok]) -> list[str]:
+    """The id fields and exclusions of `tokens` as typed ("arXiv:1906.10745", "-dM/dt"), when
+    `text` is a pasted sentence (`PROSE_WORDS`); else none."""
+    if not _WRITTEN_RE.search(text):
+        return []
+    bare = sum(
+        tok.kind == "word"
+        and tok.text not in _OPERATORS
+        and (k == 0 or tokens[k - 1].kind != "field")
+        for k, tok in enumerate(tokens)
+    )
+    if bare < PROSE_WORDS:
+        return []
+    shown = []
+    for k, tok in enumerate(tokens):
+        if tok.kind == "field" and _FIELDS[tok.text.lower()] == "id":
+            value = tokens[k + 1].text.rstrip(",;:.!?") if k + 1 < len(tokens) else ""
+            shown.append(f"{tok.text}:{value}")
+        elif tok.kind == "minus" and k + 1 < len(tokens):
+            shown.append("-" + tokens[k + 1].text.rstrip(",;:.!?"))
+    return shown
+
+
 _PLAIN_WORD_RE = re.compile(r"\w+(?:['.\-]\w+)*")
 
 
 def parse_query(text: str, *, strict: bool = False) -> Parsed:
     """The query to search for `text`. Strict: `parse` (QueryError with the position of a
     fault). Forgiving, the default of every search box: any text with a letter or digit is
-    searched. Pasted prose is lexed as a person means it (see `_lex`); what still does not parse
+    searched. Pasted prose is lexed as a person means it (see `_lex`), and a long sentence
+    (`PROSE_WORDS`) has no id fields or exclusions, with a notice; what still does not parse
     (unbalanced parentheses, a bad date, a lone negation) is searched as its plain words, and
     the notice says so, with the error strict parsing reports."""
     if strict:
@@ -619,7 +668,15 @@ def parse_query(text: str, *, strict: bool = False) -> Parsed:
     except QueryError as exc:
         notice = notice or f"searched as text: {exc}"
     try:
-        return Parsed(_parse_tokens(_lex(text, forgiving=True)), notice)
+        tokens = _lex(text, forgiving=True)
+        if operators := _operators_in_prose(text, tokens):
+            tokens = _lex(text, prose=True)
+            shown = ", ".join(operators[:3]) + (", ..." if len(operators) > 3 else "")
+            what = (
+                "is a word, not an operator" if len(operators) == 1 else "are words, not operators"
+            )
+            notice = notice or f"searched as text: a sentence, where {shown} {what}"
+        return Parsed(_parse_tokens(tokens), notice)
     except QueryError:
         pass
     # upper-case operators were meant as operators: "graph AND (neural" searches graph neural
