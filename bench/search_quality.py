@@ -23,6 +23,9 @@ Query sets (every figure is printed per set, never only a mean):
 - ``hostile``: every abstract sentence that holds a colon, a bracket, ``$...$``, ``--`` or a
   quote, pasted as is; sentences with a quoted part lose the closing quote (unbalanced).
   MRR@10, and how many queries were errors (none without strict; with strict, for reference).
+- ``pasted``: every abstract sentence of the whole collection (corpus and sample papers) with
+  any character besides letters, digits, spaces, commas, full stops and hyphens (TeX accents
+  and macros, math, cited arXiv ids, "-C" in "ImageNet-A, -C, and -R"), pasted as is. MRR@10.
 - ``topics``: the arXiv names of the corpus ``terms`` labels (categories) held by 4+ papers
   ("Robotics", "Information Retrieval"); relevant = papers of the whole collection with that
   label (the corpus and the sample papers that carry categories). nDCG@10.
@@ -231,6 +234,23 @@ def known_item_sets(papers: dict[int, Paper]) -> list[QuerySet]:
         QuerySet("sentences", "known", sentences),
         QuerySet("hostile", "known", hostile),
     ]
+
+
+#: A sentence with any other character is pasted text: TeX, math, symbols, cited ids, quotes.
+_PASTED = re.compile(r"[^A-Za-z0-9 ,.\-]")
+
+
+def pasted_set(collection: dict[int, Paper]) -> QuerySet:
+    """Every abstract sentence of the whole collection (corpus and sample papers) holding a
+    character besides letters, digits, spaces, commas, full stops and hyphens, pasted as is;
+    a sentence found in two papers is left out (it names no one paper)."""
+    owners: dict[str, set[int]] = {}
+    for rowid, paper in sorted(collection.items()):
+        for sentence in _sentences(paper.abstract or ""):
+            if _PASTED.search(sentence):
+                owners.setdefault(sentence, set()).add(rowid)
+    queries = [(text, min(rows)) for text, rows in owners.items() if len(rows) == 1]
+    return QuerySet("pasted", "known", queries)
 
 
 def _by_category_name(papers: dict[int, Paper]) -> dict[str, set[int]]:
@@ -761,6 +781,7 @@ def main() -> None:
         hf_api_set(store),
         s2_set(store),
         *known_item_sets(papers),
+        pasted_set(collection),
         topic_set(papers, collection),
         phrase_set(papers, collection),
     ]
