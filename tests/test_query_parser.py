@@ -452,6 +452,13 @@ def test_forgiving_reading(text, expected, noticed):
             " here.",
             "-survey, id:2301.12345 are words, not operators",
         ),
+        # ten words and no punctuation: a cited id is still a word (an id names one paper),
+        # an exclusion stays one
+        (
+            "our companion paper arXiv:1906.10745 which we apply to potential searches -x",
+            "our companion paper all:arXiv:1906.10745 which we apply to potential searches -x",
+            "arXiv:1906.10745 is a word, not an operator",
+        ),
         # typed queries keep them: few words, or many words without written punctuation
         ("arXiv:1906.10745 neutrino, timing", "id:1906.10745 neutrino, timing", None),
         (

@@ -84,15 +84,15 @@ from paperscope.normalize import (
 MAX_QUERY_LENGTH = 1000
 MAX_DEPTH = 16
 MIN_PREFIX = 2
-#: A forgiving query with this many bare words and the punctuation of written text (a comma,
-#: or a full stop, semicolon, colon, "?" or "!" ending a word) is a pasted sentence: an arXiv
-#: id cited in it and a word with a leading '-' are words of the text ("see arXiv:1906.10745,
-#: which", "by -dM/dt = ..."), not an id filter and an exclusion. Typed queries with those
-#: hold a few words and no commas (`arxiv:1906.10745`, `protein structure prediction from one
-#: sequence -alphafold`). Other field names stay fields: prose rarely holds "ti:" or "cat:",
-#: and the web's filters are added to the query as fields. Of the 3,568 abstract sentences
-#: with punctuation in bench/search_quality.py's collection, 5 of the 6 that hybrid search
-#: missed were such sentences.
+#: A forgiving query with this many bare words is pasted text, where an arXiv id is cited
+#: ("our companion paper arXiv:1906.10745 which"), not a filter: an id names one paper, and ten
+#: words ANDed with it only ask whether that paper holds them. With the punctuation of written
+#: text too (a comma, or a full stop, semicolon, colon, "?" or "!" ending a word) a word with
+#: a leading '-' is text as well ("by -dM/dt = ...", "ImageNet-A, -C, and -R"); a typed query
+#: keeps its exclusions (`protein structure prediction from a single sequence -alphafold`).
+#: Other field names stay fields: prose rarely holds "ti:" or "cat:", and the web's filters
+#: are added to the query as fields. Of the 3,568 abstract sentences with punctuation in
+#: bench/search_quality.py's collection, 5 of the 6 that hybrid search missed were such text.
 PROSE_WORDS = 10
 _WRITTEN_RE = re.compile(r"\S[,;:.!?](?:\s|$)")
 
@@ -373,12 +373,13 @@ def _negates(text: str, i: int, forgiving: bool) -> bool:
     return starts and (text[i + 1].isalpha() or text[i + 1] in '"(')
 
 
-def _lex(text: str, forgiving: bool = False, prose: bool = False) -> list[_Tok]:
+def _lex(text: str, forgiving: bool = False, prose: frozenset[str] = frozenset()) -> list[_Tok]:
     """Tokens of a query. `forgiving` reads prose the way a person means it: "word:" is a field
     only for a known field name, "[" opens a range only as a date field's value, "-" negates
     only at the start of a word, and an unterminated quote is dropped. `prose` (a forgiving
-    reading of a long sentence, `PROSE_WORDS`) has no id fields and no "-" exclusions."""
-    forgiving = forgiving or prose
+    reading of pasted text, `PROSE_WORDS`) names what is text there: "id" fields, "-"
+    exclusions."""
+    forgiving = forgiving or bool(prose)
     tokens: list[_Tok] = []
     i, n = 0, len(text)
     value_at = -1  # where a field's value starts: "ti:foo:bar" searches "foo:bar" in titles
@@ -401,14 +402,14 @@ def _lex(text: str, forgiving: bool = False, prose: bool = False) -> list[_Tok]:
                 raise _error(f"unterminated {what} starting", i)
             tokens.append(_Tok("phrase" if ch == '"' else "range", text[i + 1 : j], i))
             i = j + 1
-        elif ch == "-" and not prose and _negates(text, i, forgiving):
+        elif ch == "-" and "-" not in prose and _negates(text, i, forgiving):
             tokens.append(_Tok("minus", ch, i))
             i += 1
         elif (
             i != value_at
             and (field := _FIELD_RE.match(text, i))
             and (not forgiving or field.group(1).lower() in _FIELDS)
-            and not (prose and _FIELDS[field.group(1).lower()] == "id")
+            and not ("id" in prose and _FIELDS[field.group(1).lower()] == "id")
         ):
             tokens.append(_Tok("field", field.group(1), i))
             i = value_at = field.end()
@@ -623,11 +624,9 @@ class Parsed:
     notice: str | None = None
 
 
-def _operators_in_prose(text: str, tokens: list[_Tok]) -> list[str]:
-    """The id fields and exclusions of `tokens` as typed ("arXiv:1906.10745", "-dM/dt"), when
-    `text` is a pasted sentence (`PROSE_WORDS`); else none."""
-    if not _WRITTEN_RE.search(text):
-        return []
+def _prose(text: str, tokens: list[_Tok]) -> tuple[frozenset[str], list[str]]:
+    """What `_lex` is to read as text in `text` (`PROSE_WORDS`: "id" fields, "-" exclusions),
+    and those operators as typed ("arXiv:1906.10745", "-dM/dt"); nothing for a typed query."""
     bare = sum(
         tok.kind == "word"
         and tok.text not in _OPERATORS
@@ -635,15 +634,16 @@ def _operators_in_prose(text: str, tokens: list[_Tok]) -> list[str]:
         for k, tok in enumerate(tokens)
     )
     if bare < PROSE_WORDS:
-        return []
+        return frozenset(), []
+    kinds = frozenset(["id", "-"] if _WRITTEN_RE.search(text) else ["id"])
     shown = []
     for k, tok in enumerate(tokens):
         if tok.kind == "field" and _FIELDS[tok.text.lower()] == "id":
             value = tokens[k + 1].text.rstrip(",;:.!?") if k + 1 < len(tokens) else ""
             shown.append(f"{tok.text}:{value}")
-        elif tok.kind == "minus" and k + 1 < len(tokens):
+        elif tok.kind == "minus" and "-" in kinds and k + 1 < len(tokens):
             shown.append("-" + tokens[k + 1].text.rstrip(",;:.!?"))
-    return shown
+    return (kinds if shown else frozenset()), shown
 
 
 _PLAIN_WORD_RE = re.compile(r"\w+(?:['.\-]\w+)*")
@@ -652,7 +652,7 @@ _PLAIN_WORD_RE = re.compile(r"\w+(?:['.\-]\w+)*")
 def parse_query(text: str, *, strict: bool = False) -> Parsed:
     """The query to search for `text`. Strict: `parse` (QueryError with the position of a
     fault). Forgiving, the default of every search box: any text with a letter or digit is
-    searched. Pasted prose is lexed as a person means it (see `_lex`), and a long sentence
+    searched. Pasted prose is lexed as a person means it (see `_lex`), and long pasted text
     (`PROSE_WORDS`) has no id fields or exclusions, with a notice; what still does not parse
     (unbalanced parentheses, a bad date, a lone negation) is searched as its plain words, and
     the notice says so, with the error strict parsing reports."""
@@ -669,8 +669,9 @@ def parse_query(text: str, *, strict: bool = False) -> Parsed:
         notice = notice or f"searched as text: {exc}"
     try:
         tokens = _lex(text, forgiving=True)
-        if operators := _operators_in_prose(text, tokens):
-            tokens = _lex(text, prose=True)
+        prose, operators = _prose(text, tokens)
+        if operators:
+            tokens = _lex(text, prose=prose)
             shown = ", ".join(operators[:3]) + (", ..." if len(operators) > 3 else "")
             what = (
                 "is a word, not an operator" if len(operators) == 1 else "are words, not operators"
