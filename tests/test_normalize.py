@@ -23,6 +23,8 @@ from paperscope.normalize import tex_to_unicode
         (r"see \cite{smith} and \url{x}", r"see \cite smith and x"),
         # escaped dollars are dollars, not math
         (r"costs \$5 and \$10 in R\'{e}nyi", "costs $5 and $10 in Rényi"),
+        # pandoc's rule: "$5 and $" is not math, so decoding again finds the same span
+        (r"costs \$5 and $x^{2}$", "costs $5 and $x^{2}$"),
         # dollars inside braces (DBLP's {$}) open no math: the braces still go
         ("{$}x{$} and {Word}", "$x$ and Word"),
     ],

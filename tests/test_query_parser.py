@@ -84,8 +84,20 @@ def test_pasted_tex_is_read_as_the_index_reads_a_paper() -> None:
     read = parse_query("$\\tilde{O}(\\sqrt{d^3 T})$-regret, 10^{15}Msun, Petojevi\\' c").node
     assert read == And((w("$\\tilde{O}(\\sqrt{d^3 T})$-regret,"), w("10^15Msun,"), w("Petojević")))
     assert parse_query(to_string(read)).node == read
+    # an accent or letter macro apart from its letters is joined to them, as TeX reads it
+    for typed, word in [
+        ("Petojevi\\' c", "Petojević"),
+        ("M\\o ller", "Møller"),
+        ("Stra\\ss e", "Straße"),
+        ('\\AA ngstr\\"om', "Ångström"),
+        ("Erd\\H os", "Erdős"),
+    ]:
+        assert parse_query(typed).node == w(word)
+    assert parse_query("Erd\\H cat:cs.LG").node == And((w("Erd\\H"), Category("cs.lg", False)))
+    # a word that decoding splits is the phrase it reads as
+    assert parse_query("Fr\\'echet~distance").node == Term("all", "Fréchet distance", phrase=True)
     # strict keeps its reading: "(" groups, as before
-    assert parse("$\\tilde{O}(n)$") == And((w("$\\tilde{O}"), w("n")))
+    assert parse("$\\tilde{O}(n)$") == And((Term("all", "$\\tilde O", phrase=True), w("n")))
 
 
 def test_arxiv_ids_lose_their_version() -> None:
@@ -402,7 +414,7 @@ def test_random_queries_parse_or_fail_cleanly_and_round_trip() -> None:
         # prose: "--" and " - " are dashes, "x-y" and "-5" are words, only "-word" negates
         ("Thomson problem -- where one seeks", "Thomson problem where one seeks", False),
         ("a - b", "a b", False),
-        ("cooling to -5 kelvin", "cooling to -5 kelvin", False),
+        ("cooling to -5 kelvin", "cooling to all:-5 kelvin", False),
         ("graph -survey", "graph -survey", False),
         # "word:" is a field only for a known field name
         ("the excess: ratio", "the all:excess: ratio", True),
@@ -442,23 +454,31 @@ def test_forgiving_reading(text, expected, noticed):
         ),
         (
             "the mass-loss rates of clusters are approximated by -dM/dt = mu_ev ~ rho_h^{1/2}.",
-            "the mass-loss rates of clusters are approximated by -dM/dt mu_ev rho_h^1/2.",
+            "the mass-loss rates of clusters are approximated by all:-dM/dt mu_ev rho_h^1/2.",
             "-dM/dt is a word, not an operator",
         ),
         # other fields stay fields (the web adds its filters to the query as fields)
         (
             "as in ti:bert, the authors of au:Hu and -survey say there is no id:2301.12345 here.",
-            'as in ti:bert, the authors of au:"Hu" and -survey say there is no all:id:2301.12345'
-            " here.",
+            'as in ti:bert, the authors of au:"Hu" and all:-survey say there is no'
+            " all:id:2301.12345 here.",
             "-survey, id:2301.12345 are words, not operators",
         ),
         # ten words and no punctuation: a cited id is still a word (an id names one paper),
         # an exclusion stays one
         (
-            "our companion paper arXiv:1906.10745 which we apply to potential searches -x",
-            "our companion paper all:arXiv:1906.10745 which we apply to potential searches -x",
+            "our companion paper arXiv:1906.10745 which we apply to potential searches here -x",
+            "our companion paper all:arXiv:1906.10745 which we apply to potential searches here -x",
             "arXiv:1906.10745 is a word, not an operator",
         ),
+        # NOT in pasted text is a word too
+        (
+            "We find that the model does NOT generalize to unseen domains, contrary to claims.",
+            "We find that the model does not generalize to unseen domains, contrary to claims.",
+            "NOT is a word, not an operator",
+        ),
+        # the words exclusions apply to are not counted: a typed list of them stays
+        ("graph, -a -b -c -d -e -f -g -h -i", "graph, -a -b -c -d -e -f -g -h -i", None),
         # typed queries keep them: few words, or many words without written punctuation
         ("arXiv:1906.10745 neutrino, timing", "id:1906.10745 neutrino, timing", None),
         (

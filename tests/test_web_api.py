@@ -145,6 +145,33 @@ def test_search_reads_any_text_with_a_notice(client) -> None:
     assert "unknown field 'excess:'" in body["notice"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # typed alone: "-survey" excludes ("al.)" is not written punctuation once read)
+        "contrastive learning for medical image segmentation with very few labels (see Chen"
+        " et al.) -survey",
+        # typed alone: pasted text, "-C." is a word; the URL is a word with a colon
+        "Our code is at https://github.com/a/b and evaluated on ImageNet-A, -C.",
+        "We find that the model does NOT generalize to unseen domains, contrary to prior claims.",
+        "a study of Erd\\H",
+        "cooling to -5 kelvin",
+    ],
+)
+def test_folded_filters_keep_the_reading_of_the_text(text) -> None:
+    # the API folds cat/from/until into the query's canonical text and reads it again
+    from datetime import date
+
+    from paperscope.rank import query as q
+    from paperscope.serve.web.api import compose_query
+
+    node = q.parse_query(text).node
+    composed = compose_query(text, ["cs.LG"], date(2023, 1, 1), None, strict=False)
+    items = node.items if isinstance(node, q.And) else (node,)
+    filters = (q.Category("cs.lg", False), q.DateRange(date(2023, 1, 1), None))
+    assert q.parse_query(composed).node == q.And((*items, *filters))
+
+
 def test_a_pasted_sentence_keeps_its_dashed_words_with_filters_folded_in(client) -> None:
     # "-C," and "-R." in prose are words; the date filter is added to the query as a field and
     # still applies when the composed query is read again

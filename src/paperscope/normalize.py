@@ -66,8 +66,11 @@ def _accent(match: re.Match[str]) -> str:
     return unicodedata.normalize("NFC", letter + _TEX_ACCENTS[mark])
 
 
-#: Inline and display math, `$...$` and `$$...$$` (an escaped `\$` is a dollar, not a delimiter).
-_MATH_RE = re.compile(r"(?<!\\)(\$\$?)(?:\\.|[^\\$])+?(?<!\\)\1")
+#: Inline and display math, `$...$` and `$$...$$`, by pandoc's rule: the opening `$` has a
+#: non-space right after it, the closing one a non-space right before it and no digit after
+#: it, and an escaped `\$` is a dollar. So "costs $5 and $x^{2}$" has one span, and decoding
+#: the text again (its `\$` now `$`) finds the same spans.
+_MATH_RE = re.compile(r"(?<!\\)(\$\$?)(?!\s)(?:\\.|[^\\$])+?(?<![\s\\])\1(?!\d)")
 #: An unknown control word and its brace ("\cite{", "\mathcal{"): its name stays, and a space
 #: keeps it apart from its argument when the braces go ("\cite foo", not "\citefoo").
 _CONTROL_BRACE_RE = re.compile(r"(\\[A-Za-z]+)\s*\{")

@@ -94,7 +94,6 @@ MIN_PREFIX = 2
 #: are added to the query as fields. Of the 3,568 abstract sentences with punctuation in
 #: bench/search_quality.py's collection, 5 of the 6 that hybrid search missed were such text.
 PROSE_WORDS = 10
-_WRITTEN_RE = re.compile(r"\S[,;:.!?](?:\s|$)")
 
 _FIELDS = {
     "all": "all",
@@ -350,8 +349,24 @@ class _Tok:
 
 
 _FIELD_RE = re.compile(r"([A-Za-z]+):")
-#: A TeX accent written apart from its letter ("\\' c", "\\v s"), which TeX reads as one.
-_ACCENT_GAP_RE = re.compile(r"\\[`'^\"~=.uvHckrdb]\s+[A-Za-z]")
+#: A TeX accent or letter macro written apart from the letters it joins ("Petojevi\\' c",
+#: "\\v s", "M\\o ller", "Stra\\ss e"), which TeX reads as one word; not before a field name.
+_ACCENT_GAP_RE = re.compile(
+    r"\\(?:(?P<mark>[`'^\"~=.])|(?P<accent>[uvHckrdb])|(?P<macro>ss|aa|AA|ae|AE|oe|OE|o|O|l|L|i|j))"
+    r"\s+(?![A-Za-z]+:)(?P<letter>[A-Za-z])"
+)
+
+
+def _join_accent(match: re.Match[str]) -> str:
+    """`\\' c` -> `\\'c`, `\\v s` -> `\\v{s}`, `\\o ller` -> `\\o{}ller`."""
+    letter = match["letter"]
+    if match["mark"]:
+        return f"\\{match['mark']}{letter}"
+    if match["accent"]:
+        return f"\\{match['accent']}{{{letter}}}"
+    return f"\\{match['macro']}{{}}{letter}"
+
+
 _CATEGORY_RE = re.compile(r"[a-z0-9][\w.\- ]*")
 _STOP = set('()"')
 
@@ -402,7 +417,12 @@ def _lex(text: str, forgiving: bool = False, prose: frozenset[str] = frozenset()
                 raise _error(f"unterminated {what} starting", i)
             tokens.append(_Tok("phrase" if ch == '"' else "range", text[i + 1 : j], i))
             i = j + 1
-        elif ch == "-" and "-" not in prose and _negates(text, i, forgiving):
+        elif (
+            ch == "-"
+            and "-" not in prose
+            and not (forgiving and i == value_at)  # "all:-5" is the word "-5"
+            and _negates(text, i, forgiving)
+        ):
             tokens.append(_Tok("minus", ch, i))
             i += 1
         elif (
@@ -419,13 +439,12 @@ def _lex(text: str, forgiving: bool = False, prose: frozenset[str] = frozenset()
                 if forgiving and text[j] == "$" and (math := math_span(text, j)):
                     j = math  # "$\\tilde{O}(\\sqrt{T})$" is one word, as the index reads it
                     continue
-                if forgiving and (gap := _ACCENT_GAP_RE.match(text, j)):
-                    j = gap.end()  # "Petojevi\\' c" is one word too (Petojević)
-                    continue
                 # a backslash keeps the next character (G\\"odel), but not a space or the end
                 escaped = text[j] == "\\" and j + 1 < n and not text[j + 1].isspace()
                 j += 2 if escaped else 1
             word = text[i:j]
+            if "-" in prose and word in ("NOT", "ANDNOT"):
+                word = word.lower()  # an exclusion in pasted text is a word of it
             # lone punctuation ("a - b", "&") carries nothing to search, but "year:.." is a value
             if i == value_at or re.search(r"[\w*]", word):
                 tokens.append(_Tok("word", word, i))
@@ -556,12 +575,17 @@ def _leaf(field: str, tok: _Tok) -> Node:
     if tok.kind == "range" or field in ("date", "year", "after", "before"):
         return _date_leaf(field, tok)
     text = clean_text(tok.text)
-    if "\\" in text or "{" in text:  # TeX decoded as the lexical index decodes a paper's text,
-        # unless decoding breaks the word up or would change it again (printed and read back)
+    phrase = tok.kind == "phrase"
+    if "\\" in text or "{" in text or "~" in text:
+        # TeX decoded as the lexical index decodes a paper's text, unless decoding would
+        # change it again (printed and read back); a word it splits ("Fr\\'echet~distance")
+        # is searched as the phrase it reads as
         decoded = clean_text(tex_to_unicode(text))
         stable = clean_text(tex_to_unicode(decoded)) == decoded
-        if stable and (tok.kind == "phrase" or _single_word(decoded)):
+        if stable and (phrase or _single_word(decoded)):
             text = decoded
+        elif stable and tok.kind == "word" and _single_word(decoded.replace(" ", "")):
+            text, phrase = decoded, True
     if not text:
         raise _error("empty phrase", tok.pos)
     if field == "au":
@@ -570,10 +594,10 @@ def _leaf(field: str, tok: _Tok) -> Node:
         if not text.isdigit() or len(text) > 12:
             raise _error(f"'{text}' is not a topic id", tok.pos, hint="e.g. topic:12")
         return TopicRef(int(text))
-    prefix = tok.kind == "word" and text.endswith("*")
+    prefix = not phrase and text.endswith("*")
     if prefix:
         text = text.rstrip("*")
-    if tok.kind == "word" and "*" in text:
+    if not phrase and "*" in text:
         raise _error("wildcard '*' is only allowed at the end of a word", tok.pos + text.find("*"))
     if prefix and len(text) < MIN_PREFIX:
         raise _error(f"a wildcard needs at least {MIN_PREFIX} characters before '*'", tok.pos)
@@ -587,7 +611,7 @@ def _leaf(field: str, tok: _Tok) -> Node:
         if ident is None or prefix:
             raise _error(f"'{text}' is not an arXiv id", tok.pos, hint="e.g. id:2301.12345")
         return Term("id", ident)
-    return Term(field, text, phrase=tok.kind == "phrase", prefix=prefix)
+    return Term(field, text, phrase=phrase, prefix=prefix)
 
 
 # ---------------------------------------------------------------- public helpers
@@ -624,25 +648,47 @@ class Parsed:
     notice: str | None = None
 
 
-def _prose(text: str, tokens: list[_Tok]) -> tuple[frozenset[str], list[str]]:
-    """What `_lex` is to read as text in `text` (`PROSE_WORDS`: "id" fields, "-" exclusions),
-    and those operators as typed ("arXiv:1906.10745", "-dM/dt"); nothing for a typed query."""
-    bare = sum(
-        tok.kind == "word"
-        and tok.text not in _OPERATORS
-        and (k == 0 or tokens[k - 1].kind != "field")
-        for k, tok in enumerate(tokens)
-    )
-    if bare < PROSE_WORDS:
+def _free_words(tokens: list[_Tok]) -> int:
+    """How many of `tokens` are words searched in every field: not operators, not a field's
+    value or inside a field's group, not the word an exclusion applies to."""
+    count, depth, fielded = 0, 0, []  # fielded: the depths at which a field's group opened
+    for k, tok in enumerate(tokens):
+        before = tokens[k - 1] if k else None
+        if tok.kind == "lparen":
+            depth += 1
+            if before is not None and before.kind == "field":
+                fielded.append(depth)
+        elif tok.kind == "rparen":
+            if fielded and fielded[-1] == depth:
+                fielded.pop()
+            depth = max(depth - 1, 0)
+        elif tok.kind == "word" and tok.text not in _OPERATORS and not fielded:
+            # a word with a colon prints as `all:word:` (a field's value) in canonical form
+            free = before is None or before.kind not in ("field", "minus")
+            count += free and ":" not in tok.text
+    return count
+
+
+def _prose(tokens: list[_Tok]) -> tuple[frozenset[str], list[str]]:
+    """What `_lex` is to read as text in pasted text (`PROSE_WORDS`: "id" fields, "-" and NOT
+    exclusions), and those operators as typed ("arXiv:1906.10745", "-dM/dt"); nothing for a
+    typed query."""
+    if _free_words(tokens) < PROSE_WORDS:
         return frozenset(), []
-    kinds = frozenset(["id", "-"] if _WRITTEN_RE.search(text) else ["id"])
+    # written punctuation ends a word ("al.", "however,"): read on the tokens, which the
+    # canonical form keeps, so the web's folded-in filters never change the reading
+    written = any(t.kind == "word" and len(t.text) > 1 and t.text[-1] in ",;:.!?" for t in tokens)
+    kinds = frozenset(["id", "-"] if written else ["id"])
     shown = []
     for k, tok in enumerate(tokens):
+        after = tokens[k + 1] if k + 1 < len(tokens) else None
+        what = "" if after is None else "(...)" if after.kind == "lparen" else after.text
         if tok.kind == "field" and _FIELDS[tok.text.lower()] == "id":
-            value = tokens[k + 1].text.rstrip(",;:.!?") if k + 1 < len(tokens) else ""
-            shown.append(f"{tok.text}:{value}")
-        elif tok.kind == "minus" and "-" in kinds and k + 1 < len(tokens):
-            shown.append("-" + tokens[k + 1].text.rstrip(",;:.!?"))
+            shown.append(f"{tok.text}:{what.rstrip(',;:.!?')}")
+        elif tok.kind == "minus" and "-" in kinds and after is not None:
+            shown.append("-" + what.rstrip(",;:.!?"))
+        elif tok.is_op("NOT", "ANDNOT") and "-" in kinds:
+            shown.append(tok.text)
     return (kinds if shown else frozenset()), shown
 
 
@@ -667,9 +713,11 @@ def parse_query(text: str, *, strict: bool = False) -> Parsed:
         parse(text)
     except QueryError as exc:
         notice = notice or f"searched as text: {exc}"
+    # "Petojevi\\' c" -> "Petojevi\\'c": one word, as TeX (and the index) read it
+    text = _ACCENT_GAP_RE.sub(_join_accent, text)
     try:
         tokens = _lex(text, forgiving=True)
-        prose, operators = _prose(text, tokens)
+        prose, operators = _prose(tokens)
         if operators:
             tokens = _lex(text, prose=prose)
             shown = ", ".join(operators[:3]) + (", ..." if len(operators) > 3 else "")
@@ -741,9 +789,9 @@ def _bare(term: Term) -> bool:
     """May an all-fields word print without `all:`? Not when it would read as a field
     ("jr:"), an operator or a negation (found by hypothesis: `all:jr:` printed as `jr:`)."""
     text = term.text
-    # a leading "-" stays bare: only the forgiving reading makes such words ("-5"), and it
-    # reads them back as words, where `all:-5` would not parse at all
-    return term.phrase or not (":" in text or text in _OPERATOR_WORDS)
+    # a leading "-" prints as `all:-5`: only the forgiving reading makes such words, and reads
+    # that back as the word whether or not the text around it reads as pasted text
+    return term.phrase or not (":" in text or text in _OPERATOR_WORDS or text.startswith("-"))
 
 
 _OPERATOR_WORDS = {"AND", "OR", "ANDNOT", "NOT", "TO"}
