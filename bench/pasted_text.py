@@ -1,9 +1,10 @@
 """Pasted sentences against a store built the way a user builds one: through an importer.
 
-bench/search_quality.py writes the 1,000 corpus abstracts into its store as they are written,
-TeX and all. A user's papers come through an importer, which decodes TeX accents and macros
-(`normalize.tex_to_unicode`), while the sentences people paste are often copied from the
-source, TeX and all (arXiv's listings, the Kaggle snapshot, a .tex file). This bench writes
+bench/search_quality.py writes the 1,000 corpus papers into its store as they are written,
+TeX and all. A user's papers come through an importer, which decodes TeX in titles and names
+(`normalize.tex_to_unicode`; BibTeX in every field) and keeps abstracts as the source writes
+them, while the sentences people paste are copied from the source or from the page, with or
+without their TeX (arXiv's listings, the Kaggle snapshot, a .tex file). This bench writes
 the corpus as a Kaggle snapshot (bench/out/pasted-corpus.jsonl), imports it with
 `paperscope import` into bench/out/pasted-text.db, and pastes every abstract sentence that
 holds a character besides letters, digits, spaces, commas, full stops and hyphens, as it is
