@@ -21,10 +21,12 @@ from paperscope.normalize import tex_to_unicode
         ("$$x^{2}$$ y~z", "$$x^{2}$$ y z"),
         # an unknown macro keeps its name, apart from its argument
         (r"see \cite{smith} and \url{x}", r"see \cite smith and x"),
-        # escaped dollars are dollars, not math
-        (r"costs \$5 and \$10 in R\'{e}nyi", "costs $5 and $10 in Rényi"),
-        # pandoc's rule: "$5 and $" is not math, so decoding again finds the same span
-        (r"costs \$5 and $x^{2}$", "costs $5 and $x^{2}$"),
+        # escaped dollars are dollars, not math, and stay escaped: decoded, they could pair
+        # with a real one the next time
+        (r"costs \$5 and \$10 in R\'{e}nyi", r"costs \$5 and \$10 in Rényi"),
+        (r"below \$10 per ton of CO$_{2}$", r"below \$10 per ton of CO$_{2}$"),
+        # pandoc's rule: "$5 and $" is not math
+        ("costs $5 and $x^{2}$", "costs $5 and $x^{2}$"),
         # dollars inside braces (DBLP's {$}) open no math: the braces still go
         ("{$}x{$} and {Word}", "$x$ and Word"),
     ],

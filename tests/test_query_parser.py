@@ -91,9 +91,12 @@ def test_pasted_tex_is_read_as_the_index_reads_a_paper() -> None:
         ("Stra\\ss e", "Straße"),
         ('\\AA ngstr\\"om', "Ångström"),
         ("Erd\\H os", "Erdős"),
+        ("Erd\\H {o}s", "Erdős"),
     ]:
         assert parse_query(typed).node == w(word)
     assert parse_query("Erd\\H cat:cs.LG").node == And((w("Erd\\H"), Category("cs.lg", False)))
+    assert parse_query("Stra\\ss OR x").node == Or((w("Straß"), w("x")))
+    assert parse("a~b") == w("a~b")  # strict reads "~" as it did
     # a word that decoding splits is the phrase it reads as
     assert parse_query("Fr\\'echet~distance").node == Term("all", "Fréchet distance", phrase=True)
     # strict keeps its reading: "(" groups, as before

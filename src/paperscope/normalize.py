@@ -53,7 +53,8 @@ _ACCENT_RE = re.compile(
 )
 _LETTER_RE = re.compile(r"\\(ss|aa|AA|ae|AE|oe|OE|o|O|l|L|i|j)(?![A-Za-z])\s?")
 _STYLE_RE = re.compile(r"\\(?:emph|textit|textbf|textrm|textsc|texttt|mathrm|mbox|url)\s*\{")
-_ESCAPES = {r"\&": "&", r"\%": "%", r"\$": "$", r"\_": "_", r"\#": "#", "--": "–"}
+# "\$" stays as written: decoded, it could pair with a real "$" into math the next time
+_ESCAPES = {r"\&": "&", r"\%": "%", r"\_": "_", r"\#": "#", "--": "–"}
 
 
 def _accent(match: re.Match[str]) -> str:

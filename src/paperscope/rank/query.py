@@ -353,13 +353,15 @@ _FIELD_RE = re.compile(r"([A-Za-z]+):")
 #: "\\v s", "M\\o ller", "Stra\\ss e"), which TeX reads as one word; not before a field name.
 _ACCENT_GAP_RE = re.compile(
     r"\\(?:(?P<mark>[`'^\"~=.])|(?P<accent>[uvHckrdb])|(?P<macro>ss|aa|AA|ae|AE|oe|OE|o|O|l|L|i|j))"
-    r"\s+(?![A-Za-z]+:)(?P<letter>[A-Za-z])"
+    r"\s+(?![A-Za-z]+:|(?:AND|OR|NOT|ANDNOT)\b)(?P<letter>[A-Za-z{])"
 )
 
 
 def _join_accent(match: re.Match[str]) -> str:
     """`\\' c` -> `\\'c`, `\\v s` -> `\\v{s}`, `\\o ller` -> `\\o{}ller`."""
     letter = match["letter"]
+    if letter == "{":  # "\\H {o}" -> "\\H{o}"
+        return f"\\{match['mark'] or match['accent'] or match['macro']}{{"
     if match["mark"]:
         return f"\\{match['mark']}{letter}"
     if match["accent"]:
@@ -576,7 +578,7 @@ def _leaf(field: str, tok: _Tok) -> Node:
         return _date_leaf(field, tok)
     text = clean_text(tok.text)
     phrase = tok.kind == "phrase"
-    if "\\" in text or "{" in text or "~" in text:
+    if "\\" in text or "{" in text:
         # TeX decoded as the lexical index decodes a paper's text, unless decoding would
         # change it again (printed and read back); a word it splits ("Fr\\'echet~distance")
         # is searched as the phrase it reads as
@@ -584,7 +586,12 @@ def _leaf(field: str, tok: _Tok) -> Node:
         stable = clean_text(tex_to_unicode(decoded)) == decoded
         if stable and (phrase or _single_word(decoded)):
             text = decoded
-        elif stable and tok.kind == "word" and _single_word(decoded.replace(" ", "")):
+        elif (
+            stable
+            and tok.kind == "word"
+            and "*" not in decoded
+            and _single_word(decoded.replace(" ", ""))
+        ):
             text, phrase = decoded, True
     if not text:
         raise _error("empty phrase", tok.pos)
@@ -816,7 +823,9 @@ def to_string(node: Node) -> str:
         return f"submittedDate:[{low} TO {high}]"
     if isinstance(node, Not):
         inner = to_string(node.item)
-        return f"-{inner}" if isinstance(node.item, _LEAVES) else f"-({inner})"
+        # the forgiving reading negates "-" only before a letter, a quote or a parenthesis
+        bare = isinstance(node.item, _LEAVES) and (inner[0].isalpha() or inner[0] == '"')
+        return f"-{inner}" if bare else f"-({inner})"
     joiner = " OR " if isinstance(node, Or) else " "
     parts = [f"({to_string(i)})" if isinstance(i, And | Or) else to_string(i) for i in node.items]
     return joiner.join(parts)
