@@ -55,6 +55,30 @@ _LETTER_RE = re.compile(r"\\(ss|aa|AA|ae|AE|oe|OE|o|O|l|L|i|j)(?![A-Za-z])\s?")
 _STYLE_RE = re.compile(r"\\(?:emph|textit|textbf|textrm|textsc|texttt|mathrm|mbox|url)\s*\{")
 # "\$" stays as written: decoded, it could pair with a real "$" into math the next time
 _ESCAPES = {r"\&": "&", r"\%": "%", r"\_": "_", r"\#": "#", "--": "–"}
+#: The macros of `_ACCENT_RE` and `_LETTER_RE` written apart from the letters they join
+#: ("Petojevi\' c", "\v s", "\H {o}", "M\o ller"): TeX reads one word there, a reader that
+#: splits text at spaces two. `tex_gap_pattern` fills in what the gap must not be followed by.
+_GAP = (
+    r"\\(?:(?P<mark>[`'^\"~=.])|(?P<accent>[uvHckrdb])|(?P<macro>ss|aa|AA|ae|AE|oe|OE|o|O|l|L|i|j))"
+    r"\s+(?!{unless})(?P<letter>[A-Za-z{{])"
+)
+
+
+def tex_gap_pattern(unless: str) -> re.Pattern[str]:
+    """`_GAP`, not joining before what the regex `unless` matches; use with `join_tex_gap`."""
+    return re.compile(_GAP.format(unless=unless))
+
+
+def join_tex_gap(match: re.Match[str]) -> str:
+    """`\\' c` -> `\\'c`, `\\v s` -> `\\v{s}`, `\\H {o}` -> `\\H{o}`, `\\o ller` -> `\\o{}ller`."""
+    letter = match["letter"]
+    if letter == "{":
+        return f"\\{match['mark'] or match['accent'] or match['macro']}{{"
+    if match["mark"]:
+        return f"\\{match['mark']}{letter}"
+    if match["accent"]:
+        return f"\\{match['accent']}{{{letter}}}"
+    return f"\\{match['macro']}{{}}{letter}"
 
 
 def _accent(match: re.Match[str]) -> str:
@@ -69,8 +93,8 @@ def _accent(match: re.Match[str]) -> str:
 
 #: Inline and display math, `$...$` and `$$...$$`, by pandoc's rule: the opening `$` has a
 #: non-space right after it, the closing one a non-space right before it and no digit after
-#: it, and an escaped `\$` is a dollar. So "costs $5 and $x^{2}$" has one span, and decoding
-#: the text again (its `\$` now `$`) finds the same spans.
+#: it, and an escaped `\$` is a dollar (and stays escaped). So "costs $5 and $x^{2}$" has one
+#: span, and decoding the text again finds the same spans.
 _MATH_RE = re.compile(r"(?<!\\)(\$\$?)(?!\s)(?:\\.|[^\\$])+?(?<![\s\\])\1(?!\d)")
 #: An unknown control word and its brace ("\cite{", "\mathcal{"): its name stays, and a space
 #: keeps it apart from its argument when the braces go ("\cite foo", not "\citefoo").
@@ -86,8 +110,6 @@ def tex_to_unicode(text: str) -> str:
     """
     if "\\" not in text and "{" not in text and "~" not in text:
         return text
-    if "$" not in text:
-        return _decode_prose(text)
     out, at = [], 0
     for start, end in math_spans(text):
         out += [_decode_prose(text[at:start]), text[start:end]]

@@ -74,10 +74,12 @@ from paperscope.errors import QueryError
 from paperscope.normalize import (
     clean_text,
     fold,
+    join_tex_gap,
     math_span,
     name_key,
     normalize_arxiv_id,
     split_name,
+    tex_gap_pattern,
     tex_to_unicode,
 )
 
@@ -94,6 +96,8 @@ MIN_PREFIX = 2
 #: are added to the query as fields. Of the 3,568 abstract sentences with punctuation in
 #: bench/search_quality.py's collection, 5 of the 6 that hybrid search missed were such text.
 PROSE_WORDS = 10
+#: The punctuation of written text, at the end of a word.
+_WRITTEN = ",;:.!?"
 
 _FIELDS = {
     "all": "all",
@@ -349,26 +353,9 @@ class _Tok:
 
 
 _FIELD_RE = re.compile(r"([A-Za-z]+):")
-#: A TeX accent or letter macro written apart from the letters it joins ("Petojevi\\' c",
-#: "\\v s", "M\\o ller", "Stra\\ss e"), which TeX reads as one word; not before a field name.
-_ACCENT_GAP_RE = re.compile(
-    r"\\(?:(?P<mark>[`'^\"~=.])|(?P<accent>[uvHckrdb])|(?P<macro>ss|aa|AA|ae|AE|oe|OE|o|O|l|L|i|j))"
-    r"\s+(?![A-Za-z]+:|(?:AND|OR|NOT|ANDNOT)\b)(?P<letter>[A-Za-z{])"
-)
-
-
-def _join_accent(match: re.Match[str]) -> str:
-    """`\\' c` -> `\\'c`, `\\v s` -> `\\v{s}`, `\\o ller` -> `\\o{}ller`."""
-    letter = match["letter"]
-    if letter == "{":  # "\\H {o}" -> "\\H{o}"
-        return f"\\{match['mark'] or match['accent'] or match['macro']}{{"
-    if match["mark"]:
-        return f"\\{match['mark']}{letter}"
-    if match["accent"]:
-        return f"\\{match['accent']}{{{letter}}}"
-    return f"\\{match['macro']}{{}}{letter}"
-
-
+#: TeX accents written apart from their letters are joined before lexing, but never to a
+#: field name or an operator ("Erd\\H cat:cs.LG" keeps its filter, "Stra\\ss OR x" its OR).
+_ACCENT_GAP_RE = tex_gap_pattern(r"[A-Za-z]+:|(?:AND|OR|NOT|ANDNOT)\b")
 _CATEGORY_RE = re.compile(r"[a-z0-9][\w.\- ]*")
 _STOP = set('()"')
 
@@ -396,7 +383,6 @@ def _lex(text: str, forgiving: bool = False, prose: frozenset[str] = frozenset()
     only at the start of a word, and an unterminated quote is dropped. `prose` (a forgiving
     reading of pasted text, `PROSE_WORDS`) names what is text there: "id" fields, "-"
     exclusions."""
-    forgiving = forgiving or bool(prose)
     tokens: list[_Tok] = []
     i, n = 0, len(text)
     value_at = -1  # where a field's value starts: "ti:foo:bar" searches "foo:bar" in titles
@@ -684,16 +670,16 @@ def _prose(tokens: list[_Tok]) -> tuple[frozenset[str], list[str]]:
         return frozenset(), []
     # written punctuation ends a word ("al.", "however,"): read on the tokens, which the
     # canonical form keeps, so the web's folded-in filters never change the reading
-    written = any(t.kind == "word" and len(t.text) > 1 and t.text[-1] in ",;:.!?" for t in tokens)
+    written = any(t.kind == "word" and len(t.text) > 1 and t.text[-1] in _WRITTEN for t in tokens)
     kinds = frozenset(["id", "-"] if written else ["id"])
     shown = []
     for k, tok in enumerate(tokens):
         after = tokens[k + 1] if k + 1 < len(tokens) else None
         what = "" if after is None else "(...)" if after.kind == "lparen" else after.text
         if tok.kind == "field" and _FIELDS[tok.text.lower()] == "id":
-            shown.append(f"{tok.text}:{what.rstrip(',;:.!?')}")
+            shown.append(f"{tok.text}:{what.rstrip(_WRITTEN)}")
         elif tok.kind == "minus" and "-" in kinds and after is not None:
-            shown.append("-" + what.rstrip(",;:.!?"))
+            shown.append("-" + what.rstrip(_WRITTEN))
         elif tok.is_op("NOT", "ANDNOT") and "-" in kinds:
             shown.append(tok.text)
     return (kinds if shown else frozenset()), shown
@@ -721,12 +707,12 @@ def parse_query(text: str, *, strict: bool = False) -> Parsed:
     except QueryError as exc:
         notice = notice or f"searched as text: {exc}"
     # "Petojevi\\' c" -> "Petojevi\\'c": one word, as TeX (and the index) read it
-    text = _ACCENT_GAP_RE.sub(_join_accent, text)
+    text = _ACCENT_GAP_RE.sub(join_tex_gap, text)
     try:
         tokens = _lex(text, forgiving=True)
         prose, operators = _prose(tokens)
         if operators:
-            tokens = _lex(text, prose=prose)
+            tokens = _lex(text, forgiving=True, prose=prose)
             shown = ", ".join(operators[:3]) + (", ..." if len(operators) > 3 else "")
             what = (
                 "is a word, not an operator" if len(operators) == 1 else "are words, not operators"
