@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import sys
 import time
@@ -31,9 +30,8 @@ from paperscope.ingest.pipeline import import_file
 from paperscope.normalize import title_key
 from paperscope.rank.search import SearchEngine
 from paperscope.store.sqlite import SQLiteStore
+from search_quality import PASTED, abstract_sentences
 from synth import OUT, load_corpus
-
-_PASTED = re.compile(r"[^A-Za-z0-9 ,.\-]")
 
 
 def snapshot(path: Path) -> list[dict]:
@@ -72,8 +70,8 @@ def queries(records: list[dict], store: SQLiteStore) -> list[tuple[str, int]]:
         owners = rowids.get(title_key(" ".join(record["title"].split())), [])
         if len(owners) != 1:
             continue
-        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(record["abstract"].split())):
-            if len(sentence) > 30 and _PASTED.search(sentence):
+        for sentence in abstract_sentences(" ".join(record["abstract"].split())):
+            if PASTED.search(sentence):
                 out.append((sentence, owners[0]))
     return out
 

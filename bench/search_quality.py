@@ -198,7 +198,7 @@ def collection_rowids(store: SQLiteStore) -> dict[int, Paper]:
     return store.load_rowids([r[0] for r in rows])
 
 
-def _sentences(text: str) -> list[str]:
+def abstract_sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s) > 30]
 
 
@@ -214,14 +214,14 @@ def known_item_sets(papers: dict[int, Paper]) -> list[QuerySet]:
         words = [w for w in re.findall(r"\w[\w'-]*", paper.title) if w.lower() not in STOP]
         if len(words) > 1:
             words.pop(rng.randrange(len(words)))
-        found = _sentences(paper.abstract)
+        found = abstract_sentences(paper.abstract)
         sentence = found[len(found) // 2] if found else paper.abstract
         titles.append((paper.title, rowid))
         title_1.append((plain(" ".join(words)), rowid))
         sentences.append((plain(sentence), rowid))
     hostile = []
     for rowid in unique:
-        for sentence in _sentences(papers[rowid].abstract):
+        for sentence in abstract_sentences(papers[rowid].abstract):
             if not re.search(r':|\[|\$|--|"', sentence):
                 continue
             if sentence.count('"') >= 2:  # cut the closing quote: unbalanced, as selected
@@ -237,7 +237,7 @@ def known_item_sets(papers: dict[int, Paper]) -> list[QuerySet]:
 
 
 #: A sentence with any other character is pasted text: TeX, math, symbols, cited ids, quotes.
-_PASTED = re.compile(r"[^A-Za-z0-9 ,.\-]")
+PASTED = re.compile(r"[^A-Za-z0-9 ,.\-]")
 
 
 def pasted_set(collection: dict[int, Paper]) -> QuerySet:
@@ -246,8 +246,8 @@ def pasted_set(collection: dict[int, Paper]) -> QuerySet:
     a sentence found in two papers is left out (it names no one paper)."""
     owners: dict[str, set[int]] = {}
     for rowid, paper in sorted(collection.items()):
-        for sentence in _sentences(paper.abstract or ""):
-            if _PASTED.search(sentence):
+        for sentence in abstract_sentences(paper.abstract or ""):
+            if PASTED.search(sentence):
                 owners.setdefault(sentence, set()).add(rowid)
     queries = [(text, min(rows)) for text, rows in owners.items() if len(rows) == 1]
     return QuerySet("pasted", "known", queries)
