@@ -12,7 +12,7 @@ from paperscope.dates import display_date
 from paperscope.errors import InputError, NotFoundError
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, open_store
-from paperscope.serve.cli.output import console
+from paperscope.serve.cli.output import console, styled
 from paperscope.store.authors import AuthorDirectory, AuthorProfile, AuthorSummary
 
 authors_app = typer.Typer(
@@ -86,7 +86,7 @@ def show(
         typer.echo(orjson.dumps(profile_json(profile), option=orjson.OPT_INDENT_2))
         return
     out = console()
-    out.print(f"[bold]{profile.name}[/] ({profile.slug})", highlight=False)
+    out.print(styled((profile.name, "bold"), f" ({profile.slug})"), highlight=False)
     out.print("spellings: " + ", ".join(f"{n} ({c})" for n, c in profile.variants), highlight=False)
     if profile.affiliations:
         out.print("affiliations: " + "; ".join(profile.affiliations[:5]), highlight=False)

@@ -16,7 +16,7 @@ from paperscope.ingest.harvesters.http import RetryPolicy, make_client
 from paperscope.ingest.harvesters.state import HarvestSummary
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, open_store
-from paperscope.serve.cli.output import console
+from paperscope.serve.cli.output import console, styled
 
 harvest_app = typer.Typer(
     name="harvest",
@@ -114,8 +114,10 @@ class _Run:
     def on_retry(self, problem: str, delay: float, attempt: int, attempts: int) -> None:
         if self.chatty:
             self.err.print(
-                f"[yellow]retry[/] {problem}; waiting {delay:.1f} s "
-                f"(attempt {attempt + 1} of {attempts})"
+                styled(
+                    ("retry", "yellow"),
+                    f" {problem}; waiting {delay:.1f} s (attempt {attempt + 1} of {attempts})",
+                )
             )
 
     def __call__(self, harvest: Callable[..., HarvestSummary], timeout: float) -> None:
@@ -163,12 +165,14 @@ class _Run:
 
     def _print_problems(self, s: HarvestSummary) -> None:
         for bad in s.rejected[:SHOWN_REJECTS]:
-            self.err.print(f"[yellow]rejected[/] {bad.where}: {bad.message}")
+            self.err.print(styled(("rejected", "yellow"), f" {bad.where}: {bad.message}"))
         if len(s.rejected) > SHOWN_REJECTS:
             more = len(s.rejected) - SHOWN_REJECTS
-            self.err.print(f"[yellow]rejected[/] ... and {more} more (--json lists all)")
+            self.err.print(
+                styled(("rejected", "yellow"), f" ... and {more} more (--json lists all)")
+            )
         if s.error:
-            self.err.print(f"[red]error:[/] {s.error}")
+            self.err.print(styled(("error:", "red"), f" {s.error}"))
             if s.hint:
                 self.err.print(f"hint: {s.hint}")
 

@@ -28,6 +28,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.text import Text
 
 #: Seconds between two progress lines when output is not a terminal (the environment
 #: variable PAPERSCOPE_PROGRESS_SECONDS overrides it, say for a test or a chattier log).
@@ -47,12 +48,22 @@ def is_terminal(stream: IO | None) -> bool:
 
 def console(stderr: bool = False, **options) -> Console:
     """A Rich console on stdout (or stderr): the terminal's width on a terminal, else
-    unwrapped lines and no colour. `options` go to `rich.console.Console`."""
+    unwrapped lines and no colour. `options` go to `rich.console.Console`.
+
+    Strings are printed as written, never read as Rich markup: titles, names, file names and
+    queries hold brackets (`[mask]`, `[/x]`) that markup would drop or fail on. Styled text is
+    built with `styled` or `rich.text.Text`."""
     stream = sys.stderr if stderr else sys.stdout
+    options.setdefault("markup", False)
     if is_terminal(stream):
         return Console(stderr=stderr, **options)
     options.update(width=UNWRAPPED, soft_wrap=True, no_color=True)
     return Console(stderr=stderr, **options)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Text from plain strings and (string, style) pairs, none of them read as markup."""
+    return Text.assemble(*parts)
 
 
 def progress_seconds() -> float:
@@ -70,7 +81,9 @@ def progress(label: str | None, unit: Unit, *, quiet: bool = False) -> Progress 
     (None: each task's own description)."""
     if not quiet and not is_terminal(sys.stderr):
         return LineProgress(label, unit)
-    name = TextColumn(label) if label is not None else TextColumn("{task.description}")
+    # labels and descriptions name files, which may hold brackets or braces: shown as written
+    shown = "{task.description}" if label is None else label.replace("{", "{{").replace("}", "}}")
+    name = TextColumn(shown, markup=False)
     if unit == "bytes":
         columns = (name, BarColumn(), DownloadColumn(), TransferSpeedColumn())
     else:

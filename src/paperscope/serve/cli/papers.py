@@ -17,7 +17,7 @@ from paperscope.rank import topics as topics_rank
 from paperscope.rank.search import MAX_LIMIT, SIMILAR_MODE, SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, open_store
-from paperscope.serve.cli.output import console
+from paperscope.serve.cli.output import console, styled
 from paperscope.serve.records import authors_line as _authors_line
 from paperscope.serve.records import paper_full, paper_summary, sources_shown
 from paperscope.store.topics import labels as topic_labels
@@ -121,7 +121,7 @@ def search(
                 f"{names[k]} ({k}) {v}" if k in names else f"{k} {v}"
                 for k, v in list(counts.items())[:12]
             )
-            console().print(f"[bold]{name}[/]: {top}", highlight=False)
+            console().print(styled((name, "bold"), f": {top}"), highlight=False)
 
 
 def _topic_names(store, counts: dict[str, int]) -> dict[str, str]:
@@ -152,7 +152,7 @@ def _print_groups(result, groups: list, aspect: str, as_json: bool) -> None:
         return
     for t, rowids in groups:
         title = f"{t.label} ({t.id})" if t else f"no {aspect} yet"
-        console().print(f"[bold]{title}[/]", highlight=False)
+        console().print(styled((title, "bold")), highlight=False)
         _print_hits([by_rowid[r] for r in rowids])
 
 
@@ -246,7 +246,7 @@ def show(
         typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2))
         return
     out = console()
-    out.print(f"[bold]{paper.title}[/]", highlight=False)
+    out.print(styled((paper.title, "bold")), highlight=False)
     out.print(_authors_line(paper, most=50), highlight=False)
     table = Table(box=None, show_header=False)
     for key in (

@@ -16,7 +16,7 @@ from paperscope.index.embedder import default_embedder
 from paperscope.rank import topics as topics_rank
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, open_store
-from paperscope.serve.cli.output import console
+from paperscope.serve.cli.output import console, styled
 from paperscope.serve.topic_records import detail_json
 from paperscope.store import topics as topic_store
 
@@ -96,7 +96,7 @@ def topics_show(
         return
     out = console()
     t = found.topic
-    out.print(f"[bold]{t.label}[/]  ({t.aspect} {t.id}, {t.size} papers)", highlight=False)
+    out.print(styled((t.label, "bold"), f"  ({t.aspect} {t.id}, {t.size} papers)"), highlight=False)
     if found.parent:
         out.print(f"in: {found.parent.label} ({found.parent.id})", highlight=False)
     for key, items in (
