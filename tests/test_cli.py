@@ -68,6 +68,10 @@ def test_search_show_and_json_contract(db):
 
 
 def test_show_unknown_id_is_a_clear_error(db):
+    assert (
+        cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "--no-embed").exit_code
+        == 0
+    )
     # a real process: the exit code and the exact error and hint lines on stderr, nothing else
     shown = subprocess.run(
         [sys.executable, "-m", "paperscope", "show", "9999.99999", "--db", db],
@@ -131,3 +135,33 @@ def test_every_fixture_imports_into_one_store(db, tmp_path):
     # error responses recorded from the sources are reported, not imported
     assert all("error" in p or "SOURCES" in p or "empty" in p or "no-results" in p for p in failed)
     assert stats(db)["papers"] > 600
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "attention"],
+        ["similar", "2301.00001"],
+        ["show", "2301.00001"],
+        ["stats"],
+        ["authors", "list"],
+        ["authors", "show", "Jane Doe"],
+        ["topics"],
+        ["topics", "show", "1"],
+    ],
+)
+def test_commands_that_read_say_when_the_store_is_missing(args, tmp_path):
+    """A mistyped --db is an error naming the path, in a real process; nothing is created."""
+    missing = tmp_path / "typo" / "papers.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", *args, "--db", str(missing)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"error: no store at {missing}",
+        "hint: `paperscope import FILE --db PATH` creates one; "
+        "--db or $PAPERSCOPE_DB names another",
+    ]
+    assert not missing.parent.exists()

@@ -11,7 +11,7 @@ from rich.table import Table
 from paperscope.dates import display_date
 from paperscope.errors import InputError, NotFoundError
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_store, open_store
 from paperscope.serve.cli.output import console, styled
 from paperscope.store.authors import AuthorDirectory, AuthorProfile, AuthorSummary
 
@@ -79,7 +79,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One author: spellings, papers newest first, papers per year, coauthors, categories."""
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         directory = AuthorDirectory(store)
         profile = directory.profile(_pick(directory, name_or_slug))
     if as_json:
@@ -123,7 +123,7 @@ def list_authors(
     as_json: JsonOption = False,
 ) -> None:
     """Authors with the most papers first (or those whose name fits --name)."""
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         directory = AuthorDirectory(store)
         found = directory.find(name, limit=limit) if name else directory.list(limit=limit)
     if as_json:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from paperscope.config import resolve_db_path
-from paperscope.errors import PaperscopeError
+from paperscope.config import is_db_url, resolve_db_path
+from paperscope.errors import NotFoundError, PaperscopeError
 from paperscope.serve.cli.output import progress
 from paperscope.store.backends import open_store as open_store_at
 from paperscope.store.sqlite import SQLiteStore
@@ -28,7 +28,26 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def open_store(db: str | Path | None) -> SQLiteStore:
+    """The store `--db` names, created when it does not exist (commands that add to it)."""
     return open_store_at(resolve_db_path(db))
+
+
+def existing_db(db: str | Path | None) -> Path | str:
+    """The store `--db` names, which must exist: a command that only reads, given a mistyped
+    path, says so instead of creating an empty store there and finding nothing in it."""
+    target = resolve_db_path(db)
+    if not is_db_url(str(target)) and not Path(target).exists():
+        raise NotFoundError(
+            f"no store at {target}",
+            hint="`paperscope import FILE --db PATH` creates one; "
+            "--db or $PAPERSCOPE_DB names another",
+        )
+    return target
+
+
+def open_existing_store(db: str | Path | None) -> SQLiteStore:
+    """`open_store` for commands that only read (see `existing_db`)."""
+    return open_store_at(existing_db(db))
 
 
 def report_error(exc: PaperscopeError) -> None:

@@ -9,14 +9,19 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from paperscope.config import resolve_db_path
 from paperscope.dates import display_date
 from paperscope.errors import InputError
 from paperscope.index.embedder import default_embedder
 from paperscope.rank import topics as topics_rank
 from paperscope.rank.search import MAX_LIMIT, SIMILAR_MODE, SearchEngine
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, open_store
+from paperscope.serve.cli.options import (
+    DbOption,
+    JsonOption,
+    existing_db,
+    index_progress,
+    open_existing_store,
+)
 from paperscope.serve.cli.output import console, styled
 from paperscope.serve.records import authors_line as _authors_line
 from paperscope.serve.records import paper_full, paper_summary, sources_shown
@@ -65,7 +70,7 @@ def search(
     """
     with (
         index_progress(as_json) as progress,
-        SearchEngine.open(resolve_db_path(db), progress=progress) as engine,
+        SearchEngine.open(existing_db(db), progress=progress) as engine,
     ):
         if group is not None and group not in topics_rank.ALL_ASPECTS:
             raise InputError(
@@ -209,7 +214,7 @@ def similar(
     """Papers nearest to ID by embedding, without the paper itself and its duplicates."""
     with (
         index_progress(as_json) as progress,
-        SearchEngine.open(resolve_db_path(db), progress=progress) as engine,
+        SearchEngine.open(existing_db(db), progress=progress) as engine,
     ):
         if mode != "lexical" and not engine.store.has_vectors():
             # checked before the model loads: without vectors there is nothing to compare
@@ -235,7 +240,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Show one paper with every field and the sources it was merged from."""
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         paper = store.get(paper_id)
         sources = sources_shown(store.paper_sources(paper.id))
         topic = paper_topic(store, paper.id)
@@ -276,7 +281,7 @@ def show(
 @app.command()
 def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Counts of papers, authors and sources in the store."""
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         data = store.stats()
         data["embedded"] = store.count_embedded(default_embedder().version)
         data["without_vectors"] = data["papers"] - data["embedded"]

@@ -15,7 +15,7 @@ from paperscope.index import layout
 from paperscope.index.embedder import default_embedder
 from paperscope.rank import topics as topics_rank
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_store, open_store
 from paperscope.serve.cli.output import console, styled
 from paperscope.serve.topic_records import detail_json
 from paperscope.store import topics as topic_store
@@ -51,7 +51,7 @@ def topics_list(
     if ctx.invoked_subcommand:
         return
     _check_aspect(aspect)
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         rows = topics_rank.summaries(store, aspect)
         drift = topics_rank.drift(store, aspect)
     if as_json:
@@ -86,7 +86,7 @@ def topics_show(
     as_json: JsonOption = False,
 ) -> None:
     """One topic: size, sub-topics, neighbours, papers per month, authors, central papers."""
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         found = topics_rank.detail(store, topic_id)
     if found is None:
         raise InputError(f"no topic {topic_id}", hint="`paperscope topics` lists them")
