@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from conftest import FORMATS, PAGES
-from paperscope.serve.cli import app
+from paperscope.errors import InputError
+from paperscope.serve.cli import app, check_arguments
 
 runner = CliRunner()
 
@@ -165,3 +168,33 @@ def test_commands_that_read_say_when_the_store_is_missing(args, tmp_path):
         "--db or $PAPERSCOPE_DB names another",
     ]
     assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"search", b"norm\xff"],
+        [b"show", b"\xff"],
+        [b"users", b"add", b"\xff@example.org"],
+        [b"follow", b"--user", b"a@example.org", b"--query=attention \xfe"],
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_a_clear_error(args, db):
+    """Not a traceback from deep in the tokenizer or SQLite, and no store is touched."""
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", *args, b"--db", db.encode()],
+        capture_output=True,
+    )
+    assert done.returncode == 1 and done.stdout == b""
+    lines = done.stderr.decode().splitlines()
+    assert lines[0].startswith("error: argument ") and "is not valid UTF-8: b'" in lines[0]
+    assert lines[1].startswith("hint: paperscope reads its arguments as UTF-8 text")
+    assert not Path(db).exists()
+
+
+def test_the_name_of_an_existing_file_may_hold_any_bytes(tmp_path):
+    name = os.fsdecode(bytes(tmp_path) + b"/bad\xff.json")
+    Path(name).write_text("[]")
+    check_arguments(["import", name, "--db", str(tmp_path / "p.db")])
+    with pytest.raises(InputError, match="argument 2 is not valid UTF-8"):
+        check_arguments(["import", name + "-missing"])

@@ -460,3 +460,33 @@ os.kill(os.getpid(), signal.SIGKILL)
         [again] = run(engine, server)
     assert (report.status, report.papers, again.status) == ("sent", 4, "nothing new")
     assert [m["Message-ID"] for m in server.messages] == [message_id]
+
+
+@pytest.mark.parametrize(
+    "name", ["D\rE", "D\nBcc: x@evil.example", "a\tb", "\x1b[31mred", "\u202eevil"]
+)
+def test_a_display_name_with_a_control_character_is_refused(engine, name):
+    accounts = Accounts(engine.store)
+    with pytest.raises(InputError, match="control character"):
+        accounts.add("d@example.org", display_name=name)
+    assert accounts.find("d@example.org") is None
+    user = accounts.add("d@example.org", display_name="  Dee  ")
+    assert user.display_name == "Dee"
+    with pytest.raises(InputError, match="control character"):
+        accounts.set_display_name(user.id, name)
+    assert accounts.get(user.id).display_name == "Dee"
+
+
+def test_a_name_stored_before_the_check_still_gets_its_digest(engine, ada):
+    """A line break in a stored name used to stop the run for every user."""
+    engine.store.conn.execute(
+        "UPDATE users SET display_name = ? WHERE id = ?", ("Ada\r\nBcc: x@evil.example", ada.id)
+    )
+    engine.store.conn.commit()
+    with smtp_server() as server:
+        [report] = run(engine, server)
+    assert report.status == "sent"
+    # one header, the name quoted: no Bcc header smuggled in
+    assert server.messages[0]["To"] == '"Ada Bcc: x@evil.example" <ada@example.org>'
+    assert server.messages[0]["Bcc"] is None
+    assert server.envelopes[0] == ("digest@example.org", ["ada@example.org"])

@@ -20,6 +20,10 @@ from paperscope.errors import InputError, NotFoundError
 from paperscope.store.sqlite import SQLiteStore
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: Control characters and the bidi overrides: a display name goes into email headers (where
+#: a line break ends the header) and onto pages, and none of these belongs in a name.
+_NAME_UNSAFE_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MAX_DISPLAY_NAME = 100
 #: Shorter passwords are refused; longer ones are capped so hashing cannot be made slow.
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 _hasher = PasswordHasher()
@@ -86,6 +90,27 @@ def check_email(email: str) -> str:
     return email
 
 
+def check_display_name(name: str) -> str:
+    """`name` without its outer spaces; an error when it is too long or holds a control
+    character (a line break, a tab, an escape) or a bidi override."""
+    name = name.strip()
+    if len(name) > MAX_DISPLAY_NAME:
+        raise InputError(f"the display name must have at most {MAX_DISPLAY_NAME} characters")
+    bad = _NAME_UNSAFE_RE.search(name)
+    if bad:
+        raise InputError(
+            f"the display name holds a control character ({bad.group()!r} at position "
+            f"{bad.start()}): line breaks, tabs and escapes are not allowed in a name"
+        )
+    return name
+
+
+def safe_display_name(name: str) -> str:
+    """`name` with control characters and bidi overrides taken out: for names stored before
+    `check_display_name` existed."""
+    return " ".join(_NAME_UNSAFE_RE.sub(" ", name).split())
+
+
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise InputError(f"the password must have at least {MIN_PASSWORD} characters")
@@ -109,6 +134,7 @@ class Accounts:
         is_admin: bool = False,
     ) -> User:
         email = check_email(email)
+        display_name = check_display_name(display_name)
         if password is not None:
             check_password(password)
         if self.find(email) is not None:
@@ -180,9 +206,7 @@ class Accounts:
         self.conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
 
     def set_display_name(self, user_id: int, name: str) -> None:
-        name = name.strip()
-        if len(name) > 100:
-            raise InputError("the display name must have at most 100 characters")
+        name = check_display_name(name)
         self.conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (name, user_id))
 
     def local_user(self) -> User:

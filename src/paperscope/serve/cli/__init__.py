@@ -6,11 +6,12 @@ the library (`PaperscopeError`) become ``error: ...`` / ``hint: ...`` and an exi
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 
-from paperscope.errors import PaperscopeError
+from paperscope.errors import InputError, PaperscopeError
 from paperscope.serve.cli.options import report_error
 
 app = typer.Typer(
@@ -41,8 +42,28 @@ def _register() -> None:
     )
 
 
+def check_arguments(args: list[str]) -> None:
+    """Every argument must be UTF-8 text, but for the name of a file that exists.
+
+    Python hands on bytes that are not UTF-8 as lone surrogates, which fail later, deep in
+    the tokenizer or SQLite, with a traceback. A file's name may hold such bytes on Linux, so
+    an argument naming an existing file passes (the importer records it readably)."""
+    for number, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            if os.path.lexists(arg) or os.path.lexists(arg.partition("=")[2]):
+                continue
+            raise InputError(
+                f"argument {number} is not valid UTF-8: {os.fsencode(arg)!r}",
+                hint="paperscope reads its arguments as UTF-8 text; only the name of an "
+                "existing file may hold other bytes",
+            ) from None
+
+
 def main() -> None:
     try:
+        check_arguments(sys.argv[1:])
         app()
     except PaperscopeError as exc:
         report_error(exc)

@@ -45,7 +45,7 @@ from paperscope.rank.topics import diversify, top_topics
 from paperscope.serve.email.config import MailConfig, mail_from_env
 from paperscope.serve.email.smtp import MailError, send_message
 from paperscope.serve.records import authors_line
-from paperscope.store.accounts import Accounts, User
+from paperscope.store.accounts import Accounts, User, safe_display_name
 from paperscope.store.alerts import Alerts, iso, parse_iso
 from paperscope.store.secrets import get_or_create_secret
 from paperscope.store.sqlite import SQLiteStore
@@ -304,7 +304,9 @@ _TEXT = _environment(autoescape=False)
 
 def _to_address(user: User) -> str:
     local, _, domain = parseaddr(user.email)[1].rpartition("@")
-    return str(Address(display_name=user.display_name, username=local, domain=domain))
+    # a name stored before names were checked may hold a line break, which the header refuses
+    name = safe_display_name(user.display_name)
+    return str(Address(display_name=name, username=local, domain=domain))
 
 
 def render(
