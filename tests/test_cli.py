@@ -198,3 +198,21 @@ def test_the_name_of_an_existing_file_may_hold_any_bytes(tmp_path):
     check_arguments(["import", name, "--db", str(tmp_path / "p.db")])
     with pytest.raises(InputError, match="argument 2 is not valid UTF-8"):
         check_arguments(["import", name + "-missing"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["topics", "show", "99999999999999999999"],
+        ["topics", "rebuild", "--seed", "-1"],
+        ["topics", "rebuild", "--seed", "99999999999999999999"],
+        ["unfollow", "--user", "a@example.org", "99999999999999999999"],
+        ["neighbours", "--newest", "99999999999999999999"],
+    ],
+)
+def test_numbers_out_of_range_are_refused_before_the_store_is_read(args, db):
+    """They reached SQLite (OverflowError) or scikit-learn as tracebacks."""
+    result = runner.invoke(app, [*args, "--db", db])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value" in result.output
+    assert not Path(db).exists()

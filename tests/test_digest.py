@@ -170,6 +170,15 @@ def test_only_the_named_user(engine, ada):
     assert [m["To"] for m in server.messages] == ["bob@example.org"]
 
 
+@pytest.mark.parametrize("code", ["cs.P_", "__.PL", "cs.%", "%"])
+def test_a_category_code_is_matched_as_written_not_as_a_pattern(engine, code):
+    """`follow --category` takes "_" (LIKE's any-character): it matched cs.PL as "cs.P_"."""
+    alerts = Alerts(engine.store)
+    assert alerts.category_matches(code, None) == []
+    assert alerts.category_matches("cs.PL", None) != []
+    assert alerts.category_matches("cs", None) != []  # an archive still finds its categories
+
+
 def test_hostile_titles_are_escaped_in_html_and_plain_in_text(engine, ada, db):
     with smtp_server() as server:
         run(engine, server)

@@ -209,11 +209,13 @@ class Alerts:
         archive ("cs", "math") also matches its categories (cs.LG, math.ST). since_day None:
         the papers of the category's newest day (a first digest)."""
         cond, args = self._new(since_day, added_after)
-        # LIKE is case-insensitive for ASCII, so cs.lg finds cs.LG
+        # LIKE is case-insensitive for ASCII, so cs.lg finds cs.LG; a "_" in the code is a
+        # character, not LIKE's any-character
+        code = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self.conn.execute(
             "SELECT p.rowid, substr(p.published, 1, 10) FROM papers p "
-            "WHERE (lower(' ' || p.categories || ' ') LIKE lower(?) "
-            f"OR lower(' ' || p.categories) LIKE lower(?)) AND {cond} "
+            "WHERE (lower(' ' || p.categories || ' ') LIKE lower(?) ESCAPE '\\' "
+            f"OR lower(' ' || p.categories) LIKE lower(?) ESCAPE '\\') AND {cond} "
             "ORDER BY p.published DESC, p.rowid DESC LIMIT ?",
             [f"% {code} %", f"% {code}.%", *args, limit],
         )

@@ -12,6 +12,7 @@ from paperscope.errors import InputError
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import (
+    MAX_ID,
     DbOption,
     JsonOption,
     index_progress,
@@ -65,7 +66,9 @@ def follow(
 @app.command()
 def unfollow(
     user: UserOption,
-    follow_id: Annotated[int, typer.Argument(help="The id `paperscope follows` shows.")],
+    follow_id: Annotated[
+        int, typer.Argument(min=1, max=MAX_ID, help="The id `paperscope follows` shows.")
+    ],
     db: DbOption = None,
 ) -> None:
     """Stop following something."""

@@ -16,6 +16,7 @@ from paperscope.rank.neighbours_follow import follow_vectors
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import (
+    MAX_ID,
     DbOption,
     JsonOption,
     index_progress,
@@ -270,6 +271,7 @@ def neighbours(
         typer.Option(
             "--newest",
             min=1,
+            max=MAX_ID,
             help="Only the N newest papers (say, the feed's). Default: every paper.",
             show_default=False,
         ),

@@ -24,6 +24,8 @@ DbOption = Annotated[
         show_default=False,
     ),
 ]
+#: The largest id a command takes: SQLite's integers are 64-bit.
+MAX_ID = 2**63 - 1
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 

@@ -15,7 +15,13 @@ from paperscope.index import layout
 from paperscope.index.embedder import default_embedder
 from paperscope.rank import topics as topics_rank
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_store, open_store
+from paperscope.serve.cli.options import (
+    MAX_ID,
+    DbOption,
+    JsonOption,
+    open_existing_store,
+    open_store,
+)
 from paperscope.serve.cli.output import console, styled
 from paperscope.serve.topic_records import detail_json
 from paperscope.store import topics as topic_store
@@ -81,7 +87,9 @@ def topics_list(
 
 @topics_app.command("show")
 def topics_show(
-    topic_id: Annotated[int, typer.Argument(metavar="ID", help="Topic id (see `topics`).")],
+    topic_id: Annotated[
+        int, typer.Argument(metavar="ID", min=0, max=MAX_ID, help="Topic id (see `topics`).")
+    ],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -114,7 +122,9 @@ def topics_show(
 @topics_app.command("rebuild")
 def topics_rebuild(
     db: DbOption = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the clustering.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=2**32 - 1, help="Seed of the clustering.")
+    ] = 0,
     aspect: Annotated[
         list[str] | None,
         typer.Option("--aspect", help="Only this aspect (repeatable). Default: all."),
