@@ -216,3 +216,40 @@ def test_numbers_out_of_range_are_refused_before_the_store_is_read(args, db):
     assert result.exit_code == 2, result.output
     assert "Invalid value" in result.output
     assert not Path(db).exists()
+
+
+@pytest.mark.parametrize(
+    ("db_value", "message"),
+    [
+        ("", "error: the store's path is empty"),
+        ("  ", "error: the store's path is empty"),
+        ("sqlite:///tmp/x.db", "error: not a store: 'sqlite:///tmp/x.db'"),
+        ("file:papers.db", "error: not a store: 'file:papers.db'"),
+    ],
+)
+def test_a_store_path_that_is_empty_or_a_url_of_another_kind_is_refused(
+    db_value, message, tmp_path
+):
+    """They created the default store, a file named " ", or ./sqlite:/tmp/x.db."""
+    page = str(PAGES / "author-profile-lin.txt")
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", "import", page, "--no-embed", "--db", db_value],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")},
+    )
+    assert done.returncode == 1 and done.stderr.splitlines()[0] == message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_db_copy_from_a_missing_source_creates_nothing(tmp_path):
+    source, target = tmp_path / "typo.db", tmp_path / "new.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", "db", "copy", str(source), str(target)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == f"error: no store at {source}"
+    assert list(tmp_path.iterdir()) == []

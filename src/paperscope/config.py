@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+from paperscope.errors import InputError
+
+#: A URL scheme or SQLite's "file:" URI form, which would otherwise name a file of that name
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
 
 def default_data_dir() -> Path:
@@ -21,11 +27,23 @@ def resolve_db_path(explicit: str | Path | None = None) -> Path | str:
     """--db PATH, else $PAPERSCOPE_DB, else paperscope.db in the per-user data folder.
 
     A PostgreSQL URL (``postgresql://...``) is returned as the string it is; anything else is
-    the path of a SQLite file."""
+    the path of a SQLite file. An empty `explicit`, or one that is neither (``sqlite:///x``,
+    ``file:x``), is an error: it used to create a store of that odd name, or the default one."""
+    if isinstance(explicit, str) and not explicit.strip():
+        raise InputError("the store's path is empty", hint="--db PATH names a SQLite file")
     for value in (explicit, os.environ.get("PAPERSCOPE_DB")):
-        if value:
-            return str(value) if is_db_url(str(value)) else Path(value).expanduser()
+        if value and str(value).strip():
+            return str(value) if is_db_url(str(value)) else _path(str(value))
     return default_data_dir() / "paperscope.db"
+
+
+def _path(value: str) -> Path:
+    if _SCHEME_RE.match(value) and not Path(value).exists():
+        raise InputError(
+            f"not a store: {value!r}",
+            hint="a store is the path of a SQLite file or a postgresql:// URL",
+        )
+    return Path(value).expanduser()
 
 
 def resolve_index_dir(db: str | Path) -> Path:

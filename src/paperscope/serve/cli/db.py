@@ -10,7 +10,7 @@ from rich.table import Table
 
 from paperscope.config import resolve_db_path
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import JsonOption, library_errors
+from paperscope.serve.cli.options import JsonOption, existing_db, library_errors
 from paperscope.serve.cli.output import console, progress
 from paperscope.store.backends import open_store
 from paperscope.store.copy import copy_store
@@ -34,7 +34,8 @@ def copy(
     checksums of every table on both sides (exit 1 when any differs). A copy that was
     interrupted resumes where it stopped when run again. The indexes of TARGET rebuild on
     first use (or now: `paperscope reindex --db TARGET`)."""
-    src_target, dst_target = resolve_db_path(source), resolve_db_path(target)
+    with library_errors():  # a mistyped SOURCE used to be created empty, and copied: nothing
+        src_target, dst_target = existing_db(source), resolve_db_path(target)
     with (
         library_errors(),
         open_store(src_target) as src,
