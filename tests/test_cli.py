@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from conftest import FORMATS, PAGES
 from paperscope.errors import InputError
 from paperscope.serve.cli import app, check_arguments
+from paperscope.serve.cli.output import progress_seconds
 
 runner = CliRunner()
 
@@ -253,3 +254,43 @@ def test_db_copy_from_a_missing_source_creates_nothing(tmp_path):
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == f"error: no store at {source}"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [("inf", 3600.0), ("1e-300", 0.1), ("nan", 10.0), ("-1", 10.0), ("x", 10.0), ("2", 2.0)],
+)
+def test_progress_seconds_from_the_environment_stay_within_reason(raw, seconds, monkeypatch):
+    monkeypatch.setenv("PAPERSCOPE_PROGRESS_SECONDS", raw)
+    assert progress_seconds() == seconds
+
+
+@pytest.mark.parametrize("option", ["--timeout", "--interval", "--backoff"])
+def test_harvest_waits_are_bounded(option):
+    """--timeout inf overflowed the clock with a traceback."""
+    result = runner.invoke(app, ["harvest", "hf", "--date", "2024-01-01", option, "inf"])
+    assert result.exit_code == 2 and "Invalid value" in result.output
+
+
+@pytest.mark.parametrize("day", ["2024-13-45", ""])
+def test_a_bad_harvest_date_is_named_as_date(day):
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", "harvest", "hf", "--date", day],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == f"error: --date {day!r} is not a date"
+
+
+def test_a_password_on_stdin_that_cannot_be_read_is_a_clear_error(db):
+    add = [sys.executable, "-m", "paperscope", "users", "add", "p@example.org"]
+    add += ["--password-stdin", "--db", db]
+    not_utf8 = subprocess.run(add, input=b"\xff\xfepassword\n", capture_output=True)
+    closed = subprocess.run(add, capture_output=True, preexec_fn=lambda: os.close(0))  # <&-
+    for done, message in (
+        (not_utf8, "error: the password on standard input is not valid UTF-8"),
+        (closed, "error: no standard input to read the password from"),
+    ):
+        assert done.returncode == 1
+        assert done.stderr.decode().splitlines()[0] == message

@@ -51,8 +51,8 @@ class HfParams:
         """(first, last) day to fetch; the last is clamped to today."""
         if self.until and not self.from_day:
             raise InputError("--until needs --from", hint="--date D harvests the single day D")
-        first = _day("--from", self.from_day) if self.from_day else today
-        last = _day("--until", self.until) if self.until else max(first, today)
+        first = parse_day("--from", self.from_day) if self.from_day else today
+        last = parse_day("--until", self.until) if self.until else max(first, today)
         if first > last:
             raise InputError(f"--from {first} is after --until {last}")
         if first > today:
@@ -66,7 +66,8 @@ class HfParams:
         return {"from": self.from_day, "until": self.until}
 
 
-def _day(option: str, value: str) -> date:
+def parse_day(option: str, value: str) -> date:
+    """`value` as a day; an error naming `option` when it is not YYYY-MM-DD."""
     try:
         if len(value) == 10:
             return date.fromisoformat(value)

@@ -45,11 +45,14 @@ BaseUrlOption = Annotated[
         show_default=False,
     ),
 ]
+#: The longest wait a harvest option takes (an hour): `inf` overflowed the clock.
+MAX_SECONDS = 3600.0
 IntervalOption = Annotated[
     float | None,
     typer.Option(
         "--interval",
         min=0.0,
+        max=MAX_SECONDS,
         help="Seconds between requests (default: 3 for arXiv, 1 for Hugging Face).",
         show_default=False,
     ),
@@ -59,9 +62,16 @@ RetriesOption = Annotated[
 ]
 BackoffOption = Annotated[
     float,
-    typer.Option("--backoff", min=0.0, help="First retry delay in seconds; doubles each retry."),
+    typer.Option(
+        "--backoff",
+        min=0.0,
+        max=MAX_SECONDS,
+        help="First retry delay in seconds; doubles each retry.",
+    ),
 ]
-TimeoutOption = Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per request.")]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=0.1, max=MAX_SECONDS, help="Seconds per request.")
+]
 FromOption = Annotated[
     str | None, typer.Option("--from", help="First day, YYYY-MM-DD.", show_default=False)
 ]
@@ -301,6 +311,8 @@ def hf(
     One request per day; the cursor is the last completed day, so a rerun continues from the
     next one. Today is fetched but not final, so a rerun fetches it again.
     """
+    if day is not None:
+        hf_daily.parse_day("--date", day)  # checked here to be named: it is passed as --from
     if day and (from_date or until):
         raise InputError("--date is one day; use either --date or --from/--until")
     params = hf_daily.HfParams(from_day=day or from_date, until=day or until)

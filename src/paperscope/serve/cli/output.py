@@ -33,6 +33,7 @@ from rich.text import Text
 #: Seconds between two progress lines when output is not a terminal (the environment
 #: variable PAPERSCOPE_PROGRESS_SECONDS overrides it, say for a test or a chattier log).
 PROGRESS_SECONDS = 10.0
+MIN_PROGRESS_SECONDS, MAX_PROGRESS_SECONDS = 0.1, 3600.0
 #: The line width used off a terminal: wide enough that nothing real wraps.
 UNWRAPPED = 100_000
 
@@ -72,7 +73,10 @@ def progress_seconds() -> float:
         value = float(raw)
     except ValueError:
         return PROGRESS_SECONDS
-    return value if value > 0 else PROGRESS_SECONDS
+    if not value > 0:  # NaN too
+        return PROGRESS_SECONDS
+    # a timer cannot wait forever (inf overflowed it) and a tiny one floods the log
+    return min(max(value, MIN_PROGRESS_SECONDS), MAX_PROGRESS_SECONDS)
 
 
 def progress(label: str | None, unit: Unit, *, quiet: bool = False) -> Progress | LineProgress:

@@ -37,7 +37,14 @@ def _accounts(db) -> Iterator[Accounts]:
 def _read_password(from_stdin: bool) -> str | None:
     if from_stdin:
         # one line: `printf '%s\n' "$PASSWORD" | paperscope users add ...`
-        return sys.stdin.readline().rstrip("\r\n")
+        if sys.stdin is None:
+            raise InputError("no standard input to read the password from")
+        password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            password.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 arrive as lone surrogates
+            raise InputError("the password on standard input is not valid UTF-8") from None
+        return password
     if sys.stdin.isatty():
         return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return None
