@@ -7,11 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import paperscope
 from conftest import FORMATS, PAGES
 from paperscope.errors import InputError
 from paperscope.serve.cli import app, check_arguments
@@ -294,3 +296,62 @@ def test_a_password_on_stdin_that_cannot_be_read_is_a_clear_error(db):
     ):
         assert done.returncode == 1
         assert done.stderr.decode().splitlines()[0] == message
+
+
+def as_nobody(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`paperscope ARGS` as the unprivileged user nobody (the test runs as root)."""
+    src = str(Path(paperscope.__file__).resolve().parents[1])
+    become = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env"]
+    return subprocess.run(
+        [*become, f"HOME={cwd}", f"PYTHONPATH={src}", sys.executable, "-m", "paperscope", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to become nobody"
+)
+def test_a_store_this_user_may_not_write_is_a_permission_problem_not_damage():
+    """doctor called it damaged and advised `restore BACKUP --force` over it."""
+    # pytest's own temporary folders are closed to other users: one nobody can enter
+    folder = Path(tempfile.mkdtemp())
+    try:
+        folder.chmod(0o755)
+        db = folder / "p.db"
+        page = str(PAGES / "author-profile-lin.txt")
+        assert cli("import", page, "--db", str(db), "--no-embed").exit_code == 0
+        db.chmod(0o644)
+        doctor = as_nobody("doctor", "--quick", "--db", str(db), cwd=folder)
+        assert doctor.returncode == 1
+        assert f"error store: no permission to read and write {db}" in doctor.stdout
+        assert "restore" not in doctor.stdout and "damaged" not in doctor.stdout
+        stats = as_nobody("stats", "--db", str(db), cwd=folder)
+        assert stats.returncode == 1
+        assert stats.stderr.splitlines() == [
+            f"error: cannot open the paper store {db}: no permission to read and write {db}",
+            "hint: check the owner and permissions of the file and its folder",
+        ]
+        folder.chmod(0o700)  # now nobody cannot even reach it: an error, not a traceback
+        hidden = as_nobody("search", "x", "--db", str(db), cwd=Path("/"))
+        assert hidden.returncode == 1
+        assert hidden.stderr.startswith(f"error: cannot open the paper store {db}: no permission")
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_doctor_on_a_missing_store_does_not_advise_a_restore_over_it(tmp_path):
+    missing = tmp_path / "typo.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", "doctor", "--quick", "--db", str(missing)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[:2] == [
+        f"error store: no store at {missing}",
+        f"   run: paperscope import FILE --db {missing}, "
+        f"or paperscope restore BACKUP --db {missing}",
+    ]
+    assert not missing.exists()

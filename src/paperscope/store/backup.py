@@ -48,6 +48,8 @@ class StoreHealth:
     unknown: list[str] = field(default_factory=list)  # from a newer paperscope
     papers: int = 0
     users: int = 0
+    #: why the store cannot be opened when the file is not at fault: missing, or permissions
+    access: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,6 +62,27 @@ class BackupResult:
     bytes: int
     papers: int
     seconds: float
+
+
+def access_problem(path: Path) -> str | None:
+    """Why a SQLite store at `path` cannot be used for a reason other than its contents:
+    it is missing, or this user may not read and write it or write beside it (SQLite keeps
+    its -wal and -shm files in the same folder, even to read). None when there is none."""
+    try:
+        if not path.exists():
+            return f"no store at {path}"
+    except PermissionError:
+        return f"no permission to reach {path}: a folder on its way may not be entered"
+    if not path.is_file():
+        return f"{path} is not a file"
+    if not os.access(path, os.R_OK | os.W_OK):
+        return f"no permission to read and write {path}"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return (
+            f"no permission to write in {path.parent}, where SQLite keeps the store's "
+            "-wal and -shm files"
+        )
+    return None
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
@@ -81,6 +104,10 @@ def _count(conn: sqlite3.Connection, table: str) -> int:
 def check(path: Path, full: bool = True) -> StoreHealth:
     """Integrity (`integrity_check`, or the faster `quick_check`), foreign keys, migrations."""
     health = StoreHealth(str(path))
+    health.access = access_problem(path)
+    if health.access:
+        health.readable = False
+        return health
     try:
         conn = _read_only(path)
     except (sqlite3.DatabaseError, StoreError) as exc:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from paperscope.errors import NotFoundError, StoreError
 from paperscope.model import Paper
 from paperscope.normalize import find_arxiv_id, normalize_arxiv_id, normalize_doi, title_key
+from paperscope.store.backup import access_problem
 from paperscope.store.merge import merge_papers
 from paperscope.store.migrate import apply_pending
 from paperscope.store.rows import (
@@ -128,6 +129,12 @@ class SQLiteStore:
             self.conn.execute("PRAGMA foreign_keys=ON")
             apply_pending(self.conn)
         except sqlite3.DatabaseError as exc:
+            problem = access_problem(self.path) if str(path) != ":memory:" else None
+            if problem:  # not the file's contents, so not "is it a paperscope database?"
+                raise StoreError(
+                    f"cannot open the paper store {path}: {problem}",
+                    hint="check the owner and permissions of the file and its folder",
+                ) from exc
             raise StoreError(
                 f"cannot open the paper store {path}: {exc}",
                 hint="is it a paperscope database? `--db PATH` chooses another file",

@@ -71,6 +71,14 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise SystemExit(130) from None
+    except PermissionError as exc:  # a file or folder this user may not use: not a bug
+        report_error(
+            InputError(
+                f"permission denied: {exc.filename or exc}",
+                hint="check the owner and permissions of that path and its folders",
+            )
+        )
+        raise SystemExit(1) from None
     except BrokenPipeError:
         sys.stderr.close()
         raise SystemExit(0) from None

@@ -7,6 +7,7 @@ checked by the doctor) and the advice. See docs/operations.md.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -16,7 +17,6 @@ from typing import Annotated
 import numpy as np
 import orjson
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from paperscope.config import resolve_db_path
@@ -27,6 +27,7 @@ from paperscope.index.vectors import VectorIndex
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, library_errors
+from paperscope.serve.cli.output import console as output_console
 from paperscope.store.backends import open_store, store_class
 from paperscope.store.backup import StoreHealth
 
@@ -124,6 +125,12 @@ class Check:
 
 
 def _store_checks(health: StoreHealth, db: str) -> list[Check]:
+    if health.access:  # not the file's contents: restoring a backup over it is no fix
+        if health.access.startswith("no store"):
+            fix = f"paperscope import FILE --db {db}, or paperscope restore BACKUP --db {db}"
+        else:
+            fix = f"give this user read and write access to {db} and its folder"
+        return [Check("store", "error", health.access, fix)]
     if not health.readable or health.integrity:
         problems = "; ".join(health.integrity[:3])
         fix = f"paperscope restore BACKUP --db {db} --force"
@@ -203,7 +210,7 @@ def doctor(
     """Check the store's integrity and migrations, the model files and the indexes, and say
     what to run. Changes nothing. Exit code 1 when something is broken."""
     db_path = resolve_db_path(db)
-    shown = str(db) if db else str(db_path)
+    shown = shlex.quote(str(db) if db else str(db_path))  # pasted into the `run:` lines
     health = store_class(db_path).check(db_path, full=not quick)
     checks = _store_checks(health, shown)
     model, embedder = _model_check()
@@ -215,7 +222,7 @@ def doctor(
     if as_json:
         typer.echo(orjson.dumps({"ok": ok, "checks": [asdict(c) for c in checks]}))
     else:
-        console = Console(highlight=False)
+        console = output_console(highlight=False, markup=True)  # unwrapped when piped
         marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "error": "[red]error[/]"}
         for c in checks:
             console.print(f"{marks[c.status]} {escape(c.name)}: {escape(c.detail)}")

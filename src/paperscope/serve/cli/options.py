@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 
 from paperscope.config import is_db_url, resolve_db_path
-from paperscope.errors import NotFoundError, PaperscopeError
+from paperscope.errors import NotFoundError, PaperscopeError, StoreError
 from paperscope.serve.cli.output import progress
 from paperscope.store.backends import open_store as open_store_at
+from paperscope.store.backup import access_problem
 from paperscope.store.sqlite import SQLiteStore
 
 DbOption = Annotated[
@@ -38,11 +39,17 @@ def existing_db(db: str | Path | None) -> Path | str:
     """The store `--db` names, which must exist: a command that only reads, given a mistyped
     path, says so instead of creating an empty store there and finding nothing in it."""
     target = resolve_db_path(db)
-    if not is_db_url(str(target)) and not Path(target).exists():
+    problem = None if is_db_url(str(target)) else access_problem(Path(target))
+    if problem and problem.startswith("no store"):
         raise NotFoundError(
-            f"no store at {target}",
+            problem,
             hint="`paperscope import FILE --db PATH` creates one; "
             "--db or $PAPERSCOPE_DB names another",
+        )
+    if problem:
+        raise StoreError(
+            f"cannot open the paper store {target}: {problem}",
+            hint="check the owner and permissions of the file and its folder",
         )
     return target
 
