@@ -18,6 +18,7 @@ from conftest import FORMATS, PAGES
 from paperscope.errors import InputError
 from paperscope.serve.cli import app, check_arguments
 from paperscope.serve.cli.output import progress_seconds
+from paperscope.store.sqlite import SQLiteStore
 
 runner = CliRunner()
 
@@ -355,3 +356,50 @@ def test_doctor_on_a_missing_store_does_not_advise_a_restore_over_it(tmp_path):
         f"or paperscope restore BACKUP --db {missing}",
     ]
     assert not missing.exists()
+
+
+def test_a_file_where_the_index_folder_goes_is_a_clear_error(db, tmp_path):
+    assert cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "--no-embed")
+    shutil.rmtree(db + ".index", ignore_errors=True)
+    Path(db + ".index").write_text("not a folder")
+    for args, env in (
+        (["search", "attention"], {}),
+        (["search", "attention"], {"PAPERSCOPE_INDEX_DIR": db + ".index/sub"}),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "paperscope", *args, "--db", db],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+        )
+        assert done.returncode == 1
+        assert done.stderr.startswith("error: the index folder ")
+        assert f"{db}.index is a file" in done.stderr
+    doctor = subprocess.run(
+        [sys.executable, "-m", "paperscope", "doctor", "--quick", "--db", db],
+        capture_output=True,
+        text=True,
+    )
+    assert doctor.returncode == 1
+    assert f"error indexes: the index folder {db}.index cannot be made" in doctor.stdout
+
+
+def test_copying_a_damaged_store_is_an_error_line_not_a_traceback(tmp_path):
+    source = tmp_path / "damaged.db"
+    assert cli("import", *map(str, PAGES.glob("*.txt")), "--db", str(source), "--no-embed")
+    with SQLiteStore(source) as store:
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with source.open("r+b") as fh:
+        fh.seek(source.stat().st_size // 2)
+        fh.write(b"\xff" * 8192)
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", "db", "copy", str(source), str(tmp_path / "c.db")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-2:] == [  # after the progress lines
+        "error: the store could not be read: database disk image is malformed",
+        "hint: `paperscope doctor` checks it; `paperscope restore BACKUP` replaces it with a "
+        "backup",
+    ]

@@ -16,8 +16,20 @@ def index_dir(db_path: str | Path) -> Path:
     config.resolve_index_dir says where for PostgreSQL and $PAPERSCOPE_INDEX_DIR.
 
     Deleting the folder is always safe: every index in it is rebuilt from the store.
+    A file where the folder (or one above it) should be is an error that says so.
     """
-    return resolve_index_dir(db_path)
+    folder = resolve_index_dir(db_path)
+    try:
+        there = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    except PermissionError:  # a folder above may not be entered: the mkdir will say where
+        return folder
+    if there is not None and not there.is_dir():
+        raise StoreError(
+            f"the index folder {folder} cannot be made: {there} is a file",
+            hint="move that file away, or choose another folder with --index-dir or "
+            "$PAPERSCOPE_INDEX_DIR; every index in it is rebuilt from the store",
+        )
+    return folder
 
 
 def lexical_dir(db_path: str | Path) -> Path:

@@ -7,11 +7,12 @@ the library (`PaperscopeError`) become ``error: ...`` / ``hint: ...`` and an exi
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 
 import typer
 
-from paperscope.errors import InputError, PaperscopeError
+from paperscope.errors import InputError, PaperscopeError, StoreError
 from paperscope.serve.cli.options import report_error
 
 app = typer.Typer(
@@ -40,6 +41,10 @@ def _register() -> None:
         users,
         web,
     )
+
+
+#: SQLite's words for a file whose pages are damaged, as opposed to a mistake in a query
+_DAMAGE = ("malformed", "not a database", "disk I/O error")
 
 
 def check_arguments(args: list[str]) -> None:
@@ -71,6 +76,17 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise SystemExit(130) from None
+    except sqlite3.DatabaseError as exc:
+        if not any(sign in str(exc) for sign in _DAMAGE):
+            raise  # a bug, not the file: keep the traceback
+        report_error(
+            StoreError(
+                f"the store could not be read: {exc}",
+                hint="`paperscope doctor` checks it; `paperscope restore BACKUP` replaces it "
+                "with a backup",
+            )
+        )
+        raise SystemExit(1) from None
     except PermissionError as exc:  # a file or folder this user may not use: not a bug
         report_error(
             InputError(

@@ -20,6 +20,7 @@ import typer
 from rich.markup import escape
 
 from paperscope.config import resolve_db_path
+from paperscope.errors import StoreError
 from paperscope.index.embedder import default_embedder
 from paperscope.index.lexical import LexicalIndex
 from paperscope.index.paths import index_dir, lexical_dir
@@ -217,7 +218,10 @@ def doctor(
     checks.append(model)
     usable = health.ok and not health.pending
     if usable:
-        checks += _index_checks(db_path, embedder, shown)
+        try:
+            checks += _index_checks(db_path, embedder, shown)
+        except StoreError as exc:  # the index folder cannot be made: a check, not a crash
+            checks.append(Check("indexes", "error", str(exc), exc.hint))
     ok = all(c.status != "error" for c in checks)
     if as_json:
         typer.echo(orjson.dumps({"ok": ok, "checks": [asdict(c) for c in checks]}))
