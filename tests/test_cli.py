@@ -403,3 +403,20 @@ def test_copying_a_damaged_store_is_an_error_line_not_a_traceback(tmp_path):
         "hint: `paperscope doctor` checks it; `paperscope restore BACKUP` replaces it with a "
         "backup",
     ]
+
+
+def test_a_backup_to_a_place_that_cannot_hold_it_is_a_clear_error(db, tmp_path):
+    assert cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "--no-embed")
+    (tmp_path / "a-file").write_text("")
+    places = [tmp_path / "a-file" / "backup.db"]
+    if Path("/proc/self").is_dir():  # a file system where no file can be made
+        places.append(Path("/proc/paperscope-backup.db"))
+    for place in places:
+        done = subprocess.run(
+            [sys.executable, "-m", "paperscope", "backup", str(place), "--db", db],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("error: cannot "), done.stderr
+        assert "Traceback" not in done.stderr

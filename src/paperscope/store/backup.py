@@ -158,7 +158,13 @@ def backup_target(target: str | Path, force: bool = False) -> Path:
         raise InputError(
             f"{target} exists", hint="choose a new file, or --force to replace that backup"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file on the way, a read-only disk, no permission
+        raise InputError(
+            f"cannot make the folder {target.parent} for the backup: {exc.strerror}",
+            hint="choose a folder this user may write",
+        ) from exc
     return target
 
 
@@ -198,7 +204,13 @@ def backup(conn: sqlite3.Connection, target: str | Path, force: bool = False) ->
     started = time.perf_counter()
     target = backup_target(target, force)
     with partial_file(target) as tmp:
-        copy = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            copy = sqlite3.connect(tmp, isolation_level=None)
+        except sqlite3.OperationalError as exc:
+            raise InputError(
+                f"cannot write a backup in {target.parent}: {exc}",
+                hint="choose a folder this user may write, on a disk that is not read-only",
+            ) from exc
         try:
             conn.backup(copy)  # pages=-1: every page in one step, one read transaction
             papers = _count(copy, "papers")
