@@ -375,7 +375,8 @@ _DMY_RE = re.compile(r"^(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})$")
 _MDY_RE = re.compile(r"^([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})$")
 _MD_RE = re.compile(r"^([A-Za-z]+)\.?\s+(\d{1,2})$")
 _MY_RE = re.compile(r"^([A-Za-z]+)\.?,?\s+(\d{4})$")
-_ISO_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?")
+# unanchored at the end for timestamps, but never inside a longer number ("2020-01-123")
+_ISO_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?(?!-?\d)")
 
 
 def month_number(name: str) -> int | None:
