@@ -137,15 +137,6 @@ def batched(items: Iterator[Item], size: int) -> Iterator[tuple[list[Paper], lis
         yield papers, others
 
 
-def checked(items: Iterable[Item]) -> Iterator[Item]:
-    """The importer's items, a paper that cannot be stored turned into a rejected record."""
-    for number, item in enumerate(items, 1):
-        if isinstance(item, Paper) and (reason := validate.problem(item)):
-            yield BadRecord(f"record {number}", f"{validate.label(item)}: {reason}")
-        else:
-            yield item
-
-
 def import_file(
     store: SQLiteStore,
     path: Path,
@@ -167,7 +158,7 @@ def import_file(
     total = path.stat().st_size
     stream, raw = _open(path)
     try:
-        items = checked(importer.parse(stream, str(path)))
+        items = validate.checked(importer.parse(stream, str(path)))
         for papers, others in batched(items, batch_size):
             summary.rejected.extend(i for i in others if isinstance(i, BadRecord))
             deletions = [i.arxiv_id for i in others if isinstance(i, Deletion)]
