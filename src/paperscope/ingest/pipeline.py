@@ -81,11 +81,16 @@ class FileSummary:
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given; folders become the files below them, sorted."""
+    """Files as given; folders become the files below them, sorted.
+
+    A folder with no regular file below it (empty, or only FIFOs, sockets and broken links)
+    stays as itself, so `import_file` reports it rather than it vanishing without a word.
+    """
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out.extend(p for p in sorted(path.rglob("*")) if p.is_file())
+            files = [p for p in sorted(path.rglob("*")) if p.is_file()]
+            out.extend(files or [path])
         else:
             out.append(path)
     return out
@@ -150,6 +155,9 @@ def import_file(
     # surrogates, which SQLite and JSON refuse, so its undecodable bytes become U+FFFD.
     name = readable_name(str(path))
     summary = FileSummary(name)
+    if path.is_dir():
+        summary.error = f"{name}: the folder holds no files to import"
+        return summary
     try:
         importer = choose_importer(path, format_name)
     except PaperscopeError as exc:
@@ -184,6 +192,11 @@ def import_file(
         summary.error += f": {str(exc)[:200]}" if str(exc) else ""
     finally:
         raw.close()
+    if format_name and not summary.error and not summary.records:
+        # Detection only picks a format that recognised the file; a forced one reads anything,
+        # and nothing read is far likelier the wrong format than an empty file.
+        summary.error = f"{name}: no {importer.name} record found"
+        summary.hint = f"is it a {importer.name} file? leave out --format to detect the format"
     if progress:
         progress(total, total)
     return summary

@@ -49,7 +49,8 @@ def import_(
 
     Re-importing a paper merges it with the stored one (matched by arXiv id, DOI, then title
     and first author) and never duplicates it. A malformed record is reported with its file and
-    location and skipped. Exit code 1 if a file could not be read at all.
+    location and skipped. Exit code 1 if a file could not be read at all, a folder holds no
+    file, or a file gives no record under --format.
 
     Papers are committed and searchable by keyword first; then the new ones are embedded for
     semantic search (interruptible: `paperscope embed` resumes).
