@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -420,3 +421,35 @@ def test_a_backup_to_a_place_that_cannot_hold_it_is_a_clear_error(db, tmp_path):
         assert done.returncode == 1, done.stderr
         assert done.stderr.startswith("error: cannot "), done.stderr
         assert "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs and symlinks")
+def test_a_folder_with_no_files_is_an_error_and_the_other_arguments_still_land(db, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    odd = tmp_path / "odd"
+    (odd / "sub").mkdir(parents=True)
+    os.mkfifo(odd / "fifo")
+    (odd / "dangling.json").symlink_to(tmp_path / "missing.json")
+    page = str(PAGES / "author-profile-lin.txt")
+    result = runner.invoke(app, ["import", str(empty), page, str(odd), "--db", db, "--no-embed"])
+    assert result.exit_code == 1
+    assert f"error: {empty}: the folder holds no files to import" in result.stderr
+    assert f"error: {odd}: the folder holds no files to import" in result.stderr
+    assert stats(db)["papers"] == 12
+    alone = runner.invoke(app, ["import", str(empty), "--db", db, "--json"])
+    assert alone.exit_code == 1
+    (row,) = json.loads(alone.stdout)
+    assert (row["path"], row["records"]) == (str(empty), 0)
+    assert "holds no files to import" in row["error"]
+
+
+def test_a_forced_format_that_finds_no_record_is_an_error(db, tmp_path):
+    junk = tmp_path / "random.bin"
+    junk.write_bytes(random.Random(7).randbytes(10_240))
+    result = runner.invoke(
+        app, ["import", "--format", "page-hf-search", str(junk), "--db", db, "--no-embed"]
+    )
+    assert result.exit_code == 1
+    assert f"error: {junk}: no page-hf-search record found" in result.stderr
+    assert "hint:" in result.stderr

@@ -329,3 +329,26 @@ def test_text_around_entries_and_line_numbers():
     assert items[1] == BadRecord(
         "entry b", "entry not closed: unbalanced braces or a missing '}' (entry starting at line 5)"
     )
+
+
+@pytest.mark.parametrize(
+    ("year", "published"),
+    [
+        ("2019", "2019"),
+        ("{2019}", "2019"),
+        ('"2020a"', "2020"),  # biblatex-style disambiguation letter
+        ("99999999999999999999999", None),
+        ("12345", None),
+        ('"in press"', None),
+        ('"20/21"', None),
+        ('"c. 1990"', None),
+    ],
+)
+def test_a_year_is_a_standalone_four_digit_number(year: str, published: str | None):
+    (paper,) = parse_text(f"@article{{k, title = {{T}}, year = {year}}}\n")
+    assert paper.published == published
+
+
+def test_a_year_too_long_with_a_month_gives_no_date():
+    (paper,) = parse_text("@article{k, title = {T}, year = {12345}, month = jan}\n")
+    assert paper.published is None

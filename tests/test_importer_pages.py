@@ -450,3 +450,14 @@ def test_listing_bad_records(tmp_path: Path):
         )
     ]
     assert papers[1].title.startswith("SimInversion")
+
+
+def test_listing_year_longer_than_four_digits_is_no_date(tmp_path: Path):
+    lines = _text(LISTING).splitlines()
+    assert lines[27] == "Submitted 6 November, 2024;"
+    lines[27] = "Submitted 6 November, 20245;"  # never read as 2024
+    broken = tmp_path / "listing.txt"
+    broken.write_text("\n".join(lines), encoding="utf-8")
+    papers, bad, _ = run_importer(IMPORTERS["page-arxiv-listing"], broken)
+    assert len(papers) == LISTING_PAPERS - 1
+    assert [b.where for b in bad] == ["line 18"]

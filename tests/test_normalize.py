@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperscope.normalize import tex_to_unicode
+from paperscope.normalize import parse_date, tex_to_unicode
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,8 @@ from paperscope.normalize import tex_to_unicode
 def test_tex_to_unicode(text, expected):
     assert tex_to_unicode(text) == expected
     assert tex_to_unicode(expected) == expected  # decoded text stays as it is
+
+
+@pytest.mark.parametrize("raw", ["2020-011", "2020-01-123", "20201-01-01", "12345"])
+def test_parse_date_never_cuts_a_longer_number_to_a_date(raw):
+    assert parse_date(raw) is None

@@ -64,6 +64,18 @@ def test_origin_name_keeps_harvest_origins():
     assert origin_name("library") == "library"
 
 
+def test_a_backslash_in_a_posix_file_name_is_part_of_the_name():
+    assert origin_name("back\\slash.json") == "back\\slash.json"
+    assert origin_name("/home/u/back\\slash.json") == "back\\slash.json"
+    # paths Windows wrote, which earlier versions stored: a drive or a UNC share
+    assert origin_name("D:\\data\\x.bib") == "x.bib"
+    assert origin_name("\\\\server\\share\\y.bib") == "y.bib"
+
+
+def test_control_characters_in_an_origin_are_shown_escaped():
+    assert origin_name("/srv/evil\x1b[2J\nname.json") == "evil\\x1b[2J\\nname.json"
+
+
 def test_docs_and_bench_name_no_machine_paths():
     """Docs, bench code and bench outputs name paths relative to the repository."""
     root = Path(__file__).resolve().parent.parent

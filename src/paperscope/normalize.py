@@ -175,6 +175,74 @@ def clean_abstract(text: str | None) -> str:
     return "\n".join(p for p in (clean_text(p) for p in paragraphs) if p)
 
 
+# ---------------------------------------------------------------- terminal controls
+
+#: Escape sequences a terminal acts on, taken out whole so no "[31m" is left behind: CSI
+#: (ESC [ or 8-bit CSI, parameters, final byte), the string commands OSC, DCS, SOS, PM and
+#: APC only with their terminator (BEL or ST; an unterminated one would take the rest of the
+#: text with it), and the short ESC sequences (ESC c, ESC ( B ...).
+_ESCAPE_SEQ_RE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -/]*[0-~]"
+)
+#: Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they reorder the
+#: text after them on screen, so a name or title can read as something it does not hold.
+_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+#: C0 controls but NUL, tab and newline; DEL; the C1 controls. NUL is left for the record
+#: check, which rejects it as a sign of a damaged record.
+_CONTROL_CLASS = "\x01-\x08\x0b-\x1f\x7f-\x9f"
+_CONTROL_RE = re.compile(f"[{_CONTROL_CLASS}]")
+_LINE_CONTROL_RE = re.compile(f"[{_CONTROL_CLASS}\t\n]")
+_UNSAFE_RE = re.compile(f"[{_CONTROL_CLASS}{_BIDI}]")
+_LINE_UNSAFE_RE = re.compile(f"[\t\n{_CONTROL_CLASS}{_BIDI}]")
+_BIDI_TABLE = str.maketrans(dict.fromkeys(_BIDI))
+#: What a shown name has escaped: every control (NUL, tab and newline too) and bidi character.
+_SHOWN_UNSAFE_RE = re.compile(f"[\x00\t\n{_CONTROL_CLASS}{_BIDI}]")
+
+
+def strip_controls(text: str, *, multiline: bool = False) -> str:
+    """`text` without terminal control characters and bidi overrides; unchanged if it has none.
+
+    Escape sequences and bidi characters go without a trace (they are never part of the
+    words). Any other control becomes a space, and runs of spaces it leaves are collapsed:
+    controls such as a vertical tab, form feed or NEL sit *between* words in text copied out
+    of PDFs, and dropping them would glue those words together. `multiline` keeps newlines
+    and tabs (abstracts); elsewhere they become spaces too.
+    """
+    if not (_UNSAFE_RE if multiline else _LINE_UNSAFE_RE).search(text):
+        return text
+    text = _ESCAPE_SEQ_RE.sub("", text).translate(_BIDI_TABLE)
+    if multiline:
+        text = _CONTROL_RE.sub(" ", text)
+        return "\n".join(re.sub(r" {2,}", " ", line).strip(" ") for line in text.split("\n"))
+    return re.sub(r" {2,}", " ", _LINE_CONTROL_RE.sub(" ", text)).strip(" ")
+
+
+def escape_controls(text: str) -> str:
+    """`text` with control and bidi characters written as escapes (`\\x1b`, `\\n`, `\\u202e`).
+
+    For names that are shown rather than stored as text (file names, origins): a name must
+    stay recognisable, so nothing is dropped, but nothing in it reaches a terminal raw.
+    """
+    if not _SHOWN_UNSAFE_RE.search(text):
+        return text
+    return _SHOWN_UNSAFE_RE.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def readable_name(name: str) -> str:
+    """A file name as text that can be encoded: undecodable bytes become U+FFFD.
+
+    On POSIX a name is bytes; Python keeps the bytes that are not UTF-8 as lone surrogates
+    (U+DC80-U+DCFF), which can be neither stored in UTF-8 nor written as JSON.
+    """
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate surrogateescape did not make
+        raw = name.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
 def strip_accents(text: str) -> str:
     if text.isascii():
         return text
@@ -375,7 +443,8 @@ _DMY_RE = re.compile(r"^(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})$")
 _MDY_RE = re.compile(r"^([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})$")
 _MD_RE = re.compile(r"^([A-Za-z]+)\.?\s+(\d{1,2})$")
 _MY_RE = re.compile(r"^([A-Za-z]+)\.?,?\s+(\d{4})$")
-_ISO_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?")
+# unanchored at the end for timestamps, but never inside a longer number ("2020-01-123")
+_ISO_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?(?!-?\d)")
 
 
 def month_number(name: str) -> int | None:

@@ -18,6 +18,7 @@ from paperscope.ingest.head import read_head
 from paperscope.ingest.importers.base import Importer
 from paperscope.ingest.registry import by_name, pick_importer
 from paperscope.model import BadRecord, Deletion, Item, Paper
+from paperscope.normalize import readable_name
 from paperscope.store.sqlite import BatchResult, SQLiteStore
 
 DEFAULT_BATCH = 2000
@@ -80,11 +81,16 @@ class FileSummary:
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given; folders become the files below them, sorted."""
+    """Files as given; folders become the files below them, sorted.
+
+    A folder with no regular file below it (empty, or only FIFOs, sockets and broken links)
+    stays as itself, so `import_file` reports it rather than it vanishing without a word.
+    """
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out.extend(p for p in sorted(path.rglob("*")) if p.is_file())
+            files = [p for p in sorted(path.rglob("*")) if p.is_file()]
+            out.extend(files or [path])
         else:
             out.append(path)
     return out
@@ -113,12 +119,12 @@ def choose_importer(path: Path, format_name: str | None) -> Importer:
     try:
         head = read_head(stream)
     except (OSError, EOFError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from exc
+        raise InputError(f"{readable_name(str(path))}: cannot read: {exc}") from exc
     finally:
         raw.close()
     if not head.strip():
-        raise InputError(f"{path}: the file is empty")
-    return pick_importer(head, path.name)
+        raise InputError(f"{readable_name(str(path))}: the file is empty")
+    return pick_importer(head, readable_name(path.name))
 
 
 def batched(items: Iterator[Item], size: int) -> Iterator[tuple[list[Paper], list[Item]]]:
@@ -137,15 +143,6 @@ def batched(items: Iterator[Item], size: int) -> Iterator[tuple[list[Paper], lis
         yield papers, others
 
 
-def checked(items: Iterable[Item]) -> Iterator[Item]:
-    """The importer's items, a paper that cannot be stored turned into a rejected record."""
-    for number, item in enumerate(items, 1):
-        if isinstance(item, Paper) and (reason := validate.problem(item)):
-            yield BadRecord(f"record {number}", f"{validate.label(item)}: {reason}")
-        else:
-            yield item
-
-
 def import_file(
     store: SQLiteStore,
     path: Path,
@@ -154,26 +151,32 @@ def import_file(
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
 ) -> FileSummary:
-    summary = FileSummary(str(path))
+    # The name as recorded, printed and written as JSON: a POSIX name that is not UTF-8 holds
+    # surrogates, which SQLite and JSON refuse, so its undecodable bytes become U+FFFD.
+    name = readable_name(str(path))
+    summary = FileSummary(name)
+    if path.is_dir():
+        summary.error = f"{name}: the folder holds no files to import"
+        return summary
     try:
         importer = choose_importer(path, format_name)
     except PaperscopeError as exc:
         summary.error, summary.hint = str(exc), exc.hint
         return summary
     except OSError as exc:
-        summary.error = f"{path}: cannot read: {exc.strerror or exc}"
+        summary.error = f"{name}: cannot read: {exc.strerror or exc}"
         return summary
     summary.format = importer.name
     total = path.stat().st_size
     stream, raw = _open(path)
     try:
-        items = checked(importer.parse(stream, str(path)))
+        items = validate.checked(importer.parse(stream, name))
         for papers, others in batched(items, batch_size):
             summary.rejected.extend(i for i in others if isinstance(i, BadRecord))
             deletions = [i.arxiv_id for i in others if isinstance(i, Deletion)]
             summary.deletions += len(deletions)
             result = store.write_batch(
-                papers, origin=path.name, deletions=deletions, seen=summary.seen
+                papers, origin=readable_name(path.name), deletions=deletions, seen=summary.seen
             )
             summary.add(result)
             if progress:
@@ -181,14 +184,19 @@ def import_file(
     except PaperscopeError as exc:
         summary.error, summary.hint = str(exc), exc.hint
     except (OSError, EOFError, UnicodeDecodeError) as exc:
-        summary.error = f"{path}: unreadable after {summary.papers} papers: {exc}"
+        summary.error = f"{name}: unreadable after {summary.papers} papers: {exc}"
     except (ValueError, RecursionError, MemoryError) as exc:
         # A parser library giving up on hostile input (too deep, too large) ends the file
         # with a message, never a traceback; the batches before it are committed.
-        summary.error = f"{path}: unreadable after {summary.papers} papers: {type(exc).__name__}"
+        summary.error = f"{name}: unreadable after {summary.papers} papers: {type(exc).__name__}"
         summary.error += f": {str(exc)[:200]}" if str(exc) else ""
     finally:
         raw.close()
+    if format_name and not summary.error and not summary.records:
+        # Detection only picks a format that recognised the file; a forced one reads anything,
+        # and nothing read is far likelier the wrong format than an empty file.
+        summary.error = f"{name}: no {importer.name} record found"
+        summary.hint = f"is it a {importer.name} file? leave out --format to detect the format"
     if progress:
         progress(total, total)
     return summary

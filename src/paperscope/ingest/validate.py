@@ -1,13 +1,19 @@
-"""What a record must be before it is stored, whichever importer read it.
+"""What a record must be before it is stored, whichever importer or harvester read it.
 
-Importers read what a source says; this is the one check between them and the store, so a
-hostile file cannot put a 10 MB title on every page, or NUL bytes and undecodable text into the
-index. A record that fails is rejected with the reason; the rest of its file still lands.
+Importers and harvesters read what a source says; `checked` is the one gate between them and
+the store (`paperscope.ingest.pipeline` for files, `paperscope.ingest.harvesters.state` for
+live harvests), so a hostile source cannot put a 10 MB title on every page, NUL bytes and
+undecodable text into the index, or terminal escape sequences into what `show` and `search`
+print. Control characters are cleaned out (`clean`); a record that still fails is rejected
+with the reason, and the rest of its file or page still lands.
 """
 
 from __future__ import annotations
 
-from paperscope.model import Paper
+from collections.abc import Iterable, Iterator
+
+from paperscope.model import BadRecord, Item, Paper
+from paperscope.normalize import strip_controls
 
 #: Longest accepted text per field, in characters. Real records are far below: titles under
 #: 400, abstracts under 10,000, and the longest author lists (particle physics) about 5,200.
@@ -15,13 +21,56 @@ LIMITS = {"title": 2_000, "abstract": 100_000, "comment": 10_000, "journal_ref":
 MAX_AUTHORS = 20_000
 MAX_NAME = 1_000
 MAX_OTHER = 4_000  # ids, links, categories, organisation
+#: Optional one-line text fields, cleaned like the title.
+_LINE_FIELDS = ("comment", "journal_ref", "organization", "doi", "arxiv_id", "published", "updated")
 #: Characters no text may hold: NUL, and U+FFFE/U+FFFF, which importers put in place of
 #: bytes that are not UTF-8 (see `paperscope.ingest.importers.jsonsafe`).
 FORBIDDEN = {"\x00": "a NUL byte", "\ufffe": "bytes that are not UTF-8", "\uffff": "a U+FFFF"}
 
 
+def checked(items: Iterable[Item]) -> Iterator[Item]:
+    """The items with every paper cleaned, and one that cannot be stored turned into a
+    rejected record ("record N", N counting every item)."""
+    for number, item in enumerate(items, 1):
+        if isinstance(item, Paper):
+            clean(item)
+            if reason := problem(item):
+                yield BadRecord(f"record {number}", f"{label(item)}: {reason}")
+                continue
+        yield item
+
+
+def clean(paper: Paper) -> None:
+    """Take terminal controls and bidi overrides out of every text field of `paper`, in place.
+
+    Stripped, not escaped: they are never part of a title or a name, and escaped they would be
+    indexed and shown as text (`\\x1b[31m`). Only the abstract keeps newlines and tabs.
+    """
+    paper.title = strip_controls(paper.title)
+    paper.abstract = strip_controls(paper.abstract, multiline=True)
+    for name in _LINE_FIELDS:
+        value = getattr(paper, name)
+        if value:
+            setattr(paper, name, strip_controls(value) or None)
+    for author in paper.authors:
+        author.name = strip_controls(author.name)
+        if author.affiliation:
+            author.affiliation = strip_controls(author.affiliation) or None
+        if author.orcid:
+            author.orcid = strip_controls(author.orcid) or None
+    # a name or category of nothing but controls is no name: left out, as importers leave
+    # out empty ones
+    paper.authors = [a for a in paper.authors if a.name]
+    paper.categories = [c for c in map(strip_controls, paper.categories) if c]
+    paper.links = {k: strip_controls(v) for k, v in paper.links.items()}
+    paper.external_ids = {k: strip_controls(v) for k, v in paper.external_ids.items()}
+
+
 def problem(paper: Paper) -> str | None:
     """Why `paper` cannot be stored, or None."""
+    if not paper.title.strip():
+        # what a title of nothing but controls leaves; importers reject a missing one already
+        return "the title is empty"
     for name, limit in LIMITS.items():
         value = getattr(paper, name) or ""
         if len(value) > limit:

@@ -6,7 +6,10 @@ score) from `paperscope search --json` and `GET /api/v1/search`.
 
 from __future__ import annotations
 
+import re
+
 from paperscope.model import Paper
+from paperscope.normalize import escape_controls
 
 
 def paper_summary(paper: Paper, score: float | None = None) -> dict:
@@ -65,15 +68,22 @@ def authors_line(paper: Paper, most: int = 3) -> str:
     return shown
 
 
+#: A path Windows wrote: a drive ("C:\\", "C:/") or a UNC share ("\\\\server"). Only there is a
+#: backslash certainly a separator; in a POSIX name it is an ordinary character.
+_WINDOWS_PATH_RE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
+
+
 def origin_name(origin: str) -> str:
     """What a source's origin shows: a file's name, never the path it had on the server.
 
     Imports store the file name; stores written before that hold the path a file was
-    imported from. Harvest origins (source, URL and parameters) are shown as they are.
+    imported from (a Windows one split at backslashes too). Harvest origins (source, URL and
+    parameters) are shown as they are. Control characters are shown escaped (`\\x1b`, `\\n`).
     """
     if "://" in origin:
-        return origin
-    return origin.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or origin
+        return escape_controls(origin)
+    path = origin.replace("\\", "/") if _WINDOWS_PATH_RE.match(origin) else origin
+    return escape_controls(path.rstrip("/").rsplit("/", 1)[-1] or origin)
 
 
 def sources_shown(sources: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from paperscope.errors import PaperscopeError
+from paperscope.ingest import validate
 from paperscope.model import BadRecord, Deletion, Item, Paper
 from paperscope.store.sqlite import BatchResult, SQLiteStore
 
@@ -174,8 +175,10 @@ def run_harvest(
 
 
 def _commit(store: SQLiteStore, summary: HarvestSummary, page: Page, pages_before: int) -> None:
-    papers = [i for i in page.items if isinstance(i, Paper)]
-    deletions = [i.arxiv_id for i in page.items if isinstance(i, Deletion)]
+    # the same gate as imported files: controls cleaned out, unstorable records rejected
+    items = list(validate.checked(page.items))
+    papers = [i for i in items if isinstance(i, Paper)]
+    deletions = [i.arxiv_id for i in items if isinstance(i, Deletion)]
     # Pages over all runs of this harvest, so a resumed run's progress reads naturally.
     state: dict[str, Any] = {
         "position": page.position,
@@ -192,7 +195,7 @@ def _commit(store: SQLiteStore, summary: HarvestSummary, page: Page, pages_befor
         cursor=(summary.key, orjson.dumps(state).decode()),
     )
     summary.add(result)
-    summary.rejected.extend(i for i in page.items if isinstance(i, BadRecord))
+    summary.rejected.extend(i for i in items if isinstance(i, BadRecord))
     summary.pages += 1
     summary.completed = page.done
     summary.completed_at = state.get("completed_at")

@@ -507,17 +507,24 @@ def _person(raw: str) -> str:
     return clean_name(_tex(raw).replace(",", " "))
 
 
+#: A year field: four digits, and the letter some styles add to tell apart a name's works of
+#: one year ("2020a").
+_YEAR_RE = re.compile(r"(\d{4})[a-z]?")
+
+
 def _published(fields: dict[str, str]) -> str | None:
     date = _tex(fields.get("date"))
     if date:
         parsed = parse_date(date.split("/")[0].strip())
         if parsed:
             return parsed
-    year_match = re.search(r"\d{4}", _tex(fields.get("year")))
+    # The whole field must be the year: a search for four digits would read "12345" as 1234
+    # and "in press" or "c. 1990" are not a year to date a paper by. No date beats a wrong one.
+    year_match = _YEAR_RE.fullmatch(_tex(fields.get("year")).strip())
     if not year_match:
         return None
     # Only what the entry states: `year` alone is a year, with `month` a month, never 1 January.
-    year = year_match.group()
+    year = year_match.group(1)
     month = _month(_tex(fields.get("month")))
     if not month:
         return year

@@ -44,7 +44,8 @@ NAME = "page-arxiv-listing"
 
 _MORE = "\u25bd More"
 _LESS = "\u25b3 Less"
-_DAY = r"\d{1,2} [A-Za-z]+,? \d{4}"
+# (?!\d): "20245" is not the year 2024 followed by a 5
+_DAY = r"\d{1,2} [A-Za-z]+,? \d{4}(?!\d)"
 _SUBMITTED_RE = re.compile(
     rf"^Submitted (?P<last>{_DAY})\s*;?(?:\s*v1 submitted (?P<first>{_DAY})\s*;?)?", re.I
 )

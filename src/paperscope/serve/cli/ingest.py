@@ -12,6 +12,7 @@ from rich.table import Table
 from paperscope.config import resolve_db_path
 from paperscope.ingest.pipeline import DEFAULT_BATCH, FileSummary, expand_paths, import_file
 from paperscope.ingest.registry import all_importers
+from paperscope.normalize import escape_controls, readable_name
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.index import embed_with_progress
@@ -48,7 +49,8 @@ def import_(
 
     Re-importing a paper merges it with the stored one (matched by arXiv id, DOI, then title
     and first author) and never duplicates it. A malformed record is reported with its file and
-    location and skipped. Exit code 1 if a file could not be read at all.
+    location and skipped. Exit code 1 if a file could not be read at all, a folder holds no
+    file, or a file gives no record under --format.
 
     Papers are committed and searchable by keyword first; then the new ones are embedded for
     semantic search (interruptible: `paperscope embed` resumes).
@@ -58,7 +60,7 @@ def import_(
         paths = expand_paths(files)
         with progress(None, "bytes", quiet=quiet or as_json) as bar:
             for path in paths:
-                task = bar.add_task(path.name, total=None)
+                task = bar.add_task(escape_controls(readable_name(path.name)), total=None)
                 summaries.append(
                     import_file(
                         store,
@@ -95,7 +97,7 @@ def _print_summaries(summaries: list[FileSummary]) -> None:
         table.add_column(name.replace("_", " "), justify="right")
     for s in summaries:
         table.add_row(
-            s.path,
+            escape_controls(s.path),
             s.format or "-",
             *(str(getattr(s, k)) for k in counts),
             str(len(s.rejected)),
@@ -110,17 +112,20 @@ def _print_summaries(summaries: list[FileSummary]) -> None:
             str(sum(s.records for s in summaries)),
         )
     out.print(table)
-    # plain lines, never wrapped, so `path:where: message` can be grepped and clicked
+    # plain lines, never wrapped, so `path:where: message` can be grepped and clicked; a name
+    # or message holding ESC or a newline is escaped, never sent to the terminal raw
     for s in summaries:
+        path = escape_controls(s.path)
         for bad in s.rejected[:SHOWN_REJECTS]:
-            typer.secho(f"rejected {s.path}:{bad.where}: {bad.message}", err=True, fg="yellow")
+            line = escape_controls(f"{bad.where}: {bad.message}")
+            typer.secho(f"rejected {path}:{line}", err=True, fg="yellow")
         if len(s.rejected) > SHOWN_REJECTS:
             more = len(s.rejected) - SHOWN_REJECTS
-            typer.secho(f"rejected {s.path}: ... and {more} more (--json lists all)", err=True)
+            typer.secho(f"rejected {path}: ... and {more} more (--json lists all)", err=True)
         if s.error:
-            typer.secho(f"error: {s.error}", err=True, fg="red")
+            typer.secho(f"error: {escape_controls(s.error)}", err=True, fg="red")
             if s.hint:
-                typer.echo(f"hint: {s.hint}", err=True)
+                typer.echo(f"hint: {escape_controls(s.hint)}", err=True)
 
 
 @app.command("formats")
