@@ -35,6 +35,7 @@ from paperscope.store.author_build import (
     write_all,
     write_meta,
 )
+from paperscope.store.author_cluster import MAX_PAIRED_AUTHORS
 from paperscope.store.author_names import PersonName, compatible_initials, name_fold, parse_person
 from paperscope.store.sqlite import SQLiteStore
 
@@ -278,9 +279,14 @@ class AuthorDirectory:
             "ON o2.paper_rowid = o1.paper_rowid AND o2.cluster_id != o1.cluster_id "
             "JOIN author_clusters c ON c.cluster_id = o2.cluster_id "
             # grouped by the key of c, so c's other columns may be selected (PostgreSQL)
-            "WHERE o1.cluster_id = ? GROUP BY c.cluster_id "
+            "WHERE o1.cluster_id = ? "
+            # not a large collaboration (MAX_PAIRED_AUTHORS), as the precomputed counts; the
+            # count stops one past the limit instead of reading a 3,000-author list whole
+            "AND (SELECT count(*) FROM (SELECT 1 FROM author_occurrences o3 "
+            "WHERE o3.paper_rowid = o1.paper_rowid LIMIT ?) AS named) <= ? "
+            "GROUP BY c.cluster_id "
             "ORDER BY shared DESC, c.papers DESC, c.name LIMIT ?",
-            (cid, MAX_COAUTHORS),
+            (cid, MAX_PAIRED_AUTHORS + 1, MAX_PAIRED_AUTHORS, MAX_COAUTHORS),
         )
         return [(AuthorSummary(r[0], r[1], r[2]), r[3]) for r in rows]
 
