@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import orjson
 
 from paperscope.errors import InputError, NotFoundError
+from paperscope.ingest.validate import MAX_NAME
 from paperscope.model import Paper
 from paperscope.store.author_build import (
     MAX_COAUTHORS,
@@ -45,6 +46,12 @@ _CHUNK = 900
 BIG_AUTHOR = 150
 #: Affiliations are read from this many newest papers (they change over a career).
 AFFILIATION_PAPERS = 200
+#: Longest name a look-up takes: the longest an author name in the store may be. Longer text
+#: cannot name anyone, and SQLite refuses LIKE patterns over 50,000 bytes.
+MAX_LOOKUP = MAX_NAME
+#: The escape character of LIKE patterns built from user text: not a backslash, whose reading
+#: in string literals differs between SQL dialects and settings.
+_LIKE_ESCAPE = "!"
 
 
 @dataclass(slots=True)
@@ -347,11 +354,11 @@ class AuthorDirectory:
     def find(self, name: str, limit: int = 20) -> list[AuthorSummary]:
         """People whose slug is `name`, whose name fits it ("J. Hu" fits "Juhua Hu"), or one of
         whose spellings contains it; most papers first."""
-        self.ensure()
-        found: dict[str, AuthorSummary] = {}
-        text = name.strip()
+        text = check_lookup(name)
         if not text:
             return []
+        self.ensure()
+        found: dict[str, AuthorSummary] = {}
         try:
             cid, slug, display = self._cluster_of(text)
             papers = self.conn.execute(
@@ -370,12 +377,12 @@ class AuthorDirectory:
                 other = parse_person(display)
                 if other is not None and _fits(person, other):
                     found.setdefault(slug, AuthorSummary(slug, display, papers))
-        pattern = "%" + name_fold(text).replace("%", "").replace("_", "") + "%"
         for slug, display, papers in self.conn.execute(
             "SELECT c.slug, c.name, c.papers FROM author_variants v "
-            "JOIN author_clusters c ON c.cluster_id = v.cluster_id WHERE v.name_fold LIKE ? "
+            "JOIN author_clusters c ON c.cluster_id = v.cluster_id "
+            f"WHERE v.name_fold LIKE ? ESCAPE '{_LIKE_ESCAPE}' "
             "GROUP BY c.cluster_id ORDER BY c.papers DESC, c.name LIMIT ?",
-            (pattern, limit),
+            (like_contains(name_fold(text)), limit),
         ):
             found.setdefault(slug, AuthorSummary(slug, display, papers))
         ranked = sorted(found.values(), key=lambda s: (-s.papers, s.name))
@@ -519,6 +526,32 @@ class AuthorDirectory:
         if row is None:
             raise NotFoundError(f"no author holds {anchor!r}")
         return row[0]
+
+
+def check_lookup(text: str) -> str:
+    """`text` as a name to look up, stripped; InputError when it cannot name anyone: longer
+    than any stored name, or without a letter or digit (punctuation alone would match every
+    spelling that holds it)."""
+    text = text.strip()
+    if len(text) > MAX_LOOKUP:
+        raise InputError(
+            f"an author name has at most {MAX_LOOKUP:,} characters (this one has {len(text):,})",
+            hint='give a slug (juhua-hu) or a name ("Hu, Juhua")',
+        )
+    if text and not any(ch.isalnum() for ch in text):
+        raise InputError(
+            f"{text!r} has no letters or digits: it cannot name an author",
+            hint='give a slug (juhua-hu) or a name ("Hu, Juhua")',
+        )
+    return text
+
+
+def like_contains(text: str) -> str:
+    """A LIKE pattern (with `ESCAPE '!'`) matching values that contain `text` as written:
+    its `%` and `_` are characters, not wildcards."""
+    for ch in (_LIKE_ESCAPE, "%", "_"):
+        text = text.replace(ch, _LIKE_ESCAPE + ch)
+    return f"%{text}%"
 
 
 def _fits(query: PersonName, other: PersonName) -> bool:
