@@ -175,3 +175,22 @@ def test_an_ambiguous_name_gives_the_real_count(db, capsys):
     err = capsys.readouterr().err
     assert "'an' names more than 10 authors, among them: " in err
     assert "names 10 authors" not in err
+
+
+def test_split_errors_say_what_is_wrong(db, capsys):
+    hers = {p["id"] for p in show(db, "juhua-hu")["papers"]}
+    other = next(p["id"] for p in show(db, "rongmei-lin")["papers"] if p["id"] not in hers)
+    assert exit_code_of("authors", "split", "juhua-hu", "--paper", other, "--db", db) == 1
+    assert f"error: juhua-hu has no paper {other}\n" in capsys.readouterr().err
+    mine = sorted(hers)[0]
+    argv = ["authors", "split", "juhua-hu", "--paper", mine, "--paper", other, "--db", db]
+    assert exit_code_of(*argv) == 1  # one of them is not hers: nothing is split
+    assert f"error: juhua-hu has no paper {other}\n" in capsys.readouterr().err
+    assert len(show(db, "juhua-hu")["papers"]) == len(hers)
+    assert exit_code_of("authors", "split", "qi-qian", "--db", db) == 1
+    err = capsys.readouterr().err
+    assert "error: say what to split off: --variant NAME or --paper ID" in err
+    assert "not both" not in err
+    both = ["--variant", "Qi Qian", "--paper", mine]
+    assert exit_code_of("authors", "split", "qi-qian", *both, "--db", db) == 1
+    assert "error: give --variant NAME or --paper ID, not both" in capsys.readouterr().err

@@ -472,10 +472,12 @@ class AuthorDirectory:
     ) -> str:
         """Move one spelling, or the occurrences on some papers, to a new person; returns its
         slug. The original keeps its slug."""
-        if (variant is None) == (not papers):
+        if variant is None and not papers:
             raise InputError(
-                "split needs either a variant or papers", hint="--variant NAME or --paper ID"
+                "say what to split off: a variant or papers", hint="--variant NAME or --paper ID"
             )
+        if variant is not None and papers:
+            raise InputError("give a variant or papers to split off, not both")
         self.ensure()
         cid, current, _ = self._cluster_of(slug)
         anchor = self._primary_anchor(current)
@@ -486,24 +488,35 @@ class AuthorDirectory:
             wanted = name_fold(variant)
             moving = [r for r in rows if name_fold(r[1]) == wanted]
             kind, data = "split_variant", wanted
-            what = f"spelling {variant!r}"
+            if not moving:
+                raise InputError(
+                    f"{current} has no spelling {variant!r}",
+                    hint=f"`paperscope authors show {current}` lists their spellings",
+                )
+            everything = f"spelling {variant!r} is all of {current}"
         else:
-            rowids = []
+            rowids: dict[int, str] = {}  # rowid -> the id as given
             for ident in papers or []:
                 rowid = self.store.resolve(ident)
                 if rowid is None:
                     raise NotFoundError(f"no paper {ident!r} in the store")
-                rowids.append(rowid)
-            moving = [r for r in rows if r[0] in set(rowids)]
-            kind, data = "split_papers", sorted(set(rowids))
-            what = "those papers"
-        if not moving:
-            raise InputError(
-                f"{current} has no {what}", hint=f"`paperscope authors show {current}`"
-            )
+                rowids.setdefault(rowid, ident)
+            held = {r[0] for r in rows}
+            # one paper that is not theirs fails the split: a typo, or the wrong person
+            missing = [ident for rowid, ident in rowids.items() if rowid not in held]
+            if missing:
+                raise InputError(
+                    f"{current} has no paper{'s' if len(missing) > 1 else ''} "
+                    + ", ".join(missing),
+                    hint=f"`paperscope authors show {current}` lists their papers",
+                )
+            moving = [r for r in rows if r[0] in rowids]
+            kind, data = "split_papers", sorted(rowids)
+            papers_are = "those papers are" if len(rowids) > 1 else "that paper is"
+            everything = f"{papers_are} all of {current}"
         if len(moving) == len(rows):
             raise InputError(
-                f"{what} is all of {current}: nothing would be left",
+                f"{everything}: nothing would be left",
                 hint="split off part of an author, not all of it",
             )
         correction = self._add_correction(kind, anchor, data)

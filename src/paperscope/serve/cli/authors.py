@@ -177,8 +177,17 @@ def split(
     as_json: JsonOption = False,
 ) -> None:
     """Move a spelling or some papers of an author to a new author; prints the new slug."""
-    if (variant is None) == (not papers):
-        raise InputError("give either --variant NAME or --paper ID", hint="not both")
+    if variant is None and not papers:
+        raise InputError(
+            "say what to split off: --variant NAME or --paper ID",
+            hint="--variant moves one spelling to a new author, --paper the occurrence on "
+            "that paper (repeatable); `paperscope authors show SLUG` lists both",
+        )
+    if variant is not None and papers:
+        raise InputError(
+            "give --variant NAME or --paper ID, not both",
+            hint="split off the spelling and the papers in two runs",
+        )
     with open_store(db) as store:
         new = AuthorDirectory(store).split(slug, variant=variant, papers=papers)
     if as_json:
