@@ -459,3 +459,37 @@ def test_newest_rowids_is_the_head_of_the_profile_even_with_names_twice(db_targe
             assert name == "Dana Echo"
             assert rowids == head[:limit], limit
         assert directory.newest_rowids("nobody-here", 5) is None
+
+
+def test_look_ups_and_page_time_coauthors_on_both_backends(db_target):
+    """The SQL of the escaped LIKE and of the page-time coauthor count that leaves out large
+    collaborations runs alike on SQLite and PostgreSQL."""
+    from paperscope.store.author_cluster import MAX_PAIRED_AUTHORS
+    from paperscope.store.backends import open_store
+
+    ordinary = [
+        Paper(
+            title=f"Ordinary paper {i}",
+            authors=[Author("Dana Echo"), Author(f"Other Person{i}"), Author("Ann_a Bell")],
+            categories=["cs.LG"],
+            published=f"2025-01-{1 + i:02d}",
+            arxiv_id=f"2998.{i:05d}",
+        )
+        for i in range(3)
+    ]
+    crowd = collaboration(MAX_PAIRED_AUTHORS + 1, "2998.00099", ["Dana Echo"])
+    with open_store(db_target) as store:
+        store.write_batch([*ordinary, crowd], origin="test")
+        directory = AuthorDirectory(store)
+        profile = directory.profile("dana-echo")
+        assert len(profile.papers) == 4
+        assert sorted((s.slug, n) for s, n in profile.coauthors) == [
+            ("ann-a-bell", 3),
+            ("other-person0", 1),
+            ("other-person1", 1),
+            ("other-person2", 1),
+        ]
+        assert [s.slug for s in directory.find("ann_a")] == ["ann-a-bell"]
+        assert directory.find("an%a") == [] and directory.find("a_n") == []
+        with pytest.raises(InputError):
+            directory.find("!")  # punctuation alone names no one
