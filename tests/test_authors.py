@@ -10,6 +10,7 @@ import pytest
 from conftest import FIXTURES, FORMATS, PAGES
 from paperscope.errors import InputError, NotFoundError
 from paperscope.ingest.pipeline import import_file
+from paperscope.model import Author, Paper
 from paperscope.store.author_names import parse_person, slugify
 from paperscope.store.authors import AuthorDirectory, PaperList
 from paperscope.store.sqlite import SQLiteStore
@@ -259,6 +260,74 @@ def test_a_second_directory_reads_persisted_clusters(pages):
     other_store.close()
 
 
+# ---------------------------------------------------------------- large collaborations
+
+#: Authors on the collaboration paper: about an arXiv hep-ex collaboration's list.
+COLLABORATION = 3000
+
+
+def collaboration(n: int, arxiv_id: str, known: list[str]) -> Paper:
+    """A paper listing `n` authors: the `known` people first, then collaboration members,
+    two thirds with full names and a third with initials only."""
+    members = [
+        f"Ana{i:05d} Collab{i:05d}" if i % 3 else f"B. Crowd{i:05d}" for i in range(n - len(known))
+    ]
+    return Paper(
+        title=f"A measurement by a large collaboration {arxiv_id}",
+        authors=[Author(name) for name in [*known, *members]],
+        categories=["hep-ex"],
+        published="2025-03-01",
+        arxiv_id=arxiv_id,
+    )
+
+
+def coauthor_lists(directory: AuthorDirectory, slugs: list[str]) -> dict[str, list]:
+    return {s: [(c.slug, n) for c, n in directory.profile(s).coauthors] for s in slugs}
+
+
+def count_pairs(store: SQLiteStore) -> int:
+    return store.conn.execute("SELECT count(*) FROM author_coauthors").fetchone()[0]
+
+
+def test_a_large_collaboration_gets_pages_but_no_coauthor_counts(tmp_path):
+    """A paper with thousands of authors gives every author a page and counts as a paper for
+    each, but no coauthor counts or coauthor evidence (which would grow with the square of its
+    authors): the other papers' coauthor lists are those of the store without it, on the
+    catch-up, after a rebuild, precomputed (big_author=1) or counted at page time."""
+    files = (LISTING, PROFILE)
+    with open_with(tmp_path / "without.db", *files) as plain:
+        before = AuthorDirectory(plain, big_author=1)
+        slugs = [s.slug for s in before.list(limit=100_000)]
+        expected = coauthor_lists(before, slugs)
+        people = before.count()
+        hu_papers = len(before.profile("juhua-hu").papers)
+        pairs = count_pairs(plain)
+    assert expected["juhua-hu"][0] == ("qi-qian", 14)
+    with open_with(tmp_path / "with.db", *files) as store:
+        paper = collaboration(COLLABORATION, "2503.00001", ["Juhua Hu", "Rongmei Lin"])
+        store.write_batch([paper], origin="test-collaboration")
+        rowid = store.resolve("2503.00001")
+        directory = AuthorDirectory(store, big_author=1)
+        for build in ("catch-up", "rebuild"):
+            if build == "rebuild":
+                directory.rebuild()
+            shown = directory.slugs_for_paper(rowid)
+            assert len(shown) == COLLABORATION and None not in shown, build
+            assert len(set(shown)) == COLLABORATION, build  # one page per author
+            assert shown[:2] == ["juhua-hu", "rongmei-lin"]
+            assert directory.count() == people + COLLABORATION - 2, build
+            hu = directory.profile("juhua-hu")
+            assert len(hu.papers) == hu_papers + 1 and rowid in [r for r, _ in hu.papers]
+            assert coauthor_lists(directory, slugs) == expected, build
+            for member in (shown[2], shown[-1]):
+                profile = directory.profile(member)
+                assert [r for r, _ in profile.papers] == [rowid] and profile.coauthors == []
+            assert count_pairs(store) == pairs, build  # none from the collaboration
+        # counted at page time (nobody prolific), the lists are the same
+        AuthorDirectory(store).rebuild()
+        assert coauthor_lists(AuthorDirectory(store), slugs) == expected
+
+
 # ---------------------------------------------------------------- corrections
 
 
@@ -390,3 +459,37 @@ def test_newest_rowids_is_the_head_of_the_profile_even_with_names_twice(db_targe
             assert name == "Dana Echo"
             assert rowids == head[:limit], limit
         assert directory.newest_rowids("nobody-here", 5) is None
+
+
+def test_look_ups_and_page_time_coauthors_on_both_backends(db_target):
+    """The SQL of the escaped LIKE and of the page-time coauthor count that leaves out large
+    collaborations runs alike on SQLite and PostgreSQL."""
+    from paperscope.store.author_cluster import MAX_PAIRED_AUTHORS
+    from paperscope.store.backends import open_store
+
+    ordinary = [
+        Paper(
+            title=f"Ordinary paper {i}",
+            authors=[Author("Dana Echo"), Author(f"Other Person{i}"), Author("Ann_a Bell")],
+            categories=["cs.LG"],
+            published=f"2025-01-{1 + i:02d}",
+            arxiv_id=f"2998.{i:05d}",
+        )
+        for i in range(3)
+    ]
+    crowd = collaboration(MAX_PAIRED_AUTHORS + 1, "2998.00099", ["Dana Echo"])
+    with open_store(db_target) as store:
+        store.write_batch([*ordinary, crowd], origin="test")
+        directory = AuthorDirectory(store)
+        profile = directory.profile("dana-echo")
+        assert len(profile.papers) == 4
+        assert sorted((s.slug, n) for s, n in profile.coauthors) == [
+            ("ann-a-bell", 3),
+            ("other-person0", 1),
+            ("other-person1", 1),
+            ("other-person2", 1),
+        ]
+        assert [s.slug for s in directory.find("ann_a")] == ["ann-a-bell"]
+        assert directory.find("an%a") == [] and directory.find("a_n") == []
+        with pytest.raises(InputError):
+            directory.find("!")  # punctuation alone names no one

@@ -129,3 +129,68 @@ def test_split_needs_exactly_one_way(db):
         == 1
     )
     assert exit_code_of("authors", "merge", "juhua-hu", "--db", db) == 1
+
+
+@pytest.mark.parametrize("how", ["show", "list"])
+def test_a_name_past_the_longest_stored_one_is_a_clear_error(db, capsys, how):
+    """SQLite refuses LIKE patterns over 50,000 bytes: a look-up takes at most as many
+    characters as a stored author name may have (1,000), and says so."""
+
+    def run(name: str) -> int:
+        args = ("show", name) if how == "show" else ("list", "--name", name)
+        return exit_code_of("authors", *args, "--db", db)
+
+    assert run("x" * 100_000) == 1
+    err = capsys.readouterr().err
+    assert "error: an author name has at most 1,000 characters (this one has 100,000)" in err
+    assert "hint:" in err and "Traceback" not in err
+    if how == "list":  # the longest name allowed is an ordinary look-up that finds nobody
+        assert json.loads(ok("authors", "list", "--name", "x" * 1000, "--db", db, "--json")) == []
+    else:
+        assert run("x" * 1000) == 1
+        assert "no author" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["%", "_", ",", "\\", "%_%", " - "])
+def test_a_name_without_letters_or_digits_is_a_clear_error(db, capsys, text):
+    for args in (("show", text), ("list", "--name", text)):
+        assert exit_code_of("authors", *args, "--db", db) == 1, args
+        err = capsys.readouterr().err
+        assert "has no letters or digits" in err and "names" not in err, (args, err)
+
+
+def test_like_wildcards_in_a_name_match_only_themselves(db):
+    """`%` and `_` in a name are characters, not wildcards ("a%n" used to be read as "an")."""
+    assert json.loads(ok("authors", "list", "--name", "a%n", "--db", db, "--json")) == []
+    assert json.loads(ok("authors", "list", "--name", "Qi_Qian", "--db", db, "--json")) == []
+    found = json.loads(ok("authors", "list", "--name", "an", "--db", db, "--json"))
+    assert len(found) > 10
+
+
+def test_an_ambiguous_name_gives_the_real_count(db, capsys):
+    assert exit_code_of("authors", "show", "J. Hu", "--db", db) == 1
+    assert "'J. Hu' names 2 authors: " in capsys.readouterr().err
+    # more than the ten it lists: it does not claim ten
+    assert exit_code_of("authors", "show", "an", "--db", db) == 1
+    err = capsys.readouterr().err
+    assert "'an' names more than 10 authors, among them: " in err
+    assert "names 10 authors" not in err
+
+
+def test_split_errors_say_what_is_wrong(db, capsys):
+    hers = {p["id"] for p in show(db, "juhua-hu")["papers"]}
+    other = next(p["id"] for p in show(db, "rongmei-lin")["papers"] if p["id"] not in hers)
+    assert exit_code_of("authors", "split", "juhua-hu", "--paper", other, "--db", db) == 1
+    assert f"error: juhua-hu has no paper {other}\n" in capsys.readouterr().err
+    mine = sorted(hers)[0]
+    argv = ["authors", "split", "juhua-hu", "--paper", mine, "--paper", other, "--db", db]
+    assert exit_code_of(*argv) == 1  # one of them is not hers: nothing is split
+    assert f"error: juhua-hu has no paper {other}\n" in capsys.readouterr().err
+    assert len(show(db, "juhua-hu")["papers"]) == len(hers)
+    assert exit_code_of("authors", "split", "qi-qian", "--db", db) == 1
+    err = capsys.readouterr().err
+    assert "error: say what to split off: --variant NAME or --paper ID" in err
+    assert "not both" not in err
+    both = ["--variant", "Qi Qian", "--paper", mine]
+    assert exit_code_of("authors", "split", "qi-qian", *both, "--db", db) == 1
+    assert "error: give --variant NAME or --paper ID, not both" in capsys.readouterr().err

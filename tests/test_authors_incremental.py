@@ -508,3 +508,82 @@ def test_catch_ups_take_the_whole_block_path_until_the_profiles_are_complete(tmp
         incremental = people(store.conn)
         directory.rebuild()
         assert people(store.conn) == incremental
+
+
+def _crowd(arxiv_id: str, n: int, known: list[str], members: range) -> Paper:
+    """A paper of `n` authors: the `known` people, then collaboration members (full names,
+    and every fourth with initials only) numbered from `members`."""
+    names = [*known]
+    for i in members:
+        if len(names) == n:
+            break
+        names.append(f"C. Crowd{i:04d}" if i % 4 == 0 else f"Ana{i:04d} Crowd{i:04d}")
+    assert len(names) == n
+    return Paper(
+        title=f"A large collaboration {arxiv_id}",
+        authors=[Author(name) for name in names],
+        categories=["hep-ex"],
+        published="2025-06-01",
+        arxiv_id=arxiv_id,
+    )
+
+
+def test_papers_past_the_pairing_limit_catch_up_as_a_rebuild(tmp_path):
+    """A paper with more than MAX_PAIRED_AUTHORS authors gives no coauthor counts or evidence;
+    the catch-up applies that rule as a rebuild does when such a paper arrives, when a paper
+    grows past the limit and when one is deleted, on both catch-up paths. (A new version never
+    shortens an author list: the longer list wins the merge.)"""
+    from paperscope.store.author_cluster import MAX_PAIRED_AUTHORS as LIMIT
+
+    known = ["Juhua Hu", "Qi Qian", "J. Hu", "Rongmei Lin"]
+    members = range(1, 1000)
+    steps = [
+        _crowd("2506.00001", LIMIT + 1, known, members),  # past the limit
+        _crowd("2506.00002", LIMIT, known[:2], members),  # at it: counted
+        _crowd("2506.00002", LIMIT + 1, known[:2], members),  # grows past it
+        _crowd("2506.00003", LIMIT - 1, known[1:], members),
+        "merge",  # a correction in the blocks the next steps touch: the whole-block path
+        _crowd("2506.00003", LIMIT, known[1:], members),
+        _crowd("2506.00003", LIMIT + 1, known[1:], members),
+        _crowd("2506.00001", LIMIT + 2, known, members),
+        "delete",
+    ]
+    paths = []
+    with SQLiteStore(tmp_path / "c.db") as store, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(AuthorDirectory, "rebuild", _refuse)
+        directory = AuthorDirectory(store, big_author=BIG)
+        _import(store, STEPS[0])
+        directory.ensure()
+        for n, step in enumerate(steps):
+            if step == "merge":
+                directory.merge(["ana0001-crowd0001", "ana0002-crowd0002"])
+                continue
+            if step == "delete":
+                store.write_batch([], origin="test-delete", deletions=["2506.00002"])
+            else:
+                store.write_batch([step], origin=f"test-step-{n}")
+            done = directory.ensure()
+            assert done is not None, n
+            paths.append(done.path)
+            incremental = (people(store.conn), _state(store.conn))
+            copy = tmp_path / f"copy{n}.db"
+            store.conn.execute("VACUUM INTO ?", (str(copy),))
+            with SQLiteStore(copy) as other:
+                mp.setattr(AuthorDirectory, "rebuild", REAL_REBUILD)
+                AuthorDirectory(other, big_author=BIG).rebuild()
+                mp.setattr(AuthorDirectory, "rebuild", _refuse)
+                assert (people(other.conn), _state(other.conn)) == incremental, n
+            if n == 5:  # a member of all three papers: only the one at the limit counts
+                (pairs,) = store.conn.execute(
+                    "SELECT count(*) FROM author_coauthors p JOIN author_clusters c "
+                    "ON c.cluster_id = p.cluster_id WHERE c.slug = 'ana0050-crowd0050'"
+                ).fetchone()
+                assert pairs == LIMIT - 2  # its coauthors there; members 1 and 2 are merged
+        assert directory.profile("ana0050-crowd0050").coauthors == []
+        precomputed = [(s.slug, k) for s, k in directory.profile("juhua-hu").coauthors]
+        mp.setattr(AuthorDirectory, "rebuild", REAL_REBUILD)
+        live = AuthorDirectory(store)  # nobody prolific: counted at page time
+        live.rebuild()
+        assert [(s.slug, k) for s, k in live.profile("juhua-hu").coauthors] == precomputed
+        assert live.profile("ana0050-crowd0050").coauthors == []
+    assert paths[:4] == ["patch"] * 4 and set(paths[4:]) == {"blocks"}, paths

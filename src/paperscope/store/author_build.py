@@ -39,6 +39,7 @@ from paperscope.store.author_cluster import (
     close_blocks,
     cluster_authors,
     correction_groups,
+    crowded,
     display_name,
 )
 from paperscope.store.author_names import (
@@ -300,6 +301,10 @@ class _Writer:
         self.slugs = slugs
         self.big_author = big_author
         self.info: dict[int, tuple[int, str]] = {}  # cluster id -> (papers, name), written ones
+        # large collaborations among the papers (snap holds every author of each): they give
+        # no coauthor counts (MAX_PAIRED_AUTHORS)
+        named = Counter(o.paper for o in snap.occs if o.person is not None)
+        self.crowd = {paper for paper, n in named.items() if crowded(n)}
 
     def stored_info(self, ids: Iterable[int]) -> dict[int, tuple[int, str]]:
         """(papers, name) of cluster ids, from this write or the table."""
@@ -360,7 +365,9 @@ class _Writer:
                 "categories": sorted(cats.items(), key=lambda kv: (-kv[1], kv[0])),
             }
             if len(papers) >= self.big_author:
-                together = Counter(itertools.chain.from_iterable(people[p] for p in papers))
+                together = Counter(
+                    itertools.chain.from_iterable(people[p] for p in papers - self.crowd)
+                )
                 del together[cid]
                 out.pairs.extend((cid, c, n) for c, n in together.items())
                 stats["coauthors"] = rank_coauthors(together, self.stored_info)
@@ -600,7 +607,9 @@ def plan_catch_up(
     writer = _Writer(conn, snap, SlugBook(conn, preload=False), big_author)
     rows = writer.rows(clusters, cids, people)
     occurrences_gone, occurrences_moved = _occurrence_changes(old, rows.occurrences, kept)
-    prolific, outside_pairs = _prolific_outside(writer, people, kept_papers, set(cids), big_author)
+    prolific, outside_pairs = _prolific_outside(
+        writer, people, kept_papers - writer.crowd, set(cids), big_author
+    )
     desired = {(c, o): n for c, o, n in rows.pairs}
     desired.update(outside_pairs)
     pairs_gone, pairs_moved = _pair_changes(conn, old_cids, desired)
@@ -762,7 +771,8 @@ def _prolific_outside(
     big_author: int,
 ) -> tuple[set[int], dict[tuple[int, int], int]]:
     """Prolific people outside the reclustered blocks who share a paper with them, and their
-    shared papers with each person of the blocks (only unchanged papers can hold both)."""
+    shared papers with each person of the blocks (only unchanged papers can hold both; the
+    caller leaves out large collaborations, which count no pairs)."""
     outside = {c for p in kept_papers for c in people.get(p, ()) if c not in block_people}
     prolific = {c for c, (n, _) in writer.stored_info(outside).items() if n >= big_author}
     pairs: Counter[tuple[int, int]] = Counter()

@@ -14,6 +14,8 @@ Pure functions over plain records, so the rules can be read and tested apart fro
 4. Corrections (merges, splits) are applied last, in the order they were made, so they hold
    whatever the automatic steps decide after a re-import.
 
+A paper with more than MAX_PAIRED_AUTHORS authors gives no coauthor evidence to steps 2-3.
+
 Steps 1-3 never look beyond one **block** (family + first initial, `block_of`): an occurrence
 only joins or links occurrences of its own block, and reads other authors of its paper only as
 coauthor keys. So clustering some blocks alone (`blocks=`) gives exactly the people a full run
@@ -28,6 +30,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from paperscope.store.author_names import PersonName, compatible_initials, name_fold
+
+#: A paper naming more authors than this is a large collaboration (hep-ex, astronomy, big
+#: consortia list hundreds to thousands). Its authors get pages and the paper counts for each,
+#: but it gives no coauthor evidence (step 2 and 3 below) and no coauthor counts. Everyone on
+#: it shares it with everyone else, so it says nothing about which "J. Hu" someone is, it
+#: would flood every member's coauthor list with people met once, and its n authors would cost
+#: n * n keys and pairs (3,000 authors: 9 million). 100 is far above an ordinary author list
+#: and bounds the coauthor work of one authorship to 99, so building stays linear.
+MAX_PAIRED_AUTHORS = 100
+
+
+def crowded(authors: int) -> bool:
+    """Is a paper with `authors` named authors (occurrences with a parsed name, a hidden
+    profile owner included) a large collaboration (see MAX_PAIRED_AUTHORS)?"""
+    return authors > MAX_PAIRED_AUTHORS
 
 
 @dataclass(slots=True)
@@ -138,11 +155,13 @@ class _Clusterer:
                 members.append(i)
             else:
                 self.initial_only[person.family].append(i)
-        # each paper's authors as family + first initial, shared by all its occurrences
-        self.paper_keys: dict[int, frozenset[str]] = {
-            paper: frozenset(p.short_key for j in members if (p := occs[j].person) is not None)
-            for paper, members in self.by_paper.items()
-        }
+        # each paper's authors as family + first initial, shared by all its occurrences; none
+        # for a large collaboration (MAX_PAIRED_AUTHORS)
+        self.paper_keys: dict[int, frozenset[str]] = {}
+        for paper, members in self.by_paper.items():
+            persons = [p for j in members if (p := occs[j].person) is not None]
+            keys = () if crowded(len(persons)) else (p.short_key for p in persons)
+            self.paper_keys[paper] = frozenset(keys)
 
     def coauthor_keys(self, i: int) -> frozenset[str]:
         """The authors of occurrence i's paper as family + first initial (its own key too:

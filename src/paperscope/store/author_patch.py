@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from paperscope.store.author_cluster import Cluster, _root, block_of
+from paperscope.store.author_cluster import Cluster, _root, block_of, crowded
 from paperscope.store.author_names import compatible_initials, name_fold, parse_person
 from paperscope.store.author_state import (
     PaperView,
@@ -422,6 +422,8 @@ def plan_patch(
                 d_var[cid][name] += sign
             for name, _ in entries:
                 d_occ[cid][name] += sign
+        if crowded(len(rows)):
+            return  # a large collaboration counts no pairs (MAX_PAIRED_AUTHORS)
         on = list(by_person)
         for x in on:
             for o in on:
@@ -743,16 +745,20 @@ def _full_pairs(
     papers |= {p for p, rows in after_rows.items() if any(r[1] == x for r in rows)}
     together: Counter[int] = Counter()
     on: dict[int, set[int]] = defaultdict(set)
+    named: Counter[int] = Counter()  # occurrences per paper: large collaborations count none
     for paper, cid in _rows_in(
         conn,
         "SELECT paper_rowid, cluster_id FROM author_occurrences WHERE paper_rowid IN ({marks})",
         papers - affected,
     ):
         on[paper].add(cid)
+        named[paper] += 1
     for paper in papers & affected:
         on[paper] = {r[1] for r in after_rows.get(paper, [])}
+        named[paper] = len(after_rows.get(paper, []))
     for paper in papers:
-        together.update(on[paper] - {x})
+        if not crowded(named[paper]):
+            together.update(on[paper] - {x})
     return dict(together)
 
 

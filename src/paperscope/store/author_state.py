@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from paperscope.store.author_cluster import Occurrence, block_of
+from paperscope.store.author_cluster import Occurrence, block_of, crowded
 from paperscope.store.author_names import PersonName
 
 STATE_KEY = "state"
@@ -32,7 +32,7 @@ class PaperView:
     """What clustering reads of one paper."""
 
     cats: tuple[str, ...]
-    shorts: frozenset[str]  # its authors as family + first initial
+    shorts: frozenset[str]  # its authors as family + first initial (none: a collaboration)
     fulls: frozenset[str]  # its full-name keys
 
     def row(self, paper: int) -> tuple:
@@ -55,10 +55,12 @@ def paper_views(
     for occ in occs:
         if occ.person is not None:
             persons[occ.paper].append(occ.person)
+    # a large collaboration keeps its full-name keys (two names on one paper are two people)
+    # but gives no coauthor keys, as in _Clusterer.paper_keys
     return {
         paper: PaperView(
             paper_cats.get(paper, ()),
-            frozenset(p.short_key for p in ps),
+            frozenset() if crowded(len(ps)) else frozenset(p.short_key for p in ps),
             frozenset(p.key for p in ps if p.full),
         )
         for paper, ps in persons.items()

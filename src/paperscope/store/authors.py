@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import orjson
 
 from paperscope.errors import InputError, NotFoundError
+from paperscope.ingest.validate import MAX_NAME
 from paperscope.model import Paper
 from paperscope.store.author_build import (
     MAX_COAUTHORS,
@@ -35,6 +36,7 @@ from paperscope.store.author_build import (
     write_all,
     write_meta,
 )
+from paperscope.store.author_cluster import MAX_PAIRED_AUTHORS
 from paperscope.store.author_names import PersonName, compatible_initials, name_fold, parse_person
 from paperscope.store.sqlite import SQLiteStore
 
@@ -44,6 +46,12 @@ _CHUNK = 900
 BIG_AUTHOR = 150
 #: Affiliations are read from this many newest papers (they change over a career).
 AFFILIATION_PAPERS = 200
+#: Longest name a look-up takes: the longest an author name in the store may be. Longer text
+#: cannot name anyone, and SQLite refuses LIKE patterns over 50,000 bytes.
+MAX_LOOKUP = MAX_NAME
+#: The escape character of LIKE patterns built from user text: not a backslash, whose reading
+#: in string literals differs between SQL dialects and settings.
+_LIKE_ESCAPE = "!"
 
 
 @dataclass(slots=True)
@@ -278,9 +286,14 @@ class AuthorDirectory:
             "ON o2.paper_rowid = o1.paper_rowid AND o2.cluster_id != o1.cluster_id "
             "JOIN author_clusters c ON c.cluster_id = o2.cluster_id "
             # grouped by the key of c, so c's other columns may be selected (PostgreSQL)
-            "WHERE o1.cluster_id = ? GROUP BY c.cluster_id "
+            "WHERE o1.cluster_id = ? "
+            # not a large collaboration (MAX_PAIRED_AUTHORS), as the precomputed counts; the
+            # count stops one past the limit instead of reading a 3,000-author list whole
+            "AND (SELECT count(*) FROM (SELECT 1 FROM author_occurrences o3 "
+            "WHERE o3.paper_rowid = o1.paper_rowid LIMIT ?) AS named) <= ? "
+            "GROUP BY c.cluster_id "
             "ORDER BY shared DESC, c.papers DESC, c.name LIMIT ?",
-            (cid, MAX_COAUTHORS),
+            (cid, MAX_PAIRED_AUTHORS + 1, MAX_PAIRED_AUTHORS, MAX_COAUTHORS),
         )
         return [(AuthorSummary(r[0], r[1], r[2]), r[3]) for r in rows]
 
@@ -341,11 +354,11 @@ class AuthorDirectory:
     def find(self, name: str, limit: int = 20) -> list[AuthorSummary]:
         """People whose slug is `name`, whose name fits it ("J. Hu" fits "Juhua Hu"), or one of
         whose spellings contains it; most papers first."""
-        self.ensure()
-        found: dict[str, AuthorSummary] = {}
-        text = name.strip()
+        text = check_lookup(name)
         if not text:
             return []
+        self.ensure()
+        found: dict[str, AuthorSummary] = {}
         try:
             cid, slug, display = self._cluster_of(text)
             papers = self.conn.execute(
@@ -364,12 +377,12 @@ class AuthorDirectory:
                 other = parse_person(display)
                 if other is not None and _fits(person, other):
                     found.setdefault(slug, AuthorSummary(slug, display, papers))
-        pattern = "%" + name_fold(text).replace("%", "").replace("_", "") + "%"
         for slug, display, papers in self.conn.execute(
             "SELECT c.slug, c.name, c.papers FROM author_variants v "
-            "JOIN author_clusters c ON c.cluster_id = v.cluster_id WHERE v.name_fold LIKE ? "
+            "JOIN author_clusters c ON c.cluster_id = v.cluster_id "
+            f"WHERE v.name_fold LIKE ? ESCAPE '{_LIKE_ESCAPE}' "
             "GROUP BY c.cluster_id ORDER BY c.papers DESC, c.name LIMIT ?",
-            (pattern, limit),
+            (like_contains(name_fold(text)), limit),
         ):
             found.setdefault(slug, AuthorSummary(slug, display, papers))
         ranked = sorted(found.values(), key=lambda s: (-s.papers, s.name))
@@ -459,10 +472,12 @@ class AuthorDirectory:
     ) -> str:
         """Move one spelling, or the occurrences on some papers, to a new person; returns its
         slug. The original keeps its slug."""
-        if (variant is None) == (not papers):
+        if variant is None and not papers:
             raise InputError(
-                "split needs either a variant or papers", hint="--variant NAME or --paper ID"
+                "say what to split off: a variant or papers", hint="--variant NAME or --paper ID"
             )
+        if variant is not None and papers:
+            raise InputError("give a variant or papers to split off, not both")
         self.ensure()
         cid, current, _ = self._cluster_of(slug)
         anchor = self._primary_anchor(current)
@@ -473,24 +488,35 @@ class AuthorDirectory:
             wanted = name_fold(variant)
             moving = [r for r in rows if name_fold(r[1]) == wanted]
             kind, data = "split_variant", wanted
-            what = f"spelling {variant!r}"
+            if not moving:
+                raise InputError(
+                    f"{current} has no spelling {variant!r}",
+                    hint=f"`paperscope authors show {current}` lists their spellings",
+                )
+            everything = f"spelling {variant!r} is all of {current}"
         else:
-            rowids = []
+            rowids: dict[int, str] = {}  # rowid -> the id as given
             for ident in papers or []:
                 rowid = self.store.resolve(ident)
                 if rowid is None:
                     raise NotFoundError(f"no paper {ident!r} in the store")
-                rowids.append(rowid)
-            moving = [r for r in rows if r[0] in set(rowids)]
-            kind, data = "split_papers", sorted(set(rowids))
-            what = "those papers"
-        if not moving:
-            raise InputError(
-                f"{current} has no {what}", hint=f"`paperscope authors show {current}`"
-            )
+                rowids.setdefault(rowid, ident)
+            held = {r[0] for r in rows}
+            # one paper that is not theirs fails the split: a typo, or the wrong person
+            missing = [ident for rowid, ident in rowids.items() if rowid not in held]
+            if missing:
+                raise InputError(
+                    f"{current} has no paper{'s' if len(missing) > 1 else ''} "
+                    + ", ".join(missing),
+                    hint=f"`paperscope authors show {current}` lists their papers",
+                )
+            moving = [r for r in rows if r[0] in rowids]
+            kind, data = "split_papers", sorted(rowids)
+            papers_are = "those papers are" if len(rowids) > 1 else "that paper is"
+            everything = f"{papers_are} all of {current}"
         if len(moving) == len(rows):
             raise InputError(
-                f"{what} is all of {current}: nothing would be left",
+                f"{everything}: nothing would be left",
                 hint="split off part of an author, not all of it",
             )
         correction = self._add_correction(kind, anchor, data)
@@ -513,6 +539,32 @@ class AuthorDirectory:
         if row is None:
             raise NotFoundError(f"no author holds {anchor!r}")
         return row[0]
+
+
+def check_lookup(text: str) -> str:
+    """`text` as a name to look up, stripped; InputError when it cannot name anyone: longer
+    than any stored name, or without a letter or digit (punctuation alone would match every
+    spelling that holds it)."""
+    text = text.strip()
+    if len(text) > MAX_LOOKUP:
+        raise InputError(
+            f"an author name has at most {MAX_LOOKUP:,} characters (this one has {len(text):,})",
+            hint='give a slug (juhua-hu) or a name ("Hu, Juhua")',
+        )
+    if text and not any(ch.isalnum() for ch in text):
+        raise InputError(
+            f"{text!r} has no letters or digits: it cannot name an author",
+            hint='give a slug (juhua-hu) or a name ("Hu, Juhua")',
+        )
+    return text
+
+
+def like_contains(text: str) -> str:
+    """A LIKE pattern (with `ESCAPE '!'`) matching values that contain `text` as written:
+    its `%` and `_` are characters, not wildcards."""
+    for ch in (_LIKE_ESCAPE, "%", "_"):
+        text = text.replace(ch, _LIKE_ESCAPE + ch)
+    return f"%{text}%"
 
 
 def _fits(query: PersonName, other: PersonName) -> bool:

@@ -13,7 +13,12 @@ from paperscope.errors import InputError, NotFoundError
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_store, open_store
 from paperscope.serve.cli.output import console, styled
-from paperscope.store.authors import AuthorDirectory, AuthorProfile, AuthorSummary
+from paperscope.store.authors import (
+    AuthorDirectory,
+    AuthorProfile,
+    AuthorSummary,
+    check_lookup,
+)
 
 authors_app = typer.Typer(
     help="Author pages: one per person, whatever the spelling. Corrections survive re-imports.",
@@ -22,24 +27,32 @@ authors_app = typer.Typer(
 app.add_typer(authors_app, name="authors")
 
 
+#: Candidates an ambiguous name lists.
+SHOWN = 10
+
+
 def _pick(directory: AuthorDirectory, name_or_slug: str) -> str:
     """The slug a user means: a slug, else the one person with that exact spelling."""
+    check_lookup(name_or_slug)  # before any query: too long, or punctuation alone
     try:
         return directory.resolve(name_or_slug)
     except NotFoundError:
         pass
-    candidates = directory.exact(name_or_slug) or directory.find(name_or_slug, limit=10)
+    # exact() has no limit; find() is asked for one more than it shows, so that more than
+    # SHOWN is said as such instead of passing the limit off as the count
+    candidates = directory.exact(name_or_slug) or directory.find(name_or_slug, limit=SHOWN + 1)
     if len(candidates) == 1:
         return candidates[0].slug
     if not candidates:
         raise NotFoundError(
             f"no author {name_or_slug!r}", hint="`paperscope authors list` shows authors"
         )
-    listed = ", ".join(f"{c.slug} ({c.name}, {c.papers})" for c in candidates[:10])
-    raise InputError(
-        f"{name_or_slug!r} names {len(candidates)} authors: {listed}",
-        hint="give one of those slugs",
-    )
+    listed = ", ".join(f"{c.slug} ({c.name}, {c.papers})" for c in candidates[:SHOWN])
+    if len(candidates) > SHOWN:
+        names = f"names more than {SHOWN} authors, among them"
+    else:
+        names = f"names {len(candidates)} authors"
+    raise InputError(f"{name_or_slug!r} {names}: {listed}", hint="give one of those slugs")
 
 
 def _summary(s: AuthorSummary) -> dict:
@@ -164,8 +177,17 @@ def split(
     as_json: JsonOption = False,
 ) -> None:
     """Move a spelling or some papers of an author to a new author; prints the new slug."""
-    if (variant is None) == (not papers):
-        raise InputError("give either --variant NAME or --paper ID", hint="not both")
+    if variant is None and not papers:
+        raise InputError(
+            "say what to split off: --variant NAME or --paper ID",
+            hint="--variant moves one spelling to a new author, --paper the occurrence on "
+            "that paper (repeatable); `paperscope authors show SLUG` lists both",
+        )
+    if variant is not None and papers:
+        raise InputError(
+            "give --variant NAME or --paper ID, not both",
+            hint="split off the spelling and the papers in two runs",
+        )
     with open_store(db) as store:
         new = AuthorDirectory(store).split(slug, variant=variant, papers=papers)
     if as_json:
