@@ -10,9 +10,11 @@ import pytest
 from rich.text import Text
 from typer.testing import CliRunner
 
+from paperscope.model import Author, Paper
 from paperscope.serve.cli import app
 from paperscope.serve.cli.harvest import _Run
 from paperscope.serve.cli.output import console
+from paperscope.store.sqlite import SQLiteStore
 
 TITLE = "Learning [mask] tokens with [/x] closing tags and [link=http://example.com]links[/link]"
 JOURNAL = "Journal of [bold]Odd[/bold] Titles"
@@ -75,3 +77,21 @@ def test_the_console_reads_no_markup_unless_asked(capsys):
     console().print("a [/x] b [bold]c[/bold]")
     console().print(Text("d [e]", style="bold"))
     assert capsys.readouterr().out.splitlines() == ["a [/x] b [bold]c[/bold]", "d [e]"]
+
+
+def test_text_stored_with_terminal_controls_reaches_no_terminal(tmp_path):
+    """A store written before importers cleaned controls out still prints clean text."""
+    db = tmp_path / "old.db"
+    with SQLiteStore(db) as store:
+        paper = Paper(
+            title="Old \x1b[2Jtitle \u202eevil",
+            abstract="zzcontrolword \x1b]0;owned\x07 text",
+            authors=[Author("Eve \x1b[31mRed")],
+            arxiv_id="2401.00010",
+        )
+        store.write_batch([paper], origin="old-import")
+    shown = cli("show", "2401.00010", "--db", str(db))
+    found = cli("search", "zzcontrolword", "--db", str(db), "--mode", "lexical")
+    for output in (shown.stdout, found.stdout):
+        assert "\x1b" not in output and "\u202e" not in output and "\x07" not in output
+    assert "Old title evil" in shown.stdout and "Eve Red" in shown.stdout

@@ -238,6 +238,35 @@ def test_import_bibtex_ids_and_csl_json(store_any):
         assert Library(store).state(user.id, store.resolve("2403.01234")).saved
 
 
+def test_library_import_strips_terminal_controls_like_every_importer(store_any):
+    """The library upload wrote its stubs past the importers' gate."""
+    with open_store(store_any) as store:
+        user = Accounts(store).local_user()
+        csl = json.dumps(
+            [
+                {
+                    "type": "article",
+                    "title": "Graphs \u001b[31mred\u001b[0m and \u202eevil",
+                    "author": [{"family": "Love\u001b]0;x\u0007lace", "given": "Ada"}],
+                    "URL": "https://arxiv.org/abs/2403.04321",
+                },
+                {
+                    "type": "article",
+                    "title": "x" * 5_000,
+                    "URL": "https://arxiv.org/abs/2403.05555",
+                },
+            ]
+        ).encode()
+        result = import_library(store, user.id, csl, filename="zotero.json")
+        assert result.stubs == 1
+        assert result.rejected == [
+            "record 2: 2403.05555: title is 5,000 characters long (at most 2,000)"
+        ]
+        paper = store.get("2403.04321")
+        assert paper.title == "Graphs red and evil"
+        assert [a.name for a in paper.authors] == ["Ada Lovelace"]
+
+
 def test_parsers_reject_clearly():
     papers, rejected = parse_id_list("hep-th/9901001, 10.1000/xyz ; garbage")
     assert [p.arxiv_id or p.doi for p in papers] == ["hep-th/9901001", "10.1000/xyz"]

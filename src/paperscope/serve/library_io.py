@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from paperscope.errors import InputError
+from paperscope.ingest import validate
 from paperscope.ingest.importers.bibtex import BibtexImporter
 from paperscope.model import Author, BadRecord, Paper, title_hash_id
 from paperscope.normalize import (
@@ -179,7 +180,17 @@ def import_library(
     fmt: str = "auto",
     tag: str | None = None,
 ) -> ImportResult:
-    fmt, papers, rejected = parse_library(data, filename, fmt)
+    fmt, parsed, rejected = parse_library(data, filename, fmt)
+    papers = []
+    for number, paper in enumerate(parsed, 1):
+        # the importers' gate, but for the title: an id alone is a stub, titled when the
+        # paper is imported or harvested
+        validate.clean(paper)
+        reason = validate.problem(paper) if paper.title else None
+        if reason:
+            rejected.append(f"record {number}: {validate.label(paper)}: {reason}")
+        else:
+            papers.append(paper)
     result = ImportResult(fmt, rejected=rejected)
     if not papers and not rejected:
         raise InputError("nothing to import: the file holds no papers")

@@ -30,6 +30,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from paperscope.normalize import strip_controls
+
 #: Seconds between two progress lines when output is not a terminal (the environment
 #: variable PAPERSCOPE_PROGRESS_SECONDS overrides it, say for a test or a chattier log).
 PROGRESS_SECONDS = 10.0
@@ -47,6 +49,14 @@ def is_terminal(stream: IO | None) -> bool:
         return False
 
 
+class _Console(Console):
+    """A console that never sends a terminal control or bidi override it was handed: a store
+    written before importers cleaned them out may hold escape sequences in its text."""
+
+    def render_str(self, text: str, **options) -> Text:
+        return super().render_str(strip_controls(text, multiline=True), **options)
+
+
 def console(stderr: bool = False, **options) -> Console:
     """A Rich console on stdout (or stderr): the terminal's width on a terminal, else
     unwrapped lines and no colour. `options` go to `rich.console.Console`.
@@ -57,14 +67,22 @@ def console(stderr: bool = False, **options) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     options.setdefault("markup", False)
     if is_terminal(stream):
-        return Console(stderr=stderr, **options)
+        return _Console(stderr=stderr, **options)
     options.update(width=UNWRAPPED, soft_wrap=True, no_color=True)
-    return Console(stderr=stderr, **options)
+    return _Console(stderr=stderr, **options)
 
 
 def styled(*parts: str | tuple[str, str]) -> Text:
-    """Text from plain strings and (string, style) pairs, none of them read as markup."""
-    return Text.assemble(*parts)
+    """Text from plain strings and (string, style) pairs, none of them read as markup, with
+    terminal controls taken out (see `_Console`)."""
+    return Text.assemble(
+        *(
+            strip_controls(p, multiline=True)
+            if isinstance(p, str)
+            else (strip_controls(p[0], multiline=True), p[1])
+            for p in parts
+        )
+    )
 
 
 def progress_seconds() -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 import orjson
@@ -12,6 +13,7 @@ from rich.text import Text
 from paperscope.dates import display_date
 from paperscope.errors import InputError
 from paperscope.index.embedder import default_embedder
+from paperscope.normalize import strip_controls
 from paperscope.rank import topics as topics_rank
 from paperscope.rank.search import MAX_LIMIT, SIMILAR_MODE, SearchEngine
 from paperscope.serve.cli import app
@@ -190,12 +192,15 @@ def _print_hits(hits: list) -> None:
 def _marked(snippet) -> Text:
     """The snippet as terminal text, matched words in bold."""
     text = Text(("… " if snippet.start else ""), style="dim")
+    # piece by piece, as the highlights are offsets into the fragment as stored (which a store
+    # written before importers cleaned controls out may hold)
+    piece = functools.partial(strip_controls, multiline=True)
     last = 0
     for a, b in snippet.highlights:
-        text.append(snippet.fragment[last:a], style="dim")
-        text.append(snippet.fragment[a:b], style="bold")
+        text.append(piece(snippet.fragment[last:a]), style="dim")
+        text.append(piece(snippet.fragment[a:b]), style="bold")
         last = b
-    text.append(snippet.fragment[last:], style="dim")
+    text.append(piece(snippet.fragment[last:]), style="dim")
     if snippet.end < snippet.text_length:
         text.append(" …", style="dim")
     return text
