@@ -399,6 +399,8 @@ def test_copying_a_damaged_store_is_an_error_line_not_a_traceback(tmp_path):
         text=True,
     )
     assert done.returncode == 1
+    progress_lines = done.stderr.splitlines()[:-2]
+    assert progress_lines and all(" rows" in line for line in progress_lines)  # not "papers"
     assert done.stderr.splitlines()[-2:] == [  # after the progress lines
         "error: the store could not be read: database disk image is malformed",
         "hint: `paperscope doctor` checks it; `paperscope restore BACKUP` replaces it with a "

@@ -40,7 +40,7 @@ def copy(
         library_errors(),
         open_store(src_target) as src,
         open_store(dst_target) as dst,
-        progress(None, "papers", quiet=as_json) as bar,
+        progress(None, "rows", quiet=as_json) as bar,
     ):
         tasks: dict[str, int] = {}
 

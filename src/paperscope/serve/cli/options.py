@@ -83,7 +83,8 @@ def index_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], No
 
     Nothing shows when the indexes are current, which is the usual case.
     """
-    with progress(None, "papers", quiet=quiet) as bar:
+    # entries: a paper in the lexical index, a passage's vector in the vector index
+    with progress(None, "entries", quiet=quiet) as bar:
         tasks: dict[str, int] = {}
 
         def update(stage: str, done: int, total: int) -> None:

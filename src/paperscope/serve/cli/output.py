@@ -39,7 +39,7 @@ MIN_PROGRESS_SECONDS, MAX_PROGRESS_SECONDS = 0.1, 3600.0
 #: The line width used off a terminal: wide enough that nothing real wraps.
 UNWRAPPED = 100_000
 
-Unit = Literal["papers", "bytes"]
+Unit = Literal["papers", "bytes", "rows", "entries"]
 
 
 def is_terminal(stream: IO | None) -> bool:

@@ -47,7 +47,11 @@ def search(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT)] = 20,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many hits (paging).")] = 0,
     sort: Annotated[
-        str, typer.Option(help="relevance, newest, upvotes or citations.")
+        str,
+        typer.Option(
+            help="relevance, trending (new and upvoted among the matches), newest, upvotes "
+            "or citations."
+        ),
     ] = "relevance",
     facets: Annotated[
         bool, typer.Option("--facets", help="Also count hits per category/year.")
