@@ -190,3 +190,31 @@ def test_a_terminal_gets_its_width_and_a_file_does_not(tmp_path):
             paperscope("formats", stdout=out, stderr=subprocess.STDOUT, env={"COLUMNS": "40"}) == 0
         )
     assert max(len(line) for line in log.read_text().splitlines()) > 40
+
+
+@pytest.mark.parametrize("columns", ["0", "1"])
+def test_a_terminal_claiming_no_width_still_gets_the_whole_table(columns):
+    """COLUMNS=0 printed nothing and COLUMNS=1 empty rows, both with exit code 0."""
+    master, slave = pty.openpty()
+    os.set_blocking(master, False)
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", "formats"],
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": columns},
+        timeout=300,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except (BlockingIOError, OSError):
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode())
+    assert done.returncode == 0
+    assert "bibtex" in shown and "kaggle" in shown

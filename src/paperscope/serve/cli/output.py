@@ -36,6 +36,8 @@ from paperscope.normalize import strip_controls
 #: variable PAPERSCOPE_PROGRESS_SECONDS overrides it, say for a test or a chattier log).
 PROGRESS_SECONDS = 10.0
 MIN_PROGRESS_SECONDS, MAX_PROGRESS_SECONDS = 0.1, 3600.0
+#: A terminal that says it is narrower than this (COLUMNS=0) is taken to be FALLBACK_WIDTH.
+MIN_WIDTH, FALLBACK_WIDTH = 20, 80
 #: The line width used off a terminal: wide enough that nothing real wraps.
 UNWRAPPED = 100_000
 
@@ -67,7 +69,11 @@ def console(stderr: bool = False, **options) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     options.setdefault("markup", False)
     if is_terminal(stream):
-        return _Console(stderr=stderr, **options)
+        shown = _Console(stderr=stderr, **options)
+        if shown.width >= MIN_WIDTH or "width" in options:
+            return shown
+        # COLUMNS=0 printed nothing at all, and 1 printed tables as empty rows
+        return _Console(stderr=stderr, width=FALLBACK_WIDTH, **options)
     options.update(width=UNWRAPPED, soft_wrap=True, no_color=True)
     return _Console(stderr=stderr, **options)
 
