@@ -325,15 +325,26 @@ def test_a_store_this_user_may_not_write_is_a_permission_problem_not_damage():
         page = str(PAGES / "author-profile-lin.txt")
         assert cli("import", page, "--db", str(db), "--no-embed").exit_code == 0
         db.chmod(0o644)
+        beside = f"no permission to write in {folder}, where SQLite keeps the store's -wal"
         doctor = as_nobody("doctor", "--quick", "--db", str(db), cwd=folder)
         assert doctor.returncode == 1
-        assert f"error store: no permission to read and write {db}" in doctor.stdout
+        assert f"error store: {beside}" in doctor.stdout
         assert "restore" not in doctor.stdout and "damaged" not in doctor.stdout
         stats = as_nobody("stats", "--db", str(db), cwd=folder)
         assert stats.returncode == 1
-        assert stats.stderr.splitlines() == [
-            f"error: cannot open the paper store {db}: no permission to read and write {db}",
-            "hint: check the owner and permissions of the file and its folder",
+        assert stats.stderr.startswith(f"error: cannot open the paper store {db}: {beside}")
+        assert stats.stderr.splitlines()[-1] == (
+            "hint: check the owner and permissions of the file and its folder"
+        )
+        # a folder nobody may write, a file nobody may only read: reading works, writing
+        # says why it cannot
+        folder.chmod(0o777)
+        assert as_nobody("stats", "--db", str(db), cwd=folder).returncode == 0
+        write = as_nobody("import", page, "--db", str(db), "--no-embed", cwd=folder)
+        assert write.returncode == 1
+        assert write.stderr.splitlines()[-2:] == [
+            "error: cannot write the store: attempt to write a readonly database",
+            "hint: check the owner and permissions of the store file and its folder",
         ]
         folder.chmod(0o700)  # now nobody cannot even reach it: an error, not a traceback
         hidden = as_nobody("search", "x", "--db", str(db), cwd=Path("/"))

@@ -66,8 +66,8 @@ class BackupResult:
 
 def access_problem(path: Path) -> str | None:
     """Why a SQLite store at `path` cannot be used for a reason other than its contents:
-    it is missing, or this user may not read and write it or write beside it (SQLite keeps
-    its -wal and -shm files in the same folder, even to read). None when there is none."""
+    it is missing, or this user may not read it or write beside it (SQLite keeps its -wal and
+    -shm files in the same folder, even to read). None when there is none."""
     try:
         if not path.exists():
             return f"no store at {path}"
@@ -75,8 +75,9 @@ def access_problem(path: Path) -> str | None:
         return f"no permission to reach {path}: a folder on its way may not be entered"
     if not path.is_file():
         return f"{path} is not a file"
-    if not os.access(path, os.R_OK | os.W_OK):
-        return f"no permission to read and write {path}"
+    # a file this user may only read is fine for reading; a write to it is refused later
+    if not os.access(path, os.R_OK):
+        return f"no permission to read {path}"
     if not os.access(path.parent, os.W_OK | os.X_OK):
         return (
             f"no permission to write in {path.parent}, where SQLite keeps the store's "

@@ -77,6 +77,14 @@ def main() -> None:
         typer.echo("interrupted", err=True)
         raise SystemExit(130) from None
     except sqlite3.DatabaseError as exc:
+        if "readonly database" in str(exc):  # opened, but this user may not write it
+            report_error(
+                StoreError(
+                    f"cannot write the store: {exc}",
+                    hint="check the owner and permissions of the store file and its folder",
+                )
+            )
+            raise SystemExit(1) from None
         if not any(sign in str(exc) for sign in _DAMAGE):
             raise  # a bug, not the file: keep the traceback
         report_error(
