@@ -21,6 +21,8 @@ LIMITS = {"title": 2_000, "abstract": 100_000, "comment": 10_000, "journal_ref":
 MAX_AUTHORS = 20_000
 MAX_NAME = 1_000
 MAX_OTHER = 4_000  # ids, links, categories, organisation
+#: URL schemes that run or embed code: such a "link" is dropped (pages only link http(s)).
+_SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:")
 #: Optional one-line text fields, cleaned like the title.
 _LINE_FIELDS = ("comment", "journal_ref", "organization", "doi", "arxiv_id", "published", "updated")
 #: Characters no text may hold: NUL, and U+FFFE/U+FFFF, which importers put in place of
@@ -62,7 +64,12 @@ def clean(paper: Paper) -> None:
     # out empty ones
     paper.authors = [a for a in paper.authors if a.name]
     paper.categories = [c for c in map(strip_controls, paper.categories) if c]
-    paper.links = {k: strip_controls(v) for k, v in paper.links.items()}
+    # a link that would run or embed code where it is followed is not a link to a paper
+    paper.links = {
+        k: link
+        for k, v in paper.links.items()
+        if not (link := strip_controls(v)).replace(" ", "").lower().startswith(_SCRIPT_SCHEMES)
+    }
     paper.external_ids = {k: strip_controls(v) for k, v in paper.external_ids.items()}
 
 

@@ -98,7 +98,23 @@ def parse_id_list(text: str) -> tuple[list[Paper], list[str]]:
     return papers, rejected
 
 
+def _text(item: dict, key: str) -> str:
+    """A CSL field as text: a string or a number as written, anything else (a list, an
+    object) is not what the field holds and reads as missing."""
+    value = item.get(key)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    return str(value)
+
+
 def _csl_date(item: dict) -> str | None:
+    try:
+        return _csl_date_of(item)
+    except (TypeError, ValueError, IndexError, AttributeError):  # date-parts of another shape
+        return None
+
+
+def _csl_date_of(item: dict) -> str | None:
     for key in ("issued", "published-print", "published-online", "created"):
         parts = (item.get(key) or {}).get("date-parts") if isinstance(item.get(key), dict) else None
         if parts and parts[0] and parts[0][0]:
@@ -113,14 +129,15 @@ def _csl_date(item: dict) -> str | None:
 
 def _csl_authors(item: dict) -> list[Author]:
     out = []
-    for person in item.get("author") or []:
+    people = item.get("author")
+    for person in people if isinstance(people, list) else []:
         if not isinstance(person, dict):
             continue
-        name = person.get("literal") or " ".join(
-            part for part in (person.get("given"), person.get("family")) if part
+        name = _text(person, "literal") or " ".join(
+            part for part in (_text(person, "given"), _text(person, "family")) if part
         )
         if name:
-            out.append(Author(str(name)))
+            out.append(Author(name))
     return out
 
 
@@ -130,6 +147,8 @@ def parse_csl_json(data: bytes) -> tuple[list[Paper], list[str]]:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"not valid JSON: {exc}", hint="export as CSL JSON from Zotero") from exc
+    except RecursionError:  # "[[[[..." nested past Python's stack
+        raise InputError("not valid JSON: nested too deeply", hint="export as CSL JSON") from None
     items = doc.get("items") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
         raise InputError("CSL-JSON: expected a list of items", hint="export as CSL JSON")
@@ -138,24 +157,22 @@ def parse_csl_json(data: bytes) -> tuple[list[Paper], list[str]]:
         if not isinstance(item, dict):
             rejected.append(f"item {number}: not an object")
             continue
-        doi = normalize_doi(str(item.get("DOI") or ""))
-        where = " ".join(
-            str(item.get(k) or "") for k in ("URL", "number", "note", "archive_location")
-        )
+        doi = normalize_doi(_text(item, "DOI"))
+        where = " ".join(_text(item, k) for k in ("URL", "number", "note", "archive_location"))
         arxiv = find_arxiv_id(where) or arxiv_id_from_doi(doi)
-        title = " ".join(str(item.get("title") or "").split())
+        title = " ".join(_text(item, "title").split())
         if not (title or doi or arxiv):
             rejected.append(f"item {number}: no title, DOI or arXiv id")
             continue
         papers.append(
             Paper(
                 title=title,
-                abstract=str(item.get("abstract") or ""),
+                abstract=_text(item, "abstract"),
                 authors=_csl_authors(item),
                 published=_csl_date(item),
                 arxiv_id=arxiv,
                 doi=doi,
-                journal_ref=str(item.get("container-title") or "") or None,
+                journal_ref=_text(item, "container-title") or None,
                 sources=[STUB_ORIGIN],
             )
         )

@@ -48,14 +48,24 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+#: The last year a day may be in: pages step a day, week or month on either side of it, and
+#: Python's dates end with 9999.
+LAST_YEAR = 9998
+
+
 def parse_day(text: str) -> date:
-    """A ``YYYY-MM-DD`` day, or InputError."""
+    """A ``YYYY-MM-DD`` day (ASCII digits, year up to LAST_YEAR), or InputError."""
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             raise ValueError
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
+        if day.year > LAST_YEAR:
+            raise ValueError
+        return day
     except ValueError:
-        raise InputError(f"not a date: {text!r}", hint="dates are YYYY-MM-DD") from None
+        raise InputError(
+            f"not a date: {text!r}", hint=f"dates are YYYY-MM-DD, up to {LAST_YEAR}"
+        ) from None
 
 
 def next_day(day: str) -> str:

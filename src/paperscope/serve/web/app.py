@@ -173,6 +173,27 @@ class GuardMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+class HeadMiddleware:
+    """HEAD answered as GET without the body, on every route (HTTP requires it wherever GET
+    works; feed readers and link checkers send it). FastAPI's routes list GET only, so HEAD
+    was 405 everywhere but /static."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}  # Content-Length stays: the GET's length
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 def create_app(settings: WebSettings, site: Site | None = None) -> FastAPI:
     site = site or Site(settings)
 
@@ -203,6 +224,7 @@ def create_app(settings: WebSettings, site: Site | None = None) -> FastAPI:
     # the last added runs first: who is asking, then the rate limit and headers
     app.add_middleware(GuardMiddleware, settings=settings)
     auth.install(app, site)
+    app.add_middleware(HeadMiddleware)  # added last, so it runs first: all below see a GET
     for name in ROUTERS:
         module = importlib.import_module(f"paperscope.serve.web.{name}")
         app.include_router(module.router)

@@ -20,11 +20,12 @@ from datetime import UTC, date, datetime, timedelta
 from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Paper
 from paperscope.rank import query as query_lang
-from paperscope.store.browse import SORTS, Browse, parse_day
+from paperscope.store.browse import LAST_YEAR, SORTS, Browse, parse_day
 
 KINDS = ("day", "week", "month")
-_WEEK_RE = re.compile(r"(\d{4})-W(\d{2})")
-_MONTH_RE = re.compile(r"(\d{4})-(\d{2})")
+# [0-9], not \d: "٢٠٢٦-W09" is not a week key
+_WEEK_RE = re.compile(r"([0-9]{4})-W([0-9]{2})")
+_MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 @dataclass(slots=True)
@@ -69,6 +70,8 @@ def period(kind: str, key: str) -> tuple[date, date]:
             if not match:
                 raise ValueError
             first = date.fromisocalendar(int(match[1]), int(match[2]), 1)
+            if int(match[1]) > LAST_YEAR:
+                raise ValueError
         except ValueError:
             raise InputError(
                 f"not an ISO week: {key!r}", hint="weeks are YYYY-Www, e.g. 2026-W09"
@@ -76,7 +79,7 @@ def period(kind: str, key: str) -> tuple[date, date]:
         return first, first + timedelta(days=6)
     if kind == "month":
         match = _MONTH_RE.fullmatch(key)
-        if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
+        if not match or not 1 <= int(match[2]) <= 12 or not 1 <= int(match[1]) <= LAST_YEAR:
             raise InputError(f"not a month: {key!r}", hint="months are YYYY-MM, e.g. 2026-02")
         first = date(int(match[1]), int(match[2]), 1)
         following = date(first.year + first.month // 12, first.month % 12 + 1, 1)

@@ -107,5 +107,12 @@ def template_globals() -> dict:
     }
 
 
+def web_url(value: object) -> str:
+    """`value` when it is an http(s) URL, else "": a source's `javascript:` or `data:` link
+    never becomes an href (the CSP would block it; this keeps it off the page)."""
+    text = value if isinstance(value, str) else ""
+    return text if text.strip().lower().startswith(("http://", "https://")) else ""
+
+
 def template_filters() -> dict:
-    return {"urlquote": lambda s: quote(str(s), safe="")}
+    return {"urlquote": lambda s: quote(str(s), safe=""), "web_url": web_url}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import weakref
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -550,21 +551,54 @@ async def api_update_paper(
     unknown = set(changes) - {"saved", "tag", "rating", "note", "read", "upvote"}
     if unknown:
         raise InputError(f"unknown fields: {', '.join(sorted(unknown))}")
-    if changes.get("saved") is False:
+    # every value checked before any is applied: "false" is not false, ["a"] is not a tag
+    saved = _bool(changes["saved"], "saved") if "saved" in changes else None
+    tag = _text(changes.get("tag"), "tag", multiline=False)
+    rating = _int(changes["rating"], "rating") if "rating" in changes else None
+    note = _text(changes["note"], "note", multiline=True) if "note" in changes else None
+    read = _bool(changes["read"], "read") if "read" in changes else None
+    upvote = _bool(changes["upvote"], "upvote") if "upvote" in changes else None
+    if saved is False:
         library.unsave(user.id, rowid)
-    elif changes.get("saved") or changes.get("tag"):
-        library.save(user.id, rowid, str(changes.get("tag") or "") or None)
-    if "rating" in changes:
-        library.rate(user.id, rowid, _int(changes["rating"], "rating"))
-    if "note" in changes:
-        library.set_note(user.id, rowid, str(changes["note"] or ""))
-    if "read" in changes:
-        library.mark_read(user.id, rowid, bool(changes["read"]))
-    if "upvote" in changes:
-        library.upvote(user.id, rowid, bool(changes["upvote"]))
+    elif saved or tag:
+        library.save(user.id, rowid, tag or None)
+    if rating is not None:
+        library.rate(user.id, rowid, rating)
+    if note is not None:
+        library.set_note(user.id, rowid, note)
+    if read is not None:
+        library.mark_read(user.id, rowid, read)
+    if upvote is not None:
+        library.upvote(user.id, rowid, upvote)
     _invalidate(request, user.id)
     state = library.state(user.id, rowid)
     return JSONResponse(_state_json(state, library.upvote_counts([rowid]).get(rowid, 0)))
+
+
+def _bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"{name} must be true or false")
+    return value
+
+
+#: What no tag or note may hold: controls (a note keeps its line breaks and tabs).
+_LINE_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+_NOTE_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(value: Any, name: str, *, multiline: bool) -> str:
+    """A string field of the API: None is "", anything but text an error."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") that JSON let through
+        raise InputError(f"{name} is not valid text: it holds a lone surrogate") from None
+    if (_NOTE_CONTROLS if multiline else _LINE_CONTROLS).search(value):
+        raise InputError(f"{name} holds a control character")
+    return value
 
 
 def _int(value: Any, name: str) -> int:
