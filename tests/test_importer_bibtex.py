@@ -352,3 +352,24 @@ def test_a_year_is_a_standalone_four_digit_number(year: str, published: str | No
 def test_a_year_too_long_with_a_month_gives_no_date():
     (paper,) = parse_text("@article{k, title = {T}, year = {12345}, month = jan}\n")
     assert paper.published is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known regression since titles keep TeX math as written (stop 14): the title key "
+    "keeps 'mathrm', so DBLP's STOC and SIAM records of one paper no longer merge; the fix "
+    "needs stored title keys recomputed",
+)
+def test_a_papers_conference_and_journal_records_merge_whatever_their_tex(tmp_path):
+    """DBLP writes one title as TeX math and the other as escaped text of TeX: one paper."""
+    from paperscope.ingest.pipeline import import_file
+    from paperscope.store.sqlite import SQLiteStore
+
+    with SQLiteStore(tmp_path / "p.db") as store:
+        import_file(store, DBLP)
+        titles = [
+            title
+            for (title,) in store.conn.execute("SELECT title FROM papers WHERE NOT deleted")
+            if "size-hierarchy theorem for" in title.lower() and "coin problem" in title.lower()
+        ]
+    assert len(titles) == 1, titles
