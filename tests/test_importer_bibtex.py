@@ -354,14 +354,10 @@ def test_a_year_too_long_with_a_month_gives_no_date():
     assert paper.published is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known regression since titles keep TeX math as written (stop 14): the title key "
-    "keeps 'mathrm', so DBLP's STOC and SIAM records of one paper no longer merge; the fix "
-    "needs stored title keys recomputed",
-)
 def test_a_papers_conference_and_journal_records_merge_whatever_their_tex(tmp_path):
-    """DBLP writes one title as TeX math and the other as escaped text of TeX: one paper."""
+    """DBLP writes one title as TeX math and the other as escaped text of TeX: one paper.
+    They stopped merging when titles began to keep TeX math as written (the key kept the
+    word "mathrm"); the title key now ignores TeX style macros."""
     from paperscope.ingest.pipeline import import_file
     from paperscope.store.sqlite import SQLiteStore
 
@@ -373,3 +369,26 @@ def test_a_papers_conference_and_journal_records_merge_whatever_their_tex(tmp_pa
             if "size-hierarchy theorem for" in title.lower() and "coin problem" in title.lower()
         ]
     assert len(titles) == 1, titles
+
+
+def test_a_store_filed_under_the_old_title_key_still_finds_the_twin(tmp_path):
+    """Stores written before the key ignored TeX style macros are not rewritten: an incoming
+    paper is matched on both keys, so re-importing never duplicates a paper."""
+    from paperscope.ingest.pipeline import import_file
+    from paperscope.normalize import legacy_title_key
+    from paperscope.store.sqlite import SQLiteStore
+
+    entry = (
+        "@article{k,\n  title = {Lower Bounds for {$\\mathbf{AC}^0$} Circuits Revisited},\n"
+        "  author = {Ada Lovelace},\n  year = {2020},\n}\n"
+    )
+    first, again = tmp_path / "a.bib", tmp_path / "b.bib"
+    first.write_text(entry)
+    again.write_text(entry.replace("{k,", "{k2,").replace("2020", "2021"))
+    with SQLiteStore(tmp_path / "p.db") as store:
+        import_file(store, first)
+        ((title,),) = store.conn.execute("SELECT title FROM papers").fetchall()
+        store.conn.execute("UPDATE papers SET title_key = ?", (legacy_title_key(title),))
+        summary = import_file(store, again)
+        assert store.count() == 1
+    assert summary.added == 0 and summary.merged + summary.unchanged == 1

@@ -266,8 +266,26 @@ def fold(text: str) -> str:
 _NON_ALNUM_RE = re.compile(r"[\W_]+")
 
 
+#: TeX macros that only style what follows (fonts, boxes, sizes): one source writes
+#: `$\mathrm{AC}^0$` where another writes `AC\(^0\)`, and the key must not tell them apart.
+_TEX_STYLE_RE = re.compile(
+    r"\\(?:math(?:rm|bf|it|sf|tt|cal|bb|frak|scr|normal)|text(?:rm|bf|it|sf|tt|sc|up|normal)?"
+    r"|boldsymbol|bm|mbox|hbox|emph|operatorname|displaystyle|textstyle|left|right"
+    r"|[Bb]igg?[lr]?|rm|bf|it|sf|tt)(?![A-Za-z])"
+)
+
+
 def title_key(title: str) -> str:
-    """A title reduced to lower-case letters and digits, for matching the same paper."""
+    """A title reduced to lower-case letters and digits, for matching the same paper; TeX
+    style macros do not count (`_TEX_STYLE_RE`)."""
+    if "\\" in title:
+        title = _TEX_STYLE_RE.sub(" ", title)
+    return _NON_ALNUM_RE.sub("", fold(title))
+
+
+def legacy_title_key(title: str) -> str:
+    """`title_key` as stores written before 2026-12-07 hold it (TeX style macros kept): an
+    incoming paper is matched on both, so such a store needs no rewrite."""
     return _NON_ALNUM_RE.sub("", fold(title))
 
 

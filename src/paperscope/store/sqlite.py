@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING
 
 from paperscope.errors import NotFoundError, StoreError
 from paperscope.model import Paper
-from paperscope.normalize import find_arxiv_id, normalize_arxiv_id, normalize_doi, title_key
+from paperscope.normalize import (
+    find_arxiv_id,
+    legacy_title_key,
+    normalize_arxiv_id,
+    normalize_doi,
+    title_key,
+)
 from paperscope.store.backup import access_problem
 from paperscope.store.merge import merge_papers
 from paperscope.store.migrate import apply_pending
@@ -71,6 +77,13 @@ def _now() -> str:
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _title_keys(title: str) -> list[str]:
+    """The keys a stored twin of `title` may be filed under: today's, then the one stores
+    written before TeX style macros were ignored hold (`legacy_title_key`)."""
+    key, legacy = title_key(title), legacy_title_key(title)
+    return [key] if key == legacy else [key, legacy]
 
 
 def _compatible(a: Paper, b: Paper) -> bool:
@@ -624,7 +637,7 @@ class _BatchWriter:
             ):
                 self.alias_map[alias] = rowid
                 rowids.add(rowid)
-        keys = sorted({k for p in papers if len(k := title_key(p.title)) >= _MIN_TITLE_KEY})
+        keys = sorted({k for p in papers for k in _title_keys(p.title) if len(k) >= _MIN_TITLE_KEY})
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
             for rowid, key in self.conn.execute(
@@ -651,11 +664,11 @@ class _BatchWriter:
             rowid = self.alias_map.get(alias)
             if rowid is not None:
                 return rowid
-        key = title_key(paper.title)
-        if len(key) >= _MIN_TITLE_KEY:
-            for rowid in self.title_map.get(key, ()):
-                if _compatible(self.current[rowid], paper):
-                    return rowid
+        for key in _title_keys(paper.title):
+            if len(key) >= _MIN_TITLE_KEY:
+                for rowid in self.title_map.get(key, ()):
+                    if _compatible(self.current[rowid], paper):
+                        return rowid
         return None
 
     def _remember(self, rowid: int, paper: Paper) -> None:
