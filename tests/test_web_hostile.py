@@ -40,6 +40,20 @@ def test_period_keys_at_the_end_of_time_or_in_other_digits_are_refused(client, p
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
 
 
+@pytest.mark.parametrize(
+    "path", ["/api/v1/feed?cat=%ff", "/?cat=%3Cb%3Ex", "/feed.atom?cat=%ff", "/?cat=cs.L%25"]
+)
+def test_a_feed_filtered_by_no_category_code_is_an_error_not_an_empty_page(client, path):
+    response = client.get(path)
+    assert response.status_code in (400, 422), (response.status_code, response.text[:200])
+    assert "not a category code" in response.text
+
+
+def test_a_feed_filtered_by_a_category_code_still_lists_it(client):
+    response = client.get("/api/v1/feed?cat=cs.LG")
+    assert response.status_code == 200, response.text
+
+
 def post_state(client, body: str):
     token = token_of(client.get("/account").text)
     return client.post(

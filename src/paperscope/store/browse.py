@@ -175,6 +175,9 @@ class Browse:
             "p.deleted = 0 AND p.published >= ? AND p.published < ? AND length(p.published) >= ?"
         )
         params: list = [low, high, shortest]
+        if category and not re.fullmatch(r"[A-Za-z0-9._-]+", category):
+            # the search API's rule: an empty page would hide the mistake
+            raise InputError(f"not a category code: {category!r}", hint="as in cs.LG")
         if category:
             where += " AND instr(' ' || p.categories || ' ', ?) > 0"
             params.append(f" {category} ")
