@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from paperscope.normalize import title_key
 
+#: Longest author name (or affiliation, ORCID) a stored record may hold, in characters.
+MAX_NAME = 1_000
 #: Link kinds a paper can carry, in display order.
 LINK_KINDS = ("abs", "pdf", "doi", "code", "project")
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from paperscope.model import BadRecord, Item, Paper
+from paperscope.model import MAX_NAME, BadRecord, Item, Paper
 from paperscope.normalize import strip_controls
 
 #: Longest accepted text per field, in characters. Real records are far below: titles under
 #: 400, abstracts under 10,000, and the longest author lists (particle physics) about 5,200.
 LIMITS = {"title": 2_000, "abstract": 100_000, "comment": 10_000, "journal_ref": 10_000}
 MAX_AUTHORS = 20_000
-MAX_NAME = 1_000
 MAX_OTHER = 4_000  # ids, links, categories, organisation
 #: URL schemes that run or embed code: such a "link" is dropped (pages only link http(s)).
 _SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:")

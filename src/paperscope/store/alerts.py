@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from paperscope.errors import InputError, NotFoundError
 from paperscope.normalize import clean_name, name_key
+from paperscope.store.like import LIKE_ESCAPE, like_escaped
 from paperscope.store.sqlite import SQLiteStore
 
 KINDS = ("author", "query", "category", "paper")
@@ -211,11 +212,11 @@ class Alerts:
         cond, args = self._new(since_day, added_after)
         # LIKE is case-insensitive for ASCII, so cs.lg finds cs.LG; a "_" in the code is a
         # character, not LIKE's any-character
-        code = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        code = like_escaped(code)
         rows = self.conn.execute(
             "SELECT p.rowid, substr(p.published, 1, 10) FROM papers p "
-            "WHERE (lower(' ' || p.categories || ' ') LIKE lower(?) ESCAPE '\\' "
-            f"OR lower(' ' || p.categories) LIKE lower(?) ESCAPE '\\') AND {cond} "
+            f"WHERE (lower(' ' || p.categories || ' ') LIKE lower(?) ESCAPE '{LIKE_ESCAPE}' "
+            f"OR lower(' ' || p.categories) LIKE lower(?) ESCAPE '{LIKE_ESCAPE}') AND {cond} "
             "ORDER BY p.published DESC, p.rowid DESC LIMIT ?",
             [f"% {code} %", f"% {code}.%", *args, limit],
         )

@@ -23,8 +23,7 @@ from datetime import UTC, datetime
 import orjson
 
 from paperscope.errors import InputError, NotFoundError
-from paperscope.ingest.validate import MAX_NAME
-from paperscope.model import Paper
+from paperscope.model import MAX_NAME, Paper
 from paperscope.store.author_build import (
     MAX_COAUTHORS,
     CatchUp,
@@ -38,6 +37,7 @@ from paperscope.store.author_build import (
 )
 from paperscope.store.author_cluster import MAX_PAIRED_AUTHORS
 from paperscope.store.author_names import PersonName, compatible_initials, name_fold, parse_person
+from paperscope.store.like import LIKE_ESCAPE, like_escaped
 from paperscope.store.sqlite import SQLiteStore
 
 _CHUNK = 900
@@ -49,9 +49,6 @@ AFFILIATION_PAPERS = 200
 #: Longest name a look-up takes: the longest an author name in the store may be. Longer text
 #: cannot name anyone, and SQLite refuses LIKE patterns over 50,000 bytes.
 MAX_LOOKUP = MAX_NAME
-#: The escape character of LIKE patterns built from user text: not a backslash, whose reading
-#: in string literals differs between SQL dialects and settings.
-_LIKE_ESCAPE = "!"
 
 
 @dataclass(slots=True)
@@ -380,9 +377,9 @@ class AuthorDirectory:
         for slug, display, papers in self.conn.execute(
             "SELECT c.slug, c.name, c.papers FROM author_variants v "
             "JOIN author_clusters c ON c.cluster_id = v.cluster_id "
-            f"WHERE v.name_fold LIKE ? ESCAPE '{_LIKE_ESCAPE}' "
+            f"WHERE v.name_fold LIKE ? ESCAPE '{LIKE_ESCAPE}' "
             "GROUP BY c.cluster_id ORDER BY c.papers DESC, c.name LIMIT ?",
-            (like_contains(name_fold(text)), limit),
+            (f"%{like_escaped(name_fold(text))}%", limit),
         ):
             found.setdefault(slug, AuthorSummary(slug, display, papers))
         ranked = sorted(found.values(), key=lambda s: (-s.papers, s.name))
@@ -557,14 +554,6 @@ def check_lookup(text: str) -> str:
             hint='give a slug (juhua-hu) or a name ("Hu, Juhua")',
         )
     return text
-
-
-def like_contains(text: str) -> str:
-    """A LIKE pattern (with `ESCAPE '!'`) matching values that contain `text` as written:
-    its `%` and `_` are characters, not wildcards."""
-    for ch in (_LIKE_ESCAPE, "%", "_"):
-        text = text.replace(ch, _LIKE_ESCAPE + ch)
-    return f"%{text}%"
 
 
 def _fits(query: PersonName, other: PersonName) -> bool:
