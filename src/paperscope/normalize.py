@@ -219,6 +219,12 @@ def strip_controls(text: str, *, multiline: bool = False) -> str:
     return re.sub(r" {2,}", " ", _LINE_CONTROL_RE.sub(" ", text)).strip(" ")
 
 
+def find_control(text: str) -> re.Match[str] | None:
+    """The first control character (NUL, tab and newline included) or bidi override in
+    `text`: what may not stand in a one-line name at all."""
+    return _SHOWN_UNSAFE_RE.search(text)
+
+
 def escape_controls(text: str) -> str:
     """`text` with control and bidi characters written as escapes (`\\x1b`, `\\n`, `\\u202e`).
 

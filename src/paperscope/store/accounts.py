@@ -17,12 +17,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from paperscope.errors import InputError, NotFoundError
+from paperscope.normalize import find_control, strip_controls
 from paperscope.store.sqlite import SQLiteStore
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-#: Control characters and the bidi overrides: a display name goes into email headers (where
-#: a line break ends the header) and onto pages, and none of these belongs in a name.
-_NAME_UNSAFE_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_DISPLAY_NAME = 100
 #: Shorter passwords are refused; longer ones are capped so hashing cannot be made slow.
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
@@ -96,7 +94,9 @@ def check_display_name(name: str) -> str:
     name = name.strip()
     if len(name) > MAX_DISPLAY_NAME:
         raise InputError(f"the display name must have at most {MAX_DISPLAY_NAME} characters")
-    bad = _NAME_UNSAFE_RE.search(name)
+    # a display name goes into email headers (where a line break ends the header) and onto
+    # pages: no control character or bidi override belongs in it
+    bad = find_control(name)
     if bad:
         raise InputError(
             f"the display name holds a control character ({bad.group()!r} at position "
@@ -108,7 +108,7 @@ def check_display_name(name: str) -> str:
 def safe_display_name(name: str) -> str:
     """`name` with control characters and bidi overrides taken out: for names stored before
     `check_display_name` existed."""
-    return " ".join(_NAME_UNSAFE_RE.sub(" ", name).split())
+    return strip_controls(name)
 
 
 def check_password(password: str) -> None:

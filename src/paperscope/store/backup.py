@@ -86,6 +86,14 @@ def access_problem(path: Path) -> str | None:
     return None
 
 
+def access_error(path: str | Path, problem: str) -> StoreError:
+    """The error for a store `access_problem` found unusable (not for a missing one)."""
+    return StoreError(
+        f"cannot open the paper store {path}: {problem}",
+        hint="check the owner and permissions of the file and its folder",
+    )
+
+
 def _read_only(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise StoreError(f"no store at {path}", hint="check the path (`--db PATH`)")

@@ -26,7 +26,7 @@ from paperscope.normalize import (
     normalize_doi,
     title_key,
 )
-from paperscope.store.backup import access_problem
+from paperscope.store.backup import access_error, access_problem
 from paperscope.store.merge import merge_papers
 from paperscope.store.migrate import apply_pending
 from paperscope.store.rows import (
@@ -144,10 +144,7 @@ class SQLiteStore:
         except sqlite3.DatabaseError as exc:
             problem = access_problem(self.path) if str(path) != ":memory:" else None
             if problem:  # not the file's contents, so not "is it a paperscope database?"
-                raise StoreError(
-                    f"cannot open the paper store {path}: {problem}",
-                    hint="check the owner and permissions of the file and its folder",
-                ) from exc
+                raise access_error(path, problem) from exc
             raise StoreError(
                 f"cannot open the paper store {path}: {exc}",
                 hint="is it a paperscope database? `--db PATH` chooses another file",

@@ -10,10 +10,10 @@ from typing import Annotated
 import typer
 
 from paperscope.config import is_db_url, resolve_db_path
-from paperscope.errors import NotFoundError, PaperscopeError, StoreError
+from paperscope.errors import NotFoundError, PaperscopeError
 from paperscope.serve.cli.output import progress
 from paperscope.store.backends import open_store as open_store_at
-from paperscope.store.backup import access_problem
+from paperscope.store.backup import access_error, access_problem
 from paperscope.store.sqlite import SQLiteStore
 
 DbOption = Annotated[
@@ -47,10 +47,7 @@ def existing_db(db: str | Path | None) -> Path | str:
             "--db or $PAPERSCOPE_DB names another",
         )
     if problem:
-        raise StoreError(
-            f"cannot open the paper store {target}: {problem}",
-            hint="check the owner and permissions of the file and its folder",
-        )
+        raise access_error(target, problem)
     return target
 
 
