@@ -460,6 +460,18 @@ def _state(conn: sqlite3.Connection) -> tuple:
     return papers, profiles, initials, variants
 
 
+def _assert_a_rebuild_agrees(store, copy, mp, step) -> None:
+    """A full rebuild of a copy of `store` (rebuilds are otherwise refused) gives the people
+    and profiles the catch-ups reached."""
+    incremental = (people(store.conn), _state(store.conn))
+    store.conn.execute("VACUUM INTO ?", (str(copy),))
+    with SQLiteStore(copy) as other:
+        mp.setattr(AuthorDirectory, "rebuild", REAL_REBUILD)
+        AuthorDirectory(other, big_author=BIG).rebuild()
+        mp.setattr(AuthorDirectory, "rebuild", _refuse)
+        assert (people(other.conn), _state(other.conn)) == incremental, step
+
+
 @pytest.mark.parametrize("top", [None, 3])
 def test_catch_ups_from_the_profiles_equal_a_rebuild_after_every_step(tmp_path, top):
     """Without corrections every catch-up takes the proportional path (decided from the
@@ -482,14 +494,7 @@ def test_catch_ups_from_the_profiles_equal_a_rebuild_after_every_step(tmp_path, 
                 _import(store, files)
             done = directory.ensure()
             assert done is not None and done.path == "patch", (n, done)
-            incremental = (people(store.conn), _state(store.conn))
-            copy = tmp_path / f"copy{n}.db"
-            store.conn.execute("VACUUM INTO ?", (str(copy),))
-            with SQLiteStore(copy) as other:
-                mp.setattr(AuthorDirectory, "rebuild", REAL_REBUILD)
-                AuthorDirectory(other, big_author=BIG).rebuild()
-                mp.setattr(AuthorDirectory, "rebuild", _refuse)
-                assert (people(other.conn), _state(other.conn)) == incremental, n
+            _assert_a_rebuild_agrees(store, tmp_path / f"copy{n}.db", mp, n)
 
 
 def test_catch_ups_take_the_whole_block_path_until_the_profiles_are_complete(tmp_path):
@@ -565,14 +570,7 @@ def test_papers_past_the_pairing_limit_catch_up_as_a_rebuild(tmp_path):
             done = directory.ensure()
             assert done is not None, n
             paths.append(done.path)
-            incremental = (people(store.conn), _state(store.conn))
-            copy = tmp_path / f"copy{n}.db"
-            store.conn.execute("VACUUM INTO ?", (str(copy),))
-            with SQLiteStore(copy) as other:
-                mp.setattr(AuthorDirectory, "rebuild", REAL_REBUILD)
-                AuthorDirectory(other, big_author=BIG).rebuild()
-                mp.setattr(AuthorDirectory, "rebuild", _refuse)
-                assert (people(other.conn), _state(other.conn)) == incremental, n
+            _assert_a_rebuild_agrees(store, tmp_path / f"copy{n}.db", mp, n)
             if n == 5:  # a member of all three papers: only the one at the limit counts
                 (pairs,) = store.conn.execute(
                     "SELECT count(*) FROM author_coauthors p JOIN author_clusters c "

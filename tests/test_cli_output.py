@@ -156,12 +156,13 @@ def test_progress_lines_keep_coming_while_nothing_finishes():
     assert PROGRESS_SECONDS <= 30  # the default: a line at least every 30 s
 
 
-def test_a_terminal_gets_its_width_and_a_file_does_not(tmp_path):
-    """The same table through a 40-column pseudo-terminal wraps; to a file it does not."""
+def on_a_terminal(env: dict, columns: int | None = None) -> tuple[int, str]:
+    """`paperscope formats` through a pseudo-terminal (`columns` wide, when given): its exit
+    code and what it showed, colours taken out (they are not width)."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 40, 0, 0))
+    if columns is not None:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     os.set_blocking(master, False)
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     done = subprocess.run(
         [sys.executable, "-m", "paperscope", "formats"],
         stdout=slave,
@@ -180,8 +181,14 @@ def test_a_terminal_gets_its_width_and_a_file_does_not(tmp_path):
             break
         chunks.append(chunk)
     os.close(master)
-    assert done.returncode == 0
-    shown = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode())  # colours are not width
+    return done.returncode, re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode())
+
+
+def test_a_terminal_gets_its_width_and_a_file_does_not(tmp_path):
+    """The same table through a 40-column pseudo-terminal wraps; to a file it does not."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    code, shown = on_a_terminal(env, columns=40)
+    assert code == 0
     on_terminal = shown.splitlines()
     assert on_terminal and max(len(line) for line in on_terminal) <= 40
     log = tmp_path / "log"
@@ -195,26 +202,6 @@ def test_a_terminal_gets_its_width_and_a_file_does_not(tmp_path):
 @pytest.mark.parametrize("columns", ["0", "1"])
 def test_a_terminal_claiming_no_width_still_gets_the_whole_table(columns):
     """COLUMNS=0 printed nothing and COLUMNS=1 empty rows, both with exit code 0."""
-    master, slave = pty.openpty()
-    os.set_blocking(master, False)
-    done = subprocess.run(
-        [sys.executable, "-m", "paperscope", "formats"],
-        stdout=slave,
-        stderr=slave,
-        env={**os.environ, "COLUMNS": columns},
-        timeout=300,
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except (BlockingIOError, OSError):
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    shown = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode())
-    assert done.returncode == 0
+    code, shown = on_a_terminal({**os.environ, "COLUMNS": columns})
+    assert code == 0
     assert "bibtex" in shown and "kaggle" in shown

@@ -125,14 +125,13 @@ def test_a_title_of_controls_only_is_rejected(tmp_path):
     assert f"{path}:record 1: 2401.00010: the title is empty" in result.stderr
 
 
-def test_a_harvest_goes_through_the_same_gate(tmp_path):
-    body = orjson.dumps([HF_ENTRY])
+def _harvest_day(store: SQLiteStore, body: bytes):
+    """Harvest Hugging Face's 2024-01-02 from a local server answering `body`."""
     with (
-        SQLiteStore(tmp_path / "h.db") as store,
         make_client(timeout=30) as client,
         FixtureServer(hf_route({"2024-01-02": body})) as server,
     ):
-        summary = harvest_hf_daily(
+        return harvest_hf_daily(
             store,
             client,
             HfParams("2024-01-02", "2024-01-02"),
@@ -140,6 +139,12 @@ def test_a_harvest_goes_through_the_same_gate(tmp_path):
             interval=0.01,
             policy=RetryPolicy(retries=1, backoff=0.01),
         )
+
+
+def test_a_harvest_goes_through_the_same_gate(tmp_path):
+    body = orjson.dumps([HF_ENTRY])
+    with SQLiteStore(tmp_path / "h.db") as store:
+        summary = _harvest_day(store, body)
         assert summary.error is None and summary.added == 1
         paper = store.get("2401.00010")
     assert paper is not None and paper.title == "Ctrl RED evil title"
@@ -148,18 +153,7 @@ def test_a_harvest_goes_through_the_same_gate(tmp_path):
 
 def test_a_harvested_record_with_a_nul_is_rejected_not_stored(tmp_path):
     bad = {"paper": {**HF_ENTRY["paper"], "title": "nul\x00 here"}}
-    with (
-        SQLiteStore(tmp_path / "h.db") as store,
-        make_client(timeout=30) as client,
-        FixtureServer(hf_route({"2024-01-02": orjson.dumps([bad])})) as server,
-    ):
-        summary = harvest_hf_daily(
-            store,
-            client,
-            HfParams("2024-01-02", "2024-01-02"),
-            base_url=server.url + "/api",
-            interval=0.01,
-            policy=RetryPolicy(retries=1, backoff=0.01),
-        )
+    with SQLiteStore(tmp_path / "h.db") as store:
+        summary = _harvest_day(store, orjson.dumps([bad]))
         assert store.count() == 0
     assert [r.message for r in summary.rejected] == ["2401.00010: title holds a NUL byte"]
