@@ -373,6 +373,39 @@ def test_hf_bad_records(tmp_path: Path):
     assert ranks == [r for r in range(1, HF_PAPERS + 1) if r not in (2, 6)]
 
 
+def test_hf_abstract_in_several_paragraphs(tmp_path: Path):
+    # a summary the page shows as two paragraphs is one abstract, not a stray paragraph
+    lines = _text(HF_SEARCH).splitlines()
+    assert lines[30].startswith("Feature Normalization (FN) is an important technique")
+    first, _, second = lines[30].partition(". ")
+    lines[30:31] = [first + ".", "", second]
+    split = tmp_path / "hf.txt"
+    split.write_text("\n".join(lines), encoding="utf-8")
+    papers, bad, _ = run_importer(IMPORTERS["page-hf-search"], split)
+    assert (len(papers), bad) == (HF_PAPERS, [])
+    region = papers[2]
+    assert region.title == "Region Normalization for Image Inpainting"
+    assert region.abstract.startswith("Feature Normalization (FN) is an important technique")
+    assert region.abstract.endswith(_text(HF_SEARCH).splitlines()[30][-40:])
+    assert region.external_ids["page_rank"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("shown", "upvotes"), [("Aug 5 3", 3), ("Aug 5 1,234", 1234), ("Aug 5 1.2k", 1200)]
+)
+def test_hf_upvotes_as_the_page_prints_them(tmp_path: Path, shown: str, upvotes: int):
+    lines = _text(HF_SEARCH).splitlines()
+    assert lines[26] == "Aug 5 3"
+    lines[26] = shown
+    page = tmp_path / "hf.txt"
+    page.write_text("\n".join(lines), encoding="utf-8")
+    papers, bad, _ = run_importer(IMPORTERS["page-hf-search"], page)
+    assert (len(papers), bad) == (HF_PAPERS, [])
+    assert papers[1].title.startswith("LongVie")
+    assert papers[1].upvotes == upvotes
+    assert sniffed(page).name == "page-hf-search"
+
+
 # ---------------------------------------------------------------- arXiv author listing
 
 

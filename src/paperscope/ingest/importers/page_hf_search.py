@@ -10,10 +10,12 @@ picker ...) every paper is three blank-separated paragraphs, in HF's ranking ord
       • 9 authors                  or an organisation: "naver-ai NAVER AI Lab"
     ·
     Sep 28                         a day of the current year, or "Nov 23, 2019"; an upvote
-                                   count may follow on the same line: "Aug 5 3"
+                                   count may follow on the same line: "Aug 5 3",
+                                   "Aug 5 1.2k"
 
 The page shows no author names, only their number. The "·" paragraph is what anchors a paper:
-the two paragraphs before it are its title and abstract, anything earlier is chrome. The
+the two paragraphs before it are its title and abstract, anything earlier is chrome. Between
+two papers, paragraphs with no author or date line in them are one abstract shown in parts. The
 position on the page is kept as ``external_ids["page_rank"]`` for search-quality benchmarks.
 """
 
@@ -34,10 +36,14 @@ NAME = "page-hf-search"
 
 _DOT = "\u00b7"
 _AUTHORS_RE = re.compile(r"^\u2022\s*(\d+)\s+authors?$")
-_DATE_RE = re.compile(r"^(?P<date>[A-Z][a-z]{2,8}\.? \d{1,2}(?:, \d{4})?)(?: (?P<upvotes>\d+))?$")
+# Upvotes as HF prints them: "3", "1,234" or, past a thousand, "1.2k".
+_UPVOTES = r"\d[\d,]*(?:\.\d+)?[kK]?"
+_DATE_RE = re.compile(
+    rf"^(?P<date>[A-Z][a-z]{{2,8}}\.? \d{{1,2}}(?:, \d{{4}})?)(?: (?P<upvotes>{_UPVOTES}))?$"
+)
 _SNIFF_AUTHORS_RE = re.compile(rb"^[ \t]*\xe2\x80\xa2[ \t]*\d+ authors?\r?$", re.M)
 _SNIFF_DOT_DATE_RE = re.compile(
-    rb"^\xc2\xb7\r?\n[A-Z][a-z]{2,8} \d{1,2}(?:, \d{4})?(?: \d+)?\r?$", re.M
+    rb"^\xc2\xb7\r?\n[A-Z][a-z]{2,8}\.? \d{1,2}(?:, \d{4})?(?: \d[\d,.]*[kK]?)?\r?$", re.M
 )
 # An org slug as HF shows it before the display name: "naver-ai", "facebook", "Qwen".
 _ORG_RE = re.compile(r"^(?P<slug>[A-Za-z0-9][\w.\-]*)(?:\s+(?P<display>.+))?$")
@@ -73,6 +79,10 @@ class PageHFSearchImporter:
             # Before the first paper the extra paragraphs are page chrome; later they are text
             # the page layout does not explain (a paper whose "·" line was lost), reported
             # rather than silently dropped.
+            if rank and len(pending) > 2 and not any(_is_meta(stray) for stray in pending):
+                # An abstract the page shows in several paragraphs, not a lost "·": nothing
+                # between two papers looks like an author/date line.
+                pending = [pending[0], [line for stray in pending[1:] for line in stray]]
             extra, pending = pending[:-2], pending[-2:]
             if rank and extra:
                 yield BadRecord(
@@ -110,7 +120,7 @@ class PageHFSearchImporter:
             external_ids={"page_rank": str(rank)},
         )
         if found.group("upvotes"):
-            paper.upvotes = int(found.group("upvotes"))
+            paper.upvotes = _upvotes(found.group("upvotes"))
         count = _AUTHORS_RE.match(lines[0])
         if count:
             paper.author_count = int(count.group(1))
@@ -121,6 +131,19 @@ class PageHFSearchImporter:
         paper.organization = clean_text(org.group("display") or org.group("slug"))
         paper.external_ids["hf_org"] = org.group("slug")
         return paper
+
+
+def _is_meta(paragraph: _Paragraph) -> bool:
+    """Whether a paragraph holds an author count or a date line, as a paper's "·" block does."""
+    return any(_AUTHORS_RE.match(text) or _DATE_RE.match(text) for _, text in paragraph)
+
+
+def _upvotes(shown: str) -> int:
+    """ "1,234" -> 1234, "1.2k" -> 1200 (HF abbreviates thousands)."""
+    shown = shown.replace(",", "")
+    if shown[-1] in "kK":
+        return round(float(shown[:-1]) * 1000)
+    return int(float(shown))
 
 
 def _paragraphs(stream: BinaryIO) -> Iterator[_Paragraph]:
