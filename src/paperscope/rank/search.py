@@ -283,9 +283,7 @@ class SearchEngine:
             ranked, result.total = self.lexical.search(node, limit=wanted, sort=sort)
             ranks = {"lexical": ranked}
         else:
-            ranked, ranks, matches, related = self._semantic_or_hybrid(
-                node, free, filters, mode, wanted
-            )
+            ranked, ranks, matches, related = self._paged(node, free, filters, mode, wanted)
             result.related = self._hits(related)
             if sort != "relevance":
                 ranked = self._sorted(ranked, sort)
@@ -335,6 +333,31 @@ class SearchEngine:
         else:
             result.notes.append(f"arXiv {ident} is not in this collection")
         return result
+
+    def _paged(
+        self, node: q.Node, free: q.Node, filters: q.Node | None, mode: str, wanted: int
+    ) -> tuple[list[tuple[int, float]], dict, _Matches, list[tuple[int, float]]]:
+        """`_semantic_or_hybrid` for a page ending at `wanted`, in one order for every page.
+
+        Deeper candidate lists move papers up the fused list (a paper found by one side only
+        gets the other side's score too), so a page past the first CANDIDATES once listed a
+        paper an earlier page had shown and skipped another. The order is built in blocks
+        instead: the first CANDIDATES places from the fused list at that depth, the next places
+        from the list at twice the depth, less the papers already placed, and so on. Every page
+        that reaches a place computes it the same way."""
+        depth = CANDIDATES
+        found = self._semantic_or_hybrid(node, free, filters, mode, depth)
+        if wanted <= depth or len(found[0]) <= depth:
+            return found
+        placed = found[0][:depth]
+        while True:
+            depth *= 2
+            found = self._semantic_or_hybrid(node, free, filters, mode, depth)
+            seen = {rowid for rowid, _ in placed}
+            rest = [item for item in found[0] if item[0] not in seen]
+            if wanted <= depth or len(found[0]) <= depth:
+                return placed + rest, *found[1:]
+            placed += rest[: depth - len(placed)]
 
     def _semantic_or_hybrid(
         self, node: q.Node, free: q.Node, filters: q.Node | None, mode: str, wanted: int
