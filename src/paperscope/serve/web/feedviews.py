@@ -184,8 +184,9 @@ def _feed_page(
         category=category or None,
         local_upvotes=browse.upvote_counts([r for r, _ in papers]),
     )
-    before = browse.nearest_days(start.isoformat())[0]
-    after = browse.nearest_days(end.isoformat())[1]
+    # with a category, the neighbours are days with papers of it: the links keep the filter
+    before = browse.nearest_days(start.isoformat(), category or None)[0]
+    after = browse.nearest_days(end.isoformat(), category or None)[1]
     if kind == "day":
         view.prev_key, view.next_key = before, after
     else:
