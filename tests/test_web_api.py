@@ -385,6 +385,19 @@ def test_category(client) -> None:
     api_error(client.get("/api/v1/category/xx.NOPE"), 404)
 
 
+def test_category_in_another_case_is_the_same_category(client) -> None:
+    # the papers matched in any case, but top authors were looked up as typed: none
+    exact = client.get("/api/v1/category/cs.CV").json()
+    for code in ("cs.cv", "CS.CV"):
+        body = client.get(f"/api/v1/category/{code}").json()
+        assert body["code"] == "cs.CV" and body["total"] == exact["total"]
+        assert body["top_authors"] == exact["top_authors"] != []
+        past = client.get(f"/api/v1/category/{code}", params={"offset": 500}).json()
+        assert past["code"] == "cs.CV" and past["top_authors"] == exact["top_authors"]
+    page = client.get("/cat/cs.cv").text
+    assert '<h1 id="cat-title">cs.CV</h1>' in page and "none yet" not in page
+
+
 # ------------------------------------------------------------------------------ OpenAPI and /docs
 
 

@@ -232,3 +232,14 @@ def category_listing(
             f"no papers in category {code!r}", hint="category codes look like cs.LG or stat.ML"
         )
     return [(h.rowid, h.paper) for h in result.hits], result.total
+
+
+def category_spelling(papers: list[tuple[int, Paper]], code: str) -> str:
+    """`code` as the listed papers spell it ("cs.lg" -> "cs.LG"): listings match any case, the
+    author index keeps the papers' spelling (top authors of "cs.lg" were none)."""
+    wanted = code.lower()
+    for _, paper in papers:
+        for found in paper.categories:
+            if found.lower() == wanted:
+                return found
+    return code
