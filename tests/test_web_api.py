@@ -536,6 +536,19 @@ def test_search_downloads(client) -> None:
     )
 
 
+def test_search_downloads_take_filters_alone_as_the_api_does(client) -> None:
+    # docs/api.md: "same parameters as the API search", where q may be empty with filters
+    params = {"cat": "cs.CV", "limit": 100}
+    api = client.get("/api/v1/search", params={**params, "q": ""}).json()
+    assert api["total"] > 0
+    records = client.get("/search.json", params=params)
+    assert records.status_code == 200, records.text[:300]
+    assert [r["id"] for r in records.json()] == [h["id"] for h in api["results"]]
+    assert 'filename="paperscope-search-filtered.json"' in records.headers["content-disposition"]
+    assert client.get("/search.bib", params={"q": " "}).status_code == 400
+    assert client.get("/search.csv").status_code == 400
+
+
 def test_paper_downloads_escape_hostile_text(client) -> None:
     bib = client.get("/paper/2611.00002.bib")
     assert bib.status_code == 200
