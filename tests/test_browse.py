@@ -57,6 +57,24 @@ def test_days(store):
         browse.nearest_days("2026-02-31")
 
 
+def test_nearest_days_of_a_category_have_papers_of_it(store):
+    # the feed's "nearest days" and previous/next links keep the category filter: they must
+    # lead to days that list papers of it, not to 2026-02-23 (cs.CV and math.LO only)
+    browse = Browse(store)
+    assert browse.nearest_days("2026-02-23", "cs.LG") == ("2026-02-20", "2026-02-27")
+    assert browse.nearest_days("2026-02-22", "cs.CV") == (None, "2026-02-23")
+    assert browse.nearest_days("2026-02-23", "cs.lg") == ("2026-02-20", "2026-02-27")
+    assert browse.nearest_days("2026-02-23", "hep-th") == (None, None)
+    with pytest.raises(InputError):
+        browse.nearest_days("2026-02-23", "cs LG")
+
+
+def test_category_filter_ignores_case_as_search_does(store):
+    browse = Browse(store)
+    for code in ("cs.LG", "cs.lg", "CS.LG"):
+        assert browse.papers_between("2026-02-01", "2026-02-28", category=code)[1] == 2
+
+
 def test_papers_between_counts_timestamps_filters_and_sorts(store):
     browse = Browse(store)
     papers, total = browse.papers_between("2026-02-23", "2026-02-23", sort="upvotes")

@@ -385,6 +385,19 @@ def test_category(client) -> None:
     api_error(client.get("/api/v1/category/xx.NOPE"), 404)
 
 
+def test_category_in_another_case_is_the_same_category(client) -> None:
+    # the papers matched in any case, but top authors were looked up as typed: none
+    exact = client.get("/api/v1/category/cs.CV").json()
+    for code in ("cs.cv", "CS.CV"):
+        body = client.get(f"/api/v1/category/{code}").json()
+        assert body["code"] == "cs.CV" and body["total"] == exact["total"]
+        assert body["top_authors"] == exact["top_authors"] != []
+        past = client.get(f"/api/v1/category/{code}", params={"offset": 500}).json()
+        assert past["code"] == "cs.CV" and past["top_authors"] == exact["top_authors"]
+    page = client.get("/cat/cs.cv").text
+    assert '<h1 id="cat-title">cs.CV</h1>' in page and "none yet" not in page
+
+
 # ------------------------------------------------------------------------------ OpenAPI and /docs
 
 
@@ -521,6 +534,19 @@ def test_search_downloads(client) -> None:
     assert odd.headers["content-disposition"] == (
         'attachment; filename="paperscope-search-ti_a_b_x.csv"'
     )
+
+
+def test_search_downloads_take_filters_alone_as_the_api_does(client) -> None:
+    # docs/api.md: "same parameters as the API search", where q may be empty with filters
+    params = {"cat": "cs.CV", "limit": 100}
+    api = client.get("/api/v1/search", params={**params, "q": ""}).json()
+    assert api["total"] > 0
+    records = client.get("/search.json", params=params)
+    assert records.status_code == 200, records.text[:300]
+    assert [r["id"] for r in records.json()] == [h["id"] for h in api["results"]]
+    assert 'filename="paperscope-search-filtered.json"' in records.headers["content-disposition"]
+    assert client.get("/search.bib", params={"q": " "}).status_code == 400
+    assert client.get("/search.csv").status_code == 400
 
 
 def test_paper_downloads_escape_hostile_text(client) -> None:

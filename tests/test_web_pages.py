@@ -145,6 +145,25 @@ def test_feed_pagination_marks_the_current_page(small_pages):
     assert len(titles(second.text)) == 2
 
 
+@pytest.mark.parametrize(
+    "path", ["/month/2026-02", f"/?date={LATEST_DAY}", "/author/juhua-hu", "/cat/cs.LG"]
+)
+def test_a_page_number_past_the_end_says_so(small_pages, path):
+    # the count above the list ("21 papers") over an empty list, and no way back, was what a
+    # stale link or a typed page number showed; the search page already said so
+    sep = "&" if "?" in path else "?"
+    last = small_pages.get(path)
+    pages = max(int(n) for n in re.findall(r"page=(\d+)", last.text) or ["1"])
+    r = small_pages.get(f"{path}{sep}page=999")
+    assert r.status_code == 200 and not titles(r.text)
+    notice = re.search(r'<p class="notice" id="past-end">(.*?)</p>', r.text)
+    assert notice and f"end on page {pages}" in notice.group(1), r.text
+    target = re.search(r'href="([^"]+)">Go to page', notice.group(1)).group(1)
+    assert titles(small_pages.get(target.replace("&amp;", "&")).text)
+    # a page in range has no such notice
+    assert 'id="past-end"' not in last.text
+
+
 def test_featured_submissions_show_on_their_day(store_any):
     with open_store(store_any) as store:
         rowid = store.resolve(XSS_ID)

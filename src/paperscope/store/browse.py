@@ -74,6 +74,17 @@ def next_day(day: str) -> str:
 
 #: A published date that names a day (not only a year or a month, `paperscope.dates`).
 _DAY_PRECISE = "length(published) >= 10"
+#: A paper is in a category when one of its space-separated codes is that code, in any case
+#: (as search's `cat:` and the category pages match): `cat=cs.lg` lists the cs.LG papers.
+_IN_CATEGORY = "instr(' ' || lower(categories) || ' ', ?) > 0"
+
+
+def _category_needle(category: str) -> str:
+    """The parameter of _IN_CATEGORY, or InputError for what is no category code."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", category):
+        # the search API's rule: an empty page would hide the mistake
+        raise InputError(f"not a category code: {category!r}", hint="as in cs.LG")
+    return f" {category.lower()} "
 
 
 def _period_bounds(start: str, end: str) -> tuple[str, str, int]:
@@ -131,20 +142,32 @@ class Browse:
         ).fetchone()
         return row[0][:10] if row and row[0] else None
 
-    def nearest_days(self, day: str) -> tuple[str | None, str | None]:
-        """The closest day before `day` and the closest day after it that have papers."""
+    def nearest_days(self, day: str, category: str | None = None) -> tuple[str | None, str | None]:
+        """The closest day before `day` and the closest day after it that have papers (of
+        `category`, when given: the feed's links keep its filter, so they must lead to days
+        that list something under it)."""
         parse_day(day)
-        before = self.conn.execute(
-            f"SELECT max(published) FROM papers WHERE published < ? AND deleted = 0 "
-            f"AND {_DAY_PRECISE}",
-            (day,),
-        ).fetchone()[0]
-        after = self.conn.execute(
-            f"SELECT min(published) FROM papers WHERE published >= ? AND deleted = 0 "
-            f"AND {_DAY_PRECISE}",
-            (next_day(day),),
-        ).fetchone()[0]
-        return (before[:10] if before else None, after[:10] if after else None)
+        if not category:
+            before = self.conn.execute(
+                f"SELECT max(published) FROM papers WHERE published < ? AND deleted = 0 "
+                f"AND {_DAY_PRECISE}",
+                (day,),
+            ).fetchone()[0]
+            after = self.conn.execute(
+                f"SELECT min(published) FROM papers WHERE published >= ? AND deleted = 0 "
+                f"AND {_DAY_PRECISE}",
+                (next_day(day),),
+            ).fetchone()[0]
+            return (before[:10] if before else None, after[:10] if after else None)
+        found = []
+        for op, bound, order in (("<", day, "DESC"), (">=", next_day(day), "ASC")):
+            row = self.conn.execute(
+                f"SELECT published FROM papers WHERE published {op} ? AND deleted = 0 "
+                f"AND {_DAY_PRECISE} AND {_IN_CATEGORY} ORDER BY published {order} LIMIT 1",
+                (bound, _category_needle(category)),
+            ).fetchone()
+            found.append(row[0][:10] if row and row[0] else None)
+        return found[0], found[1]
 
     # ------------------------------------------------------------ listings
 
@@ -175,12 +198,9 @@ class Browse:
             "p.deleted = 0 AND p.published >= ? AND p.published < ? AND length(p.published) >= ?"
         )
         params: list = [low, high, shortest]
-        if category and not re.fullmatch(r"[A-Za-z0-9._-]+", category):
-            # the search API's rule: an empty page would hide the mistake
-            raise InputError(f"not a category code: {category!r}", hint="as in cs.LG")
         if category:
-            where += " AND instr(' ' || p.categories || ' ', ?) > 0"
-            params.append(f" {category} ")
+            where += " AND " + _IN_CATEGORY.replace("categories", "p.categories")
+            params.append(_category_needle(category))
         total = self.conn.execute(
             f"SELECT count(*) FROM papers p WHERE {where}", params
         ).fetchone()[0]

@@ -24,7 +24,7 @@ from paperscope.model import Paper
 from paperscope.rank import query as q
 from paperscope.rank.search import MODES, SORTS, SearchEngine, SearchResult, arxiv_reference
 from paperscope.serve.records import paper_full, paper_summary, sources_shown
-from paperscope.serve.web.feedviews import category_listing, feed_page
+from paperscope.serve.web.feedviews import category_listing, category_spelling, feed_page
 from paperscope.serve.web.format import author_url, paper_url
 from paperscope.serve.web.site import Site, site_of
 from paperscope.store.authors import AuthorDirectory
@@ -644,6 +644,8 @@ async def category(request: Request, code: str, limit: Limit = None, offset: Off
     site = site_of(request)
     size = check_page(site, limit, offset)
     papers, total = category_listing(site, code, limit=size, offset=offset)
+    # past the last page, the first one tells how the papers spell the code
+    code = category_spelling(papers or category_listing(site, code, limit=1)[0], code)
     top = author_directory(site).top_in_category(code, limit=10)
     return {
         "code": code,

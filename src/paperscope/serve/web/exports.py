@@ -133,6 +133,12 @@ async def _search_download(
     until: date | None,
 ) -> Response:
     site = site_of(request)
+    if not q.strip() and not (any(c.strip() for c in cat) or date_from or until):
+        # as the API search: words, or filters alone that list the papers they select
+        raise InputError(
+            "q: words to search for, or a filter (cat, from, until) to list papers by",
+            hint="e.g. q=transformer, or cat=cs.LG&from=2024-01-01",
+        )
     size = site.settings.max_page_size if limit is None else limit
     if not 1 <= size <= MAX_LIMIT:
         raise InputError(f"limit must be between 1 and {MAX_LIMIT}")
@@ -147,13 +153,15 @@ async def _search_download(
         start=date_from,
         end=until,
     )
-    return download([h.paper for h in result.hits], fmt, "paperscope-search-" + q)
+    return download([h.paper for h in result.hits], fmt, "paperscope-search-" + (q or "filtered"))
 
 
 def _search_route(fmt: str):
     async def handler(
         request: Request,
-        q: Annotated[str, Query(min_length=1, description="Query (docs/search.md)")],
+        q: Annotated[
+            str, Query(description="Query (docs/search.md); may be empty with cat, from, until")
+        ] = "",
         mode: Mode = "hybrid",
         sort: Sort = "relevance",
         limit: Annotated[

@@ -184,8 +184,9 @@ def _feed_page(
         category=category or None,
         local_upvotes=browse.upvote_counts([r for r, _ in papers]),
     )
-    before = browse.nearest_days(start.isoformat())[0]
-    after = browse.nearest_days(end.isoformat())[1]
+    # with a category, the neighbours are days with papers of it: the links keep the filter
+    before = browse.nearest_days(start.isoformat(), category or None)[0]
+    after = browse.nearest_days(end.isoformat(), category or None)[1]
     if kind == "day":
         view.prev_key, view.next_key = before, after
     else:
@@ -231,3 +232,14 @@ def category_listing(
             f"no papers in category {code!r}", hint="category codes look like cs.LG or stat.ML"
         )
     return [(h.rowid, h.paper) for h in result.hits], result.total
+
+
+def category_spelling(papers: list[tuple[int, Paper]], code: str) -> str:
+    """`code` as the listed papers spell it ("cs.lg" -> "cs.LG"): listings match any case, the
+    author index keeps the papers' spelling (top authors of "cs.lg" were none)."""
+    wanted = code.lower()
+    for _, paper in papers:
+        for found in paper.categories:
+            if found.lower() == wanted:
+                return found
+    return code

@@ -28,7 +28,13 @@ from paperscope.serve.records import sources_shown
 from paperscope.serve.web.actions import fill_slots, here, list_actions, slot
 from paperscope.serve.web.alerts import following
 from paperscope.serve.web.api import author_directory, run_search
-from paperscope.serve.web.feedviews import category_listing, feed_page, month_key, week_key
+from paperscope.serve.web.feedviews import (
+    category_listing,
+    category_spelling,
+    feed_page,
+    month_key,
+    week_key,
+)
 from paperscope.serve.web.format import author_url
 from paperscope.serve.web.site import Site, site_of
 from paperscope.store.authors import AuthorDirectory
@@ -474,6 +480,7 @@ async def category(request: Request, code: str, page: Page = 1) -> HTMLResponse:
     site = site_of(request)
     size = site.settings.page_size
     papers, total = category_listing(site, code, limit=size, offset=(page - 1) * size)
+    code = category_spelling(papers or category_listing(site, code, limit=1)[0], code)
     context = {
         "code": code,
         "papers": papers,
