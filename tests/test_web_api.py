@@ -265,7 +265,12 @@ def test_similar_papers(client, sample_db) -> None:
         cli_app, ["similar", "2611.00001", "--db", str(sample_db), "-n", "3", "--json"]
     )
     assert ids == [h["id"] for h in json.loads(result.stdout)]
-    api_error(client.get("/api/v1/paper/2611.00001/similar", params={"limit": 101}), 422)
+    too_many = api_error(client.get("/api/v1/paper/2611.00001/similar", params={"limit": 101}), 422)
+    # similar papers come in one list: no advice to page with an offset it does not take
+    assert too_many["message"] == "limit must be between 1 and 100"
+    assert "offset" not in json.dumps(too_many)
+    paged = api_error(client.get("/api/v1/search", params={"q": "x", "limit": 101}), 422)
+    assert paged["message"] == "limit must be between 1 and 100"
     api_error(client.get("/api/v1/paper/2611.00001/similar", params={"mode": "x"}), 422)
 
 

@@ -221,12 +221,16 @@ def absolute(request: Request, path: str) -> str:
     return base_url(request) + path
 
 
-def check_page(site: Site, limit: int | None, offset: int) -> int:
-    """The page size to use; InputError (422 in the API) beyond settings.max_page_size."""
+def check_page(site: Site, limit: int | None, offset: int | None) -> int:
+    """The page size to use; InputError (422 in the API) beyond settings.max_page_size.
+    `offset` None: the route has no pages (similar papers, feeds), so no hint to page."""
     size = site.settings.page_size if limit is None else limit
     top = site.settings.max_page_size
     if not 1 <= size <= top:
-        raise InputError(f"limit must be between 1 and {top}", hint="page with offset")
+        hint = "page with offset" if offset is not None else None
+        raise InputError(f"limit must be between 1 and {top}", hint=hint)
+    if offset is None:
+        return size
     if offset < 0:
         raise InputError("offset must not be negative")
     return size
@@ -476,7 +480,7 @@ async def similar(
     mode: Annotated[Mode, Query(description="semantic (default), lexical or hybrid")] = "semantic",
 ) -> dict:
     site = site_of(request)
-    check_page(site, limit, 0)
+    check_page(site, limit, None)
     paper = site.store.get(ident)
     hits = site.engine.similar(ident, limit=limit, mode=mode)
     return {

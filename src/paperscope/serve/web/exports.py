@@ -92,7 +92,7 @@ async def search_atom(
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     site = site_of(request)
-    size = check_page(site, limit or site.settings.max_page_size, 0)
+    size = check_page(site, limit or site.settings.max_page_size, None)
     result = run_search(site, q, mode=mode, sort=sort, limit=size, offset=0)
     return _atom(
         request,
