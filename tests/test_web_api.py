@@ -211,6 +211,13 @@ def test_search_bad_parameters_are_422(client, params) -> None:
     api_error(client.get("/api/v1/search", params={"q": "learning", **params}), 422)
 
 
+@pytest.mark.parametrize("typed", ["2020", "20200101", "2024-13-01", "yesterday"])
+def test_a_bad_date_says_what_to_type(client, typed) -> None:
+    # pydantic reads 2020 and 20200101 as Unix timestamps: "should have zero time"
+    error = api_error(client.get("/api/v1/search", params={"q": "x", "from": typed}), 422)
+    assert error["message"] == f"bad parameter: from: expected a date as YYYY-MM-DD, got {typed!r}"
+
+
 def test_search_without_query_is_422(client) -> None:
     api_error(client.get("/api/v1/search"), 422)
     api_error(client.get("/api/v1/search", params={"q": ""}), 422)

@@ -105,7 +105,7 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def bad_parameter(request: Request, exc: RequestValidationError) -> Response:
         problems = [
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {_problem(e)}"
             for e in exc.errors()
         ]
         return error_response(request, 422, "bad parameter: " + "; ".join(problems))
@@ -130,6 +130,15 @@ def _install_errors(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("%s %s failed", request.method, request.url.path)
         return error_response(request, 500, "internal error; the server log has the details")
+
+
+def _problem(error: dict) -> str:
+    """Pydantic's message, but for dates one that says what to type: it reads `2020` and
+    `20200101` as Unix timestamps and answers "Datetimes provided to dates should have zero
+    time"."""
+    if error["type"].startswith("date_"):
+        return f"expected a date as YYYY-MM-DD, got {str(error.get('input'))[:40]!r}"
+    return error["msg"]
 
 
 class GuardMiddleware:
