@@ -346,13 +346,14 @@ class SearchEngine:
         from the list at twice the depth, less the papers already placed, and so on. Every page
         that reaches a place computes it the same way."""
         depth = CANDIDATES
-        found = self._semantic_or_hybrid(node, free, filters, mode, depth)
+        searched: dict = {}  # the vector searches of this page, by depth: blocks share some
+        found = self._semantic_or_hybrid(node, free, filters, mode, depth, searched)
         if wanted <= depth or len(found[0]) <= depth:
             return found
         placed = found[0][:depth]
         while True:
             depth *= 2
-            found = self._semantic_or_hybrid(node, free, filters, mode, depth)
+            found = self._semantic_or_hybrid(node, free, filters, mode, depth, searched)
             seen = {rowid for rowid, _ in placed}
             rest = [item for item in found[0] if item[0] not in seen]
             if wanted <= depth or len(found[0]) <= depth:
@@ -360,11 +361,18 @@ class SearchEngine:
             placed += rest[: depth - len(placed)]
 
     def _semantic_or_hybrid(
-        self, node: q.Node, free: q.Node, filters: q.Node | None, mode: str, wanted: int
+        self,
+        node: q.Node,
+        free: q.Node,
+        filters: q.Node | None,
+        mode: str,
+        wanted: int,
+        searched: dict | None = None,
     ) -> tuple[list[tuple[int, float]], dict, _Matches, list[tuple[int, float]]]:
-        """(ranked, per-engine rankings, the matching set, related papers when none match)."""
+        """(ranked, per-engine rankings, the matching set, related papers when none match).
+        `searched`: see `_semantic_matches`."""
         depth = max(CANDIDATES, wanted)
-        semantic, passed = self._semantic_matches(free, filters, depth)
+        semantic, passed = self._semantic_matches(free, filters, depth, searched)
         if mode == "semantic":
             related = [] if passed else semantic[:RELATED]
             return passed, {"semantic": passed}, _Matches(None, [r for r, _ in passed]), related
@@ -379,23 +387,34 @@ class SearchEngine:
         return ranked, {"lexical": lexical, "semantic": semantic}, matches, related
 
     def _semantic_matches(
-        self, free: q.Node, filters: q.Node | None, depth: int
+        self, free: q.Node, filters: q.Node | None, depth: int, searched: dict | None = None
     ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
         """(the `depth` nearest papers within the filters, every paper above the floor).
 
         When all `depth` candidates pass the floor, more may: the search is repeated at
         SEMANTIC_CAP, so the set (and the total counted on it) is the same whatever page
-        asked for it."""
+        asked for it. `searched` (a dict kept by the caller) remembers the filter and the
+        vector searches by depth, for calls on the same query."""
         depth = min(depth, SEMANTIC_CAP)  # deeper pages list lexical matches only
-        allowed = self.lexical.filter_rowids(filters) if filters is not None else None
+        searched = {} if searched is None else searched
+        if "allowed" not in searched:
+            searched["allowed"] = (
+                self.lexical.filter_rowids(filters) if filters is not None else None
+            )
+        allowed = searched["allowed"]
         if allowed is not None and not len(allowed):
             return [], []
-        query_vec = self._embed_query(q.free_text(free))
-        found = self.vectors.search(query_vec, depth, allowed=allowed)
+
+        def nearest(k: int) -> list[tuple[int, float]]:
+            if k not in searched:
+                query_vec = self._embed_query(q.free_text(free))
+                searched[k] = self.vectors.search(query_vec, k, allowed=allowed)
+            return searched[k]
+
+        found = nearest(depth)
         passed = [item for item in found if item[1] >= SEMANTIC_FLOOR]
         if len(passed) == depth < SEMANTIC_CAP:
-            deeper = self.vectors.search(query_vec, SEMANTIC_CAP, allowed=allowed)
-            passed = [item for item in deeper if item[1] >= SEMANTIC_FLOOR]
+            passed = [item for item in nearest(SEMANTIC_CAP) if item[1] >= SEMANTIC_FLOOR]
         return found, passed
 
     def _by_neighbourhood(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
