@@ -74,6 +74,31 @@ def test_atom_entries_give_dc_date_instead_of_an_invented_instant(db):
     assert "2026-01-01" not in etree.tostring(feed).decode()
 
 
+def test_served_atom_dates_a_coarse_paper_by_its_record_not_1970(db):
+    # Atom requires <updated>; readers show it. A year- or month-only paper gets the time its
+    # record last changed in the store, never 1970 nor an invented 1 January.
+    with SQLiteStore(db) as store:
+        stamps = store.modified_times([YEAR_ONLY, MONTH_ONLY, "no-such-paper"])
+        rowids = [store.resolve(YEAR_ONLY), store.resolve(MONTH_ONLY)]
+        stored = dict(
+            store.conn.execute(
+                "SELECT id, modified_at FROM papers WHERE rowid IN (?, ?)", rowids
+            ).fetchall()
+        )
+    assert stamps == stored and len(stamps) == 2
+    with client_for(db) as client:
+        response = client.get("/search.atom", params={"q": "year:2026 OR year:2022"})
+    assert response.status_code == 200, response.text
+    feed = etree.fromstring(response.content)
+    ns = {"a": export.ATOM_NS, "dc": export.DC_NS}
+    entries = feed.findall("a:entry", ns)
+    assert len(entries) == 2
+    updated = sorted(e.findtext("a:updated", namespaces=ns) for e in entries)
+    assert updated == sorted(stamps.values())
+    assert feed.findtext("a:updated", namespaces=ns) == max(stamps.values())
+    assert "1970" not in response.text and "2026-01-01" not in response.text
+
+
 @pytest.mark.parametrize(
     ("start", "end", "expected"),
     [

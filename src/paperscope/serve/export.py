@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
 from lxml import etree
@@ -217,12 +217,25 @@ def _xml_text(text: str | None) -> str:
     return _XML_BAD_RE.sub("", text or "")
 
 
+#: The instant Atom's mandatory <updated> gets when nothing better is known (no day-precise
+#: date and no record time given): readers show it, so it is only the last resort.
+_NO_INSTANT = "1970-01-01T00:00:00Z"
+
+
 def _timestamp(day: str | None) -> str:
     """RFC 3339 as Atom wants it, from a day or a full timestamp; a year or a month is not
     turned into an instant (that would invent its first day): it counts as no date."""
     if not day or precision(day) != "day":
-        return "1970-01-01T00:00:00Z"
+        return _NO_INSTANT
     return day if "T" in day else f"{day[:10]}T00:00:00Z"
+
+
+def _entry_updated(paper: Paper, modified: Mapping[str, str]) -> str:
+    """An entry's <updated>: the paper's latest day-precise date; for a paper known only by
+    year or month, when its record last changed in the store (Atom: the last significant
+    change of the entry), not an invented first day nor 1970."""
+    day = _day_or_none(paper.updated, paper.published)
+    return _timestamp(day or modified.get(paper.id))
 
 
 def _day_or_none(*values: str | None) -> str | None:
@@ -255,18 +268,21 @@ def atom_feed(
     updated: str | None = None,
     *,
     base_url: str | None = None,
+    modified: Mapping[str, str] | None = None,
 ) -> bytes:
     """An Atom 1.0 feed of `papers`; entries link to this server's paper pages.
 
-    `base_url` (default: the origin of `alternate_url`) prefixes paper links. `updated` defaults
-    to the newest paper's date.
+    `base_url` (default: the origin of `alternate_url`) prefixes paper links. `modified`: when
+    each paper's record last changed (`store.modified_times`), the <updated> of papers known
+    only by year or month. `updated` defaults to the newest entry's.
     """
     base = base_url if base_url is not None else _origin(alternate_url)
+    modified = modified or {}
     feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS, "dc": DC_NS})
     _sub(feed, "id", self_url)
     _sub(feed, "title", title)
-    newest = max((_day_or_none(p.updated, p.published) or "" for p in papers), default="")
-    _sub(feed, "updated", _timestamp(updated or newest))
+    newest = max((_entry_updated(p, modified) for p in papers), default=_NO_INSTANT)
+    _sub(feed, "updated", _timestamp(updated) if updated else newest)
     _sub(feed, "link", rel="self", type="application/atom+xml", href=self_url)
     _sub(feed, "link", rel="alternate", type="text/html", href=alternate_url)
     _sub(feed, "generator", "paperscope")
@@ -274,15 +290,15 @@ def atom_feed(
         # Atom requires an author on the feed when an entry lacks one; an empty feed needs one too
         _sub(_sub(feed, "author"), "name", "paperscope")
     for paper in papers:
-        _atom_entry(feed, paper, base)
+        _atom_entry(feed, paper, base, _entry_updated(paper, modified))
     return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
-def _atom_entry(feed: etree._Element, paper: Paper, base: str) -> None:
+def _atom_entry(feed: etree._Element, paper: Paper, base: str, updated: str) -> None:
     entry = _sub(feed, "entry")
     _sub(entry, "id", TAG_PREFIX + quote(paper.id, safe="/:.-"))
     _sub(entry, "title", paper.title, type="text")
-    _sub(entry, "updated", _timestamp(_day_or_none(paper.updated, paper.published)))
+    _sub(entry, "updated", updated)
     if precision(paper.published) == "day":
         _sub(entry, "published", _timestamp(paper.published))
     elif paper.published:

@@ -285,6 +285,19 @@ class SQLiteStore:
                 return row[0]
         return None
 
+    def modified_times(self, ids: Iterable[str]) -> dict[str, str]:
+        """When each paper's record last changed in this store (UTC, ISO 8601), by paper id."""
+        ids = list(dict.fromkeys(ids))
+        times: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT id, modified_at FROM papers WHERE id IN ({marks})", chunk
+            ).fetchall()
+            times.update({row[0]: row[1] for row in rows if row[1]})
+        return times
+
     def get(self, ident: str) -> Paper:
         rowid = self.resolve(ident)
         paper = self.load_rowids([rowid]).get(rowid) if rowid is not None else None

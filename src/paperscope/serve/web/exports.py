@@ -46,7 +46,10 @@ def _now() -> str:
 def _atom(request: Request, title: str, alternate: str, papers: list[Paper]) -> Response:
     base = base_url(request)
     self_url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    body = export.atom_feed(title, self_url, base + alternate, papers, base_url=base)
+    modified = site_of(request).store.modified_times(p.id for p in papers)
+    body = export.atom_feed(
+        title, self_url, base + alternate, papers, base_url=base, modified=modified
+    )
     return Response(body, media_type=ATOM)
 
 
