@@ -466,3 +466,40 @@ def test_a_forced_format_that_finds_no_record_is_an_error(db, tmp_path):
     assert result.exit_code == 1
     assert f"error: {junk}: no page-hf-search record found" in result.stderr
     assert "hint:" in result.stderr
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """The real `paperscope` process, through `main`'s error handling (CliRunner skips it)."""
+    src = str(Path(paperscope.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": src}
+    return subprocess.run(
+        [sys.executable, "-m", "paperscope", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_a_missing_file_under_a_forced_format_is_an_error_line_not_a_traceback(db, tmp_path):
+    missing = tmp_path / "missing.bib"
+    page = str(PAGES / "author-profile-lin.txt")
+    done = run_cli(
+        "import", str(missing), page, "--format", "page-author-profile", "--db", db, "--json"
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    first, second = json.loads(done.stdout)
+    assert first["error"] == f"{missing}: cannot read: No such file or directory"
+    assert first["format"] is None and first["records"] == 0
+    assert (second["format"], second["added"]) == ("page-author-profile", 12)
+
+
+def test_an_unknown_format_name_is_one_error_before_any_file_is_read(db):
+    page = str(PAGES / "author-profile-lin.txt")
+    done = run_cli("import", page, page, "--format", "nosuch", "--db", db)
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert lines[0] == "error: no importer named 'nosuch'"
+    assert lines[1].startswith("hint: known formats: arxiv-atom, ")
+    assert len(lines) == 2  # once, not once per file, and no progress or table
+    assert not Path(db).exists()
