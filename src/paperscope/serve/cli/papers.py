@@ -112,7 +112,7 @@ def search(
         err.print(f"no papers match {query!r} ({result.mode})", highlight=False)
         if result.related:
             err.print("related (nearest by meaning, below the relevance floor):", highlight=False)
-            _print_hits(result.related)
+            _print_hits(result.related, err)  # not results: stdout stays empty
         return
     if not result.hits:
         err.print(
@@ -183,14 +183,14 @@ def _print_notes(result, mode: str) -> None:
         typer.echo("hint: `paperscope embed` computes the vectors meaning needs", err=True)
 
 
-def _print_hits(hits: list) -> None:
+def _print_hits(hits: list, out=None) -> None:
     table = Table("id", "date", "title", "authors", box=None)
     for hit in hits:
         p = hit.paper
         table.add_row(p.id, display_date(p.published), p.title, _authors_line(p))
         if hit.snippet is not None and hit.snippet.highlights:
             table.add_row("", "", _marked(hit.snippet), "")
-    console().print(table, highlight=False)
+    (out or console()).print(table, highlight=False)
 
 
 def _marked(snippet) -> Text:
