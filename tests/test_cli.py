@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -503,3 +504,23 @@ def test_an_unknown_format_name_is_one_error_before_any_file_is_read(db):
     assert lines[1].startswith("hint: known formats: arxiv-atom, ")
     assert len(lines) == 2  # once, not once per file, and no progress or table
     assert not Path(db).exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("postgresql://me:secret@nowhere.invalid/papers", "failed to resolve host"),
+        ("postgresql://me@127.0.0.1:9/papers", "Connection refused"),
+    ],
+)
+def test_a_postgresql_store_that_cannot_be_reached_is_one_error_at_once(url, reason):
+    """Not 30 s of the pool retrying, with a log line per attempt, then the pool's words."""
+    pytest.importorskip("psycopg_pool")
+    started = time.monotonic()
+    done = run_cli("stats", "--db", url)
+    assert time.monotonic() - started < 20
+    assert done.returncode == 1 and done.stdout == ""
+    error, hint = done.stderr.splitlines()
+    assert error.startswith("error: cannot connect to the paper store postgresql://me")
+    assert reason in error and "secret" not in error
+    assert hint.startswith("hint: is PostgreSQL running")
