@@ -157,17 +157,40 @@ def test_every_fixture_imports_into_one_store(db, tmp_path):
         ["authors", "show", "Jane Doe"],
         ["topics"],
         ["topics", "show", "1"],
+        # commands that only look after an existing store: a typo created an empty one
+        ["jobs"],
+        ["map", "status"],
+        ["map", "place"],
+        ["users", "list"],
+        ["users", "disable", "a@example.org"],
+        ["follow", "--user", "a@example.org", "--category", "cs.LG"],
+        ["follows", "--user", "a@example.org"],
+        ["digest", "send"],
+        ["digest", "preview", "--user", "a@example.org"],
+        ["backup", "{tmp}/backup.db"],
+        ["compact"],
+        ["embed"],
+        ["reindex"],
+        ["neighbours"],
     ],
 )
 def test_commands_that_read_say_when_the_store_is_missing(args, tmp_path):
     """A mistyped --db is an error naming the path, in a real process; nothing is created."""
     missing = tmp_path / "typo" / "papers.db"
     done = subprocess.run(
-        [sys.executable, "-m", "paperscope", *args, "--db", str(missing)],
+        [
+            sys.executable,
+            "-m",
+            "paperscope",
+            *(a.format(tmp=tmp_path) for a in args),
+            "--db",
+            str(missing),
+        ],
         capture_output=True,
         text=True,
     )
     assert done.returncode == 1 and done.stdout == ""
+    assert list(tmp_path.iterdir()) == []
     assert done.stderr.splitlines() == [
         f"error: no store at {missing}",
         "hint: `paperscope import FILE --db PATH` creates one; "

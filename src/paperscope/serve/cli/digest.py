@@ -17,7 +17,7 @@ from paperscope.serve.cli.options import (
     JsonOption,
     index_progress,
     library_errors,
-    open_store,
+    open_existing_store,
 )
 from paperscope.serve.cli.output import console
 from paperscope.serve.email import digest as digests
@@ -50,7 +50,7 @@ def follow(
     """Follow an author, a search, a category or a paper: new matches come in the digest."""
     given = [(k, v) for k, v in (("author", author), ("query", query), ("category", category),
                                  ("paper", paper)) if v is not None]  # fmt: skip
-    with library_errors(), open_store(db) as store:
+    with library_errors(), open_existing_store(db) as store:
         if len(given) != 1:
             raise InputError(
                 "give exactly one of --author, --query, --category, --paper",
@@ -72,7 +72,7 @@ def unfollow(
     db: DbOption = None,
 ) -> None:
     """Stop following something."""
-    with library_errors(), open_store(db) as store:
+    with library_errors(), open_existing_store(db) as store:
         account = Accounts(store).by_email(user)
         Alerts(store).unfollow(account.id, follow_id)
         typer.echo(f"{account.email} no longer follows {follow_id}")
@@ -81,7 +81,7 @@ def unfollow(
 @app.command()
 def follows(user: UserOption, db: DbOption = None, as_json: JsonOption = False) -> None:
     """What a user follows, and how often they get a digest."""
-    with library_errors(), open_store(db) as store:
+    with library_errors(), open_existing_store(db) as store:
         account = Accounts(store).by_email(user)
         rows = Alerts(store).follows(account.id)
     if as_json:
@@ -132,7 +132,7 @@ def send(
     PAPERSCOPE_MAIL_FROM); links use PAPERSCOPE_BASE_URL. Exit code 1 if a send failed (it is
     retried with backoff by the next run).
     """
-    with library_errors(), open_store(db) as store:
+    with library_errors(), open_existing_store(db) as store:
         config = None if dry_run else mail_config_from_env()
         chosen = _users(store, user)
         with index_progress(as_json) as progress:
@@ -179,7 +179,7 @@ def preview(
     db: DbOption = None,
 ) -> None:
     """Print the digest a user would get now (plain text), without sending or recording it."""
-    with library_errors(), open_store(db) as store:
+    with library_errors(), open_existing_store(db) as store:
         account = Accounts(store).by_email(user)
         engine = SearchEngine(store)
         composed = digests.compose(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_store
 
 
 @app.command()
@@ -15,7 +15,7 @@ def jobs(db: DbOption = None, as_json: JsonOption = False) -> None:
     taken by the next `serve` process that tries (within seconds)."""
     from paperscope.store.jobs import holders
 
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         found = holders(store)
     rows = [
         {"name": h.name, "holder": h.holder, "host": h.host, "pid": h.pid, "since": h.since,

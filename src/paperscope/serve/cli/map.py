@@ -9,12 +9,17 @@ from typing import Annotated
 import orjson
 import typer
 
-from paperscope.config import resolve_db_path
 from paperscope.errors import InputError
 from paperscope.index import layout
 from paperscope.index.paths import index_dir
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli.options import (
+    DbOption,
+    JsonOption,
+    existing_db,
+    open_existing_store,
+    open_store,
+)
 from paperscope.serve.cli.output import progress
 from paperscope.store import map as store_map
 
@@ -70,8 +75,8 @@ def rebuild(
 def place(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Place the embedded papers that have no point yet (embedding does it by itself; this
     catches up a map built before papers were embedded elsewhere)."""
-    db_path = resolve_db_path(db)
-    with open_store(db) as store:
+    db_path = existing_db(db)
+    with open_store(db_path) as store:
         built = store_map.state(store)
         todo = [] if built is None else store_map.unplaced(store, built.model, layout.DOC_PASSAGE)
         placed = 0
@@ -106,7 +111,7 @@ def _vector_index(store, db_path: Path):
 @map_app.command("status")
 def status(db: DbOption = None, as_json: JsonOption = False) -> None:
     """The map's build (method, size, when) and the papers placed since."""
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         built = store_map.state(store)
         points, placed = store_map.count_points(store)
         unplaced = len(store_map.unplaced(store, built.model, layout.DOC_PASSAGE)) if built else 0
