@@ -198,9 +198,10 @@ def split(
 
 @authors_app.command("update")
 def update(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Catch author pages up with the papers imported or changed since they were last brought
-    up to date (pages do it by themselves on the next view; run this at the end of an import
-    or harvest so no page view waits for it). Incremental: not a full rebuild."""
+    """Catch author pages up with the papers imported or changed since the last catch-up.
+
+    Pages do it by themselves on the next view; run this at the end of an import or harvest
+    so no page view waits for it. Incremental: not a full rebuild."""
     import time
 
     with open_store(db) as store:
@@ -216,8 +217,10 @@ def update(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 @authors_app.command("rebuild")
 def rebuild(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Recluster every author from scratch (`update`, and every page view, only catch up with
-    what changed; this gives the same people and is there to start over)."""
+    """Recluster every author from scratch.
+
+    `update`, and every page view, only catch up with what changed; this gives the same
+    people and is there to start over."""
     import time
 
     with open_store(db) as store:

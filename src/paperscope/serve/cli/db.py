@@ -30,8 +30,10 @@ def copy(
     ],
     as_json: JsonOption = False,
 ) -> None:
-    """Copy every record and user table of SOURCE into TARGET, then compare row counts and
-    checksums of every table on both sides (exit 1 when any differs). A copy that was
+    """Copy a store into another (SQLite or PostgreSQL), then compare both sides.
+
+    Every record and user table of SOURCE goes into TARGET; then the row counts and
+    checksums of every table are compared on both sides (exit 1 when any differs). A copy that was
     interrupted resumes where it stopped when run again. The indexes of TARGET rebuild on
     first use (or now: `paperscope reindex --db TARGET`)."""
     with library_errors():  # a mistyped SOURCE used to be created empty, and copied: nothing

@@ -222,8 +222,10 @@ def arxiv(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Harvest arXiv: OAI-PMH by default (--set/--from/--until/--prefix), or the search API
-    with --api (--query and/or --id-list; --query or --id-list alone imply --api).
+    """Harvest arXiv: OAI-PMH by default, or the search API with --api, --query or --id-list.
+
+    OAI-PMH takes --set/--from/--until/--prefix; the search API --query and/or --id-list
+    (either alone implies --api).
 
     Each page is committed with its cursor; run the same command again to resume an
     interrupted harvest. A completed one is not repeated unless --restart is given.

@@ -10,9 +10,11 @@ from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_sto
 
 @app.command()
 def jobs(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """The background jobs' leases (embedding worker, digest scheduler): the process that took
-    each last (host:pid, since when, UTC) and whether it holds it now. A lease not held is
-    taken by the next `serve` process that tries (within seconds)."""
+    """Which process runs each background job (embedding worker, digest scheduler).
+
+    Each job's lease: the process that took it last (host:pid, since when, UTC) and whether
+    it holds it now. A lease not held is taken by the next `serve` process that tries
+    (within seconds)."""
     from paperscope.store.jobs import holders
 
     with open_existing_store(db) as store:

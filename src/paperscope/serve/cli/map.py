@@ -45,8 +45,10 @@ def rebuild(
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Lay out every embedded paper again (minutes at 1M papers). New papers join the map by
-    themselves when they are embedded; run this when many have (`map status` shows how many)."""
+    """Lay out every embedded paper again (minutes at 1M papers).
+
+    New papers join the map by themselves when they are embedded; run this when many have
+    (`map status` shows how many)."""
     if method not in layout.METHODS:
         raise InputError(
             f"unknown layout method {method!r}", hint=f"one of {', '.join(layout.METHODS)}"
@@ -73,8 +75,10 @@ def rebuild(
 
 @map_app.command("place")
 def place(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Place the embedded papers that have no point yet (embedding does it by itself; this
-    catches up a map built before papers were embedded elsewhere)."""
+    """Place the embedded papers that have no point yet.
+
+    Embedding does it by itself; this catches up a map built before papers were embedded
+    elsewhere."""
     db_path = existing_db(db)
     with open_store(db_path) as store:
         built = store_map.state(store)

@@ -214,8 +214,9 @@ def doctor(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Check the store's integrity and migrations, the model files and the indexes, and say
-    what to run. Changes nothing. Exit code 1 when something is broken."""
+    """Check the store, its migrations, the model and the indexes, and say what to run.
+
+    Changes nothing. Exit code 1 when something is broken."""
     db_path = resolve_db_path(db)
     shown = shlex.quote(str(db) if db else str(db_path))  # pasted into the `run:` lines
     health = store_class(db_path).check(db_path, full=not quick)

@@ -138,8 +138,10 @@ def topics_rebuild(
     ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Re-cluster the embedded papers into topics (and the task/method aspects), and lay out
-    the map again: the full re-layout that new papers' placement by neighbours defers."""
+    """Re-cluster the papers into topics and the task/method aspects; lay out the map again.
+
+    Re-clusters the embedded papers, and (unless --no-map) lays out the map again: the full
+    re-layout that new papers' placement by neighbours defers."""
     wanted = aspect or list(topics_rank.ALL_ASPECTS)
     for a in wanted:
         _check_aspect(a)

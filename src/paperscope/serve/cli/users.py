@@ -71,8 +71,10 @@ def add(
     name: Annotated[str, typer.Option("--name", help="Display name shown to others.")] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Create an account. Without a password (not on a terminal, no --password-stdin) it can
-    only log in after a password reset by email."""
+    """Create an account.
+
+    Without a password (not on a terminal, no --password-stdin) it can only log in after a
+    password reset by email."""
     password = _read_password(password_stdin)
     with _accounts(db, create=True) as accounts:
         if password_stdin and not password:
