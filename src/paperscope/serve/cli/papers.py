@@ -127,6 +127,8 @@ def search(
     )
     if facets:
         for name, counts in result.facets.items():
+            if not counts:  # e.g. topics before `topics rebuild`: no line "topic: " with nothing
+                continue
             names = topic_names if name == "topic" else {}
             top = ", ".join(
                 f"{names[k]} ({k}) {v}" if k in names else f"{k} {v}"
