@@ -149,12 +149,12 @@ def send(
         typer.echo(orjson.dumps([r.as_json() for r in reports]))
     else:
         for report in reports:
-            _print_report(report)
+            _print_report(report, dry_run)
     if any(r.status in ("pending", "failed") for r in reports):
         raise typer.Exit(1)
 
 
-def _print_report(report: digests.UserReport) -> None:
+def _print_report(report: digests.UserReport, dry_run: bool = False) -> None:
     plural = "s" if report.papers != 1 else ""
     if report.status == "sent":
         typer.echo(f"{report.email}: sent {report.papers} paper{plural}")
@@ -168,8 +168,9 @@ def _print_report(report: digests.UserReport) -> None:
         what = "will retry" if report.status == "pending" else "gave up"
         typer.secho(f"{report.email}: sent 0 papers, not delivered ({what}): {report.error}",
                     err=True, fg="red")  # fmt: skip
-    else:
-        typer.echo(f"{report.email}: sent 0 papers ({report.status})")
+    else:  # a dry run sends nothing, so it does not say "sent"
+        verb = "would send" if dry_run else "sent"
+        typer.echo(f"{report.email}: {verb} 0 papers ({report.status})")
 
 
 @digest_app.command("preview")
