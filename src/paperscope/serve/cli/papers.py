@@ -37,7 +37,8 @@ def search(
         str,
         typer.Argument(
             help='Query: words, "phrases", ti: au: abs: cat: id: co: jr: all:, AND OR ANDNOT, '
-            "( ), prefix*, year:2023, after:/before:, -word. See docs/search.md."
+            "( ), prefix*, year:2023, after:/before:, -word. A query that starts with '-' "
+            "goes after `--` (search -- '-word more'). See docs/search.md."
         ),
     ],
     db: DbOption = None,
