@@ -547,3 +547,32 @@ def test_a_postgresql_store_that_cannot_be_reached_is_one_error_at_once(url, rea
     assert error.startswith("error: cannot connect to the paper store postgresql://me")
     assert reason in error and "secret" not in error
     assert hint.startswith("hint: is PostgreSQL running")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (["--port", "99999"], 2, "Invalid value for '--port'"),  # was a traceback
+        (["--log-level", "loud"], 1, "error: unknown log level 'loud'"),  # was a KeyError
+        (["--api-rate-limit", "-1"], 2, "Invalid value for '--api-rate-limit'"),
+    ],
+)
+def test_serve_refuses_bad_settings_before_it_starts(args, code, words, db):
+    done = run_cli("serve", "--db", db, "--no-embed-worker", *args)
+    assert done.returncode == code and "Traceback" not in done.stderr
+    assert words in done.stderr
+
+
+def test_serve_on_a_port_in_use_is_an_error_line_and_exit_code_1(db):
+    import socket
+
+    assert cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "-q").exit_code == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli("serve", "--db", db, "--port", str(port), "--no-embed-worker")
+    assert done.returncode == 1, done.stderr  # uvicorn's own exit code was 3
+    assert "address already in use" in done.stderr
+    assert f"error: the server could not start on 127.0.0.1:{port}" in done.stderr
+    assert "hint: is another server on that port?" in done.stderr
