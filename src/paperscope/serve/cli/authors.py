@@ -150,7 +150,9 @@ def list_authors(
 
 @authors_app.command("merge")
 def merge(
-    slugs: Annotated[list[str], typer.Argument(metavar="SLUG SLUG...", help="First one survives.")],
+    slugs: Annotated[
+        list[str], typer.Argument(metavar="SLUG", help="Two or more; the first one survives.")
+    ],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
