@@ -234,6 +234,11 @@ def test_similar_without_vectors_suggests_lexical(unembedded):
         timeout=600,
     )
     assert done.returncode == 1
-    assert "--mode lexical" in done.stderr and "no paper has a vector" in done.stderr
+    assert "no paper has a vector" in done.stderr
+    # the suggested commands name this store, so they can be run as printed
+    assert (
+        f"hint: `paperscope similar {some['id']} --mode lexical --db {unembedded}` finds them "
+        f"by shared words; `paperscope embed --db {unembedded}` computes the vectors"
+    ) in done.stderr
     lexical = cli("similar", some["id"], "--db", str(unembedded), "--mode", "lexical", "--json")
     assert lexical.exit_code == 0 and json.loads(lexical.stdout)

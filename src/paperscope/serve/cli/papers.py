@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shlex
 from typing import Annotated
 
 import orjson
@@ -229,11 +230,13 @@ def similar(
         SearchEngine.open(existing_db(db), progress=progress) as engine,
     ):
         if mode != "lexical" and not engine.store.has_vectors():
-            # checked before the model loads: without vectors there is nothing to compare
+            # checked before the model loads: without vectors there is nothing to compare;
+            # the commands suggested run as typed, on this store (an id may hold "(" or ";")
+            on_db = f" --db {shlex.quote(str(db))}" if db else ""
             raise InputError(
                 "no paper has a vector yet, so similar papers cannot be found by meaning",
-                hint=f"`paperscope similar {paper_id} --mode lexical` finds them by shared "
-                "words; `paperscope embed` computes the vectors",
+                hint=f"`paperscope similar {shlex.quote(paper_id)} --mode lexical{on_db}` finds "
+                f"them by shared words; `paperscope embed{on_db}` computes the vectors",
             )
         hits = engine.similar(paper_id, limit=limit, mode=mode)
     if as_json:
