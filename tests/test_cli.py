@@ -576,3 +576,11 @@ def test_serve_on_a_port_in_use_is_an_error_line_and_exit_code_1(db):
     assert "address already in use" in done.stderr
     assert f"error: the server could not start on 127.0.0.1:{port}" in done.stderr
     assert "hint: is another server on that port?" in done.stderr
+
+
+def test_version():
+    from importlib.metadata import version
+
+    done = run_cli("--version")
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout == f"paperscope {version('paperscope')}\n"

@@ -25,6 +25,33 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("paperscope")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        release = "unknown (not installed)"
+    typer.echo(f"paperscope {release}")
+    raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        expose_value=True,
+        callback=_print_version,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    pass
+
+
 def _register() -> None:
     from paperscope.serve.cli import (  # noqa: F401
         authors,
