@@ -584,3 +584,37 @@ def test_version():
     done = run_cli("--version")
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout == f"paperscope {version('paperscope')}\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["topics", "--db", "{db}", "show", "1"],
+        ["topics", "--db", "{db}", "--json", "show", "1"],
+        ["topics", "--db", "{db}", "rebuild"],
+        ["topics", "rebuild", "--db", "{db}"],
+    ],
+)
+def test_topics_subcommands_use_the_store_named_before_them(args, tmp_path):
+    """`topics --db X show 1` read the default store, dropping --db X (and `rebuild` created
+    and clustered it); a missing X is now named, and nothing is created anywhere."""
+    missing = tmp_path / "typo" / "papers.db"
+    data = tmp_path / "data"
+    src = str(Path(paperscope.__file__).parents[1])
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", *(a.format(db=missing) for a in args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": src, "XDG_DATA_HOME": str(data)},
+        timeout=300,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines()[0] == f"error: no store at {missing}"
+    assert not missing.parent.exists() and not data.exists()
+
+
+def test_topics_show_refuses_an_aspect_it_would_ignore(db):
+    assert cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "-q", "--no-embed")
+    done = run_cli("topics", "--db", db, "--aspect", "task", "show", "1")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: --aspect does not go with `topics show`")

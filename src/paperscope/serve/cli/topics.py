@@ -20,7 +20,6 @@ from paperscope.serve.cli.options import (
     DbOption,
     JsonOption,
     open_existing_store,
-    open_store,
 )
 from paperscope.serve.cli.output import console, styled
 from paperscope.serve.topic_records import detail_json
@@ -55,6 +54,9 @@ def topics_list(
 ) -> None:
     """List topics: each top topic, then its sub-topics (id, label, size, parent)."""
     if ctx.invoked_subcommand:
+        # `topics --db X show 1` and `topics --json rebuild`: the subcommand takes them (it
+        # ran on the default store, with the group's --db silently dropped)
+        ctx.obj = {"db": db, "json": as_json, "aspect": aspect}
         return
     _check_aspect(aspect)
     with open_existing_store(db) as store:
@@ -90,10 +92,19 @@ def topics_show(
     topic_id: Annotated[
         int, typer.Argument(metavar="ID", min=0, max=MAX_ID, help="Topic id (see `topics`).")
     ],
+    ctx: typer.Context,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """One topic: size, sub-topics, neighbours, papers per month, authors, central papers."""
+    group = ctx.obj or {}
+    db = db or group.get("db")
+    as_json = as_json or group.get("json", False)
+    if group.get("aspect", topic_store.MAIN_ASPECT) != topic_store.MAIN_ASPECT:
+        raise InputError(
+            "--aspect does not go with `topics show`: a topic id names one topic of one aspect",
+            hint="`paperscope topics --aspect NAME` lists an aspect's topics",
+        )
     with open_existing_store(db) as store:
         found = topics_rank.detail(store, topic_id)
     if found is None:
@@ -121,6 +132,7 @@ def topics_show(
 
 @topics_app.command("rebuild")
 def topics_rebuild(
+    ctx: typer.Context,
     db: DbOption = None,
     seed: Annotated[
         int, typer.Option("--seed", min=0, max=2**32 - 1, help="Seed of the clustering.")
@@ -142,6 +154,11 @@ def topics_rebuild(
 
     Re-clusters the embedded papers, and (unless --no-map) lays out the map again: the full
     re-layout that new papers' placement by neighbours defers."""
+    group = ctx.obj or {}
+    db = db or group.get("db")
+    as_json = as_json or group.get("json", False)
+    if not aspect and group.get("aspect", topic_store.MAIN_ASPECT) != topic_store.MAIN_ASPECT:
+        aspect = [group["aspect"]]  # `topics --aspect task rebuild`
     wanted = aspect or list(topics_rank.ALL_ASPECTS)
     for a in wanted:
         _check_aspect(a)
@@ -153,7 +170,7 @@ def topics_rebuild(
         if not as_json:
             err.print(message, highlight=False)
 
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         if not store.count_embedded(embedder.version):
             raise InputError(
                 "no paper has a vector yet, so there is nothing to cluster",
