@@ -172,6 +172,11 @@ def test_every_fixture_imports_into_one_store(db, tmp_path):
         ["embed"],
         ["reindex"],
         ["neighbours"],
+        ["authors", "update"],
+        ["authors", "rebuild"],
+        ["authors", "merge", "a-b", "c-d"],
+        ["authors", "split", "a-b", "--variant", "A B"],
+        ["map", "rebuild"],
     ],
 )
 def test_commands_that_read_say_when_the_store_is_missing(args, tmp_path):

@@ -11,7 +11,7 @@ from rich.table import Table
 from paperscope.dates import display_date
 from paperscope.errors import InputError, NotFoundError
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_store, open_store
+from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_store
 from paperscope.serve.cli.output import console, styled
 from paperscope.store.authors import (
     AuthorDirectory,
@@ -157,7 +157,7 @@ def merge(
     as_json: JsonOption = False,
 ) -> None:
     """Make one author of several (the first slug survives; the others lead to it)."""
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         survivor = AuthorDirectory(store).merge(slugs)
     if as_json:
         typer.echo(orjson.dumps({"slug": survivor}))
@@ -190,7 +190,7 @@ def split(
             "give --variant NAME or --paper ID, not both",
             hint="split off the spelling and the papers in two runs",
         )
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         new = AuthorDirectory(store).split(slug, variant=variant, papers=papers)
     if as_json:
         typer.echo(orjson.dumps({"slug": new}))
@@ -206,7 +206,7 @@ def update(db: DbOption = None, as_json: JsonOption = False) -> None:
     so no page view waits for it. Incremental: not a full rebuild."""
     import time
 
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         started = time.perf_counter()
         done = AuthorDirectory(store).ensure()
         seconds = round(time.perf_counter() - started, 2)
@@ -225,7 +225,7 @@ def rebuild(db: DbOption = None, as_json: JsonOption = False) -> None:
     people and is there to start over."""
     import time
 
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         started = time.perf_counter()
         people = AuthorDirectory(store).rebuild()
         seconds = round(time.perf_counter() - started, 2)

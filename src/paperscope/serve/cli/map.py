@@ -53,7 +53,7 @@ def rebuild(
         raise InputError(
             f"unknown layout method {method!r}", hint=f"one of {', '.join(layout.METHODS)}"
         )
-    with open_store(db) as store, progress(None, "papers", quiet=quiet or as_json) as bar:
+    with open_existing_store(db) as store, progress(None, "papers", quiet=quiet or as_json) as bar:
         tasks: dict[str, int] = {}
 
         def update(stage: str, done: int, total: int) -> None:
