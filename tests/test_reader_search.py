@@ -217,7 +217,8 @@ def test_search_without_vectors_ranks_by_words_and_says_so(unembedded):
     result = cli("search", "learning", "--db", str(unembedded))
     assert result.exit_code == 0
     assert "(lexical)" in result.stderr and "(hybrid)" not in result.stderr
-    assert "ranked by words only" in result.stderr and "paperscope embed" in result.stderr
+    assert "ranked by words only" in result.stderr
+    assert f"hint: `paperscope embed --db {unembedded}` computes" in result.stderr
     with SearchEngine.open(unembedded) as engine:
         for mode in ("hybrid", "semantic"):
             found_ = engine.search("learning", mode=mode)

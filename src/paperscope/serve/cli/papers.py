@@ -93,7 +93,7 @@ def search(
             else None
         )
         topic_names = _topic_names(engine.store, result.facets.get("topic", {}))
-    _print_notes(result, mode)
+    _print_notes(result, mode, db)
     if groups is not None:
         _print_groups(result, groups, group, as_json)
         return
@@ -175,7 +175,7 @@ def _results(total: int) -> str:
     return f"{total} result" + ("" if total == 1 else "s")
 
 
-def _print_notes(result, mode: str) -> None:
+def _print_notes(result, mode: str, db: str | None = None) -> None:
     """Lines on stderr (never in the JSON) saying how the query was read."""
     if result.notice:
         typer.secho(f"notice: {result.notice}", err=True, fg="yellow")
@@ -184,7 +184,8 @@ def _print_notes(result, mode: str) -> None:
     for note in result.notes:
         typer.secho(f"note: {note}", err=True, fg="yellow")
     if result.mode != mode:
-        typer.echo("hint: `paperscope embed` computes the vectors meaning needs", err=True)
+        on_db = f" --db {shlex.quote(str(db))}" if db else ""  # runs as printed, on this store
+        typer.echo(f"hint: `paperscope embed{on_db}` computes the vectors meaning needs", err=True)
 
 
 def _print_hits(hits: list, out=None) -> None:
