@@ -623,3 +623,25 @@ def test_topics_show_refuses_an_aspect_it_would_ignore(db):
     done = run_cli("topics", "--db", db, "--aspect", "task", "show", "1")
     assert done.returncode == 1
     assert done.stderr.startswith("error: --aspect does not go with `topics show`")
+
+
+@pytest.mark.parametrize("args", [["authors", "update"], ["neighbours"], ["digest", "send"]])
+def test_help_paragraphs_are_rewrapped_not_broken_at_the_docstring_lines(args):
+    """At 200 columns a help paragraph of under 200 characters is one line; Typer's default
+    markup kept every line break of the docstring ("... at the end of an import" / "or
+    harvest" / "so no page view ...")."""
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", *args, "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0
+    body = done.stdout.split("╭")[0]  # the text above the option panels
+    lines = [line.strip() for line in body.splitlines()]
+    paragraphs = "\n".join(lines).split("\n\n")  # blank lines (spaces only) between them
+    paragraphs = [p.strip() for p in paragraphs if p.strip()][1:]  # after the usage line
+    assert len(paragraphs) >= 2
+    for paragraph in paragraphs:
+        if len(" ".join(paragraph.split())) < 190:
+            assert "\n" not in paragraph, paragraph

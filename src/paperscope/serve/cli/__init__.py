@@ -15,8 +15,13 @@ import typer
 from paperscope.errors import InputError, PaperscopeError, StoreError
 from paperscope.serve.cli.options import report_error
 
+#: Help texts are read as Markdown: a docstring's paragraphs are rewrapped to the terminal
+#: (Typer's default keeps each source line break, so help broke mid-sentence at 80 columns).
+HELP_MARKUP = "markdown"
+
 app = typer.Typer(
     name="paperscope",
+    rich_markup_mode=HELP_MARKUP,
     help="Self-hosted research-paper discovery: import, harvest, search and browse papers.",
     no_args_is_help=True,
     add_completion=False,

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from paperscope.dates import display_date
 from paperscope.errors import InputError, NotFoundError
-from paperscope.serve.cli import app
+from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_store
 from paperscope.serve.cli.output import console, styled
 from paperscope.store.authors import (
@@ -21,6 +21,7 @@ from paperscope.store.authors import (
 )
 
 authors_app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     help="Author pages: one per person, whatever the spelling. Corrections survive re-imports.",
     no_args_is_help=True,
 )

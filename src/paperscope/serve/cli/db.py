@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from paperscope.config import resolve_db_path
-from paperscope.serve.cli import app
+from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import JsonOption, existing_db, library_errors
 from paperscope.serve.cli.output import console, progress
 from paperscope.store.backends import open_store
@@ -17,7 +17,9 @@ from paperscope.store.copy import copy_store
 from paperscope.store.pg import redact
 
 db_app = typer.Typer(
-    help="The store itself: copy it between SQLite and PostgreSQL.", no_args_is_help=True
+    rich_markup_mode=HELP_MARKUP,
+    help="The store itself: copy it between SQLite and PostgreSQL.",
+    no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from paperscope.errors import InputError
 from paperscope.rank.search import SearchEngine
-from paperscope.serve.cli import app
+from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import (
     MAX_ID,
     DbOption,
@@ -26,6 +26,7 @@ from paperscope.store.accounts import Accounts
 from paperscope.store.alerts import Alerts
 
 digest_app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     help="Email digests: new papers from each user's alerts and recommendations.",
     no_args_is_help=True,
 )

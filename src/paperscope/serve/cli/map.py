@@ -12,7 +12,7 @@ import typer
 from paperscope.errors import InputError
 from paperscope.index import layout
 from paperscope.index.paths import index_dir
-from paperscope.serve.cli import app
+from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import (
     DbOption,
     JsonOption,
@@ -24,6 +24,7 @@ from paperscope.serve.cli.output import progress
 from paperscope.store import map as store_map
 
 map_app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     help="The map of the field: every paper placed in 2-D by its meaning (the /map page).",
     no_args_is_help=True,
 )

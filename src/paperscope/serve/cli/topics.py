@@ -14,7 +14,7 @@ from paperscope.errors import InputError
 from paperscope.index import layout
 from paperscope.index.embedder import default_embedder
 from paperscope.rank import topics as topics_rank
-from paperscope.serve.cli import app
+from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import (
     MAX_ID,
     DbOption,
@@ -26,6 +26,7 @@ from paperscope.serve.topic_records import detail_json
 from paperscope.store import topics as topic_store
 
 topics_app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     help="Topics: clusters of the papers by meaning, and groupings by task and method.",
     no_args_is_help=False,
     invoke_without_command=True,

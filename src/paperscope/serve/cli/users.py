@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from paperscope.errors import InputError
-from paperscope.serve.cli import app
+from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import (
     DbOption,
     JsonOption,
@@ -25,6 +25,7 @@ from paperscope.serve.cli.output import console
 from paperscope.store.accounts import Accounts
 
 users_app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     help="Accounts of a multi-user server (`serve` with PAPERSCOPE_SINGLE_USER=0).",
     no_args_is_help=True,
 )
