@@ -645,3 +645,15 @@ def test_help_paragraphs_are_rewrapped_not_broken_at_the_docstring_lines(args):
     for paragraph in paragraphs:
         if len(" ".join(paragraph.split())) < 190:
             assert "\n" not in paragraph, paragraph
+
+
+def test_stats_shows_a_harvest_cursor_as_words_and_json_keeps_it():
+    from paperscope.serve.cli.papers import _harvest_state
+
+    done = '{"position":{"day":"2026-02-25"},"done":true,"pages":1,"updated_at":"2026-12-07T11:32:37Z","completed_at":"2026-12-07T11:32:38Z"}'  # noqa: E501
+    assert _harvest_state(done) == "complete, 1 page, at 2026-12-07T11:32:38Z"
+    going = '{"position":{"token":"abc|1001"},"done":false,"pages":3,"updated_at":"2026-12-07T10:00:00Z"}'  # noqa: E501
+    assert _harvest_state(going) == (
+        'in progress, 3 pages, at {"token":"abc|1001"}, last page 2026-12-07T10:00:00Z'
+    )
+    assert _harvest_state("not json") == "not json"  # a cursor of another shape: as stored

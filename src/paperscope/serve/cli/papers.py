@@ -322,5 +322,25 @@ def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
     for source, n in data["by_source"].items():
         table.add_row(f"source {source}", str(n))
     for key, value in data["harvests"].items():
-        table.add_row(f"harvest {key}", value)
+        table.add_row(f"harvest {key}", _harvest_state(value))
     console().print(table)
+
+
+def _harvest_state(raw: str) -> str:
+    """A harvest cursor as a person reads it (`--json` keeps the stored JSON text)."""
+    try:
+        state = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw
+    if not isinstance(state, dict):
+        return raw
+    pages = state.get("pages")
+    done = f"{pages} page{'s' if pages != 1 else ''}" if isinstance(pages, int) else ""
+    if state.get("done"):
+        when = state.get("completed_at") or state.get("updated_at") or ""
+        return ", ".join(x for x in ("complete", done, f"at {when}" if when else "") if x)
+    position = state.get("position")
+    at = f"at {orjson.dumps(position).decode()}" if position else ""
+    since = state.get("updated_at")
+    last = f"last page {since}" if since else ""
+    return ", ".join(x for x in ("in progress", done, at, last) if x)
