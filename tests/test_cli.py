@@ -657,3 +657,12 @@ def test_stats_shows_a_harvest_cursor_as_words_and_json_keeps_it():
         'in progress, 3 pages, at {"token":"abc|1001"}, last page 2026-12-07T10:00:00Z'
     )
     assert _harvest_state("not json") == "not json"  # a cursor of another shape: as stored
+
+
+def test_db_copy_onto_itself_says_so(db, tmp_path):
+    assert cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "-q", "--no-embed")
+    same = str(Path(db).parent / "." / Path(db).name)  # another spelling of the same file
+    done = run_cli("db", "copy", db, same)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == f"error: SOURCE and TARGET are the same store: {db}"
+    assert stats(db)["papers"] == 12

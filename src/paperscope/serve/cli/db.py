@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -9,6 +10,7 @@ import typer
 from rich.table import Table
 
 from paperscope.config import resolve_db_path
+from paperscope.errors import InputError
 from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import JsonOption, existing_db, library_errors
 from paperscope.serve.cli.output import console, progress
@@ -22,6 +24,12 @@ db_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
+
+
+def _same_store(a: Path | str, b: Path | str) -> bool:
+    if isinstance(a, Path) and isinstance(b, Path):
+        return a.resolve() == b.resolve()
+    return str(a) == str(b)
 
 
 @db_app.command("copy")
@@ -40,6 +48,11 @@ def copy(
     first use (or now: `paperscope reindex --db TARGET`)."""
     with library_errors():  # a mistyped SOURCE used to be created empty, and copied: nothing
         src_target, dst_target = existing_db(source), resolve_db_path(target)
+        if _same_store(src_target, dst_target):
+            raise InputError(
+                f"SOURCE and TARGET are the same store: {redact(str(src_target))}",
+                hint="copy into a new SQLite file or an empty PostgreSQL database",
+            )
     with (
         library_errors(),
         open_store(src_target) as src,
