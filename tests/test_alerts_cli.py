@@ -79,6 +79,7 @@ def test_digest_send_prints_per_user_and_a_second_run_sends_nothing(db):
         dry = cli(db, "digest", "send", "--dry-run", env=env)
         assert dry.exit_code == 0, dry.output
         assert "ada@example.org: would send 2 papers (dry run)" in dry.stdout
+        assert "idle@example.org: would send 0 papers (nothing new)" in dry.stdout
         assert "Compilers for everyone" in dry.stdout and server.messages == []
         first = cli(db, "digest", "send", env=env)
         assert first.exit_code == 0, first.output

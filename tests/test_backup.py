@@ -186,6 +186,19 @@ def test_restore_refuses_a_damaged_backup(store_any, db_target, tmp_path):
     assert refused.returncode == 1 and "not a usable backup" in refused.stderr
 
 
+def test_restore_from_a_missing_or_unusable_file_says_why(db_target, tmp_path):
+    """Not `is not a usable backup: ` with nothing after the colon."""
+    missing = tmp_path / "typo.db"
+    refused = paperscope("restore", str(missing), "--db", str(db_target))
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.splitlines()[0] == f"error: no backup at {missing}"
+    folder = paperscope("restore", str(tmp_path), "--db", str(db_target))
+    assert folder.returncode == 1
+    assert folder.stderr.splitlines()[0] == (
+        f"error: {tmp_path} is not a usable backup: {tmp_path} is not a file"
+    )
+
+
 def _search(db, query: str, **env: str) -> list[str]:
     out = paperscope("search", query, "--db", str(db), "--mode", "lexical", "--json", **env)
     assert out.returncode == 0, out.stderr

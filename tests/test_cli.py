@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -156,17 +157,45 @@ def test_every_fixture_imports_into_one_store(db, tmp_path):
         ["authors", "show", "Jane Doe"],
         ["topics"],
         ["topics", "show", "1"],
+        # commands that only look after an existing store: a typo created an empty one
+        ["jobs"],
+        ["map", "status"],
+        ["map", "place"],
+        ["users", "list"],
+        ["users", "disable", "a@example.org"],
+        ["follow", "--user", "a@example.org", "--category", "cs.LG"],
+        ["follows", "--user", "a@example.org"],
+        ["digest", "send"],
+        ["digest", "preview", "--user", "a@example.org"],
+        ["backup", "{tmp}/backup.db"],
+        ["compact"],
+        ["embed"],
+        ["reindex"],
+        ["neighbours"],
+        ["authors", "update"],
+        ["authors", "rebuild"],
+        ["authors", "merge", "a-b", "c-d"],
+        ["authors", "split", "a-b", "--variant", "A B"],
+        ["map", "rebuild"],
     ],
 )
 def test_commands_that_read_say_when_the_store_is_missing(args, tmp_path):
     """A mistyped --db is an error naming the path, in a real process; nothing is created."""
     missing = tmp_path / "typo" / "papers.db"
     done = subprocess.run(
-        [sys.executable, "-m", "paperscope", *args, "--db", str(missing)],
+        [
+            sys.executable,
+            "-m",
+            "paperscope",
+            *(a.format(tmp=tmp_path) for a in args),
+            "--db",
+            str(missing),
+        ],
         capture_output=True,
         text=True,
     )
     assert done.returncode == 1 and done.stdout == ""
+    assert list(tmp_path.iterdir()) == []
     assert done.stderr.splitlines() == [
         f"error: no store at {missing}",
         "hint: `paperscope import FILE --db PATH` creates one; "
@@ -466,3 +495,174 @@ def test_a_forced_format_that_finds_no_record_is_an_error(db, tmp_path):
     assert result.exit_code == 1
     assert f"error: {junk}: no page-hf-search record found" in result.stderr
     assert "hint:" in result.stderr
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """The real `paperscope` process, through `main`'s error handling (CliRunner skips it)."""
+    src = str(Path(paperscope.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": src}
+    return subprocess.run(
+        [sys.executable, "-m", "paperscope", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_a_missing_file_under_a_forced_format_is_an_error_line_not_a_traceback(db, tmp_path):
+    missing = tmp_path / "missing.bib"
+    page = str(PAGES / "author-profile-lin.txt")
+    done = run_cli(
+        "import", str(missing), page, "--format", "page-author-profile", "--db", db, "--json"
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    first, second = json.loads(done.stdout)
+    assert first["error"] == f"{missing}: cannot read: No such file or directory"
+    assert first["format"] is None and first["records"] == 0
+    assert (second["format"], second["added"]) == ("page-author-profile", 12)
+
+
+def test_an_unknown_format_name_is_one_error_before_any_file_is_read(db):
+    page = str(PAGES / "author-profile-lin.txt")
+    done = run_cli("import", page, page, "--format", "nosuch", "--db", db)
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert lines[0] == "error: no importer named 'nosuch'"
+    assert lines[1].startswith("hint: known formats: arxiv-atom, ")
+    assert len(lines) == 2  # once, not once per file, and no progress or table
+    assert not Path(db).exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("postgresql://me:secret@nowhere.invalid/papers", "failed to resolve host"),
+        ("postgresql://me@127.0.0.1:9/papers", "Connection refused"),
+    ],
+)
+def test_a_postgresql_store_that_cannot_be_reached_is_one_error_at_once(url, reason):
+    """Not 30 s of the pool retrying, with a log line per attempt, then the pool's words."""
+    pytest.importorskip("psycopg_pool")
+    started = time.monotonic()
+    done = run_cli("stats", "--db", url)
+    assert time.monotonic() - started < 20
+    assert done.returncode == 1 and done.stdout == ""
+    error, hint = done.stderr.splitlines()
+    assert error.startswith("error: cannot connect to the paper store postgresql://me")
+    assert reason in error and "secret" not in error
+    assert hint.startswith("hint: is PostgreSQL running")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (["--port", "99999"], 2, "Invalid value for '--port'"),  # was a traceback
+        (["--log-level", "loud"], 1, "error: unknown log level 'loud'"),  # was a KeyError
+        (["--api-rate-limit", "-1"], 2, "Invalid value for '--api-rate-limit'"),
+    ],
+)
+def test_serve_refuses_bad_settings_before_it_starts(args, code, words, db):
+    done = run_cli("serve", "--db", db, "--no-embed-worker", *args)
+    assert done.returncode == code and "Traceback" not in done.stderr
+    assert words in done.stderr
+
+
+def test_serve_on_a_port_in_use_is_an_error_line_and_exit_code_1(db):
+    import socket
+
+    assert cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "-q").exit_code == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli("serve", "--db", db, "--port", str(port), "--no-embed-worker")
+    assert done.returncode == 1, done.stderr  # uvicorn's own exit code was 3
+    assert "address already in use" in done.stderr
+    assert f"error: the server could not start on 127.0.0.1:{port}" in done.stderr
+    assert "hint: is another server on that port?" in done.stderr
+
+
+def test_version():
+    from importlib.metadata import version
+
+    done = run_cli("--version")
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout == f"paperscope {version('paperscope')}\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["topics", "--db", "{db}", "show", "1"],
+        ["topics", "--db", "{db}", "--json", "show", "1"],
+        ["topics", "--db", "{db}", "rebuild"],
+        ["topics", "rebuild", "--db", "{db}"],
+    ],
+)
+def test_topics_subcommands_use_the_store_named_before_them(args, tmp_path):
+    """`topics --db X show 1` read the default store, dropping --db X (and `rebuild` created
+    and clustered it); a missing X is now named, and nothing is created anywhere."""
+    missing = tmp_path / "typo" / "papers.db"
+    data = tmp_path / "data"
+    src = str(Path(paperscope.__file__).parents[1])
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", *(a.format(db=missing) for a in args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": src, "XDG_DATA_HOME": str(data)},
+        timeout=300,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines()[0] == f"error: no store at {missing}"
+    assert not missing.parent.exists() and not data.exists()
+
+
+def test_topics_show_refuses_an_aspect_it_would_ignore(db):
+    assert cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "-q", "--no-embed")
+    done = run_cli("topics", "--db", db, "--aspect", "task", "show", "1")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: --aspect does not go with `topics show`")
+
+
+@pytest.mark.parametrize("args", [["authors", "update"], ["neighbours"], ["digest", "send"]])
+def test_help_paragraphs_are_rewrapped_not_broken_at_the_docstring_lines(args):
+    """At 200 columns a help paragraph of under 200 characters is one line; Typer's default
+    markup kept every line break of the docstring ("... at the end of an import" / "or
+    harvest" / "so no page view ...")."""
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", *args, "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0
+    body = done.stdout.split("╭")[0]  # the text above the option panels
+    lines = [line.strip() for line in body.splitlines()]
+    paragraphs = "\n".join(lines).split("\n\n")  # blank lines (spaces only) between them
+    paragraphs = [p.strip() for p in paragraphs if p.strip()][1:]  # after the usage line
+    assert len(paragraphs) >= 2
+    for paragraph in paragraphs:
+        if len(" ".join(paragraph.split())) < 190:
+            assert "\n" not in paragraph, paragraph
+
+
+def test_stats_shows_a_harvest_cursor_as_words_and_json_keeps_it():
+    from paperscope.serve.cli.papers import _harvest_state
+
+    done = '{"position":{"day":"2026-02-25"},"done":true,"pages":1,"updated_at":"2026-12-07T11:32:37Z","completed_at":"2026-12-07T11:32:38Z"}'  # noqa: E501
+    assert _harvest_state(done) == "complete, 1 page, at 2026-12-07T11:32:38Z"
+    going = '{"position":{"token":"abc|1001"},"done":false,"pages":3,"updated_at":"2026-12-07T10:00:00Z"}'  # noqa: E501
+    assert _harvest_state(going) == (
+        'in progress, 3 pages, at {"token":"abc|1001"}, last page 2026-12-07T10:00:00Z'
+    )
+    assert _harvest_state("not json") == "not json"  # a cursor of another shape: as stored
+
+
+def test_db_copy_onto_itself_says_so(db, tmp_path):
+    assert cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "-q", "--no-embed")
+    same = str(Path(db).parent / "." / Path(db).name)  # another spelling of the same file
+    done = run_cli("db", "copy", db, same)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == f"error: SOURCE and TARGET are the same store: {db}"
+    assert stats(db)["papers"] == 12

@@ -263,3 +263,17 @@ def test_cli_map_rebuild_status_and_place(map_db, tmp_path):
     assert orjson.loads(result.stdout) == {"unplaced": 0, "placed": 0}
     result = runner.invoke(app, ["map", "rebuild", "--db", str(db), "--method", "nope"])
     assert result.exit_code != 0
+
+
+def test_a_umap_layout_prints_no_warning():
+    """`map rebuild --method umap` printed UMAP's UserWarning about n_jobs on stderr."""
+    pytest.importorskip("umap")
+    import warnings
+
+    from paperscope.index.layout import embed_2d
+
+    points = np.random.default_rng(0).normal(size=(60, 10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        xy = embed_2d(points, "umap", seed=3)
+    assert xy.shape == (60, 2)

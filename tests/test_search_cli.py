@@ -107,6 +107,12 @@ def test_facets(db):
     years = Counter(hit["date"][:4] for hit in hits if hit["date"])
     assert data["facets"]["categories"] == dict(categories)
     assert data["facets"]["year"] == dict(years) and len(years) > 3
+    # the text form: one line per facet that has counts; no topics built, so no "topic:" line
+    assert data["facets"]["topic"] == {}
+    text = cli("search", "learning", "--mode", "lexical", "--facets", "--db", db).stdout
+    *_, categories_line, year_line = text.splitlines()
+    assert categories_line.startswith("categories: ") and year_line.startswith("year: ")
+    assert "topic:" not in text
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,7 @@ def embed_2d(points: np.ndarray, method: str = DEFAULT_METHOD, seed: int = 0) ->
         n_neighbors=min(15, n - 1),
         min_dist=0.1,
         random_state=seed,
+        n_jobs=1,  # what a seed implies anyway; left at -1, UMAP warns on stderr that it is
         init="spectral" if n > 50 else "random",
     )
     return np.asarray(model.fit_transform(points), dtype=np.float64)

@@ -166,9 +166,13 @@ def import_file(
     except OSError as exc:
         summary.error = f"{name}: cannot read: {exc.strerror or exc}"
         return summary
+    try:  # a forced --format reads nothing before this: the file may not exist
+        total = path.stat().st_size
+        stream, raw = _open(path)
+    except OSError as exc:
+        summary.error = f"{name}: cannot read: {exc.strerror or exc}"
+        return summary
     summary.format = importer.name
-    total = path.stat().st_size
-    stream, raw = _open(path)
     try:
         items = validate.checked(importer.parse(stream, name))
         for papers, others in batched(items, batch_size):

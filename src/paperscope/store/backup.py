@@ -253,11 +253,14 @@ def usable_backup(source: Path) -> StoreHealth:
     """The health of the backup file `source`, checked in full; StoreError when it is
     unreadable, damaged or written by a newer paperscope (restore's check on both backends)."""
     health = check(source, full=True)
-    if not health.readable or health.integrity:
-        raise StoreError(
-            f"{source} is not a usable backup: {'; '.join(health.integrity[:3])}",
-            hint="choose another backup",
+    if health.access and health.access.startswith("no store"):
+        raise InputError(
+            f"no backup at {source}", hint="give a file `paperscope backup` wrote (check the path)"
         )
+    if not health.readable or health.integrity:
+        # an access problem (a folder, no permission) leaves `integrity` empty: say which
+        reason = health.access or "; ".join(health.integrity[:3]) or "it cannot be read"
+        raise StoreError(f"{source} is not a usable backup: {reason}", hint="choose another backup")
     if health.unknown:
         raise StoreError(
             f"{source} was written by a newer paperscope (migrations {', '.join(health.unknown)})",

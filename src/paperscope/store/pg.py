@@ -262,6 +262,26 @@ def _configure(conn) -> None:
     conn.row_factory = _row_factory
 
 
+#: Seconds the first connection may take before the store is called unreachable (unless the
+#: URL sets its own connect_timeout).
+CONNECT_TIMEOUT = 10
+
+
+def _probe(psycopg, url: str) -> None:
+    """One plain connection before the pool opens: a server that refuses, a host that does
+    not resolve or a database that does not exist is one error line at once, not 30 s of
+    the pool retrying in the background, logging each attempt."""
+    timeout = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT}
+    try:
+        psycopg.connect(url, **timeout).close()
+    except psycopg.Error as exc:
+        reason = " ".join(str(exc).split("\n", 1)[0].split()) or type(exc).__name__
+        raise StoreError(
+            f"cannot connect to the paper store {redact(url)}: {reason}",
+            hint="is PostgreSQL running, and does the URL name its database, user and host?",
+        ) from exc
+
+
 class PgConnection:
     """The subset of ``sqlite3.Connection`` the store uses, over a psycopg connection pool."""
 
@@ -271,6 +291,7 @@ class PgConnection:
 
         self.url = url
         self._psycopg = psycopg
+        _probe(psycopg, url)
         self._local = threading.local()
         # connections that read and write pgvector's type as float32 bytes (store/pgvector.py)
         self._vector_ready: weakref.WeakSet = weakref.WeakSet()

@@ -15,14 +15,46 @@ import typer
 from paperscope.errors import InputError, PaperscopeError, StoreError
 from paperscope.serve.cli.options import report_error
 
+#: Help texts are read as Markdown: a docstring's paragraphs are rewrapped to the terminal
+#: (Typer's default keeps each source line break, so help broke mid-sentence at 80 columns).
+HELP_MARKUP = "markdown"
+
 app = typer.Typer(
     name="paperscope",
+    rich_markup_mode=HELP_MARKUP,
     help="Self-hosted research-paper discovery: import, harvest, search and browse papers.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("paperscope")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        release = "unknown (not installed)"
+    typer.echo(f"paperscope {release}")
+    raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        expose_value=True,
+        callback=_print_version,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    pass
 
 
 def _register() -> None:

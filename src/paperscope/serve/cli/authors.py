@@ -10,8 +10,8 @@ from rich.table import Table
 
 from paperscope.dates import display_date
 from paperscope.errors import InputError, NotFoundError
-from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_store, open_store
+from paperscope.serve.cli import HELP_MARKUP, app
+from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_store
 from paperscope.serve.cli.output import console, styled
 from paperscope.store.authors import (
     AuthorDirectory,
@@ -21,6 +21,7 @@ from paperscope.store.authors import (
 )
 
 authors_app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     help="Author pages: one per person, whatever the spelling. Corrections survive re-imports.",
     no_args_is_help=True,
 )
@@ -150,12 +151,14 @@ def list_authors(
 
 @authors_app.command("merge")
 def merge(
-    slugs: Annotated[list[str], typer.Argument(metavar="SLUG SLUG...", help="First one survives.")],
+    slugs: Annotated[
+        list[str], typer.Argument(metavar="SLUG", help="Two or more; the first one survives.")
+    ],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Make one author of several (the first slug survives; the others lead to it)."""
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         survivor = AuthorDirectory(store).merge(slugs)
     if as_json:
         typer.echo(orjson.dumps({"slug": survivor}))
@@ -188,7 +191,7 @@ def split(
             "give --variant NAME or --paper ID, not both",
             hint="split off the spelling and the papers in two runs",
         )
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         new = AuthorDirectory(store).split(slug, variant=variant, papers=papers)
     if as_json:
         typer.echo(orjson.dumps({"slug": new}))
@@ -198,12 +201,13 @@ def split(
 
 @authors_app.command("update")
 def update(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Catch author pages up with the papers imported or changed since they were last brought
-    up to date (pages do it by themselves on the next view; run this at the end of an import
-    or harvest so no page view waits for it). Incremental: not a full rebuild."""
+    """Catch author pages up with the papers imported or changed since the last catch-up.
+
+    Pages do it by themselves on the next view; run this at the end of an import or harvest
+    so no page view waits for it. Incremental: not a full rebuild."""
     import time
 
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         started = time.perf_counter()
         done = AuthorDirectory(store).ensure()
         seconds = round(time.perf_counter() - started, 2)
@@ -216,11 +220,13 @@ def update(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 @authors_app.command("rebuild")
 def rebuild(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Recluster every author from scratch (`update`, and every page view, only catch up with
-    what changed; this gives the same people and is there to start over)."""
+    """Recluster every author from scratch.
+
+    `update`, and every page view, only catch up with what changed; this gives the same
+    people and is there to start over."""
     import time
 
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         started = time.perf_counter()
         people = AuthorDirectory(store).rebuild()
         seconds = round(time.perf_counter() - started, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -9,7 +10,8 @@ import typer
 from rich.table import Table
 
 from paperscope.config import resolve_db_path
-from paperscope.serve.cli import app
+from paperscope.errors import InputError
+from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import JsonOption, existing_db, library_errors
 from paperscope.serve.cli.output import console, progress
 from paperscope.store.backends import open_store
@@ -17,9 +19,17 @@ from paperscope.store.copy import copy_store
 from paperscope.store.pg import redact
 
 db_app = typer.Typer(
-    help="The store itself: copy it between SQLite and PostgreSQL.", no_args_is_help=True
+    rich_markup_mode=HELP_MARKUP,
+    help="The store itself: copy it between SQLite and PostgreSQL.",
+    no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
+
+
+def _same_store(a: Path | str, b: Path | str) -> bool:
+    if isinstance(a, Path) and isinstance(b, Path):
+        return a.resolve() == b.resolve()
+    return str(a) == str(b)
 
 
 @db_app.command("copy")
@@ -30,12 +40,19 @@ def copy(
     ],
     as_json: JsonOption = False,
 ) -> None:
-    """Copy every record and user table of SOURCE into TARGET, then compare row counts and
-    checksums of every table on both sides (exit 1 when any differs). A copy that was
+    """Copy a store into another (SQLite or PostgreSQL), then compare both sides.
+
+    Every record and user table of SOURCE goes into TARGET; then the row counts and
+    checksums of every table are compared on both sides (exit 1 when any differs). A copy that was
     interrupted resumes where it stopped when run again. The indexes of TARGET rebuild on
     first use (or now: `paperscope reindex --db TARGET`)."""
     with library_errors():  # a mistyped SOURCE used to be created empty, and copied: nothing
         src_target, dst_target = existing_db(source), resolve_db_path(target)
+        if _same_store(src_target, dst_target):
+            raise InputError(
+                f"SOURCE and TARGET are the same store: {redact(str(src_target))}",
+                hint="copy into a new SQLite file or an empty PostgreSQL database",
+            )
     with (
         library_errors(),
         open_store(src_target) as src,

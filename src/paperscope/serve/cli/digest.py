@@ -10,14 +10,14 @@ from rich.table import Table
 
 from paperscope.errors import InputError
 from paperscope.rank.search import SearchEngine
-from paperscope.serve.cli import app
+from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import (
     MAX_ID,
     DbOption,
     JsonOption,
     index_progress,
     library_errors,
-    open_store,
+    open_existing_store,
 )
 from paperscope.serve.cli.output import console
 from paperscope.serve.email import digest as digests
@@ -26,6 +26,7 @@ from paperscope.store.accounts import Accounts
 from paperscope.store.alerts import Alerts
 
 digest_app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     help="Email digests: new papers from each user's alerts and recommendations.",
     no_args_is_help=True,
 )
@@ -50,7 +51,7 @@ def follow(
     """Follow an author, a search, a category or a paper: new matches come in the digest."""
     given = [(k, v) for k, v in (("author", author), ("query", query), ("category", category),
                                  ("paper", paper)) if v is not None]  # fmt: skip
-    with library_errors(), open_store(db) as store:
+    with library_errors(), open_existing_store(db) as store:
         if len(given) != 1:
             raise InputError(
                 "give exactly one of --author, --query, --category, --paper",
@@ -72,7 +73,7 @@ def unfollow(
     db: DbOption = None,
 ) -> None:
     """Stop following something."""
-    with library_errors(), open_store(db) as store:
+    with library_errors(), open_existing_store(db) as store:
         account = Accounts(store).by_email(user)
         Alerts(store).unfollow(account.id, follow_id)
         typer.echo(f"{account.email} no longer follows {follow_id}")
@@ -81,7 +82,7 @@ def unfollow(
 @app.command()
 def follows(user: UserOption, db: DbOption = None, as_json: JsonOption = False) -> None:
     """What a user follows, and how often they get a digest."""
-    with library_errors(), open_store(db) as store:
+    with library_errors(), open_existing_store(db) as store:
         account = Accounts(store).by_email(user)
         rows = Alerts(store).follows(account.id)
     if as_json:
@@ -132,7 +133,7 @@ def send(
     PAPERSCOPE_MAIL_FROM); links use PAPERSCOPE_BASE_URL. Exit code 1 if a send failed (it is
     retried with backoff by the next run).
     """
-    with library_errors(), open_store(db) as store:
+    with library_errors(), open_existing_store(db) as store:
         config = None if dry_run else mail_config_from_env()
         chosen = _users(store, user)
         with index_progress(as_json) as progress:
@@ -149,12 +150,12 @@ def send(
         typer.echo(orjson.dumps([r.as_json() for r in reports]))
     else:
         for report in reports:
-            _print_report(report)
+            _print_report(report, dry_run)
     if any(r.status in ("pending", "failed") for r in reports):
         raise typer.Exit(1)
 
 
-def _print_report(report: digests.UserReport) -> None:
+def _print_report(report: digests.UserReport, dry_run: bool = False) -> None:
     plural = "s" if report.papers != 1 else ""
     if report.status == "sent":
         typer.echo(f"{report.email}: sent {report.papers} paper{plural}")
@@ -168,8 +169,9 @@ def _print_report(report: digests.UserReport) -> None:
         what = "will retry" if report.status == "pending" else "gave up"
         typer.secho(f"{report.email}: sent 0 papers, not delivered ({what}): {report.error}",
                     err=True, fg="red")  # fmt: skip
-    else:
-        typer.echo(f"{report.email}: sent 0 papers ({report.status})")
+    else:  # a dry run sends nothing, so it does not say "sent"
+        verb = "would send" if dry_run else "sent"
+        typer.echo(f"{report.email}: {verb} 0 papers ({report.status})")
 
 
 @digest_app.command("preview")
@@ -179,7 +181,7 @@ def preview(
     db: DbOption = None,
 ) -> None:
     """Print the digest a user would get now (plain text), without sending or recording it."""
-    with library_errors(), open_store(db) as store:
+    with library_errors(), open_existing_store(db) as store:
         account = Accounts(store).by_email(user)
         engine = SearchEngine(store)
         composed = digests.compose(

@@ -14,11 +14,12 @@ from paperscope.errors import InputError
 from paperscope.ingest.harvesters import arxiv_api, arxiv_oai, hf_daily
 from paperscope.ingest.harvesters.http import RetryPolicy, make_client
 from paperscope.ingest.harvesters.state import HarvestSummary
-from paperscope.serve.cli import app
+from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import DbOption, JsonOption, open_store
 from paperscope.serve.cli.output import console, styled
 
 harvest_app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     name="harvest",
     help="Fetch papers from arXiv or Hugging Face into the store; interrupted runs resume.",
     no_args_is_help=True,
@@ -222,8 +223,10 @@ def arxiv(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Harvest arXiv: OAI-PMH by default (--set/--from/--until/--prefix), or the search API
-    with --api (--query and/or --id-list; --query or --id-list alone imply --api).
+    """Harvest arXiv: OAI-PMH by default, or the search API with --api, --query or --id-list.
+
+    OAI-PMH takes --set/--from/--until/--prefix; the search API --query and/or --id-list
+    (either alone implies --api).
 
     Each page is committed with its cursor; run the same command again to resume an
     interrupted harvest. A completed one is not repeated unless --restart is given.

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import orjson
 import typer
 
-from paperscope.config import resolve_db_path
 from paperscope.index.embedding import embed_missing
 from paperscope.rank import topics as topics_rank
 from paperscope.rank.neighbours_follow import follow_vectors
@@ -19,6 +18,7 @@ from paperscope.serve.cli.options import (
     MAX_ID,
     DbOption,
     JsonOption,
+    existing_db,
     index_progress,
     library_errors,
     open_store,
@@ -133,7 +133,7 @@ def embed(
     started = time.perf_counter()
     ray_started = time.monotonic()
     result: RayEmbedResult | None = None
-    with library_errors(), SearchEngine.open(resolve_db_path(db)) as engine:
+    with library_errors(), SearchEngine.open(existing_db(db)) as engine:
         if ray:
             result = embed_on_ray(engine, address, actors, quiet=quiet or as_json)
             done = len(result.embedded)
@@ -187,7 +187,7 @@ def reindex(
     started = time.perf_counter()
     with (
         index_progress(as_json) as progress,
-        SearchEngine.open(resolve_db_path(db), progress=progress) as engine,
+        SearchEngine.open(existing_db(db), progress=progress) as engine,
     ):
         engine.lexical.rebuild(lambda done, total: progress("lexical", done, total))
         engine.vectors.rebuild(progress)
@@ -215,8 +215,8 @@ def compact(
     store to itself (stop `serve` first) and free disk space for one copy of it.
     """
     started = time.perf_counter()
-    path = resolve_db_path(db)
-    with open_store(db) as store:
+    path = existing_db(db)
+    with open_store(path) as store:
         before = (store.page_size(), _file_bytes(path))
         store.compact()
         after = (store.page_size(), _file_bytes(path))
@@ -294,7 +294,7 @@ def neighbours(
     With --jobs N, N worker processes each load the vector index.
     """
     started = time.perf_counter()
-    path = resolve_db_path(db)
+    path = existing_db(db)
     with SearchEngine.open(path) as engine:
         # lists remembered on older vectors follow the new ones first (the reverse-kNN
         # update); then the lists still missing are computed

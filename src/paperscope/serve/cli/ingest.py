@@ -11,7 +11,7 @@ from rich.table import Table
 
 from paperscope.config import resolve_db_path
 from paperscope.ingest.pipeline import DEFAULT_BATCH, FileSummary, expand_paths, import_file
-from paperscope.ingest.registry import all_importers
+from paperscope.ingest.registry import all_importers, by_name
 from paperscope.normalize import escape_controls, readable_name
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
@@ -55,6 +55,8 @@ def import_(
     Papers are committed and searchable by keyword first; then the new ones are embedded for
     semantic search (interruptible: `paperscope embed` resumes).
     """
+    if format_name is not None:
+        by_name(format_name)  # an unknown name is one error, before any file is read
     summaries: list[FileSummary] = []
     with open_store(db) as store:
         paths = expand_paths(files)

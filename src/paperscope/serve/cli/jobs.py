@@ -5,17 +5,19 @@ from __future__ import annotations
 import typer
 
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_store
 
 
 @app.command()
 def jobs(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """The background jobs' leases (embedding worker, digest scheduler): the process that took
-    each last (host:pid, since when, UTC) and whether it holds it now. A lease not held is
-    taken by the next `serve` process that tries (within seconds)."""
+    """Which process runs each background job (embedding worker, digest scheduler).
+
+    Each job's lease: the process that took it last (host:pid, since when, UTC) and whether
+    it holds it now. A lease not held is taken by the next `serve` process that tries
+    (within seconds)."""
     from paperscope.store.jobs import holders
 
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         found = holders(store)
     rows = [
         {"name": h.name, "holder": h.holder, "host": h.host, "pid": h.pid, "since": h.since,

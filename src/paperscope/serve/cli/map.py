@@ -9,16 +9,22 @@ from typing import Annotated
 import orjson
 import typer
 
-from paperscope.config import resolve_db_path
 from paperscope.errors import InputError
 from paperscope.index import layout
 from paperscope.index.paths import index_dir
-from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli import HELP_MARKUP, app
+from paperscope.serve.cli.options import (
+    DbOption,
+    JsonOption,
+    existing_db,
+    open_existing_store,
+    open_store,
+)
 from paperscope.serve.cli.output import progress
 from paperscope.store import map as store_map
 
 map_app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     help="The map of the field: every paper placed in 2-D by its meaning (the /map page).",
     no_args_is_help=True,
 )
@@ -40,13 +46,15 @@ def rebuild(
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Lay out every embedded paper again (minutes at 1M papers). New papers join the map by
-    themselves when they are embedded; run this when many have (`map status` shows how many)."""
+    """Lay out every embedded paper again (minutes at 1M papers).
+
+    New papers join the map by themselves when they are embedded; run this when many have
+    (`map status` shows how many)."""
     if method not in layout.METHODS:
         raise InputError(
             f"unknown layout method {method!r}", hint=f"one of {', '.join(layout.METHODS)}"
         )
-    with open_store(db) as store, progress(None, "papers", quiet=quiet or as_json) as bar:
+    with open_existing_store(db) as store, progress(None, "papers", quiet=quiet or as_json) as bar:
         tasks: dict[str, int] = {}
 
         def update(stage: str, done: int, total: int) -> None:
@@ -68,10 +76,12 @@ def rebuild(
 
 @map_app.command("place")
 def place(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Place the embedded papers that have no point yet (embedding does it by itself; this
-    catches up a map built before papers were embedded elsewhere)."""
-    db_path = resolve_db_path(db)
-    with open_store(db) as store:
+    """Place the embedded papers that have no point yet.
+
+    Embedding does it by itself; this catches up a map built before papers were embedded
+    elsewhere."""
+    db_path = existing_db(db)
+    with open_store(db_path) as store:
         built = store_map.state(store)
         todo = [] if built is None else store_map.unplaced(store, built.model, layout.DOC_PASSAGE)
         placed = 0
@@ -106,7 +116,7 @@ def _vector_index(store, db_path: Path):
 @map_app.command("status")
 def status(db: DbOption = None, as_json: JsonOption = False) -> None:
     """The map's build (method, size, when) and the papers placed since."""
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         built = store_map.state(store)
         points, placed = store_map.count_points(store)
         unplaced = len(store_map.unplaced(store, built.model, layout.DOC_PASSAGE)) if built else 0

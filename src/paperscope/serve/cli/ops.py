@@ -27,7 +27,13 @@ from paperscope.index.paths import index_dir, lexical_dir
 from paperscope.index.vectors import VectorIndex
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, index_progress, library_errors
+from paperscope.serve.cli.options import (
+    DbOption,
+    JsonOption,
+    existing_db,
+    index_progress,
+    library_errors,
+)
 from paperscope.serve.cli.output import console as output_console
 from paperscope.store.backends import open_store, store_class
 from paperscope.store.backup import StoreHealth
@@ -54,7 +60,7 @@ def backup(
     backup API, or for a PostgreSQL store a copy (`db copy`) read from one snapshot. The
     indexes are not copied: `restore` rebuilds them.
     """
-    with library_errors(), open_store(resolve_db_path(db)) as store:
+    with library_errors(), open_store(existing_db(db)) as store:
         result = store.backup(path, force=force)
     if as_json:
         typer.echo(orjson.dumps(asdict(result)))
@@ -208,8 +214,9 @@ def doctor(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Check the store's integrity and migrations, the model files and the indexes, and say
-    what to run. Changes nothing. Exit code 1 when something is broken."""
+    """Check the store, its migrations, the model and the indexes, and say what to run.
+
+    Changes nothing. Exit code 1 when something is broken."""
     db_path = resolve_db_path(db)
     shown = shlex.quote(str(db) if db else str(db_path))  # pasted into the `run:` lines
     health = store_class(db_path).check(db_path, full=not quick)

@@ -21,7 +21,8 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         help="Paper store: a SQLite file, or a PostgreSQL URL (postgresql://user@host/db). "
-        "Default: $PAPERSCOPE_DB, else ~/.local/share/paperscope/paperscope.db.",
+        "Default: $PAPERSCOPE_DB, else paperscope/paperscope.db in $XDG_DATA_HOME "
+        "(~/.local/share).",
         show_default=False,
     ),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shlex
 from typing import Annotated
 
 import orjson
@@ -37,7 +38,8 @@ def search(
         str,
         typer.Argument(
             help='Query: words, "phrases", ti: au: abs: cat: id: co: jr: all:, AND OR ANDNOT, '
-            "( ), prefix*, year:2023, after:/before:, -word. See docs/search.md."
+            "( ), prefix*, year:2023, after:/before:, -word. A query that starts with '-' "
+            "goes after `--` (search -- '-word more'). See docs/search.md."
         ),
     ],
     db: DbOption = None,
@@ -91,7 +93,7 @@ def search(
             else None
         )
         topic_names = _topic_names(engine.store, result.facets.get("topic", {}))
-    _print_notes(result, mode)
+    _print_notes(result, mode, db)
     if groups is not None:
         _print_groups(result, groups, group, as_json)
         return
@@ -112,7 +114,7 @@ def search(
         err.print(f"no papers match {query!r} ({result.mode})", highlight=False)
         if result.related:
             err.print("related (nearest by meaning, below the relevance floor):", highlight=False)
-            _print_hits(result.related)
+            _print_hits(result.related, err)  # not results: stdout stays empty
         return
     if not result.hits:
         err.print(
@@ -127,6 +129,8 @@ def search(
     )
     if facets:
         for name, counts in result.facets.items():
+            if not counts:  # e.g. topics before `topics rebuild`: no line "topic: " with nothing
+                continue
             names = topic_names if name == "topic" else {}
             top = ", ".join(
                 f"{names[k]} ({k}) {v}" if k in names else f"{k} {v}"
@@ -171,7 +175,7 @@ def _results(total: int) -> str:
     return f"{total} result" + ("" if total == 1 else "s")
 
 
-def _print_notes(result, mode: str) -> None:
+def _print_notes(result, mode: str, db: str | None = None) -> None:
     """Lines on stderr (never in the JSON) saying how the query was read."""
     if result.notice:
         typer.secho(f"notice: {result.notice}", err=True, fg="yellow")
@@ -180,17 +184,18 @@ def _print_notes(result, mode: str) -> None:
     for note in result.notes:
         typer.secho(f"note: {note}", err=True, fg="yellow")
     if result.mode != mode:
-        typer.echo("hint: `paperscope embed` computes the vectors meaning needs", err=True)
+        on_db = f" --db {shlex.quote(str(db))}" if db else ""  # runs as printed, on this store
+        typer.echo(f"hint: `paperscope embed{on_db}` computes the vectors meaning needs", err=True)
 
 
-def _print_hits(hits: list) -> None:
+def _print_hits(hits: list, out=None) -> None:
     table = Table("id", "date", "title", "authors", box=None)
     for hit in hits:
         p = hit.paper
         table.add_row(p.id, display_date(p.published), p.title, _authors_line(p))
         if hit.snippet is not None and hit.snippet.highlights:
             table.add_row("", "", _marked(hit.snippet), "")
-    console().print(table, highlight=False)
+    (out or console()).print(table, highlight=False)
 
 
 def _marked(snippet) -> Text:
@@ -226,11 +231,13 @@ def similar(
         SearchEngine.open(existing_db(db), progress=progress) as engine,
     ):
         if mode != "lexical" and not engine.store.has_vectors():
-            # checked before the model loads: without vectors there is nothing to compare
+            # checked before the model loads: without vectors there is nothing to compare;
+            # the commands suggested run as typed, on this store (an id may hold "(" or ";")
+            on_db = f" --db {shlex.quote(str(db))}" if db else ""
             raise InputError(
                 "no paper has a vector yet, so similar papers cannot be found by meaning",
-                hint=f"`paperscope similar {paper_id} --mode lexical` finds them by shared "
-                "words; `paperscope embed` computes the vectors",
+                hint=f"`paperscope similar {shlex.quote(paper_id)} --mode lexical{on_db}` finds "
+                f"them by shared words; `paperscope embed{on_db}` computes the vectors",
             )
         hits = engine.similar(paper_id, limit=limit, mode=mode)
     if as_json:
@@ -315,5 +322,25 @@ def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
     for source, n in data["by_source"].items():
         table.add_row(f"source {source}", str(n))
     for key, value in data["harvests"].items():
-        table.add_row(f"harvest {key}", value)
+        table.add_row(f"harvest {key}", _harvest_state(value))
     console().print(table)
+
+
+def _harvest_state(raw: str) -> str:
+    """A harvest cursor as a person reads it (`--json` keeps the stored JSON text)."""
+    try:
+        state = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw
+    if not isinstance(state, dict):
+        return raw
+    pages = state.get("pages")
+    done = f"{pages} page{'s' if pages != 1 else ''}" if isinstance(pages, int) else ""
+    if state.get("done"):
+        when = state.get("completed_at") or state.get("updated_at") or ""
+        return ", ".join(x for x in ("complete", done, f"at {when}" if when else "") if x)
+    position = state.get("position")
+    at = f"at {orjson.dumps(position).decode()}" if position else ""
+    since = state.get("updated_at")
+    last = f"last page {since}" if since else ""
+    return ", ".join(x for x in ("in progress", done, at, last) if x)

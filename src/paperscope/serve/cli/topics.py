@@ -14,19 +14,19 @@ from paperscope.errors import InputError
 from paperscope.index import layout
 from paperscope.index.embedder import default_embedder
 from paperscope.rank import topics as topics_rank
-from paperscope.serve.cli import app
+from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import (
     MAX_ID,
     DbOption,
     JsonOption,
     open_existing_store,
-    open_store,
 )
 from paperscope.serve.cli.output import console, styled
 from paperscope.serve.topic_records import detail_json
 from paperscope.store import topics as topic_store
 
 topics_app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     help="Topics: clusters of the papers by meaning, and groupings by task and method.",
     no_args_is_help=False,
     invoke_without_command=True,
@@ -55,6 +55,9 @@ def topics_list(
 ) -> None:
     """List topics: each top topic, then its sub-topics (id, label, size, parent)."""
     if ctx.invoked_subcommand:
+        # `topics --db X show 1` and `topics --json rebuild`: the subcommand takes them (it
+        # ran on the default store, with the group's --db silently dropped)
+        ctx.obj = {"db": db, "json": as_json, "aspect": aspect}
         return
     _check_aspect(aspect)
     with open_existing_store(db) as store:
@@ -90,10 +93,19 @@ def topics_show(
     topic_id: Annotated[
         int, typer.Argument(metavar="ID", min=0, max=MAX_ID, help="Topic id (see `topics`).")
     ],
+    ctx: typer.Context,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """One topic: size, sub-topics, neighbours, papers per month, authors, central papers."""
+    group = ctx.obj or {}
+    db = db or group.get("db")
+    as_json = as_json or group.get("json", False)
+    if group.get("aspect", topic_store.MAIN_ASPECT) != topic_store.MAIN_ASPECT:
+        raise InputError(
+            "--aspect does not go with `topics show`: a topic id names one topic of one aspect",
+            hint="`paperscope topics --aspect NAME` lists an aspect's topics",
+        )
     with open_existing_store(db) as store:
         found = topics_rank.detail(store, topic_id)
     if found is None:
@@ -121,6 +133,7 @@ def topics_show(
 
 @topics_app.command("rebuild")
 def topics_rebuild(
+    ctx: typer.Context,
     db: DbOption = None,
     seed: Annotated[
         int, typer.Option("--seed", min=0, max=2**32 - 1, help="Seed of the clustering.")
@@ -138,8 +151,15 @@ def topics_rebuild(
     ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Re-cluster the embedded papers into topics (and the task/method aspects), and lay out
-    the map again: the full re-layout that new papers' placement by neighbours defers."""
+    """Re-cluster the papers into topics and the task/method aspects; lay out the map again.
+
+    Re-clusters the embedded papers, and (unless --no-map) lays out the map again: the full
+    re-layout that new papers' placement by neighbours defers."""
+    group = ctx.obj or {}
+    db = db or group.get("db")
+    as_json = as_json or group.get("json", False)
+    if not aspect and group.get("aspect", topic_store.MAIN_ASPECT) != topic_store.MAIN_ASPECT:
+        aspect = [group["aspect"]]  # `topics --aspect task rebuild`
     wanted = aspect or list(topics_rank.ALL_ASPECTS)
     for a in wanted:
         _check_aspect(a)
@@ -151,7 +171,7 @@ def topics_rebuild(
         if not as_json:
             err.print(message, highlight=False)
 
-    with open_store(db) as store:
+    with open_existing_store(db) as store:
         if not store.count_embedded(embedder.version):
             raise InputError(
                 "no paper has a vector yet, so there is nothing to cluster",

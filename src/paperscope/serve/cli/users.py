@@ -13,12 +13,19 @@ import typer
 from rich.table import Table
 
 from paperscope.errors import InputError
-from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption, JsonOption, library_errors, open_store
+from paperscope.serve.cli import HELP_MARKUP, app
+from paperscope.serve.cli.options import (
+    DbOption,
+    JsonOption,
+    library_errors,
+    open_existing_store,
+    open_store,
+)
 from paperscope.serve.cli.output import console
 from paperscope.store.accounts import Accounts
 
 users_app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     help="Accounts of a multi-user server (`serve` with PAPERSCOPE_SINGLE_USER=0).",
     no_args_is_help=True,
 )
@@ -28,9 +35,10 @@ EmailArg = Annotated[str, typer.Argument(help="The account's email address.")]
 
 
 @contextmanager
-def _accounts(db) -> Iterator[Accounts]:
-    """Accounts of the store; library errors become `error:`/`hint:` and their exit code."""
-    with library_errors(), open_store(db) as store:
+def _accounts(db, *, create: bool = False) -> Iterator[Accounts]:
+    """Accounts of the store; library errors become `error:`/`hint:` and their exit code.
+    Only `users add` creates a missing store: the others find no user in a mistyped one."""
+    with library_errors(), (open_store if create else open_existing_store)(db) as store:
         yield Accounts(store)
 
 
@@ -64,10 +72,12 @@ def add(
     name: Annotated[str, typer.Option("--name", help="Display name shown to others.")] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Create an account. Without a password (not on a terminal, no --password-stdin) it can
-    only log in after a password reset by email."""
+    """Create an account.
+
+    Without a password (not on a terminal, no --password-stdin) it can only log in after a
+    password reset by email."""
     password = _read_password(password_stdin)
-    with _accounts(db) as accounts:
+    with _accounts(db, create=True) as accounts:
         if password_stdin and not password:
             raise InputError("no password on standard input")
         user = accounts.add(email, password, display_name=name, is_admin=admin)

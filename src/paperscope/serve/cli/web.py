@@ -9,9 +9,12 @@ from typing import Annotated
 import typer
 
 from paperscope.config import resolve_db_path
-from paperscope.errors import InputError
+from paperscope.errors import InputError, PaperscopeError
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption
+
+#: The levels uvicorn knows (uvicorn.config.LOG_LEVELS), without importing it for --help.
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 @app.command()
@@ -19,7 +22,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     db: DbOption = None,
     workers: Annotated[
         int, typer.Option(help="Worker processes (each holds the indexes in memory).")
@@ -35,8 +38,9 @@ def serve(
     api_rate_limit: Annotated[
         int,
         typer.Option(
+            min=0,
             help="API requests per client per minute, counted across every worker and "
-            "node on the store; 0 = unlimited."
+            "node on the store; 0 = unlimited.",
         ),
     ] = 120,
     embed_worker: Annotated[
@@ -59,7 +63,9 @@ def serve(
     https: Annotated[
         bool, typer.Option(help="Served behind HTTPS: secure cookies and HSTS.")
     ] = False,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[
+        str, typer.Option(help="uvicorn log level: " + ", ".join(LOG_LEVELS) + ".")
+    ] = "info",
     index_dir: Annotated[
         Path | None,
         typer.Option(
@@ -82,6 +88,10 @@ def serve(
 
     if workers < 1:
         raise InputError("--workers must be at least 1")
+    if log_level.lower() not in LOG_LEVELS:  # uvicorn took it, then failed with a KeyError
+        raise InputError(
+            f"unknown log level {log_level!r}", hint="one of: " + ", ".join(LOG_LEVELS)
+        )
     if index_dir is not None:
         # read through config.resolve_index_dir here and in uvicorn's worker processes
         os.environ["PAPERSCOPE_INDEX_DIR"] = str(index_dir.expanduser().resolve())
@@ -103,13 +113,23 @@ def serve(
         pass
     os.environ.update(settings.to_env())
     typer.echo(f"paperscope: serving {settings.db_path} on http://{host}:{port}/", err=True)
-    uvicorn.run(
-        "paperscope.serve.web.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        proxy_headers=https,
-        http=PROTOCOL,
-    )
+    try:
+        uvicorn.run(
+            "paperscope.serve.web.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            proxy_headers=https,
+            http=PROTOCOL,
+        )
+    except SystemExit as exc:
+        # uvicorn logs why (an ERROR line: the address is in use, the host cannot be bound)
+        # and exits 3 (STARTUP_FAILURE); say so as every command does, with exit code 1
+        if exc.code != 3:
+            raise
+        raise PaperscopeError(
+            f"the server could not start on {host}:{port} (uvicorn's ERROR line above says why)",
+            hint="is another server on that port? `--port N` picks another",
+        ) from None
