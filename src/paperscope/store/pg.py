@@ -276,10 +276,20 @@ def _probe(psycopg, url: str) -> None:
         psycopg.connect(url, **timeout).close()
     except psycopg.Error as exc:
         reason = " ".join(str(exc).split("\n", 1)[0].split()) or type(exc).__name__
+        # libpq quotes pieces of a malformed connection string back: never the password
+        for secret in _passwords(url):
+            reason = reason.replace(secret, "***")
         raise StoreError(
             f"cannot connect to the paper store {redact(url)}: {reason}",
             hint="is PostgreSQL running, and does the URL name its database, user and host?",
         ) from exc
+
+
+def _passwords(url: str) -> list[str]:
+    """The passwords a URL or key=value connection string holds (to keep out of messages)."""
+    found = re.findall(r"://[^:/@]*:([^@/]+)@", url)
+    found += re.findall(r"password\s*=\s*('(?:[^']|\\')*'|\S+)", url)
+    return [secret.strip("'") for secret in found if secret.strip("'")]
 
 
 class PgConnection:
