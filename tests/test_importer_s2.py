@@ -120,6 +120,19 @@ def test_search_journal_papers():
     )
 
 
+def test_arxiv_category_venue_is_not_a_journal():
+    """S2 names some preprints' venue after their arXiv category ("journal": {"name":
+    "arXiv: Optics", "volume": ""}): that is arXiv itself, not where the paper appeared."""
+    papers = {p.title: p for p in run_importer(IMPORTER, SEARCH)[0]}
+    optics = papers[
+        "Globally stable microresonator Turing pattern formation for coherent high-power THz "
+        "radiation on-chip"
+    ]
+    assert optics.arxiv_id == "1603.00948"
+    assert optics.journal_ref is None  # was "arXiv: Optics"
+    assert papers["Reinforcement Learning Neural Turing Machines - Revised"].journal_ref is None
+
+
 def test_batch_with_null_is_a_bad_record():
     papers, bad, _ = run_importer(IMPORTER, BATCH_NULL)
     assert bad == [BadRecord("record 1", "not found")]

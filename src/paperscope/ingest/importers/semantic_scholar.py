@@ -235,13 +235,17 @@ def _links(record: dict[str, Any], arxiv_id: str | None, doi: str | None) -> dic
 
 
 def _is_arxiv_venue(name: str) -> bool:
-    return name.lower().removesuffix(".org") == "arxiv"
+    """Whether a venue name is arXiv itself: "ArXiv", "arXiv.org", or "arXiv: Optics" (S2 names
+    some preprints' venue after their arXiv category)."""
+    folded = name.lower()
+    return folded.removesuffix(".org") == "arxiv" or folded.startswith("arxiv:")
 
 
 def _journal_ref(record: dict[str, Any]) -> str | None:
     """Journal, volume and pages ("Science 360, 518-521"); the venue when no journal name.
 
-    An arXiv "journal" (name "ArXiv", volume "abs/2201.11990") is a preprint, not a venue.
+    An arXiv "journal" (name "ArXiv", volume "abs/2201.11990", or "arXiv: Optics") is a
+    preprint, not a venue.
     """
     journal = record.get("journal") if isinstance(record.get("journal"), dict) else {}
     name = clean_text(_str(journal.get("name")) or _str(record.get("venue")))
