@@ -7,6 +7,7 @@ import pytest
 
 from conftest import FORMATS
 from importers_helpers import counted_stream, run_importer, sniffed
+from paperscope.ingest.importers.arxiv_atom import arxiv_abstract
 from paperscope.ingest.importers.kaggle_jsonl import KaggleArxivImporter
 from paperscope.model import BadRecord
 
@@ -81,6 +82,18 @@ def test_first_record(papers):
     }
     assert paper.authors_complete
     assert paper.id == ""
+
+
+def test_indented_line_is_a_paragraph_as_in_the_other_arxiv_formats(papers):
+    """The snapshot's abstract is arXiv's metadata text, where an indented line starts a
+    paragraph (14 of the 200 records); the Atom and OAI importers keep that break, so the
+    same paper reads the same from every arXiv source."""
+    raw = json.loads(SNAPSHOT.read_text().splitlines()[9])["abstract"]
+    assert "are given.\n  The operations of Cartesian product" in raw  # 0704.0010
+    paper = papers["0704.0010"]
+    assert "are given.\nThe operations of Cartesian product" in paper.abstract
+    assert paper.abstract == arxiv_abstract(raw)
+    assert sum(1 for p in papers.values() if "\n" in p.abstract) == 14
 
 
 def test_categories_primary_first_and_plain_fields(papers):

@@ -28,6 +28,7 @@ from paperscope.normalize import (
 
 NAME = "kaggle-arxiv"
 _BLANK_LINE = re.compile(r"\n\s*\n")
+_INDENTED_LINE = re.compile(r"\n[ \t]+(?=\S)")
 _SOURCES = (NAME,)
 
 
@@ -160,6 +161,11 @@ def _arxiv_id(ident: str) -> str:
 def _abstract(text: Any) -> str:
     if not text or not isinstance(text, str):
         return ""
+    # arXiv's metadata starts a paragraph with an indented line (wrapped lines are not), as
+    # the Atom and OAI importers read it (`arxiv_atom.arxiv_abstract`); a substring test
+    # (C speed) keeps the regex off the common path.
+    if "\n " in text or "\n\t" in text:
+        text = _INDENTED_LINE.sub("\n\n", text)
     # clean_abstract keeps a paragraph break only at a blank line; most abstracts have none,
     # and then folding the white space gives the same text. One compiled search (C speed,
     # faster than splitting into lines) decides.
