@@ -6,7 +6,9 @@ import sqlite3
 
 import pytest
 
+from conftest import FORMATS
 from paperscope.errors import NotFoundError, StoreError
+from paperscope.ingest.pipeline import import_file
 from paperscope.model import Author, Paper
 from paperscope.store.backends import open_store
 from paperscope.store.migrate import _migration_files, apply_pending, migration_names
@@ -171,6 +173,20 @@ def test_reimport_changes_nothing(store):
     assert (result.added, result.merged, result.unchanged) == (0, 0, 2)
     after = store.conn.execute("SELECT * FROM papers ORDER BY rowid").fetchall()
     assert [tuple(r) for r in before] == [tuple(r) for r in after]
+
+
+def test_reimport_of_a_short_title_paper_adds_no_copy(store, tmp_path):
+    """Three papers of the real S2 recommendations cassette have no DOI, no arXiv id and a
+    title too short to merge on ("LEMLEM W", "Tbilisi 2022", "UvA-DARE ("); their S2 paperId
+    finds them again. Every import of that file used to add them once more."""
+    cassette = FORMATS / "semantic-scholar" / "cassette-recommendations-forpaper-100-2023-12.yaml"
+    first = import_file(store, cassette)
+    assert (first.added, first.merged_in_file) == (97, 3)
+    again = import_file(store, cassette)
+    assert (again.added, again.merged, again.unchanged, again.merged_in_file) == (0, 0, 97, 3)
+    assert store.count() == 97
+    titles = [r[0] for r in store.conn.execute("SELECT title FROM papers")]
+    assert titles.count("Tbilisi 2022") == 1
 
 
 def rows_id(store: SQLiteStore) -> int:

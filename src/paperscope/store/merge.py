@@ -1,7 +1,8 @@
 """Merging two records of the same paper: keep the richest value of every field.
 
 Pure functions over `Paper`; the store decides *which* records are the same paper
-(arXiv id, then DOI, then normalised title + first author) and calls `merge_papers(old, new)`.
+(arXiv id, then DOI, then S2/OpenAlex/DBLP id, then normalised title + first author) and calls
+`merge_papers(old, new)`.
 `old` is what the store holds, `new` the record being imported. The rules, one per field, each
 pinned by one case of tests/test_merge.py built from two real records of different sources:
 

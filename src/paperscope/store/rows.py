@@ -111,6 +111,13 @@ def row_to_paper(row: sqlite3.Row) -> Paper:
     )
 
 
+#: Systems of `Paper.external_ids` whose ids name one paper everywhere, so a record with the
+#: same id is the same paper (not a BibTeX key, which only names an entry in one file, nor
+#: a page's rank). A paper with no arXiv id or DOI and a title too short to merge on is found
+#: again through them.
+ID_SYSTEMS = ("s2", "openalex", "dblp")
+
+
 def aliases_of(paper: Paper) -> list[str]:
     """The alias keys a paper is found under when another record of it arrives."""
     keys = []
@@ -118,4 +125,8 @@ def aliases_of(paper: Paper) -> list[str]:
         keys.append("arxiv:" + paper.arxiv_id)
     if paper.doi:
         keys.append("doi:" + paper.doi)
+    for system in ID_SYSTEMS:
+        ident = paper.external_ids.get(system)
+        if ident:
+            keys.append(f"{system}:{ident}")
     return keys
