@@ -189,6 +189,28 @@ def test_reimport_of_a_short_title_paper_adds_no_copy(store, tmp_path):
     assert titles.count("Tbilisi 2022") == 1
 
 
+def test_stores_written_before_id_aliases_get_them_by_migration(store):
+    """A store written before S2/OpenAlex/DBLP ids were aliases: migration 0020 adds them, so
+    the next import of the cassette adds no copy either."""
+    cassette = FORMATS / "semantic-scholar" / "cassette-recommendations-forpaper-100-2023-12.yaml"
+    assert import_file(store, cassette).added == 97
+    conn = store.conn
+    expected = sorted(tuple(r) for r in conn.execute("SELECT * FROM paper_aliases").fetchall())
+    # as a store of the previous version holds it: no id aliases, migration 0020 not applied
+    conn.execute("DELETE FROM paper_aliases WHERE alias LIKE 's2:%'")
+    conn.execute("DELETE FROM schema_migrations WHERE name = '0020_id_aliases'")
+    assert import_file(store, cassette).added == 3  # the bug: a copy of the three
+    conn.execute("DELETE FROM papers WHERE rowid > (SELECT min(rowid) + 96 FROM papers)")
+    conn.execute("DELETE FROM paper_aliases WHERE paper_rowid NOT IN (SELECT rowid FROM papers)")
+    assert store.count() == 97
+    backend = "sqlite" if isinstance(conn, sqlite3.Connection) else "postgres"
+    assert apply_pending(conn, backend) == ["0020_id_aliases"]
+    after = sorted(tuple(r) for r in conn.execute("SELECT * FROM paper_aliases").fetchall())
+    assert after == expected
+    again = import_file(store, cassette)
+    assert (again.added, again.unchanged) == (0, 97) and store.count() == 97
+
+
 def rows_id(store: SQLiteStore) -> int:
     return store.conn.execute("SELECT rowid FROM papers").fetchone()[0]
 
