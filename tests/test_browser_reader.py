@@ -272,6 +272,18 @@ def test_save_and_upvote_on_every_list_and_follow_buttons(page, single):
     expect(first.get_by_role("button", name="Remove from library")).to_be_focused()
 
 
+def test_a_refused_action_shows_the_reason(page, single):
+    """An action the server refuses answers with the form again and the reason: the reader
+    sees it, as without JavaScript, not a blank form of the answer's URL."""
+    page.goto(single + "/search?q=clustering&mode=lexical")
+    page.locator("#follow-query input[name=value]").evaluate("el => el.value = 'ti:(attention OR'")
+    page.get_by_role("button", name="Follow this search").click()
+    expect(page.locator("#follow-error")).to_contain_text("position")
+    assert page.get_by_label("Name, search, category or paper id").input_value() == (
+        "ti:(attention OR"
+    )
+
+
 def test_actions_work_without_javascript(browser, single):
     context = new_context(browser, java_script_enabled=False)
     try:
