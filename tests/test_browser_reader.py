@@ -272,6 +272,27 @@ def test_save_and_upvote_on_every_list_and_follow_buttons(page, single):
     expect(first.get_by_role("button", name="Remove from library")).to_be_focused()
 
 
+@pytest.mark.parametrize(
+    ("path", "followed"),
+    [
+        ("/search?q=title:(learning&mode=lexical", "title learning"),  # searched as words
+        ("/search?cat=cs.LG", "cat:cs.lg"),  # filters and no words (any case)
+        ("/search?q=clustering&cat=cs.LG&mode=lexical", "clustering cat:cs.lg"),
+    ],
+)
+def test_follow_this_search_follows_the_search_shown(page, single, path, followed):
+    page.goto(single + path)
+    mark_page(page)
+    page.get_by_role("button", name="Follow this search").click()
+    expect(page.locator("#follow-query .state")).to_have_text("Following ✓")
+    assert not_reloaded(page)
+    assert focused(page, "data-focus") == "follow"
+    page.goto(single + "/alerts")
+    expect(page.locator("main table")).to_contain_text(followed)
+    page.get_by_role("button", name=f"Unfollow {followed}").click()
+    expect(page.locator("main [role=status]")).to_contain_text("No longer following")
+
+
 def test_a_refused_action_shows_the_reason(page, single):
     """An action the server refuses answers with the form again and the reason: the reader
     sees it, as without JavaScript, not a blank form of the answer's URL."""
