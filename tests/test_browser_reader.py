@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from axetools import axe_violations, blocking
+from paperscope.ingest.pipeline import import_file
 from paperscope.serve.library_io import import_library
 from paperscope.store.accounts import Accounts
 from paperscope.store.library import Library
@@ -25,6 +26,11 @@ MANY_AUTHORS = "2602.20159"
 #: A Hugging Face paper with source upvotes, on the feed of 2026-02-24.
 FEED_DAY = "2026-02-24"
 PASSWORD = "a long enough password"
+#: A paper whose title and first author are single words wider than a phone
+#: (fixtures/web/long-words.jsonl, id LONG_ID).
+LONG_WORDS = Path(__file__).parent / "fixtures" / "web" / "long-words.jsonl"
+LONG_ID = "2611.00101"
+LONG_AUTHOR = "ann-" + "q" * 76  # slugs stop at 80 characters
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +39,7 @@ def store(pristine_store, tmp_path_factory) -> Path:
     submitted to today's feed (in the store already, so no network is needed)."""
     db = copy_store(pristine_store, tmp_path_factory.mktemp("reader") / "papers.db")
     with SQLiteStore(db) as s:
+        import_file(s, LONG_WORDS)
         local = Accounts(s).local_user()
         import_library(s, local.id, STUB.encode(), filename="ids.txt")
         today = datetime.now(UTC).date().isoformat()
@@ -461,3 +468,10 @@ def test_focus_ring_touch_targets_and_docs_at_phone_width(browser, single):
         page.goto(single + "/docs")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"/docs scrolls sideways at 390 px: {width} px"
+        # a title and an author name longer than the screen is wide: the heading, the
+        # Follow button and a 404's message naming a long unknown slug wrap
+        for path in [f"/paper/{LONG_ID}", f"/author/{LONG_AUTHOR}", f"/author/x{LONG_AUTHOR}"]:
+            page.goto(single + path)
+            assert page.locator("h1").inner_text() != "Not found" or path.startswith("/author/x")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} scrolls sideways at 390 px: {width} px"
