@@ -147,6 +147,11 @@ def test_votes_say_whose_they_are_and_upvote_keeps_place_and_focus(page, single)
     expect(page.locator(".paper-actions .state")).to_have_text("Saved ✓")
     expect(page.get_by_role("button", name="Remove from library")).to_be_visible()
     assert focused(page, "data-focus") == "save"
+    # removed again from the keyboard: focus on the Save button that comes back, not on the
+    # first button of the group
+    page.get_by_role("button", name="Remove from library").press("Enter")
+    expect(page.locator(".paper-actions .state")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save", exact=True)).to_be_focused()
 
 
 def test_reset_and_features_that_cannot_work_are_hidden(browser, single, multi, monkeypatch):
