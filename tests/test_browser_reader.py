@@ -480,3 +480,12 @@ def test_focus_ring_touch_targets_and_docs_at_phone_width(browser, single):
             assert page.locator("h1").inner_text() != "Not found" or path.startswith("/author/x")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"{path} scrolls sideways at 390 px: {width} px"
+        # a tag as long as a tag may be (60 characters), shown beside the paper's actions
+        page.goto(f"{single}/paper/{LONG_ID}")
+        page.get_by_label("Tag").fill("W" * 60)
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator(".paper-actions .tags")).to_contain_text("W" * 60)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.get_by_role("button", name="Remove from library").click()  # as it was
+        expect(page.locator(".paper-actions .state")).to_have_count(0)
+        assert width <= 390, f"a paper with a 60-character tag scrolls sideways: {width} px"
