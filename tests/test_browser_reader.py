@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from axetools import axe_violations, blocking
+from paperscope.ingest.pipeline import import_file
 from paperscope.serve.library_io import import_library
 from paperscope.store.accounts import Accounts
 from paperscope.store.library import Library
@@ -25,6 +26,11 @@ MANY_AUTHORS = "2602.20159"
 #: A Hugging Face paper with source upvotes, on the feed of 2026-02-24.
 FEED_DAY = "2026-02-24"
 PASSWORD = "a long enough password"
+#: A paper whose title and first author are single words wider than a phone
+#: (fixtures/web/long-words.jsonl, id LONG_ID).
+LONG_WORDS = Path(__file__).parent / "fixtures" / "web" / "long-words.jsonl"
+LONG_ID = "2611.00101"
+LONG_AUTHOR = "ann-" + "q" * 76  # slugs stop at 80 characters
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +39,7 @@ def store(pristine_store, tmp_path_factory) -> Path:
     submitted to today's feed (in the store already, so no network is needed)."""
     db = copy_store(pristine_store, tmp_path_factory.mktemp("reader") / "papers.db")
     with SQLiteStore(db) as s:
+        import_file(s, LONG_WORDS)
         local = Accounts(s).local_user()
         import_library(s, local.id, STUB.encode(), filename="ids.txt")
         today = datetime.now(UTC).date().isoformat()
@@ -140,6 +147,11 @@ def test_votes_say_whose_they_are_and_upvote_keeps_place_and_focus(page, single)
     expect(page.locator(".paper-actions .state")).to_have_text("Saved ✓")
     expect(page.get_by_role("button", name="Remove from library")).to_be_visible()
     assert focused(page, "data-focus") == "save"
+    # removed again from the keyboard: focus on the Save button that comes back, not on the
+    # first button of the group
+    page.get_by_role("button", name="Remove from library").press("Enter")
+    expect(page.locator(".paper-actions .state")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save", exact=True)).to_be_focused()
 
 
 def test_reset_and_features_that_cannot_work_are_hidden(browser, single, multi, monkeypatch):
@@ -270,6 +282,39 @@ def test_save_and_upvote_on_every_list_and_follow_buttons(page, single):
     first.get_by_role("button", name="Save").click()
     expect(first.locator(".state")).to_have_text("Saved ✓")
     expect(first.get_by_role("button", name="Remove from library")).to_be_focused()
+
+
+@pytest.mark.parametrize(
+    ("path", "followed"),
+    [
+        ("/search?q=title:(learning&mode=lexical", "title learning"),  # searched as words
+        ("/search?cat=cs.LG", "cat:cs.lg"),  # filters and no words (any case)
+        ("/search?q=clustering&cat=cs.LG&mode=lexical", "clustering cat:cs.lg"),
+    ],
+)
+def test_follow_this_search_follows_the_search_shown(page, single, path, followed):
+    page.goto(single + path)
+    mark_page(page)
+    page.get_by_role("button", name="Follow this search").click()
+    expect(page.locator("#follow-query .state")).to_have_text("Following ✓")
+    assert not_reloaded(page)
+    assert focused(page, "data-focus") == "follow"
+    page.goto(single + "/alerts")
+    expect(page.locator("main table")).to_contain_text(followed)
+    page.get_by_role("button", name=f"Unfollow {followed}").click()
+    expect(page.locator("main [role=status]")).to_contain_text("No longer following")
+
+
+def test_a_refused_action_shows_the_reason(page, single):
+    """An action the server refuses answers with the form again and the reason: the reader
+    sees it, as without JavaScript, not a blank form of the answer's URL."""
+    page.goto(single + "/search?q=clustering&mode=lexical")
+    page.locator("#follow-query input[name=value]").evaluate("el => el.value = 'ti:(attention OR'")
+    page.get_by_role("button", name="Follow this search").click()
+    expect(page.locator("#follow-error")).to_contain_text("position")
+    assert page.get_by_label("Name, search, category or paper id").input_value() == (
+        "ti:(attention OR"
+    )
 
 
 def test_actions_work_without_javascript(browser, single):
@@ -428,3 +473,19 @@ def test_focus_ring_touch_targets_and_docs_at_phone_width(browser, single):
         page.goto(single + "/docs")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"/docs scrolls sideways at 390 px: {width} px"
+        # a title and an author name longer than the screen is wide: the heading, the
+        # Follow button and a 404's message naming a long unknown slug wrap
+        for path in [f"/paper/{LONG_ID}", f"/author/{LONG_AUTHOR}", f"/author/x{LONG_AUTHOR}"]:
+            page.goto(single + path)
+            assert page.locator("h1").inner_text() != "Not found" or path.startswith("/author/x")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} scrolls sideways at 390 px: {width} px"
+        # a tag as long as a tag may be (60 characters), shown beside the paper's actions
+        page.goto(f"{single}/paper/{LONG_ID}")
+        page.get_by_label("Tag").fill("W" * 60)
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator(".paper-actions .tags")).to_contain_text("W" * 60)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.get_by_role("button", name="Remove from library").click()  # as it was
+        expect(page.locator(".paper-actions .state")).to_have_count(0)
+        assert width <= 390, f"a paper with a 60-character tag scrolls sideways: {width} px"

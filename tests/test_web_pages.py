@@ -296,6 +296,18 @@ def test_paper_page_links_authors_similar_and_more(client):
     assert len(re.findall(r'href="/paper/', similar)) >= 3
 
 
+def test_paper_page_of_a_paper_known_by_its_number_of_authors(client):
+    """A source that gives only the number of authors (the Hugging Face search pages): the
+    page says that number, not "and 6 more" after no names."""
+    with open_store(client.app.state.settings.db_path) as store:
+        paper = next(p for _, p in store.iter_papers() if not p.authors and p.author_count)
+    html = client.get("/paper/" + paper.id).text
+    line = html.split('class="authors-full">', 1)[1].split("</p>", 1)[0]
+    n = paper.author_count
+    assert f"{n} author{'' if n == 1 else 's'}, names not known" in line
+    assert "more" not in line and "et al." not in line
+
+
 def test_paper_redirects_to_the_canonical_id(client):
     r = client.get("/paper/arXiv:2611.00001v2", follow_redirects=False)
     assert r.status_code == 301 and r.headers["location"] == "/paper/2611.00001"

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from paperscope.errors import InputError
+from paperscope.errors import InputError, QueryError
 from paperscope.model import Paper
 from paperscope.rank import query as query_lang
 from paperscope.rank.search import MAX_LIMIT, MODES, arxiv_reference
@@ -27,7 +27,7 @@ from paperscope.serve.export import bibtex_entry
 from paperscope.serve.records import sources_shown
 from paperscope.serve.web.actions import fill_slots, here, list_actions, slot
 from paperscope.serve.web.alerts import following
-from paperscope.serve.web.api import author_directory, run_search
+from paperscope.serve.web.api import author_directory, compose_query, run_search
 from paperscope.serve.web.feedviews import (
     category_listing,
     category_spelling,
@@ -113,6 +113,19 @@ def _follow(request: Request, kind: str, value: str) -> dict:
     user = getattr(request.state, "user", None)
     found = following(site_of(request), user.id, kind, value) if user else None
     return {"follow": found, "here": here(request)}
+
+
+def followed_query(text: str, cat: str | None, start: date | None, end: date | None) -> str:
+    """What "Follow this search" follows: the search the page ran, its filters ANDed in
+    (`compose_query`), in the strict language a saved search is kept in. Text the box read
+    as plain words (an unbalanced parenthesis, a pasted title with a colon) is followed as
+    those words; a follow of the text as typed would be refused."""
+    composed = compose_query(text, [cat] if cat else None, start, end, strict=False)
+    try:
+        query_lang.parse(composed)
+    except QueryError:
+        return query_lang.to_string(query_lang.parse_query(composed).node)
+    return composed
 
 
 def _check_size(site: Site, size: int | None) -> int:
@@ -338,11 +351,13 @@ async def search(
         strict=strict,
     )
     items = [(h.rowid, h.paper) for h in [*result.hits, *result.related]]
+    follow_value = followed_query(q, cat, start, end)
     context.update(
         result=result,
         upvotes=_upvotes(site, items),
         actions=list_actions(request, items),
-        **_follow(request, "query", q),
+        **_follow(request, "query", follow_value),
+        follow_value=follow_value,
         pager=pager(request, page, size, result.total, most=max(1, MAX_LIMIT // size)),
         facet_url=lambda **changes: _search_url(request, **changes),
         group=group,

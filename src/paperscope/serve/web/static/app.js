@@ -58,9 +58,18 @@ document.addEventListener("DOMContentLoaded", () => {
       form.submit();  // the network failed: let the browser try and show what happens
       return;
     }
+    if (!response.ok) {
+      // refused (a follow that does not validate, an expired form): the answer is the form
+      // again with the reason, or an error page, and a GET of its URL would show neither.
+      // Send the form as the browser does without JavaScript (this listener lets a busy
+      // form through), so the reader sees what the server says.
+      if (submitter) form.requestSubmit(submitter);
+      else form.requestSubmit();
+      return;
+    }
     const target = new URL(response.url);
-    if (!response.ok || target.pathname !== window.location.pathname) {
-      window.location.assign(response.url);  // a log-in page, an error page: show it
+    if (target.pathname !== window.location.pathname) {
+      window.location.assign(response.url);  // redirected elsewhere (a log-in page): go there
       return;
     }
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
