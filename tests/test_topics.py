@@ -4,6 +4,7 @@ the topic: filter, regrouping by aspect, incremental assignment and the topic pa
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -244,6 +245,13 @@ def test_topic_pages_and_feed_render_and_escape(db, tmp_path):
         assert page.status_code == 200
         assert "<script>alert" not in page.text and "&lt;script&gt;alert" in page.text
         assert f"/topic/{finest}/feed.atom" in page.text and "Papers per month" in page.text
+        # the month bars' labels agree in number with their counts ("1 paper in 2015-11")
+        labels = []
+        for other in sorted(set(re.findall(r'href="/topic/(\d+)"', listing.text))):
+            shown = client.get(f"/topic/{other}").text
+            labels += re.findall(r'aria-label="(\d+) (papers?) in \d{4}-\d\d"', shown)
+        assert ("1", "paper") in labels
+        assert all((n == "1") == (word == "paper") for n, word in labels)
         if top.parent:
             assert f'href="/topic/{top.parent}"' in page.text
         feed = client.get(f"/topic/{finest}/feed.atom")
