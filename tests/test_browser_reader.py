@@ -154,6 +154,28 @@ def test_votes_say_whose_they_are_and_upvote_keeps_place_and_focus(page, single)
     expect(page.get_by_role("button", name="Save", exact=True)).to_be_focused()
 
 
+def test_removing_from_the_library_updates_its_counts_in_place(page, single):
+    # the item left the list without a reload, but "N papers" and the tag counts kept their
+    # old values until the next page load
+    page.goto(single + "/paper/2602.18940")
+    page.locator(".paper-actions input[name=tag]").fill("sync-check")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".paper-actions .state")).to_have_text("Saved ✓")
+    page.goto(single + "/library")
+    count = page.locator("#library-count")
+    before = int(count.inner_text().split()[0])
+    tag = page.locator("#library-tags li", has=page.get_by_role("link", name="sync-check"))
+    expect(tag.locator(".muted")).to_have_text("1")
+    mark_page(page)
+    item = page.locator("ol.library-papers > li", has=page.locator('a[href="/paper/2602.18940"]'))
+    item.get_by_role("button", name="Remove from library").press("Enter")
+    expect(page.locator("ol.library-papers .notice.removed")).to_have_count(1)
+    after = before - 1
+    expect(count).to_have_text(f"{after} paper{'' if after == 1 else 's'}")
+    expect(tag.locator(".muted")).to_have_text("0")
+    assert not_reloaded(page)
+
+
 def test_reset_and_features_that_cannot_work_are_hidden(browser, single, multi, monkeypatch):
     monkeypatch.delenv("PAPERSCOPE_SMTP_URL", raising=False)
     with new_page(browser) as page:

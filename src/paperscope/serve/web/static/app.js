@@ -31,7 +31,8 @@ document.addEventListener("DOMContentLoaded", () => {
 // does without JavaScript (303 back to the page); the element with the same id in that answer
 // replaces this one, so the scroll position stays and focus returns to the same button
 // (data-focus). An element missing from the answer (a rated recommendation leaves the list)
-// is replaced by a line that says so. Anything unexpected falls back to loading the answer.
+// is replaced by a line that says so; elements marked data-sync (counts) are refreshed from
+// the same answer. Anything unexpected falls back to loading the answer.
 (() => {
   const busy = new WeakSet();
 
@@ -79,6 +80,12 @@ document.addEventListener("DOMContentLoaded", () => {
     const fresh = scope.id ? page.getElementById(scope.id) : null;
     const replacement = fresh ? document.importNode(fresh, true) : removedNotice(scope);
     scope.replaceWith(replacement);
+    // counts elsewhere on the page that the action changed (the library's "N papers" and
+    // its tag counts): taken from the same answer, so they agree with the list
+    for (const stale of document.querySelectorAll("[data-sync][id]")) {
+      const current = page.getElementById(stale.id);
+      if (current) stale.replaceWith(document.importNode(current, true));
+    }
     const again = focusKey && replacement.querySelector(`[data-focus="${focusKey}"]`);
     (again || replacement.querySelector("button, a, [tabindex]") || replacement).focus();
   }
