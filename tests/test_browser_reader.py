@@ -59,6 +59,22 @@ def multi(store):
         yield url
 
 
+#: A select's inner width, and the width its chosen option's text needs (measured in the
+#: select's font) plus its padding and the arrow (1.5em).
+SELECT_TEXT_FITS = """select => {
+  const style = getComputedStyle(select);
+  const probe = document.createElement("span");
+  probe.style.font = style.font;
+  probe.style.whiteSpace = "pre";
+  probe.textContent = select.options[select.selectedIndex].text;
+  document.body.append(probe);
+  const text = probe.getBoundingClientRect().width;
+  probe.remove();
+  const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+  return [select.clientWidth, text + padding + 1.5 * parseFloat(style.fontSize)];
+}"""
+
+
 def mark_page(page) -> None:
     """A marker that a page load would wipe: its survival shows no reload happened."""
     page.evaluate("window.__notReloaded = true")
@@ -511,3 +527,9 @@ def test_focus_ring_touch_targets_and_docs_at_phone_width(browser, single):
         page.get_by_role("button", name="Remove from library").click()  # as it was
         expect(page.locator(".paper-actions .state")).to_have_count(0)
         assert width <= 390, f"a paper with a 60-character tag scrolls sideways: {width} px"
+        # the feed's menus show their choice whole: "All categories" was cut to "All categori"
+        for path in ["/", "/week/2026-W09", "/month/2026-02"]:
+            page.goto(single + path)
+            for select in page.locator("form.toolbar select").all():
+                shown, needed = select.evaluate(SELECT_TEXT_FITS)
+                assert shown >= needed, (path, select.get_attribute("id"), shown, needed)
