@@ -245,6 +245,9 @@ def test_topic_pages_and_feed_render_and_escape(db, tmp_path):
         assert page.status_code == 200
         assert "<script>alert" not in page.text and "&lt;script&gt;alert" in page.text
         assert f"/topic/{finest}/feed.atom" in page.text and "Papers per month" in page.text
+        # top authors link to their author pages, as a category's do
+        top_authors = page.text.split('class="plain top-authors">', 1)[1].split("</ol>", 1)[0]
+        assert top_authors.count('<a href="/author/') >= 1
         # the month bars' labels agree in number with their counts ("1 paper in 2015-11")
         labels = []
         for other in sorted(set(re.findall(r'href="/topic/(\d+)"', listing.text))):

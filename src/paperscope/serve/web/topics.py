@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from paperscope.errors import InputError, NotFoundError
 from paperscope.rank import topics as topics_rank
 from paperscope.serve.topic_records import detail_json
-from paperscope.serve.web.api import ERRORS, PaperSummary, absolute
+from paperscope.serve.web.api import ERRORS, PaperSummary, absolute, author_directory
 from paperscope.serve.web.exports import _atom
 from paperscope.serve.web.format import paper_url
 from paperscope.serve.web.pages import render
@@ -131,13 +131,21 @@ async def topics_page(request: Request, aspect: AspectQuery = topic_store.MAIN_A
 @router.get("/topic/{topic_id}", response_class=HTMLResponse, include_in_schema=False)
 async def topic_page(request: Request, topic_id: int) -> Response:
     found = _detail(request, topic_id)
+    directory = author_directory(site_of(request))
     context = {
         "d": found,
         "t": found.topic,
+        # a name links to its author page when one person has that spelling (a name two
+        # people share stays plain text rather than pick one of them)
+        "authors": [(name, n, _only_slug(directory.exact(name))) for name, n in found.authors],
         "months": found.months,
         "month_max": max((n for _, n in found.months), default=0),
     }
     return render(request, "topic.html", context)
+
+
+def _only_slug(people: list) -> str | None:
+    return people[0].slug if len(people) == 1 else None
 
 
 @router.get("/topic/{topic_id}/feed.atom", include_in_schema=False)
