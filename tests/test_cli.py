@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shlex
 import shutil
 import subprocess
 import sys
@@ -666,3 +667,22 @@ def test_db_copy_onto_itself_says_so(db, tmp_path):
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == f"error: SOURCE and TARGET are the same store: {db}"
     assert stats(db)["papers"] == 12
+
+
+def test_suggested_commands_name_the_store_they_were_given(tmp_path):
+    """A hint's command runs as printed on the same store: `--db` given, `--db` suggested
+    (they named the default store, or a mistyped path, before)."""
+    db = tmp_path / "my store.db"
+    done = run_cli("import", str(PAGES / "author-profile-lin.txt"), "--db", str(db), "--no-embed")
+    assert done.returncode == 0, done.stderr
+    quoted = shlex.quote(str(db))
+    for args, expected in [
+        (["topics"], f"`paperscope topics rebuild --db {quoted}`"),
+        (["topics", "rebuild"], f"`paperscope embed --db {quoted}`"),
+        (["topics", "show", "7"], f"`paperscope topics --db {quoted}`"),
+        (["map", "place"], f"`paperscope map rebuild --db {quoted}`"),
+        (["authors", "show", "Nobody Atall"], f"`paperscope authors list --db {quoted}`"),
+        (["search", "hyperspherical"], f"`paperscope embed --db {quoted}`"),
+    ]:
+        done = run_cli(*args, "--db", str(db))
+        assert expected in done.stdout + done.stderr, (args, done.stdout, done.stderr)

@@ -11,7 +11,7 @@ from rich.table import Table
 from paperscope.dates import display_date
 from paperscope.errors import InputError, NotFoundError
 from paperscope.serve.cli import HELP_MARKUP, app
-from paperscope.serve.cli.options import DbOption, JsonOption, open_existing_store
+from paperscope.serve.cli.options import DbOption, JsonOption, command, open_existing_store
 from paperscope.serve.cli.output import console, styled
 from paperscope.store.authors import (
     AuthorDirectory,
@@ -32,8 +32,9 @@ app.add_typer(authors_app, name="authors")
 SHOWN = 10
 
 
-def _pick(directory: AuthorDirectory, name_or_slug: str) -> str:
-    """The slug a user means: a slug, else the one person with that exact spelling."""
+def _pick(directory: AuthorDirectory, name_or_slug: str, db: str | None = None) -> str:
+    """The slug a user means: a slug, else the one person with that exact spelling (`db`:
+    the --db given, for the hint's command)."""
     check_lookup(name_or_slug)  # before any query: too long, or punctuation alone
     try:
         return directory.resolve(name_or_slug)
@@ -46,7 +47,7 @@ def _pick(directory: AuthorDirectory, name_or_slug: str) -> str:
         return candidates[0].slug
     if not candidates:
         raise NotFoundError(
-            f"no author {name_or_slug!r}", hint="`paperscope authors list` shows authors"
+            f"no author {name_or_slug!r}", hint=f"{command('authors list', db)} shows authors"
         )
     listed = ", ".join(f"{c.slug} ({c.name}, {c.papers})" for c in candidates[:SHOWN])
     if len(candidates) > SHOWN:
@@ -95,7 +96,7 @@ def show(
     """One author: spellings, papers newest first, papers per year, coauthors, categories."""
     with open_existing_store(db) as store:
         directory = AuthorDirectory(store)
-        profile = directory.profile(_pick(directory, name_or_slug))
+        profile = directory.profile(_pick(directory, name_or_slug, db))
     if as_json:
         typer.echo(orjson.dumps(profile_json(profile), option=orjson.OPT_INDENT_2))
         return

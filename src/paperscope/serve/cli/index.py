@@ -18,6 +18,7 @@ from paperscope.serve.cli.options import (
     MAX_ID,
     DbOption,
     JsonOption,
+    command,
     existing_db,
     index_progress,
     library_errors,
@@ -337,7 +338,7 @@ def neighbours(
     if now != state:
         console(stderr=True).print(
             "the store's vectors changed during the run (papers were embedded): run "
-            "`paperscope neighbours` again",
+            f"{command('neighbours', db)} again",
             highlight=False,
         )
 

@@ -16,6 +16,7 @@ from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import (
     DbOption,
     JsonOption,
+    command,
     existing_db,
     open_existing_store,
     open_store,
@@ -91,7 +92,7 @@ def place(db: DbOption = None, as_json: JsonOption = False) -> None:
         typer.echo(orjson.dumps({"unplaced": len(todo), "placed": placed}))
         return
     if built is None:
-        typer.echo("no map yet: `paperscope map rebuild` lays one out")
+        typer.echo(f"no map yet: {command('map rebuild', db)} lays one out")
     else:
         typer.echo(f"placed {placed} of {len(todo)} papers without a point")
 
@@ -130,7 +131,7 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
         typer.echo(orjson.dumps(data))
         return
     if built is None:
-        typer.echo("no map yet: `paperscope map rebuild` lays one out")
+        typer.echo(f"no map yet: {command('map rebuild', db)} lays one out")
         return
     typer.echo(
         f"{points} points: {built.papers} laid out by {built.method} at {built.built_at}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,13 @@ DbOption = Annotated[
 #: The largest id a command takes: SQLite's integers are 64-bit.
 MAX_ID = 2**63 - 1
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def command(words: str, db: str | Path | None) -> str:
+    """A command to suggest in a message, in backquotes: with `--db` when the user gave one,
+    so it runs as printed on the same store (`paperscope embed --db 'my store.db'`)."""
+    on_db = f" --db {shlex.quote(str(db))}" if db else ""
+    return f"`paperscope {words}{on_db}`"
 
 
 def open_store(db: str | Path | None) -> SQLiteStore:

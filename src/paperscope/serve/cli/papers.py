@@ -21,6 +21,7 @@ from paperscope.serve.cli import app
 from paperscope.serve.cli.options import (
     DbOption,
     JsonOption,
+    command,
     existing_db,
     index_progress,
     open_existing_store,
@@ -184,8 +185,7 @@ def _print_notes(result, mode: str, db: str | None = None) -> None:
     for note in result.notes:
         typer.secho(f"note: {note}", err=True, fg="yellow")
     if result.mode != mode:
-        on_db = f" --db {shlex.quote(str(db))}" if db else ""  # runs as printed, on this store
-        typer.echo(f"hint: `paperscope embed{on_db}` computes the vectors meaning needs", err=True)
+        typer.echo(f"hint: {command('embed', db)} computes the vectors meaning needs", err=True)
 
 
 def _print_hits(hits: list, out=None) -> None:
@@ -233,18 +233,19 @@ def similar(
         if mode != "lexical" and not engine.store.has_vectors():
             # checked before the model loads: without vectors there is nothing to compare;
             # the commands suggested run as typed, on this store (an id may hold "(" or ";")
-            on_db = f" --db {shlex.quote(str(db))}" if db else ""
             raise InputError(
                 "no paper has a vector yet, so similar papers cannot be found by meaning",
-                hint=f"`paperscope similar {shlex.quote(paper_id)} --mode lexical{on_db}` finds "
-                f"them by shared words; `paperscope embed{on_db}` computes the vectors",
+                hint=f"{command(f'similar {shlex.quote(paper_id)} --mode lexical', db)} finds "
+                f"them by shared words; {command('embed', db)} computes the vectors",
             )
         hits = engine.similar(paper_id, limit=limit, mode=mode)
     if as_json:
         typer.echo(orjson.dumps([paper_summary(h.paper, h.score) for h in hits]))
         return
     if not hits:
-        console(stderr=True).print("no similar papers (is the store embedded? `paperscope embed`)")
+        console(stderr=True).print(
+            f"no similar papers (is the store embedded? {command('embed', db)})", highlight=False
+        )
         return
     _print_hits(hits)
 

@@ -19,6 +19,7 @@ from paperscope.serve.cli.options import (
     MAX_ID,
     DbOption,
     JsonOption,
+    command,
     open_existing_store,
 )
 from paperscope.serve.cli.output import console, styled
@@ -68,7 +69,7 @@ def topics_list(
         return
     if not rows:
         console(stderr=True).print(
-            "no topics yet: `paperscope topics rebuild` clusters the embedded papers",
+            f"no topics yet: {command('topics rebuild', db)} clusters the embedded papers",
             highlight=False,
         )
         return
@@ -84,7 +85,7 @@ def topics_list(
             f"distance ratio {drift['distance_ratio']:.2f}"
         )
         if drift["rebuild_advised"]:
-            note += "; a rebuild is advised: `paperscope topics rebuild`"
+            note += f"; a rebuild is advised: {command('topics rebuild', db)}"
         console(stderr=True).print(note, highlight=False)
 
 
@@ -109,7 +110,7 @@ def topics_show(
     with open_existing_store(db) as store:
         found = topics_rank.detail(store, topic_id)
     if found is None:
-        raise InputError(f"no topic {topic_id}", hint="`paperscope topics` lists them")
+        raise InputError(f"no topic {topic_id}", hint=f"{command('topics', db)} lists them")
     data = detail_json(found)
     if as_json:
         typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2))
@@ -175,7 +176,7 @@ def topics_rebuild(
         if not store.count_embedded(embedder.version):
             raise InputError(
                 "no paper has a vector yet, so there is nothing to cluster",
-                hint="`paperscope embed` computes the vectors",
+                hint=f"{command('embed', db)} computes the vectors",
             )
         results = [topics_rank.build(store, embedder, a, seed=seed, progress=say) for a in wanted]
         laid_out = None
