@@ -192,6 +192,30 @@ def test_removing_from_the_library_updates_its_counts_in_place(page, single):
     assert not_reloaded(page)
 
 
+def test_library_note_and_untag_stay_on_the_page(page, single):
+    # "Save note" and the tag ✕ buttons loaded the whole library again, focus back at the top
+    page.goto(single + "/paper/2602.18940")
+    page.locator(".paper-actions input[name=tag]").fill("edit-check")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".paper-actions .state")).to_have_text("Saved ✓")
+    page.goto(single + "/library")
+    mark_page(page)
+    item = page.locator("ol.library-papers > li", has=page.locator('a[href="/paper/2602.18940"]'))
+    item.get_by_label("Note").fill("read section 3 again")
+    item.get_by_role("button", name="Save note").press("Enter")
+    expect(item.get_by_role("button", name="Save note")).to_be_focused()
+    tag = page.locator("#library-tags li", has=page.get_by_role("link", name="edit-check"))
+    expect(tag.locator(".muted")).to_have_text("1")
+    item.get_by_text("Remove a tag").click()
+    item.get_by_role("button", name="✕ edit-check").press("Enter")
+    expect(item.get_by_role("button", name="✕ edit-check")).to_have_count(0)
+    expect(tag.locator(".muted")).to_have_text("0")
+    assert not_reloaded(page)
+    page.reload()  # both were stored
+    expect(item.get_by_label("Note")).to_have_value("read section 3 again")
+    item.get_by_role("button", name="Remove from library").click()  # as it was
+
+
 def test_reset_and_features_that_cannot_work_are_hidden(browser, single, multi, monkeypatch):
     monkeypatch.delenv("PAPERSCOPE_SMTP_URL", raising=False)
     with new_page(browser) as page:
