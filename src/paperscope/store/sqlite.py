@@ -287,10 +287,8 @@ class SQLiteStore:
 
     def modified_times(self, ids: Iterable[str]) -> dict[str, str]:
         """When each paper's record last changed in this store (UTC, ISO 8601), by paper id."""
-        ids = list(dict.fromkeys(ids))
         times: dict[str, str] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in _chunks(list(dict.fromkeys(ids))):
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
                 f"SELECT id, modified_at FROM papers WHERE id IN ({marks})", chunk
