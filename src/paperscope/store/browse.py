@@ -74,13 +74,17 @@ def next_day(day: str) -> str:
 
 #: A published date that names a day (not only a year or a month, `paperscope.dates`).
 _DAY_PRECISE = "length(published) >= 10"
-#: A paper is in a category when one of its space-separated codes is that code, in any case
-#: (as search's `cat:` and the category pages match): `cat=cs.lg` lists the cs.LG papers.
-_IN_CATEGORY = "instr(' ' || lower(categories) || ' ', ?) > 0"
+
+
+def _in_category(column: str = "categories") -> str:
+    """SQL true when one of `column`'s space-separated codes is the parameter's code, in any
+    case (as search's `cat:` and the category pages match): `cat=cs.lg` lists cs.LG papers.
+    The parameter is `_category_needle(code)`."""
+    return f"instr(' ' || lower({column}) || ' ', ?) > 0"
 
 
 def _category_needle(category: str) -> str:
-    """The parameter of _IN_CATEGORY, or InputError for what is no category code."""
+    """The parameter of `_in_category`, or InputError for what is no category code."""
     if not re.fullmatch(r"[A-Za-z0-9._-]+", category):
         # the search API's rule: an empty page would hide the mistake
         raise InputError(f"not a category code: {category!r}", hint="as in cs.LG")
@@ -147,26 +151,17 @@ class Browse:
         `category`, when given: the feed's links keep its filter, so they must lead to days
         that list something under it)."""
         parse_day(day)
-        if not category:
-            before = self.conn.execute(
-                f"SELECT max(published) FROM papers WHERE published < ? AND deleted = 0 "
-                f"AND {_DAY_PRECISE}",
-                (day,),
-            ).fetchone()[0]
-            after = self.conn.execute(
-                f"SELECT min(published) FROM papers WHERE published >= ? AND deleted = 0 "
-                f"AND {_DAY_PRECISE}",
-                (next_day(day),),
-            ).fetchone()[0]
-            return (before[:10] if before else None, after[:10] if after else None)
+        where, params = "", []
+        if category:
+            where, params = f" AND {_in_category()}", [_category_needle(category)]
         found = []
-        for op, bound, order in (("<", day, "DESC"), (">=", next_day(day), "ASC")):
-            row = self.conn.execute(
-                f"SELECT published FROM papers WHERE published {op} ? AND deleted = 0 "
-                f"AND {_DAY_PRECISE} AND {_IN_CATEGORY} ORDER BY published {order} LIMIT 1",
-                (bound, _category_needle(category)),
-            ).fetchone()
-            found.append(row[0][:10] if row and row[0] else None)
+        for pick, op, bound in (("max", "<", day), ("min", ">=", next_day(day))):
+            value = self.conn.execute(
+                f"SELECT {pick}(published) FROM papers WHERE published {op} ? AND deleted = 0 "
+                f"AND {_DAY_PRECISE}{where}",
+                [bound, *params],
+            ).fetchone()[0]
+            found.append(value[:10] if value else None)
         return found[0], found[1]
 
     # ------------------------------------------------------------ listings
@@ -199,7 +194,7 @@ class Browse:
         )
         params: list = [low, high, shortest]
         if category:
-            where += " AND " + _IN_CATEGORY.replace("categories", "p.categories")
+            where += " AND " + _in_category("p.categories")
             params.append(_category_needle(category))
         total = self.conn.execute(
             f"SELECT count(*) FROM papers p WHERE {where}", params
