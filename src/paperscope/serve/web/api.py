@@ -648,8 +648,7 @@ async def category(request: Request, code: str, limit: Limit = None, offset: Off
     site = site_of(request)
     size = check_page(site, limit, offset)
     papers, total = category_listing(site, code, limit=size, offset=offset)
-    # past the last page, the first one tells how the papers spell the code
-    code = category_spelling(papers or category_listing(site, code, limit=1)[0], code)
+    code = category_spelling(site, code, papers)
     top = author_directory(site).top_in_category(code, limit=10)
     return {
         "code": code,

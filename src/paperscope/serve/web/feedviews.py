@@ -234,9 +234,11 @@ def category_listing(
     return [(h.rowid, h.paper) for h in result.hits], result.total
 
 
-def category_spelling(papers: list[tuple[int, Paper]], code: str) -> str:
-    """`code` as the listed papers spell it ("cs.lg" -> "cs.LG"): listings match any case, the
-    author index keeps the papers' spelling (top authors of "cs.lg" were none)."""
+def category_spelling(site, code: str, papers: list[tuple[int, Paper]]) -> str:
+    """`code` as the listed `papers` spell it ("cs.lg" -> "cs.LG"): listings match any case, the
+    author index keeps the papers' spelling (top authors of "cs.lg" were none). A page past
+    the last lists none; the category's first paper tells then."""
+    papers = papers or category_listing(site, code, limit=1)[0]
     wanted = code.lower()
     for _, paper in papers:
         for found in paper.categories:

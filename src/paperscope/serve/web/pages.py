@@ -495,7 +495,7 @@ async def category(request: Request, code: str, page: Page = 1) -> HTMLResponse:
     site = site_of(request)
     size = site.settings.page_size
     papers, total = category_listing(site, code, limit=size, offset=(page - 1) * size)
-    code = category_spelling(papers or category_listing(site, code, limit=1)[0], code)
+    code = category_spelling(site, code, papers)
     context = {
         "code": code,
         "papers": papers,
