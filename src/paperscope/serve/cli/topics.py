@@ -89,6 +89,20 @@ def topics_list(
         console(stderr=True).print(note, highlight=False)
 
 
+def _with_group(
+    ctx: typer.Context, db: str | None, as_json: bool
+) -> tuple[str | None, bool, str | None]:
+    """A subcommand's --db and --json, else those given to `topics` before it, and the
+    group's --aspect when it is not the main one (`topics --db X --aspect task rebuild`)."""
+    group = ctx.obj or {}
+    aspect = group.get("aspect", topic_store.MAIN_ASPECT)
+    return (
+        db or group.get("db"),
+        as_json or group.get("json", False),
+        None if aspect == topic_store.MAIN_ASPECT else aspect,
+    )
+
+
 @topics_app.command("show")
 def topics_show(
     topic_id: Annotated[
@@ -99,10 +113,8 @@ def topics_show(
     as_json: JsonOption = False,
 ) -> None:
     """One topic: size, sub-topics, neighbours, papers per month, authors, central papers."""
-    group = ctx.obj or {}
-    db = db or group.get("db")
-    as_json = as_json or group.get("json", False)
-    if group.get("aspect", topic_store.MAIN_ASPECT) != topic_store.MAIN_ASPECT:
+    db, as_json, group_aspect = _with_group(ctx, db, as_json)
+    if group_aspect is not None:
         raise InputError(
             "--aspect does not go with `topics show`: a topic id names one topic of one aspect",
             hint="`paperscope topics --aspect NAME` lists an aspect's topics",
@@ -156,11 +168,9 @@ def topics_rebuild(
 
     Re-clusters the embedded papers, and (unless --no-map) lays out the map again: the full
     re-layout that new papers' placement by neighbours defers."""
-    group = ctx.obj or {}
-    db = db or group.get("db")
-    as_json = as_json or group.get("json", False)
-    if not aspect and group.get("aspect", topic_store.MAIN_ASPECT) != topic_store.MAIN_ASPECT:
-        aspect = [group["aspect"]]  # `topics --aspect task rebuild`
+    db, as_json, group_aspect = _with_group(ctx, db, as_json)
+    if not aspect and group_aspect is not None:
+        aspect = [group_aspect]  # `topics --aspect task rebuild`
     wanted = aspect or list(topics_rank.ALL_ASPECTS)
     for a in wanted:
         _check_aspect(a)
