@@ -48,9 +48,13 @@ def database_name(url: str) -> str:
     return name or "postgres"
 
 
+#: The password of a URL (`postgresql://user:PASSWORD@host/db`), after the user name.
+_URL_PASSWORD_RE = re.compile(r"(://[^:/@]*):([^@/]*)@")
+
+
 def redact(url: str) -> str:
     """The URL without its password, for messages and `stats`."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    return _URL_PASSWORD_RE.sub(r"\1:***@", url)
 
 
 _TOKENS = re.compile(
@@ -287,7 +291,7 @@ def _probe(psycopg, url: str) -> None:
 
 def _passwords(url: str) -> list[str]:
     """The passwords a URL or key=value connection string holds (to keep out of messages)."""
-    found = re.findall(r"://[^:/@]*:([^@/]+)@", url)
+    found = [match.group(2) for match in _URL_PASSWORD_RE.finditer(url)]
     found += re.findall(r"password\s*=\s*('(?:[^']|\\')*'|\S+)", url)
     return [secret.strip("'") for secret in found if secret.strip("'")]
 
