@@ -170,20 +170,26 @@ def test_votes_say_whose_they_are_and_upvote_keeps_place_and_focus(page, single)
     expect(page.get_by_role("button", name="Save", exact=True)).to_be_focused()
 
 
+def saved_in_library(page, base: str, ident: str, tag: str):
+    """Save paper `ident` with `tag` from its page, then open the library: (the paper's item,
+    the tag's line in the side bar)."""
+    page.goto(f"{base}/paper/{ident}")
+    page.locator(".paper-actions input[name=tag]").fill(tag)
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".paper-actions .state")).to_have_text("Saved ✓")
+    page.goto(base + "/library")
+    item = page.locator("ol.library-papers > li", has=page.locator(f'a[href="/paper/{ident}"]'))
+    return item, page.locator("#library-tags li", has=page.get_by_role("link", name=tag))
+
+
 def test_removing_from_the_library_updates_its_counts_in_place(page, single):
     # the item left the list without a reload, but "N papers" and the tag counts kept their
     # old values until the next page load
-    page.goto(single + "/paper/2602.18940")
-    page.locator(".paper-actions input[name=tag]").fill("sync-check")
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".paper-actions .state")).to_have_text("Saved ✓")
-    page.goto(single + "/library")
+    item, tag = saved_in_library(page, single, "2602.18940", "sync-check")
     count = page.locator("#library-count")
     before = int(count.inner_text().split()[0])
-    tag = page.locator("#library-tags li", has=page.get_by_role("link", name="sync-check"))
     expect(tag.locator(".muted")).to_have_text("1")
     mark_page(page)
-    item = page.locator("ol.library-papers > li", has=page.locator('a[href="/paper/2602.18940"]'))
     item.get_by_role("button", name="Remove from library").press("Enter")
     expect(page.locator("ol.library-papers .notice.removed")).to_have_count(1)
     after = before - 1
@@ -194,17 +200,11 @@ def test_removing_from_the_library_updates_its_counts_in_place(page, single):
 
 def test_library_note_and_untag_stay_on_the_page(page, single):
     # "Save note" and the tag ✕ buttons loaded the whole library again, focus back at the top
-    page.goto(single + "/paper/2602.18940")
-    page.locator(".paper-actions input[name=tag]").fill("edit-check")
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".paper-actions .state")).to_have_text("Saved ✓")
-    page.goto(single + "/library")
+    item, tag = saved_in_library(page, single, "2602.18940", "edit-check")
     mark_page(page)
-    item = page.locator("ol.library-papers > li", has=page.locator('a[href="/paper/2602.18940"]'))
     item.get_by_label("Note").fill("read section 3 again")
     item.get_by_role("button", name="Save note").press("Enter")
     expect(item.get_by_role("button", name="Save note")).to_be_focused()
-    tag = page.locator("#library-tags li", has=page.get_by_role("link", name="edit-check"))
     expect(tag.locator(".muted")).to_have_text("1")
     item.get_by_text("Remove a tag").click()
     item.get_by_role("button", name="✕ edit-check").press("Enter")

@@ -497,10 +497,11 @@ def test_a_forced_format_that_finds_no_record_is_an_error(db, tmp_path):
     assert "hint:" in result.stderr
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """The real `paperscope` process, through `main`'s error handling (CliRunner skips it)."""
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """The real `paperscope` process, through `main`'s error handling (CliRunner skips it);
+    `env`: variables to set for it."""
     src = str(Path(paperscope.__file__).parents[1])
-    env = {**os.environ, "PYTHONPATH": src}
+    env = {**os.environ, "PYTHONPATH": src, **env}
     return subprocess.run(
         [sys.executable, "-m", "paperscope", *args],
         capture_output=True,
@@ -606,14 +607,7 @@ def test_topics_subcommands_use_the_store_named_before_them(args, tmp_path):
     and clustered it); a missing X is now named, and nothing is created anywhere."""
     missing = tmp_path / "typo" / "papers.db"
     data = tmp_path / "data"
-    src = str(Path(paperscope.__file__).parents[1])
-    done = subprocess.run(
-        [sys.executable, "-m", "paperscope", *(a.format(db=missing) for a in args)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": src, "XDG_DATA_HOME": str(data)},
-        timeout=300,
-    )
+    done = run_cli(*(a.format(db=missing) for a in args), XDG_DATA_HOME=str(data))
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.splitlines()[0] == f"error: no store at {missing}"
     assert not missing.parent.exists() and not data.exists()
@@ -631,12 +625,7 @@ def test_help_paragraphs_are_rewrapped_not_broken_at_the_docstring_lines(args):
     """At 200 columns a help paragraph of under 200 characters is one line; Typer's default
     markup kept every line break of the docstring ("... at the end of an import" / "or
     harvest" / "so no page view ...")."""
-    done = subprocess.run(
-        [sys.executable, "-m", "paperscope", *args, "--help"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    done = run_cli(*args, "--help", COLUMNS="200")
     assert done.returncode == 0
     body = done.stdout.split("╭")[0]  # the text above the option panels
     lines = [line.strip() for line in body.splitlines()]
