@@ -78,6 +78,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import paperscope.index.lexical as lexical_module
 import paperscope.rank.search as search_module
+import text_baselines
 from paperscope.errors import QueryError
 from paperscope.index.embedding import DOC_PASSAGE, embed_missing
 from paperscope.ingest.pipeline import expand_paths, import_file
@@ -522,14 +523,17 @@ MAIN = {"hf": "nDCG@10", "known": "MRR@10", "topic": "nDCG@10"}
 
 
 def score_set(qs: QuerySet, sides: list[Sides | None], mode: str, how: Fusion = DEFAULT) -> dict:
+    return score_rows(qs, [ranked(side, mode, how) for side in sides])
+
+
+def score_rows(qs: QuerySet, lists: list[list[int]]) -> dict:
+    """A set's figures from each query's ranked rowids."""
     if qs.kind == "hf":
-        return hf_metrics(ranked(sides[0], mode, how), qs.queries[0][1])
-    values = []
-    for (_, target), side in zip(qs.queries, sides, strict=True):
-        rows = ranked(side, mode, how)
-        values.append(
-            reciprocal_rank(rows, target) if qs.kind == "known" else topic_ndcg(rows, target)
-        )
+        return hf_metrics(lists[0], qs.queries[0][1])
+    values = [
+        reciprocal_rank(rows, target) if qs.kind == "known" else topic_ndcg(rows, target)
+        for (_, target), rows in zip(qs.queries, lists, strict=True)
+    ]
     return {MAIN[qs.kind]: sum(values) / len(values)}
 
 
@@ -620,6 +624,30 @@ def verdicts(sets: list[QuerySet], results: dict) -> None:
         print(
             f"  {qs.name:<10} {metric:<8} hybrid {hyb:.3f}  best single {best:.3f}  {state} "
             f"({hyb - best:+.4f})"
+        )
+
+
+def reference_rankers(sets: list[QuerySet], collection: dict[int, Paper], results: dict) -> None:
+    """Hybrid against issue 10's two reference rankers (bench/text_baselines.py)."""
+    texts = {r: f"{p.title} {p.abstract or ''}" for r, p in collection.items()}
+    rankers = {"BM25": text_baselines.bm25(texts), "TF-IDF 1-2": text_baselines.tfidf_pairs(texts)}
+    print(
+        "\nissue 10's reference rankers (title + abstract as one text; bench/text_baselines.py), "
+        "main figure"
+    )
+    print(f"  {'set':<10} {'metric':<8}" + "".join(f"{n:>12}" for n in rankers) + f"{'hybrid':>10}")
+    for qs in sets:
+        metric = MAIN[qs.kind]
+        figures = [
+            score_rows(qs, [rank(text) for text, _ in qs.queries])[metric]
+            for rank in rankers.values()
+        ]
+        hyb = results[(qs.name, "hybrid")][metric]
+        margin = hyb - max(figures)
+        print(
+            f"  {qs.name:<10} {metric:<8}"
+            + "".join(f"{f:>12.3f}" for f in figures)
+            + f"{hyb:>10.3f}  ({margin:+.4f} against the better)"
         )
 
 
@@ -812,6 +840,7 @@ def main() -> None:
         "\nsimilar, same first category@10: " + ", ".join(f"{m} {v:.3f}" for m, v in shares.items())
     )
     print(f"({time.perf_counter() - t:.0f} s, {time.process_time() - cpu:.0f} s CPU)")
+    reference_rankers(sets, collection, results)
     check_against_engine(engine, sets)
     if args.sweep:
         sweep(engine, sets, sides)
