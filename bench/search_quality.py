@@ -789,13 +789,14 @@ def sweep(engine: SearchEngine, sets: list[QuerySet], sides: dict) -> None:
     print("weight and k; neighbourhood seeds/share); main figure of hybrid per set; met = sets")
     print("meeting the issue's per-set target; wins = sets within 0.01 of the best setting on that")
     print("set; * the default. Order: keeps the page targets, wins, mean (met is not used)")
-    head = "".join(f"{n:>10}" for n in names)
+    width = {n: max(10, len(n) + 1) for n in names}  # a column per set, its name in full
+    head = "".join(f"{n:>{width[n]}}" for n in names)
     print(f"{'setting':<66}{head}{'hf ov@20':>9}{'mean':>7}{'met':>4}{'wins':>5}")
     order = sorted(scores, key=lambda k: rank(k, names), reverse=True)
     shown = order[:25] + [k for k in (default, previous) if k in scores and k not in order[:25]]
     for key in shown:
         s = scores[key]
-        row = "".join(f"{s[n]:>10.3f}" for n in names)
+        row = "".join(f"{s[n]:>{width[n]}.3f}" for n in names)
         print(
             f"{label(key):<66}{row}{s['hf ov@20']:>9.2f}{mean(key, names):>7.3f}"
             f"{meets(key, names):>4}{wins(key, names):>5}"
