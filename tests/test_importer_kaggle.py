@@ -124,8 +124,50 @@ def test_affiliations(papers):
     )
     tak = papers["0704.0155"].authors[0]
     assert (tak.name, tak.affiliation) == ("Floris van der Tak", "SRON Groningen")
-    # "1 and 2" are footnote marks, not affiliations
-    assert [a.affiliation for a in papers["0704.0025"].authors] == [None, None]
+    # "1 and 2" are footnote marks: they are resolved through the legend that ends the
+    # free-text author list, "((1) CREST, ..., (2) ..., (3) The University of Tokyo)"
+    assert [a.affiliation for a in papers["0704.0025"].authors] == [
+        "CREST, Japan Science and Technology Agency; Russian Research Centre ``Kurchatov "
+        "Institute''",
+        "CREST, Japan Science and Technology Agency; The University of Tokyo",
+    ]
+
+
+def test_legend_affiliations_marks_per_author(papers):
+    evans = papers["0704.0128"].authors
+    assert (evans[0].name, evans[0].affiliation) == ("P. A. Evans", "University of Leicester")
+    # "(5,6)", and TeX decoded as in the rest of the record
+    assert (evans[-1].name, evans[-1].affiliation) == (
+        "P. Romano",
+        "INAF-Osservatorio Astronomico di Brera; Universita' degli Studi di Milano",
+    )
+    assert papers["0704.0177"].authors[0].affiliation == "Universität Dortmund, Germany"
+    # a legend item with no space after its mark: "(6)Advanced Research Institute ..."
+    assert papers["0704.0190"].authors[-1].affiliation == (
+        "Advanced Research Institute for Science and Engineering, Waseda University, Tokyo"
+    )
+    # an affiliation authors_parsed already resolved is kept
+    assert papers["0704.0052"].authors[0].affiliation == "Harvard University"
+    # a legend written another way ("(1 Dip. Astro., Bologna; 2 ...") is not guessed at
+    assert {a.affiliation for a in papers["0704.0139"].authors} == {None}
+
+
+def test_legend_not_used_when_marks_and_authors_disagree(tmp_path: Path):
+    record = {
+        "id": "0704.9999",
+        "title": "A title",
+        "abstract": "An abstract.",
+        "authors": "A. One (1), B. Two and C. Three (2) ((1) Lab X, (2) Lab Y)",
+        "authors_parsed": [["One", "A.", ""], ["Two", "B.", ""], ["Three", "C.", ""]],
+        "categories": "cs.LG",
+        "versions": [{"version": "v1", "created": "Mon, 2 Apr 2007 19:18:42 GMT"}],
+        "update_date": "2007-04-03",
+    }
+    path = tmp_path / "snapshot.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (paper,), _, _ = run_importer(KaggleArxivImporter(), path)
+    # two mark groups for three authors: which one lacks a mark is not known, so none is set
+    assert [a.affiliation for a in paper.authors] == [None, None, None]
 
 
 def test_et_al_marks_incomplete_author_list(papers):

@@ -30,6 +30,10 @@ NAME = "kaggle-arxiv"
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _INDENTED_LINE = re.compile(r"\n[ \t]+(?=\S)")
 _SOURCES = (NAME,)
+# "A (1), B (1,2) ((1) Univ X, (2) Lab Y)": footnote marks and the legend they point at.
+_LEGEND_START = re.compile(r"\(\s*\(\d+\)")
+_LEGEND_ITEM = re.compile(r"\((\d+)\)")
+_MARKS = re.compile(r"\(\s*(\d+(?:\s*(?:,|and)\s*\d+)*)\s*\)")
 
 
 class KaggleArxivImporter:
@@ -108,6 +112,8 @@ def _paper(record: dict[str, Any]) -> Paper:
     parsed = record.get("authors_parsed")
     if parsed and isinstance(parsed, list):
         authors = _parsed_authors(parsed)
+        if "((" in listed or "( (" in listed:
+            authors = _legend_affiliations(_squash(listed), authors)
     else:
         authors = [Author(name) for name in split_authors(listed) if not _is_et_al(name)]
     # Large collaborations list a few names then "et al" (authors_parsed just drops it).
@@ -195,6 +201,33 @@ def _parsed_authors(parsed: list[Any]) -> list[Author]:
         affiliation = _affiliation(entry[3:]) if len(entry) > 3 else None
         authors.append(Author(name, affiliation))
     return authors
+
+
+def _legend_affiliations(listed: str, authors: list[Author]) -> list[Author]:
+    """Affiliations from the legend that ends a free-text author list, when authors_parsed
+    kept only the marks ("1 and 2"). Only when the list has exactly one group of marks per
+    author, so a mark is never given to the wrong person."""
+    start = _LEGEND_START.search(listed)
+    if start is None:
+        return authors
+    depth, end = 0, len(listed)
+    for i in range(start.start(), len(listed)):
+        depth += {"(": 1, ")": -1}.get(listed[i], 0)
+        if depth == 0:
+            end = i
+            break
+    parts = _LEGEND_ITEM.split(listed[start.start() + 1 : end])
+    legend = {n: _tex(text.strip(" ,;")) for n, text in zip(parts[1::2], parts[2::2], strict=True)}
+    marks = _MARKS.findall(listed[: start.start()])
+    if len(marks) != len(authors):
+        return authors
+    resolved = []
+    for author, group in zip(authors, marks, strict=True):
+        names = [legend[n] for n in re.findall(r"\d+", group) if legend.get(n)]
+        if author.affiliation is None and names:
+            author = Author(author.name, "; ".join(dict.fromkeys(names)), author.orcid)
+        resolved.append(author)
+    return resolved
 
 
 def _affiliation(parts: list[Any]) -> str | None:
