@@ -115,3 +115,27 @@ def test_the_copy_in_postgres_searches_like_the_original(
             assert got == ids, mode
     assert (tmp_path / "pg-index" / "lexical").exists()
     pg_server.drop(url)
+
+
+def test_a_refused_copy_leaves_the_target_as_it_was_and_it_copies_back(pg_server, tmp_path):
+    """Running the same `db copy` twice: the second is refused, and the database it refused
+    then copies back to SQLite (the refusal once left an empty cursor table behind, which the
+    copy back took for a table the new file lacked)."""
+    from conftest import PAGES
+
+    source = tmp_path / "s.db"
+    imported = runner.invoke(
+        app, ["import", *map(str, sorted(PAGES.glob("*.txt"))), "--no-embed", "--db", str(source)]
+    )
+    assert imported.exit_code == 0, imported.output
+    url = pg_server.fresh(migrated=False)
+    _copy(source, url)
+    again = runner.invoke(app, ["db", "copy", str(source), url])
+    assert again.exit_code == 1 and "already holds data" in again.output
+    with open_store(url) as store:
+        assert "db_copy_state" not in store.tables()
+    back = _copy(url, tmp_path / "back.db")
+    assert back["same"]
+    with open_store(source) as a, open_store(tmp_path / "back.db") as b:
+        assert checksums(a) == checksums(b)
+    pg_server.drop(url)
