@@ -12,7 +12,7 @@ from rich.table import Table
 from paperscope.config import resolve_db_path
 from paperscope.errors import InputError
 from paperscope.serve.cli import HELP_MARKUP, app
-from paperscope.serve.cli.options import JsonOption, existing_db, library_errors
+from paperscope.serve.cli.options import JsonOption, existing_db, library_errors, resumable
 from paperscope.serve.cli.output import console, progress
 from paperscope.store.backends import open_store
 from paperscope.store.copy import copy_store
@@ -55,6 +55,7 @@ def copy(
             )
     with (
         library_errors(),
+        resumable("every batch copied so far is kept"),
         open_store(src_target) as src,
         open_store(dst_target) as dst,
         progress(None, "rows", quiet=as_json) as bar,

@@ -23,6 +23,7 @@ from paperscope.serve.cli.options import (
     index_progress,
     library_errors,
     open_store,
+    resumable,
 )
 from paperscope.serve.cli.output import console, progress
 
@@ -134,7 +135,8 @@ def embed(
     started = time.perf_counter()
     ray_started = time.monotonic()
     result: RayEmbedResult | None = None
-    with library_errors(), SearchEngine.open(existing_db(db)) as engine:
+    kept = "the vectors written so far are kept"
+    with library_errors(), resumable(kept), SearchEngine.open(existing_db(db)) as engine:
         if ray:
             result = embed_on_ray(engine, address, actors, quiet=quiet or as_json)
             done = len(result.embedded)
@@ -296,7 +298,7 @@ def neighbours(
     """
     started = time.perf_counter()
     path = existing_db(db)
-    with SearchEngine.open(path) as engine:
+    with resumable("the lists computed so far are kept"), SearchEngine.open(path) as engine:
         # lists remembered on older vectors follow the new ones first (the reverse-kNN
         # update); then the lists still missing are computed
         with papers_progress("lists that follow new papers", quiet or as_json) as bar:

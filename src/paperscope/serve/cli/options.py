@@ -84,6 +84,17 @@ def library_errors() -> Iterator[None]:
 
 
 @contextmanager
+def resumable(kept: str) -> Iterator[None]:
+    """Ctrl-C in a command that commits as it goes: one line saying what is kept and that
+    the same command continues, exit code 130 (typer would exit 130 without a word)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: {kept}; run the same command again to continue", err=True)
+        raise typer.Exit(130) from None
+
+
+@contextmanager
 def index_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
     """A `progress(stage, done, total)` callback showing index rebuilds as bars on stderr.
 
