@@ -9,12 +9,16 @@ import os
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from conftest import PAGES
 from paperscope.serve.cli import app
 
 runner = CliRunner()
+postgres_only = pytest.mark.skipif(
+    "postgres" not in __import__("backends").wanted(), reason="PAPERSCOPE_TEST_BACKENDS"
+)
 
 
 def cli(*args: str):
@@ -63,3 +67,25 @@ def test_paperscope_db_selects_the_backend_in_a_subprocess(db_target, tmp_path):
     stats = json.loads(run("stats", "--json").stdout)
     assert stats["papers"] == sum(f["added"] for f in json.loads(imported.stdout)) > 0
     assert (tmp_path / "ix" / "lexical").exists()
+
+
+@postgres_only
+def test_a_password_in_the_url_is_never_printed(pg_server, tmp_path, monkeypatch):
+    """`stats` printed `db_path` as given and `serve` logged `serving postgresql://user:
+    PASSWORD@...`; `doctor`'s `run:` lines pasted it too."""
+    from servetools import serving
+
+    url = pg_server.fresh().replace("postgres:@", "postgres:hunter2@")
+    assert "hunter2" in url  # pgserver trusts local connections: any password logs in
+    monkeypatch.setenv("PAPERSCOPE_INDEX_DIR", str(tmp_path / "ix"))
+    page = str(sorted(PAGES.glob("*.txt"))[0])
+    cli("import", page, "--db", url, "--no-embed", "-q")
+    for args in (["stats"], ["stats", "--json"], ["doctor", "--quick"]):
+        result = runner.invoke(app, [*args, "--db", url])
+        assert "postgres:***@" in result.output, result.output
+        assert "hunter2" not in result.output
+    with serving(url) as node:
+        pass
+    said = node.proc.stderr.read().decode()
+    assert "paperscope: serving postgresql://postgres:***@" in said and "hunter2" not in said
+    pg_server.drop(url)

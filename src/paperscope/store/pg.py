@@ -458,6 +458,11 @@ class PostgresStore(SQLiteStore):
     def __repr__(self) -> str:
         return f"PostgresStore({redact(self.url)!r})"
 
+    def stats(self) -> dict:
+        data = super().stats()
+        data["db_path"] = redact(self.url)  # `stats` output is pasted into tickets and logs
+        return data
+
     def tables(self) -> dict[str, tuple[list[str], list[str]]]:
         """As `SQLiteStore.tables`: columns and key columns of every table but the record of
         migrations."""

@@ -36,6 +36,7 @@ from paperscope.serve.cli.options import (
 )
 from paperscope.serve.cli.output import console as output_console
 from paperscope.store.backends import open_store, store_class
+from paperscope.store.backends import shown as shown_store
 from paperscope.store.backup import StoreHealth
 
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace what is there.")]
@@ -218,7 +219,8 @@ def doctor(
 
     Changes nothing. Exit code 1 when something is broken."""
     db_path = resolve_db_path(db)
-    shown = shlex.quote(str(db) if db else str(db_path))  # pasted into the `run:` lines
+    # pasted into the `run:` lines; a password in the URL is not printed
+    shown = shlex.quote(shown_store(db if db else db_path))
     health = store_class(db_path).check(db_path, full=not quick)
     checks = _store_checks(health, shown)
     model, embedder = _model_check()
