@@ -89,3 +89,37 @@ def test_a_password_in_the_url_is_never_printed(pg_server, tmp_path, monkeypatch
     said = node.proc.stderr.read().decode()
     assert "paperscope: serving postgresql://postgres:***@" in said and "hunter2" not in said
     pg_server.drop(url)
+
+
+@postgres_only
+def test_a_user_who_may_not_create_the_extension_is_told_what_to_run(pg_server):
+    """docs/postgres.md: pgvector is not a trusted extension, so a store user who is not a
+    superuser cannot create it. The first command said only `migration 0018_pgvector failed:
+    permission denied to create extension "vector"`."""
+    import psycopg
+
+    url = pg_server.fresh(migrated=False)
+    name = pg_server.database_name(url)
+    role = f"{name}_user"
+    with pg_server.admin() as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"ALTER DATABASE {name} OWNER TO {role}")
+    as_user = url.replace("postgres:@", f"{role}@")
+    page = str(sorted(PAGES.glob("*.txt"))[0])
+    refused = subprocess.run(
+        [sys.executable, "-m", "paperscope", "import", page, "--db", as_user, "--no-embed"],
+        env={**os.environ, "PYTHONPATH": str(PAGES.parent.parent / "src")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert 'permission denied to create extension "vector"' in refused.stderr
+    assert f"hint: a superuser runs `CREATE EXTENSION vector;` in the database {name}" in (
+        refused.stderr
+    )
+    # as the hint says (the session's server is a superuser's), then the same command works
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION vector")
+    cli("import", page, "--db", as_user, "--no-embed", "-q")
+    pg_server.drop(url)

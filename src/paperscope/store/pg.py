@@ -439,6 +439,21 @@ class PgConnection:
         self.pool.close()
 
 
+def _privilege_hint(message: str, url: str) -> str:
+    """What to run when a migration lacks a privilege (SQLSTATE 42501): docs/postgres.md."""
+    database = database_name(url)
+    if 'extension "vector"' in message:
+        return (
+            f"a superuser runs `CREATE EXTENSION vector;` in the database {database} once "
+            "(pgvector is not a trusted extension); then run the same command again"
+        )
+    user = urlsplit(url).username or "the store's user"
+    return (
+        f"the store's user needs CREATE on the schema: a superuser or the owner runs "
+        f"`GRANT CREATE ON SCHEMA public TO {user};` in the database {database}"
+    )
+
+
 class PostgresStore(SQLiteStore):
     """Papers in a PostgreSQL database; the same interface as `SQLiteStore`."""
 
@@ -451,6 +466,11 @@ class PostgresStore(SQLiteStore):
         self.conn = PgConnection(url)  # type: ignore[assignment]
         try:
             apply_pending(self.conn, "postgres")
+        except StoreError as exc:
+            self.conn.close()
+            if getattr(exc.__cause__, "sqlstate", None) == "42501" and exc.hint is None:
+                exc.hint = _privilege_hint(str(exc), url)
+            raise
         except BaseException:
             self.conn.close()
             raise
