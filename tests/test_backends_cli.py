@@ -123,3 +123,25 @@ def test_a_user_who_may_not_create_the_extension_is_told_what_to_run(pg_server):
         conn.execute("CREATE EXTENSION vector")
     cli("import", page, "--db", as_user, "--no-embed", "-q")
     pg_server.drop(url)
+
+
+def test_ops_commands_take_the_nodes_index_dir(db_target, tmp_path, monkeypatch):
+    """docs/scale.md: `doctor` on a node checks its index folder, the one given to `serve
+    --index-dir`; doctor, reindex, restore, embed and neighbours had no --index-dir, so they
+    checked or rebuilt the default folder instead."""
+    monkeypatch.setenv("PAPERSCOPE_INDEX_DIR", str(tmp_path / "default"))  # restored after
+    node, fresh = tmp_path / "node", tmp_path / "fresh"
+    page = str(sorted(PAGES.glob("*.txt"))[0])
+    cli("import", page, "--db", db_target, "--no-embed", "-q")
+    cli("reindex", "--db", db_target, "--index-dir", node, "--json")
+    assert (node / "lexical").is_dir() and (node / "vectors").is_dir()
+
+    def lexical(folder):
+        result = runner.invoke(
+            app, ["doctor", "--quick", "--json", "--db", db_target, "--index-dir", str(folder)]
+        )
+        return next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "lexical index")
+
+    assert lexical(node)["status"] == "ok"
+    missing = lexical(fresh)
+    assert missing["status"] == "warn" and f"--index-dir {fresh}" in missing["fix"]

@@ -17,6 +17,7 @@ from paperscope.serve.cli import app
 from paperscope.serve.cli.options import (
     MAX_ID,
     DbOption,
+    IndexDirOption,
     JsonOption,
     command,
     existing_db,
@@ -92,6 +93,7 @@ def embed_on_ray(
 @app.command()
 def embed(
     db: DbOption = None,
+    index_folder: IndexDirOption = None,
     ray: Annotated[
         bool,
         typer.Option(
@@ -184,6 +186,7 @@ def embed(
 @app.command()
 def reindex(
     db: DbOption = None,
+    index_folder: IndexDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Rebuild every index (lexical and vectors) from the store, the source of truth."""
@@ -269,6 +272,7 @@ def _remember_chunk(rowids: list[int]) -> tuple[int, int]:
 @app.command()
 def neighbours(
     db: DbOption = None,
+    index_folder: IndexDirOption = None,
     newest: Annotated[
         int | None,
         typer.Option(

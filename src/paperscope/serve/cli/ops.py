@@ -29,6 +29,7 @@ from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import (
     DbOption,
+    IndexDirOption,
     JsonOption,
     existing_db,
     index_progress,
@@ -76,6 +77,7 @@ def backup(
 def restore(
     path: Annotated[Path, typer.Argument(help="A backup written by `paperscope backup`.")],
     db: DbOption = None,
+    index_folder: IndexDirOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace a store that holds papers or accounts.")
     ] = False,
@@ -205,6 +207,7 @@ def _index_checks(db_path: Path, embedder, db: str) -> list[Check]:
 @app.command()
 def doctor(
     db: DbOption = None,
+    index_folder: IndexDirOption = None,
     quick: Annotated[
         bool,
         typer.Option(
@@ -228,7 +231,9 @@ def doctor(
     usable = health.ok and not health.pending
     if usable:
         try:
-            checks += _index_checks(db_path, embedder, shown)
+            # the node's folder, when named, goes into the `run:` lines too
+            folder = f" --index-dir {shlex.quote(str(index_folder))}" if index_folder else ""
+            checks += _index_checks(db_path, embedder, shown + folder)
         except StoreError as exc:  # the index folder cannot be made: a check, not a crash
             checks.append(Check("indexes", "error", str(exc), exc.hint))
     ok = all(c.status != "error" for c in checks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,27 @@ DbOption = Annotated[
         help="Paper store: a SQLite file, or a PostgreSQL URL (postgresql://user@host/db). "
         "Default: $PAPERSCOPE_DB, else paperscope/paperscope.db in $XDG_DATA_HOME "
         "(~/.local/share).",
+        show_default=False,
+    ),
+]
+
+
+def _use_index_dir(value: Path | None) -> Path | None:
+    # read through config.resolve_index_dir by everything this process (and its children)
+    # opens, as `serve --index-dir` does
+    if value is not None:
+        os.environ["PAPERSCOPE_INDEX_DIR"] = str(value.expanduser().resolve())
+    return value
+
+
+IndexDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--index-dir",
+        help="The node's folder of index caches, as given to `serve --index-dir`. "
+        "Default: $PAPERSCOPE_INDEX_DIR, else beside a SQLite file, else under the data "
+        "folder for PostgreSQL.",
+        callback=_use_index_dir,
         show_default=False,
     ),
 ]
