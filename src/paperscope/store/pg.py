@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from paperscope.errors import StoreError
+from paperscope.errors import StoreError, StoreUnavailableError
 from paperscope.store import pgvector
 from paperscope.store.migrate import apply_pending
 from paperscope.store.sqlite import SQLiteStore
@@ -266,6 +266,8 @@ def _configure(conn) -> None:
     conn.row_factory = _row_factory
 
 
+#: Seconds a statement waits for a pooled connection before the store is called unreachable.
+POOL_WAIT = 30.0
 #: Seconds the first connection may take before the store is called unreachable (unless the
 #: URL sets its own connect_timeout).
 CONNECT_TIMEOUT = 10
@@ -336,7 +338,7 @@ class PgConnection:
     def _begin(self, immediate: bool, statement: str = "BEGIN") -> Cursor:
         if self.in_transaction:
             raise PgOperationalError("cannot start a transaction within a transaction")
-        conn = self.pool.getconn()
+        conn = self._borrow()
         try:
             self._vectors(conn)
             conn.execute(statement)
@@ -344,7 +346,7 @@ class PgConnection:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
         except self._psycopg.Error as exc:
             self._release(conn, rollback=True)
-            raise _sqlite_error(exc) from exc
+            raise self._error(conn, exc) from exc
         self._local.conn = conn
         return Cursor([], -1, None)
 
@@ -357,9 +359,28 @@ class PgConnection:
             conn.execute(statement)
         except self._psycopg.Error as exc:
             self._release(conn, rollback=True)
-            raise _sqlite_error(exc) from exc
+            raise self._error(conn, exc) from exc
         self._release(conn)
         return Cursor([], -1, None)
+
+    def _borrow(self):
+        try:
+            return self.pool.getconn(timeout=POOL_WAIT)
+        except self._psycopg.OperationalError as exc:  # PoolTimeout: no connection was made
+            raise self._unreachable(exc) from exc
+
+    def _error(self, conn, exc: BaseException) -> BaseException:
+        """A statement's error as the store raises it: the connection lost (the server
+        stopped, the network dropped) is the store unreachable, not a failed statement."""
+        return self._unreachable(exc) if conn.broken else _sqlite_error(exc)
+
+    def _unreachable(self, exc: BaseException) -> StoreUnavailableError:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return StoreUnavailableError(
+            f"cannot reach the paper store {redact(self.url)}: {reason}",
+            hint="is PostgreSQL running and reachable from here? Requests are served again "
+            "once it is; `paperscope doctor` checks the connection",
+        )
 
     def _vectors(self, conn) -> None:
         # outside a transaction only: a type created by a transaction that then rolls back
@@ -417,7 +438,7 @@ class PgConnection:
 
     def _run(self, call) -> Cursor:
         pinned = getattr(self._local, "conn", None)
-        conn = pinned if pinned is not None else self.pool.getconn()
+        conn = pinned if pinned is not None else self._borrow()
         try:
             if pinned is None:
                 self._vectors(conn)
@@ -426,7 +447,7 @@ class PgConnection:
                 rows = cur.fetchall() if cur.description is not None else []
                 return Cursor(rows, cur.rowcount, cur.description)
         except self._psycopg.Error as exc:
-            raise _sqlite_error(exc) from exc
+            raise self._error(conn, exc) from exc
         finally:
             if pinned is None:
                 self.pool.putconn(conn)
