@@ -609,11 +609,11 @@ class PostgresStore(SQLiteStore):
         return pg_backup.backup(self, target, force=force)
 
     @classmethod
-    def restore(cls, source, target, *, force: bool = False):
+    def restore(cls, source, target, *, force: bool = False, progress=None):
         """The SQLite backup `source` copied into the database `target`."""
         from paperscope.store import pg_backup
 
-        return pg_backup.restore(source, str(target), force=force)
+        return pg_backup.restore(source, str(target), force=force, progress=progress)
 
     @classmethod
     def check(cls, path, *, full: bool = True):

@@ -165,7 +165,7 @@ def _others_connected(url: str) -> int:
             time.sleep(0.05)
 
 
-def restore(source: str | Path, url: str, force: bool = False) -> StoreHealth:
+def restore(source: str | Path, url: str, force: bool = False, progress=None) -> StoreHealth:
     """Replace the PostgreSQL store at `url` with the SQLite backup `source`; returns the
     source's health."""
     from paperscope.store.copy import copy_store
@@ -199,7 +199,9 @@ def restore(source: str | Path, url: str, force: bool = False) -> StoreHealth:
                 )
             if force:
                 _empty(dst)
-            result = copy_store(src, dst, source_name=str(source), target_name=redact(url))
+            result = copy_store(
+                src, dst, progress=progress, source_name=str(source), target_name=redact(url)
+            )
             if not result.same:
                 differ = [t.name for t in result.tables if not t.same]
                 raise StoreError(f"the restored store differs from the backup in {differ}")

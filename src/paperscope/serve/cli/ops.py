@@ -31,6 +31,7 @@ from paperscope.serve.cli.options import (
     DbOption,
     IndexDirOption,
     JsonOption,
+    copy_progress,
     existing_db,
     index_progress,
     library_errors,
@@ -95,8 +96,16 @@ def restore(
     """
     started = time.perf_counter()
     target = resolve_db_path(db)
-    with library_errors():
-        health = store_class(target).restore(path, target, force=force)
+    try:
+        with library_errors(), copy_progress(as_json) as update:
+            health = store_class(target).restore(path, target, force=force, progress=update)
+    except KeyboardInterrupt:
+        typer.echo(
+            "interrupted: the store may be partly restored; run the same command again "
+            "to finish the restore",
+            err=True,
+        )
+        raise typer.Exit(130) from None
     # the old indexes describe the replaced store: drop them, whatever their stamps say
     shutil.rmtree(index_dir(target), ignore_errors=True)
     vectors = None

@@ -117,6 +117,21 @@ def resumable(kept: str) -> Iterator[None]:
 
 
 @contextmanager
+def copy_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """A `progress(table, done, total)` callback showing a copy (`db copy`, `restore`) as a
+    bar per table on stderr."""
+    with progress(None, "rows", quiet=quiet) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(f"copying {table}", total=total)
+            bar.update(tasks[table], completed=done, total=total)
+
+        yield update
+
+
+@contextmanager
 def index_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
     """A `progress(stage, done, total)` callback showing index rebuilds as bars on stderr.
 
