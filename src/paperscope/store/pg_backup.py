@@ -34,6 +34,7 @@ from paperscope.store.backup import (
     BackupResult,
     StoreHealth,
     backup_target,
+    copy_unfinished,
     partial_file,
     seal_backup,
     usable_backup,
@@ -92,6 +93,7 @@ def check(url: str, full: bool = True) -> StoreHealth:
                 health.integrity = _read_through(conn, tables)
             health.papers = _count(conn, "papers")
             health.users = _count(conn, "users")
+            health.unfinished_copy = copy_unfinished(tables)
     except Exception as exc:
         health.readable = False
         health.integrity = health.integrity or [f"cannot read the store: {exc}".strip()]

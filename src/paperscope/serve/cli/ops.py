@@ -154,6 +154,10 @@ def _store_checks(health: StoreHealth, db: str) -> list[Check]:
         problems = "; ".join(health.integrity[:3])
         fix = f"paperscope restore BACKUP --db {db} --force"
         return [Check("store", "error", f"damaged: {problems}", fix)]
+    if health.unfinished_copy:
+        detail = "a `db copy` or `restore` into this store was interrupted: it is partly filled"
+        fix = "the same `paperscope db copy` or `paperscope restore` command again, to finish it"
+        return [Check("store", "error", detail, fix)]
     checks = [Check("store", "ok", f"integrity ok; {health.papers} papers, {health.users} users")]
     if health.foreign_keys:
         detail = f"{health.foreign_keys} rows point at missing rows"
