@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from backends import with_database
 from conftest import XSS_ID
@@ -20,6 +23,7 @@ from paperscope.config import is_db_url
 from paperscope.index.paths import index_dir
 from paperscope.store.accounts import Accounts
 from paperscope.store.backends import open_store
+from paperscope.store.copy import checksums
 from paperscope.store.sqlite import SQLiteStore
 from servetools import serving
 from test_kill_import import BATCH, big_snapshot, papers_in
@@ -266,3 +270,35 @@ def test_doctor_reports_a_damaged_store(store_copy):
     assert code == 1
     assert checks["store"]["status"] == "error"
     assert "paperscope restore" in checks["store"]["fix"]
+
+
+def test_restore_shows_its_progress_and_ctrl_c_says_how_to_finish(store_any, tmp_path):
+    """A restore into PostgreSQL copies table by table, as `db copy` does, and said nothing
+    until it ended (minutes for a large store); Ctrl-C left a half-restored database with
+    only `interrupted` said, though the same command finishes it."""
+    if not is_db_url(store_any):
+        pytest.skip("SQLite restores the file's pages in one step")
+    backup = tmp_path / "backup.db"
+    assert paperscope("backup", str(backup), "--db", str(store_any)).returncode == 0
+    restore = ["restore", str(backup), "--db", str(store_any), "--force", "--no-reindex"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperscope", *restore],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    first = proc.stderr.readline()  # a pipe: progress as lines, the first when a table starts
+    assert re.search(r"Z copying \w+: .*started$", first), first
+    proc.send_signal(signal.SIGINT)  # as Ctrl-C
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-1] == (
+        "interrupted: the store may be partly restored; run the same command again to finish "
+        "the restore"
+    )
+    done = paperscope(*restore)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"copying papers: (\d+)/\1 rows \(100%\), .* done", done.stderr)
+    with open_store(backup) as original, open_store(store_any) as restored:
+        assert checksums(original) == checksums(restored)

@@ -156,6 +156,28 @@ def test_progress_lines_keep_coming_while_nothing_finishes():
     assert PROGRESS_SECONDS <= 30  # the default: a line at least every 30 s
 
 
+def test_a_task_cut_short_is_not_reported_done():
+    """Ctrl-C or an error inside the progress display: its unfinished tasks end
+    "interrupted" or "stopped", the finished ones "done"."""
+    import io
+
+    for raised, word in ((KeyboardInterrupt, "interrupted"), (OSError, "stopped")):
+        stream = io.StringIO()
+        saved, sys.stderr = sys.stderr, stream
+        try:
+            with pytest.raises(raised), LineProgress(None, "rows", seconds=60) as bar:
+                whole = bar.add_task("copying papers", total=5)
+                bar.advance(whole, 5)
+                half = bar.add_task("copying vectors", total=10)
+                bar.advance(half, 4)
+                raise raised
+        finally:
+            sys.stderr = saved
+        ends = {m[2]: m[3] for m in map(STAMPED.match, stream.getvalue().splitlines())}
+        assert ends["copying papers"].endswith(", done")
+        assert ends["copying vectors"].endswith(f"4/10 rows (40%), 0 s elapsed, {word}")
+
+
 def on_a_terminal(env: dict, columns: int | None = None) -> tuple[int, str]:
     """`paperscope formats` through a pseudo-terminal (`columns` wide, when given): its exit
     code and what it showed, colours taken out (they are not width)."""

@@ -4,6 +4,8 @@ PostgreSQL serves searches once its indexes rebuilt (issue 12)."""
 
 from __future__ import annotations
 
+import json
+
 import orjson
 import pytest
 from typer.testing import CliRunner
@@ -115,3 +117,57 @@ def test_the_copy_in_postgres_searches_like_the_original(
             assert got == ids, mode
     assert (tmp_path / "pg-index" / "lexical").exists()
     pg_server.drop(url)
+
+
+def test_a_refused_copy_leaves_the_target_as_it_was_and_it_copies_back(pg_server, tmp_path):
+    """Running the same `db copy` twice: the second is refused, and the database it refused
+    then copies back to SQLite (the refusal once left an empty cursor table behind, which the
+    copy back took for a table the new file lacked)."""
+    from conftest import PAGES
+
+    source = tmp_path / "s.db"
+    imported = runner.invoke(
+        app, ["import", *map(str, sorted(PAGES.glob("*.txt"))), "--no-embed", "--db", str(source)]
+    )
+    assert imported.exit_code == 0, imported.output
+    url = pg_server.fresh(migrated=False)
+    _copy(source, url)
+    again = runner.invoke(app, ["db", "copy", str(source), url])
+    assert again.exit_code == 1 and "already holds data" in again.output
+    with open_store(url) as store:
+        assert "db_copy_state" not in store.tables()
+    back = _copy(url, tmp_path / "back.db")
+    assert back["same"]
+    with open_store(source) as a, open_store(tmp_path / "back.db") as b:
+        assert checksums(a) == checksums(b)
+    pg_server.drop(url)
+
+
+def test_doctor_reports_a_copy_that_stopped_half_way(pg_server, tmp_path, monkeypatch):
+    """An interrupted `db copy` or `restore` leaves a partly filled store, which doctor
+    called healthy ("ok store: integrity ok; 0 papers")."""
+    from conftest import PAGES
+
+    source = tmp_path / "s.db"
+    pages = [str(p) for p in sorted(PAGES.glob("*.txt"))]
+    assert runner.invoke(app, ["import", *pages, "--no-embed", "--db", str(source)]).exit_code == 0
+    monkeypatch.setattr(copy_module, "BATCH", 10)
+
+    def stop(table, done, total):
+        if table == "paper_authors" and done >= 10:
+            raise KeyboardInterrupt
+
+    for target in (pg_server.fresh(migrated=False), str(tmp_path / "t.db")):
+        with (
+            open_store(source) as src,
+            open_store(target) as dst,
+            pytest.raises(KeyboardInterrupt),
+        ):
+            copy_store(src, dst, progress=stop)
+        found = runner.invoke(app, ["doctor", "--quick", "--json", "--db", target])
+        assert found.exit_code == 1
+        store = json.loads(found.stdout)["checks"][0]
+        assert store["name"] == "store" and store["status"] == "error"
+        assert "was interrupted" in store["detail"] and "again" in store["fix"]
+        assert _copy(source, target)["resumed"]  # as the fix says; then doctor is content
+        assert runner.invoke(app, ["doctor", "--quick", "--db", target]).exit_code == 0

@@ -92,6 +92,43 @@ def test_sigkill_during_embed(tmp_path):
     assert result["embedded"] == result["papers"] == total
 
 
+def test_ctrl_c_during_embed_says_what_is_kept_and_the_rerun_finishes(tmp_path):
+    """Ctrl-C (SIGINT) ended `embed` with exit code 130 and not a word, and its last progress
+    line said "done" at 64 of 200 papers."""
+    data, db = tmp_path / "papers.jsonl", tmp_path / "papers.db"
+    total = big_snapshot(data, EMBED_COPIES)
+    assert run_import(data, db).wait(timeout=600) == 0
+
+    def embedded() -> int:
+        return query(db, "SELECT count(DISTINCT paper_rowid) FROM paper_vectors")[0][0]
+
+    # stderr is a pipe, so progress comes as lines; SIGINT as a terminal's Ctrl-C sends it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperscope", "embed", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 600
+    while not embedded():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    lines = err.splitlines()
+    assert lines[-1] == (
+        "interrupted: the vectors written so far are kept; run the same command again to continue"
+    )
+    assert lines[-2].startswith(tuple("0123456789")) and lines[-2].endswith(", interrupted")
+    assert "Traceback" not in err
+    landed = embedded()
+    result = json.loads(finished(paperscope("embed", "--db", str(db), "--json")))
+    assert result["embedded_now"] == total - landed
+    assert result["embedded"] == total
+
+
 def _standin_vectors(db: Path) -> None:
     """A random unit vector per paper, saved as the current model's (as bench/ does)."""
     with SQLiteStore(db) as store:

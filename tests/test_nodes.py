@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -347,3 +348,43 @@ def _missing(url: str) -> list[int]:
 
     with open_store(url) as store:
         return store.rowids_without_vectors(default_embedder().version)
+
+
+def test_a_node_whose_database_stopped_answers_503_and_recovers(tmp_path, monkeypatch):
+    """PostgreSQL stopped under a running node: each request waited 30 s for the pool, then
+    answered 500 "internal error" and logged a traceback. Now it says the store is
+    unreachable (503, the message and a hint) and serves again once the server is back."""
+    from backends import PgServer
+    from paperscope.store import pg
+    from webtools import client_for
+
+    monkeypatch.setattr(pg, "POOL_WAIT", 3.0)  # seconds a request waits for a connection
+    # a server of its own, since this test stops it; a short path for its socket
+    folder = Path(tempfile.mkdtemp(prefix="paperscope-test-pg-"))
+    server = PgServer(folder)
+    try:
+        with server.admin() as conn:
+            conn.execute("CREATE DATABASE node")
+        url = server.uri.replace("/postgres?", "/node?")
+        monkeypatch.setenv("PAPERSCOPE_INDEX_DIR", str(tmp_path / "ix"))
+        with open_store(url) as store:
+            Accounts(store).local_user()
+        with client_for(url) as client:
+            assert client.get("/api/v1/search", params={"q": "energy"}).status_code == 200
+            server.server.cleanup()  # stops PostgreSQL
+            for _ in range(2):  # the pooled connection that broke, then a pool without any
+                started = time.monotonic()
+                answer = client.get("/api/v1/search", params={"q": "energy"})
+                assert answer.status_code == 503, answer.text
+                error = answer.json()["error"]
+                assert "cannot reach the paper store" in error["message"]
+                assert "is PostgreSQL running" in error["hint"]
+                assert time.monotonic() - started < 20
+            server = PgServer(folder)  # the same data folder, started again
+            deadline = time.monotonic() + 60
+            while client.get("/api/v1/search", params={"q": "energy"}).status_code != 200:
+                assert time.monotonic() < deadline, "the node did not recover"
+                time.sleep(0.5)
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)

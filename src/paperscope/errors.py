@@ -6,6 +6,7 @@
     │   └── QueryError         a malformed search query (exit code 2)
     ├── NotFoundError          an id that is not in the store (HTTP 404)
     ├── StoreError             the database cannot be opened, migrated or written
+    │   └── StoreUnavailableError  its server cannot be reached now (HTTP 503)
     └── SourceError            a remote source failed or refused (HTTP 502)
 
 The CLI prints ``error: <message>`` and ``hint: <hint>`` and exits with `exit_code`;
@@ -46,6 +47,12 @@ class NotFoundError(PaperscopeError):
 
 class StoreError(PaperscopeError):
     http_status = 500
+
+
+class StoreUnavailableError(StoreError):
+    """The store's server stopped answering (PostgreSQL down or cut off): try again later."""
+
+    http_status = 503
 
 
 class SourceError(PaperscopeError):

@@ -28,3 +28,12 @@ def store_class(target: str | Path) -> type[SQLiteStore]:
 
         return PostgresStore
     return SQLiteStore
+
+
+def shown(target: str | Path) -> str:
+    """A store as output and logs name it: a PostgreSQL URL without its password."""
+    if is_postgres(target):
+        from paperscope.store.pg import redact
+
+        return redact(str(target))
+    return str(target)

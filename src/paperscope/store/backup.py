@@ -50,10 +50,18 @@ class StoreHealth:
     users: int = 0
     #: why the store cannot be opened when the file is not at fault: missing, or permissions
     access: str | None = None
+    #: a `db copy` or `restore` into this store stopped half-way (its cursors are still there)
+    unfinished_copy: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.readable and not self.integrity and not self.foreign_keys and not self.unknown
+        return (
+            self.readable
+            and not self.integrity
+            and not self.foreign_keys
+            and not self.unknown
+            and not self.unfinished_copy
+        )
 
 
 @dataclass(slots=True)
@@ -110,6 +118,13 @@ def _count(conn: sqlite3.Connection, table: str) -> int:
         return 0  # not created yet: a store from before that migration
 
 
+def copy_unfinished(tables) -> bool:
+    """Whether a store's tables include the cursors of a copy into it that did not end."""
+    from paperscope.store.copy import STATE_TABLE
+
+    return STATE_TABLE in set(tables)
+
+
 def check(path: Path, full: bool = True) -> StoreHealth:
     """Integrity (`integrity_check`, or the faster `quick_check`), foreign keys, migrations."""
     health = StoreHealth(str(path))
@@ -133,6 +148,9 @@ def check(path: Path, full: bool = True) -> StoreHealth:
         health.unknown = sorted(applied - known)
         health.papers = _count(conn, "papers")
         health.users = _count(conn, "users")
+        health.unfinished_copy = copy_unfinished(
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        )
     except sqlite3.DatabaseError as exc:
         health.readable = False
         health.integrity = health.integrity or [f"cannot read the store: {exc}"]

@@ -127,6 +127,7 @@ class _Copier:
         self.source = source
         self.target = target
         self.progress = progress
+        self.resumable = False
 
     def check_schemas(self) -> dict[str, tuple[list[str], list[str]]]:
         if applied(self.source.conn) != applied(self.target.conn):
@@ -134,20 +135,27 @@ class _Copier:
                 "the two stores are at different migrations",
                 hint="open both with this version of paperscope (any command migrates them)",
             )
-        src = self.source.tables()
+        # a refused or interrupted copy may have left its cursors in either store
+        src = {n: t for n, t in self.source.tables().items() if n != STATE_TABLE}
         dst = self.target.tables()
+        self.resumable = STATE_TABLE in dst
         for name, (columns, _key) in src.items():
             if name not in dst or set(columns) - set(dst[name][0]):
                 raise StoreError(f"the target has no table {name} with the columns {columns}")
         return src
 
     def state(self) -> dict[str, list] | None:
-        """The cursors of a copy in progress, None when none was started."""
+        """The cursors of a copy in progress, None when none was started (nothing is created
+        here: a copy refused for a target that holds data leaves that target as it was)."""
+        if not self.resumable:
+            return None
+        rows = self.target.conn.execute(f"SELECT name, last_key FROM {STATE_TABLE}").fetchall()
+        return {name: key if key == "done" else orjson.loads(key) for name, key in rows} or None
+
+    def start(self) -> None:
         self.target.conn.execute(
             f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (name TEXT PRIMARY KEY, last_key TEXT)"
         )
-        rows = self.target.conn.execute(f"SELECT name, last_key FROM {STATE_TABLE}").fetchall()
-        return {name: key if key == "done" else orjson.loads(key) for name, key in rows} or None
 
     def target_empty(self, tables) -> bool:
         for name in tables:
@@ -260,6 +268,7 @@ def copy_store(
             f"the target {target_name or 'store'} already holds data",
             hint="copy into a new, empty database or file",
         )
+    copier.start()
     result = CopyResult(source_name, target_name, resumed=state is not None)
     state = state or {}
     # parents before the rows whose foreign keys point at them, triggered tables last

@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from paperscope.errors import StoreError
+from paperscope.errors import StoreError, StoreUnavailableError
 from paperscope.store import pgvector
 from paperscope.store.migrate import apply_pending
 from paperscope.store.sqlite import SQLiteStore
@@ -266,6 +266,8 @@ def _configure(conn) -> None:
     conn.row_factory = _row_factory
 
 
+#: Seconds a statement waits for a pooled connection before the store is called unreachable.
+POOL_WAIT = 30.0
 #: Seconds the first connection may take before the store is called unreachable (unless the
 #: URL sets its own connect_timeout).
 CONNECT_TIMEOUT = 10
@@ -336,7 +338,7 @@ class PgConnection:
     def _begin(self, immediate: bool, statement: str = "BEGIN") -> Cursor:
         if self.in_transaction:
             raise PgOperationalError("cannot start a transaction within a transaction")
-        conn = self.pool.getconn()
+        conn = self._borrow()
         try:
             self._vectors(conn)
             conn.execute(statement)
@@ -344,7 +346,7 @@ class PgConnection:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
         except self._psycopg.Error as exc:
             self._release(conn, rollback=True)
-            raise _sqlite_error(exc) from exc
+            raise self._error(conn, exc) from exc
         self._local.conn = conn
         return Cursor([], -1, None)
 
@@ -357,9 +359,28 @@ class PgConnection:
             conn.execute(statement)
         except self._psycopg.Error as exc:
             self._release(conn, rollback=True)
-            raise _sqlite_error(exc) from exc
+            raise self._error(conn, exc) from exc
         self._release(conn)
         return Cursor([], -1, None)
+
+    def _borrow(self):
+        try:
+            return self.pool.getconn(timeout=POOL_WAIT)
+        except self._psycopg.OperationalError as exc:  # PoolTimeout: no connection was made
+            raise self._unreachable(exc) from exc
+
+    def _error(self, conn, exc: BaseException) -> BaseException:
+        """A statement's error as the store raises it: the connection lost (the server
+        stopped, the network dropped) is the store unreachable, not a failed statement."""
+        return self._unreachable(exc) if conn.broken else _sqlite_error(exc)
+
+    def _unreachable(self, exc: BaseException) -> StoreUnavailableError:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return StoreUnavailableError(
+            f"cannot reach the paper store {redact(self.url)}: {reason}",
+            hint="is PostgreSQL running and reachable from here? Requests are served again "
+            "once it is; `paperscope doctor` checks the connection",
+        )
 
     def _vectors(self, conn) -> None:
         # outside a transaction only: a type created by a transaction that then rolls back
@@ -417,7 +438,7 @@ class PgConnection:
 
     def _run(self, call) -> Cursor:
         pinned = getattr(self._local, "conn", None)
-        conn = pinned if pinned is not None else self.pool.getconn()
+        conn = pinned if pinned is not None else self._borrow()
         try:
             if pinned is None:
                 self._vectors(conn)
@@ -426,7 +447,7 @@ class PgConnection:
                 rows = cur.fetchall() if cur.description is not None else []
                 return Cursor(rows, cur.rowcount, cur.description)
         except self._psycopg.Error as exc:
-            raise _sqlite_error(exc) from exc
+            raise self._error(conn, exc) from exc
         finally:
             if pinned is None:
                 self.pool.putconn(conn)
@@ -437,6 +458,21 @@ class PgConnection:
             self._local.conn = None
             self._release(conn, rollback=True)
         self.pool.close()
+
+
+def _privilege_hint(message: str, url: str) -> str:
+    """What to run when a migration lacks a privilege (SQLSTATE 42501): docs/postgres.md."""
+    database = database_name(url)
+    if 'extension "vector"' in message:
+        return (
+            f"a superuser runs `CREATE EXTENSION vector;` in the database {database} once "
+            "(pgvector is not a trusted extension); then run the same command again"
+        )
+    user = urlsplit(url).username or "the store's user"
+    return (
+        f"the store's user needs CREATE on the schema: a superuser or the owner runs "
+        f"`GRANT CREATE ON SCHEMA public TO {user};` in the database {database}"
+    )
 
 
 class PostgresStore(SQLiteStore):
@@ -451,12 +487,22 @@ class PostgresStore(SQLiteStore):
         self.conn = PgConnection(url)  # type: ignore[assignment]
         try:
             apply_pending(self.conn, "postgres")
+        except StoreError as exc:
+            self.conn.close()
+            if getattr(exc.__cause__, "sqlstate", None) == "42501" and exc.hint is None:
+                exc.hint = _privilege_hint(str(exc), url)
+            raise
         except BaseException:
             self.conn.close()
             raise
 
     def __repr__(self) -> str:
         return f"PostgresStore({redact(self.url)!r})"
+
+    def stats(self) -> dict:
+        data = super().stats()
+        data["db_path"] = redact(self.url)  # `stats` output is pasted into tickets and logs
+        return data
 
     def tables(self) -> dict[str, tuple[list[str], list[str]]]:
         """As `SQLiteStore.tables`: columns and key columns of every table but the record of
@@ -563,11 +609,11 @@ class PostgresStore(SQLiteStore):
         return pg_backup.backup(self, target, force=force)
 
     @classmethod
-    def restore(cls, source, target, *, force: bool = False):
+    def restore(cls, source, target, *, force: bool = False, progress=None):
         """The SQLite backup `source` copied into the database `target`."""
         from paperscope.store import pg_backup
 
-        return pg_backup.restore(source, str(target), force=force)
+        return pg_backup.restore(source, str(target), force=force, progress=progress)
 
     @classmethod
     def check(cls, path, *, full: bool = True):

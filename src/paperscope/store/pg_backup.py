@@ -34,6 +34,7 @@ from paperscope.store.backup import (
     BackupResult,
     StoreHealth,
     backup_target,
+    copy_unfinished,
     partial_file,
     seal_backup,
     usable_backup,
@@ -92,6 +93,7 @@ def check(url: str, full: bool = True) -> StoreHealth:
                 health.integrity = _read_through(conn, tables)
             health.papers = _count(conn, "papers")
             health.users = _count(conn, "users")
+            health.unfinished_copy = copy_unfinished(tables)
     except Exception as exc:
         health.readable = False
         health.integrity = health.integrity or [f"cannot read the store: {exc}".strip()]
@@ -165,7 +167,7 @@ def _others_connected(url: str) -> int:
             time.sleep(0.05)
 
 
-def restore(source: str | Path, url: str, force: bool = False) -> StoreHealth:
+def restore(source: str | Path, url: str, force: bool = False, progress=None) -> StoreHealth:
     """Replace the PostgreSQL store at `url` with the SQLite backup `source`; returns the
     source's health."""
     from paperscope.store.copy import copy_store
@@ -199,7 +201,9 @@ def restore(source: str | Path, url: str, force: bool = False) -> StoreHealth:
                 )
             if force:
                 _empty(dst)
-            result = copy_store(src, dst, source_name=str(source), target_name=redact(url))
+            result = copy_store(
+                src, dst, progress=progress, source_name=str(source), target_name=redact(url)
+            )
             if not result.same:
                 differ = [t.name for t in result.tables if not t.same]
                 raise StoreError(f"the restored store differs from the backup in {differ}")

@@ -244,9 +244,11 @@ class SQLiteStore:
         return backup.backup(self.conn, target, force=force)
 
     @classmethod
-    def restore(cls, source: str | Path, target: str | Path, *, force: bool = False):
+    def restore(cls, source: str | Path, target: str | Path, *, force: bool = False, progress=None):
         """Replace the store at `target` with the backup `source` (refused while in use, and
-        when it holds data unless `force`); returns the backup's `StoreHealth`."""
+        when it holds data unless `force`); returns the backup's `StoreHealth`. `progress`
+        (table, done, total) is for a copy table by table: SQLite copies the file's pages
+        in one step, not reported."""
         from paperscope.store import backup
 
         return backup.restore(Path(source), Path(target), force=force)

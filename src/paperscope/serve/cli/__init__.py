@@ -102,6 +102,14 @@ def main() -> None:
     try:
         check_arguments(sys.argv[1:])
         app()
+    except SystemExit as exc:
+        # typer turns Ctrl-C into exit code 130 without a word; a command that said what
+        # it kept (`resumable`) raised its own exit, whose cause is not the KeyboardInterrupt
+        if exc.code == 130 and isinstance(
+            getattr(exc.__context__, "__cause__", None), KeyboardInterrupt
+        ):
+            typer.echo("interrupted", err=True)
+        raise
     except PaperscopeError as exc:
         report_error(exc)
         raise SystemExit(exc.exit_code) from None

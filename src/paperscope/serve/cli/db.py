@@ -12,8 +12,14 @@ from rich.table import Table
 from paperscope.config import resolve_db_path
 from paperscope.errors import InputError
 from paperscope.serve.cli import HELP_MARKUP, app
-from paperscope.serve.cli.options import JsonOption, existing_db, library_errors
-from paperscope.serve.cli.output import console, progress
+from paperscope.serve.cli.options import (
+    JsonOption,
+    copy_progress,
+    existing_db,
+    library_errors,
+    resumable,
+)
+from paperscope.serve.cli.output import console
 from paperscope.store.backends import open_store
 from paperscope.store.copy import copy_store
 from paperscope.store.pg import redact
@@ -55,17 +61,11 @@ def copy(
             )
     with (
         library_errors(),
+        resumable("every batch copied so far is kept"),
         open_store(src_target) as src,
         open_store(dst_target) as dst,
-        progress(None, "rows", quiet=as_json) as bar,
+        copy_progress(as_json) as update,
     ):
-        tasks: dict[str, int] = {}
-
-        def update(table: str, done: int, total: int) -> None:
-            if table not in tasks:
-                tasks[table] = bar.add_task(f"copying {table}", total=total)
-            bar.update(tasks[table], completed=done, total=total)
-
         result = copy_store(
             src,
             dst,

@@ -17,12 +17,14 @@ from paperscope.serve.cli import app
 from paperscope.serve.cli.options import (
     MAX_ID,
     DbOption,
+    IndexDirOption,
     JsonOption,
     command,
     existing_db,
     index_progress,
     library_errors,
     open_store,
+    resumable,
 )
 from paperscope.serve.cli.output import console, progress
 
@@ -91,6 +93,7 @@ def embed_on_ray(
 @app.command()
 def embed(
     db: DbOption = None,
+    index_folder: IndexDirOption = None,
     ray: Annotated[
         bool,
         typer.Option(
@@ -134,7 +137,8 @@ def embed(
     started = time.perf_counter()
     ray_started = time.monotonic()
     result: RayEmbedResult | None = None
-    with library_errors(), SearchEngine.open(existing_db(db)) as engine:
+    kept = "the vectors written so far are kept"
+    with library_errors(), resumable(kept), SearchEngine.open(existing_db(db)) as engine:
         if ray:
             result = embed_on_ray(engine, address, actors, quiet=quiet or as_json)
             done = len(result.embedded)
@@ -182,6 +186,7 @@ def embed(
 @app.command()
 def reindex(
     db: DbOption = None,
+    index_folder: IndexDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Rebuild every index (lexical and vectors) from the store, the source of truth."""
@@ -267,6 +272,7 @@ def _remember_chunk(rowids: list[int]) -> tuple[int, int]:
 @app.command()
 def neighbours(
     db: DbOption = None,
+    index_folder: IndexDirOption = None,
     newest: Annotated[
         int | None,
         typer.Option(
@@ -296,7 +302,7 @@ def neighbours(
     """
     started = time.perf_counter()
     path = existing_db(db)
-    with SearchEngine.open(path) as engine:
+    with resumable("the lists computed so far are kept"), SearchEngine.open(path) as engine:
         # lists remembered on older vectors follow the new ones first (the reverse-kNN
         # update); then the lists still missing are computed
         with papers_progress("lists that follow new papers", quiet or as_json) as bar:

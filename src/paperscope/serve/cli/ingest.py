@@ -16,7 +16,7 @@ from paperscope.normalize import escape_controls, readable_name
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.index import embed_with_progress
-from paperscope.serve.cli.options import DbOption, JsonOption, open_store
+from paperscope.serve.cli.options import DbOption, JsonOption, open_store, resumable
 from paperscope.serve.cli.output import console, progress
 
 #: Rejected records listed per file before "... and N more" (all of them with --json).
@@ -58,7 +58,7 @@ def import_(
     if format_name is not None:
         by_name(format_name)  # an unknown name is one error, before any file is read
     summaries: list[FileSummary] = []
-    with open_store(db) as store:
+    with resumable("the batches committed so far are kept"), open_store(db) as store:
         paths = expand_paths(files)
         with progress(None, "bytes", quiet=quiet or as_json) as bar:
             for path in paths:
@@ -77,7 +77,10 @@ def import_(
                 bar.remove_task(task)
     if any(s.added or s.merged or s.deleted for s in summaries):
         # the lexical index catches up on open; vectors follow unless told not to
-        with SearchEngine.open(resolve_db_path(db)) as engine:
+        with (
+            resumable("every paper is imported, with the vectors written so far"),
+            SearchEngine.open(resolve_db_path(db)) as engine,
+        ):
             if not no_embed:
                 embed_with_progress(engine, quiet=quiet or as_json)
     if as_json:

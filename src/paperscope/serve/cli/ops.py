@@ -29,13 +29,16 @@ from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import (
     DbOption,
+    IndexDirOption,
     JsonOption,
+    copy_progress,
     existing_db,
     index_progress,
     library_errors,
 )
 from paperscope.serve.cli.output import console as output_console
 from paperscope.store.backends import open_store, store_class
+from paperscope.store.backends import shown as shown_store
 from paperscope.store.backup import StoreHealth
 
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace what is there.")]
@@ -75,6 +78,7 @@ def backup(
 def restore(
     path: Annotated[Path, typer.Argument(help="A backup written by `paperscope backup`.")],
     db: DbOption = None,
+    index_folder: IndexDirOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace a store that holds papers or accounts.")
     ] = False,
@@ -92,8 +96,16 @@ def restore(
     """
     started = time.perf_counter()
     target = resolve_db_path(db)
-    with library_errors():
-        health = store_class(target).restore(path, target, force=force)
+    try:
+        with library_errors(), copy_progress(as_json) as update:
+            health = store_class(target).restore(path, target, force=force, progress=update)
+    except KeyboardInterrupt:
+        typer.echo(
+            "interrupted: the store may be partly restored; run the same command again "
+            "to finish the restore",
+            err=True,
+        )
+        raise typer.Exit(130) from None
     # the old indexes describe the replaced store: drop them, whatever their stamps say
     shutil.rmtree(index_dir(target), ignore_errors=True)
     vectors = None
@@ -142,6 +154,10 @@ def _store_checks(health: StoreHealth, db: str) -> list[Check]:
         problems = "; ".join(health.integrity[:3])
         fix = f"paperscope restore BACKUP --db {db} --force"
         return [Check("store", "error", f"damaged: {problems}", fix)]
+    if health.unfinished_copy:
+        detail = "a `db copy` or `restore` into this store was interrupted: it is partly filled"
+        fix = "the same `paperscope db copy` or `paperscope restore` command again, to finish it"
+        return [Check("store", "error", detail, fix)]
     checks = [Check("store", "ok", f"integrity ok; {health.papers} papers, {health.users} users")]
     if health.foreign_keys:
         detail = f"{health.foreign_keys} rows point at missing rows"
@@ -204,6 +220,7 @@ def _index_checks(db_path: Path, embedder, db: str) -> list[Check]:
 @app.command()
 def doctor(
     db: DbOption = None,
+    index_folder: IndexDirOption = None,
     quick: Annotated[
         bool,
         typer.Option(
@@ -218,7 +235,8 @@ def doctor(
 
     Changes nothing. Exit code 1 when something is broken."""
     db_path = resolve_db_path(db)
-    shown = shlex.quote(str(db) if db else str(db_path))  # pasted into the `run:` lines
+    # pasted into the `run:` lines; a password in the URL is not printed
+    shown = shlex.quote(shown_store(db if db else db_path))
     health = store_class(db_path).check(db_path, full=not quick)
     checks = _store_checks(health, shown)
     model, embedder = _model_check()
@@ -226,7 +244,9 @@ def doctor(
     usable = health.ok and not health.pending
     if usable:
         try:
-            checks += _index_checks(db_path, embedder, shown)
+            # the node's folder, when named, goes into the `run:` lines too
+            folder = f" --index-dir {shlex.quote(str(index_folder))}" if index_folder else ""
+            checks += _index_checks(db_path, embedder, shown + folder)
         except StoreError as exc:  # the index folder cannot be made: a check, not a crash
             checks.append(Check("indexes", "error", str(exc), exc.hint))
     ok = all(c.status != "error" for c in checks)

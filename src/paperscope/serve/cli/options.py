@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,27 @@ DbOption = Annotated[
         help="Paper store: a SQLite file, or a PostgreSQL URL (postgresql://user@host/db). "
         "Default: $PAPERSCOPE_DB, else paperscope/paperscope.db in $XDG_DATA_HOME "
         "(~/.local/share).",
+        show_default=False,
+    ),
+]
+
+
+def _use_index_dir(value: Path | None) -> Path | None:
+    # read through config.resolve_index_dir by everything this process (and its children)
+    # opens, as `serve --index-dir` does
+    if value is not None:
+        os.environ["PAPERSCOPE_INDEX_DIR"] = str(value.expanduser().resolve())
+    return value
+
+
+IndexDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--index-dir",
+        help="The node's folder of index caches, as given to `serve --index-dir`. "
+        "Default: $PAPERSCOPE_INDEX_DIR, else beside a SQLite file, else under the data "
+        "folder for PostgreSQL.",
+        callback=_use_index_dir,
         show_default=False,
     ),
 ]
@@ -81,6 +103,32 @@ def library_errors() -> Iterator[None]:
     except PaperscopeError as exc:
         report_error(exc)
         raise typer.Exit(exc.exit_code) from None
+
+
+@contextmanager
+def resumable(kept: str) -> Iterator[None]:
+    """Ctrl-C in a command that commits as it goes: one line saying what is kept and that
+    the same command continues, exit code 130 (typer would exit 130 without a word)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: {kept}; run the same command again to continue", err=True)
+        raise typer.Exit(130) from None
+
+
+@contextmanager
+def copy_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """A `progress(table, done, total)` callback showing a copy (`db copy`, `restore`) as a
+    bar per table on stderr."""
+    with progress(None, "rows", quiet=quiet) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(f"copying {table}", total=total)
+            bar.update(tasks[table], completed=done, total=total)
+
+        yield update
 
 
 @contextmanager

@@ -161,13 +161,17 @@ class LineProgress:
         self._timer.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self._stop.set()
         if self._timer is not None:
             self._timer.join()
+        # a task left unfinished by Ctrl-C or an error is not "done"
+        ended = "done"
+        if exc_type is not None:
+            ended = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "stopped"
         with self._lock:
             for task_id in list(self._tasks):
-                self._finish(task_id)
+                self._finish(task_id, ended)
 
     # ------------------------------------------------------------ Rich's task API
 
@@ -208,10 +212,11 @@ class LineProgress:
                 for task in self._tasks.values():
                     self._write(self._line(task, "running"))
 
-    def _finish(self, task_id: int) -> None:
+    def _finish(self, task_id: int, ended: str = "done") -> None:
         task = self._tasks.pop(task_id, None)
         if task is not None:
-            self._write(self._line(task, "done"))
+            complete = task.total is not None and task.done >= task.total
+            self._write(self._line(task, "done" if complete else ended))
 
     def _line(self, task: _Task, state: str) -> str:
         elapsed = self._clock() - task.started
@@ -224,8 +229,8 @@ class LineProgress:
             if state == "running" and task.total and 0 < task.done < task.total:
                 left = elapsed * (task.total - task.done) / task.done
                 parts.append(f"about {left:.0f} s left")
-            if state == "done":
-                parts.append("done")
+            if state in ("done", "interrupted", "stopped"):
+                parts.append(state)
         return ", ".join(parts)
 
     def _amount(self, task: _Task) -> str:

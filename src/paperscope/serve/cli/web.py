@@ -12,6 +12,7 @@ from paperscope.config import resolve_db_path
 from paperscope.errors import InputError, PaperscopeError
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import DbOption
+from paperscope.store.backends import shown
 
 #: The levels uvicorn knows (uvicorn.config.LOG_LEVELS), without importing it for --help.
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -112,7 +113,7 @@ def serve(
     with index_progress() as progress, SearchEngine.open(settings.db_path, progress=progress):
         pass
     os.environ.update(settings.to_env())
-    typer.echo(f"paperscope: serving {settings.db_path} on http://{host}:{port}/", err=True)
+    typer.echo(f"paperscope: serving {shown(settings.db_path)} on http://{host}:{port}/", err=True)
     try:
         uvicorn.run(
             "paperscope.serve.web.app:create_app_from_env",

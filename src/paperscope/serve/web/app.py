@@ -91,16 +91,47 @@ def error_response(
     )
 
 
+def library_error(request: Request, exc: PaperscopeError) -> Response:
+    status = _status_of(exc, is_api(request))
+    extra = {}
+    if isinstance(exc, QueryError) and exc.position is not None:
+        extra["position"] = exc.position
+    if status >= 500:
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+    return error_response(request, status, str(exc), exc.hint, **extra)
+
+
+class LibraryErrorsMiddleware:
+    """A library error raised in a middleware (the session or the rate limit read from a
+    store that became unreachable) answered as a route's is: its status, message and hint,
+    not 500 "internal error" and a traceback in the log."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except PaperscopeError as exc:
+            if started:
+                raise
+            await library_error(Request(scope), exc)(scope, receive, send)
+
+
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(PaperscopeError)
     async def paperscope_error(request: Request, exc: PaperscopeError) -> Response:
-        status = _status_of(exc, is_api(request))
-        extra = {}
-        if isinstance(exc, QueryError) and exc.position is not None:
-            extra["position"] = exc.position
-        if status >= 500:
-            log.error("%s %s: %s", request.method, request.url.path, exc)
-        return error_response(request, status, str(exc), exc.hint, **extra)
+        return library_error(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def bad_parameter(request: Request, exc: RequestValidationError) -> Response:
@@ -233,6 +264,7 @@ def create_app(settings: WebSettings, site: Site | None = None) -> FastAPI:
     # the last added runs first: who is asking, then the rate limit and headers
     app.add_middleware(GuardMiddleware, settings=settings)
     auth.install(app, site)
+    app.add_middleware(LibraryErrorsMiddleware)
     app.add_middleware(HeadMiddleware)  # added last, so it runs first: all below see a GET
     for name in ROUTERS:
         module = importlib.import_module(f"paperscope.serve.web.{name}")
