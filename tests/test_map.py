@@ -277,3 +277,22 @@ def test_a_umap_layout_prints_no_warning():
         warnings.simplefilter("error", UserWarning)
         xy = embed_2d(points, "umap", seed=3)
     assert xy.shape == (60, 2)
+
+
+def test_map_rebuild_before_any_paper_is_embedded_says_to_embed(tmp_path):
+    """`map rebuild` on a store without vectors saved an empty map of no model, which the
+    papers embedded later never joined (placement goes by the map's model): `map status`
+    then said "0 embedded papers without a point" and /map showed 0 papers."""
+    from conftest import PAGES
+    from paperscope.ingest.pipeline import import_file
+    from test_cli import run_cli
+
+    db = tmp_path / "papers.db"
+    with SQLiteStore(db) as store:
+        import_file(store, PAGES / "author-profile-lin.txt")
+    done = run_cli("map", "rebuild", "--db", str(db), "--method", "pca")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "no paper has a vector yet" in done.stderr
+    assert f"paperscope embed --db {db}" in done.stderr
+    status = run_cli("map", "status", "--db", str(db), "--json")
+    assert orjson.loads(status.stdout)["built"] is None

@@ -284,7 +284,7 @@ def rebuild_layout(
     """Lay out every paper with a whole-text vector of `model` (default: the model most
     papers are embedded with) and replace the map with it."""
     started = time.perf_counter()
-    model = model or _main_model(store)
+    model = model or main_model(store)
     if model is None:
         rowids, xy = np.zeros(0, dtype=np.int64), np.zeros((0, 2))
         sampled = 0
@@ -317,7 +317,8 @@ def rebuild_layout(
     return built
 
 
-def _main_model(store: SQLiteStore) -> str | None:
+def main_model(store: SQLiteStore) -> str | None:
+    """The model most papers' whole-text vectors are of (None: no paper has one)."""
     row = store.conn.execute(
         "SELECT model, count(*) AS n FROM paper_vectors WHERE passage = ? GROUP BY model "
         "ORDER BY n DESC, model LIMIT 1",
