@@ -152,3 +152,35 @@ def test_map_without_javascript_links_the_topics(browser, base_url):
         )
     finally:
         context.close()
+
+
+def test_the_map_is_reached_and_moved_with_the_keyboard_and_shows_its_focus(watched, base_url):
+    """deck.gl's canvas takes focus (tabindex 0) and keys, but sets `outline: none` on
+    itself: a keyboard user saw no sign of where focus was, and the canvas had no name."""
+    page = watched
+    page.goto(f"{base_url}/map")
+    expect(page.locator("#map")).not_to_have_attribute("data-drawn", "0", timeout=60_000)
+    page.locator("#map-today").focus()
+    page.keyboard.press("Tab")
+    canvas = page.get_by_role("application", name="Map of")
+    expect(canvas).to_be_focused()
+    assert "arrow keys" in page.locator("#" + canvas.get_attribute("aria-describedby")).inner_text()
+    frame = page.evaluate(
+        "() => { const s = getComputedStyle(document.getElementById('map'));"
+        " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }"
+    )
+    assert frame[0] != "none" and frame[1] >= 2, frame
+    ident = page.evaluate("fetch('/api/v1/map').then(r => r.json()).then(d => d.ids[0])")
+
+    def where():
+        return page.evaluate("id => window.paperscopeMap.screenPosition(id)", ident)
+
+    start = where()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(600)  # deck.gl animates the pan
+    moved = where()
+    assert moved[0] != pytest.approx(start[0], abs=5)
+    page.keyboard.press("+")
+    page.wait_for_timeout(600)
+    zoomed = where()
+    assert zoomed != pytest.approx(moved, abs=5)

@@ -133,6 +133,16 @@
     }
   });
 
+  // the canvas takes the keys (arrows pan, + and - zoom) once focused: name it and point to
+  // the instructions, for a screen reader as for the eye
+  var canvas = el.querySelector("canvas");
+  if (canvas) {
+    canvas.setAttribute("role", "application");
+    canvas.setAttribute("aria-roledescription", "map");
+    canvas.setAttribute("aria-label", el.dataset.label || "Map of the papers");
+    canvas.setAttribute("aria-describedby", "map-keys");
+  }
+
   function visibleBox() {
     var viewports = view.getViewports();
     if (!viewports.length) return null;
