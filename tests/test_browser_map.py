@@ -184,3 +184,55 @@ def test_the_map_is_reached_and_moved_with_the_keyboard_and_shows_its_focus(watc
     page.wait_for_timeout(600)
     zoomed = where()
     assert zoomed != pytest.approx(moved, abs=5)
+
+
+LONG_LABEL = "electronic health records · intensive care units · mortality prediction"
+#: A count whose digits sit on more than one line (the range of its text has several boxes).
+SPLIT_COUNTS = """() => Array.from(document.querySelectorAll(
+        '.plain li > span.muted:last-child, .facets li > span.muted:last-child'))
+    .map(s => { const r = document.createRange(); r.selectNodeContents(s);
+                return [s.textContent.trim(), r.getClientRects().length]; })"""
+
+
+@pytest.fixture(scope="module")
+def topics_url(pristine_store, tmp_path_factory):
+    """The sample store with topics, every label as long as a real three-pair one."""
+    from typer.testing import CliRunner
+
+    from paperscope.serve.cli import app
+
+    db = copy_store(pristine_store, tmp_path_factory.mktemp("topic-pages") / "papers.db")
+    done = CliRunner().invoke(app, ["topics", "rebuild", "--db", str(db), "--aspect", "topic"])
+    assert done.exit_code == 0, done.output
+    with SQLiteStore(db) as store:
+        store.conn.execute("UPDATE topics SET label = ?", (LONG_LABEL,))
+        store.conn.commit()
+    with live_server(db) as url:
+        yield url
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_topic_counts_stay_whole_and_sub_topics_sit_under_their_topic(browser, topics_url, width):
+    """Beside a long label, a count in a flex row shrank to one digit a line ("4" over "1"
+    for 41) on topic pages and in the search's topic facet; on /topics each top topic's size
+    and sub-topics stood in columns beside it instead of under it."""
+    context = new_context(browser, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{topics_url}/topics")
+        first = page.locator(".topic-list > li").first
+        title = first.locator(":scope > a").bounding_box()
+        subs = first.locator(".subtopics").bounding_box()
+        assert subs["y"] >= title["y"] + title["height"] - 1, (title, subs)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        counts = page.evaluate(SPLIT_COUNTS)
+        top = page.locator(".topic-list > li > a").first.get_attribute("href")
+        page.goto(topics_url + top)
+        counts += page.evaluate(SPLIT_COUNTS)
+        page.goto(f"{topics_url}/search?q={QUERY}&facets=true")
+        expect(page.get_by_role("heading", name="Topics")).to_be_visible()
+        counts += page.evaluate(SPLIT_COUNTS)
+    finally:
+        context.close()
+    assert any(len(text) >= 2 for text, _ in counts), counts
+    assert [c for c in counts if c[1] != 1] == []
