@@ -346,3 +346,30 @@ def test_topic_facet_counts_match_the_rows_and_follow_a_write_elsewhere(db, tmp_
         assert after == by_rows()
         assert after[str(tops[0].id)] == before[str(tops[0].id)] - 1
         assert after[str(tops[1].id)] == before[str(tops[1].id)] + 1
+
+
+def test_a_topic_says_how_many_of_its_papers_have_no_month(db, tmp_path):
+    """The topic page said "N papers" over bars per month that added up to far fewer (papers
+    without a date, or with a year alone, are in no month), with nothing to say why."""
+    from urllib.request import urlopen
+
+    from test_cli import run_cli
+    from webtools import live_server
+
+    path = copy_store(db, tmp_path / "papers.db")
+    top = next(t for t in _topics(path) if t.level == 1)
+    with SQLiteStore(path) as store:
+        rowids = topic_store.topic_rowids(store, top.id)
+        # one paper of the topic dated by its year alone, another with no date
+        store.conn.execute("UPDATE papers SET published = '2019' WHERE rowid = ?", (rowids[0],))
+        store.conn.execute("UPDATE papers SET published = NULL WHERE rowid = ?", (rowids[1],))
+        store.conn.commit()
+    with live_server(path) as url:
+        detail = json.loads(urlopen(f"{url}/api/v1/topics/{top.id}").read())
+        page = urlopen(f"{url}/topic/{top.id}").read().decode()
+    undated = len(rowids) - sum(m["papers"] for m in detail["months"])
+    assert undated >= 2 and detail["months"]
+    assert f"{undated} of the {len(rowids)} papers have no month of publication" in page
+    shown = run_cli("topics", "show", str(top.id), "--db", str(path))
+    assert shown.returncode == 0, shown.stderr
+    assert f"; no month {undated}\n" in shown.stdout

@@ -132,11 +132,14 @@ def topics_show(
     out.print(styled((t.label, "bold"), f"  ({t.aspect} {t.id}, {t.size} papers)"), highlight=False)
     if found.parent:
         out.print(f"in: {found.parent.label} ({found.parent.id})", highlight=False)
+    months = [f"{m} {n}" for m, n in found.months]
+    if months and found.undated:  # the months then add up to the size
+        months.append(f"no month {found.undated}")
     for key, items in (
         ("sub-topics", [f"{c.label} ({c.id}, {c.size})" for c in found.children]),
         ("near", [f"{n.label} ({n.id})" for n, _ in found.neighbours]),
         ("authors", [f"{a} {n}" for a, n in found.authors]),
-        ("months", [f"{m} {n}" for m, n in found.months]),
+        ("months", months),
     ):
         if items:
             out.print(f"{key}: " + "; ".join(items), highlight=False)
