@@ -296,3 +296,23 @@ def test_map_rebuild_before_any_paper_is_embedded_says_to_embed(tmp_path):
     assert f"paperscope embed --db {db}" in done.stderr
     status = run_cli("map", "status", "--db", str(db), "--json")
     assert orjson.loads(status.stdout)["built"] is None
+
+
+def test_a_bad_bbox_hint_gives_the_range_the_api_takes(map_db):
+    """The 400's hint said "within 0-1" while boxes from -1 to 2 are taken (and clipped):
+    `-0.5,0,1,1` answered 200, `-1.5,0,1,1` was told to stay within 0-1."""
+    import json
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    from webtools import live_server
+
+    with live_server(map_db) as url:
+        past_the_edge = json.loads(urlopen(f"{url}/api/v1/map?bbox=-0.5,-1,2,1.5&zoom=0").read())
+        assert past_the_edge["built"] is True and past_the_edge["ids"]
+        for bad in ("-1.5,0,1,1", "0,0,1"):
+            with pytest.raises(HTTPError) as refused:
+                urlopen(f"{url}/api/v1/map?bbox={bad}&zoom=0")
+            assert refused.value.code == 400
+            hint = json.loads(refused.value.read())["error"]["hint"]
+            assert "-1 to 2" in hint and "0-1" not in hint.replace("(the map is 0-1)", "")
