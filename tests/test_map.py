@@ -316,3 +316,19 @@ def test_a_bad_bbox_hint_gives_the_range_the_api_takes(map_db):
             assert refused.value.code == 400
             hint = json.loads(refused.value.read())["error"]["hint"]
             assert "-1 to 2" in hint and "0-1" not in hint.replace("(the map is 0-1)", "")
+
+
+def test_a_store_of_three_papers_says_its_map_was_laid_out_by_pca(tmp_path):
+    """Below 5 papers t-SNE and UMAP are not run (PCA places the points), yet `map rebuild`
+    said "3 by tsne" and `map status` "laid out by tsne"."""
+    from conftest import FORMATS
+    from test_cli import run_cli
+
+    db = str(tmp_path / "papers.db")
+    three = FORMATS / "semantic-scholar" / "cassette-paper-batch-3-full-fields-2023-12.yaml"
+    assert run_cli("import", str(three), "--db", db).returncode == 0
+    done = run_cli("map", "rebuild", "--db", db, "-q")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("laid out 3 papers (3 by pca,"), done.stdout
+    status = orjson.loads(run_cli("map", "status", "--db", db, "--json").stdout)
+    assert (status["built"]["method"], status["points"]) == ("pca", 3)

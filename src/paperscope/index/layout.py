@@ -43,6 +43,9 @@ TILE_POINTS = 256
 MAX_LEVEL = 24
 METHODS = ("tsne", "umap", "pca")
 DEFAULT_METHOD = "tsne"
+#: Fewer papers than this are laid out by PCA whatever the method (t-SNE and UMAP need
+#: neighbours to work with).
+MIN_NEIGHBOUR_LAYOUT = 5
 
 #: progress(stage, done, total): stages "vectors", "layout", "placing", "saving".
 LayoutProgress = Callable[[str, int, int], None]
@@ -73,7 +76,7 @@ def embed_2d(points: np.ndarray, method: str = DEFAULT_METHOD, seed: int = 0) ->
     n = len(points)
     if method not in METHODS:
         raise ValueError(f"unknown layout method {method!r}; one of {', '.join(METHODS)}")
-    if n < 5 or method == "pca":
+    if n < MIN_NEIGHBOUR_LAYOUT or method == "pca":
         xy = np.zeros((n, 2), dtype=np.float64)
         xy[:, : min(2, points.shape[1])] = points[:, :2]
         return xy
@@ -301,7 +304,7 @@ def rebuild_layout(
     levels, cells, deepest = assign_tiles(xy, rowids, tile_points)
     built = store_map.MapState(
         model=model or "",
-        method=method,
+        method=method if sampled >= MIN_NEIGHBOUR_LAYOUT else "pca",
         papers=len(rowids),
         sample=sampled,
         deepest=deepest,
