@@ -373,3 +373,22 @@ def test_a_topic_says_how_many_of_its_papers_have_no_month(db, tmp_path):
     shown = run_cli("topics", "show", str(top.id), "--db", str(path))
     assert shown.returncode == 0, shown.stderr
     assert f"; no month {undated}\n" in shown.stdout
+
+
+def test_labels_keep_words_with_accents_and_other_scripts_whole():
+    """Words were [a-z] runs: "Schrödinger equation" gave the pair "schr dinger" and
+    "Poincaré" gave "poincar", and they reached labels; a Cyrillic word gave nothing."""
+    physics = [
+        "Solving the time-dependent Schrödinger equation on a lattice.",
+        "Numerical Schrödinger equation solvers for bound states.",
+        "A Poincaré inequality for the Schrödinger equation.",
+    ]
+    other = ["Diffusion models for image synthesis.", "Image synthesis with diffusion models."]
+    ranked, _ = topics_rank.topic_labels.class_tfidf(
+        [sum((terms(t) for t in texts), start=terms("")) for texts in (physics, other)]
+    )
+    text = label(ranked)
+    assert text.split(" · ")[0] == "schrödinger equation", text
+    words = {w for t, _ in ranked for w in t.split()}
+    assert not words & {"schr", "dinger", "poincar"}, words
+    assert terms("Корпус казахского языка")["казахского языка"] == 1
