@@ -4,6 +4,7 @@ another host (every request is routed and any host but 127.0.0.1 fails the test)
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from urllib.parse import urlsplit
@@ -236,3 +237,52 @@ def test_topic_counts_stay_whole_and_sub_topics_sit_under_their_topic(browser, t
         context.close()
     assert any(len(text) >= 2 for text, _ in counts), counts
     assert [c for c in counts if c[1] != 1] == []
+
+
+#: Each drawn label's box in page pixels, measured here: the text's width in the labels'
+#: font, plus the background's padding.
+LABEL_BOXES = """() => {
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = "13px system-ui, sans-serif";
+    return window.paperscopeMap.labels().map(t => {
+        const w = ctx.measureText(t.label).width + 6, h = 15;
+        return [t.x - w / 2, t.y - h / 2, t.x + w / 2, t.y + h / 2];
+    });
+}"""
+
+
+def _overlaps(boxes):
+    return [
+        (a, b)
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    ]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_topic_labels_on_the_map_do_not_overlap_and_zooming_in_shows_more(
+    browser, topics_url, width
+):
+    """Every top topic's label was drawn at its place whatever the zoom: at the whole map
+    they lay on top of each other, unreadable (at 390 px most of them)."""
+    context = new_context(browser, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{topics_url}/map")
+        expect(page.locator("#map")).to_have_attribute(
+            "data-labels", re.compile(r"[1-9]"), timeout=60_000
+        )
+        topics = page.evaluate("fetch('/api/v1/map/labels').then(r => r.json())")["topics"]
+        whole = page.evaluate(LABEL_BOXES)
+        assert 1 <= len(whole) < len(topics)
+        assert _overlaps(whole) == []
+        page.locator("#map canvas").focus()
+        for _ in range(3):
+            page.keyboard.press("+")
+            page.wait_for_timeout(500)
+        closer = page.evaluate(LABEL_BOXES)
+        assert len(closer) > len(whole)
+        assert _overlaps(closer) == []
+    finally:
+        context.close()

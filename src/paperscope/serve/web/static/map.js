@@ -31,6 +31,12 @@
   var loaded = new Map(); // id -> point
   var points = [];
   var labels = [];
+  var shownLabels = []; // the labels drawn at the current zoom: none overlaps another
+  var labelZoom = null;
+  var LABEL_FONT = "system-ui, sans-serif";
+  var LABEL_SIZE = 13;
+  var measure = document.createElement("canvas").getContext("2d");
+  if (measure) measure.font = LABEL_SIZE + "px " + LABEL_FONT;
   var highlighted = { search: [], library: [], today: [] };
   var pending = null;
   var lastKey = "";
@@ -85,18 +91,56 @@
       }),
       new deck.TextLayer({
         id: "topics",
-        data: labels,
+        data: shownLabels,
         getPosition: function (t) { return [t.x * SIZE, t.y * SIZE]; },
         getText: function (t) { return t.label; },
         characterSet: "auto",
-        getSize: 13,
+        getSize: LABEL_SIZE,
         getColor: [20, 20, 40],
         background: true,
         getBackgroundColor: [255, 255, 255, 210],
         backgroundPadding: [3, 1],
-        fontFamily: "system-ui, sans-serif"
+        fontFamily: LABEL_FONT
       })
     ];
+  }
+
+  // Labels, largest topic first, each drawn only where it overlaps no label already placed
+  // (boxes in screen pixels, as the TextLayer draws them: centred, padded). Overlap depends
+  // on the zoom alone, so the choice is made again when the zoom changes.
+  function labelBox(vp, t) {
+    var xy = vp.project([t.x * SIZE, t.y * SIZE]);
+    var w = (measure ? measure.measureText(t.label).width : t.label.length * 7) + 8;
+    var h = LABEL_SIZE + 6;
+    return [xy[0] - w / 2, xy[1] - h / 2, xy[0] + w / 2, xy[1] + h / 2];
+  }
+
+  function placeLabels(vp) {
+    var placed = [];
+    var boxes = [];
+    labels.slice().sort(function (a, b) { return b.size - a.size; }).forEach(function (t) {
+      var box = labelBox(vp, t);
+      var free = boxes.every(function (o) {
+        return box[2] <= o[0] || box[0] >= o[2] || box[3] <= o[1] || box[1] >= o[3];
+      });
+      if (free) {
+        placed.push(t);
+        boxes.push(box);
+      }
+    });
+    return placed;
+  }
+
+  function updateLabels() {
+    if (!view) return; // a first frame drawn while the Deck is being made
+    var viewports = view.getViewports();
+    if (!viewports.length || !labels.length) return;
+    var z = Math.round(viewports[0].zoom * 16) / 16;
+    if (z === labelZoom) return;
+    labelZoom = z;
+    shownLabels = placeLabels(viewports[0]);
+    el.dataset.labels = String(shownLabels.length);
+    redraw();
   }
 
   function redraw() {
@@ -125,7 +169,10 @@
       return info.object && info.object.id ? { text: info.object.id } : null;
     },
     onViewStateChange: function () { schedule(); },
-    onAfterRender: function () { el.dataset.drawn = String(points.length); },
+    onAfterRender: function () {
+      el.dataset.drawn = String(points.length);
+      updateLabels();
+    },
     onClick: function (info) {
       if (info && info.object && info.object.id) {
         window.location.assign("/paper/" + encodeURIComponent(info.object.id));
@@ -269,12 +316,23 @@
   getJSON("/api/v1/map/labels")
     .then(function (data) {
       labels = data.topics || [];
-      redraw();
+      labelZoom = null;
+      updateLabels();
     })
     .catch(function () { /* a map without labels still works */ });
 
-  // for tests and scripts: where a paper's point is on the page, in CSS pixels
+  // for tests and scripts: where a paper's point is on the page, in CSS pixels; the topic
+  // labels drawn, with their page position
   window.paperscopeMap = {
+    labels: function () {
+      var viewports = view.getViewports();
+      if (!viewports.length) return [];
+      var rect = el.getBoundingClientRect();
+      return shownLabels.map(function (t) {
+        var xy = viewports[0].project([t.x * SIZE, t.y * SIZE]);
+        return { id: t.id, label: t.label, x: rect.left + xy[0], y: rect.top + xy[1] };
+      });
+    },
     screenPosition: function (id) {
       var p = loaded.get(id);
       if (!p) {
