@@ -286,3 +286,42 @@ def test_topic_labels_on_the_map_do_not_overlap_and_zooming_in_shows_more(
         assert _overlaps(closer) == []
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def doi_map_url(tmp_path_factory):
+    """Semantic Scholar's samples: papers named by DOIs, long ids, on a map."""
+    from conftest import FORMATS
+    from webtools import build_store
+
+    folder = FORMATS / "semantic-scholar"
+    db = build_store(
+        tmp_path_factory.mktemp("doi-map") / "papers.db",
+        [
+            folder / "cassette-paper-search-turing-100-full-fields-2023-12.yaml",
+            folder / "cassette-recommendations-forpaper-100-2023-12.yaml",
+        ],
+    )
+    with SQLiteStore(db) as store:
+        rebuild_layout(store, method="pca")
+    with live_server(db) as url:
+        yield url
+
+
+def test_a_search_of_a_hundred_dois_is_highlighted(watched, doi_map_url):
+    """The page sent a search's 100 ids in one /api/v1/map/points request, which takes 1,900
+    characters: 100 DOIs are longer, so the map said "Search failed: HTTP 422" and marked
+    nothing, while the list below showed the 100 papers."""
+    page = watched
+    search = page.request.get(f"{doi_map_url}/api/v1/search?limit=100&q=turing").json()
+    ids = [r["id"] for r in search["results"]]
+    assert len(ids) == 100 and len(",".join(ids)) > 1_900
+    page.goto(f"{doi_map_url}/map")
+    expect(page.locator("#map")).not_to_have_attribute("data-drawn", "0", timeout=60_000)
+    page.get_by_label("Highlight a search").fill("turing")
+    page.keyboard.press("Enter")
+    expect(page.locator("#map-status")).to_have_text(
+        "100 of 100 results for turing on the map", timeout=60_000
+    )
+    assert page.locator("#map").get_attribute("data-highlighted") == "100"
+    assert page.locator("#map-hits li").count() == 100

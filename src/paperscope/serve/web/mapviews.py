@@ -181,7 +181,7 @@ async def map_labels(request: Request) -> dict:
     summary="The map points of chosen papers: by id, the reader's library or today's feed",
     description=(
         "`ids`: comma-separated paper ids (arXiv ids, DOIs or paper ids, at most 100, "
-        "1,900 characters: a search page's worth); "
+        "1,900 characters; a search page of long DOIs needs two requests); "
         "`set=library` (the signed-in reader's saved papers) or `set=today` (the newest day's "
         "feed). Papers without a point are left out."
     ),

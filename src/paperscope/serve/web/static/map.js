@@ -209,9 +209,36 @@
   function getJSON(url) {
     return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (r) {
-        if (!r.ok) throw new Error("HTTP " + r.status);
-        return r.json();
+        if (r.ok) return r.json();
+        // the API's error says what was wrong: show it rather than the bare status
+        return r.json().then(function (body) {
+          var e = body && body.error;
+          throw new Error(e && e.message ? e.message : "HTTP " + r.status);
+        }, function () { throw new Error("HTTP " + r.status); });
       });
+  }
+
+  // /api/v1/map/points takes at most 100 ids and 1,900 characters a request: a page of 100
+  // results named by DOIs is longer, so the ids go in as many requests as they need
+  var IDS_PER_REQUEST = 100;
+  var CHARS_PER_REQUEST = 1800;
+
+  function pointUrls(ids) {
+    var urls = [];
+    var part = [];
+    var length = 0;
+    ids.forEach(function (id) {
+      if (part.length && (part.length >= IDS_PER_REQUEST ||
+                          length + id.length + 1 > CHARS_PER_REQUEST)) {
+        urls.push("/api/v1/map/points?ids=" + encodeURIComponent(part.join(",")));
+        part = [];
+        length = 0;
+      }
+      part.push(id);
+      length += id.length + 1;
+    });
+    if (part.length) urls.push("/api/v1/map/points?ids=" + encodeURIComponent(part.join(",")));
+    return urls;
   }
 
   function columns(data) {
@@ -258,9 +285,9 @@
     });
   }
 
-  function showSet(name, url) {
-    return getJSON(url).then(function (data) {
-      highlighted[name] = columns(data);
+  function showSet(name, urls) {
+    return Promise.all(urls.map(getJSON)).then(function (parts) {
+      highlighted[name] = [].concat.apply([], parts.map(columns));
       redraw();
       return highlighted[name].length;
     });
@@ -289,8 +316,7 @@
             say("No papers match " + q);
             return null;
           }
-          return showSet("search", "/api/v1/map/points?ids=" +
-                         encodeURIComponent(ids.join(","))).then(function (n) {
+          return showSet("search", pointUrls(ids)).then(function (n) {
             say(n + " of " + results.length + " results for " + q + " on the map");
           });
         })
@@ -307,7 +333,7 @@
         redraw();
         return;
       }
-      showSet(pair[0], "/api/v1/map/points?set=" + pair[0])
+      showSet(pair[0], ["/api/v1/map/points?set=" + pair[0]])
         .then(function (n) { say(n + " papers of " + SETS[pair[0]].label + " on the map"); })
         .catch(function (err) { say("Could not load " + SETS[pair[0]].label + ": " + err.message); });
     });
