@@ -392,3 +392,27 @@ def test_labels_keep_words_with_accents_and_other_scripts_whole():
     words = {w for t, _ in ranked for w in t.split()}
     assert not words & {"schr", "dinger", "poincar"}, words
     assert terms("Корпус казахского языка")["казахского языка"] == 1
+
+
+def test_a_topic_asked_for_before_any_is_built_says_to_build_them(pristine_store, tmp_path):
+    """Before `topics rebuild`, `topics show 1` and /topic/1 answered "no topic 1" with the
+    hint that `paperscope topics` (or /topics) lists them, a list that was empty."""
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    from test_cli import run_cli
+    from webtools import live_server
+
+    path = copy_store(pristine_store, tmp_path / "papers.db")
+    shown = run_cli("topics", "show", "1", "--db", str(path))
+    assert shown.returncode == 1 and "Traceback" not in shown.stderr
+    assert "no topics yet" in shown.stderr
+    assert f"paperscope topics rebuild --db {path}" in shown.stderr
+    with live_server(path) as url:
+        with pytest.raises(HTTPError) as api:
+            urlopen(f"{url}/api/v1/topics/1")
+        with pytest.raises(HTTPError) as page:
+            urlopen(f"{url}/topic/1")
+    assert api.value.code == page.value.code == 404
+    assert "topics rebuild" in json.loads(api.value.read())["error"]["hint"]
+    assert "topics rebuild" in page.value.read().decode()

@@ -121,6 +121,12 @@ def topics_show(
         )
     with open_existing_store(db) as store:
         found = topics_rank.detail(store, topic_id)
+        built = bool(topic_store.aspects(store))
+    if found is None and not built:
+        raise InputError(
+            f"no topic {topic_id}: no topics yet",
+            hint=f"{command('topics rebuild', db)} clusters the embedded papers",
+        )
     if found is None:
         raise InputError(f"no topic {topic_id}", hint=f"{command('topics', db)} lists them")
     data = detail_json(found)
