@@ -325,3 +325,23 @@ def test_a_search_of_a_hundred_dois_is_highlighted(watched, doi_map_url):
     )
     assert page.locator("#map").get_attribute("data-highlighted") == "100"
     assert page.locator("#map-hits li").count() == 100
+
+
+def test_one_paper_of_todays_feed_is_counted_in_the_singular(watched, tmp_path):
+    """A newest day of one paper: the map said "1 papers of today's feed on the map"."""
+    from conftest import FORMATS
+    from webtools import build_store
+
+    three = FORMATS / "semantic-scholar" / "cassette-paper-batch-3-full-fields-2023-12.yaml"
+    db = build_store(tmp_path / "papers.db", [three])
+    with SQLiteStore(db) as store:
+        rebuild_layout(store, method="pca")
+    page = watched
+    with live_server(db) as url:
+        assert len(page.request.get(f"{url}/api/v1/map/points?set=today").json()["ids"]) == 1
+        page.goto(f"{url}/map")
+        expect(page.locator("#map")).not_to_have_attribute("data-drawn", "0", timeout=60_000)
+        page.get_by_label("today's feed").check()
+        expect(page.locator("#map-status")).to_have_text(
+            "1 paper of today's feed on the map", timeout=60_000
+        )

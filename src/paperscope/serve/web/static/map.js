@@ -317,7 +317,8 @@
             return null;
           }
           return showSet("search", pointUrls(ids)).then(function (n) {
-            say(n + " of " + results.length + " results for " + q + " on the map");
+            say(n + " of " + results.length + (results.length === 1 ? " result" : " results") +
+                " for " + q + " on the map");
           });
         })
         .catch(function (err) { say("Search failed: " + err.message); });
@@ -334,7 +335,9 @@
         return;
       }
       showSet(pair[0], ["/api/v1/map/points?set=" + pair[0]])
-        .then(function (n) { say(n + " papers of " + SETS[pair[0]].label + " on the map"); })
+        .then(function (n) {
+          say(n + (n === 1 ? " paper of " : " papers of ") + SETS[pair[0]].label + " on the map");
+        })
         .catch(function (err) { say("Could not load " + SETS[pair[0]].label + ": " + err.message); });
     });
   });
