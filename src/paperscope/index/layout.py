@@ -365,6 +365,12 @@ def place_papers(
         return 0
     if index is not None and index.dim == queries.shape[1] and len(index):
         xy = _place_by_graph(store, index, ids, queries, k)
+        # a paper whose nearest are all new (a batch of a field the map did not hold) has no
+        # placed neighbour among them: it joins by the map's coarsest points instead
+        lost = [i for i, p in enumerate(xy) if p is None]
+        if lost:
+            for i, p in zip(lost, _place_by_landmarks(store, model, queries[lost], k), strict=True):
+                xy[i] = p
     else:
         xy = _place_by_landmarks(store, model, queries, k)
     placed = [(r, float(p[0]), float(p[1])) for r, p in zip(ids, xy, strict=True) if p is not None]
