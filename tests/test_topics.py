@@ -416,3 +416,14 @@ def test_a_topic_asked_for_before_any_is_built_says_to_build_them(pristine_store
     assert api.value.code == page.value.code == 404
     assert "topics rebuild" in json.loads(api.value.read())["error"]["hint"]
     assert "topics rebuild" in page.value.read().decode()
+
+
+def test_the_build_line_gives_no_distance_ratio_before_any_paper_is_assigned(db):
+    """Right after a rebuild, `paperscope topics` ended with "distance ratio 0.00": no paper
+    had been assigned, so there was no ratio, and 0.00 reads as "new papers sit closer"."""
+    from test_cli import run_cli
+
+    listed = run_cli("topics", "--db", str(db))
+    assert listed.returncode == 0, listed.stderr
+    line = listed.stderr.strip().splitlines()[-1]
+    assert re.match(r"built \S+ on \d+ papers; 0 assigned since \(0%\)$", line), line

@@ -81,9 +81,12 @@ def topics_list(
     if drift:
         note = (
             f"built {drift['built_at']} on {drift['papers_at_build']} papers; "
-            f"{drift['assigned_since']} assigned since ({drift['share_new']:.0%}), "
-            f"distance ratio {drift['distance_ratio']:.2f}"
+            f"{drift['assigned_since']} assigned since ({drift['share_new']:.0%})"
         )
+        if drift["assigned_since"]:
+            # how far the new papers sit from their centroids, against the build's papers
+            # (with none assigned there is no ratio: 0.00 read as "much closer")
+            note += f", distance ratio {drift['distance_ratio']:.2f}"
         if drift["rebuild_advised"]:
             note += f"; a rebuild is advised: {command('topics rebuild', db)}"
         console(stderr=True).print(note, highlight=False)
