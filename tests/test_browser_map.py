@@ -345,3 +345,54 @@ def test_one_paper_of_todays_feed_is_counted_in_the_singular(watched, tmp_path):
         expect(page.locator("#map-status")).to_have_text(
             "1 paper of today's feed on the map", timeout=60_000
         )
+
+
+def _angle(a, b):
+    import math
+
+    return math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+
+
+def _turn(first: float, second: float) -> float:
+    """The angle between two directions, in degrees (0-180)."""
+    return abs((first - second + 180) % 360 - 180)
+
+
+def test_a_page_open_across_a_map_rebuild_moves_to_the_new_layout(
+    watched, pristine_store, tmp_path
+):
+    """The page fetched the labels once and kept the points it had loaded: after `map
+    rebuild` ran under it, the topic labels stayed where the old layout had its clusters."""
+    from typer.testing import CliRunner
+
+    from paperscope.serve.cli import app
+
+    db = copy_store(pristine_store, tmp_path / "papers.db")
+    done = CliRunner().invoke(app, ["topics", "rebuild", "--db", str(db), "--aspect", "topic"])
+    assert done.exit_code == 0, done.output
+    page = watched
+    with live_server(db) as url:
+        old = page.request.get(f"{url}/api/v1/map/labels").json()["topics"]
+        page.goto(f"{url}/map")
+        expect(page.locator("#map")).to_have_attribute(
+            "data-labels", re.compile(r"[1-9]"), timeout=60_000
+        )
+        with SQLiteStore(db) as store:
+            rebuild_layout(store, method="pca")
+        new = {t["id"]: t for t in page.request.get(f"{url}/api/v1/map/labels").json()["topics"]}
+        page.locator("#map canvas").focus()
+        page.keyboard.press("+")  # a new view: the page asks for its points again
+        page.wait_for_timeout(2_000)
+        shown = page.evaluate("window.paperscopeMap.labels()")
+    assert len(shown) >= 2
+    a, b = shown[0], shown[1]
+    before = {t["id"]: t for t in old}
+
+    def direction(labels):
+        first, second = labels[a["id"]], labels[b["id"]]
+        return _angle((first["x"], first["y"]), (second["x"], second["y"]))
+
+    # the rebuild turned the line between the two largest topics' labels
+    assert _turn(direction(before), direction(new)) > 15
+    drawn = _angle((a["x"], a["y"]), (b["x"], b["y"]))
+    assert _turn(drawn, direction(new)) < 2, (drawn, direction(new), direction(before))

@@ -130,6 +130,8 @@ async def map_points(
     points = store_map.points_in_cells(store, cells_for(box, level), box)
     return {
         "built": True,
+        # which build the points are of: a page open across a rebuild starts again from it
+        "built_at": built.built_at,
         "zoom": zoom,
         "complete": zoom >= built.deepest,
         "tile_points": built.tile_points,

@@ -39,6 +39,8 @@
   if (measure) measure.font = LABEL_SIZE + "px " + LABEL_FONT;
   var highlighted = { search: [], library: [], today: [] };
   var pending = null;
+  var builtAt = null; // the build the loaded points are of
+  var highlightUrls = {}; // set name -> the requests that made it, asked again after a rebuild
   var lastKey = "";
   var requestNo = 0;
 
@@ -134,7 +136,7 @@
   function updateLabels() {
     if (!view) return; // a first frame drawn while the Deck is being made
     var viewports = view.getViewports();
-    if (!viewports.length || !labels.length) return;
+    if (!viewports.length) return;
     var z = Math.round(viewports[0].zoom * 16) / 16;
     if (z === labelZoom) return;
     labelZoom = z;
@@ -262,6 +264,17 @@
       .then(function (data) {
         if (mine !== requestNo) return;
         var fresh = columns(data);
+        var rebuilt = builtAt !== null && data.built_at && data.built_at !== builtAt;
+        builtAt = data.built_at || builtAt;
+        if (rebuilt) {
+          // `map rebuild` ran while the page was open: the points loaded so far, the labels
+          // and the highlights are of the old layout
+          loaded = new Map();
+          loadLabels();
+          Object.keys(highlightUrls).forEach(function (name) {
+            if (highlighted[name].length) showSet(name, highlightUrls[name]);
+          });
+        }
         if (loaded.size + fresh.length > MAX_LOADED) loaded = new Map();
         fresh.forEach(function (p) { loaded.set(p.id, p); });
         points = Array.from(loaded.values());
@@ -286,6 +299,7 @@
   }
 
   function showSet(name, urls) {
+    highlightUrls[name] = urls;
     return Promise.all(urls.map(getJSON)).then(function (parts) {
       highlighted[name] = [].concat.apply([], parts.map(columns));
       redraw();
@@ -342,13 +356,16 @@
     });
   });
 
-  getJSON("/api/v1/map/labels")
-    .then(function (data) {
-      labels = data.topics || [];
-      labelZoom = null;
-      updateLabels();
-    })
-    .catch(function () { /* a map without labels still works */ });
+  function loadLabels() {
+    getJSON("/api/v1/map/labels")
+      .then(function (data) {
+        labels = data.topics || [];
+        labelZoom = null;
+        updateLabels();
+      })
+      .catch(function () { /* a map without labels still works */ });
+  }
+  loadLabels();
 
   // for tests and scripts: where a paper's point is on the page, in CSS pixels; the topic
   // labels drawn, with their page position
