@@ -4,6 +4,7 @@ another host (every request is routed and any host but 127.0.0.1 fails the test)
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from urllib.parse import urlsplit
@@ -152,3 +153,246 @@ def test_map_without_javascript_links_the_topics(browser, base_url):
         )
     finally:
         context.close()
+
+
+def test_the_map_is_reached_and_moved_with_the_keyboard_and_shows_its_focus(watched, base_url):
+    """deck.gl's canvas takes focus (tabindex 0) and keys, but sets `outline: none` on
+    itself: a keyboard user saw no sign of where focus was, and the canvas had no name."""
+    page = watched
+    page.goto(f"{base_url}/map")
+    expect(page.locator("#map")).not_to_have_attribute("data-drawn", "0", timeout=60_000)
+    page.locator("#map-today").focus()
+    page.keyboard.press("Tab")
+    canvas = page.get_by_role("application", name="Map of")
+    expect(canvas).to_be_focused()
+    assert "arrow keys" in page.locator("#" + canvas.get_attribute("aria-describedby")).inner_text()
+    frame = page.evaluate(
+        "() => { const s = getComputedStyle(document.getElementById('map'));"
+        " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }"
+    )
+    assert frame[0] != "none" and frame[1] >= 2, frame
+    ident = page.evaluate("fetch('/api/v1/map').then(r => r.json()).then(d => d.ids[0])")
+
+    def where():
+        return page.evaluate("id => window.paperscopeMap.screenPosition(id)", ident)
+
+    start = where()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(600)  # deck.gl animates the pan
+    moved = where()
+    assert moved[0] != pytest.approx(start[0], abs=5)
+    page.keyboard.press("+")
+    page.wait_for_timeout(600)
+    zoomed = where()
+    assert zoomed != pytest.approx(moved, abs=5)
+
+
+LONG_LABEL = "electronic health records · intensive care units · mortality prediction"
+#: A count whose digits sit on more than one line (the range of its text has several boxes).
+SPLIT_COUNTS = """() => Array.from(document.querySelectorAll(
+        '.plain li > span.muted:last-child, .facets li > span.muted:last-child'))
+    .map(s => { const r = document.createRange(); r.selectNodeContents(s);
+                return [s.textContent.trim(), r.getClientRects().length]; })"""
+
+
+@pytest.fixture(scope="module")
+def topics_url(pristine_store, tmp_path_factory):
+    """The sample store with topics, every label as long as a real three-pair one."""
+    from typer.testing import CliRunner
+
+    from paperscope.serve.cli import app
+
+    db = copy_store(pristine_store, tmp_path_factory.mktemp("topic-pages") / "papers.db")
+    done = CliRunner().invoke(app, ["topics", "rebuild", "--db", str(db), "--aspect", "topic"])
+    assert done.exit_code == 0, done.output
+    with SQLiteStore(db) as store:
+        store.conn.execute("UPDATE topics SET label = ?", (LONG_LABEL,))
+        store.conn.commit()
+    with live_server(db) as url:
+        yield url
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_topic_counts_stay_whole_and_sub_topics_sit_under_their_topic(browser, topics_url, width):
+    """Beside a long label, a count in a flex row shrank to one digit a line ("4" over "1"
+    for 41) on topic pages and in the search's topic facet; on /topics each top topic's size
+    and sub-topics stood in columns beside it instead of under it."""
+    context = new_context(browser, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{topics_url}/topics")
+        first = page.locator(".topic-list > li").first
+        title = first.locator(":scope > a").bounding_box()
+        subs = first.locator(".subtopics").bounding_box()
+        assert subs["y"] >= title["y"] + title["height"] - 1, (title, subs)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        counts = page.evaluate(SPLIT_COUNTS)
+        top = page.locator(".topic-list > li > a").first.get_attribute("href")
+        page.goto(topics_url + top)
+        counts += page.evaluate(SPLIT_COUNTS)
+        page.goto(f"{topics_url}/search?q={QUERY}&facets=true")
+        expect(page.get_by_role("heading", name="Topics")).to_be_visible()
+        counts += page.evaluate(SPLIT_COUNTS)
+    finally:
+        context.close()
+    assert any(len(text) >= 2 for text, _ in counts), counts
+    assert [c for c in counts if c[1] != 1] == []
+
+
+#: Each drawn label's box in page pixels, measured here: the text's width in the labels'
+#: font, plus the background's padding.
+LABEL_BOXES = """() => {
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = "13px system-ui, sans-serif";
+    return window.paperscopeMap.labels().map(t => {
+        const w = ctx.measureText(t.label).width + 6, h = 15;
+        return [t.x - w / 2, t.y - h / 2, t.x + w / 2, t.y + h / 2];
+    });
+}"""
+
+
+def _overlaps(boxes):
+    return [
+        (a, b)
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    ]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_topic_labels_on_the_map_do_not_overlap_and_zooming_in_shows_more(
+    browser, topics_url, width
+):
+    """Every top topic's label was drawn at its place whatever the zoom: at the whole map
+    they lay on top of each other, unreadable (at 390 px most of them)."""
+    context = new_context(browser, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{topics_url}/map")
+        expect(page.locator("#map")).to_have_attribute(
+            "data-labels", re.compile(r"[1-9]"), timeout=60_000
+        )
+        topics = page.evaluate("fetch('/api/v1/map/labels').then(r => r.json())")["topics"]
+        whole = page.evaluate(LABEL_BOXES)
+        assert 1 <= len(whole) < len(topics)
+        assert _overlaps(whole) == []
+        page.locator("#map canvas").focus()
+        for _ in range(3):
+            page.keyboard.press("+")
+            page.wait_for_timeout(500)
+        closer = page.evaluate(LABEL_BOXES)
+        assert len(closer) > len(whole)
+        assert _overlaps(closer) == []
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def doi_map_url(tmp_path_factory):
+    """Semantic Scholar's samples: papers named by DOIs, long ids, on a map."""
+    from conftest import FORMATS
+    from webtools import build_store
+
+    folder = FORMATS / "semantic-scholar"
+    db = build_store(
+        tmp_path_factory.mktemp("doi-map") / "papers.db",
+        [
+            folder / "cassette-paper-search-turing-100-full-fields-2023-12.yaml",
+            folder / "cassette-recommendations-forpaper-100-2023-12.yaml",
+        ],
+    )
+    with SQLiteStore(db) as store:
+        rebuild_layout(store, method="pca")
+    with live_server(db) as url:
+        yield url
+
+
+def test_a_search_of_a_hundred_dois_is_highlighted(watched, doi_map_url):
+    """The page sent a search's 100 ids in one /api/v1/map/points request, which takes 1,900
+    characters: 100 DOIs are longer, so the map said "Search failed: HTTP 422" and marked
+    nothing, while the list below showed the 100 papers."""
+    page = watched
+    search = page.request.get(f"{doi_map_url}/api/v1/search?limit=100&q=turing").json()
+    ids = [r["id"] for r in search["results"]]
+    assert len(ids) == 100 and len(",".join(ids)) > 1_900
+    page.goto(f"{doi_map_url}/map")
+    expect(page.locator("#map")).not_to_have_attribute("data-drawn", "0", timeout=60_000)
+    page.get_by_label("Highlight a search").fill("turing")
+    page.keyboard.press("Enter")
+    expect(page.locator("#map-status")).to_have_text(
+        "100 of 100 results for turing on the map", timeout=60_000
+    )
+    assert page.locator("#map").get_attribute("data-highlighted") == "100"
+    assert page.locator("#map-hits li").count() == 100
+
+
+def test_one_paper_of_todays_feed_is_counted_in_the_singular(watched, tmp_path):
+    """A newest day of one paper: the map said "1 papers of today's feed on the map"."""
+    from conftest import FORMATS
+    from webtools import build_store
+
+    three = FORMATS / "semantic-scholar" / "cassette-paper-batch-3-full-fields-2023-12.yaml"
+    db = build_store(tmp_path / "papers.db", [three])
+    with SQLiteStore(db) as store:
+        rebuild_layout(store, method="pca")
+    page = watched
+    with live_server(db) as url:
+        assert len(page.request.get(f"{url}/api/v1/map/points?set=today").json()["ids"]) == 1
+        page.goto(f"{url}/map")
+        expect(page.locator("#map")).not_to_have_attribute("data-drawn", "0", timeout=60_000)
+        page.get_by_label("today's feed").check()
+        expect(page.locator("#map-status")).to_have_text(
+            "1 paper of today's feed on the map", timeout=60_000
+        )
+
+
+def _angle(a, b):
+    import math
+
+    return math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+
+
+def _turn(first: float, second: float) -> float:
+    """The angle between two directions, in degrees (0-180)."""
+    return abs((first - second + 180) % 360 - 180)
+
+
+def test_a_page_open_across_a_map_rebuild_moves_to_the_new_layout(
+    watched, pristine_store, tmp_path
+):
+    """The page fetched the labels once and kept the points it had loaded: after `map
+    rebuild` ran under it, the topic labels stayed where the old layout had its clusters."""
+    from typer.testing import CliRunner
+
+    from paperscope.serve.cli import app
+
+    db = copy_store(pristine_store, tmp_path / "papers.db")
+    done = CliRunner().invoke(app, ["topics", "rebuild", "--db", str(db), "--aspect", "topic"])
+    assert done.exit_code == 0, done.output
+    page = watched
+    with live_server(db) as url:
+        old = page.request.get(f"{url}/api/v1/map/labels").json()["topics"]
+        page.goto(f"{url}/map")
+        expect(page.locator("#map")).to_have_attribute(
+            "data-labels", re.compile(r"[1-9]"), timeout=60_000
+        )
+        with SQLiteStore(db) as store:
+            rebuild_layout(store, method="pca")
+        new = {t["id"]: t for t in page.request.get(f"{url}/api/v1/map/labels").json()["topics"]}
+        page.locator("#map canvas").focus()
+        page.keyboard.press("+")  # a new view: the page asks for its points again
+        page.wait_for_timeout(2_000)
+        shown = page.evaluate("window.paperscopeMap.labels()")
+    assert len(shown) >= 2
+    a, b = shown[0], shown[1]
+    before = {t["id"]: t for t in old}
+
+    def direction(labels):
+        first, second = labels[a["id"]], labels[b["id"]]
+        return _angle((first["x"], first["y"]), (second["x"], second["y"]))
+
+    # the rebuild turned the line between the two largest topics' labels
+    assert _turn(direction(before), direction(new)) > 15
+    drawn = _angle((a["x"], a["y"]), (b["x"], b["y"]))
+    assert _turn(drawn, direction(new)) < 2, (drawn, direction(new), direction(before))

@@ -277,3 +277,77 @@ def test_a_umap_layout_prints_no_warning():
         warnings.simplefilter("error", UserWarning)
         xy = embed_2d(points, "umap", seed=3)
     assert xy.shape == (60, 2)
+
+
+def test_map_rebuild_before_any_paper_is_embedded_says_to_embed(tmp_path):
+    """`map rebuild` on a store without vectors saved an empty map of no model, which the
+    papers embedded later never joined (placement goes by the map's model): `map status`
+    then said "0 embedded papers without a point" and /map showed 0 papers."""
+    from conftest import PAGES
+    from paperscope.ingest.pipeline import import_file
+    from test_cli import run_cli
+
+    db = tmp_path / "papers.db"
+    with SQLiteStore(db) as store:
+        import_file(store, PAGES / "author-profile-lin.txt")
+    done = run_cli("map", "rebuild", "--db", str(db), "--method", "pca")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "no paper has a vector yet" in done.stderr
+    assert f"paperscope embed --db {db}" in done.stderr
+    status = run_cli("map", "status", "--db", str(db), "--json")
+    assert orjson.loads(status.stdout)["built"] is None
+
+
+def test_a_bad_bbox_hint_gives_the_range_the_api_takes(map_db):
+    """The 400's hint said "within 0-1" while boxes from -1 to 2 are taken (and clipped):
+    `-0.5,0,1,1` answered 200, `-1.5,0,1,1` was told to stay within 0-1."""
+    import json
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    from webtools import live_server
+
+    with live_server(map_db) as url:
+        past_the_edge = json.loads(urlopen(f"{url}/api/v1/map?bbox=-0.5,-1,2,1.5&zoom=0").read())
+        assert past_the_edge["built"] is True and past_the_edge["ids"]
+        for bad in ("-1.5,0,1,1", "0,0,1"):
+            with pytest.raises(HTTPError) as refused:
+                urlopen(f"{url}/api/v1/map?bbox={bad}&zoom=0")
+            assert refused.value.code == 400
+            hint = json.loads(refused.value.read())["error"]["hint"]
+            assert "-1 to 2" in hint and "0-1" not in hint.replace("(the map is 0-1)", "")
+
+
+def test_a_store_of_three_papers_says_its_map_was_laid_out_by_pca(tmp_path):
+    """Below 5 papers t-SNE and UMAP are not run (PCA places the points), yet `map rebuild`
+    said "3 by tsne" and `map status` "laid out by tsne"."""
+    from conftest import FORMATS
+    from test_cli import run_cli
+
+    db = str(tmp_path / "papers.db")
+    three = FORMATS / "semantic-scholar" / "cassette-paper-batch-3-full-fields-2023-12.yaml"
+    assert run_cli("import", str(three), "--db", db).returncode == 0
+    done = run_cli("map", "rebuild", "--db", db, "-q")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("laid out 3 papers (3 by pca,"), done.stdout
+    status = orjson.loads(run_cli("map", "status", "--db", db, "--json").stdout)
+    assert (status["built"]["method"], status["points"]) == ("pca", 3)
+
+
+def test_a_batch_of_a_new_field_is_placed_at_import(map_db, tmp_path):
+    """Placement through the vector index takes each new paper's 22 nearest papers and keeps
+    those already on the map: a batch about a field the map did not hold has only its own,
+    still unplaced, papers there, so `import` left most of it off the map (`map status`:
+    "N embedded papers without a point"), though docs/map.md says new papers join it."""
+    from conftest import FORMATS
+    from test_cli import run_cli
+
+    db = copy_store(map_db, tmp_path / "papers.db")
+    turing = (
+        FORMATS / "semantic-scholar" / "cassette-paper-search-turing-100-full-fields-2023-12.yaml"
+    )
+    done = run_cli("import", str(turing), "--db", str(db), "--json")
+    assert done.returncode == 0, done.stderr
+    status = orjson.loads(run_cli("map", "status", "--db", str(db), "--json").stdout)
+    assert status["placed_since"] >= 90
+    assert status["unplaced"] == 0

@@ -346,3 +346,84 @@ def test_topic_facet_counts_match_the_rows_and_follow_a_write_elsewhere(db, tmp_
         assert after == by_rows()
         assert after[str(tops[0].id)] == before[str(tops[0].id)] - 1
         assert after[str(tops[1].id)] == before[str(tops[1].id)] + 1
+
+
+def test_a_topic_says_how_many_of_its_papers_have_no_month(db, tmp_path):
+    """The topic page said "N papers" over bars per month that added up to far fewer (papers
+    without a date, or with a year alone, are in no month), with nothing to say why."""
+    from urllib.request import urlopen
+
+    from test_cli import run_cli
+    from webtools import live_server
+
+    path = copy_store(db, tmp_path / "papers.db")
+    top = next(t for t in _topics(path) if t.level == 1)
+    with SQLiteStore(path) as store:
+        rowids = topic_store.topic_rowids(store, top.id)
+        # one paper of the topic dated by its year alone, another with no date
+        store.conn.execute("UPDATE papers SET published = '2019' WHERE rowid = ?", (rowids[0],))
+        store.conn.execute("UPDATE papers SET published = NULL WHERE rowid = ?", (rowids[1],))
+        store.conn.commit()
+    with live_server(path) as url:
+        detail = json.loads(urlopen(f"{url}/api/v1/topics/{top.id}").read())
+        page = urlopen(f"{url}/topic/{top.id}").read().decode()
+    undated = len(rowids) - sum(m["papers"] for m in detail["months"])
+    assert undated >= 2 and detail["months"]
+    assert f"{undated} of the {len(rowids)} papers have no month of publication" in page
+    shown = run_cli("topics", "show", str(top.id), "--db", str(path))
+    assert shown.returncode == 0, shown.stderr
+    assert f"; no month {undated}\n" in shown.stdout
+
+
+def test_labels_keep_words_with_accents_and_other_scripts_whole():
+    """Words were [a-z] runs: "Schrödinger equation" gave the pair "schr dinger" and
+    "Poincaré" gave "poincar", and they reached labels; a Cyrillic word gave nothing."""
+    physics = [
+        "Solving the time-dependent Schrödinger equation on a lattice.",
+        "Numerical Schrödinger equation solvers for bound states.",
+        "A Poincaré inequality for the Schrödinger equation.",
+    ]
+    other = ["Diffusion models for image synthesis.", "Image synthesis with diffusion models."]
+    ranked, _ = topics_rank.topic_labels.class_tfidf(
+        [sum((terms(t) for t in texts), start=terms("")) for texts in (physics, other)]
+    )
+    text = label(ranked)
+    assert text.split(" · ")[0] == "schrödinger equation", text
+    words = {w for t, _ in ranked for w in t.split()}
+    assert not words & {"schr", "dinger", "poincar"}, words
+    assert terms("Корпус казахского языка")["казахского языка"] == 1
+
+
+def test_a_topic_asked_for_before_any_is_built_says_to_build_them(pristine_store, tmp_path):
+    """Before `topics rebuild`, `topics show 1` and /topic/1 answered "no topic 1" with the
+    hint that `paperscope topics` (or /topics) lists them, a list that was empty."""
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    from test_cli import run_cli
+    from webtools import live_server
+
+    path = copy_store(pristine_store, tmp_path / "papers.db")
+    shown = run_cli("topics", "show", "1", "--db", str(path))
+    assert shown.returncode == 1 and "Traceback" not in shown.stderr
+    assert "no topics yet" in shown.stderr
+    assert f"paperscope topics rebuild --db {path}" in shown.stderr
+    with live_server(path) as url:
+        with pytest.raises(HTTPError) as api:
+            urlopen(f"{url}/api/v1/topics/1")
+        with pytest.raises(HTTPError) as page:
+            urlopen(f"{url}/topic/1")
+    assert api.value.code == page.value.code == 404
+    assert "topics rebuild" in json.loads(api.value.read())["error"]["hint"]
+    assert "topics rebuild" in page.value.read().decode()
+
+
+def test_the_build_line_gives_no_distance_ratio_before_any_paper_is_assigned(db):
+    """Right after a rebuild, `paperscope topics` ended with "distance ratio 0.00": no paper
+    had been assigned, so there was no ratio, and 0.00 reads as "new papers sit closer"."""
+    from test_cli import run_cli
+
+    listed = run_cli("topics", "--db", str(db))
+    assert listed.returncode == 0, listed.stderr
+    line = listed.stderr.strip().splitlines()[-1]
+    assert re.match(r"built \S+ on \d+ papers; 0 assigned since \(0%\)$", line), line

@@ -43,6 +43,9 @@ TILE_POINTS = 256
 MAX_LEVEL = 24
 METHODS = ("tsne", "umap", "pca")
 DEFAULT_METHOD = "tsne"
+#: Fewer papers than this are laid out by PCA whatever the method (t-SNE and UMAP need
+#: neighbours to work with).
+MIN_NEIGHBOUR_LAYOUT = 5
 
 #: progress(stage, done, total): stages "vectors", "layout", "placing", "saving".
 LayoutProgress = Callable[[str, int, int], None]
@@ -73,7 +76,7 @@ def embed_2d(points: np.ndarray, method: str = DEFAULT_METHOD, seed: int = 0) ->
     n = len(points)
     if method not in METHODS:
         raise ValueError(f"unknown layout method {method!r}; one of {', '.join(METHODS)}")
-    if n < 5 or method == "pca":
+    if n < MIN_NEIGHBOUR_LAYOUT or method == "pca":
         xy = np.zeros((n, 2), dtype=np.float64)
         xy[:, : min(2, points.shape[1])] = points[:, :2]
         return xy
@@ -284,7 +287,7 @@ def rebuild_layout(
     """Lay out every paper with a whole-text vector of `model` (default: the model most
     papers are embedded with) and replace the map with it."""
     started = time.perf_counter()
-    model = model or _main_model(store)
+    model = model or main_model(store)
     if model is None:
         rowids, xy = np.zeros(0, dtype=np.int64), np.zeros((0, 2))
         sampled = 0
@@ -301,7 +304,7 @@ def rebuild_layout(
     levels, cells, deepest = assign_tiles(xy, rowids, tile_points)
     built = store_map.MapState(
         model=model or "",
-        method=method,
+        method=method if sampled >= MIN_NEIGHBOUR_LAYOUT else "pca",
         papers=len(rowids),
         sample=sampled,
         deepest=deepest,
@@ -317,7 +320,8 @@ def rebuild_layout(
     return built
 
 
-def _main_model(store: SQLiteStore) -> str | None:
+def main_model(store: SQLiteStore) -> str | None:
+    """The model most papers' whole-text vectors are of (None: no paper has one)."""
     row = store.conn.execute(
         "SELECT model, count(*) AS n FROM paper_vectors WHERE passage = ? GROUP BY model "
         "ORDER BY n DESC, model LIMIT 1",
@@ -361,6 +365,12 @@ def place_papers(
         return 0
     if index is not None and index.dim == queries.shape[1] and len(index):
         xy = _place_by_graph(store, index, ids, queries, k)
+        # a paper whose nearest are all new (a batch of a field the map did not hold) has no
+        # placed neighbour among them: it joins by the map's coarsest points instead
+        lost = [i for i, p in enumerate(xy) if p is None]
+        if lost:
+            for i, p in zip(lost, _place_by_landmarks(store, model, queries[lost], k), strict=True):
+                xy[i] = p
     else:
         xy = _place_by_landmarks(store, model, queries, k)
     placed = [(r, float(p[0]), float(p[1])) for r, p in zip(ids, xy, strict=True) if p is not None]

@@ -13,6 +13,7 @@ import functools
 import itertools
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
@@ -76,7 +77,9 @@ def __getattr__(name: str) -> frozenset[str]:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+#: A word: a letter, then letters and digits, hyphenated parts allowed. Any script's letters:
+#: [a-z] cut "schrödinger" into "schr" and "dinger", which then made a label's pair.
+_WORD = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*")
 #: Label terms: at most this many, and a pair needs this share of the class's papers.
 LABEL_TERMS = 3
 
@@ -85,7 +88,9 @@ def tokens(text: str) -> list[list[str]]:
     """Runs of content words: a stop-word (or punctuation ending a clause) breaks a run, so
     word pairs never join words a stop-word stood between."""
     runs: list[list[str]] = []
-    for clause in re.split(r"[.,;:!?()\[\]{}\"]+", text.lower()):
+    # composed: a letter and its combining accent are one character for _WORD
+    text = unicodedata.normalize("NFC", text.lower())
+    for clause in re.split(r"[.,;:!?()\[\]{}\"]+", text):
         run: list[str] = []
         for w in _WORD.findall(clause):
             if (

@@ -359,6 +359,11 @@ class TopicDetail:
     central: list  # Papers nearest the centroid, nearest first
     rowids: list[int]
 
+    @property
+    def undated(self) -> int:
+        """Papers `months` leaves out: no date, or a year alone."""
+        return len(self.rowids) - sum(n for _, n in self.months)
+
 
 NEIGHBOURS = 5
 

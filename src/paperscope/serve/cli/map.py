@@ -56,6 +56,13 @@ def rebuild(
             f"unknown layout method {method!r}", hint=f"one of {', '.join(layout.METHODS)}"
         )
     with open_existing_store(db) as store, progress(None, "papers", quiet=quiet or as_json) as bar:
+        if layout.main_model(store) is None:
+            # an empty map would record no model, and papers embedded later would never
+            # join it (placement is by the map's model)
+            raise InputError(
+                "no paper has a vector yet, so there is nothing to lay out",
+                hint=f"{command('embed', db)} computes the vectors",
+            )
         tasks: dict[str, int] = {}
 
         def update(stage: str, done: int, total: int) -> None:

@@ -81,9 +81,12 @@ def topics_list(
     if drift:
         note = (
             f"built {drift['built_at']} on {drift['papers_at_build']} papers; "
-            f"{drift['assigned_since']} assigned since ({drift['share_new']:.0%}), "
-            f"distance ratio {drift['distance_ratio']:.2f}"
+            f"{drift['assigned_since']} assigned since ({drift['share_new']:.0%})"
         )
+        if drift["assigned_since"]:
+            # how far the new papers sit from their centroids, against the build's papers
+            # (with none assigned there is no ratio: 0.00 read as "much closer")
+            note += f", distance ratio {drift['distance_ratio']:.2f}"
         if drift["rebuild_advised"]:
             note += f"; a rebuild is advised: {command('topics rebuild', db)}"
         console(stderr=True).print(note, highlight=False)
@@ -121,6 +124,12 @@ def topics_show(
         )
     with open_existing_store(db) as store:
         found = topics_rank.detail(store, topic_id)
+        built = bool(topic_store.aspects(store))
+    if found is None and not built:
+        raise InputError(
+            f"no topic {topic_id}: no topics yet",
+            hint=f"{command('topics rebuild', db)} clusters the embedded papers",
+        )
     if found is None:
         raise InputError(f"no topic {topic_id}", hint=f"{command('topics', db)} lists them")
     data = detail_json(found)
@@ -132,11 +141,14 @@ def topics_show(
     out.print(styled((t.label, "bold"), f"  ({t.aspect} {t.id}, {t.size} papers)"), highlight=False)
     if found.parent:
         out.print(f"in: {found.parent.label} ({found.parent.id})", highlight=False)
+    months = [f"{m} {n}" for m, n in found.months]
+    if months and found.undated:  # the months then add up to the size
+        months.append(f"no month {found.undated}")
     for key, items in (
         ("sub-topics", [f"{c.label} ({c.id}, {c.size})" for c in found.children]),
         ("near", [f"{n.label} ({n.id})" for n, _ in found.neighbours]),
         ("authors", [f"{a} {n}" for a, n in found.authors]),
-        ("months", [f"{m} {n}" for m, n in found.months]),
+        ("months", months),
     ):
         if items:
             out.print(f"{key}: " + "; ".join(items), highlight=False)

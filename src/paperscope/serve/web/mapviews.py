@@ -37,22 +37,24 @@ MAX_IDS = 100
 DIGITS = 5
 
 
+#: The map is the unit square; a box may reach past it (a viewport beside the map) and is
+#: clipped to it.
+BBOX_HINT = "bbox=x0,y0,x1,y1: four numbers from -1 to 2 (the map is 0-1)"
+
+
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """`x0,y0,x1,y1` inside the unit square with x0 <= x1 and y0 <= y1, or QueryError."""
+    """`x0,y0,x1,y1` with x0 <= x1 and y0 <= y1, each in -1..2 (a viewport past the map's
+    edges), clipped to the unit square; or QueryError."""
     parts = text.split(",")
     try:
         if len(parts) != 4:
             raise ValueError
         x0, y0, x1, y1 = (float(p) for p in parts)
     except ValueError:
-        raise QueryError(
-            f"bad bbox {text!r}", hint="bbox=x0,y0,x1,y1: four numbers between 0 and 1"
-        ) from None
+        raise QueryError(f"bad bbox {text!r}", hint=BBOX_HINT) from None
     values = (x0, y0, x1, y1)
     if not all(math.isfinite(v) and -1 <= v <= 2 for v in values) or x0 > x1 or y0 > y1:
-        raise QueryError(
-            f"bad bbox {text!r}", hint="bbox=x0,y0,x1,y1 with x0 <= x1 and y0 <= y1, within 0-1"
-        )
+        raise QueryError(f"bad bbox {text!r}", hint=BBOX_HINT + "; x0 <= x1 and y0 <= y1")
     return (max(0.0, x0), max(0.0, y0), min(1.0, x1), min(1.0, y1))
 
 
@@ -128,6 +130,8 @@ async def map_points(
     points = store_map.points_in_cells(store, cells_for(box, level), box)
     return {
         "built": True,
+        # which build the points are of: a page open across a rebuild starts again from it
+        "built_at": built.built_at,
         "zoom": zoom,
         "complete": zoom >= built.deepest,
         "tile_points": built.tile_points,
@@ -179,7 +183,7 @@ async def map_labels(request: Request) -> dict:
     summary="The map points of chosen papers: by id, the reader's library or today's feed",
     description=(
         "`ids`: comma-separated paper ids (arXiv ids, DOIs or paper ids, at most 100, "
-        "1,900 characters: a search page's worth); "
+        "1,900 characters; a search page of long DOIs needs two requests); "
         "`set=library` (the signed-in reader's saved papers) or `set=today` (the newest day's "
         "feed). Papers without a point are left out."
     ),

@@ -74,7 +74,13 @@ def _aspect(aspect: str) -> str:
 
 
 def _detail(request: Request, topic_id: int) -> topics_rank.TopicDetail:
-    found = topics_rank.detail(site_of(request).store, topic_id)
+    store = site_of(request).store
+    found = topics_rank.detail(store, topic_id)
+    if found is None and not topic_store.aspects(store):
+        raise NotFoundError(
+            f"no topic {topic_id}: no topics yet",
+            hint="the command paperscope topics rebuild clusters the embedded papers",
+        )
     if found is None:
         raise NotFoundError(f"no topic {topic_id}", hint="/topics lists them")
     return found

@@ -31,8 +31,16 @@
   var loaded = new Map(); // id -> point
   var points = [];
   var labels = [];
+  var shownLabels = []; // the labels drawn at the current zoom: none overlaps another
+  var labelZoom = null;
+  var LABEL_FONT = "system-ui, sans-serif";
+  var LABEL_SIZE = 13;
+  var measure = document.createElement("canvas").getContext("2d");
+  if (measure) measure.font = LABEL_SIZE + "px " + LABEL_FONT;
   var highlighted = { search: [], library: [], today: [] };
   var pending = null;
+  var builtAt = null; // the build the loaded points are of
+  var highlightUrls = {}; // set name -> the requests that made it, asked again after a rebuild
   var lastKey = "";
   var requestNo = 0;
 
@@ -85,18 +93,56 @@
       }),
       new deck.TextLayer({
         id: "topics",
-        data: labels,
+        data: shownLabels,
         getPosition: function (t) { return [t.x * SIZE, t.y * SIZE]; },
         getText: function (t) { return t.label; },
         characterSet: "auto",
-        getSize: 13,
+        getSize: LABEL_SIZE,
         getColor: [20, 20, 40],
         background: true,
         getBackgroundColor: [255, 255, 255, 210],
         backgroundPadding: [3, 1],
-        fontFamily: "system-ui, sans-serif"
+        fontFamily: LABEL_FONT
       })
     ];
+  }
+
+  // Labels, largest topic first, each drawn only where it overlaps no label already placed
+  // (boxes in screen pixels, as the TextLayer draws them: centred, padded). Overlap depends
+  // on the zoom alone, so the choice is made again when the zoom changes.
+  function labelBox(vp, t) {
+    var xy = vp.project([t.x * SIZE, t.y * SIZE]);
+    var w = (measure ? measure.measureText(t.label).width : t.label.length * 7) + 8;
+    var h = LABEL_SIZE + 6;
+    return [xy[0] - w / 2, xy[1] - h / 2, xy[0] + w / 2, xy[1] + h / 2];
+  }
+
+  function placeLabels(vp) {
+    var placed = [];
+    var boxes = [];
+    labels.slice().sort(function (a, b) { return b.size - a.size; }).forEach(function (t) {
+      var box = labelBox(vp, t);
+      var free = boxes.every(function (o) {
+        return box[2] <= o[0] || box[0] >= o[2] || box[3] <= o[1] || box[1] >= o[3];
+      });
+      if (free) {
+        placed.push(t);
+        boxes.push(box);
+      }
+    });
+    return placed;
+  }
+
+  function updateLabels() {
+    if (!view) return; // a first frame drawn while the Deck is being made
+    var viewports = view.getViewports();
+    if (!viewports.length) return;
+    var z = Math.round(viewports[0].zoom * 16) / 16;
+    if (z === labelZoom) return;
+    labelZoom = z;
+    shownLabels = placeLabels(viewports[0]);
+    el.dataset.labels = String(shownLabels.length);
+    redraw();
   }
 
   function redraw() {
@@ -125,13 +171,26 @@
       return info.object && info.object.id ? { text: info.object.id } : null;
     },
     onViewStateChange: function () { schedule(); },
-    onAfterRender: function () { el.dataset.drawn = String(points.length); },
+    onAfterRender: function () {
+      el.dataset.drawn = String(points.length);
+      updateLabels();
+    },
     onClick: function (info) {
       if (info && info.object && info.object.id) {
         window.location.assign("/paper/" + encodeURIComponent(info.object.id));
       }
     }
   });
+
+  // the canvas takes the keys (arrows pan, + and - zoom) once focused: name it and point to
+  // the instructions, for a screen reader as for the eye
+  var canvas = el.querySelector("canvas");
+  if (canvas) {
+    canvas.setAttribute("role", "application");
+    canvas.setAttribute("aria-roledescription", "map");
+    canvas.setAttribute("aria-label", el.dataset.label || "Map of the papers");
+    canvas.setAttribute("aria-describedby", "map-keys");
+  }
 
   function visibleBox() {
     var viewports = view.getViewports();
@@ -152,9 +211,36 @@
   function getJSON(url) {
     return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (r) {
-        if (!r.ok) throw new Error("HTTP " + r.status);
-        return r.json();
+        if (r.ok) return r.json();
+        // the API's error says what was wrong: show it rather than the bare status
+        return r.json().then(function (body) {
+          var e = body && body.error;
+          throw new Error(e && e.message ? e.message : "HTTP " + r.status);
+        }, function () { throw new Error("HTTP " + r.status); });
       });
+  }
+
+  // /api/v1/map/points takes at most 100 ids and 1,900 characters a request: a page of 100
+  // results named by DOIs is longer, so the ids go in as many requests as they need
+  var IDS_PER_REQUEST = 100;
+  var CHARS_PER_REQUEST = 1800;
+
+  function pointUrls(ids) {
+    var urls = [];
+    var part = [];
+    var length = 0;
+    ids.forEach(function (id) {
+      if (part.length && (part.length >= IDS_PER_REQUEST ||
+                          length + id.length + 1 > CHARS_PER_REQUEST)) {
+        urls.push("/api/v1/map/points?ids=" + encodeURIComponent(part.join(",")));
+        part = [];
+        length = 0;
+      }
+      part.push(id);
+      length += id.length + 1;
+    });
+    if (part.length) urls.push("/api/v1/map/points?ids=" + encodeURIComponent(part.join(",")));
+    return urls;
   }
 
   function columns(data) {
@@ -178,6 +264,17 @@
       .then(function (data) {
         if (mine !== requestNo) return;
         var fresh = columns(data);
+        var rebuilt = builtAt !== null && data.built_at && data.built_at !== builtAt;
+        builtAt = data.built_at || builtAt;
+        if (rebuilt) {
+          // `map rebuild` ran while the page was open: the points loaded so far, the labels
+          // and the highlights are of the old layout
+          loaded = new Map();
+          loadLabels();
+          Object.keys(highlightUrls).forEach(function (name) {
+            if (highlighted[name].length) showSet(name, highlightUrls[name]);
+          });
+        }
         if (loaded.size + fresh.length > MAX_LOADED) loaded = new Map();
         fresh.forEach(function (p) { loaded.set(p.id, p); });
         points = Array.from(loaded.values());
@@ -201,9 +298,10 @@
     });
   }
 
-  function showSet(name, url) {
-    return getJSON(url).then(function (data) {
-      highlighted[name] = columns(data);
+  function showSet(name, urls) {
+    highlightUrls[name] = urls;
+    return Promise.all(urls.map(getJSON)).then(function (parts) {
+      highlighted[name] = [].concat.apply([], parts.map(columns));
       redraw();
       return highlighted[name].length;
     });
@@ -232,9 +330,9 @@
             say("No papers match " + q);
             return null;
           }
-          return showSet("search", "/api/v1/map/points?ids=" +
-                         encodeURIComponent(ids.join(","))).then(function (n) {
-            say(n + " of " + results.length + " results for " + q + " on the map");
+          return showSet("search", pointUrls(ids)).then(function (n) {
+            say(n + " of " + results.length + (results.length === 1 ? " result" : " results") +
+                " for " + q + " on the map");
           });
         })
         .catch(function (err) { say("Search failed: " + err.message); });
@@ -250,21 +348,37 @@
         redraw();
         return;
       }
-      showSet(pair[0], "/api/v1/map/points?set=" + pair[0])
-        .then(function (n) { say(n + " papers of " + SETS[pair[0]].label + " on the map"); })
+      showSet(pair[0], ["/api/v1/map/points?set=" + pair[0]])
+        .then(function (n) {
+          say(n + (n === 1 ? " paper of " : " papers of ") + SETS[pair[0]].label + " on the map");
+        })
         .catch(function (err) { say("Could not load " + SETS[pair[0]].label + ": " + err.message); });
     });
   });
 
-  getJSON("/api/v1/map/labels")
-    .then(function (data) {
-      labels = data.topics || [];
-      redraw();
-    })
-    .catch(function () { /* a map without labels still works */ });
+  function loadLabels() {
+    getJSON("/api/v1/map/labels")
+      .then(function (data) {
+        labels = data.topics || [];
+        labelZoom = null;
+        updateLabels();
+      })
+      .catch(function () { /* a map without labels still works */ });
+  }
+  loadLabels();
 
-  // for tests and scripts: where a paper's point is on the page, in CSS pixels
+  // for tests and scripts: where a paper's point is on the page, in CSS pixels; the topic
+  // labels drawn, with their page position
   window.paperscopeMap = {
+    labels: function () {
+      var viewports = view.getViewports();
+      if (!viewports.length) return [];
+      var rect = el.getBoundingClientRect();
+      return shownLabels.map(function (t) {
+        var xy = viewports[0].project([t.x * SIZE, t.y * SIZE]);
+        return { id: t.id, label: t.label, x: rect.left + xy[0], y: rect.top + xy[1] };
+      });
+    },
     screenPosition: function (id) {
       var p = loaded.get(id);
       if (!p) {
