@@ -79,6 +79,17 @@ def test_signup_refuses_bad_input_and_duplicates(multi):
     assert again.status_code == 400 and "already exists" in again.text
 
 
+@pytest.mark.parametrize(
+    "address",
+    ["ada@example.org<x>", "ada@example.org>", "Ada <ada@example.org>", "ada@example.org,bob"],
+)
+def test_signup_refuses_an_address_a_mail_header_reads_as_another(multi, address):
+    # "ada@example.org<x>" was an account whose password-reset mail went to ada@example.org
+    refused = signup(multi, address)
+    assert refused.status_code == 400 and "not an email address" in refused.text
+    assert signup(multi, "o'brien+tag@example.org").status_code == 303
+
+
 def test_signup_can_be_closed(store_any, monkeypatch):
     monkeypatch.setenv("PAPERSCOPE_SIGNUP", "0")
     with client_for(store_any, single_user=False) as client:

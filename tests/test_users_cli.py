@@ -53,6 +53,9 @@ def test_errors_are_clear(tmp_path):
     db = tmp_path / "p.db"
     bad = cli(db, "add", "not-an-email", "--password-stdin", stdin="s3cret-pass\n")
     assert bad.exit_code == 1 and "not an email address" in bad.output
+    # mail to "a@b.org<x>" goes to a@b.org: not an address an account may have
+    angled = cli(db, "add", "a@b.org<x>", "--password-stdin", stdin="s3cret-pass\n")
+    assert angled.exit_code == 1 and "not an email address" in angled.output
     short = cli(db, "add", "ada@example.org", "--password-stdin", stdin="short\n")
     assert short.exit_code == 1 and "at least 8 characters" in short.output
     empty = cli(db, "add", "ada@example.org", "--password-stdin", stdin="\n")
