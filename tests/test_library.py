@@ -238,6 +238,19 @@ def test_import_bibtex_ids_and_csl_json(store_any):
         assert Library(store).state(user.id, store.resolve("2403.01234")).saved
 
 
+def test_a_title_only_record_of_a_stored_arxiv_paper_is_saved(store_any):
+    """A Zotero item without its arXiv URL matches the stored paper by title; it was reported
+    "not stored" and left out of the library."""
+    with open_store(store_any) as store:
+        user = Accounts(store).local_user()
+        stored = next(p for _, p in store.iter_papers() if p.arxiv_id and len(p.title) > 30)
+        csl = json.dumps([{"type": "article", "title": stored.title}]).encode()
+        result = import_library(store, user.id, csl, filename="zotero.json")
+        assert result.rejected == []
+        assert (result.saved, result.found, result.stubs) == (1, 1, 0)
+        assert Library(store).state(user.id, store.resolve(stored.arxiv_id)).saved
+
+
 def test_library_import_strips_terminal_controls_like_every_importer(store_any):
     """The library upload wrote its stubs past the importers' gate."""
     with open_store(store_any) as store:

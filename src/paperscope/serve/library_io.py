@@ -223,13 +223,15 @@ def import_library(
             result.found += 1
             rowids.append(rowid)
     if missing:
-        library.add_stubs(missing)
-        for paper in missing:
-            rowid = _lookup(store, paper)
-            if rowid is None:  # e.g. merged into a record we matched already
+        for paper, (rowid, new) in zip(missing, library.add_stubs(missing), strict=True):
+            if rowid is None:
                 rejected.append(f"{paper.arxiv_id or paper.doi or paper.title!r}: not stored")
                 continue
-            result.stubs += 1
+            # a record that merged into a stored paper (same title) was in the store after all
+            if new:
+                result.stubs += 1
+            else:
+                result.found += 1
             rowids.append(rowid)
     for rowid in dict.fromkeys(rowids):
         library.save(user_id, rowid, tag)
