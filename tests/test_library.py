@@ -308,6 +308,49 @@ def test_import_and_export_through_the_web(store_any):
         assert empty.status_code == 400
 
 
+def test_a_paperscope_export_imports_back_with_tags_notes_ratings_and_read_marks(store_any):
+    """Moving to another server: the library's and the account's JSON exports were read as
+    CSL-JSON, which kept only titles (arXiv ids, authors, tags, notes and ratings were lost)."""
+    with open_store(store_any) as store:
+        r1, r2, r3 = [r for r, p in store.iter_papers() if p.arxiv_id and len(p.title) > 20][:3]
+    with client_for(store_any, single_user=False) as client:
+        signup(client, "ada@example.org")
+        with open_store(store_any) as store:
+            ada = Accounts(store).by_email("ada@example.org").id
+            library = Library(store)
+            library.save(ada, r1, "graphs & <nets>")
+            library.set_note(ada, r1, "read section 3")
+            library.rate(ada, r1, 1)
+            library.mark_read(ada, r1)
+            library.save(ada, r2)
+            library.rate(ada, r3, -1)  # not saved: only in the account export
+        exports = {
+            "library.json": client.get("/library/export.json").content,
+            "export.json": client.get("/account/export.json").content,
+        }
+        for number, (name, data) in enumerate(exports.items()):
+            client.cookies.clear()
+            email = f"user{number}@example.org"
+            signup(client, email)
+            page = client.post(
+                "/library/import",
+                data={"csrf_token": csrf(client)},
+                files={"file": (name, data, "application/json")},
+            )
+            assert page.status_code == 200 and "paperscope-json" in page.text, name
+            with open_store(store_any) as store:
+                user = Accounts(store).by_email(email).id
+                library = Library(store)
+                first = library.state(user, r1)
+                assert first.saved and [t.name for t in first.tags] == ["graphs & <nets>"]
+                assert (first.note, first.rating) == ("read section 3", 1) and first.read_at
+                assert library.state(user, r2).saved
+                assert set(library.saved_rowids(user)) == {r1, r2}
+                if name == "export.json":
+                    disliked = library.state(user, r3)
+                    assert disliked.rating == -1 and not disliked.saved
+
+
 # ---------------------------------------------------------------------- submissions
 
 

@@ -1,5 +1,6 @@
-"""Library import and export: BibTeX, Zotero CSL-JSON, or a plain list of arXiv ids / DOIs in;
-BibTeX and JSON out.
+"""Library import and export: BibTeX, Zotero CSL-JSON, paperscope's own JSON exports (the
+library's and the account's, with their tags, notes, ratings and read marks), or a plain list
+of arXiv ids / DOIs in; BibTeX and JSON out.
 
 Imported papers are matched against the store (arXiv id, DOI, then title); the ones it does not
 have yet are written as stub records (origin "library") so the next harvest fills them in, and
@@ -26,7 +27,7 @@ from paperscope.normalize import (
     parse_date,
 )
 from paperscope.serve import export
-from paperscope.store.library import STUB_ORIGIN, Library
+from paperscope.store.library import MAX_NOTE, STUB_ORIGIN, Library
 from paperscope.store.sqlite import SQLiteStore
 
 #: Largest upload accepted (bytes); a library of 100k BibTeX entries is about 50 MB.
@@ -43,6 +44,23 @@ class ImportResult:
     found: int = 0  # of which already in the store
     stubs: int = 0  # of which added as stubs for the next harvest
     rejected: list[str] = field(default_factory=list)  # what could not be read, and where
+    restored: int = 0  # papers whose tags, note, rating or read mark came from a paperscope export
+
+
+@dataclass(slots=True)
+class Kept:
+    """What a paperscope export holds about a paper besides the paper: the exporting user's
+    tags, note, rating and read mark, and whether it was saved (the account export also
+    lists papers only rated)."""
+
+    tags: list[str] = field(default_factory=list)
+    note: str = ""
+    rating: int = 0
+    read: bool = False
+    saved: bool = True
+
+    def holds_anything(self) -> bool:
+        return bool(self.tags or self.note or self.rating or self.read)
 
 
 def sniff_format(data: bytes, filename: str = "") -> str:
@@ -58,8 +76,11 @@ def sniff_format(data: bytes, filename: str = "") -> str:
     return "ids"
 
 
-def parse_library(data: bytes, filename: str = "", fmt: str = "auto") -> tuple[str, list, list]:
-    """(format, papers, rejected messages) of an upload."""
+def parse_library(
+    data: bytes, filename: str = "", fmt: str = "auto"
+) -> tuple[str, list[Paper], list[str], list[Kept | None]]:
+    """(format, papers, rejected messages, what a paperscope export kept of each paper) of an
+    upload."""
     if len(data) > MAX_IMPORT_BYTES:
         raise InputError(f"the file is larger than {MAX_IMPORT_BYTES // 2**20} MB")
     fmt = sniff_format(data, filename) if fmt == "auto" else fmt
@@ -70,11 +91,14 @@ def parse_library(data: bytes, filename: str = "", fmt: str = "auto") -> tuple[s
                 papers.append(item)
             elif isinstance(item, BadRecord):
                 rejected.append(f"{item.where}: {item.message}")
-        return fmt, papers, rejected
-    if fmt == "csl-json":
-        return (fmt, *parse_csl_json(data))
+        return fmt, papers, rejected, [None] * len(papers)
+    if fmt in ("csl-json", "paperscope-json"):
+        papers, rejected, kept = parse_json(data)
+        ours = any(k is not None for k in kept)
+        return ("paperscope-json" if ours else "csl-json"), papers, rejected, kept
     if fmt == "ids":
-        return (fmt, *parse_id_list(data.decode("utf-8", "replace")))
+        papers, rejected = parse_id_list(data.decode("utf-8", "replace"))
+        return fmt, papers, rejected, [None] * len(papers)
     raise InputError(f"unknown library format {fmt!r}", hint="bibtex, csl-json or ids")
 
 
@@ -143,6 +167,52 @@ def _csl_authors(item: dict) -> list[Author]:
 
 def parse_csl_json(data: bytes) -> tuple[list[Paper], list[str]]:
     """A Zotero (or any CSL-JSON) export: a list of items, or an object holding "items"."""
+    papers, rejected, _ = parse_json(data)
+    return papers, rejected
+
+
+def _paperscope_record(item: dict) -> tuple[dict, Kept] | None:
+    """(the paper, what was kept) when `item` is a record of a paperscope export: of
+    /library/export.json (the paper's fields and "library") or of the account export's
+    "library" list ("paper" and the user's marks)."""
+    if isinstance(item.get("paper"), dict) and "saved" in item:
+        paper, marks, saved = item["paper"], item, item.get("saved") is True
+    elif isinstance(item.get("library"), dict) and "arxiv_id" in item:
+        paper, marks, saved = item, item["library"], True
+    else:
+        return None
+    tags = marks.get("tags") if isinstance(marks.get("tags"), list) else []
+    rating = marks.get("rating")
+    kept = Kept(
+        tags=[t for t in tags if isinstance(t, str) and t.strip()],
+        note=_text(marks, "note"),
+        rating=rating if rating in (-1, 0, 1) and not isinstance(rating, bool) else 0,
+        read=bool(_text(marks, "read_at")),
+        saved=saved,
+    )
+    return paper, kept
+
+
+def _paperscope_paper(record: dict) -> Paper:
+    people = record.get("authors") if isinstance(record.get("authors"), list) else []
+    names = [_text(person, "name") for person in people if isinstance(person, dict)]
+    authors = [Author(name) for name in names if name.strip()]
+    arxiv = _text(record, "arxiv_id")
+    return Paper(
+        title=" ".join(_text(record, "title").split()),
+        abstract=_text(record, "abstract"),
+        authors=authors,
+        published=parse_date(_text(record, "published")) if _text(record, "published") else None,
+        arxiv_id=normalize_arxiv_id(arxiv) if arxiv else None,
+        doi=normalize_doi(_text(record, "doi")),
+        sources=[STUB_ORIGIN],
+    )
+
+
+def parse_json(data: bytes) -> tuple[list[Paper], list[str], list[Kept | None]]:
+    """A CSL-JSON export (Zotero's: a list of items, or an object holding "items"), or a
+    paperscope export (/library/export.json, or the account's export.json); per paper what
+    a paperscope export kept of it (None for CSL items)."""
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -150,12 +220,23 @@ def parse_csl_json(data: bytes) -> tuple[list[Paper], list[str]]:
     except RecursionError:  # "[[[[..." nested past Python's stack
         raise InputError("not valid JSON: nested too deeply", hint="export as CSL JSON") from None
     items = doc.get("items") if isinstance(doc, dict) else doc
+    if isinstance(doc, dict) and items is None and isinstance(doc.get("library"), list):
+        items = doc["library"]  # the account export: its library part
     if not isinstance(items, list):
         raise InputError("CSL-JSON: expected a list of items", hint="export as CSL JSON")
-    papers, rejected = [], []
+    papers, rejected, kept = [], [], []
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict):
             rejected.append(f"item {number}: not an object")
+            continue
+        ours = _paperscope_record(item)
+        if ours is not None:
+            paper = _paperscope_paper(ours[0])
+            if not (paper.title or paper.doi or paper.arxiv_id):
+                rejected.append(f"item {number}: no title, DOI or arXiv id")
+                continue
+            papers.append(paper)
+            kept.append(ours[1])
             continue
         doi = normalize_doi(_text(item, "DOI"))
         where = " ".join(_text(item, k) for k in ("URL", "number", "note", "archive_location"))
@@ -176,7 +257,8 @@ def parse_csl_json(data: bytes) -> tuple[list[Paper], list[str]]:
                 sources=[STUB_ORIGIN],
             )
         )
-    return papers, rejected
+        kept.append(None)
+    return papers, rejected, kept
 
 
 def _lookup(store: SQLiteStore, paper: Paper) -> int | None:
@@ -197,9 +279,9 @@ def import_library(
     fmt: str = "auto",
     tag: str | None = None,
 ) -> ImportResult:
-    fmt, parsed, rejected = parse_library(data, filename, fmt)
-    papers = []
-    for number, paper in enumerate(parsed, 1):
+    fmt, parsed, rejected, kept_of = parse_library(data, filename, fmt)
+    papers: list[tuple[Paper, Kept | None]] = []
+    for number, (paper, kept) in enumerate(zip(parsed, kept_of, strict=True), 1):
         # the importers' gate, but for the title: an id alone is a stub, titled when the
         # paper is imported or harvested
         validate.clean(paper)
@@ -207,23 +289,24 @@ def import_library(
         if reason:
             rejected.append(f"record {number}: {validate.label(paper)}: {reason}")
         else:
-            papers.append(paper)
+            papers.append((paper, kept))
     result = ImportResult(fmt, rejected=rejected)
     if not papers and not rejected:
         raise InputError("nothing to import: the file holds no papers")
     library = Library(store)
-    rowids: list[int] = []
-    missing: list[Paper] = []
-    for paper in papers:
+    rows: list[tuple[int, Kept | None]] = []
+    missing: list[tuple[Paper, Kept | None]] = []
+    for paper, kept in papers:
         rowid = _lookup(store, paper)
         if rowid is None:
             paper.sources = [STUB_ORIGIN]
-            missing.append(paper)
+            missing.append((paper, kept))
         else:
             result.found += 1
-            rowids.append(rowid)
+            rows.append((rowid, kept))
     if missing:
-        for paper, (rowid, new) in zip(missing, library.add_stubs(missing), strict=True):
+        landed = library.add_stubs([paper for paper, _ in missing])
+        for (paper, kept), (rowid, new) in zip(missing, landed, strict=True):
             if rowid is None:
                 rejected.append(f"{paper.arxiv_id or paper.doi or paper.title!r}: not stored")
                 continue
@@ -232,11 +315,33 @@ def import_library(
                 result.stubs += 1
             else:
                 result.found += 1
-            rowids.append(rowid)
-    for rowid in dict.fromkeys(rowids):
-        library.save(user_id, rowid, tag)
-        result.saved += 1
+            rows.append((rowid, kept))
+    done: set[int] = set()
+    for rowid, kept in rows:
+        if rowid in done:
+            continue
+        done.add(rowid)
+        if kept is None or kept.saved:
+            library.save(user_id, rowid, tag)
+            result.saved += 1
+        if kept is not None and kept.holds_anything():
+            _restore(library, user_id, rowid, kept)
+            result.restored += 1
     return result
+
+
+def _restore(library: Library, user_id: int, rowid: int, kept: Kept) -> None:
+    """Put back what a paperscope export kept of a paper; a note or read mark the user
+    already has here stays."""
+    for name in kept.tags:
+        library.save(user_id, rowid, name)
+    state = library.state(user_id, rowid)
+    if kept.rating:
+        library.rate(user_id, rowid, kept.rating)
+    if kept.note.strip() and not state.note:
+        library.set_note(user_id, rowid, kept.note[:MAX_NOTE])
+    if kept.read and not state.read_at:
+        library.mark_read(user_id, rowid)
 
 
 def export_bibtex(store: SQLiteStore, user_id: int, tag_id: int | None = None) -> str:
