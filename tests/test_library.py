@@ -351,6 +351,43 @@ def test_a_paperscope_export_imports_back_with_tags_notes_ratings_and_read_marks
                     assert disliked.rating == -1 and not disliked.saved
 
 
+def test_a_zotero_csv_export_imports_its_papers(store_any):
+    """A CSV file was read as a list of ids: every word of it a rejected "not an arXiv id"."""
+    with open_store(store_any) as store:
+        stored = next(p for _, p in store.iter_papers() if p.arxiv_id and len(p.title) > 20)
+    csv_export = (
+        '"Key","Item Type","Publication Year","Author","Title","DOI","Url","Extra"\n'
+        f'"K1","preprint","","","{stored.title}","","",""\n'
+        '"K2","journalArticle","2023","Turing, Alan; Hopper, Grace","Computable Numbers, Again",'
+        '"10.1234/turing.2023","",""\n'
+        '"K3","preprint","2024","","A Preprint Known by Its Link","",'
+        '"https://arxiv.org/abs/2403.07777v2",""\n'
+        '"K4","note","","","","","",""\n'
+    )
+    with client_for(store_any) as client:
+        page = client.post(
+            "/library/import",
+            data={"csrf_token": csrf(client), "tag": "zotero"},
+            files={"file": ("My Library.csv", csv_export.encode(), "text/csv")},
+        )
+        assert page.status_code == 200
+        assert "Imported 3 papers (csv): 1 already in the store, 2 added as stubs" in page.text
+        assert "line 5: no title, DOI or arXiv id" in page.text
+        no_header = client.post(
+            "/library/import",
+            data={"csrf_token": csrf(client)},
+            files={"file": ("list.csv", b"foo,bar\n1,2\n", "text/csv")},
+        )
+        assert no_header.status_code == 400 and "no header row naming a Title" in no_header.text
+    with open_store(store_any) as store:
+        user = Accounts(store).local_user().id
+        assert Library(store).state(user, store.resolve(stored.arxiv_id)).saved
+        turing = store.get("10.1234/turing.2023")
+        assert turing.title == "Computable Numbers, Again"
+        assert [a.name for a in turing.authors] == ["Alan Turing", "Grace Hopper"]
+        assert store.get("2403.07777").title == "A Preprint Known by Its Link"
+
+
 # ---------------------------------------------------------------------- submissions
 
 

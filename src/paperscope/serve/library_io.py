@@ -10,6 +10,7 @@ is one write batch for the stubs plus one transaction per paper saved.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -64,13 +65,15 @@ class Kept:
 
 
 def sniff_format(data: bytes, filename: str = "") -> str:
-    """'bibtex', 'csl-json' or 'ids' by file name, then content."""
+    """'bibtex', 'csl-json', 'csv' or 'ids' by file name, then content."""
     name = filename.lower()
     text = data[:4096].decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
     if name.endswith((".bib", ".bibtex")):
         return "bibtex"
     if name.endswith(".json") or text[:1] in ("[", "{"):
         return "csl-json"
+    if name.endswith((".csv", ".tsv")) or _csv_columns(text.partition("\n")[0]):
+        return "csv"
     if re.search(r"@\w+\s*[{(]", text):
         return "bibtex"
     return "ids"
@@ -96,10 +99,120 @@ def parse_library(
         papers, rejected, kept = parse_json(data)
         ours = any(k is not None for k in kept)
         return ("paperscope-json" if ours else "csl-json"), papers, rejected, kept
+    if fmt == "csv":
+        papers, rejected = parse_csv(data.decode("utf-8-sig", "replace"))
+        return fmt, papers, rejected, [None] * len(papers)
     if fmt == "ids":
         papers, rejected = parse_id_list(data.decode("utf-8", "replace"))
         return fmt, papers, rejected, [None] * len(papers)
-    raise InputError(f"unknown library format {fmt!r}", hint="bibtex, csl-json or ids")
+    raise InputError(f"unknown library format {fmt!r}", hint="bibtex, csl-json, csv or ids")
+
+
+#: CSV header names (lower case) of the columns read, as Zotero, Mendeley and spreadsheets
+#: name them.
+_CSV_FIELDS = {
+    "title": ("title",),
+    "doi": ("doi",),
+    "where": (
+        "url",
+        "link",
+        "arxiv",
+        "arxiv id",
+        "arxiv_id",
+        "eprint",
+        "extra",
+        "archive location",
+    ),
+    "authors": ("author", "authors"),
+    "date": ("publication year", "year", "date", "published"),
+    "abstract": ("abstract note", "abstract"),
+}
+_CSV_DELIMITERS = ",;\t"
+
+
+def _csv_delimiter(header: str) -> str:
+    return max(_CSV_DELIMITERS, key=header.count)
+
+
+def _csv_columns(header: str) -> dict[str, list[int]]:
+    """Which columns of a CSV header row hold what (by `_CSV_FIELDS`); empty when the row
+    names none of title, DOI or a URL/arXiv column, i.e. when it is not a paper list's header."""
+    if not any(d in header for d in _CSV_DELIMITERS):
+        return {}
+    try:
+        names = next(csv.reader([header], delimiter=_csv_delimiter(header)))
+    except csv.Error:
+        return {}
+    names = [n.strip().lower() for n in names]
+    columns = {
+        what: [i for i, n in enumerate(names) if n in wanted]
+        for what, wanted in _CSV_FIELDS.items()
+    }
+    if not (columns["title"] or columns["doi"] or columns["where"]):
+        return {}
+    return columns
+
+
+def _csv_authors(value: str) -> list[Author]:
+    """ "Family, Given; Family, Given" (Zotero), "A B and C D", or "A B, C D"."""
+    value = value.strip()
+    if ";" in value:
+        people = [p.strip() for p in value.split(";")]
+        people = [" ".join(reversed([x.strip() for x in p.split(",", 1)])) for p in people]
+    elif " and " in value:
+        people = value.split(" and ")
+    else:
+        parts = [p.strip() for p in value.split(",")]
+        one_inverted = len(parts) == 2 and " " not in parts[0]  # "Lovelace, Ada"
+        people = [f"{parts[1]} {parts[0]}"] if one_inverted else parts
+    return [Author(" ".join(p.split())) for p in people if p.strip()]
+
+
+def parse_csv(text: str) -> tuple[list[Paper], list[str]]:
+    """A CSV (or tab- or semicolon-separated) list of papers with a header row, such as
+    Zotero's or Mendeley's CSV export: the Title, DOI, URL (an arXiv link or id is found in
+    URL, Extra or an arXiv column), Author, year and abstract columns are read."""
+    header = text.partition("\n")[0]
+    columns = _csv_columns(header)
+    if not columns:
+        raise InputError(
+            "this CSV file has no header row naming a Title, DOI or URL column",
+            hint="export the library as CSV with its header (Zotero: File > Export Library > "
+            "CSV), or as BibTeX",
+        )
+    papers, rejected = [], []
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=_csv_delimiter(header)))
+    except csv.Error as exc:
+        raise InputError(f"not a readable CSV file: {exc}", hint="export it again") from exc
+
+    def cell(row: list[str], what: str) -> str:
+        return " ".join(row[i] for i in columns[what] if i < len(row) and row[i].strip())
+
+    for number, row in enumerate(rows[1:], 2):
+        if not any(c.strip() for c in row):
+            continue
+        title = " ".join(cell(row, "title").split())
+        doi = normalize_doi(cell(row, "doi"))
+        arxiv = find_arxiv_id(cell(row, "where")) or arxiv_id_from_doi(doi)
+        if not doi:
+            doi = normalize_doi(cell(row, "where")) if not arxiv else None
+        if not (title or doi or arxiv):
+            rejected.append(f"line {number}: no title, DOI or arXiv id")
+            continue
+        date = cell(row, "date").strip()
+        papers.append(
+            Paper(
+                title=title,
+                abstract=cell(row, "abstract"),
+                authors=_csv_authors(cell(row, "authors")),
+                published=parse_date(date) if date else None,
+                arxiv_id=arxiv,
+                doi=doi,
+                sources=[STUB_ORIGIN],
+            )
+        )
+    return papers, rejected
 
 
 def parse_id_list(text: str) -> tuple[list[Paper], list[str]]:
