@@ -366,12 +366,21 @@ def compose(
     return Composed(user, items, msg, message_id, iso(now), mark)
 
 
+def _as_bytes(msg: EmailMessage, address: str) -> bytes:
+    """The message as sent. An address with non-ASCII letters (RFC 6531) can only go through
+    a server offering SMTPUTF8, and only as UTF-8: RFC 2047 encoded words, which an ASCII
+    serialisation writes, are not allowed in an address and no mail client reads them."""
+    if address.isascii():
+        return msg.as_bytes()
+    return msg.as_bytes(policy=MAIL_POLICY.clone(utf8=True))
+
+
 def record(store: SQLiteStore, composed: Composed) -> int | None:
     """Put a composed digest in the outbox (pending), with its papers, in one transaction."""
     return Alerts(store).record_digest(
         composed.user.id,
         composed.message_id,
-        composed.message.as_bytes(),
+        _as_bytes(composed.message, composed.user.email),
         [(item.rowid, item.reason) for item in composed.items],
         composed.created_at,
         composed.paper_mark,
