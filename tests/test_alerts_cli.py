@@ -116,6 +116,29 @@ def test_digest_send_reports_a_failure_and_the_next_run_delivers(db):
     assert len(server.messages) == 1
 
 
+def test_a_waiting_digest_says_when_and_why_and_a_given_up_one_can_be_queued_again(db):
+    """After fixing the mail settings the admin saw "(waiting)", with no time nor reason, and a
+    digest given up on could only be queued again from Python (Alerts.retry_failed)."""
+    cli(db, "follow", "--user", "ada@example.org", "--category", "quant-ph")
+    with smtp_server(["451 4.3.0 mailbox busy"] * 3) as server:
+        env = {"PAPERSCOPE_SMTP_URL": server.url}
+        assert cli(db, "digest", "send", "--retry-delay", "0", env=env).exit_code == 1
+        waiting = cli(db, "digest", "send", env=env)
+        assert waiting.exit_code == 0 and server.messages == []
+        line = waiting.stdout.strip()
+        assert line.startswith("ada@example.org: sent 0 papers (waiting: retried after 20")
+        assert "UTC; last attempt: " in line and "451 4.3.0 mailbox busy" in line
+        [report] = json.loads(cli(db, "digest", "send", "--json", env=env).stdout)
+        assert report["status"] == "waiting" and report["next_attempt_at"].endswith("Z")
+    with open_store(db) as store:  # as after 8 failed attempts
+        store.conn.execute("UPDATE digests SET status = 'failed', next_attempt_at = NULL")
+    with smtp_server() as server:
+        env = {"PAPERSCOPE_SMTP_URL": server.url}
+        retried = cli(db, "digest", "send", "--retry-failed", env=env)
+        assert retried.exit_code == 0 and "ada@example.org: sent 2 papers" in retried.stdout
+        assert len(server.messages) == 1
+
+
 def test_digest_send_without_smtp_settings(db):
     result = cli(db, "digest", "send", env={"PAPERSCOPE_SMTP_URL": ""})
     assert result.exit_code == 1

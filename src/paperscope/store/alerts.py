@@ -387,6 +387,14 @@ class Alerts:
             args.append(user_id)
         return self.conn.execute(sql, args).rowcount
 
+    def pending_digest(self, user_id: int) -> Digest | None:
+        """The user's digest waiting to be sent (for its next attempt and last error)."""
+        row = self.conn.execute(
+            "SELECT * FROM digests WHERE user_id = ? AND status = 'pending' ORDER BY id LIMIT 1",
+            (user_id,),
+        ).fetchone()
+        return _digest(row) if row else None
+
     def has_pending(self, user_id: int) -> bool:
         row = self.conn.execute(
             "SELECT 1 FROM digests WHERE user_id = ? AND status = 'pending'", (user_id,)

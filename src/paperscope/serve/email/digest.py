@@ -466,6 +466,7 @@ class UserReport:
     error: str | None = None
     message_id: str | None = None
     composed: Composed | None = field(default=None, repr=False)
+    next_attempt_at: str | None = None  # waiting: when the earlier digest is tried again
 
     def as_json(self) -> dict:
         out = {"email": self.email, "status": self.status, "papers": self.papers}
@@ -473,7 +474,19 @@ class UserReport:
             out["error"] = self.error
         if self.message_id:
             out["message_id"] = self.message_id
+        if self.next_attempt_at:
+            out["next_attempt_at"] = self.next_attempt_at
         return out
+
+
+def _waiting(alerts: Alerts, user: User) -> UserReport:
+    """The report of a user whose earlier digest waits for its retry: when, and why."""
+    report = UserReport(user.email, user.id, "waiting")
+    pending = alerts.pending_digest(user.id)
+    if pending is not None:
+        report.error, report.next_attempt_at = pending.last_error, pending.next_attempt_at
+        report.message_id = pending.message_id
+    return report
 
 
 def is_due(user: User, now: datetime) -> bool:
@@ -530,7 +543,7 @@ def run(
         if user.id in reports:  # a pending digest was just handled
             continue
         if alerts.has_pending(user.id):
-            reports[user.id] = UserReport(user.email, user.id, "waiting")
+            reports[user.id] = _waiting(alerts, user)
             continue
         user = Accounts(store).get(user.id)  # last_digest_at may have moved
         composed = compose(engine, user, base=base, mail_from=mail_from, now=now)
@@ -547,12 +560,13 @@ def run(
                 composed,
             )
         elif record(store, composed) is None:
-            reports[user.id] = UserReport(user.email, user.id, "waiting")
+            reports[user.id] = _waiting(alerts, user)
     if not dry_run:
         fresh = [u for u in active if u.id not in reports]
         _merge(reports, fresh, _send(store, config, now, fresh, retries, retry_delay, sleep))
         for user in fresh:
-            reports.setdefault(user.id, UserReport(user.email, user.id, "waiting"))
+            if user.id not in reports:
+                reports[user.id] = _waiting(alerts, user)
     return [reports[u.id] for u in chosen]
 
 
