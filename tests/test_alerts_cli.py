@@ -49,6 +49,18 @@ def test_follow_list_and_unfollow(db):
     assert missing.exit_code == 1 and "no follow" in missing.output
 
 
+def test_following_the_same_category_or_author_in_another_case_is_one_follow(db):
+    """A category "CS.cv" matches cs.CV's papers (case-insensitively) but was a second follow."""
+    for args in (("--category", "quant-ph"), ("--category", "Quant-PH"),
+                 ("--author", "Grace Hopper"), ("--author", "grace hopper")):  # fmt: skip
+        result = cli(db, "follow", "--user", "ada@example.org", *args)
+        assert result.exit_code == 0, result.output
+    assert "follows author 'Grace Hopper'" in result.output
+    listed = json.loads(cli(db, "follows", "--user", "ada@example.org", "--json").stdout)
+    kinds = sorted((f["kind"], f["value"]) for f in listed["follows"])
+    assert kinds == [("author", "Grace Hopper"), ("category", "quant-ph")]
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [

@@ -121,6 +121,13 @@ class Alerts:
                 raise NotFoundError(f"no paper {value} in the store")
             row = self.conn.execute("SELECT id FROM papers WHERE rowid = ?", (rowid,)).fetchone()
             value = row[0]
+        if kind in ("author", "category"):
+            # matched regardless of case ("CS.cv" finds cs.CV's papers): one follow
+            for follow_id, known in self.conn.execute(
+                "SELECT id, value FROM follows WHERE user_id = ? AND kind = ?", (user_id, kind)
+            ):
+                if known.casefold() == value.casefold():
+                    return follow_id
         now = iso(datetime.now(UTC))
         try:
             self.conn.execute(
