@@ -83,6 +83,17 @@ def test_an_address_with_non_ascii_letters_is_written_as_is_in_to(engine):
     assert (to.display_name, to.addr_spec) == ("Zoë", "zoë@exämple.org")
 
 
+def test_a_sender_address_with_non_ascii_letters_is_sent_not_a_traceback(engine, ada):
+    """PAPERSCOPE_MAIL_FROM="Näme <ünï@exämple.org>" ended `digest send` in a traceback
+    (UnicodeEncodeError) between composing and recording."""
+    with smtp_server(smtputf8=True) as server:
+        config = parse_smtp_url(server.url, "Näme <ünï@exämple.org>")
+        [report] = digest.run(engine, config=config, base=BASE, retry_delay=0)
+    assert report.status == "sent"
+    assert server.envelopes[0] == ("ünï@exämple.org", ["ada@example.org"])
+    assert "From: Näme <ünï@exämple.org>".encode() in server.raw[0]
+
+
 def test_first_digest_holds_the_latest_day_grouped_by_reason(engine, ada):
     with smtp_server() as server:
         [report] = run(engine, server)

@@ -20,6 +20,7 @@ send leaves a pending digest that the next run sends once, with the same Message
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import logging
@@ -369,9 +370,11 @@ def compose(
 def _as_bytes(msg: EmailMessage, address: str) -> bytes:
     """The message as sent. An address with non-ASCII letters (RFC 6531) can only go through
     a server offering SMTPUTF8, and only as UTF-8: RFC 2047 encoded words, which an ASCII
-    serialisation writes, are not allowed in an address and no mail client reads them."""
+    serialisation writes for the recipient's, are not allowed in an address and no mail
+    client reads them; a sender's (PAPERSCOPE_MAIL_FROM) cannot be serialised as ASCII at all."""
     if address.isascii():
-        return msg.as_bytes()
+        with contextlib.suppress(UnicodeEncodeError):
+            return msg.as_bytes()
     return msg.as_bytes(policy=MAIL_POLICY.clone(utf8=True))
 
 
