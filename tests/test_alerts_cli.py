@@ -4,6 +4,7 @@ through a real SMTP server on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 from typer.testing import CliRunner
@@ -149,6 +150,19 @@ def test_a_waiting_digest_says_when_and_why_and_a_given_up_one_can_be_queued_aga
         retried = cli(db, "digest", "send", "--retry-failed", env=env)
         assert retried.exit_code == 0 and "ada@example.org: sent 2 papers" in retried.stdout
         assert len(server.messages) == 1
+
+
+def test_a_failed_delivery_says_what_to_check(db):
+    """The mail error's hint (which setting to check) was dropped: only the error was shown."""
+    cli(db, "follow", "--user", "ada@example.org", "--category", "quant-ph")
+    with socket.socket() as closed:  # a port nothing listens on: the mail server is down
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = {"PAPERSCOPE_SMTP_URL": f"smtp://127.0.0.1:{port}"}
+    failed = cli(db, "digest", "send", "--retry-delay", "0", env=env)
+    assert failed.exit_code == 1
+    assert f"cannot send through SMTP server 127.0.0.1:{port}" in failed.output
+    assert "hint: is the server running, and PAPERSCOPE_SMTP_URL right?" in failed.output
 
 
 def test_digest_send_without_smtp_settings(db):

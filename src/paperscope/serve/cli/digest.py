@@ -181,6 +181,8 @@ def _print_report(report: digests.UserReport, dry_run: bool = False) -> None:
         what = "will retry" if report.status == "pending" else "gave up"
         typer.secho(f"{report.email}: sent 0 papers, not delivered ({what}): {report.error}",
                     err=True, fg="red")  # fmt: skip
+        if report.hint:
+            typer.echo(f"hint: {report.hint}", err=True)
         if report.status == "failed":
             typer.echo("hint: fix the mail settings, then run `paperscope digest send "
                        "--retry-failed`", err=True)  # fmt: skip

@@ -403,6 +403,7 @@ class SendResult:
     attempts: int
     error: str | None = None
     next_attempt_at: str | None = None
+    hint: str | None = None  # what to check (the mail settings), with the error
 
 
 def send_pending(
@@ -423,7 +424,7 @@ def send_pending(
         if not alerts.claim(digest.id, now):
             continue  # another process is sending it
         papers = len(alerts.digest_papers(digest.id))
-        error = None
+        error = hint = None
         for attempt in range(retries + 1):
             if attempt:
                 sleep(retry_delay * 2 ** (attempt - 1))
@@ -432,7 +433,7 @@ def send_pending(
             try:
                 send_message(msg, config)
             except MailError as exc:
-                error = str(exc)
+                error, hint = str(exc), exc.hint
                 log.warning("digest %s to user %s: %s", digest.id, digest.user_id, exc)
                 continue
             error = None
@@ -452,6 +453,7 @@ def send_pending(
                 done.attempts,
                 error,
                 done.next_attempt_at,
+                hint if error else None,
             )
         )
     return results
@@ -470,6 +472,7 @@ class UserReport:
     message_id: str | None = None
     composed: Composed | None = field(default=None, repr=False)
     next_attempt_at: str | None = None  # waiting: when the earlier digest is tried again
+    hint: str | None = None  # with an error: what to check
 
     def as_json(self) -> dict:
         out = {"email": self.email, "status": self.status, "papers": self.papers}
@@ -595,5 +598,5 @@ def _merge(reports: dict[int, UserReport], users: Sequence[User], results) -> No
         if result.status == "sent":
             report.papers += result.papers
         else:
-            report.status, report.error = result.status, result.error
+            report.status, report.error, report.hint = result.status, result.error, result.hint
         report.message_id = result.message_id
