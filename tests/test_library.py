@@ -5,6 +5,7 @@ fetched from a real local HTTP server standing in for the arXiv API, and recomme
 from __future__ import annotations
 
 import contextlib
+import gzip
 import http.server
 import json
 import re
@@ -386,6 +387,32 @@ def test_a_zotero_csv_export_imports_its_papers(store_any):
         assert turing.title == "Computable Numbers, Again"
         assert [a.name for a in turing.authors] == ["Alan Turing", "Grace Hopper"]
         assert store.get("2403.07777").title == "A Preprint Known by Its Link"
+
+
+def test_gzipped_excel_and_wrong_uploads_are_read_or_explained(store_any):
+    """A .bib.gz (which `paperscope import` reads) came out as a list of ids, each byte run a
+    rejected "not an arXiv id"; an Excel CSV (Windows-1252) lost its accents; a .bib without
+    entries told the web user to pass `--format NAME`."""
+    bib = b"@article{k, title = {Gzipped Graphs of Things}, doi = {10.1234/gz.1}}\n"
+    excel = "Title;DOI\n\u00dcber Graphen im Alltag;10.1234/excel.1\n".encode("cp1252")
+    with client_for(store_any) as client:
+
+        def upload(name: str, data: bytes):
+            files = {"file": (name, data, "application/octet-stream")}
+            return client.post("/library/import", data={"csrf_token": csrf(client)}, files=files)
+
+        gz = upload("refs.bib.gz", gzip.compress(bib))
+        assert gz.status_code == 200 and "Imported 1 paper (bibtex)" in gz.text
+        csv_page = upload("export.csv", excel)
+        assert csv_page.status_code == 200 and "Imported 1 paper (csv)" in csv_page.text
+        not_bib = upload("notes.bib", b"just some notes, no entries here\n")
+        assert not_bib.status_code == 400 and "no BibTeX entries" in not_bib.text
+        assert "--format" not in not_bib.text and "export the library as BibTeX" in not_bib.text
+        binary = upload("scan.pdf", b"%PDF-1.7\n\x00\x01\x02 binary")
+        assert binary.status_code == 400 and "this file is not text" in binary.text
+    with open_store(store_any) as store:
+        assert store.get("10.1234/gz.1").title == "Gzipped Graphs of Things"
+        assert store.get("10.1234/excel.1").title == "\u00dcber Graphen im Alltag"
 
 
 # ---------------------------------------------------------------------- submissions

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 
 from paperscope.errors import InputError
@@ -86,26 +87,65 @@ def parse_library(
     upload."""
     if len(data) > MAX_IMPORT_BYTES:
         raise InputError(f"the file is larger than {MAX_IMPORT_BYTES // 2**20} MB")
+    if data[:2] == _GZIP_MAGIC:  # refs.bib.gz: read as the `import` command reads it
+        data, filename = _gunzip(data), filename.removesuffix(".gz").removesuffix(".GZ")
+    if b"\x00" in data[:4096]:
+        raise InputError(
+            "this file is not text: not BibTeX, CSL-JSON, CSV or a list of ids",
+            hint=_EXPORT_HINT,
+        )
     fmt = sniff_format(data, filename) if fmt == "auto" else fmt
     if fmt == "bibtex":
         papers, rejected = [], []
-        for item in BibtexImporter().parse(io.BytesIO(data), filename or "upload"):
-            if isinstance(item, Paper):
-                papers.append(item)
-            elif isinstance(item, BadRecord):
-                rejected.append(f"{item.where}: {item.message}")
+        try:
+            for item in BibtexImporter().parse(io.BytesIO(data), filename or "upload"):
+                if isinstance(item, Paper):
+                    papers.append(item)
+                elif isinstance(item, BadRecord):
+                    rejected.append(f"{item.where}: {item.message}")
+        except InputError as exc:  # its hint is for the command line (`--format NAME`)
+            raise InputError(str(exc), hint=_EXPORT_HINT) from None
         return fmt, papers, rejected, [None] * len(papers)
     if fmt in ("csl-json", "paperscope-json"):
         papers, rejected, kept = parse_json(data)
         ours = any(k is not None for k in kept)
         return ("paperscope-json" if ours else "csl-json"), papers, rejected, kept
     if fmt == "csv":
-        papers, rejected = parse_csv(data.decode("utf-8-sig", "replace"))
+        papers, rejected = parse_csv(_decode(data))
         return fmt, papers, rejected, [None] * len(papers)
     if fmt == "ids":
         papers, rejected = parse_id_list(data.decode("utf-8", "replace"))
         return fmt, papers, rejected, [None] * len(papers)
     raise InputError(f"unknown library format {fmt!r}", hint="bibtex, csl-json, csv or ids")
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_EXPORT_HINT = "export the library as BibTeX, CSL JSON or CSV (with its header row)"
+
+
+def _gunzip(data: bytes) -> bytes:
+    """A gzip upload's content, at most MAX_IMPORT_BYTES of it (a small file may unpack to
+    gigabytes)."""
+    unpack = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = unpack.decompress(data, MAX_IMPORT_BYTES + 1)
+    except zlib.error as exc:
+        raise InputError(f"a damaged .gz file: {exc}", hint="upload the file unpacked") from None
+    if len(out) > MAX_IMPORT_BYTES:
+        raise InputError(f"the unpacked file is larger than {MAX_IMPORT_BYTES // 2**20} MB")
+    return out
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 text, else Windows-1252 (what Excel writes a CSV in), else Latin-1."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 #: CSV header names (lower case) of the columns read, as Zotero, Mendeley and spreadsheets
