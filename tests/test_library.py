@@ -352,6 +352,26 @@ def test_a_paperscope_export_imports_back_with_tags_notes_ratings_and_read_marks
                     assert disliked.rating == -1 and not disliked.saved
 
 
+def test_a_bad_tag_in_a_paperscope_export_skips_the_tag_not_the_rest(store_any):
+    """A tag name the server refuses (hand-edited file: over 60 characters) stopped the import
+    with a 400 halfway, the papers after it not saved."""
+    with open_store(store_any) as store:
+        user = Accounts(store).local_user().id
+        (r1, p1), (r2, p2) = [(r, p) for r, p in store.iter_papers() if p.arxiv_id][:2]
+        records = [
+            {"title": p.title, "arxiv_id": p.arxiv_id, "library": {"tags": tags, "rating": 1}}
+            for p, tags in ((p1, ["x" * 61, "ok"]), (p2, ["fine"]))
+        ]
+        result = import_library(store, user, json.dumps(records).encode(), filename="l.json")
+        assert result.saved == 2 and result.restored == 2
+        too_long = "a tag name has at most 60 characters"
+        assert result.rejected == [f"tag {'x' * 61!r} not kept: {too_long}"]
+        library = Library(store)
+        assert [t.name for t in library.state(user, r1).tags] == ["ok"]
+        assert [t.name for t in library.state(user, r2).tags] == ["fine"]
+        assert library.state(user, r2).rating == 1
+
+
 def test_a_zotero_csv_export_imports_its_papers(store_any):
     """A CSV file was read as a list of ids: every word of it a rejected "not an arXiv id"."""
     with open_store(store_any) as store:

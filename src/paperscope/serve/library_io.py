@@ -478,16 +478,20 @@ def import_library(
             library.save(user_id, rowid, tag)
             result.saved += 1
         if kept is not None and kept.holds_anything():
-            _restore(library, user_id, rowid, kept)
+            rejected.extend(_restore(library, user_id, rowid, kept))
             result.restored += 1
     return result
 
 
-def _restore(library: Library, user_id: int, rowid: int, kept: Kept) -> None:
+def _restore(library: Library, user_id: int, rowid: int, kept: Kept) -> list[str]:
     """Put back what a paperscope export kept of a paper; a note or read mark the user
-    already has here stays."""
+    already has here stays. What could not be kept (a tag name this server refuses)."""
+    problems = []
     for name in kept.tags:
-        library.save(user_id, rowid, name)
+        try:
+            library.save(user_id, rowid, name)
+        except InputError as exc:  # a hand-edited file: the other papers still come in
+            problems.append(f"tag {name[:80]!r} not kept: {exc}")
     state = library.state(user_id, rowid)
     if kept.rating:
         library.rate(user_id, rowid, kept.rating)
@@ -495,6 +499,7 @@ def _restore(library: Library, user_id: int, rowid: int, kept: Kept) -> None:
         library.set_note(user_id, rowid, kept.note[:MAX_NOTE])
     if kept.read and not state.read_at:
         library.mark_read(user_id, rowid)
+    return problems
 
 
 def export_bibtex(store: SQLiteStore, user_id: int, tag_id: int | None = None) -> str:
