@@ -165,6 +165,20 @@ def test_a_failed_delivery_says_what_to_check(db):
     assert "hint: is the server running, and PAPERSCOPE_SMTP_URL right?" in failed.output
 
 
+def test_the_single_user_account_is_not_mailed(db):
+    """local@localhost (single-user mode's account, "never gets mail") was sent digests: a real
+    relay refuses it, so every run failed and retried, exit code 1."""
+    with open_store(db) as store:
+        Accounts(store).local_user()
+    cli(db, "follow", "--user", "local@localhost", "--category", "quant-ph")
+    cli(db, "follow", "--user", "ada@example.org", "--category", "quant-ph")
+    with smtp_server() as server:
+        sent = cli(db, "digest", "send", env={"PAPERSCOPE_SMTP_URL": server.url})
+    assert sent.exit_code == 0, sent.output
+    assert "local@localhost: sent 0 papers (no address" in sent.stdout
+    assert [rcpts for _, rcpts in server.envelopes] == [["ada@example.org"]]
+
+
 def test_digest_send_without_smtp_settings(db):
     result = cli(db, "digest", "send", env={"PAPERSCOPE_SMTP_URL": ""})
     assert result.exit_code == 1

@@ -186,6 +186,9 @@ def _print_report(report: digests.UserReport, dry_run: bool = False) -> None:
         if report.status == "failed":
             typer.echo("hint: fix the mail settings, then run `paperscope digest send "
                        "--retry-failed`", err=True)  # fmt: skip
+    elif report.status == "no address":
+        typer.echo(f"{report.email}: sent 0 papers (no address: the account of single-user mode "
+                   "gets no email)")  # fmt: skip
     elif report.status == "waiting" and report.next_attempt_at:
         # an earlier digest failed (or another run is sending it): say when it is tried again
         when = report.next_attempt_at.replace("T", " ").removesuffix("Z")

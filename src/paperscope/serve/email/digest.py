@@ -46,7 +46,7 @@ from paperscope.rank.topics import diversify, top_topics
 from paperscope.serve.email.config import MailConfig, mail_from_env
 from paperscope.serve.email.smtp import MailError, send_message
 from paperscope.serve.records import authors_line
-from paperscope.store.accounts import Accounts, User, safe_display_name
+from paperscope.store.accounts import LOCAL_EMAIL, Accounts, User, safe_display_name
 from paperscope.store.alerts import Alerts, iso, parse_iso
 from paperscope.store.secrets import get_or_create_secret
 from paperscope.store.sqlite import SQLiteStore
@@ -466,7 +466,8 @@ def send_pending(
 class UserReport:
     email: str
     user_id: int
-    status: str  # sent | pending | failed | nothing new | not due | off | dry run | waiting
+    # sent | pending | failed | nothing new | not due | off | no address | dry run | waiting
+    status: str
     papers: int = 0
     error: str | None = None
     message_id: str | None = None
@@ -538,7 +539,9 @@ def run(
     chosen = list(users) if users is not None else Accounts(store).list()
     reports: dict[int, UserReport] = {}
     for user in chosen:
-        if user.digest == "off" or user.disabled:
+        if user.email == LOCAL_EMAIL:  # single-user mode's account: no mailbox behind it
+            reports[user.id] = UserReport(user.email, user.id, "no address")
+        elif user.digest == "off" or user.disabled:
             reports[user.id] = UserReport(user.email, user.id, "off")
         elif due_only and not is_due(user, now):
             reports[user.id] = UserReport(user.email, user.id, "not due")
