@@ -112,10 +112,12 @@ def smtp_server(
     password: str | None = None,
     tls: str | None = None,
     cert: tuple[Path, Path] | None = None,
+    smtputf8: bool = False,
 ) -> Iterator[Recorder]:
-    """tls: None (plain), "ssl" (implicit TLS) or "starttls"; needs `cert` (certificate, key)."""
+    """tls: None (plain), "ssl" (implicit TLS) or "starttls"; needs `cert` (certificate, key).
+    smtputf8: offer SMTPUTF8 (RFC 6531), which addresses with non-ASCII letters need."""
     recorder = Recorder(script=list(script or []))
-    kwargs: dict = {}
+    kwargs: dict = {"enable_SMTPUTF8": smtputf8}
     if tls:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(cert[0]), str(cert[1]))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -77,6 +78,17 @@ def test_signup_refuses_bad_input_and_duplicates(multi):
     multi.cookies.clear()
     again = signup(multi, "BOB@example.org")
     assert again.status_code == 400 and "already exists" in again.text
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["ada@example.org<x>", "ada@example.org>", "Ada <ada@example.org>", "ada@example.org,bob"],
+)
+def test_signup_refuses_an_address_a_mail_header_reads_as_another(multi, address):
+    # "ada@example.org<x>" was an account whose password-reset mail went to ada@example.org
+    refused = signup(multi, address)
+    assert refused.status_code == 400 and "not an email address" in refused.text
+    assert signup(multi, "o'brien+tag@example.org").status_code == 303
 
 
 def test_signup_can_be_closed(store_any, monkeypatch):
@@ -327,6 +339,23 @@ def test_password_reset_by_emailed_one_time_token(multi, monkeypatch):
     # the token works once
     again = multi.post(path, data={"password": "yet another one", "csrf_token": csrf(multi)})
     assert again.status_code == 400 and "invalid, used or expired" in again.text
+
+
+def test_a_reset_with_the_mail_server_down_answers_as_for_an_unknown_address(multi, monkeypatch):
+    """With the SMTP server down, a reset for an existing account answered 502 naming the mail
+    server: a visitor learnt which addresses have accounts (docs: the page answers the same)."""
+    signup(multi, "ada@example.org")
+    multi.cookies.clear()
+    with socket.socket() as closed:  # a port nothing listens on: the server is down
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("PAPERSCOPE_SMTP_URL", f"smtp://127.0.0.1:{port}")
+    pages = []
+    for address in ("ada@example.org", "nobody@example.org"):
+        asked = multi.post("/reset", data={"email": address, "csrf_token": csrf(multi)})
+        pages.append((asked.status_code, asked.text.replace(address, "ADDRESS")))
+    assert pages[0] == pages[1] and pages[0][0] == 200
+    assert "If an account" in pages[0][1] and str(port) not in pages[0][1]
 
 
 def test_single_user_mode_needs_no_login(store_any):

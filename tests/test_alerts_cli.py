@@ -4,6 +4,7 @@ through a real SMTP server on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 from typer.testing import CliRunner
@@ -47,6 +48,18 @@ def test_follow_list_and_unfollow(db):
     assert len(again["follows"]) == 2
     missing = cli(db, "unfollow", "--user", "ada@example.org", str(author_id))
     assert missing.exit_code == 1 and "no follow" in missing.output
+
+
+def test_following_the_same_category_or_author_in_another_case_is_one_follow(db):
+    """A category "CS.cv" matches cs.CV's papers (case-insensitively) but was a second follow."""
+    for args in (("--category", "quant-ph"), ("--category", "Quant-PH"),
+                 ("--author", "Grace Hopper"), ("--author", "grace hopper")):  # fmt: skip
+        result = cli(db, "follow", "--user", "ada@example.org", *args)
+        assert result.exit_code == 0, result.output
+    assert "follows author 'Grace Hopper'" in result.output
+    listed = json.loads(cli(db, "follows", "--user", "ada@example.org", "--json").stdout)
+    kinds = sorted((f["kind"], f["value"]) for f in listed["follows"])
+    assert kinds == [("author", "Grace Hopper"), ("category", "quant-ph")]
 
 
 @pytest.mark.parametrize(
@@ -114,6 +127,56 @@ def test_digest_send_reports_a_failure_and_the_next_run_delivers(db):
         ok = cli(db, "digest", "send", env={"PAPERSCOPE_SMTP_URL": server.url})
     assert ok.exit_code == 0 and "ada@example.org: sent 2 papers" in ok.stdout
     assert len(server.messages) == 1
+
+
+def test_a_waiting_digest_says_when_and_why_and_a_given_up_one_can_be_queued_again(db):
+    """After fixing the mail settings the admin saw "(waiting)", with no time nor reason, and a
+    digest given up on could only be queued again from Python (Alerts.retry_failed)."""
+    cli(db, "follow", "--user", "ada@example.org", "--category", "quant-ph")
+    with smtp_server(["451 4.3.0 mailbox busy"] * 3) as server:
+        env = {"PAPERSCOPE_SMTP_URL": server.url}
+        assert cli(db, "digest", "send", "--retry-delay", "0", env=env).exit_code == 1
+        waiting = cli(db, "digest", "send", env=env)
+        assert waiting.exit_code == 0 and server.messages == []
+        line = waiting.stdout.strip()
+        assert line.startswith("ada@example.org: sent 0 papers (waiting: retried after 20")
+        assert "UTC; last attempt: " in line and "451 4.3.0 mailbox busy" in line
+        [report] = json.loads(cli(db, "digest", "send", "--json", env=env).stdout)
+        assert report["status"] == "waiting" and report["next_attempt_at"].endswith("Z")
+    with open_store(db) as store:  # as after 8 failed attempts
+        store.conn.execute("UPDATE digests SET status = 'failed', next_attempt_at = NULL")
+    with smtp_server() as server:
+        env = {"PAPERSCOPE_SMTP_URL": server.url}
+        retried = cli(db, "digest", "send", "--retry-failed", env=env)
+        assert retried.exit_code == 0 and "ada@example.org: sent 2 papers" in retried.stdout
+        assert len(server.messages) == 1
+
+
+def test_a_failed_delivery_says_what_to_check(db):
+    """The mail error's hint (which setting to check) was dropped: only the error was shown."""
+    cli(db, "follow", "--user", "ada@example.org", "--category", "quant-ph")
+    with socket.socket() as closed:  # a port nothing listens on: the mail server is down
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = {"PAPERSCOPE_SMTP_URL": f"smtp://127.0.0.1:{port}"}
+    failed = cli(db, "digest", "send", "--retry-delay", "0", env=env)
+    assert failed.exit_code == 1
+    assert f"cannot send through SMTP server 127.0.0.1:{port}" in failed.output
+    assert "hint: is the server running, and PAPERSCOPE_SMTP_URL right?" in failed.output
+
+
+def test_the_single_user_account_is_not_mailed(db):
+    """local@localhost (single-user mode's account, "never gets mail") was sent digests: a real
+    relay refuses it, so every run failed and retried, exit code 1."""
+    with open_store(db) as store:
+        Accounts(store).local_user()
+    cli(db, "follow", "--user", "local@localhost", "--category", "quant-ph")
+    cli(db, "follow", "--user", "ada@example.org", "--category", "quant-ph")
+    with smtp_server() as server:
+        sent = cli(db, "digest", "send", env={"PAPERSCOPE_SMTP_URL": server.url})
+    assert sent.exit_code == 0, sent.output
+    assert "local@localhost: sent 0 papers (no address" in sent.stdout
+    assert [rcpts for _, rcpts in server.envelopes] == [["ada@example.org"]]
 
 
 def test_digest_send_without_smtp_settings(db):

@@ -163,6 +163,7 @@ def test_every_fixture_imports_into_one_store(db, tmp_path):
         ["map", "place"],
         ["users", "list"],
         ["users", "disable", "a@example.org"],
+        ["users", "password", "a@example.org", "--password-stdin"],
         ["follow", "--user", "a@example.org", "--category", "cs.LG"],
         ["follows", "--user", "a@example.org"],
         ["digest", "send"],

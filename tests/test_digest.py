@@ -4,6 +4,8 @@ and send."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import signal
 import subprocess
@@ -62,6 +64,34 @@ def run(engine, server, **kwargs):
 def titles(msg) -> list[str]:
     text = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
     return re.findall(r"^\* (.+)$", text, re.M)
+
+
+def test_an_address_with_non_ascii_letters_is_written_as_is_in_to(engine):
+    """The outbox stored the message with its To: address in RFC 2047 encoded words
+    ("=?utf-8?b?...?=@=?utf-8?q?ex=C3=A4mple?=.org"), which no mail client reads as an
+    address; an internationalised address is sent with SMTPUTF8 and written in UTF-8."""
+    user = Accounts(engine.store).add("zoë@exämple.org", display_name="Zoë")
+    Alerts(engine.store).follow(user.id, "author", "Grace Hopper")
+    with smtp_server(smtputf8=True) as server:
+        [report] = run(engine, server)
+    assert report.status == "sent"
+    assert server.envelopes[0][1] == ["zoë@exämple.org"]
+    assert "To: Zoë <zoë@exämple.org>".encode() in server.raw[0]
+    # read as UTF-8, as an SMTPUTF8 mail client does (Python's bytes parser stops at ASCII)
+    parsed = email.message_from_string(server.raw[0].decode(), policy=email.policy.default)
+    [to] = parsed["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("Zoë", "zoë@exämple.org")
+
+
+def test_a_sender_address_with_non_ascii_letters_is_sent_not_a_traceback(engine, ada):
+    """PAPERSCOPE_MAIL_FROM="Näme <ünï@exämple.org>" ended `digest send` in a traceback
+    (UnicodeEncodeError) between composing and recording."""
+    with smtp_server(smtputf8=True) as server:
+        config = parse_smtp_url(server.url, "Näme <ünï@exämple.org>")
+        [report] = digest.run(engine, config=config, base=BASE, retry_delay=0)
+    assert report.status == "sent"
+    assert server.envelopes[0] == ("ünï@exämple.org", ["ada@example.org"])
+    assert "From: Näme <ünï@exämple.org>".encode() in server.raw[0]
 
 
 def test_first_digest_holds_the_latest_day_grouped_by_reason(engine, ada):

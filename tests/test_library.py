@@ -5,6 +5,7 @@ fetched from a real local HTTP server standing in for the arXiv API, and recomme
 from __future__ import annotations
 
 import contextlib
+import gzip
 import http.server
 import json
 import re
@@ -238,6 +239,19 @@ def test_import_bibtex_ids_and_csl_json(store_any):
         assert Library(store).state(user.id, store.resolve("2403.01234")).saved
 
 
+def test_a_title_only_record_of_a_stored_arxiv_paper_is_saved(store_any):
+    """A Zotero item without its arXiv URL matches the stored paper by title; it was reported
+    "not stored" and left out of the library."""
+    with open_store(store_any) as store:
+        user = Accounts(store).local_user()
+        stored = next(p for _, p in store.iter_papers() if p.arxiv_id and len(p.title) > 30)
+        csl = json.dumps([{"type": "article", "title": stored.title}]).encode()
+        result = import_library(store, user.id, csl, filename="zotero.json")
+        assert result.rejected == []
+        assert (result.saved, result.found, result.stubs) == (1, 1, 0)
+        assert Library(store).state(user.id, store.resolve(stored.arxiv_id)).saved
+
+
 def test_library_import_strips_terminal_controls_like_every_importer(store_any):
     """The library upload wrote its stubs past the importers' gate."""
     with open_store(store_any) as store:
@@ -293,6 +307,132 @@ def test_import_and_export_through_the_web(store_any):
         assert {r["library"]["tags"][0] for r in records} == {"up"}
         empty = client.post("/library/import", data={"csrf_token": token})
         assert empty.status_code == 400
+
+
+def test_a_paperscope_export_imports_back_with_tags_notes_ratings_and_read_marks(store_any):
+    """Moving to another server: the library's and the account's JSON exports were read as
+    CSL-JSON, which kept only titles (arXiv ids, authors, tags, notes and ratings were lost)."""
+    with open_store(store_any) as store:
+        r1, r2, r3 = [r for r, p in store.iter_papers() if p.arxiv_id and len(p.title) > 20][:3]
+    with client_for(store_any, single_user=False) as client:
+        signup(client, "ada@example.org")
+        with open_store(store_any) as store:
+            ada = Accounts(store).by_email("ada@example.org").id
+            library = Library(store)
+            library.save(ada, r1, "graphs & <nets>")
+            library.set_note(ada, r1, "read section 3")
+            library.rate(ada, r1, 1)
+            library.mark_read(ada, r1)
+            library.save(ada, r2)
+            library.rate(ada, r3, -1)  # not saved: only in the account export
+        exports = {
+            "library.json": client.get("/library/export.json").content,
+            "export.json": client.get("/account/export.json").content,
+        }
+        for number, (name, data) in enumerate(exports.items()):
+            client.cookies.clear()
+            email = f"user{number}@example.org"
+            signup(client, email)
+            page = client.post(
+                "/library/import",
+                data={"csrf_token": csrf(client)},
+                files={"file": (name, data, "application/json")},
+            )
+            assert page.status_code == 200 and "paperscope-json" in page.text, name
+            with open_store(store_any) as store:
+                user = Accounts(store).by_email(email).id
+                library = Library(store)
+                first = library.state(user, r1)
+                assert first.saved and [t.name for t in first.tags] == ["graphs & <nets>"]
+                assert (first.note, first.rating) == ("read section 3", 1) and first.read_at
+                assert library.state(user, r2).saved
+                assert set(library.saved_rowids(user)) == {r1, r2}
+                if name == "export.json":
+                    disliked = library.state(user, r3)
+                    assert disliked.rating == -1 and not disliked.saved
+
+
+def test_a_bad_tag_in_a_paperscope_export_skips_the_tag_not_the_rest(store_any):
+    """A tag name the server refuses (hand-edited file: over 60 characters) stopped the import
+    with a 400 halfway, the papers after it not saved."""
+    with open_store(store_any) as store:
+        user = Accounts(store).local_user().id
+        (r1, p1), (r2, p2) = [(r, p) for r, p in store.iter_papers() if p.arxiv_id][:2]
+        records = [
+            {"title": p.title, "arxiv_id": p.arxiv_id, "library": {"tags": tags, "rating": 1}}
+            for p, tags in ((p1, ["x" * 61, "ok"]), (p2, ["fine"]))
+        ]
+        result = import_library(store, user, json.dumps(records).encode(), filename="l.json")
+        assert result.saved == 2 and result.restored == 2
+        too_long = "a tag name has at most 60 characters"
+        assert result.rejected == [f"tag {'x' * 61!r} not kept: {too_long}"]
+        library = Library(store)
+        assert [t.name for t in library.state(user, r1).tags] == ["ok"]
+        assert [t.name for t in library.state(user, r2).tags] == ["fine"]
+        assert library.state(user, r2).rating == 1
+
+
+def test_a_zotero_csv_export_imports_its_papers(store_any):
+    """A CSV file was read as a list of ids: every word of it a rejected "not an arXiv id"."""
+    with open_store(store_any) as store:
+        stored = next(p for _, p in store.iter_papers() if p.arxiv_id and len(p.title) > 20)
+    csv_export = (
+        '"Key","Item Type","Publication Year","Author","Title","DOI","Url","Extra"\n'
+        f'"K1","preprint","","","{stored.title}","","",""\n'
+        '"K2","journalArticle","2023","Turing, Alan; Hopper, Grace","Computable Numbers, Again",'
+        '"10.1234/turing.2023","",""\n'
+        '"K3","preprint","2024","","A Preprint Known by Its Link","",'
+        '"https://arxiv.org/abs/2403.07777v2",""\n'
+        '"K4","note","","","","","",""\n'
+    )
+    with client_for(store_any) as client:
+        page = client.post(
+            "/library/import",
+            data={"csrf_token": csrf(client), "tag": "zotero"},
+            files={"file": ("My Library.csv", csv_export.encode(), "text/csv")},
+        )
+        assert page.status_code == 200
+        assert "Imported 3 papers (csv): 1 already in the store, 2 added as stubs" in page.text
+        assert "line 5: no title, DOI or arXiv id" in page.text
+        no_header = client.post(
+            "/library/import",
+            data={"csrf_token": csrf(client)},
+            files={"file": ("list.csv", b"foo,bar\n1,2\n", "text/csv")},
+        )
+        assert no_header.status_code == 400 and "no header row naming a Title" in no_header.text
+    with open_store(store_any) as store:
+        user = Accounts(store).local_user().id
+        assert Library(store).state(user, store.resolve(stored.arxiv_id)).saved
+        turing = store.get("10.1234/turing.2023")
+        assert turing.title == "Computable Numbers, Again"
+        assert [a.name for a in turing.authors] == ["Alan Turing", "Grace Hopper"]
+        assert store.get("2403.07777").title == "A Preprint Known by Its Link"
+
+
+def test_gzipped_excel_and_wrong_uploads_are_read_or_explained(store_any):
+    """A .bib.gz (which `paperscope import` reads) came out as a list of ids, each byte run a
+    rejected "not an arXiv id"; an Excel CSV (Windows-1252) lost its accents; a .bib without
+    entries told the web user to pass `--format NAME`."""
+    bib = b"@article{k, title = {Gzipped Graphs of Things}, doi = {10.1234/gz.1}}\n"
+    excel = "Title;DOI\n\u00dcber Graphen im Alltag;10.1234/excel.1\n".encode("cp1252")
+    with client_for(store_any) as client:
+
+        def upload(name: str, data: bytes):
+            files = {"file": (name, data, "application/octet-stream")}
+            return client.post("/library/import", data={"csrf_token": csrf(client)}, files=files)
+
+        gz = upload("refs.bib.gz", gzip.compress(bib))
+        assert gz.status_code == 200 and "Imported 1 paper (bibtex)" in gz.text
+        csv_page = upload("export.csv", excel)
+        assert csv_page.status_code == 200 and "Imported 1 paper (csv)" in csv_page.text
+        not_bib = upload("notes.bib", b"just some notes, no entries here\n")
+        assert not_bib.status_code == 400 and "no BibTeX entries" in not_bib.text
+        assert "--format" not in not_bib.text and "export the library as BibTeX" in not_bib.text
+        binary = upload("scan.pdf", b"%PDF-1.7\n\x00\x01\x02 binary")
+        assert binary.status_code == 400 and "this file is not text" in binary.text
+    with open_store(store_any) as store:
+        assert store.get("10.1234/gz.1").title == "Gzipped Graphs of Things"
+        assert store.get("10.1234/excel.1").title == "\u00dcber Graphen im Alltag"
 
 
 # ---------------------------------------------------------------------- submissions

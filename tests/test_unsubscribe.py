@@ -180,6 +180,10 @@ def test_follow_and_unfollow_on_the_alerts_page(db):
         client.post("/alerts", data={"kind": "query", "value": "ti:cats", "csrf_token": token})
         bad = client.post("/alerts", data={"kind": "query", "value": "ti:(", "csrf_token": token})
         assert bad.status_code == 400
+        # an empty field (a browser without `required`): the page says what is missing
+        empty = client.post("/alerts", data={"kind": "author", "value": "", "csrf_token": token})
+        assert empty.status_code == 400 and "an empty author cannot be followed" in empty.text
+        assert "Field required" not in empty.text
         page = client.get("/alerts")
         assert "Grace Hopper" in page.text and "ti:cats" in page.text
         with open_store(db) as store:

@@ -53,6 +53,9 @@ def test_errors_are_clear(tmp_path):
     db = tmp_path / "p.db"
     bad = cli(db, "add", "not-an-email", "--password-stdin", stdin="s3cret-pass\n")
     assert bad.exit_code == 1 and "not an email address" in bad.output
+    # mail to "a@b.org<x>" goes to a@b.org: not an address an account may have
+    angled = cli(db, "add", "a@b.org<x>", "--password-stdin", stdin="s3cret-pass\n")
+    assert angled.exit_code == 1 and "not an email address" in angled.output
     short = cli(db, "add", "ada@example.org", "--password-stdin", stdin="short\n")
     assert short.exit_code == 1 and "at least 8 characters" in short.output
     empty = cli(db, "add", "ada@example.org", "--password-stdin", stdin="\n")
@@ -64,3 +67,26 @@ def test_errors_are_clear(tmp_path):
     assert dup.exit_code == 1 and "already exists" in dup.output
     missing = cli(db, "disable", "nobody@example.org")
     assert missing.exit_code == 1 and "no user nobody@example.org" in missing.output
+
+
+def test_an_account_without_password_gets_one_from_the_admin(tmp_path):
+    """Without mail nobody can use the reset link, and the reset page says to ask the person
+    running the server, who had no command to set a password."""
+    db = tmp_path / "p.db"
+    added = cli(db, "add", "ada@example.org", stdin="")
+    assert added.exit_code == 0 and "`paperscope users password`" in added.output
+    with SQLiteStore(db) as store:
+        accounts = Accounts(store)
+        session = accounts.create_session(accounts.by_email("ada@example.org").id)
+    empty = cli(db, "password", "ada@example.org", "--password-stdin", stdin="\n")
+    assert empty.exit_code == 1 and "no password given" in empty.output
+    short = cli(db, "password", "ada@example.org", "--password-stdin", stdin="short\n")
+    assert short.exit_code == 1 and "at least 8 characters" in short.output
+    done = cli(db, "password", "ADA@example.org", "--password-stdin", stdin="s3cret-pass\n")
+    assert done.exit_code == 0, done.output
+    with SQLiteStore(db) as store:
+        accounts = Accounts(store)
+        assert accounts.verify("ada@example.org", "s3cret-pass") is not None
+        assert accounts.session_user(session) is None
+    missing = cli(db, "password", "bob@example.org", "--password-stdin", stdin="s3cret-pass\n")
+    assert missing.exit_code == 1 and "no user bob@example.org" in missing.output

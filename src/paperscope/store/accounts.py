@@ -20,7 +20,11 @@ from paperscope.errors import InputError, NotFoundError
 from paperscope.normalize import find_control, strip_controls
 from paperscope.store.sqlite import SQLiteStore
 
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: One bare address, local@domain.tld: no display name, no second address, none of the
+#: characters that make a mail header read another address out of it ("a@b.c<x>" is mailed
+#: to a@b.c), no space or control character.
+_ADDRESS_CHAR = r"[^@\s<>()\[\]\\,;:\"\x00-\x1f\x7f]"
+_EMAIL_RE = re.compile(rf"^{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}+\.{_ADDRESS_CHAR}+$")
 MAX_DISPLAY_NAME = 100
 #: Shorter passwords are refused; longer ones are capped so hashing cannot be made slow.
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
@@ -84,7 +88,9 @@ def _user(row) -> User:
 def check_email(email: str) -> str:
     email = email.strip()
     if not _EMAIL_RE.match(email) or len(email) > 254:
-        raise InputError(f"not an email address: {email!r}")
+        raise InputError(
+            f"not an email address: {email!r}", hint="one bare address, as in ada@example.org"
+        )
     return email
 
 

@@ -121,6 +121,13 @@ class Alerts:
                 raise NotFoundError(f"no paper {value} in the store")
             row = self.conn.execute("SELECT id FROM papers WHERE rowid = ?", (rowid,)).fetchone()
             value = row[0]
+        if kind in ("author", "category"):
+            # matched regardless of case ("CS.cv" finds cs.CV's papers): one follow
+            for follow_id, known in self.conn.execute(
+                "SELECT id, value FROM follows WHERE user_id = ? AND kind = ?", (user_id, kind)
+            ):
+                if known.casefold() == value.casefold():
+                    return follow_id
         now = iso(datetime.now(UTC))
         try:
             self.conn.execute(
@@ -386,6 +393,14 @@ class Alerts:
             sql += " AND user_id = ?"
             args.append(user_id)
         return self.conn.execute(sql, args).rowcount
+
+    def pending_digest(self, user_id: int) -> Digest | None:
+        """The user's digest waiting to be sent (for its next attempt and last error)."""
+        row = self.conn.execute(
+            "SELECT * FROM digests WHERE user_id = ? AND status = 'pending' ORDER BY id LIMIT 1",
+            (user_id,),
+        ).fetchone()
+        return _digest(row) if row else None
 
     def has_pending(self, user_id: int) -> bool:
         row = self.conn.execute(

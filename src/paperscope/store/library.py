@@ -326,10 +326,17 @@ class Library:
 
     # ------------------------------------------------------------------ import stubs
 
-    def add_stubs(self, papers: Sequence[Paper]) -> None:
-        """Minimal records of imported papers the store lacks; a later harvest fills them."""
-        if papers:
-            self.store.write_batch(list(papers), origin=STUB_ORIGIN)
+    def add_stubs(self, papers: Sequence[Paper]) -> list[tuple[int | None, bool]]:
+        """Minimal records of imported papers the store lacks; a later harvest fills them.
+
+        Per paper, in order: the rowid it landed on and whether that is a new stub (False: it
+        merged into a stored paper, e.g. a title-only record of one held under its arXiv id)."""
+        if not papers:
+            return []
+        newest = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM papers").fetchone()[0]
+        written = self.store.write_batch(list(papers), origin=STUB_ORIGIN)
+        rowids = [self.store.resolve(ident) for ident in written.ids]
+        return [(r, r is not None and r > newest) for r in rowids]
 
     # ------------------------------------------------------------------ submissions
 

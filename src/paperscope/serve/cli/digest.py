@@ -124,6 +124,14 @@ def send(
             min=0, help="Seconds before the first in-run retry of a failed send (doubling)."
         ),
     ] = digests.RETRY_DELAY,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="First put digests given up on (after 8 failed attempts) back in the queue: "
+            "after fixing the mail settings.",
+        ),
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -136,6 +144,10 @@ def send(
     with library_errors(), open_existing_store(db) as store:
         config = None if dry_run else mail_config_from_env()
         chosen = _users(store, user)
+        if retry_failed and not dry_run:
+            alerts = Alerts(store)
+            for account in chosen or [None]:
+                alerts.retry_failed(account.id if account else None)
         with index_progress(as_json) as progress:
             engine = SearchEngine(store, progress=progress)
         reports = digests.run(
@@ -169,6 +181,19 @@ def _print_report(report: digests.UserReport, dry_run: bool = False) -> None:
         what = "will retry" if report.status == "pending" else "gave up"
         typer.secho(f"{report.email}: sent 0 papers, not delivered ({what}): {report.error}",
                     err=True, fg="red")  # fmt: skip
+        if report.hint:
+            typer.echo(f"hint: {report.hint}", err=True)
+        if report.status == "failed":
+            typer.echo("hint: fix the mail settings, then run `paperscope digest send "
+                       "--retry-failed`", err=True)  # fmt: skip
+    elif report.status == "no address":
+        typer.echo(f"{report.email}: sent 0 papers (no address: the account of single-user mode "
+                   "gets no email)")  # fmt: skip
+    elif report.status == "waiting" and report.next_attempt_at:
+        # an earlier digest failed (or another run is sending it): say when it is tried again
+        when = report.next_attempt_at.replace("T", " ").removesuffix("Z")
+        why = f"; last attempt: {report.error}" if report.error else ""
+        typer.echo(f"{report.email}: sent 0 papers (waiting: retried after {when} UTC{why})")
     else:  # a dry run sends nothing, so it does not say "sent"
         verb = "would send" if dry_run else "sent"
         typer.echo(f"{report.email}: {verb} 0 papers ({report.status})")

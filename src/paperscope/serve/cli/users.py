@@ -1,4 +1,5 @@
-"""`paperscope users add|list|disable|enable|delete`: the accounts of a multi-user install."""
+"""`paperscope users add|password|list|disable|enable|delete`: the accounts of a multi-user
+install."""
 
 from __future__ import annotations
 
@@ -85,8 +86,38 @@ def add(
         typer.echo(orjson.dumps(asdict(user)).decode())
     else:
         role = "administrator" if user.is_admin else "user"
-        suffix = "" if password else " (no password yet: use the reset link on /reset)"
+        suffix = (
+            ""
+            if password
+            else " (no password yet: the reset link on /reset, or `paperscope users password`)"
+        )
         typer.echo(f"added {role} {user.email} (id {user.id}){suffix}")
+
+
+@users_app.command("password")
+def password(
+    email: EmailArg,
+    db: DbOption = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the password from the first line of standard input."
+        ),
+    ] = False,
+) -> None:
+    """Set an account's password (a server without mail cannot send reset links); its
+    sessions end."""
+    new = _read_password(password_stdin)
+    with _accounts(db) as accounts:
+        user = accounts.by_email(email)
+        if not new:
+            raise InputError(
+                "no password given",
+                hint="type it on a terminal, or pipe it in with --password-stdin",
+            )
+        accounts.set_password(user.id, new)
+        accounts.end_sessions(user.id)
+    typer.echo(f"password of {user.email} set; its sessions are ended")
 
 
 @users_app.command("list")

@@ -20,6 +20,7 @@ send leaves a pending digest that the next run sends once, with the same Message
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import logging
@@ -45,7 +46,7 @@ from paperscope.rank.topics import diversify, top_topics
 from paperscope.serve.email.config import MailConfig, mail_from_env
 from paperscope.serve.email.smtp import MailError, send_message
 from paperscope.serve.records import authors_line
-from paperscope.store.accounts import Accounts, User, safe_display_name
+from paperscope.store.accounts import LOCAL_EMAIL, Accounts, User, safe_display_name
 from paperscope.store.alerts import Alerts, iso, parse_iso
 from paperscope.store.secrets import get_or_create_secret
 from paperscope.store.sqlite import SQLiteStore
@@ -366,12 +367,23 @@ def compose(
     return Composed(user, items, msg, message_id, iso(now), mark)
 
 
+def _as_bytes(msg: EmailMessage, address: str) -> bytes:
+    """The message as sent. An address with non-ASCII letters (RFC 6531) can only go through
+    a server offering SMTPUTF8, and only as UTF-8: RFC 2047 encoded words, which an ASCII
+    serialisation writes for the recipient's, are not allowed in an address and no mail
+    client reads them; a sender's (PAPERSCOPE_MAIL_FROM) cannot be serialised as ASCII at all."""
+    if address.isascii():
+        with contextlib.suppress(UnicodeEncodeError):
+            return msg.as_bytes()
+    return msg.as_bytes(policy=MAIL_POLICY.clone(utf8=True))
+
+
 def record(store: SQLiteStore, composed: Composed) -> int | None:
     """Put a composed digest in the outbox (pending), with its papers, in one transaction."""
     return Alerts(store).record_digest(
         composed.user.id,
         composed.message_id,
-        composed.message.as_bytes(),
+        _as_bytes(composed.message, composed.user.email),
         [(item.rowid, item.reason) for item in composed.items],
         composed.created_at,
         composed.paper_mark,
@@ -391,6 +403,7 @@ class SendResult:
     attempts: int
     error: str | None = None
     next_attempt_at: str | None = None
+    hint: str | None = None  # what to check (the mail settings), with the error
 
 
 def send_pending(
@@ -411,7 +424,7 @@ def send_pending(
         if not alerts.claim(digest.id, now):
             continue  # another process is sending it
         papers = len(alerts.digest_papers(digest.id))
-        error = None
+        error = hint = None
         for attempt in range(retries + 1):
             if attempt:
                 sleep(retry_delay * 2 ** (attempt - 1))
@@ -420,7 +433,7 @@ def send_pending(
             try:
                 send_message(msg, config)
             except MailError as exc:
-                error = str(exc)
+                error, hint = str(exc), exc.hint
                 log.warning("digest %s to user %s: %s", digest.id, digest.user_id, exc)
                 continue
             error = None
@@ -440,6 +453,7 @@ def send_pending(
                 done.attempts,
                 error,
                 done.next_attempt_at,
+                hint if error else None,
             )
         )
     return results
@@ -452,11 +466,14 @@ def send_pending(
 class UserReport:
     email: str
     user_id: int
-    status: str  # sent | pending | failed | nothing new | not due | off | dry run | waiting
+    # sent | pending | failed | nothing new | not due | off | no address | dry run | waiting
+    status: str
     papers: int = 0
     error: str | None = None
     message_id: str | None = None
     composed: Composed | None = field(default=None, repr=False)
+    next_attempt_at: str | None = None  # waiting: when the earlier digest is tried again
+    hint: str | None = None  # with an error: what to check
 
     def as_json(self) -> dict:
         out = {"email": self.email, "status": self.status, "papers": self.papers}
@@ -464,7 +481,19 @@ class UserReport:
             out["error"] = self.error
         if self.message_id:
             out["message_id"] = self.message_id
+        if self.next_attempt_at:
+            out["next_attempt_at"] = self.next_attempt_at
         return out
+
+
+def _waiting(alerts: Alerts, user: User) -> UserReport:
+    """The report of a user whose earlier digest waits for its retry: when, and why."""
+    report = UserReport(user.email, user.id, "waiting")
+    pending = alerts.pending_digest(user.id)
+    if pending is not None:
+        report.error, report.next_attempt_at = pending.last_error, pending.next_attempt_at
+        report.message_id = pending.message_id
+    return report
 
 
 def is_due(user: User, now: datetime) -> bool:
@@ -510,7 +539,9 @@ def run(
     chosen = list(users) if users is not None else Accounts(store).list()
     reports: dict[int, UserReport] = {}
     for user in chosen:
-        if user.digest == "off" or user.disabled:
+        if user.email == LOCAL_EMAIL:  # single-user mode's account: no mailbox behind it
+            reports[user.id] = UserReport(user.email, user.id, "no address")
+        elif user.digest == "off" or user.disabled:
             reports[user.id] = UserReport(user.email, user.id, "off")
         elif due_only and not is_due(user, now):
             reports[user.id] = UserReport(user.email, user.id, "not due")
@@ -521,7 +552,7 @@ def run(
         if user.id in reports:  # a pending digest was just handled
             continue
         if alerts.has_pending(user.id):
-            reports[user.id] = UserReport(user.email, user.id, "waiting")
+            reports[user.id] = _waiting(alerts, user)
             continue
         user = Accounts(store).get(user.id)  # last_digest_at may have moved
         composed = compose(engine, user, base=base, mail_from=mail_from, now=now)
@@ -538,12 +569,13 @@ def run(
                 composed,
             )
         elif record(store, composed) is None:
-            reports[user.id] = UserReport(user.email, user.id, "waiting")
+            reports[user.id] = _waiting(alerts, user)
     if not dry_run:
         fresh = [u for u in active if u.id not in reports]
         _merge(reports, fresh, _send(store, config, now, fresh, retries, retry_delay, sleep))
         for user in fresh:
-            reports.setdefault(user.id, UserReport(user.email, user.id, "waiting"))
+            if user.id not in reports:
+                reports[user.id] = _waiting(alerts, user)
     return [reports[u.id] for u in chosen]
 
 
@@ -569,5 +601,5 @@ def _merge(reports: dict[int, UserReport], users: Sequence[User], results) -> No
         if result.status == "sent":
             report.papers += result.papers
         else:
-            report.status, report.error = result.status, result.error
+            report.status, report.error, report.hint = result.status, result.error, result.hint
         report.message_id = result.message_id

@@ -93,7 +93,7 @@ async def add_follow(
     request: Request,
     user: CurrentUser,
     kind: str = Form(...),
-    value: str = Form(...),
+    value: str = Form(""),  # empty: the alerts page says what is missing, not a bare 422
     next: str = Form(""),
 ) -> Response:
     site = site_of(request)
