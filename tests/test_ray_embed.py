@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -209,3 +210,23 @@ def test_papers_embedded_on_ray_join_the_map_like_plain_embeds(local_ray, db, em
         assert len(result.embedded) == PAPERS - len(first)
         assert store_map.unplaced(store, embedder.version, layout.DOC_PASSAGE) == []
         assert store_map.count_points(store) == (PAPERS, PAPERS - len(first))
+
+
+@pytest.mark.parametrize("scheme", ["", "ray://"])
+def test_an_address_where_nothing_listens_fails_at_once(db, scheme):
+    # a port that was free a moment ago: Ray itself would retry for minutes, printing warnings
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"{scheme}127.0.0.1:{port}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperscope", "embed", "--db", str(db), "--ray", address],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert f"error: cannot reach the Ray cluster at {address}" in proc.stderr
+    assert "ray start --head" in proc.stderr
+    with SQLiteStore(db) as store:
+        assert store.count_embedded() == 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import socket
 import sys
 import time
 from collections import deque
@@ -71,6 +72,29 @@ def import_ray() -> Any:
     return ray
 
 
+#: Seconds a cluster address may take to accept a connection before it is called unreachable.
+REACH_SECONDS = 5.0
+
+
+def check_reachable(address: str) -> None:
+    """Fail fast when nothing listens at a "host:port" or "ray://host:port" address: `ray.init`
+    would retry for minutes, printing warnings, before giving up."""
+    if address == "auto":
+        return  # Ray finds the cluster this machine started itself
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # not host:port; Ray reports what is wrong with it
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_SECONDS).close()
+    except OSError as exc:
+        raise RayEmbedError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}",
+            hint="start it with `ray start --head` there, or check the address and port "
+            "(the head's GCS port, 6379 by default; ray:// addresses use the client port, "
+            "10001)",
+        ) from exc
+
+
 @contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[Any]:
     """The `ray` module, connected: to `address` ("auto", "ray://host:port", "host:port"), or
@@ -96,6 +120,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
                 **options,
             )
         else:
+            check_reachable(address)
             ray.init(address=address, **options)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         where = address or "a local Ray instance"
