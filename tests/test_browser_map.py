@@ -138,6 +138,35 @@ def test_map_draws_highlights_and_opens_a_paper(watched, base_url, map_store):
     assert page.locator("h1").count() == 1
 
 
+def test_a_hovered_point_shows_its_papers_title(watched, base_url, map_store):
+    """The tooltip showed the paper's id ("t177e744a8fd6bc27"): the tiles carry ids only, so
+    the page now asks for the title of the point the pointer rests on."""
+    db, _ = map_store
+    page = watched
+    page.goto(f"{base_url}/map")
+    expect(page.locator("#map")).not_to_have_attribute("data-drawn", "0", timeout=60_000)
+    page.wait_for_timeout(300)
+    where = page.evaluate(
+        "() => window.paperscopeMap.ids().map(id => [id, window.paperscopeMap.screenPosition(id)])"
+    )
+
+    # the point furthest from any other, so the one under the pointer is the one chosen
+    def gap(item):
+        _, (x, y) = item
+        return min((x - a) ** 2 + (y - b) ** 2 for other, (a, b) in where if other != item[0])
+
+    ident, (x, y) = max(where, key=gap)
+    with SQLiteStore(db) as store:
+        title = store.get(ident).title
+    tip = page.locator("#map-tip")
+    expect(tip).to_be_hidden()
+    page.mouse.move(x, y)
+    expect(tip).to_have_text(title, timeout=10_000)
+    assert ident not in tip.inner_text()
+    page.mouse.move(2, 2)  # off the map: the tip goes
+    expect(tip).to_be_hidden()
+
+
 def test_map_without_javascript_links_the_topics(browser, base_url):
     context = new_context(browser, java_script_enabled=False)
     page = context.new_page()

@@ -155,6 +155,39 @@
     return Math.log2((side / SIZE) * 0.95);
   }
 
+  // A hovered point shows its paper's title. Tiles carry ids only, so a title is asked for
+  // once the pointer rests on a point, and kept (a highlight's list brings its titles too).
+  var titles = new Map();
+  var tip = document.createElement("div");
+  tip.className = "map-tip";
+  tip.id = "map-tip";
+  tip.setAttribute("role", "tooltip");
+  tip.hidden = true;
+  el.appendChild(tip);
+  var hovered = null;
+  var tipTimer = null;
+
+  function showTip(info) {
+    var id = info && info.object && info.object.id;
+    clearTimeout(tipTimer);
+    hovered = id || null;
+    if (!id) {
+      tip.hidden = true;
+      return;
+    }
+    tip.style.left = Math.min(info.x + 12, Math.max(0, el.clientWidth - 240)) + "px";
+    tip.style.top = info.y + 14 + "px";
+    tip.textContent = titles.get(id) || "…";
+    tip.hidden = false;
+    if (titles.has(id)) return;
+    tipTimer = setTimeout(function () {
+      getJSON("/api/v1/paper/" + encodeURIComponent(id))
+        .then(function (paper) { titles.set(id, paper.title || id); })
+        .catch(function () { titles.set(id, id); })
+        .then(function () { if (hovered === id) tip.textContent = titles.get(id); });
+    }, 120);
+  }
+
   var view = new deck.Deck({
     parent: el,
     views: new deck.OrthographicView({ id: "map", flipY: true }),
@@ -167,9 +200,7 @@
     controller: { doubleClickZoom: true, inertia: true },
     layers: [],
     getCursor: function (s) { return s.isHovering ? "pointer" : "grab"; },
-    getTooltip: function (info) {
-      return info.object && info.object.id ? { text: info.object.id } : null;
-    },
+    onHover: function (info) { showTip(info); },
     onViewStateChange: function () { schedule(); },
     onAfterRender: function () {
       el.dataset.drawn = String(points.length);
@@ -293,6 +324,7 @@
       var a = document.createElement("a");
       a.href = "/paper/" + encodeURIComponent(item.id);
       a.textContent = item.title || item.id;
+      if (item.title) titles.set(item.id, item.title);
       li.appendChild(a);
       hits.appendChild(li);
     });
@@ -370,6 +402,7 @@
   // for tests and scripts: where a paper's point is on the page, in CSS pixels; the topic
   // labels drawn, with their page position
   window.paperscopeMap = {
+    ids: function () { return Array.from(loaded.keys()); },
     labels: function () {
       var viewports = view.getViewports();
       if (!viewports.length) return [];
