@@ -388,3 +388,57 @@ def test_a_node_whose_database_stopped_answers_503_and_recovers(tmp_path, monkey
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_background_job_logs_one_line_while_the_database_is_down(caplog):
+    """With PostgreSQL stopped, each background thread logged a full traceback every time it
+    asked for its lease (every 10 s, for ever). Now one warning per outage, and one when the
+    store answers again; the lease is taken once it does."""
+    import logging
+
+    from backends import PgServer
+    from paperscope.serve.background import LockedThread
+
+    class Waiting(LockedThread):
+        name = "test-outage"
+
+        def lock_wait(self) -> float:
+            return 0.1
+
+        def work(self) -> None:
+            while not self.stopping():
+                self.wait(0.05)
+
+    folder = Path(tempfile.mkdtemp(prefix="paperscope-test-pg-"))
+    server = PgServer(folder)
+    thread = None
+    try:
+        with server.admin() as conn:
+            conn.execute("CREATE DATABASE outage")
+        url = server.uri.replace("/postgres?", "/outage?")
+        with open_store(url) as store:
+            held = store.job_lease("test-outage")  # another process holds the job
+            assert held is not None
+            caplog.set_level(logging.INFO, logger="paperscope.background")
+            thread = Waiting(url).start()
+            time.sleep(0.5)
+            assert thread.leases_taken == 0
+            server.server.cleanup()  # stops PostgreSQL: the holder's session ends with it
+            time.sleep(2.0)  # some 20 tries
+            outage = [r for r in caplog.records if r.name == "paperscope.background"]
+            assert len(outage) == 1, [r.getMessage() for r in outage]
+            assert outage[0].levelno == logging.WARNING and not outage[0].exc_info
+            assert "cannot reach the paper store" in outage[0].getMessage()
+            server = PgServer(folder)  # started again: the lease is free now
+            deadline = time.monotonic() + 60
+            while thread.leases_taken == 0:
+                assert time.monotonic() < deadline, "the job did not take its lease back"
+                time.sleep(0.1)
+            messages = [r.getMessage() for r in caplog.records if r.name == "paperscope.background"]
+            assert any("answers again" in m for m in messages), messages
+            assert not any(r.exc_info for r in caplog.records if r.name == "paperscope.background")
+    finally:
+        if thread is not None:
+            thread.stop()
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from paperscope.config import is_db_url
+from paperscope.errors import StoreUnavailableError
 from paperscope.store.backends import open_store
 
 log = logging.getLogger("paperscope.background")
@@ -70,12 +71,28 @@ class LockedThread:
 
     def _run(self) -> None:
         with open_store(self.db_path) as store:
+            unreachable = False
             while not self._stop.is_set():
                 try:
                     lease = store.job_lease(self.name)
-                except Exception:  # the store is unreachable for now: try again later
+                except StoreUnavailableError as exc:
+                    # one line per outage: a traceback every few seconds buries the log
+                    if not unreachable:
+                        log.warning(
+                            "%s: %s; asking again every %.0f s",
+                            self.name,
+                            exc,
+                            self.lock_wait(),
+                        )
+                    unreachable = True
+                    lease = None
+                except Exception:  # a bug, not an outage: its traceback is wanted
                     log.exception("could not ask for the %s lease", self.name)
                     lease = None
+                else:
+                    if unreachable:
+                        log.warning("%s: the paper store answers again", self.name)
+                    unreachable = False
                 if lease is None:
                     self._stop.wait(self.lock_wait())
                     continue

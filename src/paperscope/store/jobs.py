@@ -214,7 +214,12 @@ def postgres_lease(store: Any, name: str) -> AdvisoryLease | None:
 
     # not a pooled connection: the pool would hand it to other statements, and the lock
     # must live exactly as long as this session
-    conn = psycopg.connect(store.url, autocommit=True, application_name=f"paperscope-job-{name}")
+    try:
+        conn = psycopg.connect(
+            store.url, autocommit=True, application_name=f"paperscope-job-{name}"
+        )
+    except psycopg.OperationalError as exc:  # the server stopped or cannot be reached
+        raise store.conn.unreachable(exc) from exc
     try:
         got = conn.execute("SELECT pg_try_advisory_lock(%s)", (lease_key(name),)).fetchone()[0]
     except BaseException:

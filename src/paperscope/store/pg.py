@@ -367,15 +367,19 @@ class PgConnection:
         try:
             return self.pool.getconn(timeout=POOL_WAIT)
         except self._psycopg.OperationalError as exc:  # PoolTimeout: no connection was made
-            raise self._unreachable(exc) from exc
+            raise self.unreachable(exc) from exc
 
     def _error(self, conn, exc: BaseException) -> BaseException:
         """A statement's error as the store raises it: the connection lost (the server
         stopped, the network dropped) is the store unreachable, not a failed statement."""
-        return self._unreachable(exc) if conn.broken else _sqlite_error(exc)
+        return self.unreachable(exc) if conn.broken else _sqlite_error(exc)
 
-    def _unreachable(self, exc: BaseException) -> StoreUnavailableError:
+    def unreachable(self, exc: BaseException) -> StoreUnavailableError:
+        """`exc`, a connection that failed or broke, as the store's error (also raised by the
+        job leases' own connections, store/jobs.py)."""
         reason = " ".join(str(exc).split()) or type(exc).__name__
+        for secret in _passwords(self.url):  # libpq may quote the connection string back
+            reason = reason.replace(secret, "***")
         return StoreUnavailableError(
             f"cannot reach the paper store {redact(self.url)}: {reason}",
             hint="is PostgreSQL running and reachable from here? Requests are served again "
