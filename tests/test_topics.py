@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from html import escape, unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from typer.testing import CliRunner
@@ -427,3 +429,20 @@ def test_the_build_line_gives_no_distance_ratio_before_any_paper_is_assigned(db)
     assert listed.returncode == 0, listed.stderr
     line = listed.stderr.strip().splitlines()[-1]
     assert re.match(r"built \S+ on \d+ papers; 0 assigned since \(0%\)$", line), line
+
+
+def test_the_topic_facet_marks_a_topic_the_query_holds_instead_of_adding_it_again(db):
+    """With `topic:N` in the query, the Topics facet linked topic N to `... topic:N topic:N`."""
+    top = next(t for t in _topics(db) if t.level == 1 and t.size > 3)
+    with client_for(db) as client:
+        page = client.get("/search", params={"q": f"learning topic:{top.id}"})
+        assert page.status_code == 200
+        facet = page.text.split('class="topic-facet"', 1)[1].split("</ul>", 1)[0]
+        assert f'<strong aria-current="true">{escape(top.label)}</strong>' in facet
+        for href in re.findall(r'href="([^"]+)"', facet):
+            query = parse_qs(urlsplit(unescape(href)).query)["q"][0]
+            assert query.split().count(f"topic:{top.id}") == 1, query
+        # without it in the query, the same topic is a link that adds it
+        plain = client.get("/search", params={"q": "learning"}).text
+        facet = plain.split('class="topic-facet"', 1)[1].split("</ul>", 1)[0]
+        assert 'aria-current="true"' not in facet

@@ -8,6 +8,7 @@ pages (app.py). Pages work without JavaScript; the few scripts in /static only e
 from __future__ import annotations
 
 import math
+import re
 import weakref
 from collections import OrderedDict
 from datetime import UTC, date, datetime
@@ -364,6 +365,7 @@ async def search(
         aspects=ALL_ASPECTS,
         groups=_groups(site, result.hits, group) if group else None,
         topic_facet=_topic_facet(site, result.facets.get("topic", {})),
+        query_topics={int(n) for n in _QUERY_TOPIC.findall(q)},
     )
     return render(request, "search.html", context)
 
@@ -375,6 +377,11 @@ def _groups(site: Site, hits: list, aspect: str) -> list[tuple]:
         (t, [by_rowid[r] for r in rowids])
         for t, rowids in group_rowids(site.store, list(by_rowid), aspect)
     ]
+
+
+#: a `topic:N` the query already holds: its facet entry is the current one, not a link that
+#: would add it a second time ("-topic:N" excludes the topic, which then has no entry)
+_QUERY_TOPIC = re.compile(r"(?<![\w-])topic:(\d+)\b")
 
 
 def _topic_facet(site: Site, counts: dict[str, int]) -> list[tuple]:
