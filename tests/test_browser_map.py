@@ -425,3 +425,37 @@ def test_a_page_open_across_a_map_rebuild_moves_to_the_new_layout(
     assert _turn(direction(before), direction(new)) > 15
     drawn = _angle((a["x"], a["y"]), (b["x"], b["y"]))
     assert _turn(drawn, direction(new)) < 2, (drawn, direction(new), direction(before))
+
+
+def test_a_page_open_across_a_topics_rebuild_without_the_map_shows_the_new_labels(
+    watched, pristine_store, tmp_path
+):
+    """`topics rebuild --no-map` keeps the layout (its `built_at`) and changes the topics: an
+    open page kept the old topics' labels until it was reloaded."""
+    from typer.testing import CliRunner
+
+    from paperscope.serve.cli import app
+
+    db = copy_store(pristine_store, tmp_path / "papers.db")
+    cli = CliRunner()
+    done = cli.invoke(app, ["topics", "rebuild", "--db", str(db), "--aspect", "topic"])
+    assert done.exit_code == 0, done.output
+    page = watched
+    with live_server(db) as url:
+        old = {t["label"] for t in page.request.get(f"{url}/api/v1/map/labels").json()["topics"]}
+        page.goto(f"{url}/map")
+        expect(page.locator("#map")).to_have_attribute(
+            "data-labels", re.compile(r"[1-9]"), timeout=60_000
+        )
+        assert {t["label"] for t in page.evaluate("window.paperscopeMap.labels()")} <= old
+        args = ["topics", "rebuild", "--db", str(db), "--aspect", "topic", "--no-map"]
+        done = cli.invoke(app, [*args, "--seed", "5"])
+        assert done.exit_code == 0, done.output
+        topics = page.request.get(f"{url}/api/v1/map/labels").json()["topics"]
+        new = {t["label"] for t in topics}
+        assert new != old  # the precondition: other topics, the same layout
+        page.locator("#map canvas").focus()
+        page.keyboard.press("+")  # a new view: the page asks for its points again
+        page.wait_for_timeout(2_000)
+        shown = {t["label"] for t in page.evaluate("window.paperscopeMap.labels()")}
+    assert shown and shown <= new, shown - new

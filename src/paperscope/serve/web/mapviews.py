@@ -20,6 +20,7 @@ from paperscope.serve.web.api import ERRORS
 from paperscope.serve.web.pages import render
 from paperscope.serve.web.site import site_of
 from paperscope.store import map as store_map
+from paperscope.store import topics as topic_store
 from paperscope.store.browse import Browse
 from paperscope.store.library import Library
 
@@ -132,6 +133,9 @@ async def map_points(
         "built": True,
         # which build the points are of: a page open across a rebuild starts again from it
         "built_at": built.built_at,
+        # and which topics build their colours and the labels are of (`topics rebuild
+        # --no-map` changes the topics under the same layout)
+        "topics_built_at": topics.built_at if (topics := topic_store.build_info(store)) else None,
         "zoom": zoom,
         "complete": zoom >= built.deepest,
         "tile_points": built.tile_points,

@@ -295,8 +295,10 @@
       .then(function (data) {
         if (mine !== requestNo) return;
         var fresh = columns(data);
-        var rebuilt = builtAt !== null && data.built_at && data.built_at !== builtAt;
-        builtAt = data.built_at || builtAt;
+        // a map rebuild, or a topics rebuild under the same layout (new labels and colours)
+        var stamp = (data.built_at || "") + " " + (data.topics_built_at || "");
+        var rebuilt = builtAt !== null && data.built_at && stamp !== builtAt;
+        builtAt = data.built_at ? stamp : builtAt;
         if (rebuilt) {
           // `map rebuild` ran while the page was open: the points loaded so far, the labels
           // and the highlights are of the old layout
