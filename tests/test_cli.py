@@ -669,7 +669,7 @@ def test_suggested_commands_name_the_store_they_were_given(tmp_path):
     for args, expected in [
         (["topics"], f"`paperscope topics rebuild --db {quoted}`"),
         (["topics", "rebuild"], f"`paperscope embed --db {quoted}`"),
-        (["topics", "show", "7"], f"`paperscope topics --db {quoted}`"),
+        (["topics", "show", "7"], f"`paperscope topics rebuild --db {quoted}`"),  # none built yet
         (["map", "place"], f"`paperscope map rebuild --db {quoted}`"),
         (["authors", "show", "Nobody Atall"], f"`paperscope authors list --db {quoted}`"),
         (["search", "hyperspherical"], f"`paperscope embed --db {quoted}`"),
