@@ -584,6 +584,8 @@ def test_serve_on_a_port_in_use_is_an_error_line_and_exit_code_1(db):
     assert "address already in use" in done.stderr
     assert f"error: the server could not start on 127.0.0.1:{port}" in done.stderr
     assert "hint: is another server on that port?" in done.stderr
+    # found before the index build and the "serving" line, which said it was serving there
+    assert "paperscope: serving" not in done.stderr
 
 
 def test_version():

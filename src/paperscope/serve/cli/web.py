@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -105,6 +106,7 @@ def serve(
         base_url=base_url.rstrip("/"),
         https=https,
     )
+    _check_address(host, port)
     # open the store (and build missing indexes) once here, so that errors show before the
     # server starts and worker processes find the indexes ready
     from paperscope.rank.search import SearchEngine
@@ -132,5 +134,26 @@ def serve(
             raise
         raise PaperscopeError(
             f"the server could not start on {host}:{port} (uvicorn's ERROR line above says why)",
-            hint="is another server on that port? `--port N` picks another",
+            hint=PORT_HINT,
+        ) from None
+
+
+PORT_HINT = "is another server on that port? `--port N` picks another"
+
+
+def _check_address(host: str, port: int) -> None:
+    """Fail before the index build (minutes on a large store) and the "serving" line when
+    the address cannot be listened on. uvicorn binds it again later; this is a first look,
+    and uvicorn's own failure stays handled for a port taken in between."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # as uvicorn binds: a port left in TIME_WAIT is free, one that listens is not
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise PaperscopeError(
+            f"the server could not start on {host}:{port}: {reason[:1].lower()}{reason[1:]}",
+            hint=PORT_HINT,
         ) from None
