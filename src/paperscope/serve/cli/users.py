@@ -59,16 +59,19 @@ def _read_password(from_stdin: bool) -> str | None:
     return None
 
 
+PasswordStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin", help="Read the password from the first line of standard input."
+    ),
+]
+
+
 @users_app.command("add")
 def add(
     email: EmailArg,
     db: DbOption = None,
-    password_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--password-stdin", help="Read the password from the first line of standard input."
-        ),
-    ] = False,
+    password_stdin: PasswordStdinOption = False,
     admin: Annotated[bool, typer.Option("--admin", help="May moderate submissions.")] = False,
     name: Annotated[str, typer.Option("--name", help="Display name shown to others.")] = "",
     as_json: JsonOption = False,
@@ -98,12 +101,7 @@ def add(
 def password(
     email: EmailArg,
     db: DbOption = None,
-    password_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--password-stdin", help="Read the password from the first line of standard input."
-        ),
-    ] = False,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
     """Set an account's password (a server without mail cannot send reset links); its
     sessions end."""
