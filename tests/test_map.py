@@ -235,8 +235,12 @@ def test_labels_sit_at_their_topics_points(map_db, tmp_path):
             [(r[0], 3 if i < 10 else (1 if i < half else 2)) for i, r in enumerate(rows)],
         )
     with client_for(db) as local:
-        labels = local.get("/api/v1/map/labels").json()["topics"]
+        answer = local.get("/api/v1/map/labels").json()
+        labels = answer["topics"]
         full = local.get("/api/v1/map", params={"bbox": "0,0,1,1", "zoom": 24}).json()
+    # the labels name the builds they are of, as the points do: a page compares the two
+    assert answer["built_at"] == full["built_at"] and answer["built_at"]
+    assert answer["topics_built_at"] == full["topics_built_at"]
     # top-level topics of the `topic` aspect only, largest first
     assert [t["id"] for t in labels] == sorted(
         [1, 2], key=lambda t: -[half, len(rows) - half][t - 1]

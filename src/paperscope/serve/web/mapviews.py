@@ -149,7 +149,11 @@ async def map_points(
     response_model=None,
     responses=ERRORS,
     summary="Top-level topics with their label, size and place on the map",
-    description="Empty until topics are built (`paperscope topics rebuild`).",
+    description=(
+        "Empty until topics are built (`paperscope topics rebuild`). `built_at` and "
+        "`topics_built_at` name the map and topics builds the labels are of, as in "
+        "`/api/v1/map`."
+    ),
 )
 async def map_labels(request: Request) -> dict:
     store = site_of(request).store
@@ -176,7 +180,15 @@ async def map_labels(request: Request) -> dict:
         if n
     ]
     labels.sort(key=lambda t: (-t["size"], t["id"]))
-    return {"topics": labels}
+    built = store_map.state(store)
+    topics = topic_store.build_info(store)
+    return {
+        # the builds the labels are of, as in /api/v1/map: a page that fetched its labels
+        # before a rebuild can tell they are stale from its next points
+        "built_at": built.built_at if built else None,
+        "topics_built_at": topics.built_at if topics else None,
+        "topics": labels,
+    }
 
 
 @router.get(

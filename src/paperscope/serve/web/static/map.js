@@ -40,6 +40,8 @@
   var highlighted = { search: [], library: [], today: [] };
   var pending = null;
   var builtAt = null; // the build the loaded points are of
+  var labelsAt = null; // the builds the labels are of
+  var labelsNo = 0;
   var highlightUrls = {}; // set name -> the requests that made it, asked again after a rebuild
   var lastKey = "";
   var requestNo = 0;
@@ -307,6 +309,9 @@
           Object.keys(highlightUrls).forEach(function (name) {
             if (highlighted[name].length) showSet(name, highlightUrls[name]);
           });
+        } else if (data.built_at && labelsAt !== null && stamp !== labelsAt) {
+          // the labels came before a rebuild and these first points after it
+          loadLabels();
         }
         if (loaded.size + fresh.length > MAX_LOADED) loaded = new Map();
         fresh.forEach(function (p) { loaded.set(p.id, p); });
@@ -391,8 +396,11 @@
   });
 
   function loadLabels() {
+    var mine = ++labelsNo;
     getJSON("/api/v1/map/labels")
       .then(function (data) {
+        if (mine !== labelsNo) return; // a later request is of a newer build
+        labelsAt = (data.built_at || "") + " " + (data.topics_built_at || "");
         labels = data.topics || [];
         labelZoom = null;
         updateLabels();
