@@ -255,6 +255,25 @@ def test_reopening_a_current_folder_loads_it(store):
     ]
 
 
+def test_status_says_how_the_vectors_moved_in_words(store):
+    # `doctor` printed "+0 embedded papers since the last sync" after a removal and "-1 ..."
+    # after an import changed a paper's text
+    index, rowids, _ = corpus(store, 30, tuning=ANN)
+    assert index.status() == ("current", "30 papers")
+    store.write_batch([], origin="test", deletions=["2401.00005"])
+    assert index.status() == ("behind", "papers changed since the last sync")
+    index.ensure()
+    # what an import that changes a paper's text does to its vectors
+    store.conn.execute("DELETE FROM paper_vectors WHERE paper_rowid = ?", (rowids[7],))
+    assert index.status() == (
+        "behind",
+        "1 fewer embedded papers than at the last sync (new text, not embedded yet)",
+    )
+    index.ensure()
+    save(store, add_papers(store, 2, start=100), random_groups(2, seed=9))
+    assert index.status() == ("behind", "2 more embedded papers than at the last sync")
+
+
 def test_an_empty_store_gives_an_empty_index_that_reopens(store):
     index = VectorIndex(store, vectors_dir(store), MODEL, DIM)
     assert index.ensure() is True and len(index) == 0

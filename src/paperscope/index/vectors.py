@@ -51,6 +51,16 @@ GRAPH_GARBAGE = 0.25
 CLOCK_MARGIN = timedelta(minutes=5)
 
 
+def _change_since(change: int) -> str:
+    """How the store's vectors moved since the folder's last sync, for `doctor`: an import
+    that changes a paper's text drops its vectors until `embed` runs, so the count can fall."""
+    if change > 0:
+        return f"{change} more embedded papers than at the last sync"
+    if change < 0:
+        return f"{-change} fewer embedded papers than at the last sync (new text, not embedded yet)"
+    return "papers changed since the last sync"
+
+
 @dataclass(frozen=True, slots=True)
 class Tuning:
     """When a search is exact and when it walks the graph (bench parts B and E)."""
@@ -203,8 +213,9 @@ class VectorIndex:
             stamp = self._stamp
             if self._current(stamp):
                 return "current", f"{stamp.papers} papers"
-            change = self.store.count_embedded(self.model_version) - stamp.embedded
-            return "behind", f"{change:+d} embedded papers since the last sync"
+            return "behind", _change_since(
+                self.store.count_embedded(self.model_version) - stamp.embedded
+            )
 
     def rebuild(self, progress: IndexProgress | None = None) -> None:
         """Rebuild the folder from every vector of the model in the store."""
