@@ -49,7 +49,8 @@ def database_name(url: str) -> str:
 
 
 #: The password of a URL (`postgresql://user:PASSWORD@host/db`), after the user name.
-_URL_PASSWORD_RE = re.compile(r"(://[^:/@]*):([^@/]*)@")
+# the password runs to the last "@" before the host: one left unencoded may hold "@" itself
+_URL_PASSWORD_RE = re.compile(r"(://[^:/@\s]*):([^/\s]*)@")
 
 
 def redact(url: str) -> str:
