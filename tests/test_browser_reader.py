@@ -5,6 +5,7 @@ work in the server's mode, and axe-core (tests/axe/, vendored from npm) on every
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -216,6 +217,45 @@ def test_library_note_and_untag_stay_on_the_page(page, single):
     assert not_reloaded(page)
     page.reload()  # both were stored
     expect(item.get_by_label("Note")).to_have_value("read section 3 again")
+    item.get_by_role("button", name="Remove from library").click()  # as it was
+
+
+def test_an_action_pressed_before_the_last_ones_answer_waits_for_it(page, single):
+    # the untag was sent beside the note still on its way: its answer showed the item without
+    # the note, and the note's answer then had no item to replace, so the saved note vanished
+    # from the page (and a press while the first answer swapped the item was lost)
+    item, tag = saved_in_library(page, single, "2602.18940", "queue-check")
+    mark_page(page)
+    held = []
+    released = False
+
+    def hold(route):
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/library/note", hold)
+    item.get_by_label("Note").fill("queued after the note")
+    item.get_by_role("button", name="Save note").press("Enter")
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the note was not sent"
+    item.get_by_text("Remove a tag").click()
+    item.get_by_role("button", name="✕ queue-check").press("Enter")
+    page.wait_for_timeout(500)  # time for an untag sent beside the note to come back
+    released = True
+    for route in held:
+        route.continue_()
+    expect(page.locator("ol.library-papers [aria-busy]")).to_have_count(0)
+    expect(item.get_by_role("button", name="✕ queue-check")).to_have_count(0)
+    expect(tag.locator(".muted")).to_have_text("0")
+    expect(item.get_by_label("Note")).to_have_value("queued after the note")
+    assert not_reloaded(page)
+    page.reload()
+    expect(item.get_by_label("Note")).to_have_value("queued after the note")
+    expect(item.get_by_role("button", name="✕ queue-check")).to_have_count(0)
     item.get_by_role("button", name="Remove from library").click()  # as it was
 
 

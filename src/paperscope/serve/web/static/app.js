@@ -33,8 +33,12 @@ document.addEventListener("DOMContentLoaded", () => {
 // (data-focus). An element missing from the answer (a rated recommendation leaves the list)
 // is replaced by a line that says so; elements marked data-sync (counts) are refreshed from
 // the same answer. Anything unexpected falls back to loading the answer.
+// Actions on one element go one after another: an action pressed before the last one's
+// answer came waits for it, then is sent and swaps the element that answer put in place.
 (() => {
-  const busy = new WeakSet();
+  const native = new WeakSet();  // forms handed back to the browser: let their submit through
+  const pending = new WeakSet();  // forms with an action queued or on its way
+  const queues = new Map();  // a swap element (its id, or itself) -> its last action
 
   function removedNotice(old) {
     const note = document.createElement("p");
@@ -45,56 +49,106 @@ document.addEventListener("DOMContentLoaded", () => {
     return note;
   }
 
-  async function send(form, submitter) {
+  // the element an action's answer replaces: a swap holder with data-swap-scope (a
+  // recommendation) is replaced whole, so an item that left the list says so
+  function scopeOf(form) {
     const holder = form.closest("[data-swap]");
-    const body = new FormData(form);
-    if (submitter && submitter.name) body.append(submitter.name, submitter.value);
-    const focusKey = submitter ? submitter.dataset.focus : null;
-    busy.add(form);
-    holder.setAttribute("aria-busy", "true");
+    return holder.closest("[data-swap-scope]") || holder;
+  }
+
+  // where that element is now: an earlier action's answer may have replaced it
+  function current(action) {
+    if (action.scopeId) return document.getElementById(action.scopeId);
+    return action.scope.isConnected ? action.scope : null;
+  }
+
+  // refused, or the network failed: the browser sends the form itself and shows the answer
+  function fallBack(action) {
+    const form = action.form;
+    native.add(form);
+    if (!form.isConnected) {
+      form.hidden = true;  // a replaced form still holds what was pressed
+      document.body.append(form);
+    }
+    if (action.submitter && action.submitter.form === form) form.requestSubmit(action.submitter);
+    else form.requestSubmit();
+  }
+
+  async function send(action) {
+    const scope = current(action);
+    if (scope) scope.setAttribute("aria-busy", "true");
     let response;
     try {
-      response = await fetch(form.action, {method: "POST", body, credentials: "same-origin"});
+      response = await fetch(action.url, {
+        method: "POST", body: action.body, credentials: "same-origin",
+      });
     } catch {
-      form.submit();  // the network failed: let the browser try and show what happens
-      return;
+      fallBack(action);
+      return false;
     }
     if (!response.ok) {
       // refused (a follow that does not validate, an expired form): the answer is the form
-      // again with the reason, or an error page, and a GET of its URL would show neither.
-      // Send the form as the browser does without JavaScript (this listener lets a busy
-      // form through), so the reader sees what the server says.
-      if (submitter) form.requestSubmit(submitter);
-      else form.requestSubmit();
-      return;
+      // again with the reason, or an error page, and a GET of its URL would show neither
+      fallBack(action);
+      return false;
     }
     const target = new URL(response.url);
     if (target.pathname !== window.location.pathname) {
       window.location.assign(response.url);  // redirected elsewhere (a log-in page): go there
-      return;
+      return false;
     }
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    // the element of the answer, and the one it replaces: a swap holder with data-swap-scope
-    // (a recommendation) is replaced whole, so an item that left the list says so
-    const scope = holder.closest("[data-swap-scope]") || holder;
-    const fresh = scope.id ? page.getElementById(scope.id) : null;
-    const replacement = fresh ? document.importNode(fresh, true) : removedNotice(scope);
-    scope.replaceWith(replacement);
+    const old = current(action);
+    let replacement = null;
+    if (old) {
+      const fresh = action.scopeId ? page.getElementById(action.scopeId) : null;
+      replacement = fresh ? document.importNode(fresh, true) : removedNotice(old);
+      old.replaceWith(replacement);
+    }
     // counts elsewhere on the page that the action changed (the library's "N papers" and
     // its tag counts): taken from the same answer, so they agree with the list
     for (const stale of document.querySelectorAll("[data-sync][id]")) {
-      const current = page.getElementById(stale.id);
-      if (current) stale.replaceWith(document.importNode(current, true));
+      const fresh = page.getElementById(stale.id);
+      if (fresh) stale.replaceWith(document.importNode(fresh, true));
     }
-    const again = focusKey && replacement.querySelector(`[data-focus="${focusKey}"]`);
-    (again || replacement.querySelector("button, a, [tabindex]") || replacement).focus();
+    if (replacement) {
+      const key = action.focusKey;
+      const again = key && replacement.querySelector(`[data-focus="${key}"]`);
+      (again || replacement.querySelector("button, a, [tabindex]") || replacement).focus();
+    }
+    return true;
   }
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.closest("[data-swap]")) return;
-    if (form.method.toLowerCase() !== "post" || busy.has(form)) return;
+    if (form.method.toLowerCase() !== "post" || native.has(form)) return;
     event.preventDefault();
-    send(form, event.submitter);
+    if (pending.has(form)) return;  // pressed twice before its answer: it is sent once
+    const submitter = event.submitter;
+    // what was pressed is taken now: the form may be replaced before this action is sent
+    const body = new FormData(form);
+    if (submitter && submitter.name) body.append(submitter.name, submitter.value);
+    const scope = scopeOf(form);
+    const action = {
+      form, submitter, body, scope,
+      url: form.action,
+      scopeId: scope.id || null,
+      focusKey: submitter ? submitter.dataset.focus : null,
+    };
+    const key = action.scopeId || scope;
+    pending.add(form);
+    scope.setAttribute("aria-busy", "true");
+    const before = queues.get(key) || Promise.resolve(true);
+    // after a fallback the browser is loading another page: nothing more is sent from here
+    const mine = before.then((sent) => (sent ? send(action) : false)).catch(() => {
+      fallBack(action);  // an answer this script cannot read: the browser shows it
+      return false;
+    });
+    queues.set(key, mine);
+    mine.then(() => {
+      pending.delete(form);
+      if (queues.get(key) === mine) queues.delete(key);
+    });
   });
 })();
