@@ -259,6 +259,45 @@ def test_an_action_pressed_before_the_last_ones_answer_waits_for_it(page, single
     item.get_by_role("button", name="Remove from library").click()  # as it was
 
 
+def test_a_double_press_before_the_answer_is_one_action_without_a_reload(page, single):
+    # the second press of a form on its way went to the browser: the page was loaded again
+    page.goto(f"{single}/paper/2602.18940")
+    mark_page(page)
+    posts = []
+    held = []
+    released = False
+
+    def hold(route):
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        posts.append(route.request.url)
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/*", hold)
+    button = page.locator(".paper-actions").get_by_role("button", name="Upvote")
+    button.press("Enter")
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the upvote was not sent"
+    button.press("Enter")
+    page.wait_for_timeout(500)
+    released = True
+    for route in held:
+        route.continue_()
+    upvote = page.locator(".paper-actions").get_by_role("button", name="Upvote")
+    expect(upvote).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".paper-actions [aria-busy]")).to_have_count(0)
+    assert not_reloaded(page)
+    assert len(posts) == 1, posts
+    upvote.press("Enter")  # as it was
+    expect(upvote).to_have_attribute("aria-pressed", "false")
+
+
 def test_reset_and_features_that_cannot_work_are_hidden(browser, single, multi, monkeypatch):
     monkeypatch.delenv("PAPERSCOPE_SMTP_URL", raising=False)
     with new_page(browser) as page:
