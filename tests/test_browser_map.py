@@ -388,6 +388,47 @@ def _turn(first: float, second: float) -> float:
     return abs((first - second + 180) % 360 - 180)
 
 
+def _largest_turn(shown: list[dict], first: dict, second: dict) -> float:
+    """How far the line between two of the labels `shown` turns from layout `first` to
+    `second` (labels by id, map units), the most of any pair: every pair is looked at, since
+    which labels are drawn depends on the view and on when the answers came."""
+    turns = [0.0]
+    for i, a in enumerate(shown):
+        for b in shown[i + 1 :]:
+            one, two = first[a["id"]], first[b["id"]]
+            three, four = second[a["id"]], second[b["id"]]
+            turns.append(
+                _turn(
+                    _angle((one["x"], one["y"]), (two["x"], two["y"])),
+                    _angle((three["x"], three["y"]), (four["x"], four["y"])),
+                )
+            )
+    return max(turns)
+
+
+def _labels_as_drawn(page, layout: dict, seconds: float = 30) -> list[dict]:
+    """The labels drawn, once they lie as in `layout` (each pair's line within 2° of the
+    layout's) or `seconds` passed: the answers and the redraw take their time on a loaded
+    machine (a fixed 2 s wait failed under a full test run)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        shown = page.evaluate("window.paperscopeMap.labels()")
+        drawn = {t["id"]: t for t in shown}
+        if len(shown) >= 2 and _largest_turn(shown, drawn, layout) < 2:
+            return shown
+        if time.monotonic() > deadline:
+            return shown
+        page.wait_for_timeout(200)
+
+
+def _assert_drawn_as(shown: list[dict], old: dict, new: dict) -> None:
+    assert len(shown) >= 2, shown
+    drawn = {t["id"]: t for t in shown}
+    # the rebuild turned a line between drawn labels: old positions would be seen
+    assert _largest_turn(shown, old, new) > 15
+    assert _largest_turn(shown, drawn, new) < 2, (shown, new)
+
+
 def test_a_page_open_across_a_map_rebuild_moves_to_the_new_layout(
     watched, pristine_store, tmp_path
 ):
@@ -412,29 +453,8 @@ def test_a_page_open_across_a_map_rebuild_moves_to_the_new_layout(
         new = {t["id"]: t for t in page.request.get(f"{url}/api/v1/map/labels").json()["topics"]}
         page.locator("#map canvas").focus()
         page.keyboard.press("+")  # a new view: the page asks for its points again
-        before = {t["id"]: t for t in old}
-
-        def direction(labels, a, b):
-            first, second = labels[a["id"]], labels[b["id"]]
-            return _angle((first["x"], first["y"]), (second["x"], second["y"]))
-
-        # the answer and the redraw take their time on a loaded machine: look until they
-        # came, or 30 s passed (a fixed 2 s wait failed under a full test run)
-        deadline = time.monotonic() + 30
-        while True:
-            shown = page.evaluate("window.paperscopeMap.labels()")
-            if len(shown) >= 2:
-                a, b = shown[0], shown[1]
-                drawn = _angle((a["x"], a["y"]), (b["x"], b["y"]))
-                if _turn(drawn, direction(new, a, b)) < 2 or time.monotonic() > deadline:
-                    break
-            elif time.monotonic() > deadline:
-                break
-            page.wait_for_timeout(200)
-    assert len(shown) >= 2
-    # the rebuild turned the line between the two largest topics' labels
-    assert _turn(direction(before, a, b), direction(new, a, b)) > 15
-    assert _turn(drawn, direction(new, a, b)) < 2, (drawn, direction(new, a, b))
+        shown = _labels_as_drawn(page, new)
+    _assert_drawn_as(shown, {t["id"]: t for t in old}, new)
 
 
 def test_labels_fetched_before_a_rebuild_and_points_after_it_are_fetched_again(
@@ -480,24 +500,8 @@ def test_labels_fetched_before_a_rebuild_and_points_after_it_are_fetched_again(
         released = True
         for route in held:
             route.continue_()
-
-        def direction(labels, a, b):
-            first, second = labels[a["id"]], labels[b["id"]]
-            return _angle((first["x"], first["y"]), (second["x"], second["y"]))
-
-        deadline = time.monotonic() + 30
-        shown: list = []
-        while time.monotonic() < deadline:
-            shown = page.evaluate("window.paperscopeMap.labels()")
-            if len(shown) >= 2:
-                a, b = shown[0], shown[1]
-                drawn = _angle((a["x"], a["y"]), (b["x"], b["y"]))
-                if _turn(drawn, direction(new, a, b)) < 2:
-                    break
-            page.wait_for_timeout(200)
-    assert len(shown) >= 2
-    assert _turn(direction(old, a, b), direction(new, a, b)) > 15
-    assert _turn(drawn, direction(new, a, b)) < 2, (drawn, direction(new, a, b))
+        shown = _labels_as_drawn(page, new)
+    _assert_drawn_as(shown, old, new)
 
 
 def test_a_page_open_across_a_topics_rebuild_without_the_map_shows_the_new_labels(
