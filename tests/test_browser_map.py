@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from paperscope.index.layout import rebuild_layout
 from paperscope.store import map as store_map
 from paperscope.store.sqlite import SQLiteStore
-from webtools import copy_store, live_server, new_context
+from webtools import HeldRequests, copy_store, live_server, new_context
 
 QUERY = "diffusion"
 
@@ -472,34 +472,19 @@ def test_labels_fetched_before_a_rebuild_and_points_after_it_are_fetched_again(
     done = CliRunner().invoke(app, ["topics", "rebuild", "--db", str(db), "--aspect", "topic"])
     assert done.exit_code == 0, done.output
     page = watched
-    held = []
-    points_request = re.compile(r"/api/v1/map\?")
-
-    released = False
-
-    def hold(route):
-        if released:
-            route.continue_()
-        else:
-            held.append(route)
-
-    page.route(points_request, hold)
+    points = HeldRequests()
+    page.route(re.compile(r"/api/v1/map\?"), points)
     with live_server(db) as url:
         old = {t["id"]: t for t in page.request.get(f"{url}/api/v1/map/labels").json()["topics"]}
         page.goto(f"{url}/map")
         expect(page.locator("#map")).to_have_attribute(
             "data-labels", re.compile(r"[1-9]"), timeout=60_000
         )
-        deadline = time.monotonic() + 30
-        while not held and time.monotonic() < deadline:
-            page.wait_for_timeout(100)
-        assert held, "the page asked for no points"
+        points.wait(page)
         with SQLiteStore(db) as store:
             rebuild_layout(store, method="pca")
         new = {t["id"]: t for t in page.request.get(f"{url}/api/v1/map/labels").json()["topics"]}
-        released = True
-        for route in held:
-            route.continue_()
+        points.release()
         shown = _labels_as_drawn(page, new)
     _assert_drawn_as(shown, old, new)
 

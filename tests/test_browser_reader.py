@@ -5,7 +5,6 @@ work in the server's mode, and axe-core (tests/axe/, vendored from npm) on every
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from paperscope.serve.library_io import import_library
 from paperscope.store.accounts import Accounts
 from paperscope.store.library import Library
 from paperscope.store.sqlite import SQLiteStore
-from webtools import ACTION_TIMEOUT_MS, copy_store, live_server, new_context, new_page
+from webtools import ACTION_TIMEOUT_MS, HeldRequests, copy_store, live_server, new_context, new_page
 
 #: An arXiv id the store does not have: imported by id, it becomes a stub.
 STUB = "2501.99999"
@@ -226,28 +225,15 @@ def test_an_action_pressed_before_the_last_ones_answer_waits_for_it(page, single
     # from the page (and a press while the first answer swapped the item was lost)
     item, tag = saved_in_library(page, single, "2602.18940", "queue-check")
     mark_page(page)
-    held = []
-    released = False
-
-    def hold(route):
-        if released:
-            route.continue_()
-        else:
-            held.append(route)
-
-    page.route("**/library/note", hold)
+    note = HeldRequests()
+    page.route("**/library/note", note)
     item.get_by_label("Note").fill("queued after the note")
     item.get_by_role("button", name="Save note").press("Enter")
-    deadline = time.monotonic() + 30
-    while not held and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    assert held, "the note was not sent"
+    note.wait(page)
     item.get_by_text("Remove a tag").click()
     item.get_by_role("button", name="✕ queue-check").press("Enter")
     page.wait_for_timeout(500)  # time for an untag sent beside the note to come back
-    released = True
-    for route in held:
-        route.continue_()
+    note.release()
     expect(page.locator("ol.library-papers [aria-busy]")).to_have_count(0)
     expect(item.get_by_role("button", name="✕ queue-check")).to_have_count(0)
     expect(tag.locator(".muted")).to_have_text("0")
@@ -263,37 +249,19 @@ def test_a_double_press_before_the_answer_is_one_action_without_a_reload(page, s
     # the second press of a form on its way went to the browser: the page was loaded again
     page.goto(f"{single}/paper/2602.18940")
     mark_page(page)
-    posts = []
-    held = []
-    released = False
-
-    def hold(route):
-        if route.request.method != "POST":
-            route.continue_()
-            return
-        posts.append(route.request.url)
-        if released:
-            route.continue_()
-        else:
-            held.append(route)
-
-    page.route("**/*", hold)
+    posts = HeldRequests(only=lambda request: request.method == "POST")
+    page.route("**/*", posts)
     button = page.locator(".paper-actions").get_by_role("button", name="Upvote")
     button.press("Enter")
-    deadline = time.monotonic() + 30
-    while not held and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    assert held, "the upvote was not sent"
+    posts.wait(page)
     button.press("Enter")
     page.wait_for_timeout(500)
-    released = True
-    for route in held:
-        route.continue_()
+    posts.release()
     upvote = page.locator(".paper-actions").get_by_role("button", name="Upvote")
     expect(upvote).to_have_attribute("aria-pressed", "true")
     expect(page.locator(".paper-actions [aria-busy]")).to_have_count(0)
     assert not_reloaded(page)
-    assert len(posts) == 1, posts
+    assert len(posts.seen) == 1, posts.seen
     upvote.press("Enter")  # as it was
     expect(upvote).to_have_attribute("aria-pressed", "false")
 

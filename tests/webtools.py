@@ -138,3 +138,37 @@ def new_page(browser, width: int = 1280, height: int = 900):
     finally:
         context.close()
     assert not dialogs, f"a JavaScript dialog opened: {dialogs}"
+
+
+class HeldRequests:
+    """A page route that holds the requests it is given until `release()`: an answer made
+    to come late, as on a slow network, so a test can act while it is on its way.
+    `only(request)` picks the requests to hold; the others go on at once."""
+
+    def __init__(self, only=None) -> None:
+        self.only = only
+        self.held: list = []
+        self.seen: list[str] = []
+        self.released = False
+
+    def __call__(self, route) -> None:
+        if self.only is not None and not self.only(route.request):
+            route.continue_()
+            return
+        self.seen.append(route.request.url)
+        if self.released:
+            route.continue_()
+        else:
+            self.held.append(route)
+
+    def wait(self, page, seconds: float = 30) -> None:
+        """Until a request is held (the page handles routes while it waits)."""
+        deadline = time.monotonic() + seconds
+        while not self.held and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        assert self.held, "no request was sent"
+
+    def release(self) -> None:
+        self.released = True
+        for route in self.held:
+            route.continue_()
