@@ -320,6 +320,24 @@ def test_year_only_bibtex_alone_keeps_the_year(db_target, tmp_path):
         assert display_date(paper.published) == "2026"
 
 
+def test_a_second_file_of_a_format_is_listed_under_that_format(db_target, tmp_path):
+    """An arXiv Atom file, a BibTeX file, then another Atom file with the same entry: the
+    second Atom file is listed as arxiv-atom. It was listed under the merged paper's last
+    source (`bibtex (again.xml)`), a format that never read that file."""
+    again = tmp_path / "again.xml"
+    again.write_bytes((FIXTURES / "agents-of-chaos.arxiv-atom.xml").read_bytes())
+    with open_store(db_target) as store:
+        import_one(store, FIXTURES / "agents-of-chaos.arxiv-atom.xml")
+        import_one(store, FIXTURES / "agents-of-chaos.bib")
+        assert import_one(store, again).unchanged == 1
+        origins = sorted((s, Path(o).name) for s, o, _ in store.paper_sources("2602.20021"))
+        assert origins == [
+            ("arxiv-atom", "again.xml"),
+            ("arxiv-atom", "agents-of-chaos.arxiv-atom.xml"),
+            ("bibtex", "agents-of-chaos.bib"),
+        ]
+
+
 # ------------------------------------------------------------------ dates of any precision
 
 

@@ -608,7 +608,12 @@ class _BatchWriter:
             0
         ]
         touched: list[int] = []
+        # (rowid, source) per record read: the source row names the format that sent this
+        # record, not the merged paper's last source (another format's, when this one had
+        # already sent the paper from another file).
+        arrivals: list[tuple[int, str]] = []
         for paper in papers:
+            sent_by = list(paper.sources)
             rowid = self._match(paper)
             if rowid is None:
                 rowid, next_rowid = next_rowid, next_rowid + 1
@@ -632,7 +637,8 @@ class _BatchWriter:
             earlier.add(rowid)
             self._remember(rowid, self.current[rowid])
             touched.append(rowid)
-        self._flush(touched)
+            arrivals.extend((rowid, s) for s in sent_by)
+        self._flush(touched, arrivals)
         result.ids.extend(self.current[r].id for r in touched)
 
     # -- matching
@@ -703,7 +709,7 @@ class _BatchWriter:
 
     # -- writing
 
-    def _flush(self, touched: list[int]) -> None:
+    def _flush(self, touched: list[int], arrivals: list[tuple[int, str]]) -> None:
         self._upgrade_ids()
         self._insert_new()
         self._update_changed()
@@ -712,9 +718,7 @@ class _BatchWriter:
             "INSERT INTO paper_aliases (alias, paper_rowid) VALUES (?, ?) ON CONFLICT DO NOTHING",
             alias_rows,
         )
-        source_rows = {
-            (r, s, self.origin, self.now) for r in touched for s in self.current[r].sources[-1:]
-        }
+        source_rows = {(r, s, self.origin, self.now) for r, s in arrivals}
         self.conn.executemany(
             "INSERT INTO paper_sources (paper_rowid, source, origin, first_seen) "
             "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
