@@ -7,6 +7,7 @@ bomb, an external entity, a 10 MB field, NUL bytes, invalid UTF-8, deep nesting,
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import threading
 import time
@@ -193,3 +194,43 @@ def test_the_cli_prints_file_record_message_and_imports_the_rest(tmp_path):
     assert f"{path}:record 1: 0704.0001: title holds a NUL byte" in result.stderr
     assert "Traceback" not in result.output
     assert "199" in result.stdout
+
+
+# ------------------------------------------------------------------ byte order marks
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("fmt", list(RECORDINGS))
+def test_a_utf8_byte_order_mark_is_skipped(fmt, gz, tmp_path):
+    """Notepad and PowerShell start UTF-8 files with a BOM. Every format reads such a file
+    whole; JSON refused it (`not valid JSON`, or the first JSON line rejected)."""
+    src = RECORDINGS[fmt]
+    expected = base_count(src, tmp_path)
+    data = b"\xef\xbb\xbf" + src.read_bytes()
+    path = tmp_path / (f"bom-{src.name}" + (".gz" if gz else ""))
+    path.write_bytes(gzip.compress(data) if gz else data)
+    summary = run(path, tmp_path)
+    assert summary.error is None, summary.error
+    assert not summary.rejected, summary.rejected[:1]
+    assert summary.papers == expected
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_utf16_file_is_refused_with_a_way_to_convert_it(encoding, tmp_path):
+    """A UTF-16 file (PowerShell 5's `>`) was `not a format paperscope can import`, with a
+    hint to force a format that could not read it either; now it says what the file is and
+    how to convert it, detected or forced, and the other files still land."""
+    from test_cli import run_cli
+
+    src = RECORDINGS["openalex"]
+    path = tmp_path / "works.json"
+    path.write_bytes(src.read_text(encoding="utf-8").encode(encoding))  # with its BOM
+    name = encoding.upper()
+    db = str(tmp_path / "papers.db")
+    for forced in ([], ["--format", "openalex"]):
+        done = run_cli("import", str(path), str(src), "--db", db, "--no-embed", *forced)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert f"error: {path}: the file is {name} text; paperscope reads UTF-8" in done.stderr
+        assert f"hint: convert it first: iconv -f {name} -t UTF-8" in done.stderr
+    with SQLiteStore(db) as store:
+        assert store.count() == base_count(src, tmp_path)

@@ -96,12 +96,42 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+#: Byte order marks of encodings no importer reads (UTF-32 first: its LE mark starts with
+#: UTF-16's). Windows tools write them (PowerShell 5's `>` and `Out-File` write UTF-16).
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
 def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
-    """(stream to parse, raw file whose position measures progress)."""
+    """(stream to parse, raw file whose position measures progress).
+
+    A UTF-8 byte order mark is skipped: Notepad and PowerShell write one, and the JSON parser
+    refuses it (the whole file was `not valid JSON`, a JSON lines file lost its first record).
+    A UTF-16 or UTF-32 file is refused with a way to convert it, rather than called
+    `not a format paperscope can import`."""
     raw = path.open("rb")
-    if path.suffix == ".gz":
-        return gzip.GzipFile(fileobj=raw), raw
-    return raw, raw
+    stream: BinaryIO = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
+    try:
+        start = stream.peek(4)[:4]  # type: ignore[attr-defined]
+    except BaseException:
+        raw.close()
+        raise
+    if start.startswith(_UTF8_BOM):
+        stream.read(len(_UTF8_BOM))
+    for mark, encoding in _OTHER_BOMS:
+        if start.startswith(mark):
+            raw.close()
+            name = readable_name(str(path))
+            raise InputError(
+                f"{name}: the file is {encoding} text; paperscope reads UTF-8",
+                hint=f"convert it first: iconv -f {encoding} -t UTF-8 FILE > FILE.utf8",
+            )
+    return stream, raw
 
 
 def _position(raw: BinaryIO, total: int) -> int:
@@ -115,7 +145,10 @@ def _position(raw: BinaryIO, total: int) -> int:
 def choose_importer(path: Path, format_name: str | None) -> Importer:
     if format_name:
         return by_name(format_name)
-    stream, raw = _open(path)
+    try:
+        stream, raw = _open(path)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{readable_name(str(path))}: cannot read: {exc}") from exc
     try:
         head = read_head(stream)
     except (OSError, EOFError) as exc:
@@ -169,7 +202,10 @@ def import_file(
     try:  # a forced --format reads nothing before this: the file may not exist
         total = path.stat().st_size
         stream, raw = _open(path)
-    except OSError as exc:
+    except PaperscopeError as exc:
+        summary.error, summary.hint = str(exc), exc.hint
+        return summary
+    except (OSError, EOFError) as exc:
         summary.error = f"{name}: cannot read: {exc.strerror or exc}"
         return summary
     summary.format = importer.name
