@@ -105,6 +105,24 @@ def test_unknown_format_is_one_clear_error_and_other_files_still_land(db, tmp_pa
     assert stats(db)["papers"] == 12
 
 
+def test_an_unknown_file_inside_a_folder_is_named_by_its_path(db, tmp_path):
+    """Every other error line names the file by the path given; this one gave the bare name
+    (`error: notes.txt: ...`), which in a folder of folders does not say which file."""
+    folder = tmp_path / "export" / "2026"
+    folder.mkdir(parents=True)
+    (folder / "notes.txt").write_text("just some notes, not papers\n" * 20)
+    (folder / "lin.txt").write_bytes((PAGES / "author-profile-lin.txt").read_bytes())
+    notes = folder / "notes.txt"
+    done = run_cli("import", str(tmp_path / "export"), "--db", db, "--no-embed")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"error: {notes}: not a format paperscope can import\n" in done.stderr
+    done = run_cli("import", str(tmp_path / "export"), "--db", db, "--no-embed", "--json")
+    assert done.returncode == 1
+    by_path = {row["path"]: row for row in json.loads(done.stdout)}
+    assert by_path[str(notes)]["error"] == f"{notes}: not a format paperscope can import"
+    assert by_path[str(folder / "lin.txt")]["unchanged"] == 12
+
+
 def test_bad_record_reported_with_file_and_line(db, tmp_path):
     src = FORMATS / "kaggle-snapshot" / "arxiv-metadata-oai-snapshot-0704.0001-0704.0200.jsonl"
     lines = src.read_text().splitlines()

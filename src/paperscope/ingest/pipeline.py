@@ -157,7 +157,7 @@ def choose_importer(path: Path, format_name: str | None) -> Importer:
         raw.close()
     if not head.strip():
         raise InputError(f"{readable_name(str(path))}: the file is empty")
-    return pick_importer(head, readable_name(path.name))
+    return pick_importer(head, readable_name(path.name), readable_name(str(path)))
 
 
 def batched(items: Iterator[Item], size: int) -> Iterator[tuple[list[Paper], list[Item]]]:
