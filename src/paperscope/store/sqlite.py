@@ -727,17 +727,29 @@ class _BatchWriter:
 
     def _upgrade_ids(self) -> None:
         """A paper first known by title hash or DOI takes its arXiv id once one arrives; the
-        old id stays an alias so links to it keep working."""
-        for rowid in self.changed:
+        old id stays an alias so links to it keep working.
+
+        A paper this batch adds takes it too: the journal version and the arXiv preprint in
+        one BibTeX file kept the DOI as id, which the same two records in two files did not.
+        Its first id was never written, so it needs no alias."""
+        added = set(self.new_rowids)
+        for rowid in [*self.changed, *self.new_rowids]:
             paper = self.current[rowid]
             wanted = paper.canonical_id()
-            if wanted != paper.id and self._free_id(wanted, rowid) == wanted:
+            if wanted == paper.id:
+                continue
+            former = paper.id
+            if self._free_id(wanted, rowid) != wanted:
+                continue
+            if rowid not in added:
                 self.conn.execute(
                     "INSERT INTO paper_aliases (alias, paper_rowid) VALUES (?, ?) "
                     "ON CONFLICT DO NOTHING",
-                    ("id:" + paper.id, rowid),
+                    ("id:" + former, rowid),
                 )
-                paper.id = wanted
+            elif self.ids.get(former) == rowid:
+                del self.ids[former]  # never written: free for another paper of this batch
+            paper.id = wanted
 
     def _insert_new(self) -> None:
         if not self.new_rowids:
