@@ -530,6 +530,14 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+def test_a_missing_file_is_one_plain_error_line(db, tmp_path):
+    """Detected as forced: the reason once, without the errno and the path again."""
+    missing = tmp_path / "missing.json"
+    done = run_cli("import", str(missing), "--db", db, "--no-embed")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"error: {missing}: cannot read: No such file or directory\n" in done.stderr
+
+
 def test_a_missing_file_under_a_forced_format_is_an_error_line_not_a_traceback(db, tmp_path):
     missing = tmp_path / "missing.bib"
     page = str(PAGES / "author-profile-lin.txt")

@@ -148,7 +148,8 @@ def choose_importer(path: Path, format_name: str | None) -> Importer:
     try:
         stream, raw = _open(path)
     except (OSError, EOFError) as exc:
-        raise InputError(f"{readable_name(str(path))}: cannot read: {exc}") from exc
+        reason = getattr(exc, "strerror", None) or exc  # "No such file or directory"
+        raise InputError(f"{readable_name(str(path))}: cannot read: {reason}") from exc
     try:
         head = read_head(stream)
     except (OSError, EOFError) as exc:
