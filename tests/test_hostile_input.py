@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
+import orjson
 import pytest
 from typer.testing import CliRunner
 
@@ -234,3 +235,85 @@ def test_a_utf16_file_is_refused_with_a_way_to_convert_it(encoding, tmp_path):
         assert f"hint: convert it first: iconv -f {name} -t UTF-8" in done.stderr
     with SQLiteStore(db) as store:
         assert store.count() == base_count(src, tmp_path)
+
+
+# ------------------------------------------------------------------ JSON documents cut short
+
+CUT_DOCUMENTS = {
+    "hf-papers-daily": FORMATS / "huggingface-papers" / "daily-papers-2026-02-25-50-papers.json",
+    "hf-papers-search": RECORDINGS["hf-papers"],
+    "openalex": RECORDINGS["openalex"],
+    # Semantic Scholar answers as saved from the API: {"data": [...]}, {"recommendedPapers":
+    # [...]} and a batch lookup's bare list (with its nulls), out of the recorded cassettes
+    "s2-search": FORMATS
+    / "semantic-scholar"
+    / "cassette-paper-search-turing-100-full-fields-2023-12.yaml",
+    "s2-recommendations": FORMATS
+    / "semantic-scholar"
+    / "cassette-recommendations-forpaper-100-2023-12.yaml",
+    "s2-batch": FORMATS / "semantic-scholar" / "cassette-paper-batch-3-full-fields-2023-12.yaml",
+}
+
+
+def json_document(src: Path, tmp_path: Path) -> Path:
+    """`src`, or for a cassette its first response's body as a .json file."""
+    if src.suffix != ".yaml":
+        return src
+    import yaml
+
+    body = yaml.safe_load(src.read_bytes())["interactions"][0]["response"]["content"]
+    path = tmp_path / f"{src.stem}.json"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("share", [0.5, 0.95])
+@pytest.mark.parametrize("name", list(CUT_DOCUMENTS))
+def test_a_json_document_cut_short_keeps_its_whole_records(name, share, tmp_path):
+    """A download cut short (as `curl` leaves it when the connection drops): the records
+    before the cut land, each exactly as from the whole file, and the one the file ends in is
+    reported. The whole file was `not valid JSON` and nothing landed, where the docs promise
+    what a JSON lines file gives."""
+    src = json_document(CUT_DOCUMENTS[name], tmp_path)
+    with SQLiteStore(tmp_path / "whole.db") as store:
+        whole = import_file(store, src)
+        assert whole.error is None and not whole.rejected
+        expected = {i: store.get(i) for i in whole.ids}
+    data = src.read_bytes()
+    path = tmp_path / f"cut-{src.name}"
+    path.write_bytes(data[: int(len(data) * share)])
+    with SQLiteStore(tmp_path / "cut.db") as store:
+        summary = import_file(store, path)
+        assert summary.error is None, summary.error
+        assert summary.papers >= 1
+        assert summary.ids == whole.ids[: summary.papers]
+        assert [(b.where, b.message) for b in summary.rejected] == [
+            (
+                f"record {summary.papers + 1}",
+                "the file ends inside this record (cut short?); the records before it were read",
+            )
+        ]
+        assert store.count() == summary.added  # a list may name a paper twice
+        for ident in summary.ids:
+            got, want = store.get(ident), expected[ident]
+            assert (got.title, got.abstract, got.authors, got.published, got.upvotes) == (
+                want.title,
+                want.abstract,
+                want.authors,
+                want.published,
+                want.upvotes,
+            )
+
+
+def test_a_single_paper_cut_short_is_not_stored_half(tmp_path):
+    """One paper (OpenAlex's /works/ID) cut inside its author list is an error, not a paper
+    with half its authors."""
+    src = RECORDINGS["openalex"]
+    work = orjson.dumps(orjson.loads(src.read_bytes())["results"][0])
+    cut = work.index(b'"authorships"') + 600
+    path = tmp_path / "work.json"
+    path.write_bytes(work[:cut])
+    with SQLiteStore(tmp_path / "one.db") as store:
+        summary = import_file(store, path, format_name="openalex")
+        assert summary.papers == 0 and store.count() == 0
+        assert summary.error and "not valid JSON" in summary.error

@@ -58,13 +58,15 @@ class SemanticScholarImporter:
             yield from _parse_cassette(raw, origin)
             return
         try:
-            data = jsonsafe.loads(raw)
+            data, cut = jsonsafe.loads_cut(raw, ("data", "recommendedPapers"))
         except orjson.JSONDecodeError as exc:
             raise InputError(f"{origin}: not valid JSON ({exc})") from exc
         error = _error_message(data)
         if error:
             raise InputError(f"{origin}: Semantic Scholar API error: {error}")
         yield from parse_json(data, origin)
+        if cut:  # a download cut short: the whole records before it landed
+            yield jsonsafe.cut_record(f"record {cut}")
 
 
 def parse_json(obj: Any, origin: str, where: str = "") -> Iterator[Item]:
