@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shlex
 import shutil
 import subprocess
@@ -514,6 +515,29 @@ def test_a_forced_format_that_finds_no_record_is_an_error(db, tmp_path):
     assert result.exit_code == 1
     assert f"error: {junk}: no page-hf-search record found" in result.stderr
     assert "hint:" in result.stderr
+
+
+@pytest.mark.parametrize("forced", ["openalex", "semantic-scholar", "kaggle-arxiv"])
+def test_a_forced_format_that_rejects_every_record_is_an_error_and_stores_nothing(
+    db, tmp_path, forced
+):
+    """An HF search response under the wrong --format: every record rejected was no error
+    (exit 0), and under semantic-scholar its 9 papers were stored with a title and nothing
+    else (no author, date or id), as papers no later import could complete."""
+    hf = FORMATS / "huggingface-papers" / "papers-search-q-kazakh-9-results.json"
+    done = run_cli("import", "--format", forced, str(hf), "--db", db, "--no-embed")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert re.search(
+        rf"^error: {re.escape(str(hf))}: no {forced} record found: all [\d,]+ records read "
+        r"were rejected$",
+        done.stderr,
+        re.M,
+    ), done.stderr
+    assert "hint: is it a" in done.stderr
+    assert stats(db)["papers"] == 0
+    # the file itself imports whole when its format is detected
+    done = run_cli("import", str(hf), "--db", db, "--no-embed")
+    assert done.returncode == 0 and stats(db)["papers"] == 9
 
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:

@@ -233,10 +233,13 @@ def import_file(
         summary.error += f": {str(exc)[:200]}" if str(exc) else ""
     finally:
         raw.close()
-    if format_name and not summary.error and not summary.records:
+    if format_name and not summary.error and not summary.papers and not summary.deletions:
         # Detection only picks a format that recognised the file; a forced one reads anything,
-        # and nothing read is far likelier the wrong format than an empty file.
+        # and nothing read, or every record rejected, is far likelier the wrong format than an
+        # empty or wholly damaged file (an HF list under --format openalex: 'work has no id').
         summary.error = f"{name}: no {importer.name} record found"
+        if summary.rejected:
+            summary.error += f": all {len(summary.rejected):,} records read were rejected"
         summary.hint = f"is it a {importer.name} file? leave out --format to detect the format"
     if progress:
         progress(total, total)

@@ -170,6 +170,11 @@ def _paper(record: Any, where: str) -> Paper | BadRecord:
     title = record.get("title")
     if not isinstance(title, str) or not clean_text(title):
         return BadRecord(where, f"paper {record.get('paperId') or '?'} has no title")
+    if not _str(record.get("paperId")):
+        # S2 gives every paper it knows a paperId. Without one this is a reference S2 could not
+        # resolve (a bare title), or another format read under --format semantic-scholar (an HF
+        # list was stored as title-only papers, with no author, date or id).
+        return BadRecord(where, "no paperId: not a paper Semantic Scholar knows")
     ids = record.get("externalIds") if isinstance(record.get("externalIds"), dict) else {}
     doi = normalize_doi(_str(ids.get("DOI")))
     arxiv_id = normalize_arxiv_id(_str(ids.get("ArXiv"))) or arxiv_id_from_doi(doi)
