@@ -7,8 +7,10 @@ bomb, an external entity, a 10 MB field, NUL bytes, invalid UTF-8, deep nesting,
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import http.server
+import lzma
 import threading
 import time
 from pathlib import Path
@@ -317,3 +319,82 @@ def test_a_single_paper_cut_short_is_not_stored_half(tmp_path):
         summary = import_file(store, path, format_name="openalex")
         assert summary.papers == 0 and store.count() == 0
         assert summary.error and "not valid JSON" in summary.error
+
+
+# ------------------------------------------------------------------ compressed files
+
+KAGGLE = RECORDINGS["kaggle-arxiv"]
+COMPRESSIONS = {
+    "gzip-named-gzip": ("snapshot.jsonl.gzip", gzip.compress),
+    "gzip-no-suffix": ("snapshot", gzip.compress),
+    "plain-named-gz": ("snapshot.jsonl.gz", lambda data: data),  # a browser unpacked it
+    "bz2": ("snapshot.jsonl.bz2", bz2.compress),
+    "xz": ("snapshot.jsonl.xz", lzma.compress),
+}
+
+
+@pytest.mark.parametrize("kind", list(COMPRESSIONS))
+def test_a_compressed_file_is_read_by_its_content_not_its_name(kind, tmp_path):
+    """Only a `.gz` name was unpacked: `.gzip`, `.bz2` and `.xz` files were `not a format
+    paperscope can import`, and a plain file still named `.gz` was `Not a gzipped file`."""
+    name, pack = COMPRESSIONS[kind]
+    path = tmp_path / name
+    path.write_bytes(pack(KAGGLE.read_bytes()))
+    summary = run(path, tmp_path)
+    assert summary.error is None and not summary.rejected
+    assert (summary.format, summary.added) == ("kaggle-arxiv", base_count(KAGGLE, tmp_path))
+
+
+@pytest.mark.parametrize("pack", [gzip.compress, lzma.compress], ids=["gz", "xz"])
+def test_a_compressed_file_cut_short_keeps_the_records_before_the_cut(pack, tmp_path):
+    """A .jsonl.gz download cut short: the records before the cut land, whole, and the cut is
+    reported. The format could not be told (`cannot read: Compressed file ended before the
+    end-of-stream marker was reached`), and past detection the batch in flight was dropped."""
+    with SQLiteStore(tmp_path / "whole.db") as store:
+        whole = import_file(store, KAGGLE)
+        expected = {i: store.get(i) for i in whole.ids}
+    packed = pack(KAGGLE.read_bytes())
+    path = tmp_path / "snapshot.jsonl.cut"
+    path.write_bytes(packed[: len(packed) // 2])
+    with SQLiteStore(tmp_path / "cut.db") as store:
+        summary = import_file(store, path)
+        assert summary.error == (
+            f"{path}: unreadable after {summary.papers} papers: "
+            "Compressed file ended before the end-of-stream marker was reached"
+        )
+        assert 0 < summary.papers < len(whole.ids) and not summary.rejected
+        assert summary.ids == whole.ids[: summary.papers]
+        assert store.count() == summary.papers
+        for ident in summary.ids:
+            got, want = store.get(ident), expected[ident]
+            assert (got.title, got.abstract, got.authors) == (
+                want.title,
+                want.abstract,
+                want.authors,
+            )
+
+
+@pytest.mark.parametrize(
+    ("magic", "what", "how"),
+    [
+        (b"PK\x03\x04", "a zip archive", "unzip FILE, then import the files it holds"),
+        (b"\x28\xb5\x2f\xfd", "zstd-compressed", "zstd -d FILE, then import the result"),
+    ],
+    ids=["zip", "zstd"],
+)
+def test_an_archive_says_how_to_unpack_it(magic, what, how, tmp_path):
+    """Kaggle's arXiv snapshot downloads as a zip: it was `not a format paperscope can
+    import`, with a hint to force a format."""
+    import zipfile
+
+    from test_cli import run_cli
+
+    path = tmp_path / "arxiv.zip"
+    if magic.startswith(b"PK"):
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(KAGGLE, "arxiv-metadata-oai-snapshot.json")
+    else:
+        path.write_bytes(magic + b"\x00" * 64)
+    done = run_cli("import", str(path), "--db", str(tmp_path / "p.db"), "--no-embed")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"error: {path}: the file is {what}\nhint: {how}\n" in done.stderr

@@ -6,7 +6,9 @@ reported once and the other files still land.
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +109,32 @@ _OTHER_BOMS = (
 )
 
 
+#: Archives that hold files rather than one compressed stream, and compressions the standard
+#: library cannot read: each with the command that unpacks it.
+_UNPACK = (
+    (b"PK\x03\x04", "a zip archive", "unzip FILE, then import the files it holds"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "zstd -d FILE, then import the result"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "7z x FILE, then import the files it holds"),
+)
+
+
+def _decompressed(raw: BinaryIO, name: str) -> BinaryIO:
+    """`raw`, or the stream it compresses, by its first bytes, not its name: a browser that
+    unpacks a download keeps its `.gz` name ('Not a gzipped file'), and `.gzip`, `.bz2` and
+    `.xz` files were `not a format paperscope can import`."""
+    magic = raw.peek(10)[:10]  # type: ignore[attr-defined]
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    if magic.startswith(b"BZh") and magic[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
+        return bz2.BZ2File(raw)  # type: ignore[return-value]
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        return lzma.LZMAFile(raw)  # type: ignore[return-value]
+    for mark, what, how in _UNPACK:
+        if magic.startswith(mark):
+            raise InputError(f"{name}: the file is {what}", hint=how)
+    return raw
+
+
 def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
     """(stream to parse, raw file whose position measures progress).
 
@@ -115,8 +143,8 @@ def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
     A UTF-16 or UTF-32 file is refused with a way to convert it, rather than called
     `not a format paperscope can import`."""
     raw = path.open("rb")
-    stream: BinaryIO = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
     try:
+        stream = _decompressed(raw, readable_name(str(path)))
         start = stream.peek(4)[:4]  # type: ignore[attr-defined]
     except BaseException:
         raw.close()
@@ -147,12 +175,12 @@ def choose_importer(path: Path, format_name: str | None) -> Importer:
         return by_name(format_name)
     try:
         stream, raw = _open(path)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, lzma.LZMAError) as exc:
         reason = getattr(exc, "strerror", None) or exc  # "No such file or directory"
         raise InputError(f"{readable_name(str(path))}: cannot read: {reason}") from exc
     try:
         head = read_head(stream)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, lzma.LZMAError) as exc:
         raise InputError(f"{readable_name(str(path))}: cannot read: {exc}") from exc
     finally:
         raw.close()
@@ -162,19 +190,30 @@ def choose_importer(path: Path, format_name: str | None) -> Importer:
 
 
 def batched(items: Iterator[Item], size: int) -> Iterator[tuple[list[Paper], list[Item]]]:
-    """Papers in batches of `size`, each with the non-paper items seen alongside them."""
+    """Papers in batches of `size`, each with the non-paper items seen alongside them.
+
+    When reading fails (a compressed file cut short, a parser giving up), the records read
+    before the failure are still given as a last batch, then the error is raised: they were
+    dropped with the batch in flight, so a cut .jsonl.gz of fewer records than a batch landed
+    nothing."""
     papers: list[Paper] = []
     others: list[Item] = []
-    for item in items:
-        if isinstance(item, Paper):
-            papers.append(item)
-            if len(papers) >= size:
-                yield papers, others
-                papers, others = [], []
-        else:
-            others.append(item)
+    failure: Exception | None = None
+    try:
+        for item in items:
+            if isinstance(item, Paper):
+                papers.append(item)
+                if len(papers) >= size:
+                    yield papers, others
+                    papers, others = [], []
+            else:
+                others.append(item)
+    except Exception as exc:  # not KeyboardInterrupt: an interrupted import writes no more
+        failure = exc
     if papers or others:
         yield papers, others
+    if failure is not None:
+        raise failure
 
 
 def import_file(
@@ -206,8 +245,8 @@ def import_file(
     except PaperscopeError as exc:
         summary.error, summary.hint = str(exc), exc.hint
         return summary
-    except (OSError, EOFError) as exc:
-        summary.error = f"{name}: cannot read: {exc.strerror or exc}"
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        summary.error = f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}"
         return summary
     summary.format = importer.name
     try:
@@ -224,7 +263,7 @@ def import_file(
                 progress(_position(raw, total), total)
     except PaperscopeError as exc:
         summary.error, summary.hint = str(exc), exc.hint
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError, lzma.LZMAError) as exc:
         summary.error = f"{name}: unreadable after {summary.papers} papers: {exc}"
     except (ValueError, RecursionError, MemoryError) as exc:
         # A parser library giving up on hostile input (too deep, too large) ends the file
