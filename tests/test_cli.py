@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -551,6 +552,44 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
         text=True,
         env=env,
         timeout=300,
+    )
+
+
+@pytest.mark.parametrize("how", ["stdin", "fifo"])
+def test_a_pipe_imports_whole(db, tmp_path, how):
+    """`zcat dump.gz | paperscope import /dev/stdin`, or a FIFO: every record lands. Detection
+    used up the pipe's start, so the import began mid-record: 15 of 200 papers, the first
+    line rejected, then `Illegal seek`."""
+    snapshot = FORMATS / "kaggle-snapshot" / "arxiv-metadata-oai-snapshot-0704.0001-0704.0200.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(Path(paperscope.__file__).parents[1])}
+    command = [sys.executable, "-m", "paperscope", "import", "--db", db, "--no-embed", "--json"]
+    if how == "stdin":
+        done = subprocess.run(
+            [*command, "/dev/stdin"],
+            input=snapshot.read_bytes(),
+            capture_output=True,
+            env=env,
+            timeout=300,
+        )
+    else:
+        fifo = tmp_path / "dump.jsonl"
+        os.mkfifo(fifo)
+        writer = threading.Thread(target=lambda: fifo.write_bytes(snapshot.read_bytes()))
+        writer.start()
+        try:
+            # a second open of the FIFO (the bug) waits for a writer that never comes
+            done = subprocess.run([*command, str(fifo)], capture_output=True, env=env, timeout=120)
+        finally:
+            if writer.is_alive():  # never opened for reading: release the writer's open
+                os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+            writer.join()
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert (row["format"], row["added"], row["rejected"], row["error"]) == (
+        "kaggle-arxiv",
+        200,
+        0,
+        None,
     )
 
 

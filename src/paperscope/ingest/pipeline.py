@@ -9,6 +9,8 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,16 +137,17 @@ def _decompressed(raw: BinaryIO, name: str) -> BinaryIO:
     return raw
 
 
-def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
+def _open(path: Path, shown: str | None = None) -> tuple[BinaryIO, BinaryIO]:
     """(stream to parse, raw file whose position measures progress).
 
     A UTF-8 byte order mark is skipped: Notepad and PowerShell write one, and the JSON parser
     refuses it (the whole file was `not valid JSON`, a JSON lines file lost its first record).
     A UTF-16 or UTF-32 file is refused with a way to convert it, rather than called
     `not a format paperscope can import`."""
+    name = shown or readable_name(str(path))
     raw = path.open("rb")
     try:
-        stream = _decompressed(raw, readable_name(str(path)))
+        stream = _decompressed(raw, name)
         start = stream.peek(4)[:4]  # type: ignore[attr-defined]
     except BaseException:
         raw.close()
@@ -154,7 +157,6 @@ def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
     for mark, encoding in _OTHER_BOMS:
         if start.startswith(mark):
             raw.close()
-            name = readable_name(str(path))
             raise InputError(
                 f"{name}: the file is {encoding} text; paperscope reads UTF-8",
                 hint=f"convert it first: iconv -f {encoding} -t UTF-8 FILE > FILE.utf8",
@@ -170,23 +172,25 @@ def _position(raw: BinaryIO, total: int) -> int:
         return total
 
 
-def choose_importer(path: Path, format_name: str | None) -> Importer:
+def choose_importer(path: Path, format_name: str | None, source: Path | None = None) -> Importer:
+    """The importer for `path` (named so in errors), read from `source` when given (a copy)."""
     if format_name:
         return by_name(format_name)
+    shown = readable_name(str(path))
     try:
-        stream, raw = _open(path)
+        stream, raw = _open(source or path, shown)
     except (OSError, EOFError, lzma.LZMAError) as exc:
         reason = getattr(exc, "strerror", None) or exc  # "No such file or directory"
-        raise InputError(f"{readable_name(str(path))}: cannot read: {reason}") from exc
+        raise InputError(f"{shown}: cannot read: {reason}") from exc
     try:
         head = read_head(stream)
     except (OSError, EOFError, lzma.LZMAError) as exc:
-        raise InputError(f"{readable_name(str(path))}: cannot read: {exc}") from exc
+        raise InputError(f"{shown}: cannot read: {exc}") from exc
     finally:
         raw.close()
     if not head.strip():
-        raise InputError(f"{readable_name(str(path))}: the file is empty")
-    return pick_importer(head, readable_name(path.name), readable_name(str(path)))
+        raise InputError(f"{shown}: the file is empty")
+    return pick_importer(head, readable_name(path.name), shown)
 
 
 def batched(items: Iterator[Item], size: int) -> Iterator[tuple[list[Paper], list[Item]]]:
@@ -231,8 +235,35 @@ def import_file(
     if path.is_dir():
         summary.error = f"{name}: the folder holds no files to import"
         return summary
+    if path.exists() and not path.is_file():
+        # A pipe (/dev/stdin, `<(zcat dump.gz)`, a FIFO) can be read once: detection used up
+        # its start, so the import began mid-record, lost the start and died on a seek
+        # ('Illegal seek' after 15 of 200 papers). It is copied to a temporary file first.
+        try:
+            with tempfile.TemporaryDirectory(prefix="paperscope-import-") as folder:
+                copy = Path(folder) / "stream"
+                with path.open("rb") as src, copy.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1024 * 1024)
+                return _import(store, path, copy, summary, format_name, batch_size, progress)
+        except OSError as exc:
+            summary.error = f"{name}: cannot read: {exc.strerror or exc}"
+            return summary
+    return _import(store, path, path, summary, format_name, batch_size, progress)
+
+
+def _import(
+    store: SQLiteStore,
+    path: Path,
+    source: Path,
+    summary: FileSummary,
+    format_name: str | None,
+    batch_size: int,
+    progress: Progress | None,
+) -> FileSummary:
+    """Import `source`, the file at `path` or a copy of it; `path` names it everywhere."""
+    name = summary.path
     try:
-        importer = choose_importer(path, format_name)
+        importer = choose_importer(path, format_name, source)
     except PaperscopeError as exc:
         summary.error, summary.hint = str(exc), exc.hint
         return summary
@@ -240,8 +271,8 @@ def import_file(
         summary.error = f"{name}: cannot read: {exc.strerror or exc}"
         return summary
     try:  # a forced --format reads nothing before this: the file may not exist
-        total = path.stat().st_size
-        stream, raw = _open(path)
+        total = source.stat().st_size
+        stream, raw = _open(source, name)
     except PaperscopeError as exc:
         summary.error, summary.hint = str(exc), exc.hint
         return summary
