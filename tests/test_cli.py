@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -103,6 +105,24 @@ def test_unknown_format_is_one_clear_error_and_other_files_still_land(db, tmp_pa
     assert result.exit_code == 1
     assert "not a format paperscope can import" in result.stderr
     assert stats(db)["papers"] == 12
+
+
+def test_an_unknown_file_inside_a_folder_is_named_by_its_path(db, tmp_path):
+    """Every other error line names the file by the path given; this one gave the bare name
+    (`error: notes.txt: ...`), which in a folder of folders does not say which file."""
+    folder = tmp_path / "export" / "2026"
+    folder.mkdir(parents=True)
+    (folder / "notes.txt").write_text("just some notes, not papers\n" * 20)
+    (folder / "lin.txt").write_bytes((PAGES / "author-profile-lin.txt").read_bytes())
+    notes = folder / "notes.txt"
+    done = run_cli("import", str(tmp_path / "export"), "--db", db, "--no-embed")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"error: {notes}: not a format paperscope can import\n" in done.stderr
+    done = run_cli("import", str(tmp_path / "export"), "--db", db, "--no-embed", "--json")
+    assert done.returncode == 1
+    by_path = {row["path"]: row for row in json.loads(done.stdout)}
+    assert by_path[str(notes)]["error"] == f"{notes}: not a format paperscope can import"
+    assert by_path[str(folder / "lin.txt")]["unchanged"] == 12
 
 
 def test_bad_record_reported_with_file_and_line(db, tmp_path):
@@ -498,6 +518,29 @@ def test_a_forced_format_that_finds_no_record_is_an_error(db, tmp_path):
     assert "hint:" in result.stderr
 
 
+@pytest.mark.parametrize("forced", ["openalex", "semantic-scholar", "kaggle-arxiv"])
+def test_a_forced_format_that_rejects_every_record_is_an_error_and_stores_nothing(
+    db, tmp_path, forced
+):
+    """An HF search response under the wrong --format: every record rejected was no error
+    (exit 0), and under semantic-scholar its 9 papers were stored with a title and nothing
+    else (no author, date or id), as papers no later import could complete."""
+    hf = FORMATS / "huggingface-papers" / "papers-search-q-kazakh-9-results.json"
+    done = run_cli("import", "--format", forced, str(hf), "--db", db, "--no-embed")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert re.search(
+        rf"^error: {re.escape(str(hf))}: no {forced} record found: all [\d,]+ records read "
+        r"were rejected$",
+        done.stderr,
+        re.M,
+    ), done.stderr
+    assert "hint: is it a" in done.stderr
+    assert stats(db)["papers"] == 0
+    # the file itself imports whole when its format is detected
+    done = run_cli("import", str(hf), "--db", db, "--no-embed")
+    assert done.returncode == 0 and stats(db)["papers"] == 9
+
+
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     """The real `paperscope` process, through `main`'s error handling (CliRunner skips it);
     `env`: variables to set for it."""
@@ -510,6 +553,52 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
         env=env,
         timeout=300,
     )
+
+
+@pytest.mark.parametrize("how", ["stdin", "fifo"])
+def test_a_pipe_imports_whole(db, tmp_path, how):
+    """`zcat dump.gz | paperscope import /dev/stdin`, or a FIFO: every record lands. Detection
+    used up the pipe's start, so the import began mid-record: 15 of 200 papers, the first
+    line rejected, then `Illegal seek`."""
+    snapshot = FORMATS / "kaggle-snapshot" / "arxiv-metadata-oai-snapshot-0704.0001-0704.0200.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(Path(paperscope.__file__).parents[1])}
+    command = [sys.executable, "-m", "paperscope", "import", "--db", db, "--no-embed", "--json"]
+    if how == "stdin":
+        done = subprocess.run(
+            [*command, "/dev/stdin"],
+            input=snapshot.read_bytes(),
+            capture_output=True,
+            env=env,
+            timeout=300,
+        )
+    else:
+        fifo = tmp_path / "dump.jsonl"
+        os.mkfifo(fifo)
+        writer = threading.Thread(target=lambda: fifo.write_bytes(snapshot.read_bytes()))
+        writer.start()
+        try:
+            # a second open of the FIFO (the bug) waits for a writer that never comes
+            done = subprocess.run([*command, str(fifo)], capture_output=True, env=env, timeout=120)
+        finally:
+            if writer.is_alive():  # never opened for reading: release the writer's open
+                os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+            writer.join()
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert (row["format"], row["added"], row["rejected"], row["error"]) == (
+        "kaggle-arxiv",
+        200,
+        0,
+        None,
+    )
+
+
+def test_a_missing_file_is_one_plain_error_line(db, tmp_path):
+    """Detected as forced: the reason once, without the errno and the path again."""
+    missing = tmp_path / "missing.json"
+    done = run_cli("import", str(missing), "--db", db, "--no-embed")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"error: {missing}: cannot read: No such file or directory\n" in done.stderr
 
 
 def test_a_missing_file_under_a_forced_format_is_an_error_line_not_a_traceback(db, tmp_path):

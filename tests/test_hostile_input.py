@@ -7,12 +7,16 @@ bomb, an external entity, a 10 MB field, NUL bytes, invalid UTF-8, deep nesting,
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import http.server
+import lzma
 import threading
 import time
 from pathlib import Path
 from typing import ClassVar
 
+import orjson
 import pytest
 from typer.testing import CliRunner
 
@@ -193,3 +197,204 @@ def test_the_cli_prints_file_record_message_and_imports_the_rest(tmp_path):
     assert f"{path}:record 1: 0704.0001: title holds a NUL byte" in result.stderr
     assert "Traceback" not in result.output
     assert "199" in result.stdout
+
+
+# ------------------------------------------------------------------ byte order marks
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("fmt", list(RECORDINGS))
+def test_a_utf8_byte_order_mark_is_skipped(fmt, gz, tmp_path):
+    """Notepad and PowerShell start UTF-8 files with a BOM. Every format reads such a file
+    whole; JSON refused it (`not valid JSON`, or the first JSON line rejected)."""
+    src = RECORDINGS[fmt]
+    expected = base_count(src, tmp_path)
+    data = b"\xef\xbb\xbf" + src.read_bytes()
+    path = tmp_path / (f"bom-{src.name}" + (".gz" if gz else ""))
+    path.write_bytes(gzip.compress(data) if gz else data)
+    summary = run(path, tmp_path)
+    assert summary.error is None, summary.error
+    assert not summary.rejected, summary.rejected[:1]
+    assert summary.papers == expected
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_utf16_file_is_refused_with_a_way_to_convert_it(encoding, tmp_path):
+    """A UTF-16 file (PowerShell 5's `>`) was `not a format paperscope can import`, with a
+    hint to force a format that could not read it either; now it says what the file is and
+    how to convert it, detected or forced, and the other files still land."""
+    from test_cli import run_cli
+
+    src = RECORDINGS["openalex"]
+    path = tmp_path / "works.json"
+    path.write_bytes(src.read_text(encoding="utf-8").encode(encoding))  # with its BOM
+    name = encoding.upper()
+    db = str(tmp_path / "papers.db")
+    for forced in ([], ["--format", "openalex"]):
+        done = run_cli("import", str(path), str(src), "--db", db, "--no-embed", *forced)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert f"error: {path}: the file is {name} text; paperscope reads UTF-8" in done.stderr
+        assert f"hint: convert it first: iconv -f {name} -t UTF-8" in done.stderr
+    with SQLiteStore(db) as store:
+        assert store.count() == base_count(src, tmp_path)
+
+
+# ------------------------------------------------------------------ JSON documents cut short
+
+CUT_DOCUMENTS = {
+    "hf-papers-daily": FORMATS / "huggingface-papers" / "daily-papers-2026-02-25-50-papers.json",
+    "hf-papers-search": RECORDINGS["hf-papers"],
+    "openalex": RECORDINGS["openalex"],
+    # Semantic Scholar answers as saved from the API: {"data": [...]}, {"recommendedPapers":
+    # [...]} and a batch lookup's bare list (with its nulls), out of the recorded cassettes
+    "s2-search": FORMATS
+    / "semantic-scholar"
+    / "cassette-paper-search-turing-100-full-fields-2023-12.yaml",
+    "s2-recommendations": FORMATS
+    / "semantic-scholar"
+    / "cassette-recommendations-forpaper-100-2023-12.yaml",
+    "s2-batch": FORMATS / "semantic-scholar" / "cassette-paper-batch-3-full-fields-2023-12.yaml",
+}
+
+
+def json_document(src: Path, tmp_path: Path) -> Path:
+    """`src`, or for a cassette its first response's body as a .json file."""
+    if src.suffix != ".yaml":
+        return src
+    import yaml
+
+    body = yaml.safe_load(src.read_bytes())["interactions"][0]["response"]["content"]
+    path = tmp_path / f"{src.stem}.json"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("share", [0.5, 0.95])
+@pytest.mark.parametrize("name", list(CUT_DOCUMENTS))
+def test_a_json_document_cut_short_keeps_its_whole_records(name, share, tmp_path):
+    """A download cut short (as `curl` leaves it when the connection drops): the records
+    before the cut land, each exactly as from the whole file, and the one the file ends in is
+    reported. The whole file was `not valid JSON` and nothing landed, where the docs promise
+    what a JSON lines file gives."""
+    src = json_document(CUT_DOCUMENTS[name], tmp_path)
+    with SQLiteStore(tmp_path / "whole.db") as store:
+        whole = import_file(store, src)
+        assert whole.error is None and not whole.rejected
+        expected = {i: store.get(i) for i in whole.ids}
+    data = src.read_bytes()
+    path = tmp_path / f"cut-{src.name}"
+    path.write_bytes(data[: int(len(data) * share)])
+    with SQLiteStore(tmp_path / "cut.db") as store:
+        summary = import_file(store, path)
+        assert summary.error is None, summary.error
+        assert summary.papers >= 1
+        assert summary.ids == whole.ids[: summary.papers]
+        assert [(b.where, b.message) for b in summary.rejected] == [
+            (
+                f"record {summary.papers + 1}",
+                "the file ends inside this record (cut short?); the records before it were read",
+            )
+        ]
+        assert store.count() == summary.added  # a list may name a paper twice
+        for ident in summary.ids:
+            got, want = store.get(ident), expected[ident]
+            assert (got.title, got.abstract, got.authors, got.published, got.upvotes) == (
+                want.title,
+                want.abstract,
+                want.authors,
+                want.published,
+                want.upvotes,
+            )
+
+
+def test_a_single_paper_cut_short_is_not_stored_half(tmp_path):
+    """One paper (OpenAlex's /works/ID) cut inside its author list is an error, not a paper
+    with half its authors."""
+    src = RECORDINGS["openalex"]
+    work = orjson.dumps(orjson.loads(src.read_bytes())["results"][0])
+    cut = work.index(b'"authorships"') + 600
+    path = tmp_path / "work.json"
+    path.write_bytes(work[:cut])
+    with SQLiteStore(tmp_path / "one.db") as store:
+        summary = import_file(store, path, format_name="openalex")
+        assert summary.papers == 0 and store.count() == 0
+        assert summary.error and "not valid JSON" in summary.error
+
+
+# ------------------------------------------------------------------ compressed files
+
+KAGGLE = RECORDINGS["kaggle-arxiv"]
+COMPRESSIONS = {
+    "gzip-named-gzip": ("snapshot.jsonl.gzip", gzip.compress),
+    "gzip-no-suffix": ("snapshot", gzip.compress),
+    "plain-named-gz": ("snapshot.jsonl.gz", lambda data: data),  # a browser unpacked it
+    "bz2": ("snapshot.jsonl.bz2", bz2.compress),
+    "xz": ("snapshot.jsonl.xz", lzma.compress),
+}
+
+
+@pytest.mark.parametrize("kind", list(COMPRESSIONS))
+def test_a_compressed_file_is_read_by_its_content_not_its_name(kind, tmp_path):
+    """Only a `.gz` name was unpacked: `.gzip`, `.bz2` and `.xz` files were `not a format
+    paperscope can import`, and a plain file still named `.gz` was `Not a gzipped file`."""
+    name, pack = COMPRESSIONS[kind]
+    path = tmp_path / name
+    path.write_bytes(pack(KAGGLE.read_bytes()))
+    summary = run(path, tmp_path)
+    assert summary.error is None and not summary.rejected
+    assert (summary.format, summary.added) == ("kaggle-arxiv", base_count(KAGGLE, tmp_path))
+
+
+@pytest.mark.parametrize("pack", [gzip.compress, lzma.compress], ids=["gz", "xz"])
+def test_a_compressed_file_cut_short_keeps_the_records_before_the_cut(pack, tmp_path):
+    """A .jsonl.gz download cut short: the records before the cut land, whole, and the cut is
+    reported. The format could not be told (`cannot read: Compressed file ended before the
+    end-of-stream marker was reached`), and past detection the batch in flight was dropped."""
+    with SQLiteStore(tmp_path / "whole.db") as store:
+        whole = import_file(store, KAGGLE)
+        expected = {i: store.get(i) for i in whole.ids}
+    packed = pack(KAGGLE.read_bytes())
+    path = tmp_path / "snapshot.jsonl.cut"
+    path.write_bytes(packed[: len(packed) // 2])
+    with SQLiteStore(tmp_path / "cut.db") as store:
+        summary = import_file(store, path)
+        assert summary.error == (
+            f"{path}: unreadable after {summary.papers} papers: "
+            "Compressed file ended before the end-of-stream marker was reached"
+        )
+        assert 0 < summary.papers < len(whole.ids) and not summary.rejected
+        assert summary.ids == whole.ids[: summary.papers]
+        assert store.count() == summary.papers
+        for ident in summary.ids:
+            got, want = store.get(ident), expected[ident]
+            assert (got.title, got.abstract, got.authors) == (
+                want.title,
+                want.abstract,
+                want.authors,
+            )
+
+
+@pytest.mark.parametrize(
+    ("magic", "what", "how"),
+    [
+        (b"PK\x03\x04", "a zip archive", "unzip FILE, then import the files it holds"),
+        (b"\x28\xb5\x2f\xfd", "zstd-compressed", "zstd -d FILE, then import the result"),
+    ],
+    ids=["zip", "zstd"],
+)
+def test_an_archive_says_how_to_unpack_it(magic, what, how, tmp_path):
+    """Kaggle's arXiv snapshot downloads as a zip: it was `not a format paperscope can
+    import`, with a hint to force a format."""
+    import zipfile
+
+    from test_cli import run_cli
+
+    path = tmp_path / "arxiv.zip"
+    if magic.startswith(b"PK"):
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(KAGGLE, "arxiv-metadata-oai-snapshot.json")
+    else:
+        path.write_bytes(magic + b"\x00" * 64)
+    done = run_cli("import", str(path), "--db", str(tmp_path / "p.db"), "--no-embed")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"error: {path}: the file is {what}\nhint: {how}\n" in done.stderr

@@ -320,6 +320,58 @@ def test_year_only_bibtex_alone_keeps_the_year(db_target, tmp_path):
         assert display_date(paper.published) == "2026"
 
 
+def test_a_second_file_of_a_format_is_listed_under_that_format(db_target, tmp_path):
+    """An arXiv Atom file, a BibTeX file, then another Atom file with the same entry: the
+    second Atom file is listed as arxiv-atom. It was listed under the merged paper's last
+    source (`bibtex (again.xml)`), a format that never read that file."""
+    again = tmp_path / "again.xml"
+    again.write_bytes((FIXTURES / "agents-of-chaos.arxiv-atom.xml").read_bytes())
+    with open_store(db_target) as store:
+        import_one(store, FIXTURES / "agents-of-chaos.arxiv-atom.xml")
+        import_one(store, FIXTURES / "agents-of-chaos.bib")
+        assert import_one(store, again).unchanged == 1
+        origins = sorted((s, Path(o).name) for s, o, _ in store.paper_sources("2602.20021"))
+        assert origins == [
+            ("arxiv-atom", "again.xml"),
+            ("arxiv-atom", "agents-of-chaos.arxiv-atom.xml"),
+            ("bibtex", "agents-of-chaos.bib"),
+        ]
+
+
+DBLP = SAMPLES / "formats" / "bibtex" / "dblp-export-with-crossref-author-limaye.bib"
+
+
+def dblp_entries(*keys: str) -> str:
+    """The entries of the DBLP sample export with these keys, in this order."""
+    entries = {e.split(",", 1)[0].split("{", 1)[1]: "@" + e for e in DBLP.read_text().split("\n@")}
+    return "\n".join(entries[key] for key in keys)
+
+
+@pytest.mark.parametrize("order", ["journal-first", "preprint-first"])
+def test_journal_version_and_preprint_in_one_file_take_the_arxiv_id(tmp_path, order):
+    """Rule 14: the Algorithmica version (DOI) and the CoRR preprint (arXiv id) of one paper
+    give the paper its arXiv id, from one file as from two. In one file the journal version
+    first kept the DOI as id: a paper's id hung on how its records were split into files."""
+    keys = ["DBLP:journals/algorithmica/BajpaiKKLS22", "DBLP:journals/corr/abs-1809-05932"]
+    if order == "preprint-first":
+        keys.reverse()
+    both = tmp_path / "both.bib"
+    both.write_text(dblp_entries(*keys))
+    with SQLiteStore(tmp_path / "one.db") as store:
+        summary = import_one(store, both)
+        assert (summary.added, summary.merged_in_file) == (1, 1)
+        assert summary.ids == ["1809.05932", "1809.05932"]
+        paper = store.get("1809.05932")
+        assert paper.id == "1809.05932" and paper.doi == "10.1007/s00453-021-00915-7"
+        assert store.get("10.1007/s00453-021-00915-7").id == "1809.05932"
+    with SQLiteStore(tmp_path / "two.db") as store:
+        for i, key in enumerate(keys):
+            one = tmp_path / f"{i}.bib"
+            one.write_text(dblp_entries(key))
+            import_one(store, one)
+        assert store.get("10.1007/s00453-021-00915-7").id == "1809.05932"
+
+
 # ------------------------------------------------------------------ dates of any precision
 
 

@@ -34,14 +34,31 @@ _STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _ESCAPE = re.compile(rb"\\(?:u[0-9a-fA-F]{0,4}|.?)", re.S)
 
 
+def _read(stream: BinaryIO, size: int) -> bytes:
+    """Up to `size` bytes, or those before the end of a compressed file cut short: its format
+    is still told by its start (it was `cannot read: Compressed file ended before the
+    end-of-stream marker was reached`, and none of its records landed)."""
+    chunks: list[bytes] = []
+    while size > 0:
+        try:
+            chunk = stream.read(min(size, 64 * 1024))
+        except EOFError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_head(stream: BinaryIO) -> bytes:
     """The head `Importer.sniff` sees: the raw start, or for JSON its skeleton."""
-    data = stream.read(HEAD_BYTES)
+    data = _read(stream, HEAD_BYTES)
     if data.lstrip(_WHITESPACE)[:1] not in (b"{", b"["):
         return data
     size = _FIRST_READ
     while True:
-        data += stream.read(size - len(data))
+        data += _read(stream, size - len(data))
         head, complete = json_skeleton(data, HEAD_BYTES)
         # Read more only when the skeleton is short because the read stopped, not the file.
         if complete or len(data) < size or size >= MAX_SCAN:

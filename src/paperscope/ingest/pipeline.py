@@ -6,7 +6,11 @@ reported once and the other files still land.
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,12 +100,68 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
-    """(stream to parse, raw file whose position measures progress)."""
+_UTF8_BOM = b"\xef\xbb\xbf"
+#: Byte order marks of encodings no importer reads (UTF-32 first: its LE mark starts with
+#: UTF-16's). Windows tools write them (PowerShell 5's `>` and `Out-File` write UTF-16).
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+#: Archives that hold files rather than one compressed stream, and compressions the standard
+#: library cannot read: each with the command that unpacks it.
+_UNPACK = (
+    (b"PK\x03\x04", "a zip archive", "unzip FILE, then import the files it holds"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "zstd -d FILE, then import the result"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "7z x FILE, then import the files it holds"),
+)
+
+
+def _decompressed(raw: BinaryIO, name: str) -> BinaryIO:
+    """`raw`, or the stream it compresses, by its first bytes, not its name: a browser that
+    unpacks a download keeps its `.gz` name ('Not a gzipped file'), and `.gzip`, `.bz2` and
+    `.xz` files were `not a format paperscope can import`."""
+    magic = raw.peek(10)[:10]  # type: ignore[attr-defined]
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    if magic.startswith(b"BZh") and magic[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
+        return bz2.BZ2File(raw)  # type: ignore[return-value]
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        return lzma.LZMAFile(raw)  # type: ignore[return-value]
+    for mark, what, how in _UNPACK:
+        if magic.startswith(mark):
+            raise InputError(f"{name}: the file is {what}", hint=how)
+    return raw
+
+
+def _open(path: Path, shown: str | None = None) -> tuple[BinaryIO, BinaryIO]:
+    """(stream to parse, raw file whose position measures progress).
+
+    A UTF-8 byte order mark is skipped: Notepad and PowerShell write one, and the JSON parser
+    refuses it (the whole file was `not valid JSON`, a JSON lines file lost its first record).
+    A UTF-16 or UTF-32 file is refused with a way to convert it, rather than called
+    `not a format paperscope can import`."""
+    name = shown or readable_name(str(path))
     raw = path.open("rb")
-    if path.suffix == ".gz":
-        return gzip.GzipFile(fileobj=raw), raw
-    return raw, raw
+    try:
+        stream = _decompressed(raw, name)
+        start = stream.peek(4)[:4]  # type: ignore[attr-defined]
+    except BaseException:
+        raw.close()
+        raise
+    if start.startswith(_UTF8_BOM):
+        stream.read(len(_UTF8_BOM))
+    for mark, encoding in _OTHER_BOMS:
+        if start.startswith(mark):
+            raw.close()
+            raise InputError(
+                f"{name}: the file is {encoding} text; paperscope reads UTF-8",
+                hint=f"convert it first: iconv -f {encoding} -t UTF-8 FILE > FILE.utf8",
+            )
+    return stream, raw
 
 
 def _position(raw: BinaryIO, total: int) -> int:
@@ -112,35 +172,52 @@ def _position(raw: BinaryIO, total: int) -> int:
         return total
 
 
-def choose_importer(path: Path, format_name: str | None) -> Importer:
+def choose_importer(path: Path, format_name: str | None, source: Path | None = None) -> Importer:
+    """The importer for `path` (named so in errors), read from `source` when given (a copy)."""
     if format_name:
         return by_name(format_name)
-    stream, raw = _open(path)
+    shown = readable_name(str(path))
+    try:
+        stream, raw = _open(source or path, shown)
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        reason = getattr(exc, "strerror", None) or exc  # "No such file or directory"
+        raise InputError(f"{shown}: cannot read: {reason}") from exc
     try:
         head = read_head(stream)
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{readable_name(str(path))}: cannot read: {exc}") from exc
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise InputError(f"{shown}: cannot read: {exc}") from exc
     finally:
         raw.close()
     if not head.strip():
-        raise InputError(f"{readable_name(str(path))}: the file is empty")
-    return pick_importer(head, readable_name(path.name))
+        raise InputError(f"{shown}: the file is empty")
+    return pick_importer(head, readable_name(path.name), shown)
 
 
 def batched(items: Iterator[Item], size: int) -> Iterator[tuple[list[Paper], list[Item]]]:
-    """Papers in batches of `size`, each with the non-paper items seen alongside them."""
+    """Papers in batches of `size`, each with the non-paper items seen alongside them.
+
+    When reading fails (a compressed file cut short, a parser giving up), the records read
+    before the failure are still given as a last batch, then the error is raised: they were
+    dropped with the batch in flight, so a cut .jsonl.gz of fewer records than a batch landed
+    nothing."""
     papers: list[Paper] = []
     others: list[Item] = []
-    for item in items:
-        if isinstance(item, Paper):
-            papers.append(item)
-            if len(papers) >= size:
-                yield papers, others
-                papers, others = [], []
-        else:
-            others.append(item)
+    failure: Exception | None = None
+    try:
+        for item in items:
+            if isinstance(item, Paper):
+                papers.append(item)
+                if len(papers) >= size:
+                    yield papers, others
+                    papers, others = [], []
+            else:
+                others.append(item)
+    except Exception as exc:  # not KeyboardInterrupt: an interrupted import writes no more
+        failure = exc
     if papers or others:
         yield papers, others
+    if failure is not None:
+        raise failure
 
 
 def import_file(
@@ -158,8 +235,35 @@ def import_file(
     if path.is_dir():
         summary.error = f"{name}: the folder holds no files to import"
         return summary
+    if path.exists() and not path.is_file():
+        # A pipe (/dev/stdin, `<(zcat dump.gz)`, a FIFO) can be read once: detection used up
+        # its start, so the import began mid-record, lost the start and died on a seek
+        # ('Illegal seek' after 15 of 200 papers). It is copied to a temporary file first.
+        try:
+            with tempfile.TemporaryDirectory(prefix="paperscope-import-") as folder:
+                copy = Path(folder) / "stream"
+                with path.open("rb") as src, copy.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1024 * 1024)
+                return _import(store, path, copy, summary, format_name, batch_size, progress)
+        except OSError as exc:
+            summary.error = f"{name}: cannot read: {exc.strerror or exc}"
+            return summary
+    return _import(store, path, path, summary, format_name, batch_size, progress)
+
+
+def _import(
+    store: SQLiteStore,
+    path: Path,
+    source: Path,
+    summary: FileSummary,
+    format_name: str | None,
+    batch_size: int,
+    progress: Progress | None,
+) -> FileSummary:
+    """Import `source`, the file at `path` or a copy of it; `path` names it everywhere."""
+    name = summary.path
     try:
-        importer = choose_importer(path, format_name)
+        importer = choose_importer(path, format_name, source)
     except PaperscopeError as exc:
         summary.error, summary.hint = str(exc), exc.hint
         return summary
@@ -167,10 +271,13 @@ def import_file(
         summary.error = f"{name}: cannot read: {exc.strerror or exc}"
         return summary
     try:  # a forced --format reads nothing before this: the file may not exist
-        total = path.stat().st_size
-        stream, raw = _open(path)
-    except OSError as exc:
-        summary.error = f"{name}: cannot read: {exc.strerror or exc}"
+        total = source.stat().st_size
+        stream, raw = _open(source, name)
+    except PaperscopeError as exc:
+        summary.error, summary.hint = str(exc), exc.hint
+        return summary
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        summary.error = f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}"
         return summary
     summary.format = importer.name
     try:
@@ -187,7 +294,7 @@ def import_file(
                 progress(_position(raw, total), total)
     except PaperscopeError as exc:
         summary.error, summary.hint = str(exc), exc.hint
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError, lzma.LZMAError) as exc:
         summary.error = f"{name}: unreadable after {summary.papers} papers: {exc}"
     except (ValueError, RecursionError, MemoryError) as exc:
         # A parser library giving up on hostile input (too deep, too large) ends the file
@@ -196,10 +303,13 @@ def import_file(
         summary.error += f": {str(exc)[:200]}" if str(exc) else ""
     finally:
         raw.close()
-    if format_name and not summary.error and not summary.records:
+    if format_name and not summary.error and not summary.papers and not summary.deletions:
         # Detection only picks a format that recognised the file; a forced one reads anything,
-        # and nothing read is far likelier the wrong format than an empty file.
+        # and nothing read, or every record rejected, is far likelier the wrong format than an
+        # empty or wholly damaged file (an HF list under --format openalex: 'work has no id').
         summary.error = f"{name}: no {importer.name} record found"
+        if summary.rejected:
+            summary.error += f": all {len(summary.rejected):,} records read were rejected"
         summary.hint = f"is it a {importer.name} file? leave out --format to detect the format"
     if progress:
         progress(total, total)

@@ -50,7 +50,9 @@ def by_name(name: str) -> Importer:
     raise UnknownFormatError(f"no importer named {name!r}", hint=f"known formats: {names}")
 
 
-def pick_importer(head: bytes, filename: str) -> Importer:
+def pick_importer(head: bytes, filename: str, shown: str | None = None) -> Importer:
+    """The importer that claims `head` (`filename` breaks ties); `shown` names the file in
+    the error when none does (its path, so a file inside an imported folder can be found)."""
     scored = []
     for importer in all_importers():
         score = importer.sniff(head, filename)
@@ -58,7 +60,7 @@ def pick_importer(head: bytes, filename: str) -> Importer:
             scored.append((score, importer))
     if not scored:
         raise UnknownFormatError(
-            f"{filename}: not a format paperscope can import",
+            f"{shown or filename}: not a format paperscope can import",
             hint="`paperscope formats` lists the formats; `--format NAME` forces one",
         )
     return max(scored, key=lambda pair: pair[0])[1]

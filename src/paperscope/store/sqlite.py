@@ -608,7 +608,12 @@ class _BatchWriter:
             0
         ]
         touched: list[int] = []
+        # (rowid, source) per record read: the source row names the format that sent this
+        # record, not the merged paper's last source (another format's, when this one had
+        # already sent the paper from another file).
+        arrivals: list[tuple[int, str]] = []
         for paper in papers:
+            sent_by = list(paper.sources)
             rowid = self._match(paper)
             if rowid is None:
                 rowid, next_rowid = next_rowid, next_rowid + 1
@@ -632,7 +637,8 @@ class _BatchWriter:
             earlier.add(rowid)
             self._remember(rowid, self.current[rowid])
             touched.append(rowid)
-        self._flush(touched)
+            arrivals.extend((rowid, s) for s in sent_by)
+        self._flush(touched, arrivals)
         result.ids.extend(self.current[r].id for r in touched)
 
     # -- matching
@@ -703,7 +709,7 @@ class _BatchWriter:
 
     # -- writing
 
-    def _flush(self, touched: list[int]) -> None:
+    def _flush(self, touched: list[int], arrivals: list[tuple[int, str]]) -> None:
         self._upgrade_ids()
         self._insert_new()
         self._update_changed()
@@ -712,9 +718,7 @@ class _BatchWriter:
             "INSERT INTO paper_aliases (alias, paper_rowid) VALUES (?, ?) ON CONFLICT DO NOTHING",
             alias_rows,
         )
-        source_rows = {
-            (r, s, self.origin, self.now) for r in touched for s in self.current[r].sources[-1:]
-        }
+        source_rows = {(r, s, self.origin, self.now) for r, s in arrivals}
         self.conn.executemany(
             "INSERT INTO paper_sources (paper_rowid, source, origin, first_seen) "
             "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -723,17 +727,29 @@ class _BatchWriter:
 
     def _upgrade_ids(self) -> None:
         """A paper first known by title hash or DOI takes its arXiv id once one arrives; the
-        old id stays an alias so links to it keep working."""
-        for rowid in self.changed:
+        old id stays an alias so links to it keep working.
+
+        A paper this batch adds takes it too: the journal version and the arXiv preprint in
+        one BibTeX file kept the DOI as id, which the same two records in two files did not.
+        Its first id was never written, so it needs no alias."""
+        added = set(self.new_rowids)
+        for rowid in [*self.changed, *self.new_rowids]:
             paper = self.current[rowid]
             wanted = paper.canonical_id()
-            if wanted != paper.id and self._free_id(wanted, rowid) == wanted:
+            if wanted == paper.id:
+                continue
+            former = paper.id
+            if self._free_id(wanted, rowid) != wanted:
+                continue
+            if rowid not in added:
                 self.conn.execute(
                     "INSERT INTO paper_aliases (alias, paper_rowid) VALUES (?, ?) "
                     "ON CONFLICT DO NOTHING",
-                    ("id:" + paper.id, rowid),
+                    ("id:" + former, rowid),
                 )
-                paper.id = wanted
+            elif self.ids.get(former) == rowid:
+                del self.ids[former]  # never written: free for another paper of this batch
+            paper.id = wanted
 
     def _insert_new(self) -> None:
         if not self.new_rowids:

@@ -50,10 +50,12 @@ class HuggingFacePapersImporter:
 
     def parse(self, stream: BinaryIO, origin: str) -> Iterator[Item]:
         try:
-            data = jsonsafe.loads(stream.read())
+            data, cut = jsonsafe.loads_cut(stream.read())
         except orjson.JSONDecodeError as exc:
             raise InputError(f"{origin}: not valid JSON ({exc})") from exc
         yield from parse_json(data, origin)
+        if cut:  # a download cut short: the whole records before it landed
+            yield jsonsafe.cut_record(f"record {cut}")
 
 
 def parse_json(obj: Any, origin: str) -> Iterator[Item]:

@@ -62,10 +62,12 @@ class OpenAlexImporter:
             yield from _lines(value, stream, origin)
             return
         try:
-            data = jsonsafe.loads(first + stream.read())
+            data, cut = jsonsafe.loads_cut(first + stream.read(), ("results",))
         except orjson.JSONDecodeError as exc:
             raise InputError(f"{origin}: not valid JSON ({exc})") from exc
         yield from parse_json(data, origin)
+        if cut:  # a download cut short: the whole records before it landed
+            yield jsonsafe.cut_record(f"record {cut}")
 
 
 def _lines(first: dict[str, Any], stream: BinaryIO, origin: str) -> Iterator[Item]:

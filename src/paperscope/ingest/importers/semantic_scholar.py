@@ -58,13 +58,15 @@ class SemanticScholarImporter:
             yield from _parse_cassette(raw, origin)
             return
         try:
-            data = jsonsafe.loads(raw)
+            data, cut = jsonsafe.loads_cut(raw, ("data", "recommendedPapers"))
         except orjson.JSONDecodeError as exc:
             raise InputError(f"{origin}: not valid JSON ({exc})") from exc
         error = _error_message(data)
         if error:
             raise InputError(f"{origin}: Semantic Scholar API error: {error}")
         yield from parse_json(data, origin)
+        if cut:  # a download cut short: the whole records before it landed
+            yield jsonsafe.cut_record(f"record {cut}")
 
 
 def parse_json(obj: Any, origin: str, where: str = "") -> Iterator[Item]:
@@ -168,6 +170,11 @@ def _paper(record: Any, where: str) -> Paper | BadRecord:
     title = record.get("title")
     if not isinstance(title, str) or not clean_text(title):
         return BadRecord(where, f"paper {record.get('paperId') or '?'} has no title")
+    if not _str(record.get("paperId")):
+        # S2 gives every paper it knows a paperId. Without one this is a reference S2 could not
+        # resolve (a bare title), or another format read under --format semantic-scholar (an HF
+        # list was stored as title-only papers, with no author, date or id).
+        return BadRecord(where, "no paperId: not a paper Semantic Scholar knows")
     ids = record.get("externalIds") if isinstance(record.get("externalIds"), dict) else {}
     doi = normalize_doi(_str(ids.get("DOI")))
     arxiv_id = normalize_arxiv_id(_str(ids.get("ArXiv"))) or arxiv_id_from_doi(doi)
