@@ -127,8 +127,9 @@ def test_affiliations(papers):
     # "1 and 2" are footnote marks: they are resolved through the legend that ends the
     # free-text author list, "((1) CREST, ..., (2) ..., (3) The University of Tokyo)"
     assert [a.affiliation for a in papers["0704.0025"].authors] == [
-        "CREST, Japan Science and Technology Agency; Russian Research Centre ``Kurchatov "
-        "Institute''",
+        # TeX quotes as typeset
+        "CREST, Japan Science and Technology Agency; Russian Research Centre \u201cKurchatov "
+        "Institute\u201d",
         "CREST, Japan Science and Technology Agency; The University of Tokyo",
     ]
 

@@ -29,6 +29,16 @@ from paperscope.normalize import parse_date, tex_to_unicode
         ("costs $5 and $x^{2}$", "costs $5 and $x^{2}$"),
         # dollars inside braces (DBLP's {$}) open no math: the braces still go
         ("{$}x{$} and {Word}", "$x$ and Word"),
+        # TeX quote marks in prose, as typeset (they were shown as ``pseudo-LiDAR'')
+        ("the ``pseudo-LiDAR'' signal", "the \u201cpseudo-LiDAR\u201d signal"),
+        (
+            "a `blind' agent, `Experience Replay'",
+            "a \u2018blind\u2019 agent, \u2018Experience Replay\u2019",
+        ),
+        (r"``\'ecole'' and \`a la", "\u201c\u00e9cole\u201d and \u00e0 la"),
+        # a lone '' (a prime), an apostrophe, a quote holding one and math stay as written
+        ("f'' is convex, don't `don't' it", "f'' is convex, don't `don't' it"),
+        ("$``x''$ and ``y''", "$``x''$ and \u201cy\u201d"),
     ],
 )
 def test_tex_to_unicode(text, expected):

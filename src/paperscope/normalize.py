@@ -108,7 +108,7 @@ def tex_to_unicode(text: str) -> str:
     (``k^{1 - 2/d}``, ``\\mathbb{R}``). A backslash that is not a known macro stays as it is so
     nothing is silently lost, and stays apart from its argument.
     """
-    if "\\" not in text and "{" not in text and "~" not in text:
+    if not _needs_decoding(text):
         return text
     out, at = [], 0
     for start, end in math_spans(text):
@@ -141,9 +141,23 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+#: TeX's quote marks in prose, ``word'' and `word', as typeset: “word” and ‘word’. Only a
+#: pair is turned, so a lone '' (a double prime) or an apostrophe stays as written, and a
+#: quote holding an apostrophe (`don't') is left whole rather than cut at it.
+_TEX_DOUBLE_QUOTES_RE = re.compile(r"``(?=\S)([^`]+?)(?<=\S)''")
+_TEX_SINGLE_QUOTES_RE = re.compile(r"(?<![`\w\\])`(?=\w)([^`'\n]+?)(?<=\S)'(?![\w'])")
+
+
+def _needs_decoding(text: str) -> bool:
+    return "\\" in text or "{" in text or "~" in text or "`" in text
+
+
 def _decode_prose(text: str) -> str:
-    if "\\" not in text and "{" not in text and "~" not in text:
+    if not _needs_decoding(text):
         return text
+    if "`" in text:
+        text = _TEX_DOUBLE_QUOTES_RE.sub("\u201c\\1\u201d", text)
+        text = _TEX_SINGLE_QUOTES_RE.sub("\u2018\\1\u2019", text)
     out = _ACCENT_RE.sub(_accent, text)
     out = _LETTER_RE.sub(lambda m: _TEX_LETTERS[m.group(1)], out)
     out = _STYLE_RE.sub("{", out)

@@ -90,7 +90,7 @@ def _squash(text: str) -> str:
 
 def _tex(text: str) -> str:
     # Almost no record needs decoding; tex_to_unicode checks the same characters first.
-    if "\\" in text or "{" in text or "~" in text:
+    if "\\" in text or "{" in text or "~" in text or "`" in text:
         return _squash(tex_to_unicode(text))
     return text
 
