@@ -156,6 +156,28 @@ def test_nonsense_from_the_command_line(sample_db):
     assert "related (nearest by meaning" in done.stderr and " id " in done.stderr
 
 
+@pytest.mark.parametrize("text", ["(", "NOT", "\U0001f600", '"', "OR AND"])
+def test_text_without_words_is_not_called_empty(sample_db, api, text):
+    """Text with no word in it ("(", an emoji, a lone operator) was answered "error: empty
+    query", which tells a reader who typed something that the box was empty; the answer names
+    what is missing and what to type, on the command line, the API and the page alike."""
+    from test_cli import run_cli
+
+    done = run_cli("search", text, "--db", str(sample_db))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "error: no words to search for at position 0" in done.stderr
+    assert f"hint: '{text}' is only punctuation, symbols or operators" in done.stderr
+    assert "empty query" not in done.stderr
+    error = api.get("/api/v1/search", params={"q": text}).json()["error"]
+    assert error["status"] == 400 and error["message"].startswith("no words to search for")
+    assert "type some words" in error["hint"]
+    page = api.get("/search", params={"q": text})
+    assert page.status_code == 400 and "no words to search for" in page.text
+    assert "empty query" not in page.text
+    # blank text is still an empty query
+    assert "error: empty query" in run_cli("search", "   ", "--db", str(sample_db)).stderr
+
+
 def test_api_says_no_match_and_offers_related(api):
     body = api.get("/api/v1/search", params={"q": NONSENSE}).json()
     assert body["total"] == 0 and body["results"] == [] and body["next"] is None

@@ -614,7 +614,26 @@ def parse(text: str) -> Node:
     """The syntax tree of a query; raises QueryError with the 0-based `position` of the fault."""
     if len(text) > MAX_QUERY_LENGTH:
         raise _error(f"query longer than {MAX_QUERY_LENGTH} characters", MAX_QUERY_LENGTH)
-    return _parse_tokens(_lex(text))
+    tokens = _lex(text)
+    if not tokens:
+        raise _no_words(text)
+    return _parse_tokens(tokens)
+
+
+def _no_words(text: str) -> QueryError:
+    """The error for text with nothing to search for. "empty query" only when it is blank: a
+    reader who typed "(" or an emoji was told the box was empty, which it was not."""
+    shown = " ".join(text.split())
+    if not shown:
+        return QueryError("empty query", position=0, hint="type some words to search for")
+    if len(shown) > 40:
+        shown = shown[:40] + "…"
+    return _error(
+        "no words to search for",
+        len(text) - len(text.lstrip()),
+        hint=f"'{shown}' is only punctuation, symbols or operators: type some words (letters"
+        " or digits), e.g. graph neural network",
+    )
 
 
 def _parse_tokens(tokens: list[_Tok]) -> Node:
@@ -724,7 +743,7 @@ def parse_query(text: str, *, strict: bool = False) -> Parsed:
     # upper-case operators were meant as operators: "graph AND (neural" searches graph neural
     words = [w for w in _PLAIN_WORD_RE.findall(text) if w not in _OPERATORS]
     if not words:
-        raise QueryError("empty query", position=0, hint="type some words to search for")
+        raise _no_words(text)
     return Parsed(_and([Term("all", w) for w in dict.fromkeys(words)]), notice)
 
 
