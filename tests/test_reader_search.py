@@ -203,6 +203,12 @@ def test_real_queries_keep_their_matches(sample_db):
         f"https://arxiv.org/abs/{ARXIV_ID}",
         f"https://arxiv.org/pdf/{ARXIV_ID}v1",
         f"  arxiv.org/abs/{ARXIV_ID}/ ",
+        # the other addresses a reader copies for an arXiv paper: they were searched as words
+        # ("searched as text: unknown field 'https:'") and matched nothing
+        f"https://huggingface.co/papers/{ARXIV_ID}",
+        f"hf.co/papers/{ARXIV_ID}",
+        f"10.48550/arXiv.{ARXIV_ID}",
+        f"https://doi.org/10.48550/arXiv.{ARXIV_ID}",
     ],
 )
 def test_an_arxiv_id_or_url_opens_the_paper(sample_db, api, text):
@@ -222,6 +228,17 @@ def test_an_unknown_arxiv_id_says_so(sample_db):
     assert body["results"] == [] and body["total"] == 0
     result = cli("search", "https://arxiv.org/abs/2101.00001", "--db", str(sample_db))
     assert result.exit_code == 0 and "arXiv 2101.00001 is not in this collection" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "text", ["https://huggingface.co/papers/2101.00001", "10.48550/arXiv.2101.00001"]
+)
+def test_an_unknown_paper_address_says_which_arxiv_id(sample_db, text):
+    body = found(sample_db, text)
+    assert body["results"] == [] and body["total"] == 0 and "related" not in body
+    result = cli("search", text, "--db", str(sample_db))
+    assert result.exit_code == 0 and "arXiv 2101.00001 is not in this collection" in result.stderr
+    assert "notice:" not in result.stderr  # not read as words with an unknown field
 
 
 @pytest.mark.parametrize("mode", MODES)

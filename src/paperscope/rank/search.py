@@ -87,10 +87,15 @@ SEMANTIC_CAP = MAX_LIMIT
 #: Nearest papers offered as "related" when nothing matches.
 RELATED = 5
 #: An arXiv id or abs/pdf URL as the whole query: that paper is opened instead of searched.
+#: So are the other ways a reader copies an arXiv paper's address: its Hugging Face paper page
+#: (huggingface.co/papers/ID, hf.co/papers/ID) and arXiv's DOI (10.48550/arXiv.ID, bare or
+#: as a doi.org URL), which were searched as words and matched nothing.
 _ARXIV_ID = r"(?:\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7})(?:v\d+)?"
 _REFERENCE_RE = re.compile(
-    rf"(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|arxiv:)?"
-    rf"{_ARXIV_ID}(?:\.pdf)?/?",
+    r"(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|arxiv:"
+    r"|(?:https?://)?(?:www\.)?(?:huggingface|hf)\.co/papers/"
+    r"|(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:)?10\.48550/arxiv\.)?"
+    rf"(?P<id>{_ARXIV_ID})(?:\.pdf)?/?",
     re.IGNORECASE,
 )
 #: Query embeddings an engine remembers (by text): people repeat searches and page through
@@ -137,11 +142,9 @@ class _Matches:
 
 def arxiv_reference(text: str) -> str | None:
     """The arXiv id when the whole query is one ("2401.01234v2", "arXiv:2401.01234", an
-    arxiv.org abs/pdf URL), else None."""
-    text = text.strip()
-    if not _REFERENCE_RE.fullmatch(text):
-        return None
-    return normalize_arxiv_id(text.removesuffix("/").removesuffix(".pdf"))
+    arxiv.org abs/pdf URL, a Hugging Face paper URL, arXiv's DOI), else None."""
+    match = _REFERENCE_RE.fullmatch(text.strip())
+    return normalize_arxiv_id(match["id"]) if match else None
 
 
 #: Pages ending beyond this many results have their length bounded by the store's size.
