@@ -97,6 +97,36 @@ def test_api_total_is_the_same_on_every_page(api, mode):
 # ------------------------------------------------------------------ facets
 
 
+def count_line(html: str) -> str:
+    """The search page's count line (`p.count`), as text."""
+    import re
+
+    found = re.search(r'<p class="count muted" role="status">(.*?)</p>', html, re.S)
+    assert found, html
+    return re.sub(r"\s+", " ", found.group(1)).strip()
+
+
+def test_page_says_which_results_it_shows(api):
+    """Page 3 of a search said "N results · hybrid" only, as page 1 did, while the command
+    says "11-15 of N results": the page now names the places it lists ("N results · showing
+    11–15"), out of the same total as the API's."""
+    total = api.get("/api/v1/search", params={"q": "learning", "limit": 5}).json()["total"]
+    assert total > 15
+    for page, places in ((1, "1–5"), (3, "11–15")):
+        html = api.get("/search", params={"q": "learning", "size": 5, "page": page}).text
+        assert count_line(html) == f"{total} results · showing {places} · hybrid"
+    # one page holds them all: the total alone, as before
+    single = api.get("/api/v1/search", params={"q": "normalization", "limit": 100}).json()
+    single = single["total"]
+    assert 1 < single <= 100
+    html = api.get("/search", params={"q": "normalization", "size": 100}).text
+    assert count_line(html) == f"{single} results · hybrid"
+    # the last, short page
+    last = (total - 1) // 5 + 1
+    html = api.get("/search", params={"q": "learning", "size": 5, "page": last}).text
+    assert count_line(html) == f"{total} results · showing {(last - 1) * 5 + 1}–{total} · hybrid"
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_facets_agree_with_the_results_a_click_gives(sample_db, mode):
     body = found(sample_db, "learning", "--mode", mode)
