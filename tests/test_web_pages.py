@@ -68,6 +68,23 @@ def test_empty_day_says_so_and_links_the_nearest_days(client):
 
 
 @pytest.mark.parametrize(
+    ("url", "back"),
+    [
+        ("/?date=2026-10-07&cat=xx.NONE", 'href="/?date=2026-10-07"'),
+        ("/month/2026-10?cat=xx.NONE&sort=newest", 'href="/month/2026-10?sort=newest"'),
+    ],
+)
+def test_empty_period_of_an_unknown_category_does_not_say_the_store_is_empty(client, url, back):
+    """A day of a category no paper has said "The store has no dated papers yet", which was
+    false: it says the category is what has none, and links the period in every category."""
+    r = client.get(url)
+    assert r.status_code == 200 and titles(r.text) == []
+    assert "The store has no dated papers yet" not in r.text
+    assert "No dated paper in the store is in xx.NONE." in r.text
+    assert back in r.text.replace("&amp;", "&")
+
+
+@pytest.mark.parametrize(
     "url", ["/?date=bad", "/?date=2026-02-30", "/week/2026-W60", "/week/x", "/month/2026-13"]
 )
 def test_bad_dates_are_client_errors_not_500(client, url):
