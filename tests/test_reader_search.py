@@ -97,6 +97,17 @@ def test_api_total_is_the_same_on_every_page(api, mode):
 # ------------------------------------------------------------------ facets
 
 
+def test_text_without_words_is_quoted_without_raw_control_characters(sample_db):
+    """The hint quotes the text on a terminal: an escape character in it is written out
+    (`\\x1b`), never sent raw."""
+    from test_cli import run_cli
+
+    done = run_cli("search", "(\x1b\x07)", "--db", str(sample_db))
+    assert done.returncode == 2 and "error: no words to search for" in done.stderr
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr
+    assert "hint: '(\\x1b\\x07)' is only punctuation" in done.stderr
+
+
 def count_line(html: str) -> str:
     """The search page's count line (`p.count`), as text."""
     import re

@@ -73,6 +73,7 @@ from datetime import date
 from paperscope.errors import QueryError
 from paperscope.normalize import (
     clean_text,
+    escape_controls,
     fold,
     join_tex_gap,
     math_span,
@@ -623,7 +624,7 @@ def parse(text: str) -> Node:
 def _no_words(text: str) -> QueryError:
     """The error for text with nothing to search for. "empty query" only when it is blank: a
     reader who typed "(" or an emoji was told the box was empty, which it was not."""
-    shown = " ".join(text.split())
+    shown = escape_controls(" ".join(text.split()))  # shown on a terminal: no raw escapes
     if not shown:
         return QueryError("empty query", position=0, hint="type some words to search for")
     if len(shown) > 40:
