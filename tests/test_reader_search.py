@@ -97,15 +97,20 @@ def test_api_total_is_the_same_on_every_page(api, mode):
 # ------------------------------------------------------------------ facets
 
 
-def test_text_without_words_is_quoted_without_raw_control_characters(sample_db):
-    """The hint quotes the text on a terminal: an escape character in it is written out
-    (`\\x1b`), never sent raw."""
+def test_query_messages_quote_the_text_without_raw_control_characters(sample_db):
+    """Messages about the query quote it on a terminal: an escape character in it is written
+    out (`\\x1b`), never sent raw (a pasted escape sequence could retitle or clear it)."""
     from test_cli import run_cli
 
     done = run_cli("search", "(\x1b\x07)", "--db", str(sample_db))
     assert done.returncode == 2 and "error: no words to search for" in done.stderr
     assert "\x1b" not in done.stderr and "\x07" not in done.stderr
     assert "hint: '(\\x1b\\x07)' is only punctuation" in done.stderr
+    # the parser's messages quote the text too, as a notice and with --strict as the error
+    for strict in ((), ("--strict",)):
+        done = run_cli("search", "year:2020\x1b", "--db", str(sample_db), *strict)
+        assert "\x1b" not in done.stderr, done.stderr
+        assert "'2020\\x1b' is not a year or a range" in done.stderr
 
 
 def count_line(html: str) -> str:

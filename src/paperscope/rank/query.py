@@ -362,6 +362,8 @@ _STOP = set('()"')
 
 
 def _error(message: str, pos: int, hint: str | None = None) -> QueryError:
+    # messages quote the query, and go to a terminal: its control characters written out
+    message, hint = escape_controls(message), hint and escape_controls(hint)
     return QueryError(f"{message} at position {pos}", position=pos, hint=hint)
 
 
@@ -624,7 +626,7 @@ def parse(text: str) -> Node:
 def _no_words(text: str) -> QueryError:
     """The error for text with nothing to search for. "empty query" only when it is blank: a
     reader who typed "(" or an emoji was told the box was empty, which it was not."""
-    shown = escape_controls(" ".join(text.split()))  # shown on a terminal: no raw escapes
+    shown = " ".join(text.split())
     if not shown:
         return QueryError("empty query", position=0, hint="type some words to search for")
     if len(shown) > 40:
