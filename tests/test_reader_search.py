@@ -113,6 +113,35 @@ def test_query_messages_quote_the_text_without_raw_control_characters(sample_db)
         assert "'2020\\x1b' is not a year or a range" in done.stderr
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_an_archive_without_its_star_is_the_whole_archive(sample_db, api, mode):
+    """`cat:cs` (or "cs" in the page's Category box) matched nothing, since no paper is in a
+    category named "cs", while `cat:hep-th` finds an archive without sub-categories: a code
+    without a dot is its archive, as `cs.*` is."""
+    star = found(sample_db, "learning cat:cs.*", "--mode", mode)
+    assert star["total"] > 0
+    bare = found(sample_db, "learning cat:cs", "--mode", mode)
+    assert bare["total"] == star["total"]
+    assert [h["id"] for h in bare["results"]] == [h["id"] for h in star["results"]]
+    params = {"q": "learning", "mode": mode, "limit": 100}
+    answer = api.get("/api/v1/search", params={**params, "cat": "cs"}).json()
+    assert answer["total"] == star["total"]
+    html = api.get("/search", params={"q": "learning", "mode": mode, "cat": "CS"}).text
+    assert count_line(html).startswith(f"{star['total']} result")
+    # a category with a dot is still that category only
+    lg = found(sample_db, "learning cat:cs.LG", "--mode", mode)
+    assert 0 < lg["total"] <= star["total"]
+    assert all("cs.LG" in h["categories"] for h in lg["results"])
+
+
+def test_an_archive_page_lists_the_archive(sample_db, api):
+    everything = found(sample_db, "cat:cs.*", "--limit", "1")["total"]
+    page = api.get("/cat/cs")
+    assert page.status_code == 200 and f"{everything} papers" in page.text
+    assert "none yet" not in page.text  # top authors are counted per category, not archive
+    assert api.get("/api/v1/category/cs").json()["total"] == everything
+
+
 def count_line(html: str) -> str:
     """The search page's count line (`p.count`), as text."""
     import re

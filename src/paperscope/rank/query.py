@@ -178,9 +178,17 @@ class Category:
     code: str
     prefix: bool = False
 
+    @property
+    def archive(self) -> bool:
+        """Whether every category of the archive `code` matches: `cs.*`, and a code without
+        a dot (`cs`, `math`, `hep-th`), since no arXiv category is an archive's name beside
+        categories within it. `cat:cs` matched nothing, while `cat:hep-th` (an archive with
+        no sub-categories) matched its papers."""
+        return self.prefix or "." not in self.code
+
     def matches(self, code: str) -> bool:
         code = code.lower()
-        return code == self.code or (self.prefix and code.startswith(self.code + "."))
+        return code == self.code or (self.archive and code.startswith(self.code + "."))
 
 
 @dataclass(frozen=True, slots=True)
