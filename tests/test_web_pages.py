@@ -67,6 +67,17 @@ def test_empty_day_says_so_and_links_the_nearest_days(client):
     assert titles(r.text) == []
 
 
+def test_empty_weekday_of_a_category_is_not_explained_by_weekends(client):
+    """A weekday with papers, none of them in the category, said "Weekends and holidays have
+    no announcements", which explains nothing there; a day without any papers still says it."""
+    r = client.get("/?date=2026-10-07&cat=math.AG")  # a Wednesday with papers
+    assert r.status_code == 200 and titles(r.text) == []
+    assert "No papers on this day in math.AG" in r.text
+    assert "Weekends and holidays" not in r.text
+    assert "Weekends and holidays" in client.get("/?date=2026-10-20").text  # no papers at all
+    assert "Weekends and holidays" in client.get("/?date=2026-10-10&cat=math.AG").text  # Sat
+
+
 @pytest.mark.parametrize(
     ("url", "back"),
     [

@@ -156,6 +156,9 @@ async def _feed(
         "week": week_key(start),
         "month": month_key(start),
         "day": view.start if kind == "day" else None,
+        # "weekends have no announcements" explains an empty day only when it is one, or when
+        # no category narrows it (a holiday): a Wednesday without cs.LG papers is no weekend
+        "weekend": kind == "day" and start.weekday() >= 5,
         "categories": _period_categories(site, start, end),
         "category_options": _category_options(site, start, end, view.category),
         "papers_html": fill_slots(listed, list_actions(request, view.papers)),
