@@ -305,6 +305,18 @@ def test_an_unknown_arxiv_id_says_so(sample_db):
     assert result.exit_code == 0 and "arXiv 2101.00001 is not in this collection" in result.stderr
 
 
+@pytest.mark.parametrize("text", ["2101.00001v2", "https://huggingface.co/papers/2101.00001"])
+def test_the_page_of_an_unknown_arxiv_id_links_it_on_arxiv(api, text):
+    """The page said "No papers match. Try fewer words, another mode, or drop a filter.", no
+    advice for an id: it says the collection lacks the paper and links its arXiv page."""
+    page = api.get("/search", params={"q": text})
+    assert page.status_code == 200
+    assert "This collection does not hold arXiv 2101.00001." in page.text
+    assert '<a href="https://arxiv.org/abs/2101.00001">Open it on arXiv</a>' in page.text
+    assert "Try fewer words" not in page.text
+    assert "Try fewer words" in api.get("/search", params={"q": NONSENSE}).text
+
+
 @pytest.mark.parametrize(
     "text", ["https://huggingface.co/papers/2101.00001", "10.48550/arXiv.2101.00001"]
 )

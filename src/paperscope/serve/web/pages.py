@@ -369,6 +369,8 @@ async def search(
         groups=_groups(site, result.hits, group) if group else None,
         topic_facet=_topic_facet(site, result.facets.get("topic", {})),
         query_topics={int(n) for n in _QUERY_TOPIC.findall(q)},
+        # an arXiv id the store lacks: "try fewer words" is no advice for it, arXiv's page is
+        missing_arxiv=ident if result.opened is None and not result.total else None,
     )
     return render(request, "search.html", context)
 
