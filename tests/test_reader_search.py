@@ -142,6 +142,18 @@ def test_an_archive_page_lists_the_archive(sample_db, api):
     assert api.get("/api/v1/category/cs").json()["total"] == everything
 
 
+def test_a_query_too_long_for_the_web_says_what_to_do(api):
+    """ "query longer than 500 characters" was the whole answer: it now says how long the
+    text was and what to do, in the API's error and under the page's box."""
+    text = "word " * 120
+    error = api.get("/api/v1/search", params={"q": text}).json()["error"]
+    assert error["status"] == 400
+    assert error["message"] == f"query longer than 500 characters ({len(text)})"
+    assert error["hint"].startswith("shorten it")
+    page = api.get("/search", params={"q": text})
+    assert page.status_code == 400 and "shorten it: a title, a sentence" in page.text
+
+
 def count_line(html: str) -> str:
     """The search page's count line (`p.count`), as text."""
     import re

@@ -240,7 +240,12 @@ def check_query(site: Site, text: str) -> None:
     """Queries longer than settings.max_query_length are refused as malformed (400)."""
     top = site.settings.max_query_length
     if len(text) > top:
-        raise QueryError(f"query longer than {top} characters", position=top)
+        # say by how much, and what to do: a pasted abstract is the usual cause
+        raise QueryError(
+            f"query longer than {top} characters ({len(text)})",
+            position=top,
+            hint="shorten it: a title, a sentence or its key words find the same papers",
+        )
 
 
 _CATEGORY_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
