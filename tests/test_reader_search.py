@@ -310,6 +310,23 @@ def test_an_arxiv_id_or_url_opens_the_paper(sample_db, api, text):
     assert page.status_code == 303 and page.headers["location"] == f"/paper/{ARXIV_ID}"
 
 
+def test_an_opened_id_has_facets_of_the_usual_shape(sample_db, api):
+    """`search ID --facets --json` answered `"facets": {}` where every other search gives
+    `{"categories": ..., "year": ...}`, so a client reading `facets["year"]` broke on an id:
+    they count the one paper opened (and nothing for an id the store lacks)."""
+    words = found(sample_db, "learning")["facets"]
+    opened = found(sample_db, ARXIV_ID)
+    assert {"categories", "year"} <= set(opened["facets"]) and set(opened["facets"]) <= set(words)
+    (paper,) = opened["results"]
+    year = paper["date"][:4]
+    assert opened["facets"]["year"] == {year: 1}
+    assert opened["facets"]["categories"] == dict.fromkeys(paper["categories"], 1)
+    missing = found(sample_db, "2101.00001")["facets"]
+    assert missing == {"categories": {}, "year": {}}
+    answer = api.get("/api/v1/search", params={"q": ARXIV_ID, "facets": "true"}).json()
+    assert answer["facets"]["year"] == {year: 1}
+
+
 def test_an_unknown_arxiv_id_says_so(sample_db):
     body = found(sample_db, "https://arxiv.org/abs/2101.00001")
     assert body["results"] == [] and body["total"] == 0

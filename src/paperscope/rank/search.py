@@ -262,7 +262,7 @@ class SearchEngine:
         _check(mode, sort, limit, offset)
         ident = arxiv_reference(text)
         if ident is not None:
-            return self._open(text, ident, mode, sort)
+            return self._open(text, ident, mode, sort, facets)
         parsed = q.parse_query(text, strict=strict)
         node = parsed.node
         node = fill_topic_refs(node, self.store)
@@ -326,8 +326,12 @@ class SearchEngine:
             if rowid in papers
         ]
 
-    def _open(self, text: str, ident: str, mode: str, sort: str) -> SearchResult:
-        """The paper an arXiv id or URL names, as the one hit; none when it is not stored."""
+    def _open(
+        self, text: str, ident: str, mode: str, sort: str, facets: bool = False
+    ) -> SearchResult:
+        """The paper an arXiv id or URL names, as the one hit; none when it is not stored.
+        Facets count that one paper, in the shape every search gives them (an id query
+        answered `{}`, where a client reads `facets["year"]`)."""
         result = SearchResult(text, mode, sort, [], 0)
         rowid = self.store.resolve(ident)
         hits = self._hits([(rowid, 1.0)]) if rowid is not None else []
@@ -335,6 +339,11 @@ class SearchEngine:
             result.hits, result.total, result.opened = hits, 1, hits[0].paper.id
         else:
             result.notes.append(f"arXiv {ident} is not in this collection")
+        if facets:
+            matched = [h.rowid for h in hits]
+            result.facets = self.lexical.facets(None, rowids=matched)
+            if matched:
+                result.facets["topic"] = topic_facet(self.store, matched)
         return result
 
     def _paged(
