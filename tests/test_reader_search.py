@@ -375,6 +375,24 @@ def test_filters_without_words_list_the_filtered_papers(sample_db, api, mode):
     assert page.status_code == 200 and 'class="papers"' in page.text
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_filters_without_words_say_they_come_newest_first(sample_db, api, mode):
+    """Filters alone list newest first, while the answer, the page's menu and the command
+    said "relevance": a note says so, on every surface; a query with words has none."""
+    note = "no words to rank by relevance: newest first"
+    result = cli("search", "au:Hu", "--db", str(sample_db), "--mode", mode)
+    assert result.exit_code == 0 and f"note: {note}" in result.stderr
+    assert note not in cli("search", "clustering au:Hu", "--db", str(sample_db)).stderr
+    answer = api.get("/api/v1/search", params={"cat": "cs.LG", "mode": mode}).json()
+    assert note in answer["notes"]
+    dates = [h["date"] or "" for h in answer["results"]]
+    assert dates == sorted(dates, reverse=True)
+    words = api.get("/api/v1/search", params={"q": "learning", "mode": mode}).json()
+    assert note not in words["notes"]
+    page = api.get("/search", params={"q": "", "cat": "cs.LG", "mode": mode})
+    assert page.status_code == 200 and note in page.text
+
+
 # ------------------------------------------------------------------ a store without vectors
 
 

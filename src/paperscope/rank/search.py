@@ -31,7 +31,7 @@ import numpy as np
 from paperscope.errors import InputError
 from paperscope.index.embedder import Embedder, MiniLMEmbedder, default_embedder
 from paperscope.index.embedding import DOC_PASSAGE
-from paperscope.index.lexical import LexicalIndex, Snippet
+from paperscope.index.lexical import LexicalIndex, Snippet, scores
 from paperscope.index.neighbours import KEPT as NEIGHBOURS_KEPT
 from paperscope.index.neighbours import NeighbourCache
 from paperscope.index.neighbours import State as NeighbourState
@@ -272,6 +272,10 @@ class SearchEngine:
             # nothing to compare meanings with: rank by words and leave the model unloaded
             result.mode = mode = "lexical"
             result.notes.append("ranked by words only: no paper has a vector yet")
+        if sort == "relevance" and not scores(node):
+            # the list comes newest first (index/lexical.py): said, since the answer, the page's
+            # menu and the command all say "relevance" and the scores are days (YYYYMMDD)
+            result.notes.append("no words to rank by relevance: newest first")
         wanted = offset + limit
         matches: _Matches | None = None  # None: the lexical engine counted the matches
         if wanted > _DEEP_PAGE:
