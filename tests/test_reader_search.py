@@ -310,6 +310,26 @@ def test_an_arxiv_id_or_url_opens_the_paper(sample_db, api, text):
     assert page.status_code == 303 and page.headers["location"] == f"/paper/{ARXIV_ID}"
 
 
+def test_an_arxiv_id_the_store_lacks_says_where_the_paper_is(sample_db, api):
+    """`show 2101.00001` and /paper/2101.00001 answered "hint: ids are arXiv ids (2301.12345),
+    DOIs or the id `search` shows", which tells a reader who gave an arXiv id nothing: the
+    hint names the paper's arXiv page and the command that adds it."""
+    from test_cli import run_cli
+
+    done = run_cli("show", "arXiv:2101.00001v2", "--db", str(sample_db))
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "error: no paper 'arXiv:2101.00001v2' in the store",
+        "hint: arXiv 2101.00001 is not in this collection: https://arxiv.org/abs/2101.00001;"
+        " `paperscope harvest arxiv --id-list 2101.00001` adds it",
+    ]
+    page = api.get("/paper/2101.00001")
+    assert page.status_code == 404 and "https://arxiv.org/abs/2101.00001" in page.text
+    # not an arXiv id (no month 99): the general hint
+    other = run_cli("show", "9999.99999", "--db", str(sample_db))
+    assert "hint: ids are arXiv ids (2301.12345)" in other.stderr
+
+
 def test_an_opened_id_has_facets_of_the_usual_shape(sample_db, api):
     """`search ID --facets --json` answered `"facets": {}` where every other search gives
     `{"categories": ..., "year": ...}`, so a client reading `facets["year"]` broke on an id:
