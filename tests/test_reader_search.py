@@ -211,6 +211,27 @@ def test_api_facet_click_gives_the_count(api):
     assert clicked["total"] == count
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_page_year_click_within_the_dates_gives_the_count(api, mode):
+    """Under a From date inside a year, that year's facet counts the papers after it, but its
+    link asked for the whole year: "2023 14" gave 24. The link keeps the page's dates."""
+    import html as htmllib
+    import re
+
+    years = api.get(
+        "/api/v1/search", params={"q": "learning", "mode": mode, "facets": "true"}
+    ).json()["facets"]["year"]
+    year = max(years, key=lambda y: years[y])  # the year most likely split by a mid-year date
+    params = {"q": "learning", "mode": mode, "from": f"{year}-07-01", "until": "2099-12-31"}
+    page = api.get("/search", params=params).text
+    link = re.search(rf'<a href="([^"]+)">{year}</a> <span class="muted">(\d+)</span>', page)
+    assert link, page
+    url, shown = htmllib.unescape(link.group(1)), int(link.group(2))
+    assert f"from={year}-07-01" in url and f"until={year}-12-31" in url
+    clicked = api.get(url).text
+    assert count_line(clicked).startswith(f"{shown} result")
+
+
 # ------------------------------------------------------------------ the semantic floor
 
 

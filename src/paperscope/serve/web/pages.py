@@ -364,6 +364,7 @@ async def search(
         follow_value=follow_value,
         pager=pager(request, page, size, result.total, most=max(1, MAX_LIMIT // size)),
         facet_url=lambda **changes: _search_url(request, **changes),
+        year_url=lambda year: _year_url(request, int(year), start, end),
         group=group,
         aspects=ALL_ASPECTS,
         groups=_groups(site, result.hits, group) if group else None,
@@ -392,6 +393,15 @@ _QUERY_TOPIC = re.compile(r"(?<![\w-])topic:(\d+)\b")
 def _topic_facet(site: Site, counts: dict[str, int]) -> list[tuple]:
     known = topic_labels(site.store, [int(k) for k in counts])
     return [(known[int(k)], n) for k, n in counts.items() if int(k) in known]
+
+
+def _year_url(request: Request, year: int, start: date | None, end: date | None) -> str:
+    """The search narrowed to the publication year `year` within the page's own dates: the
+    year facet counts the matches inside them, so a click on "2019 1" under "from 2019-11-01"
+    gives that 1 (it widened to the whole year, 3)."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    first, last = max(first, start) if start else first, min(last, end) if end else last
+    return _search_url(request, from_=first.isoformat(), until=last.isoformat())
 
 
 def _search_url(request: Request, **changes: str | None) -> str:
