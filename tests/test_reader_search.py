@@ -315,6 +315,8 @@ def test_real_queries_keep_their_matches(sample_db):
         # ("searched as text: unknown field 'https:'") and matched nothing
         f"https://huggingface.co/papers/{ARXIV_ID}",
         f"hf.co/papers/{ARXIV_ID}",
+        f"https://huggingface.co/papers/{ARXIV_ID}#community",
+        f"https://arxiv.org/abs/{ARXIV_ID}?context=cs",
         f"10.48550/arXiv.{ARXIV_ID}",
         f"https://doi.org/10.48550/arXiv.{ARXIV_ID}",
     ],

@@ -95,7 +95,7 @@ _REFERENCE_RE = re.compile(
     r"(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|arxiv:"
     r"|(?:https?://)?(?:www\.)?(?:huggingface|hf)\.co/papers/"
     r"|(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:)?10\.48550/arxiv\.)?"
-    rf"(?P<id>{_ARXIV_ID})(?:\.pdf)?/?",
+    rf"(?P<id>{_ARXIV_ID})(?:\.pdf)?/?(?:[?#]\S*)?",  # a copied URL's ?query or #anchor
     re.IGNORECASE,
 )
 #: Query embeddings an engine remembers (by text): people repeat searches and page through
