@@ -333,6 +333,19 @@ def test_an_arxiv_id_or_url_opens_the_paper(sample_db, api, text):
     assert page.status_code == 303 and page.headers["location"] == f"/paper/{ARXIV_ID}"
 
 
+@pytest.mark.parametrize(
+    "doi", [f"10.48550/arXiv.{ARXIV_ID}", f"https://doi.org/10.48550/arXiv.{ARXIV_ID}"]
+)
+def test_arxivs_doi_names_the_paper(sample_db, api, doi):
+    """/paper/{DOI} resolves DOIs, but arXiv's own DOI of a paper the store holds by its
+    arXiv id was a 404 (and `show DOI` an error): it names that arXiv id."""
+    page = api.get(f"/paper/{doi}", follow_redirects=False)
+    assert page.status_code == 301 and page.headers["location"] == f"/paper/{ARXIV_ID}"
+    shown = cli("show", doi, "--db", str(sample_db), "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["id"] == ARXIV_ID
+
+
 def test_an_arxiv_id_the_store_lacks_says_where_the_paper_is(sample_db, api):
     """`show 2101.00001` and /paper/2101.00001 answered "hint: ids are arXiv ids (2301.12345),
     DOIs or the id `search` shows", which tells a reader who gave an arXiv id nothing: the

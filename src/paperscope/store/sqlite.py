@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from paperscope.errors import NotFoundError, StoreError
 from paperscope.model import Paper
 from paperscope.normalize import (
+    arxiv_id_from_doi,
     find_arxiv_id,
     legacy_title_key,
     normalize_arxiv_id,
@@ -278,6 +279,10 @@ class SQLiteStore:
         doi = normalize_doi(ident)
         if doi:
             keys.append("doi:" + doi)
+            # arXiv's own DOI (10.48550/arXiv.ID) names the arXiv id, which records carry far
+            # more often than that DOI: /paper/10.48550/arXiv.ID was a 404
+            if not arxiv and (from_doi := arxiv_id_from_doi(doi)):
+                keys.append("arxiv:" + from_doi)
         keys.append("id:" + ident)
         for key in keys:
             row = self.conn.execute(
