@@ -184,6 +184,26 @@ def test_page_says_which_results_it_shows(api):
     assert count_line(html) == f"{total} results · showing {(last - 1) * 5 + 1}–{total} · hybrid"
 
 
+def test_api_page_past_the_end_says_so(api):
+    """The command says "no results at offset K: N results in all" and the page "No results
+    on page P"; the API answered an empty list with no note, which reads as "nothing
+    matches": a note says where the results end."""
+    total = api.get("/api/v1/search", params={"q": "learning", "limit": 5}).json()["total"]
+    past = api.get(
+        "/api/v1/search", params={"q": "learning", "limit": 5, "offset": total + 100}
+    ).json()
+    assert past["results"] == [] and past["total"] == total
+    last = (total - 1) // 5 * 5
+    assert (
+        f"no results at offset {total + 100}: {total} in all; the last page is offset={last}"
+        in (past["notes"])
+    )
+    listed = api.get("/api/v1/search", params={"q": "learning", "limit": 5, "offset": last})
+    assert listed.json()["results"] and not listed.json()["notes"]
+    nothing = api.get("/api/v1/search", params={"q": NONSENSE, "mode": "lexical"}).json()
+    assert nothing["notes"] == []  # no match at all is not a page past the end
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_facets_agree_with_the_results_a_click_gives(sample_db, mode):
     body = found(sample_db, "learning", "--mode", mode)

@@ -297,6 +297,15 @@ def compose_query(
     return q.to_string(items[0] if len(items) == 1 else q.And(tuple(items)))
 
 
+def _past_end(offset: int, limit: int, total: int, listed: bool) -> list[str]:
+    """A note for a page past the last result, as the command and the search page say it
+    (an empty `results` with notes [] read like "nothing matches")."""
+    if listed or not total or offset < total:
+        return []
+    last = (total - 1) // limit * limit
+    return [f"no results at offset {offset}: {total} in all; the last page is offset={last}"]
+
+
 def next_url(request: Request, offset: int, limit: int, total: int) -> str | None:
     if offset + limit >= total:
         return None
@@ -460,7 +469,7 @@ async def search(
         "limit": size,
         "offset": offset,
         "next": next_url(request, offset, size, result.total),
-        "notes": result.notes,
+        "notes": result.notes + _past_end(offset, size, result.total, bool(result.hits)),
         "opened": result.opened,
         "related": summaries(request, [(h.rowid, h.paper, h.score) for h in result.related]),
         "notice": result.notice,
