@@ -184,6 +184,22 @@ def test_page_says_which_results_it_shows(api):
     assert count_line(html) == f"{total} results · showing {(last - 1) * 5 + 1}–{total} · hybrid"
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_citation_sort_without_citations_says_so(sample_db, api, mode):
+    """Sorted by citations where no result has a count, the list was in an order that meant
+    nothing, and nothing said so: a note does (the sample papers carry no citations)."""
+    note = "no result has citations on record: sorted by citations, they are in no useful order"
+    params = {"q": "learning", "mode": mode, "sort": "citations"}
+    answer = api.get("/api/v1/search", params=params).json()
+    assert answer["results"] and answer["results"][0]["citations"] is None
+    assert any(n.startswith(note) for n in answer["notes"])
+    result = cli("search", "learning", "--db", str(sample_db), "--sort", "citations")
+    assert f"note: {note}" in result.stderr
+    assert note in api.get("/search", params=params).text
+    plain = api.get("/api/v1/search", params={"q": "learning", "mode": mode}).json()
+    assert not any(n.startswith(note) for n in plain["notes"])
+
+
 def test_api_page_past_the_end_says_so(api):
     """The command says "no results at offset K: N results in all" and the page "No results
     on page P"; the API answered an empty list with no note, which reads as "nothing

@@ -303,6 +303,18 @@ class SearchEngine:
             for name, lst in ranks.items()
         }
         result.hits = self._hits(ranked[offset:wanted], positions)
+        if (
+            sort == "citations"
+            and offset == 0
+            and result.hits
+            and not result.hits[0].paper.citations
+        ):
+            # papers without a count sort last, so the first having none means none has one:
+            # the list is then in no useful order, and the reader is not left to guess why
+            result.notes.append(
+                "no result has citations on record: sorted by citations, they are in no useful"
+                " order; sort by relevance or newest instead"
+            )
         for hit in result.hits:
             if hit.paper.abstract:
                 hit.snippet = self.lexical.snippet(node, hit.paper.abstract, max_chars=200)
