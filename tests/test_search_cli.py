@@ -217,3 +217,25 @@ def test_python_api_hits_carry_marked_snippets(db):
     marked = {snippet.fragment[a:b].lower() for a, b in snippet.highlights}
     assert marked & {"hyperspherical", "energy"}
     assert "<b>" in snippet.to_html() and len(snippet.fragment) <= 200
+
+
+def test_a_query_starting_with_a_dash_says_where_it_goes(db):
+    """`search '-alphafold protein folding'` stopped with click's "No such option: -a",
+    which names neither the query nor the way out; it now says both (exit 2, bad usage)."""
+    from test_cli import run_cli
+
+    query = "-alphafold protein folding"
+    done = run_cli("search", query, "--db", str(db))
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        f"error: {query!r} was read as options, since it starts with '-'",
+        "hint: a query that starts with '-' goes last, after '--': paperscope search"
+        f" [OPTIONS] -- {query!r}",
+    ]
+    # as the hint says, it is searched
+    done = run_cli("search", "--db", str(db), "--json", "--", query)
+    assert done.returncode == 0, done.stderr
+    # short options and values that start with '-' are still options and values
+    done = run_cli("search", "clustering", "-n", "2", "-m", "lexical", "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    assert "Invalid value for '--limit'" in run_cli("search", "x", "-n", "-1").stderr

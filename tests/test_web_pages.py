@@ -67,6 +67,34 @@ def test_empty_day_says_so_and_links_the_nearest_days(client):
     assert titles(r.text) == []
 
 
+def test_empty_weekday_of_a_category_is_not_explained_by_weekends(client):
+    """A weekday with papers, none of them in the category, said "Weekends and holidays have
+    no announcements", which explains nothing there; a day without any papers still says it."""
+    r = client.get("/?date=2026-10-07&cat=math.AG")  # a Wednesday with papers
+    assert r.status_code == 200 and titles(r.text) == []
+    assert "No papers on this day in math.AG" in r.text
+    assert "Weekends and holidays" not in r.text
+    assert "Weekends and holidays" in client.get("/?date=2026-10-20").text  # no papers at all
+    assert "Weekends and holidays" in client.get("/?date=2026-10-10&cat=math.AG").text  # Sat
+
+
+@pytest.mark.parametrize(
+    ("url", "back"),
+    [
+        ("/?date=2026-10-07&cat=xx.NONE", 'href="/?date=2026-10-07"'),
+        ("/month/2026-10?cat=xx.NONE&sort=newest", 'href="/month/2026-10?sort=newest"'),
+    ],
+)
+def test_empty_period_of_an_unknown_category_does_not_say_the_store_is_empty(client, url, back):
+    """A day of a category no paper has said "The store has no dated papers yet", which was
+    false: it says the category is what has none, and links the period in every category."""
+    r = client.get(url)
+    assert r.status_code == 200 and titles(r.text) == []
+    assert "The store has no dated papers yet" not in r.text
+    assert "No dated paper in the store is in xx.NONE." in r.text
+    assert back in r.text.replace("&amp;", "&")
+
+
 @pytest.mark.parametrize(
     "url", ["/?date=bad", "/?date=2026-02-30", "/week/2026-W60", "/week/x", "/month/2026-13"]
 )

@@ -371,7 +371,8 @@ def _leaf(node: q.Node) -> Query | None:
         keys = author_query_keys(node)
         return _filter(Query.term_set_query(SCHEMA, "authorkey", keys))
     if isinstance(node, q.Category):
-        token = f"{node.code}.*" if node.prefix else node.code
+        # "cs.*" is indexed for cs.LG and for a bare "cs" alike (category_tokens)
+        token = f"{node.code}.*" if node.archive else node.code
         return _filter(Query.term_query(SCHEMA, "cat", token, index_option="basic"))
     if isinstance(node, q.TopicRef):
         if not node.rowids:

@@ -73,6 +73,7 @@ from datetime import date
 from paperscope.errors import QueryError
 from paperscope.normalize import (
     clean_text,
+    escape_controls,
     fold,
     join_tex_gap,
     math_span,
@@ -177,9 +178,17 @@ class Category:
     code: str
     prefix: bool = False
 
+    @property
+    def archive(self) -> bool:
+        """Whether every category of the archive `code` matches: `cs.*`, and a code without
+        a dot (`cs`, `math`, `hep-th`), since no arXiv category is an archive's name beside
+        categories within it. `cat:cs` matched nothing, while `cat:hep-th` (an archive with
+        no sub-categories) matched its papers."""
+        return self.prefix or "." not in self.code
+
     def matches(self, code: str) -> bool:
         code = code.lower()
-        return code == self.code or (self.prefix and code.startswith(self.code + "."))
+        return code == self.code or (self.archive and code.startswith(self.code + "."))
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +370,8 @@ _STOP = set('()"')
 
 
 def _error(message: str, pos: int, hint: str | None = None) -> QueryError:
+    # messages quote the query, and go to a terminal: its control characters written out
+    message, hint = escape_controls(message), hint and escape_controls(hint)
     return QueryError(f"{message} at position {pos}", position=pos, hint=hint)
 
 
@@ -614,7 +625,26 @@ def parse(text: str) -> Node:
     """The syntax tree of a query; raises QueryError with the 0-based `position` of the fault."""
     if len(text) > MAX_QUERY_LENGTH:
         raise _error(f"query longer than {MAX_QUERY_LENGTH} characters", MAX_QUERY_LENGTH)
-    return _parse_tokens(_lex(text))
+    tokens = _lex(text)
+    if not tokens:
+        raise _no_words(text)
+    return _parse_tokens(tokens)
+
+
+def _no_words(text: str) -> QueryError:
+    """The error for text with nothing to search for. "empty query" only when it is blank: a
+    reader who typed "(" or an emoji was told the box was empty, which it was not."""
+    shown = " ".join(text.split())
+    if not shown:
+        return QueryError("empty query", position=0, hint="type some words to search for")
+    if len(shown) > 40:
+        shown = shown[:40] + "…"
+    return _error(
+        "no words to search for",
+        len(text) - len(text.lstrip()),
+        hint=f"'{shown}' is only punctuation, symbols or operators: type some words (letters"
+        " or digits), e.g. graph neural network",
+    )
 
 
 def _parse_tokens(tokens: list[_Tok]) -> Node:
@@ -724,7 +754,7 @@ def parse_query(text: str, *, strict: bool = False) -> Parsed:
     # upper-case operators were meant as operators: "graph AND (neural" searches graph neural
     words = [w for w in _PLAIN_WORD_RE.findall(text) if w not in _OPERATORS]
     if not words:
-        raise QueryError("empty query", position=0, hint="type some words to search for")
+        raise _no_words(text)
     return Parsed(_and([Term("all", w) for w in dict.fromkeys(words)]), notice)
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from paperscope.errors import InputError
 from paperscope.index.embedder import Embedder, MiniLMEmbedder, default_embedder
 from paperscope.index.embedding import DOC_PASSAGE
-from paperscope.index.lexical import LexicalIndex, Snippet
+from paperscope.index.lexical import LexicalIndex, Snippet, scores
 from paperscope.index.neighbours import KEPT as NEIGHBOURS_KEPT
 from paperscope.index.neighbours import NeighbourCache
 from paperscope.index.neighbours import State as NeighbourState
@@ -87,10 +87,15 @@ SEMANTIC_CAP = MAX_LIMIT
 #: Nearest papers offered as "related" when nothing matches.
 RELATED = 5
 #: An arXiv id or abs/pdf URL as the whole query: that paper is opened instead of searched.
+#: So are the other ways a reader copies an arXiv paper's address: its Hugging Face paper page
+#: (huggingface.co/papers/ID, hf.co/papers/ID) and arXiv's DOI (10.48550/arXiv.ID, bare or
+#: as a doi.org URL), which were searched as words and matched nothing.
 _ARXIV_ID = r"(?:\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7})(?:v\d+)?"
 _REFERENCE_RE = re.compile(
-    rf"(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|arxiv:)?"
-    rf"{_ARXIV_ID}(?:\.pdf)?/?",
+    r"(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|arxiv:"
+    r"|(?:https?://)?(?:www\.)?(?:huggingface|hf)\.co/papers/"
+    r"|(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:)?10\.48550/arxiv\.)?"
+    rf"(?P<id>{_ARXIV_ID})(?:\.pdf)?/?(?:[?#]\S*)?",  # a copied URL's ?query or #anchor
     re.IGNORECASE,
 )
 #: Query embeddings an engine remembers (by text): people repeat searches and page through
@@ -137,11 +142,9 @@ class _Matches:
 
 def arxiv_reference(text: str) -> str | None:
     """The arXiv id when the whole query is one ("2401.01234v2", "arXiv:2401.01234", an
-    arxiv.org abs/pdf URL), else None."""
-    text = text.strip()
-    if not _REFERENCE_RE.fullmatch(text):
-        return None
-    return normalize_arxiv_id(text.removesuffix("/").removesuffix(".pdf"))
+    arxiv.org abs/pdf URL, a Hugging Face paper URL, arXiv's DOI), else None."""
+    match = _REFERENCE_RE.fullmatch(text.strip())
+    return normalize_arxiv_id(match["id"]) if match else None
 
 
 #: Pages ending beyond this many results have their length bounded by the store's size.
@@ -259,7 +262,7 @@ class SearchEngine:
         _check(mode, sort, limit, offset)
         ident = arxiv_reference(text)
         if ident is not None:
-            return self._open(text, ident, mode, sort)
+            return self._open(text, ident, mode, sort, facets)
         parsed = q.parse_query(text, strict=strict)
         node = parsed.node
         node = fill_topic_refs(node, self.store)
@@ -269,6 +272,10 @@ class SearchEngine:
             # nothing to compare meanings with: rank by words and leave the model unloaded
             result.mode = mode = "lexical"
             result.notes.append("ranked by words only: no paper has a vector yet")
+        if sort == "relevance" and not scores(node):
+            # the list comes newest first (index/lexical.py): said, since the answer, the page's
+            # menu and the command all say "relevance" and the scores are days (YYYYMMDD)
+            result.notes.append("no words to rank by relevance: newest first")
         wanted = offset + limit
         matches: _Matches | None = None  # None: the lexical engine counted the matches
         if wanted > _DEEP_PAGE:
@@ -296,6 +303,18 @@ class SearchEngine:
             for name, lst in ranks.items()
         }
         result.hits = self._hits(ranked[offset:wanted], positions)
+        if (
+            sort == "citations"
+            and offset == 0
+            and result.hits
+            and not result.hits[0].paper.citations
+        ):
+            # papers without a count sort last, so the first having none means none has one:
+            # the list is then in no useful order, and the reader is not left to guess why
+            result.notes.append(
+                "no result has citations on record: sorted by citations, they are in no useful"
+                " order; sort by relevance or newest instead"
+            )
         for hit in result.hits:
             if hit.paper.abstract:
                 hit.snippet = self.lexical.snippet(node, hit.paper.abstract, max_chars=200)
@@ -323,8 +342,12 @@ class SearchEngine:
             if rowid in papers
         ]
 
-    def _open(self, text: str, ident: str, mode: str, sort: str) -> SearchResult:
-        """The paper an arXiv id or URL names, as the one hit; none when it is not stored."""
+    def _open(
+        self, text: str, ident: str, mode: str, sort: str, facets: bool = False
+    ) -> SearchResult:
+        """The paper an arXiv id or URL names, as the one hit; none when it is not stored.
+        Facets count that one paper, in the shape every search gives them (an id query
+        answered `{}`, where a client reads `facets["year"]`)."""
         result = SearchResult(text, mode, sort, [], 0)
         rowid = self.store.resolve(ident)
         hits = self._hits([(rowid, 1.0)]) if rowid is not None else []
@@ -332,6 +355,11 @@ class SearchEngine:
             result.hits, result.total, result.opened = hits, 1, hits[0].paper.id
         else:
             result.notes.append(f"arXiv {ident} is not in this collection")
+        if facets:
+            matched = [h.rowid for h in hits]
+            result.facets = self.lexical.facets(None, rowids=matched)
+            if matched:
+                result.facets["topic"] = topic_facet(self.store, matched)
         return result
 
     def _paged(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from paperscope.errors import NotFoundError, StoreError
 from paperscope.model import Paper
 from paperscope.normalize import (
+    arxiv_id_from_doi,
     find_arxiv_id,
     legacy_title_key,
     normalize_arxiv_id,
@@ -278,6 +279,10 @@ class SQLiteStore:
         doi = normalize_doi(ident)
         if doi:
             keys.append("doi:" + doi)
+            # arXiv's own DOI (10.48550/arXiv.ID) names the arXiv id, which records carry far
+            # more often than that DOI: /paper/10.48550/arXiv.ID was a 404
+            if not arxiv and (from_doi := arxiv_id_from_doi(doi)):
+                keys.append("arxiv:" + from_doi)
         keys.append("id:" + ident)
         for key in keys:
             row = self.conn.execute(
@@ -302,10 +307,17 @@ class SQLiteStore:
         rowid = self.resolve(ident)
         paper = self.load_rowids([rowid]).get(rowid) if rowid is not None else None
         if paper is None:
-            raise NotFoundError(
-                f"no paper {ident!r} in the store",
-                hint="ids are arXiv ids (2301.12345), DOIs or the id `search` shows",
-            )
+            hint = "ids are arXiv ids (2301.12345), DOIs or the id `search` shows"
+            arxiv = normalize_arxiv_id(ident)
+            # YYMM.NNNNN: a month 01-12 (9999.99999 has the shape, not the meaning)
+            if arxiv and ("/" in arxiv or 1 <= int(arxiv[2:4]) <= 12):
+                # an arXiv id is what was given: telling the reader ids are arXiv ids is no
+                # help; where the paper is, and how to add it, is
+                hint = (
+                    f"arXiv {arxiv} is not in this collection: https://arxiv.org/abs/{arxiv};"
+                    f" `paperscope harvest arxiv --id-list {arxiv}` adds it"
+                )
+            raise NotFoundError(f"no paper {ident!r} in the store", hint=hint)
         return paper
 
     def paper_sources(self, ident: str) -> list[tuple[str, str, str]]:

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from paperscope.errors import InputError, PaperscopeError, StoreError
+from paperscope.errors import InputError, PaperscopeError, QueryError, StoreError
 from paperscope.serve.cli.options import report_error
 
 #: Help texts are read as Markdown: a docstring's paragraphs are rewrapped to the terminal
@@ -98,9 +98,34 @@ def check_arguments(args: list[str]) -> None:
             ) from None
 
 
+def check_search_dashes(args: list[str]) -> None:
+    """A query that starts with '-' (`search '-alphafold protein folding'`) is read as options
+    and stopped with "No such option: -a", which names no query and no way out. Such an
+    argument (a single '-' then a letter, a quote or a parenthesis, not one of the command's
+    short options, or holding a space) is answered with where the query goes instead."""
+    if not args or args[0] != "search":
+        return
+    command = typer.main.get_command(app).commands["search"]  # type: ignore[attr-defined]
+    short = {o for p in command.params for o in (*p.opts, *p.secondary_opts) if o[1] != "-"}
+    short |= {"-h"}
+    for arg in args[1:]:
+        if arg == "--":
+            return
+        if len(arg) < 2 or arg[0] != "-" or not (arg[1].isalpha() or arg[1] in "\"'("):
+            continue
+        if arg[:2] in short and " " not in arg:
+            continue
+        raise QueryError(  # bad usage: exit 2, as click's own "No such option" was
+            f"{arg!r} was read as options, since it starts with '-'",
+            hint="a query that starts with '-' goes last, after '--': paperscope search"
+            f" [OPTIONS] -- {arg!r}",
+        )
+
+
 def main() -> None:
     try:
         check_arguments(sys.argv[1:])
+        check_search_dashes(sys.argv[1:])
         app()
     except SystemExit as exc:
         # typer turns Ctrl-C into exit code 130 without a word; a command that said what

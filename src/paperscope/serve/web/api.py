@@ -240,7 +240,12 @@ def check_query(site: Site, text: str) -> None:
     """Queries longer than settings.max_query_length are refused as malformed (400)."""
     top = site.settings.max_query_length
     if len(text) > top:
-        raise QueryError(f"query longer than {top} characters", position=top)
+        # say by how much, and what to do: a pasted abstract is the usual cause
+        raise QueryError(
+            f"query longer than {top} characters ({len(text)})",
+            position=top,
+            hint="shorten it: a title, a sentence or its key words find the same papers",
+        )
 
 
 _CATEGORY_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
@@ -290,6 +295,15 @@ def compose_query(
     items = [] if node is None else list(node.items) if isinstance(node, q.And) else [node]
     items += extra
     return q.to_string(items[0] if len(items) == 1 else q.And(tuple(items)))
+
+
+def _past_end(offset: int, limit: int, total: int, listed: bool) -> list[str]:
+    """A note for a page past the last result, as the command and the search page say it
+    (an empty `results` with notes [] read like "nothing matches")."""
+    if listed or not total or offset < total:
+        return []
+    last = (total - 1) // limit * limit
+    return [f"no results at offset {offset}: {total} in all; the last page is offset={last}"]
 
 
 def next_url(request: Request, offset: int, limit: int, total: int) -> str | None:
@@ -455,7 +469,7 @@ async def search(
         "limit": size,
         "offset": offset,
         "next": next_url(request, offset, size, result.total),
-        "notes": result.notes,
+        "notes": result.notes + _past_end(offset, size, result.total, bool(result.hits)),
         "opened": result.opened,
         "related": summaries(request, [(h.rowid, h.paper, h.score) for h in result.related]),
         "notice": result.notice,

@@ -156,6 +156,9 @@ async def _feed(
         "week": week_key(start),
         "month": month_key(start),
         "day": view.start if kind == "day" else None,
+        # "weekends have no announcements" explains an empty day only when it is one, or when
+        # no category narrows it (a holiday): a Wednesday without cs.LG papers is no weekend
+        "weekend": kind == "day" and start.weekday() >= 5,
         "categories": _period_categories(site, start, end),
         "category_options": _category_options(site, start, end, view.category),
         "papers_html": fill_slots(listed, list_actions(request, view.papers)),
@@ -361,11 +364,14 @@ async def search(
         follow_value=follow_value,
         pager=pager(request, page, size, result.total, most=max(1, MAX_LIMIT // size)),
         facet_url=lambda **changes: _search_url(request, **changes),
+        year_url=lambda year: _year_url(request, int(year), start, end),
         group=group,
         aspects=ALL_ASPECTS,
         groups=_groups(site, result.hits, group) if group else None,
         topic_facet=_topic_facet(site, result.facets.get("topic", {})),
         query_topics={int(n) for n in _QUERY_TOPIC.findall(q)},
+        # an arXiv id the store lacks: "try fewer words" is no advice for it, arXiv's page is
+        missing_arxiv=ident if result.opened is None and not result.total else None,
     )
     return render(request, "search.html", context)
 
@@ -387,6 +393,15 @@ _QUERY_TOPIC = re.compile(r"(?<![\w-])topic:(\d+)\b")
 def _topic_facet(site: Site, counts: dict[str, int]) -> list[tuple]:
     known = topic_labels(site.store, [int(k) for k in counts])
     return [(known[int(k)], n) for k, n in counts.items() if int(k) in known]
+
+
+def _year_url(request: Request, year: int, start: date | None, end: date | None) -> str:
+    """The search narrowed to the publication year `year` within the page's own dates: the
+    year facet counts the matches inside them, so a click on "2019 1" under "from 2019-11-01"
+    gives that 1 (it widened to the whole year, 3)."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    first, last = max(first, start) if start else first, min(last, end) if end else last
+    return _search_url(request, from_=first.isoformat(), until=last.isoformat())
 
 
 def _search_url(request: Request, **changes: str | None) -> str:
