@@ -555,17 +555,17 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("how", ["stdin", "fifo"])
+@pytest.mark.parametrize("how", ["stdin", "dash", "fifo"])
 def test_a_pipe_imports_whole(db, tmp_path, how):
-    """`zcat dump.gz | paperscope import /dev/stdin`, or a FIFO: every record lands. Detection
-    used up the pipe's start, so the import began mid-record: 15 of 200 papers, the first
-    line rejected, then `Illegal seek`."""
+    """`zcat dump.gz | paperscope import /dev/stdin` (or `-`, which was 'No such file or
+    directory'), or a FIFO: every record lands. Detection used up the pipe's start, so the
+    import began mid-record: 15 of 200 papers, the first line rejected, then `Illegal seek`."""
     snapshot = FORMATS / "kaggle-snapshot" / "arxiv-metadata-oai-snapshot-0704.0001-0704.0200.jsonl"
     env = {**os.environ, "PYTHONPATH": str(Path(paperscope.__file__).parents[1])}
     command = [sys.executable, "-m", "paperscope", "import", "--db", db, "--no-embed", "--json"]
-    if how == "stdin":
+    if how in ("stdin", "dash"):
         done = subprocess.run(
-            [*command, "/dev/stdin"],
+            [*command, "/dev/stdin" if how == "stdin" else "-"],
             input=snapshot.read_bytes(),
             capture_output=True,
             env=env,

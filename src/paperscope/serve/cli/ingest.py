@@ -23,11 +23,16 @@ from paperscope.serve.cli.output import console, progress
 SHOWN_REJECTS = 10
 #: The summary's per-record counts: with rejected they add up to the records read.
 _COUNTS = ("added", "merged", "merged_in_file", "unchanged")
+#: What `-` names: read as a pipe, copied whole before detection (`import_file`).
+STDIN = Path("/dev/stdin")
 
 
 @app.command("import")
 def import_(
-    files: Annotated[list[Path], typer.Argument(help="Files or folders to import.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Files or folders to import; - reads standard input."),
+    ],
     db: DbOption = None,
     format_name: Annotated[
         str | None,
@@ -57,6 +62,8 @@ def import_(
     """
     if format_name is not None:
         by_name(format_name)  # an unknown name is one error, before any file is read
+    # `-` is standard input, as for most commands that read files (`zcat dump.gz | ... -`)
+    files = [STDIN if str(f) == "-" else f for f in files]
     summaries: list[FileSummary] = []
     with resumable("the batches committed so far are kept"), open_store(db) as store:
         paths = expand_paths(files)
