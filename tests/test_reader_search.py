@@ -12,7 +12,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from conftest import PAGES
+from conftest import FORMATS, PAGES
 from paperscope.rank.search import SEMANTIC_FLOOR, SearchEngine
 from paperscope.serve.cli import app
 from webtools import client_for
@@ -447,6 +447,51 @@ def test_an_unknown_paper_address_says_which_arxiv_id(sample_db, text):
     result = cli("search", text, "--db", str(sample_db))
     assert result.exit_code == 0 and "arXiv 2101.00001 is not in this collection" in result.stderr
     assert "notice:" not in result.stderr  # not read as words with an unknown field
+
+
+#: A paper of the DBLP sample known by its DOI alone, and a DOI no sample holds.
+DOI = "10.1007/s00453-024-01221-8"
+MISSING_DOI = "10.9999/not.in.any.sample"
+
+
+@pytest.fixture(scope="module")
+def doi_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("doi-store") / "papers.db"
+    bib = FORMATS / "bibtex" / "dblp-export-with-crossref-author-limaye.bib"
+    done = cli("import", str(bib), "--db", str(db), "--no-embed", "-q")
+    assert done.exit_code == 0, done.output
+    return db
+
+
+@pytest.mark.parametrize(
+    "text", [DOI, DOI.upper(), f"doi:{DOI}", f"https://doi.org/{DOI}", f"dx.doi.org/{DOI}"]
+)
+def test_a_doi_opens_the_paper(doi_db, text):
+    """A DOI was searched as words ("10", "1007", ...) where the reader meant the one paper,
+    as an arXiv id is: it opens that paper, on the command line, in the API and the page."""
+    body = found(doi_db, text)
+    assert [h["id"] for h in body["results"]] == [DOI]
+    assert body["total"] == 1 and body["opened"] == DOI
+    line = cli("search", text, "--db", str(doi_db))
+    assert f"note: opened {DOI}: the query is that paper's DOI" in line.stderr
+    with client_for(doi_db) as local:
+        answer = local.get("/api/v1/search", params={"q": text}).json()
+        assert answer["opened"] == DOI and [h["id"] for h in answer["results"]] == [DOI]
+        page = local.get("/search", params={"q": text}, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == f"/paper/{DOI}"
+
+
+def test_a_doi_the_store_lacks_says_where_the_paper_is(doi_db):
+    body = found(doi_db, f"https://doi.org/{MISSING_DOI}")
+    assert body["results"] == [] and body["total"] == 0 and "related" not in body
+    result = cli("search", MISSING_DOI, "--db", str(doi_db))
+    assert result.exit_code == 0
+    assert f"DOI {MISSING_DOI} is not in this collection" in result.stderr
+    with client_for(doi_db) as local:
+        page = local.get("/search", params={"q": MISSING_DOI})
+    assert f"This collection does not hold DOI {MISSING_DOI}." in page.text
+    assert f'<a href="https://doi.org/{MISSING_DOI}">Open it at doi.org</a>' in page.text
+    assert "Try fewer words" not in page.text
 
 
 @pytest.mark.parametrize("mode", MODES)

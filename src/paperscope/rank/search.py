@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 
@@ -38,7 +39,7 @@ from paperscope.index.neighbours import State as NeighbourState
 from paperscope.index.paths import index_dir
 from paperscope.index.vectors import VectorIndex
 from paperscope.model import Paper
-from paperscope.normalize import normalize_arxiv_id
+from paperscope.normalize import normalize_arxiv_id, normalize_doi
 from paperscope.rank import fusion, trending
 from paperscope.rank import query as q
 from paperscope.rank.topics import fill_topic_refs, topic_facet
@@ -123,7 +124,8 @@ class SearchResult:
     total: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    #: The id of the paper the query named (an arXiv id or URL): the one hit, opened not searched
+    #: The id of the paper the query named (an arXiv id, a DOI or their URL): the one hit,
+    #: opened not searched
     opened: str | None = None
     #: The nearest papers when nothing reaches the semantic floor (not counted in `total`)
     related: list[Hit] = field(default_factory=list)
@@ -145,6 +147,27 @@ def arxiv_reference(text: str) -> str | None:
     arxiv.org abs/pdf URL, a Hugging Face paper URL, arXiv's DOI), else None."""
     match = _REFERENCE_RE.fullmatch(text.strip())
     return normalize_arxiv_id(match["id"]) if match else None
+
+
+#: A DOI as the whole query, bare, as `doi:` or as a doi.org URL: searched as words it matched
+#: nothing ("10", "1145" ...), where the reader meant the one paper.
+_DOI_REFERENCE_RE = re.compile(
+    r"(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:\s*)?(?P<doi>10\.\d{4,9}/\S+)", re.IGNORECASE
+)
+
+
+def doi_reference(text: str) -> str | None:
+    """The DOI (lower case) when the whole query is one and not arXiv's, else None."""
+    if arxiv_reference(text) is not None:
+        return None
+    match = _DOI_REFERENCE_RE.fullmatch(text.strip())
+    return normalize_doi(unquote(match["doi"])) if match else None
+
+
+def paper_reference(text: str) -> str | None:
+    """The arXiv id or the DOI when the whole query names one paper (it is opened, not
+    searched), else None."""
+    return arxiv_reference(text) or doi_reference(text)
 
 
 #: Pages ending beyond this many results have their length bounded by the store's size.
@@ -260,7 +283,7 @@ class SearchEngine:
         the search boxes pass False: any text is searched and `notice` says how it was read
         when that differs from the typed text (`query.parse_query`)."""
         _check(mode, sort, limit, offset)
-        ident = arxiv_reference(text)
+        ident = paper_reference(text)
         if ident is not None:
             return self._open(text, ident, mode, sort, facets)
         parsed = q.parse_query(text, strict=strict)
@@ -345,7 +368,8 @@ class SearchEngine:
     def _open(
         self, text: str, ident: str, mode: str, sort: str, facets: bool = False
     ) -> SearchResult:
-        """The paper an arXiv id or URL names, as the one hit; none when it is not stored.
+        """The paper an arXiv id, a DOI or their URL names, as the one hit; none when it is
+        not stored.
         Facets count that one paper, in the shape every search gives them (an id query
         answered `{}`, where a client reads `facets["year"]`)."""
         result = SearchResult(text, mode, sort, [], 0)
@@ -354,7 +378,8 @@ class SearchEngine:
         if hits:
             result.hits, result.total, result.opened = hits, 1, hits[0].paper.id
         else:
-            result.notes.append(f"arXiv {ident} is not in this collection")
+            name = "arXiv" if arxiv_reference(text) else "DOI"
+            result.notes.append(f"{name} {ident} is not in this collection")
         if facets:
             matched = [h.rowid for h in hits]
             result.facets = self.lexical.facets(None, rowids=matched)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from paperscope.errors import InputError, QueryError
 from paperscope.model import Paper
 from paperscope.rank import query as q
-from paperscope.rank.search import MODES, SORTS, SearchEngine, SearchResult, arxiv_reference
+from paperscope.rank.search import MODES, SORTS, SearchEngine, SearchResult, paper_reference
 from paperscope.serve.records import paper_full, paper_summary, sources_shown
 from paperscope.serve.web.feedviews import category_listing, category_spelling, feed_page
 from paperscope.serve.web.format import author_url, paper_url
@@ -362,8 +362,8 @@ def run_search(
     The search box and the API pass `strict=False` unless asked (any text is searched, with a
     notice); feeds and exports keep the strict language, as they have no place for a notice."""
     check_query(site, text)
-    # an arXiv id or URL opens that paper whatever the filters say
-    if arxiv_reference(text):
+    # an arXiv id, a DOI or their URL opens that paper whatever the filters say
+    if paper_reference(text):
         composed = text
     else:
         composed = compose_query(text, categories, start, end, strict=strict)

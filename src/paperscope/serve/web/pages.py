@@ -22,7 +22,7 @@ from markupsafe import Markup
 from paperscope.errors import InputError, QueryError
 from paperscope.model import Paper
 from paperscope.rank import query as query_lang
-from paperscope.rank.search import MAX_LIMIT, MODES, arxiv_reference
+from paperscope.rank.search import MAX_LIMIT, MODES, arxiv_reference, paper_reference
 from paperscope.rank.topics import ALL_ASPECTS, group_rowids
 from paperscope.serve.export import bibtex_entry
 from paperscope.serve.records import sources_shown
@@ -339,7 +339,7 @@ async def search(
     start, end = _date_param("from", from_), _date_param("until", until)
     if not q.strip() and not (cat or start or end):
         return render(request, "search.html", context)
-    if (ident := arxiv_reference(q)) is not None and site.store.resolve(ident) is not None:
+    if (ident := paper_reference(q)) is not None and site.store.resolve(ident) is not None:
         return RedirectResponse(_paper_path(site.store.get(ident)), status_code=303)
     result = run_search(
         site,
@@ -370,8 +370,10 @@ async def search(
         groups=_groups(site, result.hits, group) if group else None,
         topic_facet=_topic_facet(site, result.facets.get("topic", {})),
         query_topics={int(n) for n in _QUERY_TOPIC.findall(q)},
-        # an arXiv id the store lacks: "try fewer words" is no advice for it, arXiv's page is
-        missing_arxiv=ident if result.opened is None and not result.total else None,
+        # an arXiv id or a DOI the store lacks: "try fewer words" is no advice for it, the
+        # paper's own page is
+        missing_arxiv=arxiv_reference(q) if ident and not result.total else None,
+        missing_doi=ident if ident and not arxiv_reference(q) and not result.total else None,
     )
     return render(request, "search.html", context)
 
