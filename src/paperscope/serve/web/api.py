@@ -99,8 +99,8 @@ class SearchResponse(BaseModel):
     notes: list[str] = []
     opened: str | None = Field(
         None,
-        description="The paper's id when the query is an arXiv id or URL: that paper is the "
-        "one result",
+        description="The paper's id when the query is an arXiv id, a DOI or their URL: that "
+        "paper is the one result",
     )
     related: list[SearchHit] = Field(
         [],
