@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from webtools import live_server
+from webtools import live_server, new_page
 
 NONSENSE = "zzqqxxnonexistentword"
 ARXIV_ID = "2602.18940"
@@ -107,3 +107,26 @@ def test_filters_with_an_empty_box_list_the_papers(page, base_url):
     assert cats.count() == min(total, 20)
     for i in range(cats.count()):
         assert "cs.CV" in cats.nth(i).inner_text()
+
+
+def test_on_a_phone_the_first_result_is_on_the_first_screen(browser, base_url):
+    """At 390 px the header's search box sat above the page's own form, which stacked its five
+    options one a row: the first result began 770 px down, under a second copy of the query.
+    The header box gives way to the page's form, and the options go two a row."""
+    with new_page(browser, width=390, height=844) as phone:
+        phone.goto(f"{base_url}/search?q=hyperspherical+energy")
+        assert not phone.locator("header .quick-search").is_visible()
+        top = {
+            name: phone.locator(f"#s-{name}").bounding_box()["y"]
+            for name in ("mode", "sort", "cat", "from", "until")
+        }
+        assert top["mode"] == top["sort"] and top["cat"] == top["from"] < top["until"]
+        # the first result's title, and the first line of why it matched, without scrolling
+        first = phone.locator("main ol.papers > li").first
+        line = first.locator("p.snippet").bounding_box()
+        assert line["y"] + 24 < 844, line
+        phone.goto(f"{base_url}/")  # other pages keep the header's box
+        assert phone.locator("header .quick-search").is_visible()
+    with new_page(browser, width=1280, height=900) as desk:
+        desk.goto(f"{base_url}/search?q=hyperspherical+energy")
+        assert desk.locator("header .quick-search").is_visible()
