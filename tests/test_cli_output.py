@@ -178,6 +178,21 @@ def test_a_task_cut_short_is_not_reported_done():
         assert ends["copying vectors"].endswith(f"4/10 rows (40%), 0 s elapsed, {word}")
 
 
+def test_a_file_that_could_not_be_read_ends_failed_in_the_log(long_paths, tmp_path):
+    """A missing file's progress lines ended "0 s elapsed, done" above its error."""
+    db, log, err = tmp_path / "p.db", tmp_path / "log", tmp_path / "err"
+    missing = tmp_path / "missing.json"
+    with log.open("w") as out, err.open("w") as errors:
+        code = paperscope(
+            "import", str(long_paths[0]), str(missing), "--db", str(db), "--no-embed",
+            stdout=out, stderr=errors,
+        )  # fmt: skip
+    assert code == 1
+    ends = {m[2]: m[3] for m in map(STAMPED.match, err.read_text().splitlines()) if m is not None}
+    assert ends[long_paths[0].name].endswith(" done"), ends
+    assert ends["missing.json"].endswith(" elapsed, failed"), ends
+
+
 def on_a_terminal(env: dict, columns: int | None = None) -> tuple[int, str]:
     """`paperscope formats` through a pseudo-terminal (`columns` wide, when given): its exit
     code and what it showed, colours taken out (they are not width)."""

@@ -81,6 +81,8 @@ def import_(
                         ),
                     )
                 )
+                if summaries[-1].error:
+                    bar.update(task, failed=True)
                 bar.remove_task(task)
     if any(s.added or s.merged or s.deleted for s in summaries):
         # the lexical index catches up on open; vectors follow unless told not to

@@ -131,6 +131,9 @@ class _Task:
     total: float | None
     done: float
     started: float
+    #: Set through `update(task, failed=True)` (Rich keeps it as a field): a file that could
+    #: not be read ends "failed", not "done", in a log.
+    failed: bool = False
 
 
 class LineProgress:
@@ -184,7 +187,9 @@ class LineProgress:
             self._write(self._line(task, "started"))
             return task_id
 
-    def update(self, task_id: int, *, completed: float | None = None, total=None, **_) -> None:
+    def update(
+        self, task_id: int, *, completed: float | None = None, total=None, failed=None, **_
+    ) -> None:
         with self._lock:
             task = self._tasks.get(task_id)
             if task is None:
@@ -193,6 +198,8 @@ class LineProgress:
                 task.done = completed
             if total is not None:
                 task.total = total
+            if failed is not None:
+                task.failed = failed
 
     def advance(self, task_id: int, advance: float = 1) -> None:
         with self._lock:
@@ -216,7 +223,11 @@ class LineProgress:
         task = self._tasks.pop(task_id, None)
         if task is not None:
             complete = task.total is not None and task.done >= task.total
-            self._write(self._line(task, "done" if complete else ended))
+            if task.failed:
+                ended = "failed"
+            elif complete:
+                ended = "done"
+            self._write(self._line(task, ended))
 
     def _line(self, task: _Task, state: str) -> str:
         elapsed = self._clock() - task.started
@@ -229,7 +240,7 @@ class LineProgress:
             if state == "running" and task.total and 0 < task.done < task.total:
                 left = elapsed * (task.total - task.done) / task.done
                 parts.append(f"about {left:.0f} s left")
-            if state in ("done", "interrupted", "stopped"):
+            if state in ("done", "interrupted", "stopped", "failed"):
                 parts.append(state)
         return ", ".join(parts)
 
