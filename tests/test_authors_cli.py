@@ -135,6 +135,18 @@ def test_list_pages_through_everyone_and_says_when_there_is_more(db):
     assert run("authors", "list", "--db", db, "--offset", "-1").returncode == 2
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [("show", ""), ("show", "   "), ("merge", "", "juhua-hu"), ("split", " ", "--variant", "x")],
+)
+def test_an_empty_author_is_a_clear_error(db, argv):
+    """It said "no author ''", as if someone could be called that."""
+    result = run("authors", *argv, "--db", db)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: the author is empty: give a slug or a name\n")
+    assert "Traceback" not in result.stderr
+
+
 def test_merge_then_reimport_stays_merged(db):
     hep = [
         a["slug"]

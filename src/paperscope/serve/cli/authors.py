@@ -32,10 +32,20 @@ app.add_typer(authors_app, name="authors")
 SHOWN = 10
 
 
+def _not_empty(text: str) -> None:
+    """An empty author said "no author ''", as if someone could be called that."""
+    if not text.strip():
+        raise InputError(
+            "the author is empty: give a slug or a name",
+            hint='e.g. `paperscope authors show juhua-hu` or `paperscope authors show "Hu, Juhua"`',
+        )
+
+
 def _pick(directory: AuthorDirectory, name_or_slug: str, db: str | None = None) -> str:
     """The slug a user means: a slug, else the one person with that exact spelling (`db`:
     the --db given, for the hint's command)."""
     check_lookup(name_or_slug)  # before any query: too long, or punctuation alone
+    _not_empty(name_or_slug)
     try:
         return directory.resolve(name_or_slug)
     except NotFoundError:
@@ -182,6 +192,8 @@ def merge(
     as_json: JsonOption = False,
 ) -> None:
     """Make one author of several (the first slug survives; the others lead to it)."""
+    for slug in slugs:
+        _not_empty(slug)
     with open_existing_store(db) as store:
         survivor = AuthorDirectory(store).merge(slugs)
     if as_json:
@@ -215,6 +227,7 @@ def split(
             "give --variant NAME or --paper ID, not both",
             hint="split off the spelling and the papers in two runs",
         )
+    _not_empty(slug)
     with open_existing_store(db) as store:
         new = AuthorDirectory(store).split(slug, variant=variant, papers=papers)
     if as_json:
