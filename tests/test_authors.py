@@ -413,6 +413,7 @@ def test_bad_corrections_are_clear_errors(writable):
         ("Balazs Kegl", "Balázs Kégl"),
         ("Jan van der Berg", "van der Berg, Jan"),
         ("Yu-Ming Wang", "Yuming Wang"),
+        ("Wei Wang 0001", "Wei Wang"),
     ],
 )
 def test_spellings_of_one_name_reduce_alike(a, b):
@@ -427,6 +428,52 @@ def test_name_parts():
     assert parse_person("J. van der Berg").family == "vanderberg"
     assert parse_person("  ") is None
     assert slugify("Bal\\'azs K\\'egl") == "balazs-kegl" and slugify("…") == "author"
+
+
+def test_dblp_homonym_numbers_are_no_part_of_the_name(tmp_path):
+    """dblp's BibTeX keeps its number for people of one name ("Wei Wang 0001"): it was read as
+    the family name, so the same Wei Wang had two pages and "0001" was a family of its own.
+    Imported in two steps (a catch-up) and rebuilt: one person, named without the number."""
+    first = tmp_path / "dblp-1.bib"
+    first.write_text(
+        "@inproceedings{DBLP:conf/x/Wang20,\n  author = {Wei Wang 0001 and Juhua Hu},\n"
+        "  title = {Numbered homonyms in a bibliography},\n  booktitle = {X},\n"
+        "  year = {2020}\n}\n"
+    )
+    second = tmp_path / "dblp-2.bib"
+    second.write_text(
+        "@article{DBLP:journals/y/Wang21,\n  author = {Wei Wang 0001 and Wei Wang and Qi Qian},\n"
+        "  title = {A second paper about the same people},\n  journal = {Y},\n"
+        "  year = {2021}\n}\n"
+        "@article{DBLP:journals/y/WangHu22,\n  author = {Wei Wang and Juhua Hu},\n"
+        "  title = {A third paper without the number},\n  journal = {Y},\n"
+        "  year = {2022}\n}\n"
+    )
+    assert parse_person("Wei Wang 0001") == parse_person("Wei Wang")
+    store = open_with(tmp_path / "d.db", first)
+    directory = AuthorDirectory(store)
+    assert [(a.slug, a.name) for a in directory.find("Wei Wang")] == [
+        ("wei-wang-0001", "Wei Wang 0001")
+    ]
+    assert import_file(store, second).error is None
+    directory.ensure()
+
+    def people() -> list[tuple[str, str, int, list[str]]]:
+        return sorted(
+            (a.slug, a.name, a.papers, sorted(directory.profile(a.slug).variants))
+            for a in directory.list(limit=50)
+        )
+
+    # one Wei Wang (a full name is one person, numbered or not), named by the spelling without
+    # the number; the slug handed out at the first import stays
+    assert [p for p in people() if "Wang" in p[1]] == [
+        ("wei-wang-0001", "Wei Wang", 3, [("Wei Wang", 2), ("Wei Wang 0001", 2)])
+    ]
+    assert not any(p[1].startswith("0001") for p in people())
+    after_catch_up = people()
+    directory.rebuild()
+    assert people() == after_catch_up
+    store.close()
 
 
 def test_newest_rowids_is_the_head_of_the_profile_even_with_names_twice(db_target):

@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import paperscope
 from conftest import FIXTURES, FORMATS, PAGES
 from paperscope.serve.cli import app
 
 runner = CliRunner()
 FILES = [*sorted(str(p) for p in PAGES.glob("*.txt")), str(FIXTURES / "authors")]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    """The real `paperscope` process (CliRunner mixes stderr into what it gives back)."""
+    src = str(Path(paperscope.__file__).parents[1])
+    return subprocess.run(
+        [sys.executable, "-m", "paperscope", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": src},
+        timeout=300,
+    )
 
 
 def cli(*args: str):
@@ -83,6 +99,52 @@ def test_list(db):
     hus = json.loads(ok("authors", "list", "--name", "Hu", "--db", db, "--json"))
     assert {"juhua-hu", "jian-hu"} <= {a["slug"] for a in hus}
     assert "juhua-hu" in ok("authors", "list", "--db", db)
+
+
+def test_list_pages_through_everyone_and_says_when_there_is_more(db):
+    """`authors list` stopped at --limit (1,000 at most) as if that were everyone: nothing
+    reached the people past it and nothing said there were any."""
+    everyone = json.loads(ok("authors", "list", "--db", db, "--json", "--limit", "1000"))
+    assert 4 < len(everyone) < 1000
+    walked, offset = [], 0
+    while True:
+        page = json.loads(
+            ok("authors", "list", "--db", db, "--json", "-n", "7", "--offset", str(offset))
+        )
+        if not page:
+            break
+        walked += page
+        offset += len(page)
+    assert walked == everyone  # the same order, nobody twice or left out
+    first = run("authors", "list", "--db", db, "-n", "2")
+    assert first.returncode == 0 and "juhua-hu" in first.stdout
+    assert first.stderr == (
+        f"note: 1-2 of {len(everyone):,} authors; `--offset 2` shows the next\n"
+    )
+    last = run("authors", "list", "--db", db, "-n", "2", "--offset", str(len(everyone) - 1))
+    assert last.returncode == 0 and last.stderr == ""
+    past = run("authors", "list", "--db", db, "--offset", str(len(everyone)))
+    assert (
+        past.stderr
+        == f"note: --offset {len(everyone):,} is past the last of {len(everyone):,} authors\n"
+    )
+    hus = run("authors", "list", "--db", db, "--name", "Hu", "-n", "1")
+    assert hus.stderr == (
+        "note: 1-1 of the authors whose name fits 'Hu'; `--offset 1` shows the next\n"
+    )
+    assert run("authors", "list", "--db", db, "--offset", "-1").returncode == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("show", ""), ("show", "   "), ("merge", "", "juhua-hu"), ("split", " ", "--variant", "x")],
+)
+def test_an_empty_author_is_a_clear_error(db, argv):
+    """It said "no author ''", as if someone could be called that."""
+    result = run("authors", *argv, "--db", db)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: the author is empty: give a slug or a name\n")
+    assert "Traceback" not in result.stderr
 
 
 def test_merge_then_reimport_stays_merged(db):

@@ -101,6 +101,42 @@ def test_organisation(store):
         browse.organization("nobody")
 
 
+def test_organisations_in_other_scripts_have_pages_of_their_own(db_target):
+    """An organisation named in Chinese or Cyrillic had the empty slug (its links went to
+    `/org/`, a 404), and two organisations whose Latin parts agree shared one page: the slug
+    dropped every letter outside ASCII, so "清华大学 AI Lab" and "北京大学 AI Lab" were both
+    "ai-lab"."""
+    tsinghua, peking, yandex = "清华大学 AI Lab", "北京大学 AI Lab", "Яндекс"
+    with open_store(db_target) as store:
+        store.write_batch(
+            [
+                _paper("Tsinghua paper", "2026-02-20", ["cs.LG"], tsinghua),
+                _paper("Peking paper", "2026-02-21", ["cs.LG"], peking),
+                _paper("Yandex paper", "2026-02-22", ["cs.IR"], yandex),
+                _paper("Strasse paper", "2026-02-23", ["cs.IR"], "Straße Institut"),
+            ],
+            origin="test",
+        )
+        browse = Browse(store)
+        assert org_slug(yandex) == "яндекс"
+        assert org_slug(tsinghua) != org_slug(peking)
+        for org, title in (
+            (tsinghua, "Tsinghua paper"),
+            (peking, "Peking paper"),
+            (yandex, "Yandex paper"),
+        ):
+            name, papers, total = browse.organization(org_slug(org))
+            assert (name, total, [p.title for _, p in papers]) == (org, 1, [title])
+        listed = {slug: (name, n) for slug, name, n in browse.organizations()}
+        assert listed[org_slug(yandex)] == (yandex, 1) and len(listed) == 4
+        # Latin names keep their slugs, accents folded; a letter the old slug dropped ("ß")
+        # is spelt out now, and the old slug still leads to the organisation
+        assert org_slug("Université Paris VII") == "universite-paris-vii"
+        assert org_slug("Straße Institut") == "strasse-institut"
+        for slug in ("strasse-institut", "strae-institut"):
+            assert browse.organization(slug)[2] == 1
+
+
 def test_featured_and_local_upvotes(store):
     rowids = {p.title: r for r, p in store.iter_papers()}
     conn = store.conn

@@ -397,6 +397,42 @@ def test_organisation_pages(client):
     assert 'href="/org/naver-ai-lab"' in client.get("/search?q=AdamP&mode=lexical").text
 
 
+def test_organisations_in_other_scripts_are_linked_to_their_own_pages(tmp_path):
+    """Their links went to `/org/` (a 404), or to a page shared with another organisation
+    whose Latin part agreed ("清华大学 AI Lab" and "北京大学 AI Lab" were both /org/ai-lab)."""
+    from paperscope.model import Author, Paper
+
+    orgs = {
+        "Яндекс": "Yandex paper",
+        "清华大学 AI Lab": "Tsinghua paper",
+        "北京大学 AI Lab": "Peking paper",
+    }
+    db = tmp_path / "orgs.db"
+    with open_store(str(db)) as store:
+        store.write_batch(
+            [
+                Paper(
+                    title=title,
+                    authors=[Author("Ann Example")],
+                    categories=["cs.IR"],
+                    published=f"2026-02-2{i}",
+                    organization=org,
+                    sources=["test"],
+                )
+                for i, (org, title) in enumerate(orgs.items())
+            ],
+            origin="test",
+        )
+    with client_for(db) as client:
+        links = re.findall(r'href="(/org/[^"]*)"', client.get("/cat/cs.IR").text)
+        assert len(set(links)) == 3 and "/org/" not in links
+        for link in links:
+            page = client.get(link)
+            assert page.status_code == 200
+            found = [title for org, title in orgs.items() if title in page.text]
+            assert len(found) == 1
+
+
 #: The whole policy, directive by directive: an added source ('unsafe-inline', a CDN) or a
 #: dropped directive is a failure, not only a missing script-src.
 STRICT_CSP = {

@@ -29,7 +29,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from paperscope.store.author_names import PersonName, compatible_initials, name_fold
+from paperscope.store.author_names import (
+    PersonName,
+    compatible_initials,
+    name_fold,
+    spelling_rank,
+)
 
 #: A paper naming more authors than this is a large collaboration (hep-ex, astronomy, big
 #: consortia list hundreds to thousands). Its authors get pages and the paper counts for each,
@@ -333,7 +338,8 @@ def _merge(by_id: dict[int, Cluster], owner: dict[str, int], corr: Correction) -
 
 
 def display_name(occs: list[Occurrence], members: list[int]) -> str:
-    """The most used full spelling (initials-only spellings only when there is no other)."""
+    """The most used full spelling (initials-only spellings only when there is no other; see
+    `spelling_rank`)."""
     full = Counter(occs[i].name for i in members if occs[i].person and occs[i].person.full)
     counts = full or Counter(occs[i].name for i in members)
-    return max(counts.items(), key=lambda item: (item[1], len(item[0]), item[0]))[0]
+    return max(counts.items(), key=lambda item: spelling_rank(*item))[0]

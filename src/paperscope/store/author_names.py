@@ -16,6 +16,11 @@ _NON_ALNUM_RE = re.compile(r"[\W_]+")
 _TRAILING_INITIALS_RE = re.compile(r"^(?:[A-Z]\.?){1,3}$")
 _VOWELS = set("AEIOUY")
 _PARTS_RE = re.compile(r"[-.\u2010\u2011]+")
+# dblp tells apart people of one name by a four-digit number after it ("Wei Wang 0001", and
+# its BibTeX export keeps it): no part of the name. Read as one, "0001" was the family name,
+# so "Wei Wang 0001" and "Wei Wang" were two pages and the block "0001|w" held every dblp
+# homonym whose given name starts with w.
+_DBLP_NUMBER_RE = re.compile(r"\d{4}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,8 @@ def parse_person(name: str) -> PersonName | None:
     """The comparable parts of a display name; None when no family name is left."""
     name = clean_name(name)
     tokens = name.split()
+    if len(tokens) >= 3 and _DBLP_NUMBER_RE.fullmatch(tokens[-1]):
+        tokens = tokens[:-1]
     trailing = tokens[-1] if len(tokens) >= 2 else ""
     if (
         trailing
@@ -82,6 +89,15 @@ def parse_person(name: str) -> PersonName | None:
     if words and all(len(part) > 1 for part in words[0]):
         first = "".join(words[0])
     return PersonName(family_key, first, initials)
+
+
+def spelling_rank(name: str, uses: int) -> tuple:
+    """Sort key of the spellings of one person, the greatest naming them: one without a dblp
+    number ("Wei Wang" before "Wei Wang 0001", whatever their uses), then the most used, then
+    the longest."""
+    tokens = name.split()
+    numbered = len(tokens) >= 3 and _DBLP_NUMBER_RE.fullmatch(tokens[-1]) is not None
+    return (not numbered, uses, len(name), name)
 
 
 def slugify(name: str) -> str:

@@ -20,7 +20,12 @@ from dataclasses import dataclass, field
 import orjson
 
 from paperscope.store.author_cluster import Cluster, _root, block_of, crowded
-from paperscope.store.author_names import compatible_initials, name_fold, parse_person
+from paperscope.store.author_names import (
+    compatible_initials,
+    name_fold,
+    parse_person,
+    spelling_rank,
+)
 from paperscope.store.author_state import (
     PaperView,
     Profile,
@@ -485,7 +490,7 @@ def plan_patch(
         vs = {n: v for n, v in vs.items() if v[0] > 0}
         full = {n: v[1] for n, v in vs.items() if (p := parse(n)) is not None and p.full}
         counts = full or {n: v[1] for n, v in vs.items()}
-        name = max(counts.items(), key=lambda item: (item[1], len(item[0]), item[0]))[0]
+        name = max(counts.items(), key=lambda item: spelling_rank(*item))[0]  # as a rebuild
         years = Counter(old_stats["per_year"]) + Counter()
         years.update(d_year[cid])
         cats = Counter(dict(old_stats["categories"]))

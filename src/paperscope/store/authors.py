@@ -404,7 +404,8 @@ class AuthorDirectory:
         return [
             AuthorSummary(*r)
             for r in self.conn.execute(
-                "SELECT slug, name, papers FROM author_clusters ORDER BY papers DESC, name "
+                # slug last: pages of ties (same papers, same name) neither repeat nor skip
+                "SELECT slug, name, papers FROM author_clusters ORDER BY papers DESC, name, slug "
                 "LIMIT ? OFFSET ?",
                 (limit, offset),
             )

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Paper
+from paperscope.normalize import fold
 from paperscope.store.sqlite import SQLiteStore
 
 #: Trending score = (LOCAL_WEIGHT * local + source + 1) / (age_hours + OFFSET_HOURS) ** GRAVITY.
@@ -111,9 +112,21 @@ def _period_bounds(start: str, end: str) -> tuple[str, str, int]:
 
 
 def org_slug(name: str) -> str:
-    """URL slug of an organisation name: "NAVER AI Lab" -> "naver-ai-lab"."""
+    """URL slug of an organisation name: "NAVER AI Lab" -> "naver-ai-lab", "Université Paris
+    VII" -> "universite-paris-vii", "Яндекс" -> "яндекс". Letters of every script are kept, as
+    in author slugs: dropping what is not ASCII gave "清华大学 AI Lab" and "北京大学 AI Lab" one
+    page ("ai-lab") and a name with no Latin letter none at all (the empty slug)."""
+    return _ORG_SEPARATORS_RE.sub("-", fold(name)).strip("-")
+
+
+def _ascii_org_slug(name: str) -> str:
+    """The slug before non-ASCII letters were kept ("Straße" -> "strae"): links made with it
+    must keep leading to the organisation."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+
+
+_ORG_SEPARATORS_RE = re.compile(r"[\W_]+")
 
 
 class Browse:
@@ -238,12 +251,18 @@ class Browse:
         (the slug of its name, or the Hugging Face org slug a search page shows)."""
         _check_page(limit, offset)
         names: dict[str, int] = {}
+        legacy: dict[str, int] = {}
         for name, n in self.conn.execute(
             "SELECT organization, count(*) FROM papers WHERE organization IS NOT NULL "
             "AND deleted = 0 GROUP BY organization"
         ):
             if org_slug(name) == slug:
                 names[name] = n
+            elif _ascii_org_slug(name) == slug:
+                legacy[name] = n
+        # An old link (see _ascii_org_slug) only when no organisation has that slug now, so
+        # "ai-lab" is the "AI Lab" organisation once there is one.
+        names = names or legacy
         if not names:
             for (name,) in self.conn.execute(
                 "SELECT DISTINCT organization FROM papers WHERE organization IS NOT NULL "

@@ -32,10 +32,20 @@ app.add_typer(authors_app, name="authors")
 SHOWN = 10
 
 
+def _not_empty(text: str) -> None:
+    """An empty author said "no author ''", as if someone could be called that."""
+    if not text.strip():
+        raise InputError(
+            "the author is empty: give a slug or a name",
+            hint='e.g. `paperscope authors show juhua-hu` or `paperscope authors show "Hu, Juhua"`',
+        )
+
+
 def _pick(directory: AuthorDirectory, name_or_slug: str, db: str | None = None) -> str:
     """The slug a user means: a slug, else the one person with that exact spelling (`db`:
     the --db given, for the hint's command)."""
     check_lookup(name_or_slug)  # before any query: too long, or punctuation alone
+    _not_empty(name_or_slug)
     try:
         return directory.resolve(name_or_slug)
     except NotFoundError:
@@ -135,12 +145,25 @@ def list_authors(
         str | None, typer.Option("--name", help="Only authors whose name fits this.")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 50,
+    offset: Annotated[
+        int,
+        typer.Option("--offset", min=0, help="Skip this many first (the next page: --offset 50)."),
+    ] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Authors with the most papers first (or those whose name fits --name)."""
     with open_existing_store(db) as store:
         directory = AuthorDirectory(store)
-        found = directory.find(name, limit=limit) if name else directory.list(limit=limit)
+        total: int | None = None
+        if name:
+            # one more than shown, to tell whether a next page exists
+            found = directory.find(name, limit=offset + limit + 1)[offset:]
+            more = len(found) > limit
+            found = found[:limit]
+        else:
+            found = directory.list(limit=limit, offset=offset)
+            total = directory.count()
+            more = offset + len(found) < total
     if as_json:
         typer.echo(orjson.dumps([_summary(s) for s in found]))
         return
@@ -148,6 +171,16 @@ def list_authors(
     for s in found:
         table.add_row(s.slug, s.name, str(s.papers))
     console().print(table, highlight=False)
+    # Without this the list stopped at --limit (1,000 at most) as if that were everyone, and
+    # nothing reached the people past it.
+    what = f"of the authors whose name fits {name!r}" if total is None else f"of {total:,} authors"
+    if more:
+        shown = f"{offset + 1:,}-{offset + len(found):,}"
+        typer.echo(
+            f"note: {shown} {what}; `--offset {offset + len(found)}` shows the next", err=True
+        )
+    elif not found and offset:
+        typer.echo(f"note: --offset {offset:,} is past the last {what}", err=True)
 
 
 @authors_app.command("merge")
@@ -159,6 +192,8 @@ def merge(
     as_json: JsonOption = False,
 ) -> None:
     """Make one author of several (the first slug survives; the others lead to it)."""
+    for slug in slugs:
+        _not_empty(slug)
     with open_existing_store(db) as store:
         survivor = AuthorDirectory(store).merge(slugs)
     if as_json:
@@ -192,6 +227,7 @@ def split(
             "give --variant NAME or --paper ID, not both",
             hint="split off the spelling and the papers in two runs",
         )
+    _not_empty(slug)
     with open_existing_store(db) as store:
         new = AuthorDirectory(store).split(slug, variant=variant, papers=papers)
     if as_json:
