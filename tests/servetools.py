@@ -50,8 +50,11 @@ class Serving:
 
 
 @contextlib.contextmanager
-def serving(db: Path, *options: str, workers: int = 1) -> Iterator[Serving]:
-    """`paperscope serve --db db --workers N` (no embed worker) on a free port.
+def serving(
+    db: Path, *options: str, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[Serving]:
+    """`paperscope serve --db db --workers N` (no embed worker) on a free port; `env`:
+    variables to set for it.
 
     The port is looked up as free and handed over; a clash shows as a start failure."""
     port = free_port()
@@ -73,7 +76,12 @@ def serving(db: Path, *options: str, workers: int = 1) -> Iterator[Serving]:
         "warning",
         *options,
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(base, proc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -29,42 +30,59 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Worker processes (each holds the indexes in memory).")
     ] = 1,
+    # Each setting below: the flag when given, else its PAPERSCOPE_* variable, else the
+    # default (the variables were overridden by the flags' defaults: PAPERSCOPE_SINGLE_USER=0
+    # or PAPERSCOPE_DIGEST_SCHEDULER=1 before `serve` changed nothing).
     multi_user: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--multi-user/--single-user",
             help="Accounts with log-in (multi-user) or one local user and no log-in "
             "(single-user, the default for a personal install). Env: PAPERSCOPE_SINGLE_USER.",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
     api_rate_limit: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=0,
             help="API requests per client per minute, counted across every worker and "
-            "node on the store; 0 = unlimited.",
+            "node on the store; 0 = unlimited. Default 120. Env: PAPERSCOPE_API_RATE_LIMIT.",
+            show_default=False,
         ),
-    ] = 120,
+    ] = None,
     embed_worker: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--embed-worker/--no-embed-worker",
-            help="Embed papers without vectors in the background while serving.",
+            help="Embed papers without vectors in the background while serving (the "
+            "default). Env: PAPERSCOPE_EMBED_WORKER.",
+            show_default=False,
         ),
-    ] = True,
+    ] = None,
     digests: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--digests/--no-digests",
-            help="Send email digests on the schedule of the config (PAPERSCOPE_DIGEST_*).",
+            help="Send email digests on the schedule of the config (PAPERSCOPE_DIGEST_*); "
+            "off by default. Env: PAPERSCOPE_DIGEST_SCHEDULER.",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
     base_url: Annotated[
-        str, typer.Option(help="Public URL of the site, for links in emails and feeds.")
-    ] = "",
+        str | None,
+        typer.Option(
+            help="Public URL of the site, for links in emails and feeds. Env: PAPERSCOPE_BASE_URL.",
+            show_default=False,
+        ),
+    ] = None,
     https: Annotated[
-        bool, typer.Option(help="Served behind HTTPS: secure cookies and HSTS.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            help="Served behind HTTPS: secure cookies and HSTS. Env: PAPERSCOPE_HTTPS.",
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option(help="uvicorn log level: " + ", ".join(LOG_LEVELS) + ".")
     ] = "info",
@@ -97,14 +115,19 @@ def serve(
     if index_dir is not None:
         # read through config.resolve_index_dir here and in uvicorn's worker processes
         os.environ["PAPERSCOPE_INDEX_DIR"] = str(index_dir.expanduser().resolve())
-    settings = WebSettings(
+    try:
+        env = WebSettings.from_env()
+    except ValueError as exc:  # PAPERSCOPE_API_RATE_LIMIT=lots
+        raise InputError(f"a PAPERSCOPE_* setting is not a number: {exc}") from None
+    settings = replace(
+        env,
         db_path=resolve_db_path(db),
-        single_user=not multi_user,
-        api_rate_limit=api_rate_limit,
-        embed_worker=embed_worker,
-        digest_scheduler=digests,
-        base_url=base_url.rstrip("/"),
-        https=https,
+        single_user=env.single_user if multi_user is None else not multi_user,
+        api_rate_limit=env.api_rate_limit if api_rate_limit is None else api_rate_limit,
+        embed_worker=env.embed_worker if embed_worker is None else embed_worker,
+        digest_scheduler=env.digest_scheduler if digests is None else digests,
+        base_url=env.base_url if base_url is None else base_url.rstrip("/"),
+        https=env.https if https is None else https,
     )
     _check_address(host, port)
     # open the store (and build missing indexes) once here, so that errors show before the
@@ -124,7 +147,7 @@ def serve(
             port=port,
             workers=workers,
             log_level=log_level,
-            proxy_headers=https,
+            proxy_headers=settings.https,
             http=PROTOCOL,
         )
     except SystemExit as exc:
