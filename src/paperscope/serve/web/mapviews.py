@@ -117,7 +117,12 @@ async def map_points(
     box = parse_bbox(bbox)
     built = store_map.state(store)
     if built is None:
-        return {"built": False, "zoom": zoom, "complete": True, "tile_points": 0,
+        # the same keys as a built map's (docs/api.md: `built_at`, `topics_built_at` null
+        # before the builds), so a client reads one shape
+        topics = topic_store.build_info(store)
+        return {"built": False, "built_at": None,
+                "topics_built_at": topics.built_at if topics else None,
+                "zoom": zoom, "complete": True, "tile_points": 0,
                 "ids": [], "x": [], "y": [], "topic": []}  # fmt: skip
     # zooms past the deepest level in use hold nothing more: count the tiles read
     level = min(zoom, built.deepest)
