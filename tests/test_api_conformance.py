@@ -3,6 +3,12 @@ the documented error shape and status codes."""
 
 from __future__ import annotations
 
+import pytest
+
+from paperscope.store.accounts import Accounts
+from paperscope.store.backends import open_store
+from webtools import client_for
+
 
 def test_map_before_a_build_has_the_documented_keys_as_null(client):
     # docs/api.md: `built_at` / `topics_built_at` are null before the builds; a client
@@ -15,3 +21,25 @@ def test_map_before_a_build_has_the_documented_keys_as_null(client):
         "built", "built_at", "topics_built_at", "zoom", "complete", "tile_points",
         "ids", "x", "y", "topic",
     }  # fmt: skip
+
+
+@pytest.fixture
+def multi_user(store_copy):
+    """A multi-user server over a copy of the samples, with one account and its API token."""
+    with open_store(store_copy) as store:
+        accounts = Accounts(store)
+        ada = accounts.add("ada@example.org", "correct horse battery staple")
+        token = accounts.create_token(ada.id, "script")
+        ident = store.conn.execute("SELECT id FROM papers ORDER BY rowid LIMIT 1").fetchone()[0]
+    with client_for(store_copy, single_user=False) as client:
+        yield client, token, ident
+
+
+def test_an_anonymous_post_to_the_library_api_is_401_not_403(multi_user):
+    # docs/api.md: 401 without a session or token; 403 is only for a *session* POST without
+    # X-CSRF-Token. A client told "CSRF token" would look for a cookie it never had.
+    client, _, ident = multi_user
+    answer = client.post(f"/api/v1/library/papers/{ident}", json={"saved": True})
+    assert answer.status_code == 401
+    assert answer.json()["error"]["status"] == 401
+    assert answer.headers["www-authenticate"] == "Bearer"

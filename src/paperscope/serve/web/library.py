@@ -31,6 +31,7 @@ from paperscope.serve.web.auth import (
     CurrentUser,
     admin_user,
     check_csrf,
+    current_user,
     redirect_back,
 )
 from paperscope.serve.web.site import Site, site_of
@@ -537,7 +538,16 @@ async def api_paper_state(request: Request, user: CurrentUser, ident: str) -> JS
     return JSONResponse(_state_json(state, library.upvote_counts([rowid]).get(rowid, 0)))
 
 
-@router.post("/api/v1/library/papers/{ident:path}", dependencies=CSRF, responses=PERSONAL_ERRORS)
+#: Who first, then the CSRF check: an anonymous POST is 401 "log in or send a token"
+#: (docs/api.md), not 403 "missing CSRF token", which would send a client after the wrong fix.
+#: FastAPI runs the route's `dependencies` before its parameters' and caches current_user, so
+#: the `user` parameter costs nothing more.
+API_WRITE = [Depends(current_user), *CSRF]
+
+
+@router.post(
+    "/api/v1/library/papers/{ident:path}", dependencies=API_WRITE, responses=PERSONAL_ERRORS
+)
 async def api_update_paper(
     request: Request,
     user: CurrentUser,
