@@ -43,3 +43,48 @@ def test_an_anonymous_post_to_the_library_api_is_401_not_403(multi_user):
     assert answer.status_code == 401
     assert answer.json()["error"]["status"] == 401
     assert answer.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "says"),
+    [
+        # a form body, as curl -d sends by default: the media type is the fault, not a field
+        ({"Content-Type": "application/x-www-form-urlencoded"}, b"saved=true", 415, "JSON"),
+        ({}, b'{"saved": true}', 415, "JSON"),
+        ({"Content-Type": "application/json"}, b"{saved: true", 422, "not valid JSON"),
+        ({"Content-Type": "application/json"}, b"[true]", 422, "JSON object"),
+        ({"Content-Type": "application/json"}, b"", 422, "empty"),
+    ],
+)
+def test_a_library_post_body_that_is_not_a_json_object_says_what_to_send(
+    multi_user, headers, body, status, says
+):
+    client, token, ident = multi_user
+    answer = client.post(
+        f"/api/v1/library/papers/{ident}",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", **headers},
+    )
+    assert answer.status_code == status
+    error = answer.json()["error"]
+    assert error["status"] == status and says in error["message"]
+    assert "application/json" in error["hint"]
+    # nothing was changed
+    state = client.get(
+        f"/api/v1/library/papers/{ident}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert state.json()["saved"] is False
+
+
+def test_a_library_post_with_a_json_object_still_works_and_the_schema_documents_it(multi_user):
+    client, token, ident = multi_user
+    answer = client.post(
+        f"/api/v1/library/papers/{ident}",
+        json={"saved": True, "rating": 1},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 200 and answer.json()["saved"] is True
+    operation = client.get("/openapi.json").json()["paths"]["/api/v1/library/papers/{ident}"]
+    body = operation["post"]["requestBody"]
+    assert body["required"] is True and "application/json" in body["content"]
+    assert "415" in operation["post"]["responses"]

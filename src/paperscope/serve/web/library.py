@@ -17,16 +17,16 @@ from typing import Annotated, Any
 
 import httpx
 import jinja2
-from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from paperscope.errors import InputError, NotFoundError
+from paperscope.errors import InputError, NotFoundError, PaperscopeError
 from paperscope.model import Paper
 from paperscope.normalize import find_arxiv_id, normalize_arxiv_id
 from paperscope.rank.topics import ALL_ASPECTS, diversify, group_rowids
 from paperscope.serve.library_io import export_bibtex, export_json, import_library
 from paperscope.serve.records import paper_summary
-from paperscope.serve.web.api import PERSONAL_ERRORS
+from paperscope.serve.web.api import PERSONAL_ERRORS, ApiError
 from paperscope.serve.web.auth import (
     CurrentUser,
     admin_user,
@@ -545,17 +545,62 @@ async def api_paper_state(request: Request, user: CurrentUser, ident: str) -> JS
 API_WRITE = [Depends(current_user), *CSRF]
 
 
+class UnsupportedBody(PaperscopeError):
+    """A body in another media type than the route reads (415)."""
+
+    http_status = 415
+
+
+#: The body as the schema showed it when FastAPI read it (`Body()`): the route now reads it
+#: itself, after the login and CSRF checks and with messages that say what to send.
+_CHANGES_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "additionalProperties": True, "title": "Changes"}
+            }
+        },
+    }
+}
+_BODY_HINT = 'send a JSON object with Content-Type: application/json, e.g. {"saved": true}'
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The request's body as a JSON object. FastAPI's own reading answered a form body 422
+    "body: Input should be a valid dictionary" and broken JSON "1: JSON decode error", and
+    decoded the body before checking who sent it."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedBody(f"the body must be JSON, not {media or 'untyped'}", hint=_BODY_HINT)
+    raw = await request.body()
+    if not raw.strip():
+        raise InputError("the body is empty", hint=_BODY_HINT)
+    try:
+        changes = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise InputError(f"the body is not valid JSON{where}", hint=_BODY_HINT) from None
+    if not isinstance(changes, dict):
+        raise InputError(
+            f"the body must be a JSON object, not {type(changes).__name__}", hint=_BODY_HINT
+        )
+    return changes
+
+
 @router.post(
-    "/api/v1/library/papers/{ident:path}", dependencies=API_WRITE, responses=PERSONAL_ERRORS
+    "/api/v1/library/papers/{ident:path}",
+    dependencies=API_WRITE,
+    responses={
+        **PERSONAL_ERRORS,
+        415: {"model": ApiError, "description": "The body is not JSON (Content-Type)"},
+    },
+    openapi_extra=_CHANGES_BODY,
 )
-async def api_update_paper(
-    request: Request,
-    user: CurrentUser,
-    ident: str,
-    changes: Annotated[dict[str, Any], Body()],
-) -> JSONResponse:
+async def api_update_paper(request: Request, user: CurrentUser, ident: str) -> JSONResponse:
     """Change any of saved (bool), tag (str, saves too), rating (-1/0/1), note (str),
     read (bool), upvote (bool) in one call."""
+    changes = await _json_object(request)
     library = _library(request)
     rowid = _rowid(request, ident)
     unknown = set(changes) - {"saved", "tag", "rating", "note", "read", "upvote"}
