@@ -88,3 +88,23 @@ def test_a_library_post_with_a_json_object_still_works_and_the_schema_documents_
     body = operation["post"]["requestBody"]
     assert body["required"] is True and "application/json" in body["content"]
     assert "415" in operation["post"]["responses"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        # the library route takes GET and POST: Starlette's 405 said `Allow: GET` only
+        ("PUT", "/api/v1/library/papers/2306.00001", "GET, HEAD, POST"),
+        ("DELETE", "/api/v1/library/papers/2306.00001", "GET, HEAD, POST"),
+        # GET routes take HEAD too (HeadMiddleware), so Allow names it
+        ("POST", "/api/v1/search?q=graph", "GET, HEAD"),
+        ("OPTIONS", "/api/v1/paper/2306.00001", "GET, HEAD"),
+    ],
+)
+def test_405_names_every_method_the_url_takes(client, method, path, allow):
+    answer = client.request(method, path)
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == allow
+    error = answer.json()["error"]
+    assert error["status"] == 405 and method in error["message"]
+    assert error["hint"] == f"this URL answers {allow}"
