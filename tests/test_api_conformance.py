@@ -108,3 +108,12 @@ def test_405_names_every_method_the_url_takes(client, method, path, allow):
     error = answer.json()["error"]
     assert error["status"] == 405 and method in error["message"]
     assert error["hint"] == f"this URL answers {allow}"
+
+
+@pytest.mark.parametrize("page", ["0", "-3"])
+def test_the_library_api_refuses_a_page_below_1(client, page):
+    answer = client.get("/api/v1/library", params={"page": page})
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["status"] == 422 and "page" in error["message"]
+    assert client.get("/api/v1/library", params={"page": "1"}).json()["page"] == 1

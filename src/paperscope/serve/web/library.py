@@ -506,7 +506,12 @@ def _state_json(state: PaperState, upvotes: int) -> dict[str, Any]:
 
 @router.get("/api/v1/library", responses=PERSONAL_ERRORS)
 async def api_library(
-    request: Request, user: CurrentUser, tag: int | None = None, page: int = 1
+    request: Request,
+    user: CurrentUser,
+    tag: int | None = None,
+    # pages count from 1 (docs/api.md); 0 or below was answered as page 1, so a client with
+    # an off-by-one read the first page again without a word
+    page: Annotated[int, Query(ge=1)] = 1,
 ) -> JSONResponse:
     library = _library(request)
     size, offset = _page_args(request, page)
