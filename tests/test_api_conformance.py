@@ -3,8 +3,12 @@ the documented error shape and status codes."""
 
 from __future__ import annotations
 
+import jsonschema
+import numpy as np
 import pytest
 
+from paperscope.index import layout
+from paperscope.store import map as store_map
 from paperscope.store.accounts import Accounts
 from paperscope.store.backends import open_store
 from webtools import client_for
@@ -142,3 +146,39 @@ def test_the_schema_requires_every_key_of_a_paper(client):
     ident = client.get("/api/v1/search?q=graph").json()["results"][0]["id"]
     paper = client.get(f"/api/v1/paper/{ident}").json()
     assert set(schemas["PaperFull"]["required"]) == set(paper)  # `topic` was optional
+
+
+def _conforms(client, path: str, operation: str) -> dict:
+    """The answer to `path`, checked against the 200 schema /openapi.json gives `operation`."""
+    spec = client.get("/openapi.json").json()
+    content = spec["paths"][operation]["get"]["responses"]["200"]["content"]
+    schema = {**content["application/json"]["schema"], "components": spec["components"]}
+    assert schema.get("$ref") or schema.get("properties"), f"{operation}: no response schema"
+    answer = client.get(path)
+    assert answer.status_code == 200, path
+    jsonschema.validate(answer.json(), schema)
+    return answer.json()
+
+
+def test_the_map_answers_have_a_schema_they_conform_to(store_copy):
+    # the map routes had no response model: the schema said nothing of their keys
+    with open_store(store_copy) as store:
+        rowids = np.array(
+            [r[0] for r in store.conn.execute("SELECT rowid FROM papers ORDER BY rowid")]
+        )
+        xy = np.random.default_rng(3).random((len(rowids), 2))
+        levels, cells, deepest = layout.assign_tiles(xy, rowids, tile_points=4)
+        built = store_map.MapState(
+            "m", "pca", len(rowids), len(rowids), deepest, 4, 0.0, "2026-01-01T00:00:00Z"
+        )
+        store_map.replace_points(store, rowids, xy, levels, cells, built)
+    with client_for(store_copy) as client:
+        spec = client.get("/openapi.json").json()["components"]["schemas"]
+        assert set(spec["MapAnswer"]["required"]) == set(spec["MapAnswer"]["properties"])
+        answer = _conforms(client, "/api/v1/map?bbox=0,0,1,1&zoom=1", "/api/v1/map")
+        assert answer["built"] and answer["ids"]
+        assert answer["built_at"] == "2026-01-01T00:00:00Z"
+        assert set(answer) == set(spec["MapAnswer"]["properties"])
+        _conforms(client, "/api/v1/map/labels", "/api/v1/map/labels")
+        today = _conforms(client, "/api/v1/map/points?set=today", "/api/v1/map/points")
+        assert today["ids"]
