@@ -230,6 +230,11 @@ def absolute(request: Request, path: str) -> str:
     return base_url(request) + path
 
 
+#: The largest offset handed to the store (SQLite's integers are 64-bit signed; the limit is
+#: added to it).
+_LAST_OFFSET = 2**62
+
+
 def check_page(site: Site, limit: int | None, offset: int | None) -> int:
     """The page size to use; InputError (422 in the API) beyond settings.max_page_size.
     `offset` None: the route has no pages (similar papers, feeds), so no hint to page."""
@@ -584,7 +589,10 @@ def _feed(
 ) -> dict:
     site = site_of(request)
     size = check_page(site, limit, offset)
-    view = feed_page(site, kind, key, sort, cat or None, size, offset)
+    # an offset past SQLite's 64 bits is past every store: read the empty page at the edge
+    # (it was 422 "a number is out of range" here, where search, author and category pages
+    # answer an empty page with the total)
+    view = feed_page(site, kind, key, sort, cat or None, size, min(offset, _LAST_OFFSET))
     return {
         "kind": view.kind,
         "key": view.key,
