@@ -201,3 +201,17 @@ def test_an_offset_past_64_bits_is_an_empty_page_with_the_total(client, path):
     body = answer.json()
     assert body["results"] == [] and body["next"] is None and body["total"] > 0
     assert body["offset"] == 2**64
+
+
+def test_a_401_says_how_to_authenticate(multi_user):
+    client, _, _ = multi_user
+    anonymous = client.get("/api/v1/library")
+    assert anonymous.status_code == 401
+    assert "/account" in anonymous.json()["error"]["hint"]
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    refused = client.get("/api/v1/library", headers={"Authorization": "Bearer ps_revoked"})
+    assert refused.status_code == 401
+    error = refused.json()["error"]
+    assert error["message"] == "the API token is not valid" and "/account" in error["hint"]
+    # RFC 6750: a token that was sent and refused is named so in the challenge
+    assert refused.headers["www-authenticate"] == 'Bearer error="invalid_token"'
