@@ -215,3 +215,27 @@ def test_a_401_says_how_to_authenticate(multi_user):
     assert error["message"] == "the API token is not valid" and "/account" in error["hint"]
     # RFC 6750: a token that was sent and refused is named so in the challenge
     assert refused.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_the_personal_answers_have_a_schema_they_conform_to(multi_user):
+    # the paper-state and recommendations routes had an empty response schema
+    client, token, ident = multi_user
+    auth = {"Authorization": f"Bearer {token}"}
+    spec = client.get("/openapi.json").json()
+
+    def check(method: str, operation: str, answer) -> dict:
+        assert answer.status_code == 200, answer.text
+        content = spec["paths"][operation][method]["responses"]["200"]["content"]
+        schema = {**content["application/json"]["schema"], "components": spec["components"]}
+        assert schema.get("$ref"), f"{method} {operation}: no response schema"
+        jsonschema.validate(answer.json(), schema)
+        return answer.json()
+
+    state = "/api/v1/library/papers/{ident}"
+    saved = client.post(f"/api/v1/library/papers/{ident}", json={"saved": True}, headers=auth)
+    assert check("post", state, saved)["saved_at"].endswith("Z")
+    check("get", state, client.get(f"/api/v1/library/papers/{ident}", headers=auth))
+    recs = check(
+        "get", "/api/v1/recommendations", client.get("/api/v1/recommendations", headers=auth)
+    )
+    assert recs["recommendations"]

@@ -19,6 +19,7 @@ import httpx
 import jinja2
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import Field
 
 from paperscope.errors import InputError, NotFoundError, PaperscopeError
 from paperscope.model import Paper
@@ -26,7 +27,7 @@ from paperscope.normalize import find_arxiv_id, normalize_arxiv_id
 from paperscope.rank.topics import ALL_ASPECTS, diversify, group_rowids
 from paperscope.serve.library_io import export_bibtex, export_json, import_library
 from paperscope.serve.records import paper_summary
-from paperscope.serve.web.api import PERSONAL_ERRORS, ApiError
+from paperscope.serve.web.api import PERSONAL_ERRORS, Answer, ApiError
 from paperscope.serve.web.auth import (
     CurrentUser,
     admin_user,
@@ -491,6 +492,34 @@ async def recommendations_page(
 # ---------------------------------------------------------------------- JSON API
 
 
+class PaperStateOut(Answer):
+    """The reader's state of one paper (the schema said nothing of it before)."""
+
+    saved: bool
+    saved_at: str | None = Field(description="ISO 8601 UTC, null when not saved")
+    rating: int = Field(description="-1, 0 or 1")
+    note: str
+    read_at: str | None = Field(description="ISO 8601 UTC, null when not marked read")
+    tags: list[str] = Field(description="Names of the reader's tags on the paper")
+    upvoted: bool
+    upvotes: int = Field(description="Upvotes on this server")
+
+
+class RecommendationOut(Answer):
+    id: str
+    title: str
+    authors: list[str]
+    date: str | None
+    categories: list[str]
+    score: float = Field(description="Higher is closer to the reader's library")
+    reason: str = Field(description="One line saying why")
+    kind: str = Field(description="similar, author, category, query or seed")
+
+
+class RecommendationsOut(Answer):
+    recommendations: list[RecommendationOut]
+
+
 def _state_json(state: PaperState, upvotes: int) -> dict[str, Any]:
     return {
         "saved": state.saved,
@@ -535,7 +564,11 @@ async def api_library(
     )
 
 
-@router.get("/api/v1/library/papers/{ident:path}", responses=PERSONAL_ERRORS)
+@router.get(
+    "/api/v1/library/papers/{ident:path}",
+    response_model=PaperStateOut,
+    responses=PERSONAL_ERRORS,
+)
 async def api_paper_state(request: Request, user: CurrentUser, ident: str) -> JSONResponse:
     library = _library(request)
     rowid = _rowid(request, ident)
@@ -596,6 +629,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
 @router.post(
     "/api/v1/library/papers/{ident:path}",
     dependencies=API_WRITE,
+    response_model=PaperStateOut,
     responses={
         **PERSONAL_ERRORS,
         415: {"model": ApiError, "description": "The body is not JSON (Content-Type)"},
@@ -667,7 +701,7 @@ def _int(value: Any, name: str) -> int:
     return value
 
 
-@router.get("/api/v1/recommendations", responses=PERSONAL_ERRORS)
+@router.get("/api/v1/recommendations", response_model=RecommendationsOut, responses=PERSONAL_ERRORS)
 async def api_recommendations(
     request: Request,
     user: CurrentUser,
