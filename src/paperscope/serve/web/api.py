@@ -17,7 +17,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from paperscope.errors import InputError, QueryError
 from paperscope.model import Paper
@@ -66,7 +66,16 @@ PERSONAL_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class PaperSummary(BaseModel):
+class Answer(BaseModel):
+    """A response model: every field is in every answer (FastAPI serializes through the
+    model, a default included), so the schema marks them all required. Without this the
+    schema called `notice`, `facets`, `snippet` or `topic` optional, and a client generated
+    from it had to treat a key that is always there, null or not, as maybe missing."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class PaperSummary(Answer):
     """The contract shape of a paper in lists (`paperscope search --json` gives the same keys)."""
 
     id: str
@@ -84,7 +93,7 @@ class SearchHit(PaperSummary):
     snippet: str | None = Field(None, description="Plain-text window of the abstract")
 
 
-class SearchResponse(BaseModel):
+class SearchResponse(Answer):
     query: str = Field(description="The query as run (filters parameters folded in)")
     mode: str
     sort: str
@@ -114,19 +123,19 @@ class SearchResponse(BaseModel):
     )
 
 
-class AuthorOut(BaseModel):
+class AuthorOut(Answer):
     name: str
     affiliation: str | None = None
     orcid: str | None = None
 
 
-class MergedFrom(BaseModel):
+class MergedFrom(Answer):
     source: str
     origin: str | None
     first_seen: str | None
 
 
-class PaperFull(BaseModel):
+class PaperFull(Answer):
     id: str
     title: str
     abstract: str
@@ -151,7 +160,7 @@ class PaperFull(BaseModel):
     topic: int | None = Field(None, description="Id of the paper's finest topic (null if none)")
 
 
-class PageOfPapers(BaseModel):
+class PageOfPapers(Answer):
     results: list[PaperSummary]
     total: int
     limit: int
@@ -159,13 +168,13 @@ class PageOfPapers(BaseModel):
     next: str | None
 
 
-class SimilarResponse(BaseModel):
+class SimilarResponse(Answer):
     id: str
     mode: str
     results: list[PaperSummary]
 
 
-class AuthorRef(BaseModel):
+class AuthorRef(Answer):
     slug: str
     name: str
     papers: int
@@ -176,7 +185,7 @@ class Coauthor(AuthorRef):
     shared: int = Field(description="Papers written together")
 
 
-class Variant(BaseModel):
+class Variant(Answer):
     name: str
     papers: int
 
@@ -219,6 +228,11 @@ def base_url(request: Request) -> str:
 
 def absolute(request: Request, path: str) -> str:
     return base_url(request) + path
+
+
+#: The largest offset handed to the store (SQLite's integers are 64-bit signed; the limit is
+#: added to it).
+_LAST_OFFSET = 2**62
 
 
 def check_page(site: Site, limit: int | None, offset: int | None) -> int:
@@ -575,7 +589,10 @@ def _feed(
 ) -> dict:
     site = site_of(request)
     size = check_page(site, limit, offset)
-    view = feed_page(site, kind, key, sort, cat or None, size, offset)
+    # an offset past SQLite's 64 bits is past every store: read the empty page at the edge
+    # (it was 422 "a number is out of range" here, where search, author and category pages
+    # answer an empty page with the total)
+    view = feed_page(site, kind, key, sort, cat or None, size, min(offset, _LAST_OFFSET))
     return {
         "kind": view.kind,
         "key": view.key,

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperscope.errors import InputError, NotFoundError, PaperscopeError, QueryError
@@ -146,9 +147,17 @@ def _install_errors(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "error"
         if exc.status_code == 404 and message == "Not Found":
             message = "no such page"
-        response = error_response(request, exc.status_code, message)
+        hint = None
+        allowed = ""
+        if exc.status_code == 405:
+            allowed = _allowed_methods(request)
+            message = f"{request.method} is not allowed on {request.url.path}"
+            hint = f"this URL answers {allowed}"
+        response = error_response(request, exc.status_code, message, hint)
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
+        if allowed:
+            response.headers["Allow"] = allowed
         return response
 
     @app.exception_handler(OverflowError)
@@ -161,6 +170,27 @@ def _install_errors(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("%s %s failed", request.method, request.url.path)
         return error_response(request, 500, "internal error; the server log has the details")
+
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path. Starlette's 405 names only the methods of
+    the first route whose path matched (FastAPI makes one route per method, so `GET` where the
+    URL takes POST too), and not HEAD, which HeadMiddleware answers wherever GET works."""
+    # asked of each route as the router asks (`matches`): FastAPI nests included routers
+    methods = {
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    }
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def _problem(error: dict) -> str:

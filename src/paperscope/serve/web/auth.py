@@ -131,7 +131,12 @@ class IdentifyMiddleware:
         if not scope["path"].startswith(_ANONYMOUS_PREFIXES):
             request.state.user = _identify(request)
             if request.state.auth == "bad-token":
-                await _unauthorized("the API token is not valid")(scope, receive, send)
+                await _unauthorized(
+                    "the API token is not valid",
+                    hint="it may have been revoked: create a new one on /account",
+                    # RFC 6750 3.1: a token was sent and refused, as opposed to none sent
+                    challenge='Bearer error="invalid_token"',
+                )(scope, receive, send)
                 return
 
         async def send_with_cookies(message: Message) -> None:
@@ -157,7 +162,11 @@ def install(app: FastAPI, site) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
         if request.url.path.startswith("/api/"):
-            return _unauthorized("log in or send an API token (Authorization: Bearer ...)")
+            return _unauthorized(
+                "log in or send an API token (Authorization: Bearer ...)",
+                hint="create a token on /account (it is shown once); send the session cookie "
+                "or 'Authorization: Bearer ps_...'",
+            )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
 
@@ -167,11 +176,12 @@ def install(app: FastAPI, site) -> None:
     library.register_globals(site)
 
 
-def _unauthorized(message: str) -> JSONResponse:
+def _unauthorized(message: str, *, hint: str, challenge: str = "Bearer") -> JSONResponse:
     from paperscope.serve.web.app import SECURITY_HEADERS  # app imports this module
 
-    response = JSONResponse({"error": {"status": 401, "message": message}}, status_code=401)
-    response.headers["WWW-Authenticate"] = "Bearer"
+    body = {"error": {"status": 401, "message": message, "hint": hint}}
+    response = JSONResponse(body, status_code=401)
+    response.headers["WWW-Authenticate"] = challenge
     response.headers.update(SECURITY_HEADERS)
     return response
 

@@ -17,20 +17,22 @@ from typing import Annotated, Any
 
 import httpx
 import jinja2
-from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import Field
 
-from paperscope.errors import InputError, NotFoundError
+from paperscope.errors import InputError, NotFoundError, PaperscopeError
 from paperscope.model import Paper
 from paperscope.normalize import find_arxiv_id, normalize_arxiv_id
 from paperscope.rank.topics import ALL_ASPECTS, diversify, group_rowids
 from paperscope.serve.library_io import export_bibtex, export_json, import_library
 from paperscope.serve.records import paper_summary
-from paperscope.serve.web.api import PERSONAL_ERRORS
+from paperscope.serve.web.api import PERSONAL_ERRORS, Answer, ApiError
 from paperscope.serve.web.auth import (
     CurrentUser,
     admin_user,
     check_csrf,
+    current_user,
     redirect_back,
 )
 from paperscope.serve.web.site import Site, site_of
@@ -490,6 +492,34 @@ async def recommendations_page(
 # ---------------------------------------------------------------------- JSON API
 
 
+class PaperStateOut(Answer):
+    """The reader's state of one paper (the schema said nothing of it before)."""
+
+    saved: bool
+    saved_at: str | None = Field(description="ISO 8601 UTC, null when not saved")
+    rating: int = Field(description="-1, 0 or 1")
+    note: str
+    read_at: str | None = Field(description="ISO 8601 UTC, null when not marked read")
+    tags: list[str] = Field(description="Names of the reader's tags on the paper")
+    upvoted: bool
+    upvotes: int = Field(description="Upvotes on this server")
+
+
+class RecommendationOut(Answer):
+    id: str
+    title: str
+    authors: list[str]
+    date: str | None
+    categories: list[str]
+    score: float = Field(description="Higher is closer to the reader's library")
+    reason: str = Field(description="One line saying why")
+    kind: str = Field(description="similar, author, category, query or seed")
+
+
+class RecommendationsOut(Answer):
+    recommendations: list[RecommendationOut]
+
+
 def _state_json(state: PaperState, upvotes: int) -> dict[str, Any]:
     return {
         "saved": state.saved,
@@ -505,7 +535,12 @@ def _state_json(state: PaperState, upvotes: int) -> dict[str, Any]:
 
 @router.get("/api/v1/library", responses=PERSONAL_ERRORS)
 async def api_library(
-    request: Request, user: CurrentUser, tag: int | None = None, page: int = 1
+    request: Request,
+    user: CurrentUser,
+    tag: int | None = None,
+    # pages count from 1 (docs/api.md); 0 or below was answered as page 1, so a client with
+    # an off-by-one read the first page again without a word
+    page: Annotated[int, Query(ge=1)] = 1,
 ) -> JSONResponse:
     library = _library(request)
     size, offset = _page_args(request, page)
@@ -529,7 +564,11 @@ async def api_library(
     )
 
 
-@router.get("/api/v1/library/papers/{ident:path}", responses=PERSONAL_ERRORS)
+@router.get(
+    "/api/v1/library/papers/{ident:path}",
+    response_model=PaperStateOut,
+    responses=PERSONAL_ERRORS,
+)
 async def api_paper_state(request: Request, user: CurrentUser, ident: str) -> JSONResponse:
     library = _library(request)
     rowid = _rowid(request, ident)
@@ -537,15 +576,70 @@ async def api_paper_state(request: Request, user: CurrentUser, ident: str) -> JS
     return JSONResponse(_state_json(state, library.upvote_counts([rowid]).get(rowid, 0)))
 
 
-@router.post("/api/v1/library/papers/{ident:path}", dependencies=CSRF, responses=PERSONAL_ERRORS)
-async def api_update_paper(
-    request: Request,
-    user: CurrentUser,
-    ident: str,
-    changes: Annotated[dict[str, Any], Body()],
-) -> JSONResponse:
+#: Who first, then the CSRF check: an anonymous POST is 401 "log in or send a token"
+#: (docs/api.md), not 403 "missing CSRF token", which would send a client after the wrong fix.
+#: FastAPI runs the route's `dependencies` before its parameters' and caches current_user, so
+#: the `user` parameter costs nothing more.
+API_WRITE = [Depends(current_user), *CSRF]
+
+
+class UnsupportedBody(PaperscopeError):
+    """A body in another media type than the route reads (415)."""
+
+    http_status = 415
+
+
+#: The body as the schema showed it when FastAPI read it (`Body()`): the route now reads it
+#: itself, after the login and CSRF checks and with messages that say what to send.
+_CHANGES_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "additionalProperties": True, "title": "Changes"}
+            }
+        },
+    }
+}
+_BODY_HINT = 'send a JSON object with Content-Type: application/json, e.g. {"saved": true}'
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The request's body as a JSON object. FastAPI's own reading answered a form body 422
+    "body: Input should be a valid dictionary" and broken JSON "1: JSON decode error", and
+    decoded the body before checking who sent it."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedBody(f"the body must be JSON, not {media or 'untyped'}", hint=_BODY_HINT)
+    raw = await request.body()
+    if not raw.strip():
+        raise InputError("the body is empty", hint=_BODY_HINT)
+    try:
+        changes = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise InputError(f"the body is not valid JSON{where}", hint=_BODY_HINT) from None
+    if not isinstance(changes, dict):
+        raise InputError(
+            f"the body must be a JSON object, not {type(changes).__name__}", hint=_BODY_HINT
+        )
+    return changes
+
+
+@router.post(
+    "/api/v1/library/papers/{ident:path}",
+    dependencies=API_WRITE,
+    response_model=PaperStateOut,
+    responses={
+        **PERSONAL_ERRORS,
+        415: {"model": ApiError, "description": "The body is not JSON (Content-Type)"},
+    },
+    openapi_extra=_CHANGES_BODY,
+)
+async def api_update_paper(request: Request, user: CurrentUser, ident: str) -> JSONResponse:
     """Change any of saved (bool), tag (str, saves too), rating (-1/0/1), note (str),
     read (bool), upvote (bool) in one call."""
+    changes = await _json_object(request)
     library = _library(request)
     rowid = _rowid(request, ident)
     unknown = set(changes) - {"saved", "tag", "rating", "note", "read", "upvote"}
@@ -607,7 +701,7 @@ def _int(value: Any, name: str) -> int:
     return value
 
 
-@router.get("/api/v1/recommendations", responses=PERSONAL_ERRORS)
+@router.get("/api/v1/recommendations", response_model=RecommendationsOut, responses=PERSONAL_ERRORS)
 async def api_recommendations(
     request: Request,
     user: CurrentUser,

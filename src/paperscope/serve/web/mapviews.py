@@ -14,9 +14,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import Field
 
 from paperscope.errors import QueryError
-from paperscope.serve.web.api import ERRORS
+from paperscope.serve.web.api import ERRORS, Answer
 from paperscope.serve.web.pages import render
 from paperscope.serve.web.site import site_of
 from paperscope.store import map as store_map
@@ -59,6 +60,47 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     return (max(0.0, x0), max(0.0, y0), min(1.0, x1), min(1.0, y1))
 
 
+# ------------------------------------------------------------------ response models
+# The schema at /openapi.json described these answers as "anything" (no response model);
+# models make it say what docs/api.md says, and every key required (Answer).
+
+
+class MapPoints(Answer):
+    """Points in columns: the i-th paper is ids[i] at (x[i], y[i]) in topic[i]."""
+
+    ids: list[str]
+    x: list[float]
+    y: list[float]
+    topic: list[int | None] = Field(description="Top-level topic id of each paper, or null")
+
+
+class MapAnswer(Answer):
+    built: bool = Field(description="False before `paperscope map rebuild`: no points")
+    built_at: str | None = Field(description="When the layout was made (null before)")
+    topics_built_at: str | None = Field(description="When the topics were built (null before)")
+    zoom: int
+    complete: bool = Field(description="True when every point in the box was returned")
+    tile_points: int = Field(description="Most points a tile of the zoom holds")
+    ids: list[str]
+    x: list[float]
+    y: list[float]
+    topic: list[int | None]
+
+
+class MapLabel(Answer):
+    id: int
+    label: str
+    size: int
+    x: float
+    y: float
+
+
+class MapLabels(Answer):
+    built_at: str | None
+    topics_built_at: str | None
+    topics: list[MapLabel]
+
+
 def _tiles(lo: float, hi: float, side: int) -> range:
     return range(min(int(lo * side), side - 1), min(int(hi * side), side - 1) + 1)
 
@@ -97,7 +139,7 @@ def _points_json(store, points: list[store_map.Point]) -> dict:
 @router.get(
     "/api/v1/map",
     tags=["map"],
-    response_model=None,
+    response_model=MapAnswer,
     responses=ERRORS,
     summary="The map's points inside a box, at most tile_points per tile of the zoom",
     description=(
@@ -117,7 +159,12 @@ async def map_points(
     box = parse_bbox(bbox)
     built = store_map.state(store)
     if built is None:
-        return {"built": False, "zoom": zoom, "complete": True, "tile_points": 0,
+        # the same keys as a built map's (docs/api.md: `built_at`, `topics_built_at` null
+        # before the builds), so a client reads one shape
+        topics = topic_store.build_info(store)
+        return {"built": False, "built_at": None,
+                "topics_built_at": topics.built_at if topics else None,
+                "zoom": zoom, "complete": True, "tile_points": 0,
                 "ids": [], "x": [], "y": [], "topic": []}  # fmt: skip
     # zooms past the deepest level in use hold nothing more: count the tiles read
     level = min(zoom, built.deepest)
@@ -146,7 +193,7 @@ async def map_points(
 @router.get(
     "/api/v1/map/labels",
     tags=["map"],
-    response_model=None,
+    response_model=MapLabels,
     responses=ERRORS,
     summary="Top-level topics with their label, size and place on the map",
     description=(
@@ -194,7 +241,7 @@ async def map_labels(request: Request) -> dict:
 @router.get(
     "/api/v1/map/points",
     tags=["map"],
-    response_model=None,
+    response_model=MapPoints,
     responses=ERRORS,
     summary="The map points of chosen papers: by id, the reader's library or today's feed",
     description=(
