@@ -253,6 +253,21 @@ def test_labels_sit_at_their_topics_points(map_db, tmp_path):
     assert set(full["topic"]) == {1, 2}
 
 
+def test_two_builds_in_one_second_have_two_names(map_db, tmp_path):
+    """`built_at` names a build, and an open /map page compares it to tell a rebuild: to the
+    second, two quick builds had one name and the page kept the old layout's labels (a
+    browser test failed so when the machine was fast)."""
+    db = copy_store(map_db, tmp_path / "papers.db")
+    names = []
+    with SQLiteStore(db) as store:
+        for _ in range(3):
+            layout.rebuild_layout(store, method="pca", tile_points=16)
+            names.append(store_map.state(store).built_at)
+    assert len(set(names)) == 3, names
+    with client_for(db) as local:
+        assert local.get("/api/v1/map").json()["built_at"] == names[-1]
+
+
 def test_cli_map_rebuild_status_and_place(map_db, tmp_path):
     db = copy_store(map_db, tmp_path / "papers.db")
     runner = CliRunner()

@@ -310,7 +310,9 @@ def rebuild_layout(
         deepest=deepest,
         tile_points=tile_points,
         seconds=round(time.perf_counter() - started, 3),
-        built_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        # to the microsecond: it names the build, and an open /map page compares it to tell a
+        # rebuild (two builds in one second had one name, and the page kept the old layout)
+        built_at=datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
     )
     if progress is not None:
         progress("saving", 0, len(rowids))

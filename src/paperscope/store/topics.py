@@ -398,7 +398,9 @@ def unassigned_rowids(store: SQLiteStore, model: str, passage: int, aspect: str)
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    # to the microsecond: `topics_built_at` names the build for an open /map page (two builds
+    # in one second had one name)
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def aspect_vectors(store: SQLiteStore, aspect: str, model: str) -> tuple[np.ndarray, np.ndarray]:
