@@ -156,18 +156,22 @@ _DOI_REFERENCE_RE = re.compile(
 )
 
 
-def doi_reference(text: str) -> str | None:
-    """The DOI (lower case) when the whole query is one and not arXiv's, else None."""
-    if arxiv_reference(text) is not None:
-        return None
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """The one paper a whole query names: `kind` "arXiv" (an arXiv id, its URLs and arXiv's
+    DOI) or "DOI" (any other DOI), and the id the store resolves."""
+
+    kind: str
+    ident: str
+
+
+def paper_reference(text: str) -> Reference | None:
+    """The paper the whole query names (it is opened, not searched), else None."""
+    ident = arxiv_reference(text)
+    if ident is not None:
+        return Reference("arXiv", ident)
     match = _DOI_REFERENCE_RE.fullmatch(text.strip())
-    return normalize_doi(unquote(match["doi"])) if match else None
-
-
-def paper_reference(text: str) -> str | None:
-    """The arXiv id or the DOI when the whole query names one paper (it is opened, not
-    searched), else None."""
-    return arxiv_reference(text) or doi_reference(text)
+    return Reference("DOI", normalize_doi(unquote(match["doi"]))) if match else None
 
 
 #: Pages ending beyond this many results have their length bounded by the store's size.
@@ -283,9 +287,9 @@ class SearchEngine:
         the search boxes pass False: any text is searched and `notice` says how it was read
         when that differs from the typed text (`query.parse_query`)."""
         _check(mode, sort, limit, offset)
-        ident = paper_reference(text)
-        if ident is not None:
-            return self._open(text, ident, mode, sort, facets)
+        reference = paper_reference(text)
+        if reference is not None:
+            return self._open(text, reference, mode, sort, facets)
         parsed = q.parse_query(text, strict=strict)
         node = parsed.node
         node = fill_topic_refs(node, self.store)
@@ -366,20 +370,19 @@ class SearchEngine:
         ]
 
     def _open(
-        self, text: str, ident: str, mode: str, sort: str, facets: bool = False
+        self, text: str, reference: Reference, mode: str, sort: str, facets: bool = False
     ) -> SearchResult:
         """The paper an arXiv id, a DOI or their URL names, as the one hit; none when it is
         not stored.
         Facets count that one paper, in the shape every search gives them (an id query
         answered `{}`, where a client reads `facets["year"]`)."""
         result = SearchResult(text, mode, sort, [], 0)
-        rowid = self.store.resolve(ident)
+        rowid = self.store.resolve(reference.ident)
         hits = self._hits([(rowid, 1.0)]) if rowid is not None else []
         if hits:
             result.hits, result.total, result.opened = hits, 1, hits[0].paper.id
         else:
-            name = "arXiv" if arxiv_reference(text) else "DOI"
-            result.notes.append(f"{name} {ident} is not in this collection")
+            result.notes.append(f"{reference.kind} {reference.ident} is not in this collection")
         if facets:
             matched = [h.rowid for h in hits]
             result.facets = self.lexical.facets(None, rowids=matched)

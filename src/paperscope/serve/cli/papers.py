@@ -16,7 +16,7 @@ from paperscope.errors import InputError
 from paperscope.index.embedder import default_embedder
 from paperscope.normalize import strip_controls
 from paperscope.rank import topics as topics_rank
-from paperscope.rank.search import MAX_LIMIT, SIMILAR_MODE, SearchEngine, doi_reference
+from paperscope.rank.search import MAX_LIMIT, SIMILAR_MODE, SearchEngine, paper_reference
 from paperscope.serve.cli import app
 from paperscope.serve.cli.options import (
     DbOption,
@@ -181,7 +181,8 @@ def _print_notes(result, mode: str, db: str | None = None) -> None:
     if result.notice:
         typer.secho(f"notice: {result.notice}", err=True, fg="yellow")
     if result.opened:
-        kind = "DOI" if doi_reference(result.query) else "arXiv id"
+        reference = paper_reference(result.query)
+        kind = "DOI" if reference is not None and reference.kind == "DOI" else "arXiv id"
         typer.secho(f"note: opened {result.opened}: the query is that paper's {kind}", err=True)
     for note in result.notes:
         typer.secho(f"note: {note}", err=True, fg="yellow")

@@ -22,7 +22,7 @@ from markupsafe import Markup
 from paperscope.errors import InputError, QueryError
 from paperscope.model import Paper
 from paperscope.rank import query as query_lang
-from paperscope.rank.search import MAX_LIMIT, MODES, arxiv_reference, paper_reference
+from paperscope.rank.search import MAX_LIMIT, MODES, paper_reference
 from paperscope.rank.topics import ALL_ASPECTS, group_rowids
 from paperscope.serve.export import bibtex_entry
 from paperscope.serve.records import sources_shown
@@ -339,8 +339,9 @@ async def search(
     start, end = _date_param("from", from_), _date_param("until", until)
     if not q.strip() and not (cat or start or end):
         return render(request, "search.html", context)
-    if (ident := paper_reference(q)) is not None and site.store.resolve(ident) is not None:
-        return RedirectResponse(_paper_path(site.store.get(ident)), status_code=303)
+    reference = paper_reference(q)
+    if reference is not None and site.store.resolve(reference.ident) is not None:
+        return RedirectResponse(_paper_path(site.store.get(reference.ident)), status_code=303)
     result = run_search(
         site,
         q,
@@ -372,8 +373,7 @@ async def search(
         query_topics={int(n) for n in _QUERY_TOPIC.findall(q)},
         # an arXiv id or a DOI the store lacks: "try fewer words" is no advice for it, the
         # paper's own page is
-        missing_arxiv=arxiv_reference(q) if ident and not result.total else None,
-        missing_doi=ident if ident and not arxiv_reference(q) and not result.total else None,
+        missing=reference if reference is not None and not result.total else None,
     )
     return render(request, "search.html", context)
 
