@@ -101,6 +101,16 @@ class MapLabels(Answer):
     topics: list[MapLabel]
 
 
+def _builds(store, built: store_map.MapState | None) -> dict:
+    """Which map and topics builds an answer is of (null before them): a page open across a
+    rebuild compares them, in the points and in the labels, to start again."""
+    topics = topic_store.build_info(store)
+    return {
+        "built_at": built.built_at if built else None,
+        "topics_built_at": topics.built_at if topics else None,
+    }
+
+
 def _tiles(lo: float, hi: float, side: int) -> range:
     return range(min(int(lo * side), side - 1), min(int(hi * side), side - 1) + 1)
 
@@ -161,9 +171,7 @@ async def map_points(
     if built is None:
         # the same keys as a built map's (docs/api.md: `built_at`, `topics_built_at` null
         # before the builds), so a client reads one shape
-        topics = topic_store.build_info(store)
-        return {"built": False, "built_at": None,
-                "topics_built_at": topics.built_at if topics else None,
+        return {"built": False, **_builds(store, built),
                 "zoom": zoom, "complete": True, "tile_points": 0,
                 "ids": [], "x": [], "y": [], "topic": []}  # fmt: skip
     # zooms past the deepest level in use hold nothing more: count the tiles read
@@ -178,11 +186,9 @@ async def map_points(
     points = store_map.points_in_cells(store, cells_for(box, level), box)
     return {
         "built": True,
-        # which build the points are of: a page open across a rebuild starts again from it
-        "built_at": built.built_at,
-        # and which topics build their colours and the labels are of (`topics rebuild
-        # --no-map` changes the topics under the same layout)
-        "topics_built_at": topics.built_at if (topics := topic_store.build_info(store)) else None,
+        # which builds the points and their colours are of (`topics rebuild --no-map` changes
+        # the topics under the same layout)
+        **_builds(store, built),
         "zoom": zoom,
         "complete": zoom >= built.deepest,
         "tile_points": built.tile_points,
@@ -227,15 +233,9 @@ async def map_labels(request: Request) -> dict:
         if n
     ]
     labels.sort(key=lambda t: (-t["size"], t["id"]))
-    built = store_map.state(store)
-    topics = topic_store.build_info(store)
-    return {
-        # the builds the labels are of, as in /api/v1/map: a page that fetched its labels
-        # before a rebuild can tell they are stale from its next points
-        "built_at": built.built_at if built else None,
-        "topics_built_at": topics.built_at if topics else None,
-        "topics": labels,
-    }
+    # the builds the labels are of, as in /api/v1/map: a page that fetched its labels before
+    # a rebuild can tell they are stale from its next points
+    return {**_builds(store, store_map.state(store)), "topics": labels}
 
 
 @router.get(
