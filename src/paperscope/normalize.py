@@ -108,7 +108,7 @@ def tex_to_unicode(text: str) -> str:
     (``k^{1 - 2/d}``, ``\\mathbb{R}``). A backslash that is not a known macro stays as it is so
     nothing is silently lost, and stays apart from its argument.
     """
-    if not _needs_decoding(text):
+    if not needs_tex_decoding(text):
         return text
     out, at = [], 0
     for start, end in math_spans(text):
@@ -148,12 +148,13 @@ _TEX_DOUBLE_QUOTES_RE = re.compile(r"``(?=\S)([^`]+?)(?<=\S)''")
 _TEX_SINGLE_QUOTES_RE = re.compile(r"(?<![`\w\\])`(?=\w)([^`'\n]+?)(?<=\S)'(?![\w'])")
 
 
-def _needs_decoding(text: str) -> bool:
+def needs_tex_decoding(text: str) -> bool:
+    """Whether `tex_to_unicode` can change `text` (a cheap test importers share)."""
     return "\\" in text or "{" in text or "~" in text or "`" in text
 
 
 def _decode_prose(text: str) -> str:
-    if not _needs_decoding(text):
+    if not needs_tex_decoding(text):
         return text
     if "`" in text:
         text = _TEX_DOUBLE_QUOTES_RE.sub("\u201c\\1\u201d", text)

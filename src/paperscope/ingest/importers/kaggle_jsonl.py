@@ -19,6 +19,7 @@ from paperscope.model import Author, BadRecord, Item, Paper
 from paperscope.normalize import (
     clean_abstract,
     month_number,
+    needs_tex_decoding,
     normalize_arxiv_id,
     normalize_doi,
     parse_date,
@@ -89,8 +90,8 @@ def _squash(text: str) -> str:
 
 
 def _tex(text: str) -> str:
-    # Almost no record needs decoding; tex_to_unicode checks the same characters first.
-    if "\\" in text or "{" in text or "~" in text or "`" in text:
+    # Almost no record needs decoding, and then not even the squash of white space
+    if needs_tex_decoding(text):
         return _squash(tex_to_unicode(text))
     return text
 
