@@ -172,6 +172,12 @@ def _position(raw: BinaryIO, total: int) -> int:
         return total
 
 
+def _cannot_read(name: str, exc: BaseException) -> str:
+    """The one line for a file that cannot be opened: the reason without the errno and the
+    path again ("cannot read: No such file or directory")."""
+    return f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}"
+
+
 def choose_importer(path: Path, format_name: str | None, source: Path | None = None) -> Importer:
     """The importer for `path` (named so in errors), read from `source` when given (a copy)."""
     if format_name:
@@ -180,8 +186,7 @@ def choose_importer(path: Path, format_name: str | None, source: Path | None = N
     try:
         stream, raw = _open(source or path, shown)
     except (OSError, EOFError, lzma.LZMAError) as exc:
-        reason = getattr(exc, "strerror", None) or exc  # "No such file or directory"
-        raise InputError(f"{shown}: cannot read: {reason}") from exc
+        raise InputError(_cannot_read(shown, exc)) from exc
     try:
         head = read_head(stream)
     except (OSError, EOFError, lzma.LZMAError) as exc:
@@ -246,7 +251,7 @@ def import_file(
                     shutil.copyfileobj(src, dst, 1024 * 1024)
                 return _import(store, path, copy, summary, format_name, batch_size, progress)
         except OSError as exc:
-            summary.error = f"{name}: cannot read: {exc.strerror or exc}"
+            summary.error = _cannot_read(name, exc)
             return summary
     return _import(store, path, path, summary, format_name, batch_size, progress)
 
@@ -268,7 +273,7 @@ def _import(
         summary.error, summary.hint = str(exc), exc.hint
         return summary
     except OSError as exc:
-        summary.error = f"{name}: cannot read: {exc.strerror or exc}"
+        summary.error = _cannot_read(name, exc)
         return summary
     try:  # a forced --format reads nothing before this: the file may not exist
         total = source.stat().st_size
@@ -277,7 +282,7 @@ def _import(
         summary.error, summary.hint = str(exc), exc.hint
         return summary
     except (OSError, EOFError, lzma.LZMAError) as exc:
-        summary.error = f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}"
+        summary.error = _cannot_read(name, exc)
         return summary
     summary.format = importer.name
     try:
