@@ -239,3 +239,24 @@ def test_a_query_starting_with_a_dash_says_where_it_goes(db):
     done = run_cli("search", "clustering", "-n", "2", "-m", "lexical", "--db", str(db))
     assert done.returncode == 0, done.stderr
     assert "Invalid value for '--limit'" in run_cli("search", "x", "-n", "-1").stderr
+
+
+def test_au_finds_an_author_under_his_dblp_homonym_number_too(tmp_path):
+    """dblp's BibTeX writes "Wei Wang 0001" for one of the people of that name. The number was
+    indexed as the family name, so `au:"Wei Wang"` and `au:wang` missed his papers."""
+    bib = tmp_path / "dblp.bib"
+    bib.write_text(
+        "@article{DBLP:a,\n  author = {Wei Wang 0001 and Jane Roe},\n"
+        "  title = {Graph sparsification by sampling},\n  journal = {J},\n  year = {2020}\n}\n"
+        "@article{DBLP:b,\n  author = {Wei Wang and Bob Stone},\n"
+        "  title = {Another paper on graphs},\n  journal = {J},\n  year = {2021}\n}\n"
+    )
+    db = str(tmp_path / "d.db")
+    assert cli("import", str(bib), "--db", db, "--no-embed", "-q").exit_code == 0
+    for query in ('au:"Wei Wang"', "au:wang", "au:wang_w", "graph au:wang"):
+        found = hits(db, query, "--mode", "lexical")
+        assert sorted(h["title"] for h in found) == [
+            "Another paper on graphs",
+            "Graph sparsification by sampling",
+        ], query
+    assert hits(db, "au:0001", "--mode", "lexical") == []

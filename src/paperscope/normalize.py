@@ -400,6 +400,15 @@ _PARTICLES = {
     "st",
 }
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+# dblp tells apart people of one name by a four-digit number after it ("Wei Wang 0001", and
+# its BibTeX export keeps it): no part of the name. Read as one, "0001" was the family name:
+# "Wei Wang 0001" had an author page of its own and `au:wang` did not find him.
+_DBLP_NUMBER_RE = re.compile(r"\d{4}")
+
+
+def has_dblp_number(tokens: list[str]) -> bool:
+    """Does a name split on spaces end in a dblp homonym number ("Wei Wang 0001")?"""
+    return len(tokens) >= 3 and _DBLP_NUMBER_RE.fullmatch(tokens[-1]) is not None
 
 
 def clean_name(name: str) -> str:
@@ -419,6 +428,8 @@ def split_name(name: str) -> tuple[str, str]:
 
 def split_tokens(parts: list[str]) -> tuple[str, str]:
     """`split_name` of a name already cleaned and split on spaces."""
+    if has_dblp_number(parts):
+        parts = parts[:-1]
     if not parts:
         return "", ""
     end = len(parts)

@@ -62,8 +62,9 @@ from paperscope.store.sqlite import SQLiteStore
 #: Bump whenever fields, analyzers or what is indexed change: older indexes are rebuilt.
 #: 2: date_end, the last day of a year- or month-only date. 3: TeX accents and macros of the
 #: text fields decoded before indexing, as query words are (R\'enyi = Rényi = Renyi), and
-#: the `tex` field.
-SCHEMA_VERSION = 3
+#: the `tex` field. 4: a dblp homonym number is no part of an author key ("Wei Wang 0001" is
+#: wang_w, not 0001_w).
+SCHEMA_VERSION = 4
 STAMP = "paperscope-stamp.json"
 
 #: BM25 boosts per field for bare words: title > authors > abstract > comment, journal.

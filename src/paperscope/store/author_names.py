@@ -9,18 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from paperscope.normalize import clean_name, fold, split_tokens
+from paperscope.normalize import clean_name, fold, has_dblp_number, split_tokens
 
 _NON_ALNUM_RE = re.compile(r"[\W_]+")
 # "Hu J", "Hu JH", "Smith J.R.": family first, initials after (PubMed, some BibTeX).
 _TRAILING_INITIALS_RE = re.compile(r"^(?:[A-Z]\.?){1,3}$")
 _VOWELS = set("AEIOUY")
 _PARTS_RE = re.compile(r"[-.\u2010\u2011]+")
-# dblp tells apart people of one name by a four-digit number after it ("Wei Wang 0001", and
-# its BibTeX export keeps it): no part of the name. Read as one, "0001" was the family name,
-# so "Wei Wang 0001" and "Wei Wang" were two pages and the block "0001|w" held every dblp
-# homonym whose given name starts with w.
-_DBLP_NUMBER_RE = re.compile(r"\d{4}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +63,7 @@ def parse_person(name: str) -> PersonName | None:
     """The comparable parts of a display name; None when no family name is left."""
     name = clean_name(name)
     tokens = name.split()
-    if len(tokens) >= 3 and _DBLP_NUMBER_RE.fullmatch(tokens[-1]):
+    if has_dblp_number(tokens):
         tokens = tokens[:-1]
     trailing = tokens[-1] if len(tokens) >= 2 else ""
     if (
@@ -96,8 +91,7 @@ def spelling_rank(name: str, uses: int) -> tuple:
     number ("Wei Wang" before "Wei Wang 0001", whatever their uses), then the most used, then
     the longest."""
     tokens = name.split()
-    numbered = len(tokens) >= 3 and _DBLP_NUMBER_RE.fullmatch(tokens[-1]) is not None
-    return (not numbered, uses, len(name), name)
+    return (not has_dblp_number(tokens), uses, len(name), name)
 
 
 def slugify(name: str) -> str:
