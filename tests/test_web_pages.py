@@ -51,6 +51,19 @@ def test_feed_shows_the_latest_day_with_papers(client):
     assert 'rel="alternate" type="application/atom+xml"' in r.text and "/feed.atom" in r.text
 
 
+def test_feed_of_a_category_opens_on_the_newest_day_with_papers_of_it(client):
+    """Without a date, a category's feed opened on the newest day of the whole store, where
+    cs.CV has no paper: "No papers on this day in cs.CV" on the first page a reader sees."""
+    r = client.get("/?cat=cs.CV")
+    assert r.status_code == 200 and "Thursday, 16 October 2025" in r.text
+    assert titles(r.text) and "No papers on this day" not in r.text
+    api = client.get("/api/v1/feed", params={"cat": "cs.CV"}).json()
+    assert api["start"] == "2025-10-16" and api["total"] == len(titles(r.text))
+    assert "Monday, 2 November 2026" in client.get("/?cat=cs.LG").text  # newest is its own
+    # a category without papers still opens on the newest day, and says so
+    assert "No dated paper in the store is in xx.NONE." in client.get("/?cat=xx.NONE").text
+
+
 def test_feed_day_prev_next_are_the_nearest_days_with_papers(client):
     r = client.get("/?date=2026-10-07")
     assert r.status_code == 200

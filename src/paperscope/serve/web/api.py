@@ -618,7 +618,7 @@ CatQ = Annotated[str | None, Query(description="Only this category", max_length=
     "/feed",
     response_model=FeedResponse,
     tags=["feed"],
-    summary="Papers of one day (default: the latest day with papers)",
+    summary="Papers of one day (default: the latest day with papers, of `cat` when given)",
     responses=ERRORS,
 )
 async def feed_day(

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Paper
 from paperscope.rank import query as query_lang
-from paperscope.store.browse import LAST_YEAR, SORTS, Browse, parse_day
+from paperscope.store.browse import LAST_YEAR, SORTS, Browse, next_day, parse_day
 
 KINDS = ("day", "week", "month")
 # [0-9], not \d: "٢٠٢٦-W09" is not a week key
@@ -157,10 +157,9 @@ def _feed_page(
     limit: int,
     offset: int,
 ) -> FeedView:
-    latest = browse.latest_day()
     if key is None:
-        anchor = parse_day(latest) if latest else datetime.now(UTC).date()
-        key = _key_of(kind, anchor)
+        anchor = _newest_day(browse, category)
+        key = _key_of(kind, parse_day(anchor) if anchor else datetime.now(UTC).date())
     start, end = period(kind, key)
     papers, total = browse.papers_between(
         start.isoformat(),
@@ -197,6 +196,15 @@ def _feed_page(
         view.nearest_before, view.nearest_after = before, after
         view.empty_hint = _nearest(start, end, before, after)
     return view
+
+
+def _newest_day(browse: Browse, category: str | None) -> str | None:
+    """The day a feed without a date opens on: the newest with papers (of `category`, when
+    given: a category's feed opened on a day that lists none of its papers)."""
+    latest = browse.latest_day()
+    if latest and category:
+        return browse.nearest_days(next_day(latest), category)[0] or latest
+    return latest
 
 
 def _nearest(start: date, end: date, before: str | None, after: str | None) -> str | None:
