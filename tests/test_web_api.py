@@ -8,6 +8,7 @@ import io
 import json
 import re
 from collections import Counter
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -489,6 +490,29 @@ def test_feed_atom_latest_and_given_day(client) -> None:
     assert len(day.findall(f"{ATOM}entry")) >= 10
     assert day.find(f"{ATOM}link[@rel='self']").get("href").endswith("/feed.atom?date=2026-02-24")
     assert client.get("/feed.atom", params={"date": "bad"}).status_code == 400
+
+
+def test_feed_atom_of_a_category_links_the_page_of_that_category(client) -> None:
+    """The feed of `?cat=cs.CV` linked "/" as its page, which shows other papers; and a page
+    filtered by a category offered the unfiltered feed to subscribe to."""
+    feed = parse_atom(client.get("/feed.atom", params={"cat": "cs.CV"}))
+    assert feed.find(f"{ATOM}link[@rel='alternate']").get("href").endswith("/?cat=cs.CV")
+    day = parse_atom(client.get("/feed.atom", params={"cat": "cs.CV", "date": "2025-10-16"}))
+    alternate = day.find(f"{ATOM}link[@rel='alternate']").get("href")
+    assert alternate.endswith("/?date=2025-10-16&cat=cs.CV")
+    assert feed.findall(f"{ATOM}entry") and len(feed.findall(f"{ATOM}entry")) == len(
+        day.findall(f"{ATOM}entry")
+    )  # without a date: cs.CV's newest day, not the store's
+    page = client.get("/", params={"cat": "cs.CV"}).text
+    assert 'type="application/atom+xml" title="paperscope daily feed: cs.CV"' in page
+    assert 'href="/feed.atom?cat=cs.CV"' in page
+
+
+def test_an_empty_atom_feed_is_dated_now_not_1970(client) -> None:
+    feed = parse_atom(client.get("/search.atom", params={"q": "zzyzxnotaword"}))
+    assert feed.findall(f"{ATOM}entry") == []
+    updated = datetime.fromisoformat(feed.findtext(f"{ATOM}updated"))
+    assert abs((datetime.now(UTC) - updated).total_seconds()) < 600
 
 
 def test_search_author_category_atom(client, sample_db) -> None:

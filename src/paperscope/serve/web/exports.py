@@ -9,7 +9,7 @@ Errors are the site's HTML error pages (these URLs are not under /api/).
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 import orjson
@@ -22,7 +22,7 @@ from paperscope.rank.search import MAX_LIMIT, MODES, SORTS
 from paperscope.serve import export
 from paperscope.serve.web.api import author_directory, base_url, check_page, run_search
 from paperscope.serve.web.feedviews import category_listing, feed_page
-from paperscope.serve.web.format import author_url, category_url, search_url
+from paperscope.serve.web.format import author_url, category_url, feed_url, search_url
 from paperscope.serve.web.site import site_of
 
 router = APIRouter(tags=["feeds and exports"])
@@ -37,10 +37,6 @@ Format = Literal["bib", "csv", "json"]
 Mode = Literal[MODES]  # type: ignore[valid-type]
 Sort = Literal[SORTS]  # type: ignore[valid-type]
 _FILENAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _atom(request: Request, title: str, alternate: str, papers: list[Paper]) -> Response:
@@ -82,7 +78,8 @@ async def feed_atom(
     site = site_of(request)
     view = feed_page(site, "day", day, "trending", cat or None, site.settings.max_page_size, 0)
     title = f"paperscope: papers of {view.label}" if view.key else "paperscope: daily papers"
-    alternate = "/" + (f"?date={view.key}" if day else "")
+    # the page a reader opens from the feed shows the same papers: same day, same category
+    alternate = feed_url("day", view.key if day else None, cat=cat or None)
     return _atom(request, title, alternate, [p for _, p in view.papers])
 
 

@@ -38,6 +38,14 @@ def search_url(query: str, **params: object) -> str:
     return "/search?" + urlencode(args)
 
 
+def feed_url(kind: str = "day", key: str | None = None, **params: object) -> str:
+    path = {"day": "/", "week": f"/week/{key}", "month": f"/month/{key}"}[kind]
+    args = {k: v for k, v in params.items() if v not in (None, "")}
+    if kind == "day" and key:
+        args = {"date": key, **args}
+    return path + ("?" + urlencode(args) if args else "")
+
+
 def snippet_html(snippet: Snippet | None) -> Markup:
     return Markup(snippet.to_html("mark")) if snippet is not None else Markup("")
 

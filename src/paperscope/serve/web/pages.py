@@ -36,7 +36,7 @@ from paperscope.serve.web.feedviews import (
     month_key,
     week_key,
 )
-from paperscope.serve.web.format import author_url
+from paperscope.serve.web.format import author_url, feed_url
 from paperscope.serve.web.site import Site, site_of
 from paperscope.store.authors import AuthorDirectory
 from paperscope.store.browse import SORTS as FEED_SORTS
@@ -59,14 +59,6 @@ Page = Annotated[int, Query(ge=1, le=10_000, description="page number, from 1")]
 
 def org_url(name: str) -> str:
     return "/org/" + quote(org_slug(name), safe="")
-
-
-def feed_url(kind: str = "day", key: str | None = None, **params: object) -> str:
-    path = {"day": "/", "week": f"/week/{key}", "month": f"/month/{key}"}[kind]
-    args = {k: v for k, v in params.items() if v not in (None, "")}
-    if kind == "day" and key:
-        args = {"date": key, **args}
-    return path + ("?" + urlencode(args) if args else "")
 
 
 def _globals(site: Site) -> None:
