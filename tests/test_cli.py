@@ -92,7 +92,7 @@ def test_show_unknown_id_is_a_clear_error(db):
     assert shown.returncode == 1 and shown.stdout == ""
     assert shown.stderr.splitlines() == [
         "error: no paper '9999.99999' in the store",
-        "hint: ids are arXiv ids (2301.12345), DOIs or the id `search` shows",
+        "hint: ids are arXiv ids (2301.12345), DOIs or the ids search results give",
     ]
 
 

@@ -361,6 +361,21 @@ def test_unknown_paper_is_404(client):
     assert r.status_code == 404 and "Not found" in r.text
 
 
+def test_unknown_paper_page_offers_to_search_for_what_was_typed(client):
+    """The 404 of /paper/graph neural nets told a reader of the web page that ids are "the
+    id `search` shows", a command of the CLI; it now offers the search itself."""
+    r = client.get("/paper/graph neural <nets>")
+    assert r.status_code == 404 and "`search`" not in r.text
+    assert "DOIs or the ids search results give" in r.text
+    assert (
+        '<a href="/search?q=graph+neural+%3Cnets%3E">Search for “graph neural &lt;nets&gt;”</a>'
+        in r.text
+    )
+    # an arXiv id the store lacks: its hint links arXiv, and a search would say it again
+    lacking = client.get("/paper/2101.00001")
+    assert "https://arxiv.org/abs/2101.00001" in lacking.text and "Search for" not in lacking.text
+
+
 # ------------------------------------------------------------------ author, category, org
 
 

@@ -307,7 +307,7 @@ class SQLiteStore:
         rowid = self.resolve(ident)
         paper = self.load_rowids([rowid]).get(rowid) if rowid is not None else None
         if paper is None:
-            hint = "ids are arXiv ids (2301.12345), DOIs or the id `search` shows"
+            hint = "ids are arXiv ids (2301.12345), DOIs or the ids search results give"
             arxiv = normalize_arxiv_id(ident)
             # YYMM.NNNNN: a month 01-12 (9999.99999 has the shape, not the meaning)
             if arxiv and ("/" in arxiv or 1 <= int(arxiv[2:4]) <= 12):

@@ -19,8 +19,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from paperscope.errors import InputError, QueryError
+from paperscope.errors import InputError, NotFoundError, QueryError
 from paperscope.model import Paper
+from paperscope.normalize import normalize_arxiv_id
 from paperscope.rank import query as query_lang
 from paperscope.rank.search import MAX_LIMIT, MODES, paper_reference
 from paperscope.rank.topics import ALL_ASPECTS, group_rowids
@@ -419,7 +420,15 @@ async def paper(request: Request, ident: str) -> Response:
     rowid = store.resolve(ident)
     paper = store.load_rowids([rowid]).get(rowid) if rowid is not None else None
     if paper is None:
-        paper = store.get(ident)  # raises NotFoundError -> 404
+        try:
+            paper = store.get(ident)
+        except NotFoundError as missing:
+            # what was typed may be words of a title, or an id under another form: offer
+            # to search for it (an arXiv id's hint already says where that paper is)
+            context = {"status": 404, "message": str(missing), "hint": missing.hint}
+            if not normalize_arxiv_id(ident):
+                context["search"] = ident
+            return render(request, "error.html", context, status=404)
     if paper.id != ident:
         return RedirectResponse(_paper_path(paper), status_code=301)
     authors = author_directory(site)
