@@ -137,6 +137,38 @@ def test_organisations_in_other_scripts_have_pages_of_their_own(db_target):
             assert browse.organization(slug)[2] == 1
 
 
+def test_an_organisation_named_with_and_without_its_acronym_has_one_page(db_target):
+    """Hugging Face names one organisation "Amazon Web Services" on one paper and "Amazon
+    Web Services (AWS)" on another: two pages, each with half of its papers. A trailing
+    acronym of the name's own words is dropped from the slug; any other is kept."""
+    aws, aws_short = "Amazon Web Services (AWS)", "Amazon Web Services"
+    with open_store(db_target) as store:
+        store.write_batch(
+            [
+                _paper("First AWS paper", "2026-02-20", ["cs.LG"], aws),
+                _paper("Second AWS paper", "2026-02-21", ["cs.LG"], aws_short),
+                _paper("Third AWS paper", "2026-02-22", ["cs.LG"], aws_short),
+                _paper("Mind paper", "2026-02-23", ["cs.LG"], "Google (DeepMind)"),
+                _paper("Just Google", "2026-02-24", ["cs.LG"], "Google"),
+            ],
+            origin="test",
+        )
+        browse = Browse(store)
+        assert org_slug(aws) == org_slug(aws_short) == "amazon-web-services"
+        assert org_slug("Massachusetts Institute of Technology (MIT)") == (
+            "massachusetts-institute-of-technology"
+        )
+        listed = {slug: (name, n) for slug, name, n in browse.organizations()}
+        assert listed["amazon-web-services"] == (aws_short, 3)  # the most used spelling
+        name, papers, total = browse.organization("amazon-web-services")
+        assert (name, total, len(papers)) == (aws_short, 3, 3)
+        # links made before keep leading to it
+        assert browse.organization("amazon-web-services-aws")[2] == 3
+        # an acronym of other words is part of the name: DeepMind is not Google
+        assert org_slug("Google (DeepMind)") == "google-deepmind"
+        assert listed["google-deepmind"] == ("Google (DeepMind)", 1) and listed["google"][1] == 1
+
+
 def test_featured_and_local_upvotes(store):
     rowids = {p.title: r for r, p in store.iter_papers()}
     conn = store.conn

@@ -116,7 +116,28 @@ def org_slug(name: str) -> str:
     VII" -> "universite-paris-vii", "Яндекс" -> "яндекс". Letters of every script are kept, as
     in author slugs: dropping what is not ASCII gave "清华大学 AI Lab" and "北京大学 AI Lab" one
     page ("ai-lab") and a name with no Latin letter none at all (the empty slug)."""
+    return _spelt_org_slug(_without_own_acronym(name))
+
+
+def _spelt_org_slug(name: str) -> str:
     return _ORG_SEPARATORS_RE.sub("-", fold(name)).strip("-")
+
+
+#: Words an acronym skips: "Massachusetts Institute of Technology (MIT)".
+_ACRONYM_SKIPS = {"of", "and", "for", "the", "de", "du", "des", "la", "le", "&", "at", "in"}
+_TRAILING_ACRONYM_RE = re.compile(r"^(?P<name>.*\S)\s*\((?P<acronym>[A-Za-z]{2,10})\)\s*$")
+
+
+def _without_own_acronym(name: str) -> str:
+    """The name without a trailing acronym of its own words: sources name one organisation
+    "Amazon Web Services" and "Amazon Web Services (AWS)", which were two pages. An acronym of
+    other words ("Google (DeepMind)") is part of the name."""
+    match = _TRAILING_ACRONYM_RE.match(name)
+    if not match:
+        return name
+    words = [w for w in re.split(r"[\s-]+", match["name"]) if w]
+    initials = "".join(w[0] for w in words if w.lower() not in _ACRONYM_SKIPS)
+    return match["name"] if initials.lower() == match["acronym"].lower() else name
 
 
 def _ascii_org_slug(name: str) -> str:
@@ -250,19 +271,23 @@ class Browse:
         """Display name, papers newest first and total of the organisation with this slug
         (the slug of its name, or the Hugging Face org slug a search page shows)."""
         _check_page(limit, offset)
-        names: dict[str, int] = {}
-        legacy: dict[str, int] = {}
-        for name, n in self.conn.execute(
-            "SELECT organization, count(*) FROM papers WHERE organization IS NOT NULL "
-            "AND deleted = 0 GROUP BY organization"
-        ):
-            if org_slug(name) == slug:
-                names[name] = n
-            elif _ascii_org_slug(name) == slug:
-                legacy[name] = n
-        # An old link (see _ascii_org_slug) only when no organisation has that slug now, so
-        # "ai-lab" is the "AI Lab" organisation once there is one.
-        names = names or legacy
+        counts = dict(
+            self.conn.execute(
+                "SELECT organization, count(*) FROM papers WHERE organization IS NOT NULL "
+                "AND deleted = 0 GROUP BY organization"
+            ).fetchall()
+        )
+        names = {name: n for name, n in counts.items() if org_slug(name) == slug}
+        if not names:
+            # An old link (see _ascii_org_slug; or with the name's own acronym, which
+            # org_slug now drops) leads to the organisation its names have now, whole; only
+            # when no organisation has that slug now, so "ai-lab" is "AI Lab" once there is one.
+            now = {
+                org_slug(name)
+                for name in counts
+                if slug in (_ascii_org_slug(name), _spelt_org_slug(name))
+            }
+            names = {name: n for name, n in counts.items() if org_slug(name) in now}
         if not names:
             for (name,) in self.conn.execute(
                 "SELECT DISTINCT organization FROM papers WHERE organization IS NOT NULL "
