@@ -461,6 +461,33 @@ def test_organisations_in_other_scripts_are_linked_to_their_own_pages(tmp_path):
             assert len(found) == 1
 
 
+def test_an_organisation_without_letters_is_shown_not_linked(tmp_path):
+    """A source's organisation of punctuation alone ("—") linked `/org/`, a 404."""
+    from paperscope.model import Author, Paper
+
+    db = tmp_path / "orgs.db"
+    with open_store(str(db)) as store:
+        store.write_batch(
+            [
+                Paper(
+                    title="A paper of nobody's lab",
+                    authors=[Author("Ann Example")],
+                    categories=["cs.IR"],
+                    published="2026-02-20",
+                    organization="— · —",
+                    sources=["test"],
+                )
+            ],
+            origin="test",
+        )
+    with client_for(db) as client:
+        listing = client.get("/cat/cs.IR").text
+        assert '<span class="org">— · —</span>' in listing and 'href="/org/"' not in listing
+        link = re.search(r'href="(/paper/[^"]+)"', listing).group(1)
+        page = client.get(link).text
+        assert '<span class="org">— · —</span>' in page and 'href="/org/"' not in page
+
+
 #: The whole policy, directive by directive: an added source ('unsafe-inline', a CDN) or a
 #: dropped directive is a failure, not only a missing script-src.
 STRICT_CSP = {

@@ -59,7 +59,9 @@ Page = Annotated[int, Query(ge=1, le=10_000, description="page number, from 1")]
 
 
 def org_url(name: str) -> str:
-    return "/org/" + quote(org_slug(name), safe="")
+    """The organisation's page; "" for a name without letters or digits, which has none."""
+    slug = org_slug(name)
+    return "/org/" + quote(slug, safe="") if slug else ""
 
 
 def _globals(site: Site) -> None:
