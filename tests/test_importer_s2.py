@@ -235,3 +235,12 @@ def test_bad_paper_in_search_is_reported(tmp_path: Path):
     truncated.write_text(body(SEARCH)[:2000])
     with pytest.raises(InputError, match="not valid JSON"):
         run_importer(IMPORTER, truncated)
+
+
+def test_accents_split_off_by_pdf_extraction_are_put_back_on_their_letters():
+    """Semantic Scholar's author lists come from PDFs, where an accent can be a character of
+    its own before its letter: "Weizs¨acker", "St¨uber" made author pages of their own."""
+    found, _, _ = run_importer(IMPORTER, RECOMMENDED)
+    names = {a.name for p in found for a in p.authors}
+    assert "Robert Stüber" in names and any("Weizsäcker" in n for n in names)
+    assert not any(ch in n for n in names for ch in "\u00a8\u00b4\u02c6\u02dc\u02c7")

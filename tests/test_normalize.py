@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperscope.normalize import parse_date, tex_to_unicode
+from paperscope.normalize import clean_name, parse_date, tex_to_unicode
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,17 @@ def test_tex_to_unicode(text, expected):
 @pytest.mark.parametrize("raw", ["2020-011", "2020-01-123", "20201-01-01", "12345"])
 def test_parse_date_never_cuts_a_longer_number_to_a_date(raw):
     assert parse_date(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Robert St\u00a8uber", "Robert Stüber"),
+        ("Jos\u00b4e Garc\u00b4\u0131a", "José García"),  # a dotless i under the accent
+        ("Fran\u02c7cois Dupont", "Frančois Dupont"),
+        ("Lale Akın", "Lale Akın"),  # a dotless i of its own stays
+        ("A\u00a8 B", "A\u00a8 B"),  # an accent before no letter is not guessed at
+    ],
+)
+def test_clean_name_puts_spacing_accents_back_on_their_letters(raw, clean):
+    assert clean_name(raw) == clean

@@ -411,9 +411,28 @@ def has_dblp_number(tokens: list[str]) -> bool:
     return len(tokens) >= 3 and _DBLP_NUMBER_RE.fullmatch(tokens[-1]) is not None
 
 
+# Text taken from PDFs (Semantic Scholar's author lists) writes an accent as a character of
+# its own before its letter: "Weizs¨acker", "St¨uber". Grave accents are left alone: ` opens
+# TeX quotes.
+_SPACING_ACCENT_RE = re.compile("([\u00a8\u00b4\u02c6\u02dc\u02c7])([^\\W\\d_])")
+_COMBINING = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302", "\u02dc": "\u0303"}
+_COMBINING["\u02c7"] = "\u030c"
+
+
+def _joined_accents(name: str) -> str:
+    """ "Weizs¨acker" -> "Weizsäcker": a spacing accent before a letter put on that letter."""
+    if not _SPACING_ACCENT_RE.search(name):
+        return name
+    joined = _SPACING_ACCENT_RE.sub(lambda m: m[2] + _COMBINING[m[1]], name)
+    # the extraction writes an accented i as a dotless one under the accent ("Garc´ıa")
+    joined = re.sub("\u0131(?=[\u0300-\u036f])", "i", joined)
+    return unicodedata.normalize("NFC", joined)
+
+
 def clean_name(name: str) -> str:
-    """A display name: TeX decoded, white space collapsed, "Last, First" turned around."""
-    name = clean_text(tex_to_unicode(name)).strip(" ,;")
+    """A display name: TeX decoded, white space collapsed, "Last, First" turned around, an
+    accent written before its letter by PDF text extraction put back on it."""
+    name = _joined_accents(clean_text(tex_to_unicode(name))).strip(" ,;")
     if name.count(",") == 1:
         last, first = (part.strip() for part in name.split(","))
         if first and last and fold(first).strip(".") not in _SUFFIXES:
