@@ -390,6 +390,31 @@ def test_a_node_whose_database_stopped_answers_503_and_recovers(tmp_path, monkey
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def test_a_lease_asked_as_the_server_goes_away_is_an_outage_not_a_bug(pg_server):
+    """The server can stop between a job's connecting for its lease and its asking for it.
+    That raised psycopg's OperationalError, which the job thread logs as a bug with its
+    traceback (a full run saw it in the test below); it is the store unreachable, as a
+    failed connect is. A proxy cuts the lease's session at its first query, every time."""
+    from paperscope.errors import StoreUnavailableError
+    from pgproxy import CuttingProxy
+
+    url = pg_server.fresh()
+    proxy = CuttingProxy(url, cut_prefix="paperscope-job-")
+    try:
+        with open_store(proxy.url) as store:
+            assert store.stats()["papers"] == 0  # other sessions pass through
+            with pytest.raises(StoreUnavailableError, match="cannot reach the paper store"):
+                store.job_lease("test-cut")
+            assert proxy.cut == 1
+        with open_store(url) as store:  # not cut: the lease is taken, and free again after
+            lease = store.job_lease("test-cut")
+            assert lease is not None
+            with lease:
+                pass
+    finally:
+        proxy.close()
+
+
 def test_a_background_job_logs_one_line_while_the_database_is_down(caplog):
     """With PostgreSQL stopped, each background thread logged a full traceback every time it
     asked for its lease (every 10 s, for ever). Now one warning per outage, and one when the

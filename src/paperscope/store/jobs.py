@@ -222,6 +222,12 @@ def postgres_lease(store: Any, name: str) -> AdvisoryLease | None:
         raise store.conn.unreachable(exc) from exc
     try:
         got = conn.execute("SELECT pg_try_advisory_lock(%s)", (lease_key(name),)).fetchone()[0]
+    except psycopg.OperationalError as exc:
+        broken = conn.broken  # the server went away between connecting and asking
+        conn.close()
+        if broken:
+            raise store.conn.unreachable(exc) from exc
+        raise
     except BaseException:
         conn.close()
         raise
