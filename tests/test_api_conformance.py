@@ -160,6 +160,30 @@ def _conforms(client, path: str, operation: str) -> dict:
     return answer.json()
 
 
+def test_the_library_answer_has_a_schema_it_conforms_to(multi_user):
+    """/api/v1/library had no response model: /openapi.json said nothing of its keys."""
+    client, token, ident = multi_user
+    auth = {"Authorization": f"Bearer {token}"}
+    saved = client.post(
+        f"/api/v1/library/papers/{ident}", json={"saved": True, "tag": "to read"}, headers=auth
+    )
+    assert saved.status_code == 200
+    spec = client.get("/openapi.json").json()
+    content = spec["paths"]["/api/v1/library"]["get"]["responses"]["200"]["content"]
+    schema = {**content["application/json"]["schema"], "components": spec["components"]}
+    assert schema.get("$ref"), "no response schema"
+    answer = client.get("/api/v1/library", headers=auth).json()
+    jsonschema.validate(answer, schema)
+    assert answer["total"] == 1 and answer["tags"][0]["name"] == "to read"
+    schemas = spec["components"]["schemas"]
+    for name, keys in [
+        ("LibraryOut", set(answer)),
+        ("LibraryPaperOut", set(answer["papers"][0])),
+        ("LibraryTagOut", set(answer["tags"][0])),
+    ]:
+        assert set(schemas[name]["required"]) == set(schemas[name]["properties"]) == keys, name
+
+
 def test_the_map_answers_have_a_schema_they_conform_to(store_copy):
     # the map routes had no response model: the schema said nothing of their keys
     with open_store(store_copy) as store:

@@ -27,7 +27,7 @@ from paperscope.normalize import find_arxiv_id, normalize_arxiv_id
 from paperscope.rank.topics import ALL_ASPECTS, diversify, group_rowids
 from paperscope.serve.library_io import export_bibtex, export_json, import_library
 from paperscope.serve.records import paper_summary
-from paperscope.serve.web.api import PERSONAL_ERRORS, Answer, ApiError
+from paperscope.serve.web.api import PERSONAL_ERRORS, Answer, ApiError, PaperSummary, summaries
 from paperscope.serve.web.auth import (
     CurrentUser,
     admin_user,
@@ -505,6 +505,25 @@ class PaperStateOut(Answer):
     upvotes: int = Field(description="Upvotes on this server")
 
 
+class LibraryTagOut(Answer):
+    id: int
+    name: str
+    papers: int = Field(description="Papers of the reader's library with this tag")
+
+
+class LibraryPaperOut(PaperSummary):
+    library: PaperStateOut = Field(description="The reader's state of the paper")
+
+
+class LibraryOut(Answer):
+    """One page of the reader's library (the schema said nothing of it before)."""
+
+    total: int = Field(description="Papers in the library (with `tag`: with that tag)")
+    page: int
+    tags: list[LibraryTagOut] = Field(description="Every tag of the reader")
+    papers: list[LibraryPaperOut] = Field(description="Newest saved first")
+
+
 class RecommendationOut(Answer):
     id: str
     title: str
@@ -533,7 +552,7 @@ def _state_json(state: PaperState, upvotes: int) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/library", responses=PERSONAL_ERRORS)
+@router.get("/api/v1/library", response_model=LibraryOut, responses=PERSONAL_ERRORS)
 async def api_library(
     request: Request,
     user: CurrentUser,
@@ -541,27 +560,22 @@ async def api_library(
     # pages count from 1 (docs/api.md); 0 or below was answered as page 1, so a client with
     # an off-by-one read the first page again without a word
     page: Annotated[int, Query(ge=1)] = 1,
-) -> JSONResponse:
+) -> dict:
     library = _library(request)
     size, offset = _page_args(request, page)
     items, total = library.items(user.id, tag_id=tag, limit=size, offset=offset)
     counts = library.upvote_counts(i.rowid for i in items)
-    return JSONResponse(
-        {
-            "total": total,
-            "page": max(1, page),
-            "tags": [
-                {"id": t.id, "name": t.name, "papers": t.papers} for t in library.tags(user.id)
-            ],
-            "papers": [
-                {
-                    **paper_summary(i.paper, None),
-                    "library": _state_json(i.state, counts.get(i.rowid, 0)),
-                }
-                for i in items
-            ],
-        }
-    )
+    # the summary every other list gives (url, upvotes, citations), through the model
+    rows = summaries(request, [(i.rowid, i.paper, None) for i in items])
+    return {
+        "total": total,
+        "page": page,
+        "tags": [{"id": t.id, "name": t.name, "papers": t.papers} for t in library.tags(user.id)],
+        "papers": [
+            {**row, "library": _state_json(i.state, counts.get(i.rowid, 0))}
+            for row, i in zip(rows, items, strict=True)
+        ],
+    }
 
 
 @router.get(
