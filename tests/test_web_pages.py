@@ -80,6 +80,25 @@ def test_empty_day_says_so_and_links_the_nearest_days(client):
     assert titles(r.text) == []
 
 
+def test_feed_links_to_other_periods_and_days_keep_sort_and_category(client):
+    """ "Day", "Week" and "Month" of a filtered feed, and an empty day's nearest days, dropped
+    the reader's category or sort: "Week" from November's cs.LG by newest showed every
+    category by trending."""
+    month = client.get("/month/2026-11?cat=cs.LG&sort=newest").text.replace("&amp;", "&")
+    periods = re.search(r'<nav class="periods".*?</nav>', month, re.S).group(0)
+    assert re.findall(r'href="([^"]+)"', periods) == [
+        "/?date=2026-11-01&sort=newest&cat=cs.LG",
+        "/week/2026-W44?sort=newest&cat=cs.LG",
+        "/month/2026-11?sort=newest&cat=cs.LG",
+    ]
+    empty = client.get("/?date=2026-10-20&cat=cs.LG&sort=newest").text.replace("&amp;", "&")
+    nearest = re.findall(r'class="nearest" href="([^"]+)"', empty)
+    assert nearest and all(h.endswith("&sort=newest&cat=cs.LG") for h in nearest), nearest
+    # the default sort stays out of the links, as in prev/next
+    plain = client.get("/month/2026-11?cat=cs.LG").text.replace("&amp;", "&")
+    assert 'href="/week/2026-W44?cat=cs.LG"' in plain and "sort=trending" not in plain
+
+
 def test_empty_weekday_of_a_category_is_not_explained_by_weekends(client):
     """A weekday with papers, none of them in the category, said "Weekends and holidays have
     no announcements", which explains nothing there; a day without any papers still says it."""
