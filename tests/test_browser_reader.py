@@ -510,6 +510,46 @@ def test_feed_menu_counts_the_period_and_navigation_keeps_category(page, single)
     assert page.locator("nav.prevnext a[rel=next]").get_attribute("href") == "/week/2026-W11"
 
 
+#: Lines the text of an element takes: distinct tops of its text's line boxes.
+TEXT_LINES = """el => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+}"""
+
+
+def test_tables_of_follows_and_tokens_keep_buttons_and_dates_whole_at_phone_width(browser, single):
+    # at 390 px the tables squeezed their buttons and dates to a few letters a line:
+    # "Un/foll/ow", "Rev/oke", "2026-/12-07"
+    follows = [("author", "Juhua Hu"), ("query", 'ti:"spectral clustering" AND cat:cs.LG')]
+    with new_page(browser, width=390) as page:
+        page.goto(single + "/alerts")
+        for kind, value in follows:
+            page.get_by_label("Kind").select_option(kind)
+            page.get_by_label("Name, search, category or paper id").fill(value)
+            page.get_by_role("button", name="Follow", exact=True).click()
+            expect(page.locator("main [role=status]")).to_contain_text("Now following")
+        page.goto(single + "/account")
+        page.get_by_label("Token name").fill("a script with a long name")
+        page.get_by_role("button", name="Create token").click()
+        expect(page.locator("#new-token")).to_be_visible()
+        for path in ["/alerts", "/account"]:
+            page.goto(single + path)
+            cells = page.locator("main table td:has(button), main table td.when")
+            assert cells.count() >= 2, path
+            for cell in cells.all():
+                target = cell.locator("button") if cell.locator("button").count() else cell
+                assert target.evaluate(TEXT_LINES) == 1, (path, target.inner_text())
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} scrolls sideways at 390 px: {width} px"
+            assert_accessible(page, f"{path} with its table")
+        page.get_by_role("button", name="Revoke token a script with a long name").click()
+        page.goto(single + "/alerts")
+        for _, value in follows:  # as it was
+            page.get_by_role("button", name=f"Unfollow {value}").click()
+            expect(page.locator("main [role=status]")).to_contain_text("No longer following")
+
+
 def test_library_unread_with_everything_read_says_so(page, single):
     page.goto(single + "/library")
     for button in page.locator("button.mark-read").all():
