@@ -1,6 +1,9 @@
 // Small progressive enhancements; every page works without this file.
 "use strict";
 
+// the id of the select whose keyboard choice loaded this page (see data-autosubmit below)
+const REFOCUS = "paperscope-refocus";
+
 document.addEventListener("DOMContentLoaded", () => {
   // "Copy" buttons copy the text of the element named by data-copy.
   for (const button of document.querySelectorAll("button[data-copy]")) {
@@ -20,10 +23,51 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   }
-  // Selects marked data-autosubmit submit their form on change.
+  // Selects marked data-autosubmit submit their form on change: a choice made in the open
+  // list (a click, or Enter there). An arrow key or a letter on the closed select changes it
+  // too, while a keyboard reader goes through the options: that change waits for Enter (or
+  // the Apply button), since each arrow press loaded the page and sent focus to its top.
+  // After a load asked from the keyboard, focus comes back to the same select.
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {
-    select.addEventListener("change", () => select.form.requestSubmit());
+    let keyed = false;  // the change under way comes from a key on the closed select
+    let fromKeyboard = false;
+    const submit = () => {
+      if (fromKeyboard && select.id) {
+        try {
+          sessionStorage.setItem(REFOCUS, select.id);
+        } catch {
+          // no storage (a private window's quota): focus starts at the top, as without this
+        }
+      }
+      select.form.requestSubmit();
+    };
+    select.addEventListener("pointerdown", () => { fromKeyboard = false; });
+    select.addEventListener("keydown", (event) => {
+      fromKeyboard = true;
+      if (event.key === "Enter") {
+        const shown = select.selectedOptions[0];
+        if (shown && !shown.defaultSelected) {
+          event.preventDefault();
+          submit();
+        }
+        return;
+      }
+      keyed = true;
+      setTimeout(() => { keyed = false; }, 0);  // the change a key makes comes before this
+    });
+    select.addEventListener("change", () => {
+      if (!keyed) submit();
+    });
   }
+  let refocus = null;
+  try {
+    refocus = sessionStorage.getItem(REFOCUS);
+    sessionStorage.removeItem(REFOCUS);
+  } catch {
+    // storage blocked: nothing was kept
+  }
+  const chosen = refocus && document.getElementById(refocus);
+  if (chosen && chosen.matches("select[data-autosubmit]")) chosen.focus();
 });
 
 // Actions where the reader is: a form inside an element marked data-swap (Upvote, Save,
