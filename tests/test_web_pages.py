@@ -421,6 +421,15 @@ def test_unknown_author_is_404(client):
     assert client.get("/author/nobody-at-all").status_code == 404
 
 
+def test_unknown_author_page_offers_to_search_for_the_name(client):
+    """The 404 of an author page told a reader of the web page that "`paperscope authors
+    list` shows them", a command of the CLI; it offers a search for the name instead."""
+    r = client.get("/author/juhua-hux-<b>")
+    assert r.status_code == 404 and "paperscope" not in main_of(r.text)
+    assert "e.g. juhua-hu" in r.text
+    assert '<a href="/search?q=juhua+hux+%3Cb%3E">Search for “juhua hux &lt;b&gt;”</a>' in r.text
+
+
 def test_category_page(client, small_pages):
     r = client.get("/cat/cs.CR")
     assert r.status_code == 200

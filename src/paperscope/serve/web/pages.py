@@ -493,7 +493,18 @@ def _more_by_authors(
 @router.get("/author/{slug}", response_class=HTMLResponse)
 async def author(request: Request, slug: str, page: Page = 1) -> Response:
     site = site_of(request)
-    profile = author_directory(site).profile(slug)  # NotFoundError -> 404
+    try:
+        profile = author_directory(site).profile(slug)
+    except NotFoundError as missing:
+        # the store's hint names a command of the CLI, no help to a reader of the page: the
+        # slug is a name in other clothes, so offer a search for the name it spells
+        context = {
+            "status": 404,
+            "message": str(missing),
+            "hint": "author pages are named after the name as papers spell it, e.g. juhua-hu",
+            "search": " ".join(slug.replace("-", " ").split()),
+        }
+        return render(request, "error.html", context, status=404)
     if profile.slug != slug:  # an old slug of a merged author
         return RedirectResponse(author_url(profile.slug), status_code=301)
     size = site.settings.page_size
