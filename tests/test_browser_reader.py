@@ -550,6 +550,33 @@ def test_tables_of_follows_and_tokens_keep_buttons_and_dates_whole_at_phone_widt
             expect(page.locator("main [role=status]")).to_contain_text("No longer following")
 
 
+#: Whether a field shows its placeholder whole: typed in as a value, it does not scroll.
+PLACEHOLDER_FITS = """el => {
+  el.value = el.placeholder;
+  return [el.placeholder, el.scrollWidth <= el.clientWidth];
+}"""
+
+
+def test_fields_show_their_examples_whole(browser, single):
+    # the tag field beside Save read "tag (optional" (the datalist's arrow takes room), the
+    # follow field "Ada Lovelace · ti:diffusio" and the submit field lost its last letters
+    with new_page(browser) as page:  # a tag of the reader's: the datalist gets its arrow
+        saved_in_library(page, single, "2602.18940", "example-check")
+    for width in (1280, 390):
+        with new_page(browser, width=width) as page:
+            for path in [f"/paper/{MANY_AUTHORS}", "/library", "/alerts", "/submit", "/account"]:
+                page.goto(single + path)
+                fields = page.locator("main input[placeholder]")
+                assert fields.count(), path
+                for field in fields.all():
+                    text, fits = field.evaluate(PLACEHOLDER_FITS)
+                    assert fits, (width, path, text)
+    with new_page(browser) as page:  # as it was
+        page.goto(f"{single}/paper/2602.18940")
+        page.get_by_role("button", name="Remove from library").click()
+        expect(page.locator(".paper-actions .state")).to_have_count(0)
+
+
 def test_library_unread_with_everything_read_says_so(page, single):
     page.goto(single + "/library")
     for button in page.locator("button.mark-read").all():
