@@ -142,6 +142,20 @@ def test_bad_feed_parameters(client):
     assert client.get("/?page=x").status_code == 422
 
 
+def test_error_pages_say_what_went_wrong_in_words(client):
+    """A 422 (page=0), a 403 (a form without its token) and a 405 were headed "Error 422",
+    "Error 403", "Error 405": a status number, no words for a reader."""
+    heading = re.compile(r'<h1 id="error-title">([^<]*)</h1>')
+    cases = [
+        (client.get("/?page=0"), 422, "Bad request"),
+        (client.post("/library/save", data={"paper": "2602.20159"}), 403, "Not allowed"),
+        (client.post("/"), 405, "Not allowed"),
+    ]
+    for response, status, words in cases:
+        assert response.status_code == status
+        assert heading.search(response.text).group(1) == words, status
+
+
 def test_week_and_month_pages_navigate(client):
     week = client.get("/week/2026-W09")
     assert week.status_code == 200
