@@ -154,6 +154,8 @@ def test_error_pages_say_what_went_wrong_in_words(client):
     for response, status, words in cases:
         assert response.status_code == status
         assert heading.search(response.text).group(1) == words, status
+    # reloading the answer to a refused form sends the same form again: back to its page
+    assert "go back, reload the page the form is on" in cases[1][0].text
 
 
 def test_week_and_month_pages_navigate(client):
