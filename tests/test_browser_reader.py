@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -575,6 +576,30 @@ def test_fields_show_their_examples_whole(browser, single):
         page.goto(f"{single}/paper/2602.18940")
         page.get_by_role("button", name="Remove from library").click()
         expect(page.locator(".paper-actions .state")).to_have_count(0)
+
+
+#: The levels of the page's headings, in order.
+HEADING_LEVELS = "[...document.querySelectorAll('main :is(h1,h2,h3,h4)')].map(h => +h.tagName[1])"
+
+
+def test_personal_lists_title_each_paper_with_a_heading_under_an_h2(page, single):
+    # the library, recommendations and submissions titled their papers with a plain div, under
+    # no h2: a screen reader could not go from paper to paper by heading, as on the feed
+    saved_in_library(page, single, "2602.18940", "heading-check")  # something to recommend
+    for path in ["/library", "/library?group=topic", "/recommendations", "/submit", "/submissions"]:
+        page.goto(single + path)
+        items = page.locator("main ol.papers > li")
+        assert items.count() >= 1, path
+        for item in items.all():
+            title = item.locator(".title a").inner_text()
+            assert item.get_by_role("heading", level=3, name=title).count() == 1, (path, title)
+        levels = page.evaluate(HEADING_LEVELS)
+        assert levels[0] == 1 and 2 in levels[: levels.index(3)], (path, levels)
+        assert all(b - a <= 1 for a, b in pairwise(levels)), (path, levels)
+        assert_accessible(page, path)
+    page.goto(f"{single}/paper/2602.18940")
+    page.get_by_role("button", name="Remove from library").click()  # as it was
+    expect(page.locator(".paper-actions .state")).to_have_count(0)
 
 
 def test_library_unread_with_everything_read_says_so(page, single):
