@@ -540,3 +540,20 @@ def test_paper_page_names_an_imported_file_without_the_servers_directories(clien
     page = client.get(f"/paper/{XSS_ID}").text
     assert "xss-papers.jsonl" in page
     assert str(WEB) not in page and str(WEB.parent) not in page
+
+
+def test_a_paper_without_similar_papers_names_no_command(store_copy):
+    """A paper with nothing similar yet (a stub added by id) told the reader that "papers get
+    vectors with `paperscope embed`", a command of the server's CLI: the server embeds papers
+    itself (`serve`'s embedding worker), and a reader of the page runs no command."""
+    from paperscope.serve.library_io import import_library
+    from paperscope.store.accounts import Accounts
+    from paperscope.store.sqlite import SQLiteStore
+
+    with SQLiteStore(store_copy) as store:
+        import_library(store, Accounts(store).local_user().id, b"2501.99999", filename="ids.txt")
+    with client_for(store_copy) as client:
+        html = main_of(client.get("/paper/2501.99999").text)
+    similar = html.split('id="similar-title"', 1)[1].split("</section>", 1)[0]
+    assert "No similar papers yet" in similar
+    assert "paperscope" not in similar and "<code>" not in similar
