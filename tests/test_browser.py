@@ -125,6 +125,26 @@ def test_feed_menus_from_the_keyboard_wait_for_enter_and_keep_focus(page, base_u
     assert page.locator("#feed-cat").input_value() == code
 
 
+def test_copy_bibtex_says_it_copied_in_a_status_line(browser, base_url):
+    """ "Copy BibTeX" became "Copied" for good, a change of the button's name that screen
+    readers do not read out; a status line after it says so, each time."""
+    context = new_context(browser)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    try:
+        page = context.new_page()
+        page.goto(base_url + "/paper/2611.00001")
+        button = page.get_by_role("button", name="Copy BibTeX")
+        button.press("Enter")
+        status = page.locator("section[aria-labelledby=cite-title] [role=status]")
+        expect(status).to_have_text("Copied.")
+        assert page.evaluate("navigator.clipboard.readText()").startswith("@")
+        expect(button).to_be_focused()  # its name unchanged, a second copy says it again
+        button.press("Enter")
+        expect(status).to_have_text("Copied.")
+    finally:
+        context.close()
+
+
 def test_feed_controls_work_without_javascript(browser, base_url):
     context = new_context(browser, java_script_enabled=False)
     try:

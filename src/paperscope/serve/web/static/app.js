@@ -5,21 +5,31 @@
 const REFOCUS = "paperscope-refocus";
 
 document.addEventListener("DOMContentLoaded", () => {
-  // "Copy" buttons copy the text of the element named by data-copy.
+  // "Copy" buttons copy the text of the element named by data-copy and say so in a status
+  // line after them, which screen readers read out (the button's own name stays: "Copied"
+  // in its place was not announced, and stayed after a second copy). Where the clipboard
+  // cannot be written (a page served over plain http from another machine), the text is
+  // selected, and the line says how to copy it.
   for (const button of document.querySelectorAll("button[data-copy]")) {
     button.hidden = false;
+    const status = document.createElement("span");
+    status.className = "copy-status";
+    status.setAttribute("role", "status");
+    button.after(status);
     button.addEventListener("click", async () => {
       const source = document.getElementById(button.dataset.copy);
       if (!source) return;
+      status.textContent = "";
       try {
         await navigator.clipboard.writeText(source.textContent);
-        button.textContent = "Copied";
+        status.textContent = "Copied.";
       } catch {
         const range = document.createRange();
         range.selectNodeContents(source);
         const selection = window.getSelection();
         selection.removeAllRanges();
         selection.addRange(range);
+        status.textContent = "Selected: press Ctrl+C (⌘C on a Mac) to copy.";
       }
     });
   }
