@@ -87,7 +87,7 @@ def test_feed_links_to_other_periods_and_days_keep_sort_and_category(client):
     month = client.get("/month/2026-11?cat=cs.LG&sort=newest").text.replace("&amp;", "&")
     periods = re.search(r'<nav class="periods".*?</nav>', month, re.S).group(0)
     assert re.findall(r'href="([^"]+)"', periods) == [
-        "/?date=2026-11-01&sort=newest&cat=cs.LG",
+        "/?date=2026-11-02&sort=newest&cat=cs.LG",
         "/week/2026-W44?sort=newest&cat=cs.LG",
         "/month/2026-11?sort=newest&cat=cs.LG",
     ]
@@ -97,6 +97,23 @@ def test_feed_links_to_other_periods_and_days_keep_sort_and_category(client):
     # the default sort stays out of the links, as in prev/next
     plain = client.get("/month/2026-11?cat=cs.LG").text.replace("&amp;", "&")
     assert 'href="/week/2026-W44?cat=cs.LG"' in plain and "sort=trending" not in plain
+
+
+def test_day_from_a_week_or_month_is_its_newest_day_with_papers(client):
+    """ "Day" from November 2026 led to Sunday 1 November, "No papers on this day", one click
+    after a month that has papers; it leads to the month's newest day with papers (of the
+    page's category), and from an empty week to its first day, which links the nearest."""
+    day_link = re.compile(r'<a href="([^"]+)"[^>]*>Day</a>')
+    for url, day in [
+        ("/month/2026-11", "/?date=2026-11-02"),
+        ("/week/2026-W09", "/?date=2026-02-24"),
+        ("/month/2025-10?cat=cs.CV", "/?date=2025-10-16&cat=cs.CV"),
+        ("/week/2026-W10", "/?date=2026-03-02"),
+    ]:
+        found = day_link.search(client.get(url).text).group(1).replace("&amp;", "&")
+        assert found == day, url
+        if "W10" not in url:
+            assert titles(client.get(found).text), found
 
 
 def test_empty_weekday_of_a_category_is_not_explained_by_weekends(client):
