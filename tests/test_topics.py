@@ -434,6 +434,14 @@ def test_a_topic_gone_since_the_last_rebuild_links_the_topics_page(db):
         assert api["hint"] == "/topics lists them"
 
 
+def test_the_tab_of_a_grouping_says_what_its_heading_says(db):
+    """/topics?aspect=method was headed "Papers grouped by method" in a tab titled "Topics"."""
+    with client_for(db) as client:
+        html = client.get("/topics", params={"aspect": "method"}).text
+        assert "<title>Papers grouped by method · paperscope</title>" in html
+        assert "<title>Topics · paperscope</title>" in client.get("/topics").text
+
+
 def test_the_build_line_gives_no_distance_ratio_before_any_paper_is_assigned(db):
     """Right after a rebuild, `paperscope topics` ended with "distance ratio 0.00": no paper
     had been assigned, so there was no ratio, and 0.00 reads as "new papers sit closer"."""

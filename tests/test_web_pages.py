@@ -171,6 +171,9 @@ def test_error_pages_say_what_went_wrong_in_words(client):
     for response, status, words in cases:
         assert response.status_code == status
         assert heading.search(response.text).group(1) == words, status
+        # the tab's title too: "422 error" was the first thing a screen reader said
+        assert f"<title>{words} · paperscope</title>" in response.text, status
+    assert "<title>Not found · paperscope</title>" in client.get("/nope").text
     # reloading the answer to a refused form sends the same form again: back to its page
     assert "go back, reload the page the form is on" in cases[1][0].text
 
