@@ -202,6 +202,22 @@ def test_library_paginates_without_a_cap(store_any):
         assert last.text.count('class="paper-actions"') == len(rowids) - 20 * (last_page - 1)
 
 
+def test_library_pager_and_unread_switch_keep_the_grouping(store_any):
+    """Next, Previous and "Only unread" of a library grouped by topic dropped the grouping:
+    page 2 came ungrouped."""
+    with open_store(store_any) as store:
+        user = Accounts(store).local_user()
+        library = Library(store)
+        for rowid, _ in list(store.iter_papers())[:3]:
+            library.save(user.id, rowid)
+    with client_for(store_any, page_size=2) as client:
+        first = client.get("/library?group=method").text.replace("&amp;", "&")
+        assert '<a href="/library?group=method&page=2" rel="next">' in first
+        assert '<a href="/library?group=method&unread=1">Only unread</a>' in first
+        second = client.get("/library?group=method&page=2").text.replace("&amp;", "&")
+        assert '<a href="/library?group=method&page=1" rel="prev">' in second
+
+
 # ---------------------------------------------------------------------- import / export
 
 
