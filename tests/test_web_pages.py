@@ -577,3 +577,19 @@ def test_a_paper_without_similar_papers_names_no_command(store_copy):
     similar = html.split('id="similar-title"', 1)[1].split("</section>", 1)[0]
     assert "No similar papers yet" in similar
     assert "paperscope" not in similar and "<code>" not in similar
+
+
+def test_alerts_name_a_followed_paper_by_its_title_and_link_an_authors_page(store_copy):
+    """The table of follows showed a followed paper by its id ("2611.00001") and linked an
+    author to a search for the name, though the author has a page."""
+    with client_for(store_copy) as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/alerts").text)
+        for kind, value in [("paper", XSS_ID), ("author", "Juhua Hu")]:
+            data = {"kind": kind, "value": value, "csrf_token": token.group(1)}
+            assert client.post("/alerts", data=data).status_code == 200
+        html = client.get("/alerts").text
+    table = html.split("<table>", 1)[1].split("</table>", 1)[0]
+    assert f'<a href="/paper/{XSS_ID}">{XSS_TITLE_HTML}</a>' in table
+    assert f'aria-label="Unfollow {XSS_TITLE_HTML}"' in table
+    assert '<a href="/author/juhua-hu">Juhua Hu</a>' in table
+    assert_no_raw_markup(html)
