@@ -299,6 +299,29 @@ def test_api_token_shown_once_used_without_csrf_and_revocable(multi, store_any):
         assert script.get("/api/v1/me/export", headers=auth).status_code == 401
 
 
+def test_token_table_names_its_columns_and_which_token_each_revoke_revokes(multi):
+    """The tokens' table had an empty header over its buttons (axe: empty-table-header), and
+    every button read "Revoke" alone: a screen reader's list of buttons could not tell them
+    apart."""
+    signup(multi, "ada@example.org")
+    for name in ("<b>ci</b>", ""):
+        multi.post("/account/tokens", data={"name": name, "csrf_token": csrf(multi)})
+    html = multi.get("/account").text
+    table = html.split('id="tokens-title"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r"<th>(.*?)</th>", table) == [
+        "Name",
+        "Created",
+        "Last used",
+        '<span class="visually-hidden">Action</span>',
+    ]
+    labels = re.findall(r'aria-label="([^"]+)">Revoke<', table)
+    today = re.search(r"<td[^>]*>(\d{4}-\d\d-\d\d)</td>", table).group(1)
+    assert sorted(labels) == [
+        "Revoke the token without a name of " + today,
+        "Revoke token &lt;b&gt;ci&lt;/b&gt;",
+    ]
+
+
 def test_anonymous_visitors_read_pages_but_personal_ones_need_login(multi):
     assert multi.get("/submissions").status_code == 200
     response = multi.get("/library?tag=2", follow_redirects=False)

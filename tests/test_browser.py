@@ -4,6 +4,7 @@ desktop and phone width, the hostile papers as text, and nothing fetched from el
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import XSS_AUTHOR, XSS_TITLE
 from webtools import live_server, new_context, new_page
@@ -99,6 +100,49 @@ def test_reader_flow_desktop(page, base_url):
 def test_reader_flow_phone_width(browser, base_url):
     with new_page(browser, width=390) as page:
         reader_flow(page, base_url, width=390)
+
+
+def test_feed_menus_from_the_keyboard_wait_for_enter_and_keep_focus(page, base_url):
+    """An arrow key on the feed's Sort menu loaded the page at once (the menus submit on
+    change), with focus back at the top: a keyboard reader could not go through the options,
+    and lost their place at each one."""
+    page.goto(base_url + "/month/2026-11")
+    page.evaluate("window.__notReloaded = true")
+    sort = page.locator("#feed-sort")
+    sort.focus()
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(500)  # time for a submit on change to load the page
+    assert page.evaluate("window.__notReloaded === true")
+    assert sort.input_value() == "newest"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/month/2026-11?sort=newest*")
+    expect(page.locator("#feed-sort")).to_be_focused()
+    assert page.locator("#feed-sort").input_value() == "newest"
+    # a choice made with the mouse in the open list still applies at once
+    code = page.locator("#feed-cat option").nth(1).get_attribute("value")
+    page.locator("#feed-cat").select_option(code)
+    page.wait_for_url(f"**cat={code}*")
+    assert page.locator("#feed-cat").input_value() == code
+
+
+def test_copy_bibtex_says_it_copied_in_a_status_line(browser, base_url):
+    """ "Copy BibTeX" became "Copied" for good, a change of the button's name that screen
+    readers do not read out; a status line after it says so, each time."""
+    context = new_context(browser)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    try:
+        page = context.new_page()
+        page.goto(base_url + "/paper/2611.00001")
+        button = page.get_by_role("button", name="Copy BibTeX")
+        button.press("Enter")
+        status = page.locator("section[aria-labelledby=cite-title] [role=status]")
+        expect(status).to_have_text("Copied.")
+        assert page.evaluate("navigator.clipboard.readText()").startswith("@")
+        expect(button).to_be_focused()  # its name unchanged, a second copy says it again
+        button.press("Enter")
+        expect(status).to_have_text("Copied.")
+    finally:
+        context.close()
 
 
 def test_feed_controls_work_without_javascript(browser, base_url):

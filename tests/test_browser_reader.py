@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -508,6 +509,97 @@ def test_feed_menu_counts_the_period_and_navigation_keeps_category(page, single)
     # week navigation skips the empty week 10
     page.goto(f"{single}/week/2026-W09")
     assert page.locator("nav.prevnext a[rel=next]").get_attribute("href") == "/week/2026-W11"
+
+
+#: Lines the text of an element takes: distinct tops of its text's line boxes.
+TEXT_LINES = """el => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+}"""
+
+
+def test_tables_of_follows_and_tokens_keep_buttons_and_dates_whole_at_phone_width(browser, single):
+    # at 390 px the tables squeezed their buttons and dates to a few letters a line:
+    # "Un/foll/ow", "Rev/oke", "2026-/12-07"
+    follows = [("author", "Juhua Hu"), ("query", 'ti:"spectral clustering" AND cat:cs.LG')]
+    with new_page(browser, width=390) as page:
+        page.goto(single + "/alerts")
+        for kind, value in follows:
+            page.get_by_label("Kind").select_option(kind)
+            page.get_by_label("Name, search, category or paper id").fill(value)
+            page.get_by_role("button", name="Follow", exact=True).click()
+            expect(page.locator("main [role=status]")).to_contain_text("Now following")
+        page.goto(single + "/account")
+        page.get_by_label("Token name").fill("a script with a long name")
+        page.get_by_role("button", name="Create token").click()
+        expect(page.locator("#new-token")).to_be_visible()
+        for path in ["/alerts", "/account"]:
+            page.goto(single + path)
+            cells = page.locator("main table td:has(button), main table td.when")
+            assert cells.count() >= 2, path
+            for cell in cells.all():
+                target = cell.locator("button") if cell.locator("button").count() else cell
+                assert target.evaluate(TEXT_LINES) == 1, (path, target.inner_text())
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} scrolls sideways at 390 px: {width} px"
+            assert_accessible(page, f"{path} with its table")
+        page.get_by_role("button", name="Revoke token a script with a long name").click()
+        page.goto(single + "/alerts")
+        for _, value in follows:  # as it was
+            page.get_by_role("button", name=f"Unfollow {value}").click()
+            expect(page.locator("main [role=status]")).to_contain_text("No longer following")
+
+
+#: Whether a field shows its placeholder whole: typed in as a value, it does not scroll.
+PLACEHOLDER_FITS = """el => {
+  el.value = el.placeholder;
+  return [el.placeholder, el.scrollWidth <= el.clientWidth];
+}"""
+
+
+def test_fields_show_their_examples_whole(browser, single):
+    # the tag field beside Save read "tag (optional" (the datalist's arrow takes room), the
+    # follow field "Ada Lovelace · ti:diffusio" and the submit field lost its last letters
+    with new_page(browser) as page:  # a tag of the reader's: the datalist gets its arrow
+        saved_in_library(page, single, "2602.18940", "example-check")
+    for width in (1280, 390):
+        with new_page(browser, width=width) as page:
+            for path in [f"/paper/{MANY_AUTHORS}", "/library", "/alerts", "/submit", "/account"]:
+                page.goto(single + path)
+                fields = page.locator("main input[placeholder]")
+                assert fields.count(), path
+                for field in fields.all():
+                    text, fits = field.evaluate(PLACEHOLDER_FITS)
+                    assert fits, (width, path, text)
+    with new_page(browser) as page:  # as it was
+        page.goto(f"{single}/paper/2602.18940")
+        page.get_by_role("button", name="Remove from library").click()
+        expect(page.locator(".paper-actions .state")).to_have_count(0)
+
+
+#: The levels of the page's headings, in order.
+HEADING_LEVELS = "[...document.querySelectorAll('main :is(h1,h2,h3,h4)')].map(h => +h.tagName[1])"
+
+
+def test_personal_lists_title_each_paper_with_a_heading_under_an_h2(page, single):
+    # the library, recommendations and submissions titled their papers with a plain div, under
+    # no h2: a screen reader could not go from paper to paper by heading, as on the feed
+    saved_in_library(page, single, "2602.18940", "heading-check")  # something to recommend
+    for path in ["/library", "/library?group=topic", "/recommendations", "/submit", "/submissions"]:
+        page.goto(single + path)
+        items = page.locator("main ol.papers > li")
+        assert items.count() >= 1, path
+        for item in items.all():
+            title = item.locator(".title a").inner_text()
+            assert item.get_by_role("heading", level=3, name=title).count() == 1, (path, title)
+        levels = page.evaluate(HEADING_LEVELS)
+        assert levels[0] == 1 and 2 in levels[: levels.index(3)], (path, levels)
+        assert all(b - a <= 1 for a, b in pairwise(levels)), (path, levels)
+        assert_accessible(page, path)
+    page.goto(f"{single}/paper/2602.18940")
+    page.get_by_role("button", name="Remove from library").click()  # as it was
+    expect(page.locator(".paper-actions .state")).to_have_count(0)
 
 
 def test_library_unread_with_everything_read_says_so(page, single):

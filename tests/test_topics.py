@@ -420,6 +420,28 @@ def test_a_topic_asked_for_before_any_is_built_says_to_build_them(pristine_store
     assert "topics rebuild" in page.value.read().decode()
 
 
+def test_a_topic_gone_since_the_last_rebuild_links_the_topics_page(db):
+    """The page of a topic id that is no more (a link saved before a rebuild) said "/topics
+    lists them": a path to type, on a page that could link it."""
+    with client_for(db) as client:
+        page = client.get("/topic/987654")
+        assert page.status_code == 404 and "no topic 987654" in page.text
+        assert "/topics lists them" not in page.text
+        assert '<a href="/topics">Browse the topics</a>' in page.text
+        assert client.get("/topics").status_code == 200
+        # the API keeps its hint
+        api = client.get("/api/v1/topics/987654").json()["error"]
+        assert api["hint"] == "/topics lists them"
+
+
+def test_the_tab_of_a_grouping_says_what_its_heading_says(db):
+    """/topics?aspect=method was headed "Papers grouped by method" in a tab titled "Topics"."""
+    with client_for(db) as client:
+        html = client.get("/topics", params={"aspect": "method"}).text
+        assert "<title>Papers grouped by method · paperscope</title>" in html
+        assert "<title>Topics · paperscope</title>" in client.get("/topics").text
+
+
 def test_the_build_line_gives_no_distance_ratio_before_any_paper_is_assigned(db):
     """Right after a rebuild, `paperscope topics` ended with "distance ratio 0.00": no paper
     had been assigned, so there was no ratio, and 0.00 reads as "new papers sit closer"."""

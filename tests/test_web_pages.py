@@ -80,6 +80,42 @@ def test_empty_day_says_so_and_links_the_nearest_days(client):
     assert titles(r.text) == []
 
 
+def test_feed_links_to_other_periods_and_days_keep_sort_and_category(client):
+    """ "Day", "Week" and "Month" of a filtered feed, and an empty day's nearest days, dropped
+    the reader's category or sort: "Week" from November's cs.LG by newest showed every
+    category by trending."""
+    month = client.get("/month/2026-11?cat=cs.LG&sort=newest").text.replace("&amp;", "&")
+    periods = re.search(r'<nav class="periods".*?</nav>', month, re.S).group(0)
+    assert re.findall(r'href="([^"]+)"', periods) == [
+        "/?date=2026-11-02&sort=newest&cat=cs.LG",
+        "/week/2026-W44?sort=newest&cat=cs.LG",
+        "/month/2026-11?sort=newest&cat=cs.LG",
+    ]
+    empty = client.get("/?date=2026-10-20&cat=cs.LG&sort=newest").text.replace("&amp;", "&")
+    nearest = re.findall(r'class="nearest" href="([^"]+)"', empty)
+    assert nearest and all(h.endswith("&sort=newest&cat=cs.LG") for h in nearest), nearest
+    # the default sort stays out of the links, as in prev/next
+    plain = client.get("/month/2026-11?cat=cs.LG").text.replace("&amp;", "&")
+    assert 'href="/week/2026-W44?cat=cs.LG"' in plain and "sort=trending" not in plain
+
+
+def test_day_from_a_week_or_month_is_its_newest_day_with_papers(client):
+    """ "Day" from November 2026 led to Sunday 1 November, "No papers on this day", one click
+    after a month that has papers; it leads to the month's newest day with papers (of the
+    page's category), and from an empty week to its first day, which links the nearest."""
+    day_link = re.compile(r'<a href="([^"]+)"[^>]*>Day</a>')
+    for url, day in [
+        ("/month/2026-11", "/?date=2026-11-02"),
+        ("/week/2026-W09", "/?date=2026-02-24"),
+        ("/month/2025-10?cat=cs.CV", "/?date=2025-10-16&cat=cs.CV"),
+        ("/week/2026-W10", "/?date=2026-03-02"),
+    ]:
+        found = day_link.search(client.get(url).text).group(1).replace("&amp;", "&")
+        assert found == day, url
+        if "W10" not in url:
+            assert titles(client.get(found).text), found
+
+
 def test_empty_weekday_of_a_category_is_not_explained_by_weekends(client):
     """A weekday with papers, none of them in the category, said "Weekends and holidays have
     no announcements", which explains nothing there; a day without any papers still says it."""
@@ -121,6 +157,25 @@ def test_bad_feed_parameters(client):
     assert client.get("/?sort=popular").status_code == 400
     assert client.get("/?page=0").status_code == 422
     assert client.get("/?page=x").status_code == 422
+
+
+def test_error_pages_say_what_went_wrong_in_words(client):
+    """A 422 (page=0), a 403 (a form without its token) and a 405 were headed "Error 422",
+    "Error 403", "Error 405": a status number, no words for a reader."""
+    heading = re.compile(r'<h1 id="error-title">([^<]*)</h1>')
+    cases = [
+        (client.get("/?page=0"), 422, "Bad request"),
+        (client.post("/library/save", data={"paper": "2602.20159"}), 403, "Not allowed"),
+        (client.post("/"), 405, "Not allowed"),
+    ]
+    for response, status, words in cases:
+        assert response.status_code == status
+        assert heading.search(response.text).group(1) == words, status
+        # the tab's title too: "422 error" was the first thing a screen reader said
+        assert f"<title>{words} · paperscope</title>" in response.text, status
+    assert "<title>Not found · paperscope</title>" in client.get("/nope").text
+    # reloading the answer to a refused form sends the same form again: back to its page
+    assert "go back, reload the page the form is on" in cases[1][0].text
 
 
 def test_week_and_month_pages_navigate(client):
@@ -402,6 +457,15 @@ def test_unknown_author_is_404(client):
     assert client.get("/author/nobody-at-all").status_code == 404
 
 
+def test_unknown_author_page_offers_to_search_for_the_name(client):
+    """The 404 of an author page told a reader of the web page that "`paperscope authors
+    list` shows them", a command of the CLI; it offers a search for the name instead."""
+    r = client.get("/author/juhua-hux-<b>")
+    assert r.status_code == 404 and "paperscope" not in main_of(r.text)
+    assert "e.g. juhua-hu" in r.text
+    assert '<a href="/search?q=juhua+hux+%3Cb%3E">Search for “juhua hux &lt;b&gt;”</a>' in r.text
+
+
 def test_category_page(client, small_pages):
     r = client.get("/cat/cs.CR")
     assert r.status_code == 200
@@ -523,3 +587,36 @@ def test_paper_page_names_an_imported_file_without_the_servers_directories(clien
     page = client.get(f"/paper/{XSS_ID}").text
     assert "xss-papers.jsonl" in page
     assert str(WEB) not in page and str(WEB.parent) not in page
+
+
+def test_a_paper_without_similar_papers_names_no_command(store_copy):
+    """A paper with nothing similar yet (a stub added by id) told the reader that "papers get
+    vectors with `paperscope embed`", a command of the server's CLI: the server embeds papers
+    itself (`serve`'s embedding worker), and a reader of the page runs no command."""
+    from paperscope.serve.library_io import import_library
+    from paperscope.store.accounts import Accounts
+    from paperscope.store.sqlite import SQLiteStore
+
+    with SQLiteStore(store_copy) as store:
+        import_library(store, Accounts(store).local_user().id, b"2501.99999", filename="ids.txt")
+    with client_for(store_copy) as client:
+        html = main_of(client.get("/paper/2501.99999").text)
+    similar = html.split('id="similar-title"', 1)[1].split("</section>", 1)[0]
+    assert "No similar papers yet" in similar
+    assert "paperscope" not in similar and "<code>" not in similar
+
+
+def test_alerts_name_a_followed_paper_by_its_title_and_link_an_authors_page(store_copy):
+    """The table of follows showed a followed paper by its id ("2611.00001") and linked an
+    author to a search for the name, though the author has a page."""
+    with client_for(store_copy) as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/alerts").text)
+        for kind, value in [("paper", XSS_ID), ("author", "Juhua Hu")]:
+            data = {"kind": kind, "value": value, "csrf_token": token.group(1)}
+            assert client.post("/alerts", data=data).status_code == 200
+        html = client.get("/alerts").text
+    table = html.split("<table>", 1)[1].split("</table>", 1)[0]
+    assert f'<a href="/paper/{XSS_ID}">{XSS_TITLE_HTML}</a>' in table
+    assert f'aria-label="Unfollow {XSS_TITLE_HTML}"' in table
+    assert '<a href="/author/juhua-hu">Juhua Hu</a>' in table
+    assert_no_raw_markup(html)

@@ -19,6 +19,7 @@ from paperscope.serve.email import digest as digests
 from paperscope.serve.web.api import author_directory
 from paperscope.serve.web.auth import CurrentUser, check_csrf, redirect_back, safe_next
 from paperscope.serve.web.feedviews import category_listing
+from paperscope.serve.web.format import author_url, category_url, paper_title, paper_url, search_url
 from paperscope.serve.web.site import Site, site_of
 from paperscope.store.accounts import Accounts
 from paperscope.store.alerts import KINDS, Alerts, Follow, check_follow
@@ -50,17 +51,44 @@ def _what(kind: str, value: str) -> str:
 def _alerts_page(
     request: Request, user_id: int, status_code: int = 200, **context: object
 ) -> Response:
-    store = site_of(request).store
-    account = Accounts(store).get(user_id)  # the digest setting may have changed since login
+    site = site_of(request)
+    account = Accounts(site.store).get(user_id)  # the digest setting may have changed since login
+    follows = Alerts(site.store).follows(user_id)
     return _page(
         request,
         "alerts.html",
         status_code,
-        follows=Alerts(store).follows(user_id),
+        follows=follows,
+        shown=_shown(site, follows),
         account=account,
         kinds=[(kind, KIND_LABELS[kind]) for kind in KINDS],
         **context,
     )
+
+
+def _shown(site: Site, follows: list[Follow]) -> dict[int, tuple[str, str]]:
+    """(link, text) of each follow in the table: a followed paper by its title (its id alone
+    said nothing to a reader), an author by their page when one person has that spelling
+    (a search for the name otherwise), a search and a category as they are."""
+    directory = author_directory(site)
+    rowids = {f.id: site.store.resolve(f.value) for f in follows if f.kind == "paper"}
+    papers = site.store.load_rowids([r for r in rowids.values() if r is not None])
+    shown = {}
+    for f in follows:
+        if f.kind == "query":
+            shown[f.id] = (search_url(f.value), f.value)
+        elif f.kind == "category":
+            shown[f.id] = (category_url(f.value), f.value)
+        elif f.kind == "paper":
+            paper = papers.get(rowids[f.id])
+            shown[f.id] = (paper_url(f.value), paper_title(paper) if paper else f.value)
+        else:
+            people = directory.exact(f.value)
+            if len(people) == 1:
+                shown[f.id] = (author_url(people[0].slug), f.value)
+            else:
+                shown[f.id] = (search_url(f'au:"{f.value}"', sort="newest"), f.value)
+    return shown
 
 
 @router.get("/alerts", include_in_schema=False)

@@ -278,10 +278,11 @@ async def check_csrf(request: Request) -> None:
             given = value if isinstance(value, str) else None
     seed = request.cookies.get(CSRF_COOKIE)
     if not given or not seed or not hmac.compare_digest(given, _sign(request, seed)):
+        # "reload the page" read as this answer's page, whose reload sends the same form again
         raise HTTPException(
             403,
             "the form has expired or did not come from this site (missing CSRF token); "
-            "reload the page and try again",
+            "go back, reload the page the form is on and try again",
         )
 
 

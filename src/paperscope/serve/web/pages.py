@@ -41,7 +41,7 @@ from paperscope.serve.web.format import author_url, feed_url
 from paperscope.serve.web.site import Site, site_of
 from paperscope.store.authors import AuthorDirectory
 from paperscope.store.browse import SORTS as FEED_SORTS
-from paperscope.store.browse import Browse, org_slug, parse_day
+from paperscope.store.browse import Browse, next_day, org_slug, parse_day
 from paperscope.store.topics import labels as topic_labels
 from paperscope.store.topics import topic_chain
 
@@ -150,7 +150,7 @@ async def _feed(
         "pager": pager(request, page, size, view.total),
         "week": week_key(start),
         "month": month_key(start),
-        "day": view.start if kind == "day" else None,
+        "day": view.start if kind == "day" else _newest_day_in(site, view),
         # "weekends have no announcements" explains an empty day only when it is one, or when
         # no category narrows it (a holiday): a Wednesday without cs.LG papers is no weekend
         "weekend": kind == "day" and start.weekday() >= 5,
@@ -159,6 +159,17 @@ async def _feed(
         "papers_html": fill_slots(listed, list_actions(request, view.papers)),
     }
     return render(request, "feed.html", context)
+
+
+def _newest_day_in(site: Site, view) -> str:
+    """Where "Day" leads from a week or a month: its newest day with papers (of the page's
+    category), as the feed opens on the newest day; the period's first day was often a
+    weekend, "No papers on this day" one click after a month of papers."""
+    if view.total:
+        newest = Browse(site.store).nearest_days(next_day(view.end), view.category)[0]
+        if newest and newest >= view.start:
+            return newest
+    return view.start
 
 
 def _today_if_picked(site: Site) -> str | None:
@@ -495,7 +506,18 @@ def _more_by_authors(
 @router.get("/author/{slug}", response_class=HTMLResponse)
 async def author(request: Request, slug: str, page: Page = 1) -> Response:
     site = site_of(request)
-    profile = author_directory(site).profile(slug)  # NotFoundError -> 404
+    try:
+        profile = author_directory(site).profile(slug)
+    except NotFoundError as missing:
+        # the store's hint names a command of the CLI, no help to a reader of the page: the
+        # slug is a name in other clothes, so offer a search for the name it spells
+        context = {
+            "status": 404,
+            "message": str(missing),
+            "hint": "author pages are named after the name as papers spell it, e.g. juhua-hu",
+            "search": " ".join(slug.replace("-", " ").split()),
+        }
+        return render(request, "error.html", context, status=404)
     if profile.slug != slug:  # an old slug of a merged author
         return RedirectResponse(author_url(profile.slug), status_code=301)
     size = site.settings.page_size

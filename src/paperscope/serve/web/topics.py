@@ -136,7 +136,21 @@ async def topics_page(request: Request, aspect: AspectQuery = topic_store.MAIN_A
 
 @router.get("/topic/{topic_id}", response_class=HTMLResponse, include_in_schema=False)
 async def topic_page(request: Request, topic_id: int) -> Response:
-    found = _detail(request, topic_id)
+    try:
+        found = _detail(request, topic_id)
+    except NotFoundError as missing:
+        if not topic_store.aspects(site_of(request).store):
+            raise  # no topics at all: the hint says how they are built
+        # a rebuild numbers the topics anew, so a saved link may name one that is gone; the
+        # API's hint ("/topics lists them") is a path, not a link, on a page
+        context = {
+            "status": 404,
+            "message": str(missing),
+            "hint": "topics are numbered anew when they are rebuilt: an older link may name "
+            "one that is gone",
+            "link": ("/topics", "Browse the topics"),
+        }
+        return render(request, "error.html", context, status=404)
     directory = author_directory(site_of(request))
     context = {
         "d": found,

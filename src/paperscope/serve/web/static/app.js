@@ -1,29 +1,83 @@
 // Small progressive enhancements; every page works without this file.
 "use strict";
 
+// the id of the select whose keyboard choice loaded this page (see data-autosubmit below)
+const REFOCUS = "paperscope-refocus";
+
 document.addEventListener("DOMContentLoaded", () => {
-  // "Copy" buttons copy the text of the element named by data-copy.
+  // "Copy" buttons copy the text of the element named by data-copy and say so in a status
+  // line after them, which screen readers read out (the button's own name stays: "Copied"
+  // in its place was not announced, and stayed after a second copy). Where the clipboard
+  // cannot be written (a page served over plain http from another machine), the text is
+  // selected, and the line says how to copy it.
   for (const button of document.querySelectorAll("button[data-copy]")) {
     button.hidden = false;
+    const status = document.createElement("span");
+    status.className = "copy-status";
+    status.setAttribute("role", "status");
+    button.after(status);
     button.addEventListener("click", async () => {
       const source = document.getElementById(button.dataset.copy);
       if (!source) return;
+      status.textContent = "";
       try {
         await navigator.clipboard.writeText(source.textContent);
-        button.textContent = "Copied";
+        status.textContent = "Copied.";
       } catch {
         const range = document.createRange();
         range.selectNodeContents(source);
         const selection = window.getSelection();
         selection.removeAllRanges();
         selection.addRange(range);
+        status.textContent = "Selected: press Ctrl+C (⌘C on a Mac) to copy.";
       }
     });
   }
-  // Selects marked data-autosubmit submit their form on change.
+  // Selects marked data-autosubmit submit their form on change: a choice made in the open
+  // list (a click, or Enter there). An arrow key or a letter on the closed select changes it
+  // too, while a keyboard reader goes through the options: that change waits for Enter (or
+  // the Apply button), since each arrow press loaded the page and sent focus to its top.
+  // After a load asked from the keyboard, focus comes back to the same select.
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {
-    select.addEventListener("change", () => select.form.requestSubmit());
+    let keyed = false;  // the change under way comes from a key on the closed select
+    let fromKeyboard = false;
+    const submit = () => {
+      if (fromKeyboard && select.id) {
+        try {
+          sessionStorage.setItem(REFOCUS, select.id);
+        } catch {
+          // no storage (a private window's quota): focus starts at the top, as without this
+        }
+      }
+      select.form.requestSubmit();
+    };
+    select.addEventListener("pointerdown", () => { fromKeyboard = false; });
+    select.addEventListener("keydown", (event) => {
+      fromKeyboard = true;
+      if (event.key === "Enter") {
+        const shown = select.selectedOptions[0];
+        if (shown && !shown.defaultSelected) {
+          event.preventDefault();
+          submit();
+        }
+        return;
+      }
+      keyed = true;
+      setTimeout(() => { keyed = false; }, 0);  // the change a key makes comes before this
+    });
+    select.addEventListener("change", () => {
+      if (!keyed) submit();
+    });
   }
+  let refocus = null;
+  try {
+    refocus = sessionStorage.getItem(REFOCUS);
+    sessionStorage.removeItem(REFOCUS);
+  } catch {
+    // storage blocked: nothing was kept
+  }
+  const chosen = refocus && document.getElementById(refocus);
+  if (chosen && chosen.matches("select[data-autosubmit]")) chosen.focus();
 });
 
 // Actions where the reader is: a form inside an element marked data-swap (Upvote, Save,
