@@ -620,3 +620,29 @@ def test_alerts_name_a_followed_paper_by_its_title_and_link_an_authors_page(stor
     assert f'aria-label="Unfollow {XSS_TITLE_HTML}"' in table
     assert '<a href="/author/juhua-hu">Juhua Hu</a>' in table
     assert_no_raw_markup(html)
+
+
+def test_the_alerts_status_line_shows_only_words_this_site_wrote(store_copy):
+    """/alerts?done=added&what=… put any words of a link after "Now following", so a link
+    made elsewhere could make the page say what its author liked. The redirect after a
+    follow signs its words; words without that signature are not shown."""
+    with client_for(store_copy) as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/alerts").text)
+        data = {"kind": "author", "value": "Juhua Hu", "csrf_token": token.group(1)}
+        followed = client.post("/alerts", data=data, follow_redirects=False)
+        assert followed.status_code == 303 and "sig=" in followed.headers["location"]
+        shown = client.get(followed.headers["location"]).text
+        assert "Now following the author Juhua Hu." in shown
+        crafted = "/alerts?done=added&what=the+offer+at+evil.example+-+call+now"
+        page = client.get(crafted).text
+        assert "evil.example" not in page and "Now following it." in page
+        forged = client.get(crafted + "&sig=" + "0" * 64).text
+        assert "evil.example" not in forged
+        follow_id = re.search(r'action="/alerts/(\d+)/delete"', shown).group(1)
+        removed = client.post(
+            f"/alerts/{follow_id}/delete",
+            data={"csrf_token": token.group(1)},
+            follow_redirects=False,
+        )
+        gone = client.get(removed.headers["location"]).text
+        assert "No longer following the author Juhua Hu." in gone

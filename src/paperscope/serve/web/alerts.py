@@ -17,7 +17,14 @@ from fastapi.responses import RedirectResponse, Response
 from paperscope.errors import InputError, NotFoundError, QueryError
 from paperscope.serve.email import digest as digests
 from paperscope.serve.web.api import author_directory
-from paperscope.serve.web.auth import CurrentUser, check_csrf, redirect_back, safe_next
+from paperscope.serve.web.auth import (
+    CurrentUser,
+    check_csrf,
+    redirect_back,
+    safe_next,
+    signed_text,
+    text_signature,
+)
 from paperscope.serve.web.feedviews import category_listing
 from paperscope.serve.web.format import author_url, category_url, paper_title, paper_url, search_url
 from paperscope.serve.web.site import Site, site_of
@@ -93,11 +100,13 @@ def _shown(site: Site, follows: list[Follow]) -> dict[int, tuple[str, str]]:
 
 @router.get("/alerts", include_in_schema=False)
 async def alerts_page(
-    request: Request, user: CurrentUser, done: str = "", what: str = ""
+    request: Request, user: CurrentUser, done: str = "", what: str = "", sig: str = ""
 ) -> Response:
     message = DONE.get(done)
     if message and "{what}" in message:
-        message = message.format(what=what[:200] or "it")
+        # `what` comes from the URL: a link made elsewhere must not put words on this page
+        shown = what[:200] if signed_text(request, what, sig) else ""
+        message = message.format(what=shown or "it")
     return _alerts_page(request, user.id, done=message)
 
 
@@ -136,8 +145,7 @@ async def add_follow(
         )
     if safe_next(next, ""):  # a Follow button on an author, category or search page
         return redirect_back(request, next)
-    query = urlencode({"done": "added", "what": _what(kind, value)})
-    return RedirectResponse(f"/alerts?{query}", status_code=303)
+    return RedirectResponse(_done_url(request, "added", _what(kind, value)), status_code=303)
 
 
 @router.post(
@@ -151,10 +159,16 @@ async def remove_follow(
     alerts.unfollow(user.id, follow_id)
     if safe_next(next, ""):
         return redirect_back(request, next)
-    what = _what(gone.kind, gone.value) if gone else "it"
-    return RedirectResponse(
-        "/alerts?" + urlencode({"done": "removed", "what": what}), status_code=303
-    )
+    what = _what(gone.kind, gone.value) if gone else ""
+    return RedirectResponse(_done_url(request, "removed", what), status_code=303)
+
+
+def _done_url(request: Request, done: str, what: str) -> str:
+    """The alerts page with its status line; the words are signed (see `alerts_page`)."""
+    if not what:
+        return f"/alerts?done={done}"
+    sig = text_signature(request, what)
+    return "/alerts?" + urlencode({"done": done, "what": what, "sig": sig})
 
 
 def find_follow(follows: list[Follow], follow_id: int) -> Follow | None:

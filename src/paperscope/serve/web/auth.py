@@ -253,6 +253,16 @@ def _sign(request: Request, seed: str) -> str:
     return hmac.new(key, seed.encode(), hashlib.sha256).hexdigest()
 
 
+def text_signature(request: Request, text: str) -> str:
+    """The site's HMAC of `text`, for words a redirect carries to the next page's status line:
+    shown only when this site wrote them (a crafted link could put any words there)."""
+    return _sign(request, "status-line:" + text)
+
+
+def signed_text(request: Request, text: str, signature: str) -> bool:
+    return bool(signature) and hmac.compare_digest(signature, text_signature(request, text))
+
+
 def csrf_token(request: Request) -> str:
     """The token for this browser's forms (sets the ps_csrf cookie if it has none yet)."""
     return _sign(request, _csrf_seed(request))
