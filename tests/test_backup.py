@@ -213,6 +213,22 @@ def test_restore_from_a_missing_or_unusable_file_says_why(db_target, tmp_path):
     )
 
 
+def test_restore_onto_a_folder_is_an_error_not_a_traceback(tmp_path):
+    """`restore BACKUP --db FOLDER` failed in sqlite3.connect with a traceback."""
+    backup = tmp_path / "backup.db"
+    with open_store(tmp_path / "source.db"):
+        pass
+    assert paperscope("backup", str(backup), "--db", str(tmp_path / "source.db")).returncode == 0
+    folder = tmp_path / "folder.db"
+    folder.mkdir()
+    refused = paperscope("restore", str(backup), "--db", str(folder), "--json")
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "Traceback" not in refused.stderr
+    assert refused.stderr.splitlines()[0] == (
+        f"error: cannot open the paper store {folder}: {folder} is not a file"
+    )
+
+
 def _search(db, query: str, **env: str) -> list[str]:
     out = paperscope("search", query, "--db", str(db), "--mode", "lexical", "--json", **env)
     assert out.returncode == 0, out.stderr

@@ -293,6 +293,11 @@ def restore(source: Path, target: Path, force: bool = False) -> StoreHealth:
     health = usable_backup(source)
     if source.resolve() == target.resolve():
         raise InputError("the backup and the store are the same file")
+    # a store that is missing is created here, but one that is a folder or out of reach
+    # failed deep in sqlite3.connect with a traceback
+    problem = access_problem(target)
+    if problem and not problem.startswith("no store"):
+        raise access_error(target, problem)
     target.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(target) as conn:
         existing = (_count(conn, "papers"), _count(conn, "users"))
