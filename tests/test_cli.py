@@ -298,6 +298,40 @@ def test_a_store_path_that_is_empty_or_a_url_of_another_kind_is_refused(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["import", "", "--no-embed", "--json"],
+        ["import", str(PAGES / "author-profile-lin.txt"), " ", "--no-embed", "--json"],
+        ["backup", "", "--json"],
+        ["restore", "", "--json"],
+        ["reindex", "--index-dir", "", "--json"],
+        ["serve", "--index-dir="],
+    ],
+)
+def test_an_empty_path_is_refused_not_read_as_the_working_folder(args, tmp_path):
+    """Path("") is ".": `import ''` imported every file under the working folder, `backup ''`
+    wrote a dated backup there and `--index-dir ''` built the indexes in it."""
+    store = tmp_path / "store" / "papers.db"
+    page = str(PAGES / "author-profile-lin.txt")
+    assert cli("import", page, "--db", str(store), "--no-embed").exit_code == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.bib").write_text("@article{a, title={A paper in the working folder}}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", *args, "--db", str(store)],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env={**os.environ, "PYTHONPATH": str(Path(paperscope.__file__).parents[1])},
+        timeout=120,  # `serve` that took '' did not stop
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines()[0] == "error: a path given on the command line is empty"
+    assert sorted(p.name for p in work.iterdir()) == ["notes.bib"]
+    assert stats(str(store))["papers"] == 12
+
+
 def test_db_copy_from_a_missing_source_creates_nothing(tmp_path):
     source, target = tmp_path / "typo.db", tmp_path / "new.db"
     done = subprocess.run(

@@ -16,7 +16,13 @@ from paperscope.normalize import escape_controls, readable_name
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.index import embed_with_progress
-from paperscope.serve.cli.options import DbOption, JsonOption, open_store, resumable
+from paperscope.serve.cli.options import (
+    DbOption,
+    JsonOption,
+    open_store,
+    path_argument,
+    resumable,
+)
 from paperscope.serve.cli.output import console, progress
 
 #: Rejected records listed per file before "... and N more" (all of them with --json).
@@ -31,7 +37,9 @@ STDIN = Path("/dev/stdin")
 def import_(
     files: Annotated[
         list[Path],
-        typer.Argument(help="Files or folders to import; - reads standard input."),
+        typer.Argument(
+            parser=path_argument, help="Files or folders to import; - reads standard input."
+        ),
     ],
     db: DbOption = None,
     format_name: Annotated[

@@ -35,6 +35,7 @@ from paperscope.serve.cli.options import (
     existing_db,
     index_progress,
     library_errors,
+    path_argument,
 )
 from paperscope.serve.cli.output import console as output_console
 from paperscope.store.backends import open_store, store_class
@@ -48,10 +49,19 @@ def _mib(size: int) -> str:
     return f"{size / 2**20:.1f} MiB"
 
 
+def _backup_path(value: str) -> str:
+    path_argument(value)  # refuses an empty one
+    return value  # as typed: a trailing "/" asks for a dated file in that folder
+
+
 @app.command()
 def backup(
     path: Annotated[
-        str, typer.Argument(help="Backup file, or a folder (ending in /) for a dated one.")
+        str,
+        typer.Argument(
+            parser=_backup_path,
+            help="Backup file, or a folder (ending in /) for a dated one.",
+        ),
     ],
     db: DbOption = None,
     force: ForceOption = False,
@@ -76,7 +86,10 @@ def backup(
 
 @app.command()
 def restore(
-    path: Annotated[Path, typer.Argument(help="A backup written by `paperscope backup`.")],
+    path: Annotated[
+        Path,
+        typer.Argument(parser=path_argument, help="A backup written by `paperscope backup`."),
+    ],
     db: DbOption = None,
     index_folder: IndexDirOption = None,
     force: Annotated[

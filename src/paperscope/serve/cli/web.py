@@ -13,7 +13,7 @@ import typer
 from paperscope.config import resolve_db_path
 from paperscope.errors import InputError, PaperscopeError
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption
+from paperscope.serve.cli.options import DbOption, path_argument
 from paperscope.store.backends import shown
 
 #: The levels uvicorn knows (uvicorn.config.LOG_LEVELS), without importing it for --help.
@@ -90,6 +90,7 @@ def serve(
         Path | None,
         typer.Option(
             "--index-dir",
+            parser=path_argument,
             help="This node's folder of index caches (lexical, vectors), rebuilt and kept in "
             "sync from the store. Default: $PAPERSCOPE_INDEX_DIR, else beside a SQLite file, "
             "else under the data folder for PostgreSQL.",
