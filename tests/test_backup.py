@@ -224,9 +224,17 @@ def test_restore_onto_a_folder_is_an_error_not_a_traceback(tmp_path):
     refused = paperscope("restore", str(backup), "--db", str(folder), "--json")
     assert refused.returncode == 1 and refused.stdout == ""
     assert "Traceback" not in refused.stderr
-    assert refused.stderr.splitlines()[0] == (
-        f"error: cannot open the paper store {folder}: {folder} is not a file"
-    )
+    assert refused.stderr.splitlines() == [
+        f"error: cannot open the paper store {folder}: {folder} is not a file",
+        "hint: --db names the store's SQLite file, not a folder (e.g. --db FOLDER/papers.db)",
+    ]
+    # every other command says the same
+    stats = paperscope("stats", "--db", str(folder))
+    assert stats.returncode == 1 and stats.stderr == refused.stderr
+    doctor = paperscope("doctor", "--quick", "--db", str(folder), "--json")
+    store_check = json.loads(doctor.stdout)["checks"][0]
+    assert doctor.returncode == 1 and "permission" not in store_check["fix"]
+    assert "not a folder" in store_check["fix"]
 
 
 def _search(db, query: str, **env: str) -> list[str]:

@@ -96,10 +96,10 @@ def access_problem(path: Path) -> str | None:
 
 def access_error(path: str | Path, problem: str) -> StoreError:
     """The error for a store `access_problem` found unusable (not for a missing one)."""
-    return StoreError(
-        f"cannot open the paper store {path}: {problem}",
-        hint="check the owner and permissions of the file and its folder",
-    )
+    hint = "check the owner and permissions of the file and its folder"
+    if problem.endswith("is not a file"):  # permissions are not what is wrong with a folder
+        hint = "--db names the store's SQLite file, not a folder (e.g. --db FOLDER/papers.db)"
+    return StoreError(f"cannot open the paper store {path}: {problem}", hint=hint)
 
 
 def _read_only(path: Path) -> sqlite3.Connection:

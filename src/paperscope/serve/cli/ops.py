@@ -160,6 +160,8 @@ def _store_checks(health: StoreHealth, db: str) -> list[Check]:
     if health.access:  # not the file's contents: restoring a backup over it is no fix
         if health.access.startswith("no store"):
             fix = f"paperscope import FILE --db {db}, or paperscope restore BACKUP --db {db}"
+        elif health.access.endswith("is not a file"):
+            fix = f"--db names the store's SQLite file, not a folder: --db {db}/papers.db?"
         else:
             fix = f"give this user read and write access to {db} and its folder"
         return [Check("store", "error", health.access, fix)]
