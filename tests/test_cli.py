@@ -589,6 +589,20 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.parametrize("given", [["--query", ""], ["--id-list", ""]])
+def test_harvest_arxiv_with_an_empty_query_asks_nothing_instead_of_all_of_arxiv(db, given):
+    """`--query "$Q"` with Q unset was read as no --query: a harvest of all of arXiv over
+    OAI-PMH began. (Port 9 on loopback is closed: any request fails at once.)"""
+    done = run_cli(
+        "harvest", "arxiv", *given, "--base-url", "http://127.0.0.1:9", "--retries", "0",
+        "--db", db, "--json",
+    )  # fmt: skip
+    assert done.returncode == 1
+    summary = json.loads(done.stdout)
+    assert (summary["source"], summary["requests"]) == ("arxiv-api", 0)
+    assert summary["error"] == "nothing to ask the arXiv API for"
+
+
 @pytest.mark.parametrize("how", ["stdin", "dash", "fifo"])
 def test_a_pipe_imports_whole(db, tmp_path, how):
     """`zcat dump.gz | paperscope import /dev/stdin` (or `-`, which was 'No such file or

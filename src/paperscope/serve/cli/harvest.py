@@ -232,7 +232,9 @@ def arxiv(
     interrupted harvest. A completed one is not repeated unless --restart is given.
     """
     run = _Run(db=db, as_json=as_json, quiet=quiet, retries=retries, backoff=backoff)
-    if api or query or id_list:
+    # given but empty (`--query "$Q"` with Q unset) still means the API, which says there is
+    # nothing to ask; read as absent it started a harvest of all of arXiv over OAI-PMH
+    if api or query is not None or id_list is not None:
         if set_ or from_date or until or prefix != "arXiv":
             raise InputError(
                 "--set, --from, --until and --prefix are OAI-PMH options",
