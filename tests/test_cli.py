@@ -601,6 +601,11 @@ def test_harvest_arxiv_with_an_empty_query_asks_nothing_instead_of_all_of_arxiv(
     summary = json.loads(done.stdout)
     assert (summary["source"], summary["requests"]) == ("arxiv-api", 0)
     assert summary["error"] == "nothing to ask the arXiv API for"
+    # the error is on stderr too, as for every other command's --json
+    assert done.stderr.splitlines() == [
+        "error: nothing to ask the arXiv API for",
+        "hint: give --query or --id-list",
+    ]
 
 
 @pytest.mark.parametrize("how", ["stdin", "dash", "fifo"])

@@ -173,6 +173,10 @@ class _Run:
             console().print(table)
         if not self.as_json:
             self._print_problems(s)
+        elif s.error:
+            # the JSON carries it too, but a script that checks only the exit code and a
+            # person reading a log see why on stderr, as with every other command's --json
+            self._print_error(s)
 
     def _print_problems(self, s: HarvestSummary) -> None:
         for bad in s.rejected[:SHOWN_REJECTS]:
@@ -183,9 +187,12 @@ class _Run:
                 styled(("rejected", "yellow"), f" ... and {more} more (--json lists all)")
             )
         if s.error:
-            self.err.print(styled(("error:", "red"), f" {s.error}"))
-            if s.hint:
-                self.err.print(f"hint: {s.hint}")
+            self._print_error(s)
+
+    def _print_error(self, s: HarvestSummary) -> None:
+        self.err.print(styled(("error:", "red"), f" {s.error}"))
+        if s.hint:
+            self.err.print(f"hint: {s.hint}")
 
 
 def _status(s: HarvestSummary) -> str:
