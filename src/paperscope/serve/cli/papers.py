@@ -47,7 +47,10 @@ def search(
     mode: Annotated[
         str, typer.Option("--mode", "-m", help="hybrid, lexical or semantic.")
     ] = "hybrid",
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT)] = 20,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="Hits per page."),
+    ] = 20,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many hits (paging).")] = 0,
     sort: Annotated[
         str,
@@ -221,7 +224,10 @@ def _marked(snippet) -> Text:
 def similar(
     paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id or URL, DOI or id.")],
     db: DbOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT)] = 10,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="Papers to show."),
+    ] = 10,
     mode: Annotated[
         str, typer.Option("--mode", "-m", help="semantic (embeddings), lexical or hybrid.")
     ] = SIMILAR_MODE,
