@@ -705,6 +705,8 @@ def test_a_postgresql_store_that_cannot_be_reached_is_one_error_at_once(url, rea
         (["--port", "99999"], 2, "Invalid value for '--port'"),  # was a traceback
         (["--log-level", "loud"], 1, "error: unknown log level 'loud'"),  # was a KeyError
         (["--api-rate-limit", "-1"], 2, "Invalid value for '--api-rate-limit'"),
+        # a number out of range is bad usage (exit 2) as for --port; it was an error, exit 1
+        (["--workers", "0"], 2, "Invalid value for '--workers'"),
     ],
 )
 def test_serve_refuses_bad_settings_before_it_starts(args, code, words, db):

@@ -28,7 +28,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     db: DbOption = None,
     workers: Annotated[
-        int, typer.Option(help="Worker processes (each holds the indexes in memory).")
+        int, typer.Option(min=1, help="Worker processes (each holds the indexes in memory).")
     ] = 1,
     # Each setting below: the flag when given, else its PAPERSCOPE_* variable, else the
     # default (the variables were overridden by the flags' defaults: PAPERSCOPE_SINGLE_USER=0
@@ -107,8 +107,6 @@ def serve(
     from paperscope.serve.web.nodelay import PROTOCOL
     from paperscope.serve.web.settings import WebSettings
 
-    if workers < 1:
-        raise InputError("--workers must be at least 1")
     if log_level.lower() not in LOG_LEVELS:  # uvicorn took it, then failed with a KeyError
         raise InputError(
             f"unknown log level {log_level!r}", hint="one of: " + ", ".join(LOG_LEVELS)
