@@ -226,7 +226,7 @@ def test_restore_onto_a_folder_is_an_error_not_a_traceback(tmp_path):
     assert "Traceback" not in refused.stderr
     assert refused.stderr.splitlines() == [
         f"error: cannot open the paper store {folder}: {folder} is not a file",
-        "hint: --db names the store's SQLite file, not a folder (e.g. --db FOLDER/papers.db)",
+        "hint: a store is a SQLite file, not a folder: name a file in it (FOLDER/papers.db)",
     ]
     # every other command says the same
     stats = paperscope("stats", "--db", str(folder))

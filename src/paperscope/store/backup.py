@@ -98,7 +98,7 @@ def access_error(path: str | Path, problem: str) -> StoreError:
     """The error for a store `access_problem` found unusable (not for a missing one)."""
     hint = "check the owner and permissions of the file and its folder"
     if problem.endswith("is not a file"):  # permissions are not what is wrong with a folder
-        hint = "--db names the store's SQLite file, not a folder (e.g. --db FOLDER/papers.db)"
+        hint = "a store is a SQLite file, not a folder: name a file in it (FOLDER/papers.db)"
     return StoreError(f"cannot open the paper store {path}: {problem}", hint=hint)
 
 
