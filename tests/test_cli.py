@@ -340,7 +340,11 @@ def test_db_copy_from_a_missing_source_creates_nothing(tmp_path):
         text=True,
     )
     assert done.returncode == 1
-    assert done.stderr.splitlines()[0] == f"error: no store at {source}"
+    assert done.stderr.splitlines() == [
+        f"error: no store at {source}",
+        # not the hint of a missing --db, which told how to create a store there
+        "hint: SOURCE is the store to copy from: check its path or URL",
+    ]
     assert list(tmp_path.iterdir()) == []
 
 
