@@ -593,6 +593,20 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+def test_import_json_with_a_file_that_cannot_be_read_says_so_on_stderr_too(db, tmp_path):
+    """With --json the error was only inside the JSON: exit code 1 and a silent stderr."""
+    missing = tmp_path / "typo.json"
+    done = run_cli(
+        "import", str(missing), str(PAGES / "author-profile-lin.txt"), "--db", db, "--json",
+        "--no-embed",
+    )  # fmt: skip
+    assert done.returncode == 1
+    rows = json.loads(done.stdout)
+    assert rows[0]["error"] == f"{missing}: cannot read: No such file or directory"
+    assert rows[1]["added"] == 12
+    assert done.stderr.splitlines() == [f"error: {rows[0]['error']}"]
+
+
 @pytest.mark.parametrize("given", [["--query", ""], ["--id-list", ""]])
 def test_harvest_arxiv_with_an_empty_query_asks_nothing_instead_of_all_of_arxiv(db, given):
     """`--query "$Q"` with Q unset was read as no --query: a harvest of all of arXiv over

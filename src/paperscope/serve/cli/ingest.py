@@ -102,6 +102,10 @@ def import_(
                 embed_with_progress(engine, quiet=quiet or as_json)
     if as_json:
         typer.echo(orjson.dumps([s.as_dict() for s in summaries], option=orjson.OPT_INDENT_2))
+        # in the JSON too, but stderr and a log say why the exit code is 1, as with every
+        # other command's --json
+        for summary in summaries:
+            _print_error(summary)
     else:
         _print_summaries(summaries)
     if any(s.error for s in summaries):
@@ -144,10 +148,14 @@ def _print_summaries(summaries: list[FileSummary]) -> None:
         if len(s.rejected) > SHOWN_REJECTS:
             more = len(s.rejected) - SHOWN_REJECTS
             typer.secho(f"rejected {path}: ... and {more} more (--json lists all)", err=True)
-        if s.error:
-            typer.secho(f"error: {escape_controls(s.error)}", err=True, fg="red")
-            if s.hint:
-                typer.echo(f"hint: {escape_controls(s.hint)}", err=True)
+        _print_error(s)
+
+
+def _print_error(s: FileSummary) -> None:
+    if s.error:
+        typer.secho(f"error: {escape_controls(s.error)}", err=True, fg="red")
+        if s.hint:
+            typer.echo(f"hint: {escape_controls(s.hint)}", err=True)
 
 
 @app.command("formats")
