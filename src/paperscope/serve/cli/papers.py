@@ -99,7 +99,7 @@ def search(
         topic_names = _topic_names(engine.store, result.facets.get("topic", {}))
     _print_notes(result, mode, db)
     if groups is not None:
-        _print_groups(result, groups, group, as_json)
+        _print_groups(result, groups, group, as_json, facets, topic_names)
         return
     if as_json:
         hits = [paper_summary(h.paper, h.score) for h in result.hits]
@@ -132,24 +132,36 @@ def search(
         highlight=False,
     )
     if facets:
-        for name, counts in result.facets.items():
-            if not counts:  # e.g. topics before `topics rebuild`: no line "topic: " with nothing
-                continue
-            names = topic_names if name == "topic" else {}
-            top = ", ".join(
-                f"{names[k]} ({k}) {v}" if k in names else f"{k} {v}"
-                for k, v in list(counts.items())[:12]
-            )
-            console().print(styled((name, "bold"), f": {top}"), highlight=False)
+        _print_facets(result, topic_names)
+
+
+def _print_facets(result, topic_names: dict[str, str]) -> None:
+    for name, counts in result.facets.items():
+        if not counts:  # e.g. topics before `topics rebuild`: no line "topic: " with nothing
+            continue
+        names = topic_names if name == "topic" else {}
+        top = ", ".join(
+            f"{names[k]} ({k}) {v}" if k in names else f"{k} {v}"
+            for k, v in list(counts.items())[:12]
+        )
+        console().print(styled((name, "bold"), f": {top}"), highlight=False)
 
 
 def _topic_names(store, counts: dict[str, int]) -> dict[str, str]:
     return {str(i): t.label for i, t in topic_labels(store, [int(k) for k in counts]).items()}
 
 
-def _print_groups(result, groups: list, aspect: str, as_json: bool) -> None:
+def _print_groups(
+    result,
+    groups: list,
+    aspect: str,
+    as_json: bool,
+    facets: bool = False,
+    topic_names: dict[str, str] | None = None,
+) -> None:
     """Hits regrouped by their top topic of `aspect`: in JSON {"groups": [{id, label, size,
-    results}], "total"}, the group of papers without a topic last with id null."""
+    results}], "total"}, the group of papers without a topic last with id null. With
+    --facets, the facets as without --group (they were dropped without a word)."""
     by_rowid = {h.rowid: h for h in result.hits}
     if as_json:
         body = {
@@ -167,12 +179,16 @@ def _print_groups(result, groups: list, aspect: str, as_json: bool) -> None:
                 for t, rowids in groups
             ],
         }
+        if facets:
+            body["facets"] = result.facets
         typer.echo(orjson.dumps(body))
         return
     for t, rowids in groups:
         title = f"{t.label} ({t.id})" if t else f"no {aspect} yet"
         console().print(styled((title, "bold")), highlight=False)
         _print_hits([by_rowid[r] for r in rowids])
+    if facets:
+        _print_facets(result, topic_names or {})
 
 
 def _results(total: int) -> str:
