@@ -593,6 +593,22 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+def test_quiet_silences_the_progress_of_reindex_db_copy_and_restore(db, tmp_path):
+    """docs/cli.md: `-q` turns progress off; these three drew progress but had no -q."""
+    assert cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "-q").exit_code == 0
+    loud = run_cli("reindex", "--db", db)
+    assert loud.returncode == 0 and "rebuilding the lexical index" in loud.stderr
+    for args in (
+        ["reindex", "--db", db],
+        ["db", "copy", db, str(tmp_path / "copy.db")],
+        ["restore", db, "--db", str(tmp_path / "restored.db")],
+    ):
+        done = run_cli(*args, "-q")
+        assert done.returncode == 0 and done.stdout, args
+        # db copy's verdict stays on stderr: it is no progress line
+        assert " started" not in done.stderr and " done" not in done.stderr, args
+
+
 def test_import_json_with_a_file_that_cannot_be_read_says_so_on_stderr_too(db, tmp_path):
     """With --json the error was only inside the JSON: exit code 1 and a silent stderr."""
     missing = tmp_path / "typo.json"

@@ -14,6 +14,7 @@ from paperscope.errors import InputError, NotFoundError
 from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import (
     JsonOption,
+    QuietOption,
     copy_progress,
     existing_db,
     library_errors,
@@ -45,6 +46,7 @@ def copy(
         str, typer.Argument(help="A new SQLite file or an empty PostgreSQL database.")
     ],
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Copy a store into another (SQLite or PostgreSQL), then compare both sides.
 
@@ -70,7 +72,7 @@ def copy(
         resumable("every batch copied so far is kept"),
         open_store(src_target) as src,
         open_store(dst_target) as dst,
-        copy_progress(as_json) as update,
+        copy_progress(as_json or quiet) as update,
     ):
         result = copy_store(
             src,

@@ -31,6 +31,7 @@ from paperscope.serve.cli.options import (
     DbOption,
     IndexDirOption,
     JsonOption,
+    QuietOption,
     copy_progress,
     existing_db,
     index_progress,
@@ -100,6 +101,7 @@ def restore(
         typer.Option("--reindex/--no-reindex", help="Rebuild the indexes now (else on first use)."),
     ] = True,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Replace the store with the backup PATH, then rebuild its indexes.
 
@@ -110,7 +112,7 @@ def restore(
     started = time.perf_counter()
     target = resolve_db_path(db)
     try:
-        with library_errors(), copy_progress(as_json) as update:
+        with library_errors(), copy_progress(as_json or quiet) as update:
             health = store_class(target).restore(path, target, force=force, progress=update)
     except KeyboardInterrupt:
         typer.echo(
@@ -125,7 +127,7 @@ def restore(
     if reindex:
         with (
             library_errors(),
-            index_progress(as_json) as progress,
+            index_progress(as_json or quiet) as progress,
             SearchEngine.open(target, progress=progress) as engine,
         ):
             vectors = len(engine.vectors)

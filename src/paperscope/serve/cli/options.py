@@ -68,6 +68,7 @@ IndexDirOption = Annotated[
 #: The largest id a command takes: SQLite's integers are 64-bit.
 MAX_ID = 2**63 - 1
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
 def command(words: str, db: str | Path | None) -> str:
