@@ -119,3 +119,28 @@ def test_delete_not_confirmed_is_an_error_line_and_stdout_stays_empty(tmp_path, 
         "hint: --yes deletes without asking (for scripts, where no one can answer)",
     ]
     assert [u["email"] for u in json.loads(cli(db, "list", "--json").output)] == ["bob@example.org"]
+
+
+def test_users_list_and_follows_print_whole_lines_without_box_drawing(tmp_path):
+    """They drew Rich's boxes (┃ ┡ │) even into a pipe, unlike every other table: a row was
+    not a line `grep` or `cut` could use."""
+    db = tmp_path / "p.db"
+    added = cli(db, "add", "bob@example.org", "--password-stdin", stdin="bobs-password\n")
+    assert added.exit_code == 0
+    env = {**os.environ, "PYTHONPATH": str(Path(paperscope.__file__).parents[1])}
+    for args in (
+        ["users", "list"],
+        ["follow", "--user", "bob@example.org", "--category", "cs.LG"],
+        ["follows", "--user", "bob@example.org"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "paperscope", *args, "--db", str(db)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert not set(done.stdout) & set("┃┡│━─┏┗└┘"), done.stdout
+    listed = done.stdout.splitlines()
+    assert listed[-1].split() == ["1", "category", "cs.LG", listed[-1].split()[-1]]

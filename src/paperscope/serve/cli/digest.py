@@ -94,8 +94,13 @@ def follows(user: UserOption, db: DbOption = None, as_json: JsonOption = False) 
     if not rows:
         console(stderr=True).print(f"{account.email} follows nothing yet", highlight=False)
         return
-    table = Table(
-        "id", "kind", "value", "since", title=f"{account.email} (digest: {account.digest})"
+    table = Table(  # no box, as every other table: rows are whole lines a pipe can grep
+        "id",
+        "kind",
+        "value",
+        "since",
+        title=f"{account.email} (digest: {account.digest})",
+        box=None,
     )
     for f in rows:
         table.add_row(str(f.id), f.kind, f.value, f.created_at[:10])

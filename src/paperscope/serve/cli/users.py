@@ -126,7 +126,8 @@ def list_users(db: DbOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         typer.echo(orjson.dumps([asdict(u) for u in users]).decode())
         return
-    table = Table("id", "email", "name", "admin", "status", "digest", "created")
+    # no box, as every other table: rows are whole lines a pipe can grep or cut
+    table = Table("id", "email", "name", "admin", "status", "digest", "created", box=None)
     for u in users:
         table.add_row(
             str(u.id),
