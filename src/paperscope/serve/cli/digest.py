@@ -48,7 +48,16 @@ def follow(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Follow an author, a search, a category or a paper: new matches come in the digest."""
+    """Follow an author, a search, a category or a paper: new matches come in the digest.
+
+    Give exactly one of --author, --query, --category and --paper.
+
+    Examples:
+
+    - `paperscope follow --user ada@example.org --author "Juhua Hu"`
+    - `paperscope follow -u ada@example.org --query 'ti:diffusion AND cat:cs.CV'`
+    - `paperscope follow -u ada@example.org --category cs.LG`
+    """
     given = [(k, v) for k, v in (("author", author), ("query", query), ("category", category),
                                  ("paper", paper)) if v is not None]  # fmt: skip
     with library_errors(), open_existing_store(db) as store:

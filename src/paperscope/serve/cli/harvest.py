@@ -237,6 +237,12 @@ def arxiv(
 
     Each page is committed with its cursor; run the same command again to resume an
     interrupted harvest. A completed one is not repeated unless --restart is given.
+
+    Examples:
+
+    - `paperscope harvest arxiv --set cs --from 2026-02-01 --until 2026-02-07`
+    - `paperscope harvest arxiv --query 'cat:cs.LG AND ti:diffusion' --max 200`
+    - `paperscope harvest arxiv --id-list 2602.16872,2509.90001`
     """
     run = _Run(db=db, as_json=as_json, quiet=quiet, retries=retries, backoff=backoff)
     # given but empty (`--query "$Q"` with Q unset) still means the API, which says there is

@@ -67,6 +67,12 @@ def import_(
 
     Papers are committed and searchable by keyword first; then the new ones are embedded for
     semantic search (interruptible: `paperscope embed` resumes).
+
+    Examples:
+
+    - `paperscope import export.bib papers/ --db papers.db`
+    - `zcat arxiv-snapshot.json.gz | paperscope import - --no-embed`
+    - `paperscope import dump.jsonl --format kaggle-arxiv --json > summary.json`
     """
     if format_name is not None:
         by_name(format_name)  # an unknown name is one error, before any file is read

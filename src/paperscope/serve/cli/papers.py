@@ -79,6 +79,12 @@ def search(
     Any text is searched: what does not parse as the query language is searched as plain
     words, with one "notice:" line on stderr. With --strict a malformed query exits 2 naming
     the position of the problem.
+
+    Examples:
+
+    - `paperscope search 'au:"Juhua Hu" AND ti:clustering'`
+    - `paperscope search 'cat:cs.LG year:2024' --sort newest -n 50`
+    - `paperscope search diffusion --facets --json`
     """
     with (
         index_progress(as_json) as progress,
