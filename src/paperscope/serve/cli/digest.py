@@ -174,6 +174,10 @@ def send(
         )
     if as_json:
         typer.echo(orjson.dumps([r.as_json() for r in reports]))
+        # in the JSON too, but stderr says why the exit code is 1, as every --json does
+        for report in reports:
+            if report.status in ("pending", "failed"):
+                _print_report(report, dry_run)
     else:
         for report in reports:
             _print_report(report, dry_run)
