@@ -623,7 +623,7 @@ def test_import_json_with_a_file_that_cannot_be_read_says_so_on_stderr_too(db, t
     assert done.stderr.splitlines() == [f"error: {rows[0]['error']}"]
 
 
-@pytest.mark.parametrize("given", [["--query", ""], ["--id-list", ""]])
+@pytest.mark.parametrize("given", [["--query", ""], ["--query", "  "], ["--id-list", ""]])
 def test_harvest_arxiv_with_an_empty_query_asks_nothing_instead_of_all_of_arxiv(db, given):
     """`--query "$Q"` with Q unset was read as no --query: a harvest of all of arXiv over
     OAI-PMH began. (Port 9 on loopback is closed: any request fails at once.)"""

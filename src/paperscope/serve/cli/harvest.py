@@ -384,7 +384,8 @@ def _run_api(
     timeout: float,
 ) -> None:
     params = arxiv_api.ApiParams(
-        query=query,
+        # blanks alone ask nothing, as an empty query: they were sent to the API as they were
+        query=query.strip() if query is not None else None,
         id_list=arxiv_api.split_id_list(id_list or []),
         max_papers=max_papers,
         page_size=page_size,
