@@ -165,6 +165,29 @@ def test_a_failed_delivery_says_what_to_check(db):
     assert "hint: is the server running, and PAPERSCOPE_SMTP_URL right?" in failed.output
 
 
+def test_a_failed_delivery_with_json_says_so_on_stderr_too(db):
+    """With --json a failed send was only inside the JSON: exit code 1 and no word on stderr
+    saying which user's digest failed, nor what to check."""
+    from test_cli import run_cli
+
+    cli(db, "follow", "--user", "ada@example.org", "--category", "quant-ph")
+    with socket.socket() as closed:  # a port nothing listens on: the mail server is down
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    failed = run_cli(
+        "digest", "send", "--retry-delay", "0", "--json", "--db", str(db),
+        PAPERSCOPE_SMTP_URL=f"smtp://127.0.0.1:{port}",
+    )  # fmt: skip
+    assert failed.returncode == 1
+    [report] = json.loads(failed.stdout)
+    assert report["status"] == "pending"
+    assert (
+        f"ada@example.org: sent 0 papers, not delivered (will retry): {report['error']}"
+        in failed.stderr.splitlines()
+    )
+    assert "hint: is the server running, and PAPERSCOPE_SMTP_URL right?" in failed.stderr
+
+
 def test_the_single_user_account_is_not_mailed(db):
     """local@localhost (single-user mode's account, "never gets mail") was sent digests: a real
     relay refuses it, so every run failed and retried, exit code 1."""

@@ -213,6 +213,30 @@ def test_restore_from_a_missing_or_unusable_file_says_why(db_target, tmp_path):
     )
 
 
+def test_restore_onto_a_folder_is_an_error_not_a_traceback(tmp_path):
+    """`restore BACKUP --db FOLDER` failed in sqlite3.connect with a traceback."""
+    backup = tmp_path / "backup.db"
+    with open_store(tmp_path / "source.db"):
+        pass
+    assert paperscope("backup", str(backup), "--db", str(tmp_path / "source.db")).returncode == 0
+    folder = tmp_path / "folder.db"
+    folder.mkdir()
+    refused = paperscope("restore", str(backup), "--db", str(folder), "--json")
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "Traceback" not in refused.stderr
+    assert refused.stderr.splitlines() == [
+        f"error: cannot open the paper store {folder}: {folder} is not a file",
+        "hint: a store is a SQLite file, not a folder: name a file in it (FOLDER/papers.db)",
+    ]
+    # every other command says the same
+    stats = paperscope("stats", "--db", str(folder))
+    assert stats.returncode == 1 and stats.stderr == refused.stderr
+    doctor = paperscope("doctor", "--quick", "--db", str(folder), "--json")
+    store_check = json.loads(doctor.stdout)["checks"][0]
+    assert doctor.returncode == 1 and "permission" not in store_check["fix"]
+    assert "not a folder" in store_check["fix"]
+
+
 def _search(db, query: str, **env: str) -> list[str]:
     out = paperscope("search", query, "--db", str(db), "--mode", "lexical", "--json", **env)
     assert out.returncode == 0, out.stderr

@@ -298,6 +298,40 @@ def test_a_store_path_that_is_empty_or_a_url_of_another_kind_is_refused(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["import", "", "--no-embed", "--json"],
+        ["import", str(PAGES / "author-profile-lin.txt"), " ", "--no-embed", "--json"],
+        ["backup", "", "--json"],
+        ["restore", "", "--json"],
+        ["reindex", "--index-dir", "", "--json"],
+        ["serve", "--index-dir="],
+    ],
+)
+def test_an_empty_path_is_refused_not_read_as_the_working_folder(args, tmp_path):
+    """Path("") is ".": `import ''` imported every file under the working folder, `backup ''`
+    wrote a dated backup there and `--index-dir ''` built the indexes in it."""
+    store = tmp_path / "store" / "papers.db"
+    page = str(PAGES / "author-profile-lin.txt")
+    assert cli("import", page, "--db", str(store), "--no-embed").exit_code == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.bib").write_text("@article{a, title={A paper in the working folder}}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", *args, "--db", str(store)],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env={**os.environ, "PYTHONPATH": str(Path(paperscope.__file__).parents[1])},
+        timeout=120,  # `serve` that took '' did not stop
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines()[0] == "error: a path given on the command line is empty"
+    assert sorted(p.name for p in work.iterdir()) == ["notes.bib"]
+    assert stats(str(store))["papers"] == 12
+
+
 def test_db_copy_from_a_missing_source_creates_nothing(tmp_path):
     source, target = tmp_path / "typo.db", tmp_path / "new.db"
     done = subprocess.run(
@@ -306,7 +340,11 @@ def test_db_copy_from_a_missing_source_creates_nothing(tmp_path):
         text=True,
     )
     assert done.returncode == 1
-    assert done.stderr.splitlines()[0] == f"error: no store at {source}"
+    assert done.stderr.splitlines() == [
+        f"error: no store at {source}",
+        # not the hint of a missing --db, which told how to create a store there
+        "hint: SOURCE is the store to copy from: check its path or URL",
+    ]
     assert list(tmp_path.iterdir()) == []
 
 
@@ -555,6 +593,55 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+def test_quiet_silences_the_progress_of_reindex_db_copy_and_restore(db, tmp_path):
+    """docs/cli.md: `-q` turns progress off; these three drew progress but had no -q."""
+    assert cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "-q").exit_code == 0
+    loud = run_cli("reindex", "--db", db)
+    assert loud.returncode == 0 and "rebuilding the lexical index" in loud.stderr
+    for args in (
+        ["reindex", "--db", db],
+        ["db", "copy", db, str(tmp_path / "copy.db")],
+        ["restore", db, "--db", str(tmp_path / "restored.db")],
+    ):
+        done = run_cli(*args, "-q")
+        assert done.returncode == 0 and done.stdout, args
+        # db copy's verdict stays on stderr: it is no progress line
+        assert " started" not in done.stderr and " done" not in done.stderr, args
+
+
+def test_import_json_with_a_file_that_cannot_be_read_says_so_on_stderr_too(db, tmp_path):
+    """With --json the error was only inside the JSON: exit code 1 and a silent stderr."""
+    missing = tmp_path / "typo.json"
+    done = run_cli(
+        "import", str(missing), str(PAGES / "author-profile-lin.txt"), "--db", db, "--json",
+        "--no-embed",
+    )  # fmt: skip
+    assert done.returncode == 1
+    rows = json.loads(done.stdout)
+    assert rows[0]["error"] == f"{missing}: cannot read: No such file or directory"
+    assert rows[1]["added"] == 12
+    assert done.stderr.splitlines() == [f"error: {rows[0]['error']}"]
+
+
+@pytest.mark.parametrize("given", [["--query", ""], ["--query", "  "], ["--id-list", ""]])
+def test_harvest_arxiv_with_an_empty_query_asks_nothing_instead_of_all_of_arxiv(db, given):
+    """`--query "$Q"` with Q unset was read as no --query: a harvest of all of arXiv over
+    OAI-PMH began. (Port 9 on loopback is closed: any request fails at once.)"""
+    done = run_cli(
+        "harvest", "arxiv", *given, "--base-url", "http://127.0.0.1:9", "--retries", "0",
+        "--db", db, "--json",
+    )  # fmt: skip
+    assert done.returncode == 1
+    summary = json.loads(done.stdout)
+    assert (summary["source"], summary["requests"]) == ("arxiv-api", 0)
+    assert summary["error"] == "nothing to ask the arXiv API for"
+    # the error is on stderr too, as for every other command's --json
+    assert done.stderr.splitlines() == [
+        "error: nothing to ask the arXiv API for",
+        "hint: give --query or --id-list",
+    ]
+
+
 @pytest.mark.parametrize("how", ["stdin", "dash", "fifo"])
 def test_a_pipe_imports_whole(db, tmp_path, how):
     """`zcat dump.gz | paperscope import /dev/stdin` (or `-`, which was 'No such file or
@@ -652,6 +739,8 @@ def test_a_postgresql_store_that_cannot_be_reached_is_one_error_at_once(url, rea
         (["--port", "99999"], 2, "Invalid value for '--port'"),  # was a traceback
         (["--log-level", "loud"], 1, "error: unknown log level 'loud'"),  # was a KeyError
         (["--api-rate-limit", "-1"], 2, "Invalid value for '--api-rate-limit'"),
+        # a number out of range is bad usage (exit 2) as for --port; it was an error, exit 1
+        (["--workers", "0"], 2, "Invalid value for '--workers'"),
     ],
 )
 def test_serve_refuses_bad_settings_before_it_starts(args, code, words, db):

@@ -298,6 +298,24 @@ def test_a_umap_layout_prints_no_warning():
     assert xy.shape == (60, 2)
 
 
+def test_map_rebuild_with_umap_not_installed_is_an_error_line(map_db, tmp_path):
+    """`--method umap` without umap-learn read every vector, then died in `import umap` with
+    a traceback."""
+    import importlib.util
+
+    from test_cli import run_cli
+
+    if importlib.util.find_spec("umap") is not None:
+        pytest.skip("umap-learn is installed here")
+    db = copy_store(map_db, tmp_path / "papers.db")
+    done = run_cli("map", "rebuild", "--db", str(db), "--method", "umap", "--json")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "error: --method umap needs the umap-learn package, which is not installed",
+        "hint: pip install umap-learn (or paperscope's bench extra), or --method tsne",
+    ]
+
+
 def test_map_rebuild_before_any_paper_is_embedded_says_to_embed(tmp_path):
     """`map rebuild` on a store without vectors saved an empty map of no model, which the
     papers embedded later never joined (placement goes by the map's model): `map status`

@@ -260,3 +260,20 @@ def test_au_finds_an_author_under_his_dblp_homonym_number_too(tmp_path):
             "Graph sparsification by sampling",
         ], query
     assert hits(db, "au:0001", "--mode", "lexical") == []
+
+
+def test_group_with_facets_keeps_the_facets(tmp_path):
+    """`search --group ASPECT --facets` printed the groups and dropped the facets without a
+    word, in JSON and in text."""
+    db = str(tmp_path / "papers.db")
+    page = str(PAGES / "arxiv-author-listing-hu.txt")
+    assert cli("import", page, "--db", db, "--no-embed", "-q").exit_code == 0
+    args = ("search", "learning", "--mode", "lexical", "--facets", "--db", db)
+    plain = json.loads(cli(*args, "--json").stdout)
+    grouped = cli(*args, "--group", "topic", "--json")
+    assert grouped.exit_code == 0, grouped.output
+    body = json.loads(grouped.stdout)
+    assert body["facets"] == plain["facets"] and body["facets"]["year"]
+    assert body["total"] == plain["total"]
+    text = cli(*args, "--group", "topic")
+    assert text.exit_code == 0 and "year: " in text.stdout

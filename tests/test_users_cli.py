@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+import paperscope
 from paperscope.serve.cli import app
 from paperscope.store.accounts import Accounts
 from paperscope.store.sqlite import SQLiteStore
@@ -90,3 +96,51 @@ def test_an_account_without_password_gets_one_from_the_admin(tmp_path):
         assert accounts.session_user(session) is None
     missing = cli(db, "password", "bob@example.org", "--password-stdin", stdin="s3cret-pass\n")
     assert missing.exit_code == 1 and "no user bob@example.org" in missing.output
+
+
+@pytest.mark.parametrize("answer", [None, "n\n", "nope\n"])
+def test_delete_not_confirmed_is_an_error_line_and_stdout_stays_empty(tmp_path, answer):
+    """Without --yes and no one to answer (a script, cron: end of input), click printed its
+    prompt on stdout and a bare "Aborted." on stderr; a "n" exited 1 without a word."""
+    db = tmp_path / "p.db"
+    added = cli(db, "add", "bob@example.org", "--password-stdin", stdin="bobs-password\n")
+    assert added.exit_code == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "paperscope", "users", "delete", "bob@example.org", "--db", str(db)],
+        input=answer or "",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(paperscope.__file__).parents[1])},
+        timeout=120,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines()[1:] == [
+        "error: bob@example.org was not deleted: not confirmed",
+        "hint: --yes deletes without asking (for scripts, where no one can answer)",
+    ]
+    assert [u["email"] for u in json.loads(cli(db, "list", "--json").output)] == ["bob@example.org"]
+
+
+def test_users_list_and_follows_print_whole_lines_without_box_drawing(tmp_path):
+    """They drew Rich's boxes (┃ ┡ │) even into a pipe, unlike every other table: a row was
+    not a line `grep` or `cut` could use."""
+    db = tmp_path / "p.db"
+    added = cli(db, "add", "bob@example.org", "--password-stdin", stdin="bobs-password\n")
+    assert added.exit_code == 0
+    env = {**os.environ, "PYTHONPATH": str(Path(paperscope.__file__).parents[1])}
+    for args in (
+        ["users", "list"],
+        ["follow", "--user", "bob@example.org", "--category", "cs.LG"],
+        ["follows", "--user", "bob@example.org"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "paperscope", *args, "--db", str(db)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert not set(done.stdout) & set("┃┡│━─┏┗└┘"), done.stdout
+    listed = done.stdout.splitlines()
+    assert listed[-1].split() == ["1", "category", "cs.LG", listed[-1].split()[-1]]

@@ -96,10 +96,10 @@ def access_problem(path: Path) -> str | None:
 
 def access_error(path: str | Path, problem: str) -> StoreError:
     """The error for a store `access_problem` found unusable (not for a missing one)."""
-    return StoreError(
-        f"cannot open the paper store {path}: {problem}",
-        hint="check the owner and permissions of the file and its folder",
-    )
+    hint = "check the owner and permissions of the file and its folder"
+    if problem.endswith("is not a file"):  # permissions are not what is wrong with a folder
+        hint = "a store is a SQLite file, not a folder: name a file in it (FOLDER/papers.db)"
+    return StoreError(f"cannot open the paper store {path}: {problem}", hint=hint)
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
@@ -293,6 +293,11 @@ def restore(source: Path, target: Path, force: bool = False) -> StoreHealth:
     health = usable_backup(source)
     if source.resolve() == target.resolve():
         raise InputError("the backup and the store are the same file")
+    # a store that is missing is created here, but one that is a folder or out of reach
+    # failed deep in sqlite3.connect with a traceback
+    problem = access_problem(target)
+    if problem and not problem.startswith("no store"):
+        raise access_error(target, problem)
     target.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(target) as conn:
         existing = (_count(conn, "papers"), _count(conn, "users"))

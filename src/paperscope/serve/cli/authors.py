@@ -144,7 +144,9 @@ def list_authors(
     name: Annotated[
         str | None, typer.Option("--name", help="Only authors whose name fits this.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=1000, help="Authors to show.")
+    ] = 50,
     offset: Annotated[
         int,
         typer.Option("--offset", min=0, help="Skip this many first (the next page: --offset 50)."),

@@ -10,10 +10,11 @@ import typer
 from rich.table import Table
 
 from paperscope.config import resolve_db_path
-from paperscope.errors import InputError
+from paperscope.errors import InputError, NotFoundError
 from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import (
     JsonOption,
+    QuietOption,
     copy_progress,
     existing_db,
     library_errors,
@@ -45,6 +46,7 @@ def copy(
         str, typer.Argument(help="A new SQLite file or an empty PostgreSQL database.")
     ],
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Copy a store into another (SQLite or PostgreSQL), then compare both sides.
 
@@ -53,7 +55,13 @@ def copy(
     interrupted resumes where it stopped when run again. The indexes of TARGET rebuild on
     first use (or now: `paperscope reindex --db TARGET`)."""
     with library_errors():  # a mistyped SOURCE used to be created empty, and copied: nothing
-        src_target, dst_target = existing_db(source), resolve_db_path(target)
+        try:
+            src_target = existing_db(source)
+        except NotFoundError as exc:  # its hint told how to create a store with --db
+            raise NotFoundError(
+                str(exc), hint="SOURCE is the store to copy from: check its path or URL"
+            ) from None
+        dst_target = resolve_db_path(target)
         if _same_store(src_target, dst_target):
             raise InputError(
                 f"SOURCE and TARGET are the same store: {redact(str(src_target))}",
@@ -64,7 +72,7 @@ def copy(
         resumable("every batch copied so far is kept"),
         open_store(src_target) as src,
         open_store(dst_target) as dst,
-        copy_progress(as_json) as update,
+        copy_progress(as_json or quiet) as update,
     ):
         result = copy_store(
             src,

@@ -48,7 +48,16 @@ def follow(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Follow an author, a search, a category or a paper: new matches come in the digest."""
+    """Follow an author, a search, a category or a paper: new matches come in the digest.
+
+    Give exactly one of --author, --query, --category and --paper.
+
+    Examples:
+
+    - `paperscope follow --user ada@example.org --author "Juhua Hu"`
+    - `paperscope follow -u ada@example.org --query 'ti:diffusion AND cat:cs.CV'`
+    - `paperscope follow -u ada@example.org --category cs.LG`
+    """
     given = [(k, v) for k, v in (("author", author), ("query", query), ("category", category),
                                  ("paper", paper)) if v is not None]  # fmt: skip
     with library_errors(), open_existing_store(db) as store:
@@ -94,8 +103,13 @@ def follows(user: UserOption, db: DbOption = None, as_json: JsonOption = False) 
     if not rows:
         console(stderr=True).print(f"{account.email} follows nothing yet", highlight=False)
         return
-    table = Table(
-        "id", "kind", "value", "since", title=f"{account.email} (digest: {account.digest})"
+    table = Table(  # no box, as every other table: rows are whole lines a pipe can grep
+        "id",
+        "kind",
+        "value",
+        "since",
+        title=f"{account.email} (digest: {account.digest})",
+        box=None,
     )
     for f in rows:
         table.add_row(str(f.id), f.kind, f.value, f.created_at[:10])
@@ -160,6 +174,10 @@ def send(
         )
     if as_json:
         typer.echo(orjson.dumps([r.as_json() for r in reports]))
+        # in the JSON too, but stderr says why the exit code is 1, as every --json does
+        for report in reports:
+            if report.status in ("pending", "failed"):
+                _print_report(report, dry_run)
     else:
         for report in reports:
             _print_report(report, dry_run)

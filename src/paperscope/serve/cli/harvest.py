@@ -173,6 +173,10 @@ class _Run:
             console().print(table)
         if not self.as_json:
             self._print_problems(s)
+        elif s.error:
+            # the JSON carries it too, but a script that checks only the exit code and a
+            # person reading a log see why on stderr, as with every other command's --json
+            self._print_error(s)
 
     def _print_problems(self, s: HarvestSummary) -> None:
         for bad in s.rejected[:SHOWN_REJECTS]:
@@ -183,9 +187,12 @@ class _Run:
                 styled(("rejected", "yellow"), f" ... and {more} more (--json lists all)")
             )
         if s.error:
-            self.err.print(styled(("error:", "red"), f" {s.error}"))
-            if s.hint:
-                self.err.print(f"hint: {s.hint}")
+            self._print_error(s)
+
+    def _print_error(self, s: HarvestSummary) -> None:
+        self.err.print(styled(("error:", "red"), f" {s.error}"))
+        if s.hint:
+            self.err.print(f"hint: {s.hint}")
 
 
 def _status(s: HarvestSummary) -> str:
@@ -230,9 +237,17 @@ def arxiv(
 
     Each page is committed with its cursor; run the same command again to resume an
     interrupted harvest. A completed one is not repeated unless --restart is given.
+
+    Examples:
+
+    - `paperscope harvest arxiv --set cs --from 2026-02-01 --until 2026-02-07`
+    - `paperscope harvest arxiv --query 'cat:cs.LG AND ti:diffusion' --max 200`
+    - `paperscope harvest arxiv --id-list 2602.16872,2509.90001`
     """
     run = _Run(db=db, as_json=as_json, quiet=quiet, retries=retries, backoff=backoff)
-    if api or query or id_list:
+    # given but empty (`--query "$Q"` with Q unset) still means the API, which says there is
+    # nothing to ask; read as absent it started a harvest of all of arXiv over OAI-PMH
+    if api or query is not None or id_list is not None:
         if set_ or from_date or until or prefix != "arXiv":
             raise InputError(
                 "--set, --from, --until and --prefix are OAI-PMH options",
@@ -369,7 +384,8 @@ def _run_api(
     timeout: float,
 ) -> None:
     params = arxiv_api.ApiParams(
-        query=query,
+        # blanks alone ask nothing, as an empty query: they were sent to the API as they were
+        query=query.strip() if query is not None else None,
         id_list=arxiv_api.split_id_list(id_list or []),
         max_papers=max_papers,
         page_size=page_size,

@@ -19,6 +19,7 @@ from paperscope.serve.cli.options import (
     DbOption,
     IndexDirOption,
     JsonOption,
+    QuietOption,
     command,
     existing_db,
     index_progress,
@@ -188,11 +189,12 @@ def reindex(
     db: DbOption = None,
     index_folder: IndexDirOption = None,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Rebuild every index (lexical and vectors) from the store, the source of truth."""
     started = time.perf_counter()
     with (
-        index_progress(as_json) as progress,
+        index_progress(as_json or quiet) as progress,
         SearchEngine.open(existing_db(db), progress=progress) as engine,
     ):
         engine.lexical.rebuild(lambda done, total: progress("lexical", done, total))

@@ -16,7 +16,13 @@ from paperscope.normalize import escape_controls, readable_name
 from paperscope.rank.search import SearchEngine
 from paperscope.serve.cli import app
 from paperscope.serve.cli.index import embed_with_progress
-from paperscope.serve.cli.options import DbOption, JsonOption, open_store, resumable
+from paperscope.serve.cli.options import (
+    DbOption,
+    JsonOption,
+    open_store,
+    path_argument,
+    resumable,
+)
 from paperscope.serve.cli.output import console, progress
 
 #: Rejected records listed per file before "... and N more" (all of them with --json).
@@ -31,7 +37,9 @@ STDIN = Path("/dev/stdin")
 def import_(
     files: Annotated[
         list[Path],
-        typer.Argument(help="Files or folders to import; - reads standard input."),
+        typer.Argument(
+            parser=path_argument, help="Files or folders to import; - reads standard input."
+        ),
     ],
     db: DbOption = None,
     format_name: Annotated[
@@ -59,6 +67,12 @@ def import_(
 
     Papers are committed and searchable by keyword first; then the new ones are embedded for
     semantic search (interruptible: `paperscope embed` resumes).
+
+    Examples:
+
+    - `paperscope import export.bib papers/ --db papers.db`
+    - `zcat arxiv-snapshot.json.gz | paperscope import - --no-embed`
+    - `paperscope import dump.jsonl --format kaggle-arxiv --json > summary.json`
     """
     if format_name is not None:
         by_name(format_name)  # an unknown name is one error, before any file is read
@@ -94,6 +108,10 @@ def import_(
                 embed_with_progress(engine, quiet=quiet or as_json)
     if as_json:
         typer.echo(orjson.dumps([s.as_dict() for s in summaries], option=orjson.OPT_INDENT_2))
+        # in the JSON too, but stderr and a log say why the exit code is 1, as with every
+        # other command's --json
+        for summary in summaries:
+            _print_error(summary)
     else:
         _print_summaries(summaries)
     if any(s.error for s in summaries):
@@ -136,10 +154,14 @@ def _print_summaries(summaries: list[FileSummary]) -> None:
         if len(s.rejected) > SHOWN_REJECTS:
             more = len(s.rejected) - SHOWN_REJECTS
             typer.secho(f"rejected {path}: ... and {more} more (--json lists all)", err=True)
-        if s.error:
-            typer.secho(f"error: {escape_controls(s.error)}", err=True, fg="red")
-            if s.hint:
-                typer.echo(f"hint: {escape_controls(s.hint)}", err=True)
+        _print_error(s)
+
+
+def _print_error(s: FileSummary) -> None:
+    if s.error:
+        typer.secho(f"error: {escape_controls(s.error)}", err=True, fg="red")
+        if s.hint:
+            typer.echo(f"hint: {escape_controls(s.hint)}", err=True)
 
 
 @app.command("formats")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -54,6 +55,13 @@ def rebuild(
     if method not in layout.METHODS:
         raise InputError(
             f"unknown layout method {method!r}", hint=f"one of {', '.join(layout.METHODS)}"
+        )
+    # an optional package: without it the layout failed with a traceback after the vectors
+    # were read (minutes on a large store)
+    if method == "umap" and importlib.util.find_spec("umap") is None:
+        raise InputError(
+            "--method umap needs the umap-learn package, which is not installed",
+            hint="pip install umap-learn (or paperscope's bench extra), or --method tsne",
         )
     with open_existing_store(db) as store, progress(None, "papers", quiet=quiet or as_json) as bar:
         if layout.main_model(store) is None:

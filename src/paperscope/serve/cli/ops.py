@@ -31,10 +31,12 @@ from paperscope.serve.cli.options import (
     DbOption,
     IndexDirOption,
     JsonOption,
+    QuietOption,
     copy_progress,
     existing_db,
     index_progress,
     library_errors,
+    path_argument,
 )
 from paperscope.serve.cli.output import console as output_console
 from paperscope.store.backends import open_store, store_class
@@ -48,10 +50,19 @@ def _mib(size: int) -> str:
     return f"{size / 2**20:.1f} MiB"
 
 
+def _backup_path(value: str) -> str:
+    path_argument(value)  # refuses an empty one
+    return value  # as typed: a trailing "/" asks for a dated file in that folder
+
+
 @app.command()
 def backup(
     path: Annotated[
-        str, typer.Argument(help="Backup file, or a folder (ending in /) for a dated one.")
+        str,
+        typer.Argument(
+            parser=_backup_path,
+            help="Backup file, or a folder (ending in /) for a dated one.",
+        ),
     ],
     db: DbOption = None,
     force: ForceOption = False,
@@ -76,7 +87,10 @@ def backup(
 
 @app.command()
 def restore(
-    path: Annotated[Path, typer.Argument(help="A backup written by `paperscope backup`.")],
+    path: Annotated[
+        Path,
+        typer.Argument(parser=path_argument, help="A backup written by `paperscope backup`."),
+    ],
     db: DbOption = None,
     index_folder: IndexDirOption = None,
     force: Annotated[
@@ -87,6 +101,7 @@ def restore(
         typer.Option("--reindex/--no-reindex", help="Rebuild the indexes now (else on first use)."),
     ] = True,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Replace the store with the backup PATH, then rebuild its indexes.
 
@@ -97,7 +112,7 @@ def restore(
     started = time.perf_counter()
     target = resolve_db_path(db)
     try:
-        with library_errors(), copy_progress(as_json) as update:
+        with library_errors(), copy_progress(as_json or quiet) as update:
             health = store_class(target).restore(path, target, force=force, progress=update)
     except KeyboardInterrupt:
         typer.echo(
@@ -112,7 +127,7 @@ def restore(
     if reindex:
         with (
             library_errors(),
-            index_progress(as_json) as progress,
+            index_progress(as_json or quiet) as progress,
             SearchEngine.open(target, progress=progress) as engine,
         ):
             vectors = len(engine.vectors)
@@ -147,6 +162,8 @@ def _store_checks(health: StoreHealth, db: str) -> list[Check]:
     if health.access:  # not the file's contents: restoring a backup over it is no fix
         if health.access.startswith("no store"):
             fix = f"paperscope import FILE --db {db}, or paperscope restore BACKUP --db {db}"
+        elif health.access.endswith("is not a file"):
+            fix = f"--db names the store's SQLite file, not a folder: --db {db}/papers.db?"
         else:
             fix = f"give this user read and write access to {db} and its folder"
         return [Check("store", "error", health.access, fix)]

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from paperscope.config import is_db_url, resolve_db_path
-from paperscope.errors import NotFoundError, PaperscopeError
+from paperscope.errors import InputError, NotFoundError, PaperscopeError
 from paperscope.serve.cli.output import progress
 from paperscope.store.backends import open_store as open_store_at
 from paperscope.store.backup import access_error, access_problem
@@ -30,6 +30,21 @@ DbOption = Annotated[
 ]
 
 
+def path_argument(value: str | Path) -> Path:
+    """A file or folder named on the command line (`parser=` of a Path parameter).
+
+    An empty string is refused: Path("") is ".", so `import ''` imported the working folder,
+    `restore ''` read it as the backup and `--index-dir ''` put the indexes there."""
+    if isinstance(value, Path):
+        return value
+    if not value.strip():
+        raise InputError(
+            "a path given on the command line is empty",
+            hint="name a file or folder; `.` is the working folder",
+        )
+    return Path(value)
+
+
 def _use_index_dir(value: Path | None) -> Path | None:
     # read through config.resolve_index_dir by everything this process (and its children)
     # opens, as `serve --index-dir` does
@@ -42,6 +57,7 @@ IndexDirOption = Annotated[
     Path | None,
     typer.Option(
         "--index-dir",
+        parser=path_argument,
         help="The node's folder of index caches, as given to `serve --index-dir`. "
         "Default: $PAPERSCOPE_INDEX_DIR, else beside a SQLite file, else under the data "
         "folder for PostgreSQL.",
@@ -52,6 +68,7 @@ IndexDirOption = Annotated[
 #: The largest id a command takes: SQLite's integers are 64-bit.
 MAX_ID = 2**63 - 1
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
 def command(words: str, db: str | Path | None) -> str:

@@ -47,7 +47,10 @@ def search(
     mode: Annotated[
         str, typer.Option("--mode", "-m", help="hybrid, lexical or semantic.")
     ] = "hybrid",
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT)] = 20,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="Hits per page."),
+    ] = 20,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many hits (paging).")] = 0,
     sort: Annotated[
         str,
@@ -76,6 +79,12 @@ def search(
     Any text is searched: what does not parse as the query language is searched as plain
     words, with one "notice:" line on stderr. With --strict a malformed query exits 2 naming
     the position of the problem.
+
+    Examples:
+
+    - `paperscope search 'au:"Juhua Hu" AND ti:clustering'`
+    - `paperscope search 'cat:cs.LG year:2024' --sort newest -n 50`
+    - `paperscope search diffusion --facets --json`
     """
     with (
         index_progress(as_json) as progress,
@@ -96,7 +105,7 @@ def search(
         topic_names = _topic_names(engine.store, result.facets.get("topic", {}))
     _print_notes(result, mode, db)
     if groups is not None:
-        _print_groups(result, groups, group, as_json)
+        _print_groups(result, groups, group, as_json, facets, topic_names)
         return
     if as_json:
         hits = [paper_summary(h.paper, h.score) for h in result.hits]
@@ -129,24 +138,36 @@ def search(
         highlight=False,
     )
     if facets:
-        for name, counts in result.facets.items():
-            if not counts:  # e.g. topics before `topics rebuild`: no line "topic: " with nothing
-                continue
-            names = topic_names if name == "topic" else {}
-            top = ", ".join(
-                f"{names[k]} ({k}) {v}" if k in names else f"{k} {v}"
-                for k, v in list(counts.items())[:12]
-            )
-            console().print(styled((name, "bold"), f": {top}"), highlight=False)
+        _print_facets(result, topic_names)
+
+
+def _print_facets(result, topic_names: dict[str, str]) -> None:
+    for name, counts in result.facets.items():
+        if not counts:  # e.g. topics before `topics rebuild`: no line "topic: " with nothing
+            continue
+        names = topic_names if name == "topic" else {}
+        top = ", ".join(
+            f"{names[k]} ({k}) {v}" if k in names else f"{k} {v}"
+            for k, v in list(counts.items())[:12]
+        )
+        console().print(styled((name, "bold"), f": {top}"), highlight=False)
 
 
 def _topic_names(store, counts: dict[str, int]) -> dict[str, str]:
     return {str(i): t.label for i, t in topic_labels(store, [int(k) for k in counts]).items()}
 
 
-def _print_groups(result, groups: list, aspect: str, as_json: bool) -> None:
+def _print_groups(
+    result,
+    groups: list,
+    aspect: str,
+    as_json: bool,
+    facets: bool = False,
+    topic_names: dict[str, str] | None = None,
+) -> None:
     """Hits regrouped by their top topic of `aspect`: in JSON {"groups": [{id, label, size,
-    results}], "total"}, the group of papers without a topic last with id null."""
+    results}], "total"}, the group of papers without a topic last with id null. With
+    --facets, the facets as without --group (they were dropped without a word)."""
     by_rowid = {h.rowid: h for h in result.hits}
     if as_json:
         body = {
@@ -164,12 +185,16 @@ def _print_groups(result, groups: list, aspect: str, as_json: bool) -> None:
                 for t, rowids in groups
             ],
         }
+        if facets:
+            body["facets"] = result.facets
         typer.echo(orjson.dumps(body))
         return
     for t, rowids in groups:
         title = f"{t.label} ({t.id})" if t else f"no {aspect} yet"
         console().print(styled((title, "bold")), highlight=False)
         _print_hits([by_rowid[r] for r in rowids])
+    if facets:
+        _print_facets(result, topic_names or {})
 
 
 def _results(total: int) -> str:
@@ -221,7 +246,10 @@ def _marked(snippet) -> Text:
 def similar(
     paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id or URL, DOI or id.")],
     db: DbOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT)] = 10,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="Papers to show."),
+    ] = 10,
     mode: Annotated[
         str, typer.Option("--mode", "-m", help="semantic (embeddings), lexical or hybrid.")
     ] = SIMILAR_MODE,

@@ -126,7 +126,8 @@ def list_users(db: DbOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         typer.echo(orjson.dumps([asdict(u) for u in users]).decode())
         return
-    table = Table("id", "email", "name", "admin", "status", "digest", "created")
+    # no box, as every other table: rows are whole lines a pipe can grep or cut
+    table = Table("id", "email", "name", "admin", "status", "digest", "created", box=None)
     for u in users:
         table.add_row(
             str(u.id),
@@ -160,6 +161,17 @@ def enable(email: EmailArg, db: DbOption = None) -> None:
     typer.echo(f"enabled {user.email}")
 
 
+def _confirmed(question: str) -> bool:
+    """The answer to a yes/no question asked on stderr, so stdout holds only results (click's
+    confirm writes part of its prompt there). No answer (end of input, as in a script or
+    cron) is no, not click's bare "Aborted."."""
+    typer.echo(f"{question} [y/N]: ", err=True, nl=False)
+    answer = sys.stdin.readline() if sys.stdin is not None else ""
+    if not answer.endswith("\n") or not sys.stdin.isatty():  # the line was not echoed
+        typer.echo(err=True)
+    return answer.strip().lower() in ("y", "yes")
+
+
 @users_app.command("delete")
 def delete(
     email: EmailArg,
@@ -169,9 +181,10 @@ def delete(
     """Delete an account with its library, ratings, follows and digests."""
     with _accounts(db) as accounts:
         user = accounts.by_email(email)
-        if not yes and not typer.confirm(
-            f"Delete {user.email} and all their data for good?", default=False
-        ):
-            raise typer.Exit(1)
+        if not yes and not _confirmed(f"Delete {user.email} and all their data for good?"):
+            raise InputError(
+                f"{user.email} was not deleted: not confirmed",
+                hint="--yes deletes without asking (for scripts, where no one can answer)",
+            )
         accounts.delete(user.id)
     typer.echo(f"deleted {user.email} and their data")

@@ -13,7 +13,7 @@ import typer
 from paperscope.config import resolve_db_path
 from paperscope.errors import InputError, PaperscopeError
 from paperscope.serve.cli import app
-from paperscope.serve.cli.options import DbOption
+from paperscope.serve.cli.options import DbOption, path_argument
 from paperscope.store.backends import shown
 
 #: The levels uvicorn knows (uvicorn.config.LOG_LEVELS), without importing it for --help.
@@ -28,7 +28,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     db: DbOption = None,
     workers: Annotated[
-        int, typer.Option(help="Worker processes (each holds the indexes in memory).")
+        int, typer.Option(min=1, help="Worker processes (each holds the indexes in memory).")
     ] = 1,
     # Each setting below: the flag when given, else its PAPERSCOPE_* variable, else the
     # default (the variables were overridden by the flags' defaults: PAPERSCOPE_SINGLE_USER=0
@@ -90,6 +90,7 @@ def serve(
         Path | None,
         typer.Option(
             "--index-dir",
+            parser=path_argument,
             help="This node's folder of index caches (lexical, vectors), rebuilt and kept in "
             "sync from the store. Default: $PAPERSCOPE_INDEX_DIR, else beside a SQLite file, "
             "else under the data folder for PostgreSQL.",
@@ -106,8 +107,6 @@ def serve(
     from paperscope.serve.web.nodelay import PROTOCOL
     from paperscope.serve.web.settings import WebSettings
 
-    if workers < 1:
-        raise InputError("--workers must be at least 1")
     if log_level.lower() not in LOG_LEVELS:  # uvicorn took it, then failed with a KeyError
         raise InputError(
             f"unknown log level {log_level!r}", hint="one of: " + ", ".join(LOG_LEVELS)
