@@ -458,6 +458,21 @@ def test_doctor_on_a_missing_store_does_not_advise_a_restore_over_it(tmp_path):
     assert not missing.exists()
 
 
+def test_doctor_on_a_file_that_is_not_sqlite_does_not_advise_a_restore_over_it(tmp_path):
+    """`--db README.md` (or a README copied to x.db) was "damaged" and doctor said to run
+    `restore BACKUP --force` on it, which would have overwritten that file."""
+    other = tmp_path / "x.db"
+    other.write_text("# paperscope\n\nA self-hosted research-paper discovery engine.\n")
+    done = run_cli("doctor", "--quick", "--db", str(other))
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[:2] == [
+        "error store: not a paperscope store: the file does not begin as a SQLite database does",
+        "   run: check --db: it names another file (restoring a backup would overwrite it)",
+    ]
+    assert "restore" not in done.stdout.splitlines()[1].split("(")[0]
+    assert other.read_text().startswith("# paperscope")
+
+
 def test_a_file_where_the_index_folder_goes_is_a_clear_error(db, tmp_path):
     assert cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "--no-embed")
     shutil.rmtree(db + ".index", ignore_errors=True)

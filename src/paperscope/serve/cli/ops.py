@@ -19,7 +19,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from paperscope.config import resolve_db_path
+from paperscope.config import is_db_url, resolve_db_path
 from paperscope.errors import StoreError
 from paperscope.index.embedder import default_embedder
 from paperscope.index.lexical import LexicalIndex
@@ -158,7 +158,23 @@ class Check:
     fix: str | None = None
 
 
-def _store_checks(health: StoreHealth, db: str) -> list[Check]:
+#: The first bytes of every SQLite database file.
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _not_sqlite(db_path: str) -> bool:
+    """Is `db_path` a file of something else than SQLite (a README saved as x.db)? Restoring
+    a backup over it would destroy that file, so doctor must not advise it."""
+    path = Path(db_path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_SQLITE_HEADER))
+    except OSError:
+        return False
+    return bool(head) and head != _SQLITE_HEADER
+
+
+def _store_checks(health: StoreHealth, db: str, db_path: str = "") -> list[Check]:
     if health.access:  # not the file's contents: restoring a backup over it is no fix
         if health.access.startswith("no store"):
             fix = f"paperscope import FILE --db {db}, or paperscope restore BACKUP --db {db}"
@@ -170,6 +186,10 @@ def _store_checks(health: StoreHealth, db: str) -> list[Check]:
     if not health.readable or health.integrity:
         problems = "; ".join(health.integrity[:3])
         fix = f"paperscope restore BACKUP --db {db} --force"
+        if db_path and _not_sqlite(db_path):
+            detail = "not a paperscope store: the file does not begin as a SQLite database does"
+            fix = "check --db: it names another file (restoring a backup would overwrite it)"
+            return [Check("store", "error", detail, fix)]
         return [Check("store", "error", f"damaged: {problems}", fix)]
     if health.unfinished_copy:
         detail = "a `db copy` or `restore` into this store was interrupted: it is partly filled"
@@ -255,7 +275,7 @@ def doctor(
     # pasted into the `run:` lines; a password in the URL is not printed
     shown = shlex.quote(shown_store(db if db else db_path))
     health = store_class(db_path).check(db_path, full=not quick)
-    checks = _store_checks(health, shown)
+    checks = _store_checks(health, shown, "" if is_db_url(db_path) else db_path)
     model, embedder = _model_check()
     checks.append(model)
     usable = health.ok and not health.pending
