@@ -871,3 +871,33 @@ def test_suggested_commands_name_the_store_they_were_given(tmp_path):
     ]:
         done = run_cli(*args, "--db", str(db))
         assert expected in done.stdout + done.stderr, (args, done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "lines"),
+    [
+        (
+            ["show", ""],
+            [
+                "error: the paper id is empty",
+                "hint: give an arXiv id (2301.12345), a DOI or an id search results give",
+            ],
+        ),
+        (
+            ["similar", "  "],
+            [
+                "error: the paper id is empty",
+                "hint: give an arXiv id (2301.12345), a DOI or an id search results give",
+            ],
+        ),
+        (
+            ["authors", "list", "--name", " "],
+            ["error: --name is empty", "hint: leave --name out to list every author"],
+        ),
+    ],
+)
+def test_an_empty_id_or_name_is_called_empty(db, args, lines):
+    """`show ''` said "no paper '' in the store", and `authors list --name ''` listed
+    everyone as if --name were absent, where `authors show ''` refuses it."""
+    done = run_cli(*args, "--db", db)
+    assert (done.returncode, done.stdout, done.stderr.splitlines()) == (1, "", lines)

@@ -154,6 +154,9 @@ def list_authors(
     as_json: JsonOption = False,
 ) -> None:
     """Authors with the most papers first (or those whose name fits --name)."""
+    if name is not None and not name.strip():
+        # show, merge and split refuse an empty name; here it listed everyone, as if absent
+        raise InputError("--name is empty", hint="leave --name out to list every author")
     with open_existing_store(db) as store:
         directory = AuthorDirectory(store)
         total: int | None = None

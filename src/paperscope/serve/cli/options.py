@@ -45,6 +45,17 @@ def path_argument(value: str | Path) -> Path:
     return Path(value)
 
 
+def paper_id_argument(value: str) -> str:
+    """A paper id named on the command line (`parser=` of show's and similar's ID): an empty
+    one was looked up, and "no paper '' in the store" did not say what was wrong."""
+    if not value.strip():
+        raise InputError(
+            "the paper id is empty",
+            hint="give an arXiv id (2301.12345), a DOI or an id search results give",
+        )
+    return value
+
+
 def _use_index_dir(value: Path | None) -> Path | None:
     # read through config.resolve_index_dir by everything this process (and its children)
     # opens, as `serve --index-dir` does

@@ -25,6 +25,7 @@ from paperscope.serve.cli.options import (
     existing_db,
     index_progress,
     open_existing_store,
+    paper_id_argument,
 )
 from paperscope.serve.cli.output import console, styled
 from paperscope.serve.records import authors_line as _authors_line
@@ -244,7 +245,10 @@ def _marked(snippet) -> Text:
 
 @app.command()
 def similar(
-    paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id or URL, DOI or id.")],
+    paper_id: Annotated[
+        str,
+        typer.Argument(metavar="ID", help="arXiv id or URL, DOI or id.", parser=paper_id_argument),
+    ],
     db: DbOption = None,
     limit: Annotated[
         int,
@@ -282,7 +286,10 @@ def similar(
 
 @app.command()
 def show(
-    paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id or URL, DOI or id.")],
+    paper_id: Annotated[
+        str,
+        typer.Argument(metavar="ID", help="arXiv id or URL, DOI or id.", parser=paper_id_argument),
+    ],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
