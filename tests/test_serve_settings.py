@@ -4,8 +4,14 @@ else the default. The flags' defaults overrode the variables: `PAPERSCOPE_SINGLE
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
+import paperscope
 from servetools import serving, status_of
 from webtools import copy_store
 
@@ -39,3 +45,34 @@ def test_without_flags_or_variables_the_defaults_hold(db):
     with serving(db, env={k: v for k, v in env.items() if v}) as server:
         assert set(statuses(server.base, 6)) == {200}  # 120 a minute
         assert status_of(f"{server.base}/api/v1/library") == 200  # single-user
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--base-url", "notaurl"], {}),
+        (["--base-url", "papers.example.org"], {}),  # no scheme: links became relative
+        ([], {"PAPERSCOPE_BASE_URL": "ftp://papers.example.org"}),
+    ],
+)
+def test_a_base_url_that_is_no_web_address_stops_serve_before_it_starts(db, args, env):
+    """`serve --base-url notaurl` started, and every absolute link of its pages, feeds and
+    digests was broken."""
+    from mailtools import free_port
+
+    port = str(free_port())
+    try:
+        # without the check it serves: the timeout is the failure
+        done = subprocess.run(
+            [sys.executable, "-m", "paperscope", "serve", *args, "--db", str(db), "--port", port],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(paperscope.__file__).parents[1]), **env},
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("serve started with that base URL")
+    assert done.returncode == 1 and "serving" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("error: the base URL ") and "is not an http://" in lines[0]
+    assert lines[1].startswith("hint: --base-url (or PAPERSCOPE_BASE_URL)")

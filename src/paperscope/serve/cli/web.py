@@ -105,7 +105,7 @@ def serve(
     import uvicorn
 
     from paperscope.serve.web.nodelay import PROTOCOL
-    from paperscope.serve.web.settings import WebSettings
+    from paperscope.serve.web.settings import WebSettings, check_base_url
 
     if log_level.lower() not in LOG_LEVELS:  # uvicorn took it, then failed with a KeyError
         raise InputError(
@@ -128,6 +128,7 @@ def serve(
         base_url=env.base_url if base_url is None else base_url.rstrip("/"),
         https=env.https if https is None else https,
     )
+    check_base_url(settings.base_url)
     _check_address(host, port)
     # open the store (and build missing indexes) once here, so that errors show before the
     # server starts and worker processes find the indexes ready

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from paperscope.config import resolve_db_path
+from paperscope.errors import InputError
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -78,3 +80,17 @@ class WebSettings:
         for key, value in asdict(self).items():
             out[names[key]] = ("1" if value else "0") if isinstance(value, bool) else str(value)
         return out
+
+
+def check_base_url(url: str) -> None:
+    """InputError unless `url` is empty or an absolute http(s) URL: the links of pages, feeds
+    and digests are made from it, and "notaurl" made every one of them broken."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InputError(
+            f"the base URL {url!r} is not an http:// or https:// address",
+            hint="--base-url (or PAPERSCOPE_BASE_URL) is the public address readers open, "
+            "such as https://papers.example.org",
+        )
