@@ -216,3 +216,16 @@ def test_digest_preview(db):
     assert "By Grace Hopper" in result.stdout
     html = cli(db, "digest", "preview", "--user", "ada@example.org", "--html")
     assert "<h2>By Grace Hopper</h2>" in html.stdout
+
+
+def test_digest_send_on_a_store_without_accounts_says_so(store_any):
+    """With no account at all, `digest send` printed nothing and exited 0: no way to tell a
+    store without readers from a run that sent nothing new."""
+    add_papers(store_any, FIRST)
+    with smtp_server() as server:
+        env = {"PAPERSCOPE_SMTP_URL": server.url, "PAPERSCOPE_MAIL_FROM": "d@example.org"}
+        done = cli(store_any, "digest", "send", env=env)
+        assert done.exit_code == 0 and done.stdout == "" and server.messages == []
+        assert done.stderr.startswith("no accounts: nobody to send a digest to")
+        assert "paperscope users add EMAIL" in done.stderr
+        assert json.loads(cli(store_any, "digest", "send", "--json", env=env).stdout) == []

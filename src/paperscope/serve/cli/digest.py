@@ -181,6 +181,12 @@ def send(
     else:
         for report in reports:
             _print_report(report, dry_run)
+        if not reports:  # a store without accounts: it printed nothing at all
+            typer.echo(
+                "no accounts: nobody to send a digest to "
+                "(`paperscope users add EMAIL` creates one; docs/digests.md)",
+                err=True,
+            )
     if any(r.status in ("pending", "failed") for r in reports):
         raise typer.Exit(1)
 
