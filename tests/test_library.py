@@ -202,14 +202,19 @@ def test_library_paginates_without_a_cap(store_any):
         assert last.text.count('class="paper-actions"') == len(rowids) - 20 * (last_page - 1)
 
 
-def test_library_pager_and_unread_switch_keep_the_grouping(store_any):
-    """Next, Previous and "Only unread" of a library grouped by topic dropped the grouping:
-    page 2 came ungrouped."""
+def _save_three(store_any) -> None:
+    """The local reader's library: the store's first three papers."""
     with open_store(store_any) as store:
         user = Accounts(store).local_user()
         library = Library(store)
         for rowid, _ in list(store.iter_papers())[:3]:
             library.save(user.id, rowid)
+
+
+def test_library_pager_and_unread_switch_keep_the_grouping(store_any):
+    """Next, Previous and "Only unread" of a library grouped by topic dropped the grouping:
+    page 2 came ungrouped."""
+    _save_three(store_any)
     with client_for(store_any, page_size=2) as client:
         first = client.get("/library?group=method").text.replace("&amp;", "&")
         assert '<a href="/library?group=method&page=2" rel="next">' in first
@@ -221,11 +226,7 @@ def test_library_pager_and_unread_switch_keep_the_grouping(store_any):
 def test_a_library_page_past_the_end_says_so(store_any):
     """/library?page=50 of a library of 3 said "3 papers", then "Nothing here yet. Save
     papers ...": it says where the papers end, as the feed and search pages do."""
-    with open_store(store_any) as store:
-        user = Accounts(store).local_user()
-        library = Library(store)
-        for rowid, _ in list(store.iter_papers())[:3]:
-            library.save(user.id, rowid)
+    _save_three(store_any)
     with client_for(store_any, page_size=2) as client:
         html = client.get("/library?unread=1&page=50").text.replace("&amp;", "&")
         assert "Nothing here yet" not in html and "You have read every" not in html
