@@ -13,11 +13,18 @@ known ("2026", "Feb 2026", "2026-02-23").
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 Precision = Literal["year", "month", "day"]
 
 _MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def iso_utc(moment: datetime | None = None) -> str:
+    """`moment` (default: now; an aware datetime) as the store writes an instant: ISO 8601 in
+    UTC to the second, with Z ("2026-12-07T21:40:01Z")."""
+    return (moment or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def precision(value: str | None) -> Precision | None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from paperscope.dates import iso_utc
 from paperscope.store.ratings import Ratings
 
 #: How often the (costlier) vector count is compared with the store's.
@@ -32,10 +33,6 @@ def _day(published: str | None) -> int:
         return int(published[:4] + published[5:7] + published[8:10])
     except ValueError:
         return 0
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class DocMatrix:
@@ -101,7 +98,8 @@ class DocMatrix:
         synced_at = datetime.now(UTC)
         live = np.asarray(self.ratings.live_doc_rowids(self.model), dtype=np.int64)
         modified = np.asarray(
-            self.store.rowids_modified_since(_iso(self._synced_at - CLOCK_MARGIN)), dtype=np.int64
+            self.store.rowids_modified_since(iso_utc(self._synced_at - CLOCK_MARGIN)),
+            dtype=np.int64,
         )
         keep = np.isin(self.rowids, live) & ~np.isin(self.rowids, modified)
         fetch = np.setdiff1d(live, self.rowids[keep])

@@ -16,12 +16,11 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 from lxml import etree
 
-from paperscope.dates import precision
+from paperscope.dates import iso_utc, precision
 from paperscope.model import Paper
 from paperscope.normalize import fold
 from paperscope.serve.records import paper_full
@@ -223,10 +222,6 @@ def _xml_text(text: str | None) -> str:
 _NO_INSTANT = "1970-01-01T00:00:00Z"
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _timestamp(day: str | None) -> str:
     """RFC 3339 as Atom wants it, from a day or a full timestamp; a year or a month is not
     turned into an instant (that would invent its first day): it counts as no date."""
@@ -288,7 +283,7 @@ def atom_feed(
     _sub(feed, "title", title)
     # an empty feed is as of now: 1970 told a reader subscribed to a search that matches
     # nothing yet that the feed was half a century old
-    newest = max((_entry_updated(p, modified) for p in papers), default=None) or _utc_now()
+    newest = max((_entry_updated(p, modified) for p in papers), default=None) or iso_utc()
     _sub(feed, "updated", _timestamp(updated) if updated else newest)
     _sub(feed, "link", rel="self", type="application/atom+xml", href=self_url)
     _sub(feed, "link", rel="alternate", type="text/html", href=alternate_url)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from paperscope.dates import iso_utc
 from paperscope.errors import InputError, NotFoundError
 from paperscope.normalize import find_control, strip_controls
 from paperscope.store.sqlite import SQLiteStore
@@ -38,10 +39,6 @@ RESET_MINUTES = 60
 #: Login throttling: this many failures per key (email or client address) within the window.
 MAX_FAILURES, FAILURE_WINDOW = 5, timedelta(minutes=15)
 TOKEN_PREFIX = "ps_"
-
-
-def now_iso(at: datetime | None = None) -> str:
-    return (at or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _parse(iso: str) -> datetime:
@@ -149,7 +146,7 @@ class Accounts:
         cur = self.conn.execute(
             "INSERT INTO users (email, password_hash, display_name, is_admin, created_at) "
             "VALUES (?, ?, ?, ?, ?) RETURNING id",
-            (email, digest, display_name, int(is_admin), now_iso()),
+            (email, digest, display_name, int(is_admin), iso_utc()),
         )
         return self.get(cur.fetchone()[0])
 
@@ -222,7 +219,7 @@ class Accounts:
             self.conn.execute(
                 "INSERT INTO users (email, display_name, is_admin, created_at) "
                 "VALUES (?, 'local', 1, ?) ON CONFLICT DO NOTHING",
-                (LOCAL_EMAIL, now_iso()),
+                (LOCAL_EMAIL, iso_utc()),
             )
             user = self.by_email(LOCAL_EMAIL)
         return user
@@ -233,11 +230,11 @@ class Accounts:
         """A new session id for the cookie; only its hash is kept."""
         raw = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
-        self.conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now_iso(now),))
+        self.conn.execute("DELETE FROM sessions WHERE expires_at < ?", (iso_utc(now),))
         self.conn.execute(
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) "
             "VALUES (?, ?, ?, ?)",
-            (_digest(raw), user_id, now_iso(now), now_iso(now + timedelta(days=days))),
+            (_digest(raw), user_id, iso_utc(now), iso_utc(now + timedelta(days=days))),
         )
         return raw
 
@@ -246,7 +243,7 @@ class Accounts:
         row = self.conn.execute(
             "SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id "
             "WHERE s.token_hash = ? AND s.expires_at > ?",
-            (_digest(raw), now_iso()),
+            (_digest(raw), iso_utc()),
         ).fetchone()
         if row is None:
             return None
@@ -267,7 +264,7 @@ class Accounts:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         self.conn.execute(
             "INSERT INTO api_tokens (user_id, token_hash, name, created_at) VALUES (?, ?, ?, ?)",
-            (user_id, _digest(token), name.strip()[:100], now_iso()),
+            (user_id, _digest(token), name.strip()[:100], iso_utc()),
         )
         return token
 
@@ -280,7 +277,7 @@ class Accounts:
         if row is None or row["disabled"]:
             return None
         self.conn.execute(
-            "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (now_iso(), row["token_id"])
+            "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (iso_utc(), row["token_id"])
         )
         return _user(row)
 
@@ -311,11 +308,11 @@ class Accounts:
         now = datetime.now(UTC)
         self.conn.execute(
             "DELETE FROM password_resets WHERE expires_at < ? OR used_at IS NOT NULL",
-            (now_iso(now),),
+            (iso_utc(now),),
         )
         self.conn.execute(
             "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
-            (_digest(token), user.id, now_iso(now + timedelta(minutes=minutes))),
+            (_digest(token), user.id, iso_utc(now + timedelta(minutes=minutes))),
         )
         return user, token
 
@@ -323,7 +320,7 @@ class Accounts:
         row = self.conn.execute(
             "SELECT 1 FROM password_resets WHERE token_hash = ? AND used_at IS NULL "
             "AND expires_at > ?",
-            (_digest(token), now_iso()),
+            (_digest(token), iso_utc()),
         ).fetchone()
         return row is not None
 
@@ -335,7 +332,7 @@ class Accounts:
             cur = self.conn.execute(
                 "UPDATE password_resets SET used_at = ? WHERE token_hash = ? "
                 "AND used_at IS NULL AND expires_at > ? RETURNING user_id",
-                (now_iso(), _digest(token), now_iso()),
+                (iso_utc(), _digest(token), iso_utc()),
             )
             row = cur.fetchone()
             if row is None:
@@ -365,7 +362,7 @@ class Accounts:
         for key in keys:
             rows = self.conn.execute(
                 "SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at",
-                (key, now_iso(now - FAILURE_WINDOW)),
+                (key, iso_utc(now - FAILURE_WINDOW)),
             ).fetchall()
             if len(rows) >= MAX_FAILURES:
                 # free again when the oldest failure that still counts leaves the window
@@ -376,11 +373,11 @@ class Accounts:
     def record_failure(self, keys: list[str]) -> None:
         now = datetime.now(UTC)
         self.conn.execute(
-            "DELETE FROM login_failures WHERE at < ?", (now_iso(now - FAILURE_WINDOW),)
+            "DELETE FROM login_failures WHERE at < ?", (iso_utc(now - FAILURE_WINDOW),)
         )
         self.conn.executemany(
             "INSERT INTO login_failures (key, at) VALUES (?, ?)",
-            [(key, now_iso(now)) for key in keys],
+            [(key, iso_utc(now)) for key in keys],
         )
 
     def clear_failures(self, keys: list[str]) -> None:

@@ -18,10 +18,10 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import orjson
 
+from paperscope.dates import iso_utc
 from paperscope.errors import InputError, NotFoundError
 from paperscope.model import MAX_NAME, Paper
 from paperscope.store.author_build import (
@@ -68,10 +68,6 @@ class AuthorProfile:
     per_year: dict[int, int]
     coauthors: list[tuple[AuthorSummary, int]]  # coauthor, shared papers, most first
     categories: list[tuple[str, int]]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
@@ -444,7 +440,7 @@ class AuthorDirectory:
         cur = self.conn.execute(
             "INSERT INTO author_corrections (kind, target, data, created_at) VALUES (?, ?, ?, ?) "
             "RETURNING id",
-            (kind, target, orjson.dumps(data).decode(), _now()),
+            (kind, target, orjson.dumps(data).decode(), iso_utc()),
         )
         return cur.fetchone()[0]
 

@@ -27,9 +27,10 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
+
+from paperscope.dates import iso_utc
 
 #: Seconds between checks that a PostgreSQL lease's connection is still up (`alive`).
 ALIVE_EVERY = 5.0
@@ -99,7 +100,7 @@ class JobLease:
         return self
 
     def _record(self) -> None:
-        since = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        since = iso_utc()
         self.store.conn.execute(
             "INSERT INTO job_leases (name, holder, host, pid, since) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, host = excluded.host, "

@@ -11,9 +11,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from paperscope.dates import iso_utc
 from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Paper
-from paperscope.store.accounts import now_iso
 from paperscope.store.sqlite import SQLiteStore
 
 MAX_TAG = 60
@@ -97,7 +97,7 @@ class Library:
 
     def _touch(self, user_id: int, rowid: int, **values: object) -> None:
         """Upsert the (user, paper) row with `values` set."""
-        now = now_iso()
+        now = iso_utc()
         self.conn.execute(
             "INSERT INTO user_papers (user_id, paper_rowid, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT DO NOTHING",
@@ -172,13 +172,13 @@ class Library:
         with self._tx():
             state = self.state(user_id, rowid)
             if not state.saved:
-                self._touch(user_id, rowid, saved=1, saved_at=now_iso())
+                self._touch(user_id, rowid, saved=1, saved_at=iso_utc())
             if tag and tag.strip():
                 found = self.ensure_tag(user_id, tag)
                 self.conn.execute(
                     "INSERT INTO paper_tags (tag_id, paper_rowid, added_at) "
                     "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    (found.id, rowid, now_iso()),
+                    (found.id, rowid, iso_utc()),
                 )
 
     def unsave(self, user_id: int, rowid: int) -> None:
@@ -205,7 +205,7 @@ class Library:
 
     def mark_read(self, user_id: int, rowid: int, read: bool = True) -> None:
         self._check_rowid(rowid)
-        self._touch(user_id, rowid, read_at=now_iso() if read else None)
+        self._touch(user_id, rowid, read_at=iso_utc() if read else None)
 
     def upvote(self, user_id: int, rowid: int, on: bool = True) -> int:
         """Upvote (once per user and paper) or take it back; returns the paper's local count."""
@@ -214,7 +214,7 @@ class Library:
             self.conn.execute(
                 "INSERT INTO upvotes (user_id, paper_rowid, at) VALUES (?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
-                (user_id, rowid, now_iso()),
+                (user_id, rowid, iso_utc()),
             )
         else:
             self.conn.execute(
@@ -352,7 +352,7 @@ class Library:
         cur = self.conn.execute(
             "INSERT INTO submissions (paper_rowid, user_id, day, submitted_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (rowid, user_id, day, now_iso()),
+            (rowid, user_id, day, iso_utc()),
         )
         if cur.rowcount == 0:  # submitted by someone else a moment ago
             raise InputError("this paper was already submitted", hint="a paper is featured once")
@@ -490,7 +490,7 @@ class Library:
         ]
         return {
             "format": "paperscope-user-export/1",
-            "exported_at": now_iso(),
+            "exported_at": iso_utc(),
             "account": account,
             "tags": [asdict(t) for t in self.tags(user_id)],
             "library": library,

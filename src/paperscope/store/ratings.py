@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from paperscope.dates import iso_utc
 from paperscope.store.sqlite import SQLiteStore
 
 #: SQLite bound-variable chunk (as in sqlite.py).
@@ -47,10 +47,6 @@ class StoredModel:
     positives: int
     negatives: int
     trained_at: str
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class Ratings:
@@ -160,7 +156,7 @@ class Ratings:
             "fingerprint = excluded.fingerprint, weights = excluded.weights, "
             "positives = excluded.positives, negatives = excluded.negatives, "
             "trained_at = excluded.trained_at",
-            (user_id, scope, model, fingerprint, weights, positives, negatives, _now()),
+            (user_id, scope, model, fingerprint, weights, positives, negatives, iso_utc()),
         )
 
     def drop_models(self, user_id: int) -> None:
@@ -239,7 +235,7 @@ def record_rating(
     at: str | None = None,
 ) -> None:
     """Set a paper's thumbs (-1/0/1) and/or saved flag for a user."""
-    at = at or _now()
+    at = at or iso_utc()
     store.conn.execute(
         "INSERT INTO user_papers (user_id, paper_rowid, saved, rating, saved_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, paper_rowid) DO UPDATE SET "
@@ -265,7 +261,7 @@ def record_rating(
 def record_upvote(store: SQLiteStore, user_id: int, rowid: int, at: str | None = None) -> None:
     store.conn.execute(
         "INSERT INTO upvotes (user_id, paper_rowid, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        (user_id, rowid, at or _now()),
+        (user_id, rowid, at or iso_utc()),
     )
 
 
@@ -273,7 +269,7 @@ def record_tag(
     store: SQLiteStore, user_id: int, tag: str, rowid: int, at: str | None = None
 ) -> None:
     """Save a paper under a tag (the paper counts as saved)."""
-    at = at or _now()
+    at = at or iso_utc()
     store.conn.execute(
         "INSERT INTO tags (user_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", (user_id, tag)
     )
@@ -294,5 +290,5 @@ def record_follow(
     store.conn.execute(
         "INSERT INTO follows (user_id, kind, value, created_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT DO NOTHING",
-        (user_id, kind, value, at or _now()),
+        (user_id, kind, value, at or iso_utc()),
     )

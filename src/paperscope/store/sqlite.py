@@ -13,10 +13,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from paperscope.dates import iso_utc
 from paperscope.errors import NotFoundError, StoreError
 from paperscope.model import Paper
 from paperscope.normalize import (
@@ -69,10 +69,6 @@ class BatchResult:
         self.deleted += other.deleted
         self.merged_in_file += other.merged_in_file
         return self
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
@@ -568,7 +564,7 @@ class SQLiteStore:
                     "INSERT INTO harvest_state (key, value, updated_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
                     "updated_at = excluded.updated_at",
-                    (cursor[0], cursor[1], _now()),
+                    (cursor[0], cursor[1], iso_utc()),
                 )
             self.conn.execute("COMMIT")
         except BaseException as exc:
@@ -588,7 +584,7 @@ class SQLiteStore:
             cur = self.conn.execute(
                 "UPDATE papers SET deleted = 1, modified_at = ? WHERE deleted = 0 AND rowid = "
                 "(SELECT paper_rowid FROM paper_aliases WHERE alias = ?)",
-                (_now(), "arxiv:" + arxiv_id),
+                (iso_utc(), "arxiv:" + arxiv_id),
             )
             marked += cur.rowcount
         return marked
@@ -604,7 +600,7 @@ class _BatchWriter:
     def __init__(self, conn: sqlite3.Connection, origin: str) -> None:
         self.conn = conn
         self.origin = origin
-        self.now = _now()
+        self.now = iso_utc()
         self.alias_map: dict[str, int] = {}
         self.title_map: dict[str, list[int]] = {}
         self.current: dict[int, Paper] = {}  # rowid -> the record as it will be written

@@ -16,11 +16,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from paperscope.dates import iso_utc
 from paperscope.errors import PaperscopeError
 from paperscope.ingest import validate
 from paperscope.model import BadRecord, Deletion, Item, Paper
@@ -96,10 +96,6 @@ class HarvestSummary:
 HarvestProgress = Callable[[HarvestSummary], None]
 #: Yields the pages of a harvest, starting at a saved position (None: the beginning).
 PageSource = Callable[[dict[str, Any] | None], Iterator[Page]]
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def harvest_key(source: str, base_url: str, params: Mapping[str, object]) -> str:
@@ -184,7 +180,7 @@ def _commit(store: SQLiteStore, summary: HarvestSummary, page: Page, pages_befor
         "position": page.position,
         "done": page.done,
         "pages": pages_before + summary.pages + 1,
-        "updated_at": now_iso(),
+        "updated_at": iso_utc(),
     }
     if page.done:
         state["completed_at"] = state["updated_at"]

@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import IO, Literal
 
 from rich.console import Console
@@ -30,6 +29,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from paperscope.dates import iso_utc
 from paperscope.normalize import strip_controls
 
 #: Seconds between two progress lines when output is not a terminal (the environment
@@ -231,7 +231,7 @@ class LineProgress:
 
     def _line(self, task: _Task, state: str) -> str:
         elapsed = self._clock() - task.started
-        stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        stamp = iso_utc()
         parts = [f"{stamp} {task.name}: {self._amount(task)}"]
         if state == "started":
             parts.append("started")
