@@ -22,8 +22,9 @@ import re
 import sqlite3
 import unicodedata
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
+from paperscope.dates import iso_utc
 from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Paper
 from paperscope.normalize import fold
@@ -43,10 +44,6 @@ UNDATED_AGE_HOURS = 24 * 365 * 10.0
 
 SORTS = ("trending", "newest", "upvotes")
 _CHUNK = 900
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 #: The last year a day may be in: pages step a day, week or month on either side of it, and
@@ -90,6 +87,13 @@ def _category_needle(category: str) -> str:
         # the search API's rule: an empty page would hide the mistake
         raise InputError(f"not a category code: {category!r}", hint="as in cs.LG")
     return f" {category.lower()} "
+
+
+def _category_filter(category: str | None) -> tuple[str, list[str]]:
+    """(" AND ..." SQL, its parameters) keeping the papers of `category`; nothing for None."""
+    if not category:
+        return "", []
+    return f" AND {_in_category()}", [_category_needle(category)]
 
 
 def _period_bounds(start: str, end: str) -> tuple[str, str, int]:
@@ -167,10 +171,12 @@ class Browse:
 
     # ------------------------------------------------------------ days
 
-    def latest_day(self) -> str | None:
-        """The newest day with papers."""
+    def latest_day(self, category: str | None = None) -> str | None:
+        """The newest day with papers (of `category`, when given)."""
+        where, params = _category_filter(category)
         row = self.conn.execute(
-            f"SELECT max(published) FROM papers WHERE deleted = 0 AND {_DAY_PRECISE}"
+            f"SELECT max(published) FROM papers WHERE deleted = 0 AND {_DAY_PRECISE}{where}",
+            params,
         ).fetchone()
         return row[0][:10] if row and row[0] else None
 
@@ -185,9 +191,7 @@ class Browse:
         `category`, when given: the feed's links keep its filter, so they must lead to days
         that list something under it)."""
         parse_day(day)
-        where, params = "", []
-        if category:
-            where, params = f" AND {_in_category()}", [_category_needle(category)]
+        where, params = _category_filter(category)
         found = []
         for pick, op, bound in (("max", "<", day), ("min", ">=", next_day(day))):
             value = self.conn.execute(
@@ -239,7 +243,7 @@ class Browse:
             "upvotes": f"coalesce(p.upvotes, 0) + {local} DESC, p.published DESC, p.rowid DESC",
             "trending": f"{_trending_sql(local)} DESC, p.published DESC, p.rowid DESC",
         }[sort]
-        sort_params = [self.now or now_iso()] * 2 if sort == "trending" else []
+        sort_params = [self.now or iso_utc()] * 2 if sort == "trending" else []
         rowids = [
             r[0]
             for r in self.conn.execute(

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from paperscope.errors import InputError, NotFoundError
 from paperscope.model import Paper
 from paperscope.rank import query as query_lang
-from paperscope.store.browse import LAST_YEAR, SORTS, Browse, next_day, parse_day
+from paperscope.store.browse import LAST_YEAR, SORTS, Browse, parse_day
 
 KINDS = ("day", "week", "month")
 # [0-9], not \d: "٢٠٢٦-W09" is not a week key
@@ -200,11 +200,9 @@ def _feed_page(
 
 def _newest_day(browse: Browse, category: str | None) -> str | None:
     """The day a feed without a date opens on: the newest with papers (of `category`, when
-    given: a category's feed opened on a day that lists none of its papers)."""
-    latest = browse.latest_day()
-    if latest and category:
-        return browse.nearest_days(next_day(latest), category)[0] or latest
-    return latest
+    given: a category's feed opened on a day that lists none of its papers; a category
+    without any opens on the store's newest day, which says so)."""
+    return (category and browse.latest_day(category)) or browse.latest_day()
 
 
 def _nearest(start: date, end: date, before: str | None, after: str | None) -> str | None:
