@@ -438,10 +438,8 @@ async def paper(request: Request, ident: str) -> Response:
         except NotFoundError as missing:
             # what was typed may be words of a title, or an id under another form: offer
             # to search for it (an arXiv id's hint already says where that paper is)
-            context = {"status": 404, "message": str(missing), "hint": missing.hint}
-            if not normalize_arxiv_id(ident):
-                context["search"] = ident
-            return render(request, "error.html", context, status=404)
+            search = None if normalize_arxiv_id(ident) else ident
+            return _not_found(request, missing, missing.hint, search)
     if paper.id != ident:
         return RedirectResponse(_paper_path(paper), status_code=301)
     authors = author_directory(site)
@@ -503,6 +501,16 @@ def _more_by_authors(
 # ------------------------------------------------------------------ author
 
 
+def _not_found(
+    request: Request, missing: NotFoundError, hint: str | None, search: str | None
+) -> Response:
+    """The 404 page with a link searching for `search` (what was typed, read as words)."""
+    context = {"status": 404, "message": str(missing), "hint": hint}
+    if search:
+        context["search"] = search
+    return render(request, "error.html", context, status=404)
+
+
 @router.get("/author/{slug}", response_class=HTMLResponse)
 async def author(request: Request, slug: str, page: Page = 1) -> Response:
     site = site_of(request)
@@ -511,13 +519,8 @@ async def author(request: Request, slug: str, page: Page = 1) -> Response:
     except NotFoundError as missing:
         # the store's hint names a command of the CLI, no help to a reader of the page: the
         # slug is a name in other clothes, so offer a search for the name it spells
-        context = {
-            "status": 404,
-            "message": str(missing),
-            "hint": "author pages are named after the name as papers spell it, e.g. juhua-hu",
-            "search": " ".join(slug.replace("-", " ").split()),
-        }
-        return render(request, "error.html", context, status=404)
+        hint = "author pages are named after the name as papers spell it, e.g. juhua-hu"
+        return _not_found(request, missing, hint, " ".join(slug.replace("-", " ").split()))
     if profile.slug != slug:  # an old slug of a merged author
         return RedirectResponse(author_url(profile.slug), status_code=301)
     size = site.settings.page_size
