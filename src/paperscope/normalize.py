@@ -415,8 +415,13 @@ def has_dblp_number(tokens: list[str]) -> bool:
 # its own before its letter: "Weizs¨acker", "St¨uber". Grave accents are left alone: ` opens
 # TeX quotes.
 _SPACING_ACCENT_RE = re.compile("([\u00a8\u00b4\u02c6\u02dc\u02c7])([^\\W\\d_])")
-_COMBINING = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302", "\u02dc": "\u0303"}
-_COMBINING["\u02c7"] = "\u030c"
+_COMBINING = {
+    "\u00a8": "\u0308",  # diaeresis
+    "\u00b4": "\u0301",  # acute
+    "\u02c6": "\u0302",  # circumflex
+    "\u02dc": "\u0303",  # tilde
+    "\u02c7": "\u030c",  # caron
+}
 
 
 def _joined_accents(name: str) -> str:
