@@ -122,7 +122,7 @@ def embed(
             show_default=False,
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Embed the papers that have no vector for the current model (resumable).
@@ -289,7 +289,7 @@ def neighbours(
         int,
         typer.Option("--jobs", "-j", min=1, help="Worker processes; each loads the vector index."),
     ] = 1,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Compute the similar-paper lists of paper pages ahead of time (resumable).

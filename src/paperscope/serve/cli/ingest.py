@@ -19,6 +19,7 @@ from paperscope.serve.cli.index import embed_with_progress
 from paperscope.serve.cli.options import (
     DbOption,
     JsonOption,
+    QuietOption,
     open_store,
     path_argument,
     resumable,
@@ -50,7 +51,7 @@ def import_(
         int, typer.Option(min=1, help="Papers per transaction (atomic unit).")
     ] = DEFAULT_BATCH,
     as_json: JsonOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     no_embed: Annotated[
         bool,
         typer.Option(

@@ -17,6 +17,7 @@ from paperscope.serve.cli import HELP_MARKUP, app
 from paperscope.serve.cli.options import (
     DbOption,
     JsonOption,
+    QuietOption,
     command,
     existing_db,
     open_existing_store,
@@ -31,8 +32,6 @@ map_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(map_app, name="map")
-
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
 @map_app.command("rebuild")
