@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 import paperscope
 from conftest import FIXTURES, FORMATS, PAGES
 from paperscope.serve.cli import app
+from paperscope.store.sqlite import SQLiteStore
 
 runner = CliRunner()
 FILES = [*sorted(str(p) for p in PAGES.glob("*.txt")), str(FIXTURES / "authors")]
@@ -99,6 +100,23 @@ def test_list(db):
     hus = json.loads(ok("authors", "list", "--name", "Hu", "--db", db, "--json"))
     assert {"juhua-hu", "jian-hu"} <= {a["slug"] for a in hus}
     assert "juhua-hu" in ok("authors", "list", "--db", db)
+
+
+def test_a_list_with_nobody_in_it_says_so_instead_of_printing_a_bare_header(db, tmp_path):
+    """`authors list --name zzz` printed the table's header and nothing else, as if the
+    listing had failed; `--offset` past the end did too, above its note."""
+    nobody = run("authors", "list", "--db", db, "--name", "Zyxwv")
+    assert nobody.returncode == 0
+    assert nobody.stdout == ""
+    assert nobody.stderr == "no author's name fits 'Zyxwv'\n"
+    assert run("authors", "list", "--db", db, "--name", "Zyxwv", "--json").stdout == "[]\n"
+    past = run("authors", "list", "--db", db, "--offset", "100000")
+    assert past.stdout == "" and past.stderr.startswith("note: --offset 100,000 is past the last")
+    empty = tmp_path / "empty.db"
+    SQLiteStore(empty).close()
+    none_yet = run("authors", "list", "--db", str(empty))
+    assert none_yet.returncode == 0 and none_yet.stdout == ""
+    assert none_yet.stderr.startswith("no authors yet: they come with imported papers")
 
 
 def test_list_pages_through_everyone_and_says_when_there_is_more(db):

@@ -172,20 +172,31 @@ def list_authors(
     if as_json:
         typer.echo(orjson.dumps([_summary(s) for s in found]))
         return
+    what = f"of the authors whose name fits {name!r}" if total is None else f"of {total:,} authors"
+    if not found:
+        # an empty table's header alone read as a listing that failed to print
+        if offset:
+            typer.echo(f"note: --offset {offset:,} is past the last {what}", err=True)
+        elif name:
+            typer.echo(f"no author's name fits {name!r}", err=True)
+        else:
+            typer.echo(
+                "no authors yet: they come with imported papers "
+                f"({command('authors update', db)} catches up)",
+                err=True,
+            )
+        return
     table = Table("slug", "name", "papers", box=None)
     for s in found:
         table.add_row(s.slug, s.name, str(s.papers))
     console().print(table, highlight=False)
     # Without this the list stopped at --limit (1,000 at most) as if that were everyone, and
     # nothing reached the people past it.
-    what = f"of the authors whose name fits {name!r}" if total is None else f"of {total:,} authors"
     if more:
         shown = f"{offset + 1:,}-{offset + len(found):,}"
         typer.echo(
             f"note: {shown} {what}; `--offset {offset + len(found)}` shows the next", err=True
         )
-    elif not found and offset:
-        typer.echo(f"note: --offset {offset:,} is past the last {what}", err=True)
 
 
 @authors_app.command("merge")
