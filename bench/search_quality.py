@@ -102,6 +102,8 @@ STOP = set(
     "using towards toward based we our their over under than not no can do does".split()
 )
 SEED = 11
+#: Resamples of the queries for a set's paired-bootstrap interval.
+BOOTSTRAP = 10_000
 HF_QUERY = "global normalization"
 HF_API_QUERY = "kazakh"
 HF_API_ANSWER = SAMPLES / "formats" / "huggingface-papers" / "papers-search-q-kazakh-9-results.json"
@@ -397,27 +399,35 @@ def arxiv_set(store: SQLiteStore) -> QuerySet:
     return QuerySet("arxiv-testing", "hf", [(ARXIV_QUERY, ranks)])
 
 
-def s2_reference(qs: QuerySet) -> str:
-    """What the answer's order rewards: its own papers sorted by citations, and at random."""
-    answer = _s2_answer()
-    _, ranks = qs.queries[0]
+def order_references(sets: list[QuerySet]) -> str:
+    """What each answer's order alone is worth: its own papers in random orders (all the right
+    papers, in no particular order), and for Semantic Scholar's, sorted by citations."""
+    lines = ["each answer's own papers in random orders, nDCG@10 mean and 5-95th percentile:"]
+    for qs in sets:
+        if qs.kind != "hf":
+            continue
+        _, ranks = qs.queries[0]
+        rng, shuffled, chance = random.Random(SEED), sorted(ranks), []
+        for _ in range(1000):
+            rng.shuffle(shuffled)
+            chance.append(hf_metrics(shuffled, ranks)["nDCG@10"])
+        low, high = np.percentile(chance, [5, 95])
+        lines.append(f"  {qs.name:<13} {np.mean(chance):.3f} [{low:.3f}, {high:.3f}]")
+    turing = next(qs for qs in sets if qs.name == "s2-turing")
+    _, ranks = turing.queries[0]
     by_rank = {rank: rowid for rowid, rank in ranks.items()}
     cites = {
         by_rank[rank]: item.get("citationCount") or 0
-        for rank, item in enumerate(answer, start=1)
+        for rank, item in enumerate(_s2_answer(), start=1)
         if rank in by_rank
     }
     by_cites = sorted(cites, key=lambda r: (-cites[r], ranks[r]))
-    rng, shuffled, chance = random.Random(SEED), sorted(ranks), []
-    for _ in range(1000):
-        rng.shuffle(shuffled)
-        chance.append(hf_metrics(shuffled, ranks)["nDCG@10"])
-    return (
+    lines.append(
         f"s2-turing: the answer's own papers sorted by citation count score nDCG@10 "
-        f"{hf_metrics(by_cites, ranks)['nDCG@10']:.3f}, in random orders "
-        f"{np.mean(chance):.3f} on average: its order is mostly popularity, which paperscope's "
-        f"relevance does not use"
+        f"{hf_metrics(by_cites, ranks)['nDCG@10']:.3f}: its order is mostly popularity, which "
+        f"paperscope's relevance does not use"
     )
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- candidate lists
@@ -553,11 +563,25 @@ def score_rows(qs: QuerySet, lists: list[list[int]]) -> dict:
     """A set's figures from each query's ranked rowids."""
     if qs.kind == "hf":
         return hf_metrics(lists[0], qs.queries[0][1])
-    values = [
+    values = query_values(qs, lists)
+    return {MAIN[qs.kind]: sum(values) / len(values)}
+
+
+def query_values(qs: QuerySet, lists: list[list[int]]) -> list[float]:
+    """Each query's main figure (a set of many queries: known items or labels)."""
+    return [
         reciprocal_rank(rows, target) if qs.kind == "known" else topic_ndcg(rows, target)
         for (_, target), rows in zip(qs.queries, lists, strict=True)
     ]
-    return {MAIN[qs.kind]: sum(values) / len(values)}
+
+
+def paired_interval(diffs: np.ndarray, rounds: int = BOOTSTRAP) -> tuple[float, float]:
+    """95% interval of the mean of per-query differences, resampling the queries (paired
+    bootstrap): how far a set's margin could move with other queries of the same kind."""
+    rng = np.random.default_rng(SEED)
+    means = diffs[rng.integers(0, len(diffs), size=(rounds, len(diffs)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def count_errors(qs: QuerySet) -> None:
@@ -636,18 +660,33 @@ def print_table(sets: list[QuerySet], results: dict) -> None:
             print(f"{qs.name:<13} {metric:<18} {len(qs.queries):>7}{row}")
 
 
-def verdicts(sets: list[QuerySet], results: dict) -> None:
-    print("\nper set, main figure: hybrid against the better single mode")
+def verdicts(sets: list[QuerySet], results: dict, sides: dict) -> None:
+    print("\nper set, main figure: hybrid against the better single mode; on a set of many")
+    print("queries, the 95% paired-bootstrap interval of that margin and the queries where")
+    print("hybrid is ahead / behind (a set of one query has no interval)")
     for qs in sets:
         metric = MAIN[qs.kind]
         lex, sem, hyb = (results[(qs.name, m)][metric] for m in MODES)
         best = max(lex, sem)
         state = "beats both" if hyb > best else ("within 0.01" if hyb >= best - 0.01 else "BELOW")
         # the margin in full: a lead of 0.0007 prints as 0.201 against 0.201
-        print(
+        line = (
             f"  {qs.name:<13} {metric:<8} hybrid {hyb:.3f}  best single {best:.3f}  {state} "
             f"({hyb - best:+.4f})"
         )
+        if len(qs.queries) > 1:
+            rival = "lexical" if lex >= sem else "semantic"
+            per = {
+                m: np.array(query_values(qs, [ranked(sd, m) for sd in sides[qs.name]]))
+                for m in ("hybrid", rival)
+            }
+            diffs = per["hybrid"] - per[rival]
+            low, high = paired_interval(diffs)
+            line += (
+                f"  against {rival}: [{low:+.4f}, {high:+.4f}], "
+                f"{int((diffs > 0).sum())} ahead / {int((diffs < 0).sum())} behind"
+            )
+        print(line)
 
 
 def reference_rankers(sets: list[QuerySet], collection: dict[int, Paper], results: dict) -> None:
@@ -852,14 +891,14 @@ def main() -> None:
     sides = all_sides(Runner(engine), sets)
     results = table(sets, sides)
     print_table(sets, results)
-    print("\n" + s2_reference(next(qs for qs in sets if qs.name == "s2-turing")))
+    print("\n" + order_references(sets))
     for qs in sets:
         count_errors(qs)
     print(
         "\nqueries answered with an error, default / --strict: "
         + ", ".join(f"{qs.name} {qs.errors['default']}/{qs.errors['strict']}" for qs in sets)
     )
-    verdicts(sets, results)
+    verdicts(sets, results, sides)
     shares = {m: similar_share(engine, m, papers, 300) for m in MODES}
     print(
         "\nsimilar, same first category@10: " + ", ".join(f"{m} {v:.3f}" for m, v in shares.items())
