@@ -403,8 +403,12 @@ def test_oai_rejects_bad_options_before_any_request(store, client):
             store, client, OaiParams(from_date="2024-13-01"), base_url=server.url
         )
         bad_prefix = harvest_arxiv_oai(store, client, OaiParams(prefix="marc"), base_url=server.url)
+        future = harvest_arxiv_oai(
+            store, client, OaiParams(from_date="2999-01-01"), base_url=server.url
+        )
         assert server.take_log() == []
     assert "--from '2024-13-01' is not a date" in bad_date.error
+    assert "--from 2999-01-01 is in the future" in future.error
     assert "unknown metadata prefix 'marc'" in bad_prefix.error
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -64,6 +64,13 @@ class OaiParams:
                 _check_day(name, value)
         if self.from_date and self.until and self.from_date > self.until:
             raise InputError(f"--from {self.from_date} is after --until {self.until}")
+        today = datetime.now(UTC).date()
+        if self.from_date and date.fromisoformat(self.from_date) > today:
+            # as `harvest hf` does: the request could only come back empty
+            raise InputError(
+                f"--from {self.from_date} is in the future: arXiv has no records changed since",
+                hint=f"today (UTC) is {today}",
+            )
 
     def first_request(self) -> dict[str, str]:
         params = {"verb": "ListRecords", "metadataPrefix": self.prefix}
