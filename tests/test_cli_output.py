@@ -242,3 +242,27 @@ def test_a_terminal_claiming_no_width_still_gets_the_whole_table(columns):
     code, shown = on_a_terminal({**os.environ, "COLUMNS": columns})
     assert code == 0
     assert "bibtex" in shown and "kaggle" in shown
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search"], "error: Missing argument 'query'."),
+        (["serch", "x"], "error: No such command 'serch'. Did you mean 'search', "),
+        (["search", "x", "--limit", "a-long-value-" * 8], "error: Invalid value for '--limit'"),
+    ],
+)
+def test_a_usage_error_is_an_error_line_and_a_hint_not_a_box(tmp_path, args, message):
+    """Typer drew usage errors in a box 80 columns wide: a log cut its message over several
+    framed lines, unlike every other error of the CLI (`error:` then `hint:`)."""
+    err = tmp_path / "err"
+    with err.open("w") as errors:
+        code = paperscope(*args, stdout=subprocess.DEVNULL, stderr=errors)
+    lines = err.read_text().splitlines()
+    assert code == 2
+    assert len(lines) == 2, lines  # the whole message on one line, however long
+    assert lines[0].startswith(message)
+    command = "paperscope" if args[0] == "serch" else "paperscope search"
+    assert lines[1].startswith(f"hint: usage: {command} [OPTIONS]")
+    assert lines[1].endswith(f"(`{command} -h` for help)")
+    assert not any(ch in err.read_text() for ch in "╭│╰─")

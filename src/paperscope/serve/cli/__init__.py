@@ -10,7 +10,9 @@ import os
 import sqlite3
 import sys
 
+import click
 import typer
+import typer.rich_utils
 
 from paperscope.errors import InputError, PaperscopeError, QueryError, StoreError
 from paperscope.serve.cli.options import report_error
@@ -28,6 +30,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _usage_error(exc: click.ClickException) -> None:
+    """A usage error (a missing argument, a bad option value) as the command's own errors are
+    shown: `error:` and `hint:` lines. Typer draws it in a box 80 columns wide, whose frame
+    and folded message a log or a narrower terminal breaks up."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # the help was the answer
+        return
+    ctx: click.Context | None = getattr(exc, "ctx", None)
+    report_error(InputError(exc.format_message()))
+    if ctx is not None:
+        usage = ctx.get_usage().removeprefix("Usage: ")
+        typer.echo(f"hint: usage: {usage} (`{ctx.command_path} -h` for help)", err=True)
+
+
+# Typer looks this up when a usage error reaches it (typer.core._main), under CliRunner too.
+typer.rich_utils.rich_format_error = _usage_error
 
 
 def _print_version(value: bool) -> None:
@@ -126,7 +145,8 @@ def main() -> None:
     try:
         check_arguments(sys.argv[1:])
         check_search_dashes(sys.argv[1:])
-        app()
+        # `python -m paperscope` too: usage lines and hints name the command users type
+        app(prog_name="paperscope")
     except SystemExit as exc:
         # typer turns Ctrl-C into exit code 130 without a word; a command that said what
         # it kept (`resumable`) raised its own exit, whose cause is not the KeyboardInterrupt
