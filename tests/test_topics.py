@@ -415,9 +415,14 @@ def test_a_topic_asked_for_before_any_is_built_says_to_build_them(pristine_store
             urlopen(f"{url}/api/v1/topics/1")
         with pytest.raises(HTTPError) as page:
             urlopen(f"{url}/topic/1")
+        # a reader of a shared server cannot run commands: the pages say who can
+        listing = urlopen(f"{url}/topics").read().decode()
+        map_page = urlopen(f"{url}/map").read().decode()
     assert api.value.code == page.value.code == 404
     assert "topics rebuild" in json.loads(api.value.read())["error"]["hint"]
-    assert "topics rebuild" in page.value.read().decode()
+    assert "operator builds them: paperscope topics rebuild" in page.value.read().decode()
+    assert "operator builds them with <code>paperscope topics rebuild</code>" in listing
+    assert "operator lays out every embedded paper" in map_page
 
 
 def test_a_topic_gone_since_the_last_rebuild_links_the_topics_page(db):

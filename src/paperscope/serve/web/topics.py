@@ -79,7 +79,8 @@ def _detail(request: Request, topic_id: int) -> topics_rank.TopicDetail:
     if found is None and not topic_store.aspects(store):
         raise NotFoundError(
             f"no topic {topic_id}: no topics yet",
-            hint="the command paperscope topics rebuild clusters the embedded papers",
+            hint="the server's operator builds them: paperscope topics rebuild clusters the "
+            "embedded papers",
         )
     if found is None:
         raise NotFoundError(f"no topic {topic_id}", hint="/topics lists them")
