@@ -624,6 +624,18 @@ def test_quiet_silences_the_progress_of_reindex_db_copy_and_restore(db, tmp_path
         assert " started" not in done.stderr and " done" not in done.stderr, args
 
 
+def test_topics_rebuild_shows_the_maps_progress_and_quiet_silences_it(db):
+    """`topics rebuild` laid out the map (minutes on a large store) after one line, "laying
+    out the map", and had no -q, unlike `map rebuild`."""
+    assert cli("import", str(PAGES / "author-profile-lin.txt"), "--db", db, "-q").exit_code == 0
+    loud = run_cli("topics", "rebuild", "--db", db, "--aspect", "topic")
+    assert loud.returncode == 0, loud.stderr
+    assert re.search(r" layout: \d+/\d+ papers \(100%\), \d+ s elapsed, done$", loud.stderr, re.M)
+    quiet = run_cli("topics", "rebuild", "--db", db, "--aspect", "topic", "-q")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert "topic: " in quiet.stdout and "map: 12 papers laid out" in quiet.stdout
+
+
 def test_import_json_with_a_file_that_cannot_be_read_says_so_on_stderr_too(db, tmp_path):
     """With --json the error was only inside the JSON: exit code 1 and a silent stderr."""
     missing = tmp_path / "typo.json"

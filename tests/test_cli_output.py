@@ -156,6 +156,54 @@ def test_progress_lines_keep_coming_while_nothing_finishes():
     assert PROGRESS_SECONDS <= 30  # the default: a line at least every 30 s
 
 
+def test_a_stage_that_reaches_its_total_says_done_then_with_its_own_time():
+    """`map rebuild` in a log: the vectors stage, read in 10 s, said "done" only when the
+    whole job ended, with the job's time, and kept printing running lines at 100% meanwhile."""
+    import io
+
+    now = [0.0]
+    stream = io.StringIO()
+    saved, sys.stderr = sys.stderr, stream
+    try:
+        with LineProgress(None, "papers", seconds=0.05, clock=lambda: now[0]) as bar:
+            vectors = bar.add_task("vectors", total=4)
+            now[0] = 10.0
+            bar.update(vectors, completed=4)
+            now[0] = 25.0
+            layout = bar.add_task("layout", total=4)
+            time.sleep(0.3)  # the timer writes running lines for layout alone
+            bar.update(layout, completed=2, total=4)
+        ended = stream.getvalue().splitlines()
+    finally:
+        sys.stderr = saved
+    of_vectors = [line for line in ended if " vectors: " in line]
+    assert len(of_vectors) == 2, ended  # started, and done once
+    assert of_vectors[1].endswith("vectors: 4/4 papers (100%), 10 s elapsed, done")
+    assert ended.index(of_vectors[1]) < min(i for i, x in enumerate(ended) if " layout: " in x)
+    assert ended[-1].endswith("done") and "layout: 2/4 papers (50%)" in ended[-1]
+
+
+def test_a_total_that_grows_after_reaching_it_goes_back_to_running():
+    import io
+
+    stream = io.StringIO()
+    saved, sys.stderr = sys.stderr, stream
+    try:
+        with LineProgress(None, "files", seconds=60) as bar:
+            task = bar.add_task("reading", total=2)
+            bar.advance(task, 2)
+            bar.update(task, total=5)
+            bar.advance(task, 3)
+        lines = stream.getvalue().splitlines()
+    finally:
+        sys.stderr = saved
+    assert [line.rsplit(": ", 1)[1] for line in lines] == [
+        "0/2 files (0%), started",
+        "2/2 files (100%), 0 s elapsed, done",
+        "5/5 files (100%), 0 s elapsed, done",
+    ]
+
+
 def test_a_task_cut_short_is_not_reported_done():
     """Ctrl-C or an error inside the progress display: its unfinished tasks end
     "interrupted" or "stopped", the finished ones "done"."""

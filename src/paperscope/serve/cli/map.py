@@ -22,8 +22,8 @@ from paperscope.serve.cli.options import (
     existing_db,
     open_existing_store,
     open_store,
+    stage_progress,
 )
-from paperscope.serve.cli.output import progress
 from paperscope.store import map as store_map
 
 map_app = typer.Typer(
@@ -62,7 +62,10 @@ def rebuild(
             "--method umap needs the umap-learn package, which is not installed",
             hint="pip install umap-learn (or paperscope's bench extra), or --method tsne",
         )
-    with open_existing_store(db) as store, progress(None, "papers", quiet=quiet or as_json) as bar:
+    with (
+        open_existing_store(db) as store,
+        stage_progress("papers", quiet=quiet or as_json) as update,
+    ):
         if layout.main_model(store) is None:
             # an empty map would record no model, and papers embedded later would never
             # join it (placement is by the map's model)
@@ -70,13 +73,6 @@ def rebuild(
                 "no paper has a vector yet, so there is nothing to lay out",
                 hint=f"{command('embed', db)} computes the vectors",
             )
-        tasks: dict[str, int] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
         built = layout.rebuild_layout(
             store, method=method, sample=sample, seed=seed, progress=update
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -144,34 +144,34 @@ def resumable(kept: str) -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
-@contextmanager
-def copy_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
-    """A `progress(table, done, total)` callback showing a copy (`db copy`, `restore`) as a
-    bar per table on stderr."""
-    with progress(None, "rows", quiet=quiet) as bar:
-        tasks: dict[str, int] = {}
-
-        def update(table: str, done: int, total: int) -> None:
-            if table not in tasks:
-                tasks[table] = bar.add_task(f"copying {table}", total=total)
-            bar.update(tasks[table], completed=done, total=total)
-
-        yield update
+#: `progress(stage, done, total)`, as long jobs of the library report themselves
+StageCallback = Callable[[str, int, int], None]
 
 
 @contextmanager
-def index_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
-    """A `progress(stage, done, total)` callback showing index rebuilds as bars on stderr.
-
-    Nothing shows when the indexes are current, which is the usual case.
-    """
-    # entries: a paper in the lexical index, a passage's vector in the vector index
-    with progress(None, "entries", quiet=quiet) as bar:
+def stage_progress(
+    unit: str, label: Callable[[str], str] = str, quiet: bool = False
+) -> Iterator[StageCallback]:
+    """A `progress(stage, done, total)` callback showing each stage of a long job as a bar on
+    stderr, named by `label(stage)` and counted in `unit`."""
+    with progress(None, unit, quiet=quiet) as bar:
         tasks: dict[str, int] = {}
 
         def update(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(f"rebuilding the {stage} index", total=total)
+                tasks[stage] = bar.add_task(label(stage), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
         yield update
+
+
+def copy_progress(quiet: bool = False) -> AbstractContextManager[StageCallback]:
+    """A copy (`db copy`, `restore`): a bar per table."""
+    return stage_progress("rows", lambda table: f"copying {table}", quiet)
+
+
+def index_progress(quiet: bool = False) -> AbstractContextManager[StageCallback]:
+    """Index rebuilds: a bar per index. Nothing shows when the indexes are current, which is
+    the usual case."""
+    # entries: a paper in the lexical index, a passage's vector in the vector index
+    return stage_progress("entries", lambda stage: f"rebuilding the {stage} index", quiet)

@@ -134,6 +134,9 @@ class _Task:
     #: Set through `update(task, failed=True)` (Rich keeps it as a field): a file that could
     #: not be read ends "failed", not "done", in a log.
     failed: bool = False
+    #: Its "done" line is written: the stage reached its total while later stages go on, and
+    #: its line says when (at the end, every finished stage read as taking the whole job).
+    told_done: bool = False
 
 
 class LineProgress:
@@ -200,12 +203,14 @@ class LineProgress:
                 task.total = total
             if failed is not None:
                 task.failed = failed
+            self._tell_done(task)
 
     def advance(self, task_id: int, advance: float = 1) -> None:
         with self._lock:
             task = self._tasks.get(task_id)
             if task is not None:
                 task.done += advance
+                self._tell_done(task)
 
     def remove_task(self, task_id: int) -> None:
         with self._lock:
@@ -217,17 +222,30 @@ class LineProgress:
         while not self._stop.wait(self.seconds):
             with self._lock:
                 for task in self._tasks.values():
-                    self._write(self._line(task, "running"))
+                    if not task.told_done:
+                        self._write(self._line(task, "running"))
+
+    @staticmethod
+    def _complete(task: _Task) -> bool:
+        return bool(task.total) and task.done >= task.total
+
+    def _tell_done(self, task: _Task) -> None:
+        """A task that reaches its total says "done" then; one whose total grows again
+        goes back to running lines."""
+        complete = self._complete(task) and not task.failed
+        if complete and not task.told_done:
+            self._write(self._line(task, "done"))
+        task.told_done = complete
 
     def _finish(self, task_id: int, ended: str = "done") -> None:
         task = self._tasks.pop(task_id, None)
-        if task is not None:
-            complete = task.total is not None and task.done >= task.total
-            if task.failed:
-                ended = "failed"
-            elif complete:
-                ended = "done"
-            self._write(self._line(task, ended))
+        if task is None or task.told_done:
+            return
+        if task.failed:
+            ended = "failed"
+        elif task.total is not None and task.done >= task.total:
+            ended = "done"
+        self._write(self._line(task, ended))
 
     def _line(self, task: _Task, state: str) -> str:
         elapsed = self._clock() - task.started

@@ -19,8 +19,10 @@ from paperscope.serve.cli.options import (
     MAX_ID,
     DbOption,
     JsonOption,
+    QuietOption,
     command,
     open_existing_store,
+    stage_progress,
 )
 from paperscope.serve.cli.output import console, styled
 from paperscope.serve.topic_records import detail_json
@@ -174,6 +176,7 @@ def topics_rebuild(
             help="Also lay out the map of the field again (as `paperscope map rebuild`).",
         ),
     ] = True,
+    quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Re-cluster the papers into topics and the task/method aspects; lay out the map again.
@@ -191,7 +194,7 @@ def topics_rebuild(
     err = console(stderr=True)
 
     def say(message: str) -> None:
-        if not as_json:
+        if not (as_json or quiet):
             err.print(message, highlight=False)
 
     with open_existing_store(db) as store:
@@ -203,8 +206,9 @@ def topics_rebuild(
         results = [topics_rank.build(store, embedder, a, seed=seed, progress=say) for a in wanted]
         laid_out = None
         if with_map:
-            say("laying out the map")
-            laid_out = asdict(layout.rebuild_layout(store, seed=seed))
+            # minutes on a large store: the bars of `map rebuild`, not one silent line
+            with stage_progress("papers", quiet=quiet or as_json) as update:
+                laid_out = asdict(layout.rebuild_layout(store, seed=seed, progress=update))
     seconds = round(time.perf_counter() - started, 2)
     if as_json:
         typer.echo(orjson.dumps({"aspects": results, "map": laid_out, "seconds": seconds}))
