@@ -88,7 +88,7 @@ def test_feed_links_to_other_periods_and_days_keep_sort_and_category(client):
     periods = re.search(r'<nav class="periods".*?</nav>', month, re.S).group(0)
     assert re.findall(r'href="([^"]+)"', periods) == [
         "/?date=2026-11-02&sort=newest&cat=cs.LG",
-        "/week/2026-W44?sort=newest&cat=cs.LG",
+        "/week/2026-W45?sort=newest&cat=cs.LG",
         "/month/2026-11?sort=newest&cat=cs.LG",
     ]
     empty = client.get("/?date=2026-10-20&cat=cs.LG&sort=newest").text.replace("&amp;", "&")
@@ -96,7 +96,7 @@ def test_feed_links_to_other_periods_and_days_keep_sort_and_category(client):
     assert nearest and all(h.endswith("&sort=newest&cat=cs.LG") for h in nearest), nearest
     # the default sort stays out of the links, as in prev/next
     plain = client.get("/month/2026-11?cat=cs.LG").text.replace("&amp;", "&")
-    assert 'href="/week/2026-W44?cat=cs.LG"' in plain and "sort=trending" not in plain
+    assert 'href="/week/2026-W45?cat=cs.LG"' in plain and "sort=trending" not in plain
 
 
 def test_day_from_a_week_or_month_is_its_newest_day_with_papers(client):
@@ -114,6 +114,22 @@ def test_day_from_a_week_or_month_is_its_newest_day_with_papers(client):
         assert found == day, url
         if "W10" not in url:
             assert titles(client.get(found).text), found
+
+
+def test_week_from_a_month_is_the_week_of_its_newest_day_with_papers(client):
+    """ "Week" from November 2026 led to the ISO week of 1 November, a Sunday: 26 October to
+    1 November, one day of the month, and no paper of it. It leads to the week of the day
+    "Day" leads to."""
+    week_link = re.compile(r'<a href="([^"]+)"[^>]*>Week</a>')
+    for url, week in [
+        ("/month/2026-11", "/week/2026-W45"),
+        ("/month/2025-10?cat=cs.CV", "/week/2025-W42?cat=cs.CV"),
+        ("/week/2026-W09", "/week/2026-W09"),  # its own
+        ("/?date=2026-10-07", "/week/2026-W41"),
+    ]:
+        found = week_link.search(client.get(url).text).group(1).replace("&amp;", "&")
+        assert found == week, url
+        assert titles(client.get(found).text), found
 
 
 def test_empty_weekday_of_a_category_is_not_explained_by_weekends(client):

@@ -142,15 +142,18 @@ async def _feed(
     featured = Browse(site.store).featured(view.key) if kind == "day" else []
     start, end = parse_day(view.start), parse_day(view.end)
     listed = _papers_html(site, view.papers, view.local_upvotes, (page - 1) * size + 1)
+    day = view.start if kind == "day" else _newest_day_in(site, view)
     context = {
         "view": view,
         "featured": featured,
         "featured_actions": list_actions(request, [(r, p) for r, p, _ in featured], "pick-"),
         "sorts": FEED_SORTS,
         "pager": pager(request, page, size, view.total),
-        "week": week_key(start),
+        # "Week" from a month: the week of its newest day with papers, as "Day" leads there;
+        # the week of the 1st could hold one day of the month (1 November 2026, a Sunday)
+        "week": week_key(start) if kind == "week" else week_key(parse_day(day)),
         "month": month_key(start),
-        "day": view.start if kind == "day" else _newest_day_in(site, view),
+        "day": day,
         # "weekends have no announcements" explains an empty day only when it is one, or when
         # no category narrows it (a holiday): a Wednesday without cs.LG papers is no weekend
         "weekend": kind == "day" and start.weekday() >= 5,
