@@ -116,6 +116,8 @@ def test_feed_menus_from_the_keyboard_wait_for_enter_and_keep_focus(page, base_u
     assert sort.input_value() == "newest"
     page.keyboard.press("Enter")
     page.wait_for_url("**/month/2026-11?sort=newest*")
+    # "every category" left no "&cat=" in the address (the form's empty field)
+    assert page.url == base_url + "/month/2026-11?sort=newest"
     expect(page.locator("#feed-sort")).to_be_focused()
     assert page.locator("#feed-sort").input_value() == "newest"
     # a choice made with the mouse in the open list still applies at once

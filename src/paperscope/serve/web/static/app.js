@@ -69,6 +69,16 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!keyed) submit();
     });
   }
+  // Empty fields of a form that loads a page stay out of its address: "every category"
+  // and "any year" read "&cat=" and "&year=" in a link a reader copies or bookmarks.
+  for (const form of document.querySelectorAll("form")) {
+    if (form.method !== "get") continue;
+    form.addEventListener("formdata", (event) => {
+      for (const [name, value] of [...event.formData.entries()]) {
+        if (value === "") event.formData.delete(name);
+      }
+    });
+  }
   let refocus = null;
   try {
     refocus = sessionStorage.getItem(REFOCUS);
