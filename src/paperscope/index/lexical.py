@@ -53,10 +53,10 @@ import tantivy
 from tantivy import FieldType, Filter, Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
 
 from paperscope.errors import InputError, StoreError
+from paperscope.index import query_tree as q
 from paperscope.index.paths import disk_full_explained
 from paperscope.model import Paper
 from paperscope.normalize import math_spans, normalize_arxiv_id, tex_to_unicode
-from paperscope.rank import query as q
 from paperscope.store.sqlite import SQLiteStore
 
 #: Bump whenever fields, analyzers or what is indexed change: older indexes are rebuilt.
