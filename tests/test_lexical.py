@@ -242,6 +242,42 @@ def test_adjacent_query_words_rank_papers_that_hold_them_together_higher(tmp_pat
     store.close()
 
 
+def test_a_hyphenated_word_no_paper_writes_is_searched_as_its_words(tmp_path):
+    """`global-normalization` was the phrase "global normalization" only: where no paper
+    writes it, lexical search found nothing, while `global normalization` found papers. A
+    word whose parts some paper writes side by side stays that phrase."""
+    texts = {
+        "apart": ("Self-training under supervised constraints", "A global view of normalization."),
+        "phrase": ("Self-supervised learning of vision", "Nothing else in common here."),
+        "neither": ("Batch layers for vision", "A deep view of regularization in layers."),
+    }
+    store = SQLiteStore(tmp_path / "p.db")
+    store.write_batch(
+        [Paper(title=t, abstract=a, sources=["test"]) for t, a in texts.values()], origin="t"
+    )
+    index = LexicalIndex(store, index_dir(tmp_path / "p.db") / "lexical")
+    index.ensure()
+    name = {r: k for r, p in store.iter_papers() for k, (t, _) in texts.items() if p.title == t}
+    for query, expected in [
+        ("global-normalization", ["apart"]),  # no paper has the phrase: its words
+        ("Global-Normalization", ["apart"]),
+        ("global_normalization", ["apart"]),
+        ("view global-normalization", ["apart"]),
+        ("ti:global-normalization", []),  # its words, in the title: none has both
+        ("self-supervised", ["phrase"]),  # a paper has the phrase: the phrase alone
+        ('"global normalization"', []),  # quoted: always the phrase
+        ("global-normalization -constraints", []),
+    ]:
+        node = q.parse(query)
+        hits, total = index.search(node, limit=9)
+        assert sorted(name[r] for r, _ in hits) == expected, query
+        # the count and the facets read the query as the results do
+        assert total == index.count(node) == index.count_matches(node) == len(expected), query
+        assert sum(index.facets(node)["year"].values()) <= len(expected)
+        assert len(index.match_rowids(node)) == len(expected), query
+    store.close()
+
+
 #: Abstract sentences (from the corpus of bench/search_quality.py) that a lexical search pasted
 #: with their TeX missed before the index decoded TeX as queries are decoded.
 TEX_SENTENCES = [

@@ -396,6 +396,39 @@ def _leaf(node: q.Node) -> Query | None:
     raise TypeError(f"not a query node: {node!r}")
 
 
+def split_unwritten_words(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
+    """`node` with each word the analyzer splits ("global-normalization", "x86_64") that no
+    paper writes as a phrase turned into its parts, as if typed apart.
+
+    Such a word is the phrase of its parts ("self-supervised" finds "self supervised" and
+    "self-supervised", not "self-training ... supervised"); when no paper has that phrase, the
+    word found nothing, while the same words typed apart found papers. A word that is an
+    arXiv id stays as it is."""
+    if isinstance(node, q.Term):
+        parts = _split_parts(node)
+        if parts and not searcher.search(_term(node) or Query.empty_query(), 1, count=True).count:
+            return q.And(tuple(q.Term(node.field, part) for part in parts))
+        return node
+    if isinstance(node, q.And | q.Or):
+        items: list[q.Node] = []
+        for item in node.items:
+            new = split_unwritten_words(item, searcher)
+            # the parts join the words around them, as typed apart (pair evidence sees them)
+            items.extend(new.items if isinstance(node, q.And) and isinstance(new, q.And) else [new])
+        return type(node)(tuple(items))
+    if isinstance(node, q.Not):
+        return q.Not(split_unwritten_words(node.item, searcher))
+    return node
+
+
+def _split_parts(term: q.Term) -> list[str]:
+    """The parts of a word the analyzer splits, or [] (a phrase, a prefix, an id, one token)."""
+    if term.phrase or term.prefix or term.field == "id" or normalize_arxiv_id(term.text):
+        return []
+    parts = list(dict.fromkeys(FOLD.analyze(term.text)))
+    return parts if len(parts) > 1 else []
+
+
 def compile_query(node: q.Node) -> Query:
     """The tantivy query of a parsed query. Words whose text has no tokens at all (a lone
     "_") constrain nothing; a query left with nothing to match matches no paper."""
@@ -843,6 +876,7 @@ class LexicalIndex:
         if sort == "relevance" and not scores(node):
             sort = "newest"
         searcher = self._searcher(sync=True)
+        node = split_unwritten_words(node, searcher)
         query = compile_query(node)
         field = _SORT_FIELDS.get(sort)
         if field is None:
@@ -870,22 +904,37 @@ class LexicalIndex:
             for (s, _), r in zip(hits, rowids, strict=True)
         ]
 
+    def _compiled(self, node: q.Node) -> tuple[tantivy.Searcher, Query]:
+        """The searcher of now and `node` compiled against it (`split_unwritten_words`): a
+        count, the facets and the results read the query alike."""
+        searcher = self._searcher(sync=True)
+        return searcher, compile_query(split_unwritten_words(node, searcher))
+
+    def _match_set(
+        self, node: q.Node | None, rowids: Iterable[int]
+    ) -> tuple[tantivy.Searcher, Query]:
+        searcher = self._searcher(sync=True)
+        if node is not None:
+            node = split_unwritten_words(node, searcher)
+        return searcher, match_set_query(node, rowids)
+
     def count(self, node: q.Node) -> int:
-        return self._searcher(sync=True).search(compile_query(node), 1, count=True).count
+        searcher, query = self._compiled(node)
+        return searcher.search(query, 1, count=True).count
 
     def count_matches(self, node: q.Node | None, rowids: Iterable[int] = ()) -> int:
         """How many papers `node` matches or `rowids` names (see `match_set_query`)."""
-        query = match_set_query(node, rowids)
-        return self._searcher(sync=True).search(query, 1, count=True).count
+        searcher, query = self._match_set(node, rowids)
+        return searcher.search(query, 1, count=True).count
 
     def match_rowids(self, node: q.Node | None, rowids: Iterable[int] = ()) -> np.ndarray:
         """Every rowid `count_matches` counts, sorted (the topic facet counts over them)."""
-        return matching_rowids(self._searcher(sync=True), match_set_query(node, rowids))
+        return matching_rowids(*self._match_set(node, rowids))
 
     def filter_rowids(self, node: q.Node) -> np.ndarray:
         """Every rowid matching `node` (typically the filter half of `query.split_query`),
         sorted, as int64: the allowed set for filtered semantic search."""
-        return matching_rowids(self._searcher(sync=True), compile_query(node))
+        return matching_rowids(*self._compiled(node))
 
     def facets(
         self, node: q.Node | None, top: int = 20, *, rowids: Iterable[int] = ()
@@ -893,7 +942,7 @@ class LexicalIndex:
         """Counts over every match of `node` and the papers `rowids` (the set `count_matches`
         counts), by tantivy aggregations: the `top` categories, most frequent first, and the
         papers per publication year, oldest first."""
-        return facet_counts(self._searcher(sync=True), match_set_query(node, rowids), top)
+        return facet_counts(*self._match_set(node, rowids), top)
 
     def snippet(
         self, node: q.Node, text: str, *, max_chars: int = 300, fields=("all", "abs")
