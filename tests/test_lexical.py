@@ -217,6 +217,21 @@ def test_phrase_is_adjacent_words(env):
     )
 
 
+def named_papers(
+    tmp_path: Path, texts: dict[str, tuple[str, str]]
+) -> tuple[SQLiteStore, LexicalIndex, dict[int, str]]:
+    """A store of papers (title, abstract) under names, its lexical index, and each rowid's
+    name."""
+    store = SQLiteStore(tmp_path / "p.db")
+    store.write_batch(
+        [Paper(title=t, abstract=a, sources=["test"]) for t, a in texts.values()], origin="t"
+    )
+    index = LexicalIndex(store, index_dir(tmp_path / "p.db") / "lexical")
+    index.ensure()
+    name = {r: k for r, p in store.iter_papers() for k, (t, _) in texts.items() if p.title == t}
+    return store, index, name
+
+
 def test_adjacent_query_words_rank_papers_that_hold_them_together_higher(tmp_path, monkeypatch):
     # the same words, the same lengths: side by side (or one word between) in the abstract
     # or the title beats apart, and the words still match apart
@@ -226,13 +241,7 @@ def test_adjacent_query_words_rank_papers_that_hold_them_together_higher(tmp_pat
         "title": ("Global normalization layers", "A deep view of batch vision in for."),
         "none": ("Batch layers for vision", "A deep view of regularization in layers."),
     }
-    store = SQLiteStore(tmp_path / "p.db")
-    store.write_batch(
-        [Paper(title=t, abstract=a, sources=["test"]) for t, a in texts.values()], origin="t"
-    )
-    index = LexicalIndex(store, index_dir(tmp_path / "p.db") / "lexical")
-    index.ensure()
-    name = {r: k for r, p in store.iter_papers() for k, (t, _) in texts.items() if p.title == t}
+    store, index, name = named_papers(tmp_path, texts)
     ranked = [name[r] for r in found(index, "global normalization")]
     assert ranked == ["title", "abstract", "apart"]
     # without the evidence, "abstract" and "apart" score the same (same words, same lengths)
@@ -251,13 +260,7 @@ def test_a_hyphenated_word_no_paper_writes_is_searched_as_its_words(tmp_path):
         "phrase": ("Self-supervised learning of vision", "Nothing else in common here."),
         "neither": ("Batch layers for vision", "A deep view of regularization in layers."),
     }
-    store = SQLiteStore(tmp_path / "p.db")
-    store.write_batch(
-        [Paper(title=t, abstract=a, sources=["test"]) for t, a in texts.values()], origin="t"
-    )
-    index = LexicalIndex(store, index_dir(tmp_path / "p.db") / "lexical")
-    index.ensure()
-    name = {r: k for r, p in store.iter_papers() for k, (t, _) in texts.items() if p.title == t}
+    store, index, name = named_papers(tmp_path, texts)
     for query, expected in [
         ("global-normalization", ["apart"]),  # no paper has the phrase: its words
         ("Global-Normalization", ["apart"]),
