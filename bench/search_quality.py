@@ -713,6 +713,29 @@ def reference_rankers(sets: list[QuerySet], collection: dict[int, Paper], result
         )
 
 
+def hyphenated(runner: Runner, sets: list[QuerySet]) -> None:
+    """The multi-word queries of the label sets and the HF page written with hyphens
+    ("global-normalization"), as people write compounds: no set of its own, a check that a
+    spelling does not change what is found (docs/search.md, hyphenated words)."""
+    print("\nwritten with hyphens (spaces of multi-word queries as '-'), main figure")
+    print(f"  {'set':<13} {'queries':>7}" + "".join(f"{m:>10}" for m in MODES) + "   as spaced")
+    for qs in sets:
+        if qs.name not in ("hf-page", "topics", "phrases"):
+            continue
+        variant = QuerySet(
+            qs.name, qs.kind, [(t.replace(" ", "-"), rel) for t, rel in qs.queries if " " in t]
+        )
+        sides = [runner.sides(text) for text, _ in variant.queries]
+        figures = [score_set(variant, sides, mode)[MAIN[qs.kind]] for mode in MODES]
+        spaced = [runner.sides(text.replace("-", " ")) for text, _ in variant.queries]
+        plain = score_set(variant, spaced, "hybrid")[MAIN[qs.kind]]
+        print(
+            f"  {qs.name:<13} {len(variant.queries):>7}"
+            + "".join(f"{f:>10.3f}" for f in figures)
+            + f"{plain:>10.3f}"
+        )
+
+
 def check_against_engine(engine: SearchEngine, sets: list[QuerySet]) -> None:
     """The fusion here must be the engine's: compare the top 10 on a sample of queries."""
     rng = random.Random(SEED)
@@ -905,6 +928,7 @@ def main() -> None:
     )
     print(f"({time.perf_counter() - t:.0f} s, {time.process_time() - cpu:.0f} s CPU)")
     reference_rankers(sets, collection, results)
+    hyphenated(Runner(engine), sets)
     check_against_engine(engine, sets)
     if args.sweep:
         sweep(engine, sets, sides)
