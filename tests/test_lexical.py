@@ -281,6 +281,31 @@ def test_a_hyphenated_word_no_paper_writes_is_searched_as_its_words(tmp_path):
     store.close()
 
 
+def test_a_possessive_finds_the_name_written_either_way(tmp_path):
+    """`Turing's` was the phrase "turing s": 18 of the 105 papers on Turing in the quality
+    store, those that write his name possessive."""
+    store, index, name = named_papers(
+        tmp_path,
+        {
+            "possessive": ("Turing's legacy in logic", "A look back."),
+            "plain": ("Turing machines with atoms", "Nominal sets."),
+            "other": ("Batch layers for vision", "A deep view of layers."),
+        },
+    )
+    for query, expected in [
+        ("Turing's", ["plain", "possessive"]),
+        ("Turing\u2019s", ["plain", "possessive"]),  # the typographic apostrophe
+        ("turing's legacy", ["possessive"]),
+        ("ti:Turing's", ["plain", "possessive"]),
+        ('"Turing\'s"', ["possessive"]),  # quoted: as written
+    ]:
+        node = q.parse_query(query).node
+        hits, total = index.search(node, limit=9)
+        assert sorted(name[r] for r, _ in hits) == expected, query
+        assert total == index.count_matches(node) == len(expected), query
+    store.close()
+
+
 #: Abstract sentences (from the corpus of bench/search_quality.py) that a lexical search pasted
 #: with their TeX missed before the index decoded TeX as queries are decoded.
 TEX_SENTENCES = [

@@ -43,7 +43,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -398,13 +398,15 @@ def _leaf(node: q.Node) -> Query | None:
 
 def split_unwritten_words(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
     """`node` with each word the analyzer splits ("global-normalization", "x86_64") that no
-    paper writes as a phrase turned into its parts, as if typed apart.
+    paper writes as a phrase turned into its parts, as if typed apart, and possessives
+    without their 's (`_without_possessive`).
 
     Such a word is the phrase of its parts ("self-supervised" finds "self supervised" and
     "self-supervised", not "self-training ... supervised"); when no paper has that phrase, the
     word found nothing, while the same words typed apart found papers. A word that is an
     arXiv id stays as it is."""
     if isinstance(node, q.Term):
+        node = _without_possessive(node)
         parts = _split_parts(node)
         if parts and not searcher.search(_term(node) or Query.empty_query(), 1, count=True).count:
             return q.And(tuple(q.Term(node.field, part) for part in parts))
@@ -419,6 +421,19 @@ def split_unwritten_words(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
     if isinstance(node, q.Not):
         return q.Not(split_unwritten_words(node.item, searcher))
     return node
+
+
+_POSSESSIVE_RE = re.compile(r"(\w.*?)['’]s", re.S)
+
+
+def _without_possessive(term: q.Term) -> q.Term:
+    """`Turing's` as `Turing`: the index reads "Turing's" as "turing" then "s", so the word
+    was the phrase of both and missed every paper on Turing that does not write his name
+    possessive (18 papers of 105 on the quality store). A quoted phrase keeps it."""
+    if term.phrase or term.prefix or term.field == "id":
+        return term
+    match = _POSSESSIVE_RE.fullmatch(term.text)
+    return replace(term, text=match[1]) if match else term
 
 
 def _split_parts(term: q.Term) -> list[str]:
