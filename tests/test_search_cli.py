@@ -219,6 +219,19 @@ def test_python_api_hits_carry_marked_snippets(db):
     assert "<b>" in snippet.to_html() and len(snippet.fragment) <= 200
 
 
+def test_a_hyphenated_query_marks_the_words_it_found(db):
+    """`global-normalization`, written as a phrase by no paper of the sample pages, is searched
+    as its words; the snippets marked nothing, as they looked for the phrase."""
+    import paperscope
+
+    result = paperscope.search("global-normalization", db=db, mode="lexical", limit=5)
+    spaced = paperscope.search("global normalization", db=db, mode="lexical", limit=5)
+    assert result.total == spaced.total > 0
+    for hit in result.hits:
+        marked = {hit.snippet.fragment[a:b].lower() for a, b in hit.snippet.highlights}
+        assert any(w.startswith(("global", "normal")) for w in marked), hit.paper.title
+
+
 def test_a_query_starting_with_a_dash_says_where_it_goes(db):
     """`search '-alphafold protein folding'` stopped with click's "No such option: -a",
     which names neither the query nor the way out; it now says both (exit 2, bad usage)."""

@@ -962,7 +962,14 @@ class LexicalIndex:
     def snippet(
         self, node: q.Node, text: str, *, max_chars: int = 300, fields=("all", "abs")
     ) -> Snippet:
+        """The passage of `text` that best shows why it matched. Give `node` as `as_searched`
+        returns it, so that the words of `global-normalization` are marked where they were
+        found."""
         return snippet(node, text, max_chars=max_chars, fields=fields)
+
+    def as_searched(self, node: q.Node) -> q.Node:
+        """`node` as the index searches it now (`split_unwritten_words`)."""
+        return split_unwritten_words(node, self._searcher(sync=True))
 
     # ------------------------------------------------------------ internals
 

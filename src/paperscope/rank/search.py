@@ -342,9 +342,10 @@ class SearchEngine:
                 "no result has citations on record: sorted by citations, they are in no useful"
                 " order; sort by relevance or newest instead"
             )
+        searched = self.lexical.as_searched(node) if result.hits else node
         for hit in result.hits:
             if hit.paper.abstract:
-                hit.snippet = self.lexical.snippet(node, hit.paper.abstract, max_chars=200)
+                hit.snippet = self.lexical.snippet(searched, hit.paper.abstract, max_chars=200)
         if facets:
             result.facets = self.lexical.facets(matches.node, rowids=matches.rowids)
             matched = self.lexical.match_rowids(matches.node, matches.rowids)
