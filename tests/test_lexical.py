@@ -306,6 +306,33 @@ def test_a_possessive_finds_the_name_written_either_way(tmp_path):
     store.close()
 
 
+def test_a_closed_compound_no_paper_holds_is_the_phrase_of_its_parts(tmp_path):
+    """`superresolution` and `reidentification` found nothing on the quality store, where
+    24 and 9 papers write "super-resolution" and "re-identification"."""
+    store, index, name = named_papers(
+        tmp_path,
+        {
+            "hyphen": ("Image super-resolution by diffusion", "Person re-identification too."),
+            "spaced": ("Super resolution of faces", "A study."),
+            "apart": ("Resolution of a super problem", "Identification."),
+            "closed": ("Multimodal learning", "Vision and text."),
+        },
+    )
+    for query, expected in [
+        ("superresolution", ["hyphen", "spaced"]),  # side by side, not apart
+        ("reidentification", ["hyphen"]),
+        ("ti:superresolution", ["hyphen", "spaced"]),
+        ("multimodal", ["closed"]),  # a paper holds it: as written
+        ("zzqqxxyy", []),  # no cut is written either
+        ('"superresolution"', []),  # quoted: as written
+    ]:
+        node = q.parse_query(query).node
+        hits, total = index.search(node, limit=9)
+        assert sorted(name[r] for r, _ in hits) == expected, query
+        assert total == index.count_matches(node) == len(expected), query
+    store.close()
+
+
 #: Abstract sentences (from the corpus of bench/search_quality.py) that a lexical search pasted
 #: with their TeX missed before the index decoded TeX as queries are decoded.
 TEX_SENTENCES = [

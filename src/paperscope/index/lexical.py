@@ -398,8 +398,9 @@ def _leaf(node: q.Node) -> Query | None:
 
 def split_unwritten_words(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
     """`node` with each word the analyzer splits ("global-normalization", "x86_64") that no
-    paper writes as a phrase turned into its parts, as if typed apart, and possessives
-    without their 's (`_without_possessive`).
+    paper writes as a phrase turned into its parts, as if typed apart; possessives without
+    their 's (`_without_possessive`); and a closed compound no paper holds as the phrase of
+    its parts (`_closed_compound`).
 
     Such a word is the phrase of its parts ("self-supervised" finds "self supervised" and
     "self-supervised", not "self-training ... supervised"); when no paper has that phrase, the
@@ -408,8 +409,10 @@ def split_unwritten_words(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
     if isinstance(node, q.Term):
         node = _without_possessive(node)
         parts = _split_parts(node)
-        if parts and not searcher.search(_term(node) or Query.empty_query(), 1, count=True).count:
+        if parts and not _count(searcher, node):
             return q.And(tuple(q.Term(node.field, part) for part in parts))
+        if not parts:
+            return _closed_compound(node, searcher)
         return node
     if isinstance(node, q.And | q.Or):
         items: list[q.Node] = []
@@ -421,6 +424,39 @@ def split_unwritten_words(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
     if isinstance(node, q.Not):
         return q.Not(split_unwritten_words(node.item, searcher))
     return node
+
+
+def _count(searcher: tantivy.Searcher, term: q.Term) -> int:
+    compiled = _term(term)
+    return searcher.search(compiled, 1, count=True).count if compiled is not None else 0
+
+
+#: The shortest part a closed compound is split into ("re" + "identification").
+COMPOUND_PART = 2
+#: Longer words are not cut: a cut is a count query, and no compound of two words is longer.
+COMPOUND_LONGEST = 32
+
+
+def _closed_compound(term: q.Term, searcher: tantivy.Searcher) -> q.Term:
+    """A word no paper holds, written closed ("superresolution", "reidentification"), as the
+    phrase of two parts that papers write side by side ("super resolution", also written
+    "super-resolution"): of the ways to cut it, the phrase most papers hold. A word some
+    paper holds is left as it is."""
+    if term.phrase or term.prefix or term.field == "id":
+        return term
+    tokens = FOLD.analyze(term.text)
+    if (
+        len(tokens) != 1
+        or not 2 * COMPOUND_PART <= len(tokens[0]) <= COMPOUND_LONGEST
+        or _count(searcher, term)
+    ):
+        return term
+    word, best, found = tokens[0], term, 0
+    for cut in range(COMPOUND_PART, len(word) - COMPOUND_PART + 1):
+        phrase = replace(term, text=f"{word[:cut]} {word[cut:]}", phrase=True)
+        if (count := _count(searcher, phrase)) > found:
+            best, found = phrase, count
+    return best
 
 
 _POSSESSIVE_RE = re.compile(r"(\w.*?)['’]s", re.S)
