@@ -396,34 +396,42 @@ def _leaf(node: q.Node) -> Query | None:
     raise TypeError(f"not a query node: {node!r}")
 
 
-def split_unwritten_words(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
-    """`node` with each word the analyzer splits ("global-normalization", "x86_64") that no
-    paper writes as a phrase turned into its parts, as if typed apart; possessives without
-    their 's (`_without_possessive`); and a closed compound no paper holds as the phrase of
-    its parts (`_closed_compound`).
+def searched_form(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
+    """`node` as the index searches it, against what the papers of `searcher` write:
 
-    Such a word is the phrase of its parts ("self-supervised" finds "self supervised" and
-    "self-supervised", not "self-training ... supervised"); when no paper has that phrase, the
-    word found nothing, while the same words typed apart found papers. A word that is an
-    arXiv id stays as it is."""
+    - a word the analyzer splits ("global-normalization", "x86_64") is the phrase of its
+      parts ("self-supervised" finds "self supervised" and "self-supervised", not
+      "self-training ... supervised"); when no paper has that phrase, its parts, as if typed
+      apart (the phrase alone found nothing where the words typed apart found papers);
+    - a possessive is the name (`_without_possessive`);
+    - a closed compound no paper holds is the phrase of its parts (`_closed_compound`).
+
+    Quoted phrases, prefixes and ids stay as they are."""
     if isinstance(node, q.Term):
+        if not _typed_word(node):
+            return node
         node = _without_possessive(node)
         parts = _split_parts(node)
-        if parts and not _count(searcher, node):
-            return q.And(tuple(q.Term(node.field, part) for part in parts))
         if not parts:
             return _closed_compound(node, searcher)
-        return node
+        if _count(searcher, node):
+            return node
+        return q.And(tuple(q.Term(node.field, part) for part in parts))
     if isinstance(node, q.And | q.Or):
         items: list[q.Node] = []
         for item in node.items:
-            new = split_unwritten_words(item, searcher)
+            new = searched_form(item, searcher)
             # the parts join the words around them, as typed apart (pair evidence sees them)
             items.extend(new.items if isinstance(node, q.And) and isinstance(new, q.And) else [new])
         return type(node)(tuple(items))
     if isinstance(node, q.Not):
-        return q.Not(split_unwritten_words(node.item, searcher))
+        return q.Not(searched_form(node.item, searcher))
     return node
+
+
+def _typed_word(term: q.Term) -> bool:
+    """Whether `term` is a word as typed: not a quoted phrase, a prefix or an id."""
+    return not (term.phrase or term.prefix or term.field == "id")
 
 
 def _count(searcher: tantivy.Searcher, term: q.Term) -> int:
@@ -442,8 +450,6 @@ def _closed_compound(term: q.Term, searcher: tantivy.Searcher) -> q.Term:
     phrase of two parts that papers write side by side ("super resolution", also written
     "super-resolution"): of the ways to cut it, the phrase most papers hold. A word some
     paper holds is left as it is."""
-    if term.phrase or term.prefix or term.field == "id":
-        return term
     tokens = FOLD.analyze(term.text)
     if (
         len(tokens) != 1
@@ -466,15 +472,13 @@ def _without_possessive(term: q.Term) -> q.Term:
     """`Turing's` as `Turing`: the index reads "Turing's" as "turing" then "s", so the word
     was the phrase of both and missed every paper on Turing that does not write his name
     possessive (18 papers of 105 on the quality store). A quoted phrase keeps it."""
-    if term.phrase or term.prefix or term.field == "id":
-        return term
     match = _POSSESSIVE_RE.fullmatch(term.text)
     return replace(term, text=match[1]) if match else term
 
 
 def _split_parts(term: q.Term) -> list[str]:
-    """The parts of a word the analyzer splits, or [] (a phrase, a prefix, an id, one token)."""
-    if term.phrase or term.prefix or term.field == "id" or normalize_arxiv_id(term.text):
+    """The parts of a word the analyzer splits, or [] (an arXiv id, one token)."""
+    if normalize_arxiv_id(term.text):
         return []
     parts = list(dict.fromkeys(FOLD.analyze(term.text)))
     return parts if len(parts) > 1 else []
@@ -927,7 +931,7 @@ class LexicalIndex:
         if sort == "relevance" and not scores(node):
             sort = "newest"
         searcher = self._searcher(sync=True)
-        node = split_unwritten_words(node, searcher)
+        node = searched_form(node, searcher)
         query = compile_query(node)
         field = _SORT_FIELDS.get(sort)
         if field is None:
@@ -956,17 +960,17 @@ class LexicalIndex:
         ]
 
     def _compiled(self, node: q.Node) -> tuple[tantivy.Searcher, Query]:
-        """The searcher of now and `node` compiled against it (`split_unwritten_words`): a
+        """The searcher of now and `node` compiled against it (`searched_form`): a
         count, the facets and the results read the query alike."""
         searcher = self._searcher(sync=True)
-        return searcher, compile_query(split_unwritten_words(node, searcher))
+        return searcher, compile_query(searched_form(node, searcher))
 
     def _match_set(
         self, node: q.Node | None, rowids: Iterable[int]
     ) -> tuple[tantivy.Searcher, Query]:
         searcher = self._searcher(sync=True)
         if node is not None:
-            node = split_unwritten_words(node, searcher)
+            node = searched_form(node, searcher)
         return searcher, match_set_query(node, rowids)
 
     def count(self, node: q.Node) -> int:
@@ -1004,8 +1008,8 @@ class LexicalIndex:
         return snippet(node, text, max_chars=max_chars, fields=fields)
 
     def as_searched(self, node: q.Node) -> q.Node:
-        """`node` as the index searches it now (`split_unwritten_words`)."""
-        return split_unwritten_words(node, self._searcher(sync=True))
+        """`node` as the index searches it now (`searched_form`)."""
+        return searched_form(node, self._searcher(sync=True))
 
     # ------------------------------------------------------------ internals
 

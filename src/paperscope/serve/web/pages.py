@@ -149,9 +149,10 @@ async def _feed(
         "featured_actions": list_actions(request, [(r, p) for r, p, _ in featured], "pick-"),
         "sorts": FEED_SORTS,
         "pager": pager(request, page, size, view.total),
-        # "Week" from a month: the week of its newest day with papers, as "Day" leads there;
-        # the week of the 1st could hold one day of the month (1 November 2026, a Sunday)
-        "week": week_key(start) if kind == "week" else week_key(parse_day(day)),
+        # the week of the day "Day" leads to (a week's own, within it): from a month, the week
+        # of its newest day with papers; the week of the 1st could hold one day of the month
+        # (1 November 2026, a Sunday)
+        "week": week_key(parse_day(day)),
         "month": month_key(start),
         "day": day,
         # "weekends have no announcements" explains an empty day only when it is one, or when
