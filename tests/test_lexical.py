@@ -333,6 +333,50 @@ def test_a_closed_compound_no_paper_holds_is_the_phrase_of_its_parts(tmp_path):
     store.close()
 
 
+def test_a_word_papers_write_closed_and_open_finds_both(tmp_path):
+    """`pretraining` missed every paper that writes "pre-training" (33 of the quality store's
+    papers, 15 write "pretraining"), and `pre-training` every paper that writes it closed."""
+    store, index, name = named_papers(
+        tmp_path,
+        {
+            "closed": ("Pretraining of multimodal encoders", "Forgetting less."),
+            "hyphen": ("Pre-training for multi-modal retrieval", "Notable gains."),
+            "spaced": ("Pre training at scale", "Not able to generalise for getting there."),
+            "apart": ("Training before a pre step", "Modal logic, multi agents."),
+        },
+    )
+    for query, expected in [
+        ("pretraining", ["closed", "hyphen", "spaced"]),
+        ("pre-training", ["closed", "hyphen", "spaced"]),
+        ("ti:pretraining", ["closed", "hyphen", "spaced"]),
+        ("multimodal", ["closed", "hyphen"]),
+        ("multi-modal retrieval", ["hyphen"]),
+        ("pretraining multimodal", ["closed", "hyphen"]),
+        ("pretraining -multimodal", ["spaced"]),
+        ('"pretraining"', ["closed"]),  # quoted: as written
+        ("forgetting", ["closed"]),  # "for getting": not a spelling of it (a glue word)
+        ("notable", ["hyphen"]),
+    ]:
+        node = q.parse_query(query).node
+        hits, total = index.search(node, limit=9)
+        assert sorted(name[r] for r, _ in hits) == expected, query
+        assert total == index.count_matches(node) == len(expected), query
+        assert len(index.match_rowids(node)) == len(expected), query
+    store.close()
+
+
+def test_another_spelling_needs_a_share_of_the_papers(tmp_path, monkeypatch):
+    """A cut few papers write beside a common word is not its spelling: a line-broken
+    "mod-els" beside 458 papers with "models" on the quality store."""
+    texts = {f"closed{i}": (f"Dataset number {i}", "A study.") for i in range(25)}
+    texts["spaced"] = ("A data set of faces", "A study.")
+    store, index, _ = named_papers(tmp_path, texts)
+    assert len(found(index, "dataset")) == 25  # 1 of 25 is below the share
+    monkeypatch.setattr(lexical, "SPELLING_SHARE", 0.04)
+    assert len(found(index, "dataset")) == 26
+    store.close()
+
+
 #: Abstract sentences (from the corpus of bench/search_quality.py) that a lexical search pasted
 #: with their TeX missed before the index decoded TeX as queries are decoded.
 TEX_SENTENCES = [
