@@ -73,6 +73,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -86,6 +87,7 @@ import paperscope.rank.search as search_module
 import text_baselines
 from paperscope.errors import QueryError
 from paperscope.index.embedding import DOC_PASSAGE, embed_missing
+from paperscope.index.spelling import british_spelling
 from paperscope.ingest.pipeline import expand_paths, import_file
 from paperscope.model import Paper
 from paperscope.normalize import title_key
@@ -713,27 +715,57 @@ def reference_rankers(sets: list[QuerySet], collection: dict[int, Paper], result
         )
 
 
-def hyphenated(runner: Runner, sets: list[QuerySet]) -> None:
-    """The multi-word queries of the label sets and the HF page written with hyphens
-    ("global-normalization"), as people write compounds: no set of its own, a check that a
-    spelling does not change what is found (docs/search.md, hyphenated words)."""
-    print("\nwritten with hyphens (spaces of multi-word queries as '-'), main figure")
-    print(f"  {'set':<13} {'queries':>7}" + "".join(f"{m:>10}" for m in MODES) + "   as spaced")
+def respelled(
+    runner: Runner, sets: list[QuerySet], heading: str, column: str, rewrite: Callable[[str], str]
+) -> None:
+    """The queries of the label sets and the HF page that `rewrite` changes, as rewritten: no
+    set of its own, a check that a way of writing does not change what is found
+    (docs/search.md). The last column is hybrid on the same queries as the sets have them."""
+    print(f"\n{heading}, main figure")
+    print(f"  {'set':<13} {'queries':>7}" + "".join(f"{m:>10}" for m in MODES) + f"   {column}")
     for qs in sets:
         if qs.name not in ("hf-page", "topics", "phrases"):
             continue
-        variant = QuerySet(
-            qs.name, qs.kind, [(t.replace(" ", "-"), rel) for t, rel in qs.queries if " " in t]
-        )
-        sides = [runner.sides(text) for text, _ in variant.queries]
+        changed = [(rewrite(t), t, rel) for t, rel in qs.queries if rewrite(t) != t]
+        if not changed:
+            print(f"  {qs.name:<13} {0:>7}")
+            continue
+        variant = QuerySet(qs.name, qs.kind, [(new, rel) for new, _, rel in changed])
+        sides = [runner.sides(new) for new, _, _ in changed]
         figures = [score_set(variant, sides, mode)[MAIN[qs.kind]] for mode in MODES]
-        spaced = [runner.sides(text.replace("-", " ")) for text, _ in variant.queries]
-        plain = score_set(variant, spaced, "hybrid")[MAIN[qs.kind]]
+        typed = [runner.sides(old) for _, old, _ in changed]
+        plain = score_set(variant, typed, "hybrid")[MAIN[qs.kind]]
         print(
-            f"  {qs.name:<13} {len(variant.queries):>7}"
+            f"  {qs.name:<13} {len(changed):>7}"
             + "".join(f"{f:>10.3f}" for f in figures)
             + f"{plain:>10.3f}"
         )
+
+
+def hyphenated(text: str) -> str:
+    """A multi-word query written with hyphens ("global-normalization"), as people write
+    compounds (docs/search.md, hyphenated words)."""
+    return text.replace(" ", "-")
+
+
+def in_british(collection: dict[int, Paper]) -> Callable[[str], str]:
+    """A rewrite of a query into British spelling ("global normalisation"), word by word, where
+    some paper of `collection` writes the British form (a rule alone also makes words nobody
+    writes, "factour")."""
+    held = {
+        token
+        for paper in collection.values()
+        for token in lexical_module.FOLD.analyze(f"{paper.title} {paper.abstract or ''}")
+    }
+
+    def word(match: re.Match) -> str:
+        text = match[0]
+        british = british_spelling(text.lower())
+        if british is None or british not in held:
+            return text
+        return british.capitalize() if text[0].isupper() else british
+
+    return lambda text: re.sub(r"[A-Za-z]+", word, text)
 
 
 def check_against_engine(engine: SearchEngine, sets: list[QuerySet]) -> None:
@@ -928,7 +960,20 @@ def main() -> None:
     )
     print(f"({time.perf_counter() - t:.0f} s, {time.process_time() - cpu:.0f} s CPU)")
     reference_rankers(sets, collection, results)
-    hyphenated(Runner(engine), sets)
+    respelled(
+        Runner(engine),
+        sets,
+        "written with hyphens (spaces of multi-word queries as '-')",
+        "as spaced",
+        hyphenated,
+    )
+    respelled(
+        Runner(engine),
+        sets,
+        "written in British spelling where papers write it (normalisation, behaviour)",
+        "American",
+        in_british(collection),
+    )
     check_against_engine(engine, sets)
     if args.sweep:
         sweep(engine, sets, sides)

@@ -365,6 +365,52 @@ def test_a_word_papers_write_closed_and_open_finds_both(tmp_path):
     store.close()
 
 
+def test_british_and_american_spellings_find_each_other(tmp_path):
+    """`normalisation` found the 2 papers of the quality store that write it, not the 88 that
+    write "normalization"."""
+    store, index, name = named_papers(
+        tmp_path,
+        {
+            "british": ("Global normalisation of colour", "Behaviour of tumours."),
+            "american": ("Global normalization of color", "Behavior of tumors."),
+            "other": ("Four layers for vision", "A study for all."),
+        },
+    )
+    for query, expected in [
+        ("normalisation", ["american", "british"]),
+        ("normalization", ["american", "british"]),
+        ("global normalisation", ["american", "british"]),
+        ("ti:colour", ["american", "british"]),
+        ("behavior tumours", ["american", "british"]),
+        ("normalisation -color", []),  # the exclusion takes either spelling too
+        ("colour -four", ["american", "british"]),
+        ('"normalisation"', ["british"]),  # quoted: as written
+        ("four", ["other"]),  # not "for": no rule makes it
+    ]:
+        node = q.parse_query(query).node
+        hits, total = index.search(node, limit=9)
+        assert sorted(name[r] for r, _ in hits) == expected, query
+        assert total == index.count_matches(node) == len(expected), query
+    store.close()
+
+
+def test_the_other_spelling_of_a_word_stands_beside_its_neighbours_too(tmp_path):
+    """`global normalisation` gave the proximity evidence to "global normalis..." only: the
+    papers that write "global normalization" side by side ranked as if the words were apart."""
+    store, index, name = named_papers(
+        tmp_path,
+        {
+            "side": ("Global normalization for vision", "A study."),
+            "apart": ("Normalization for global vision", "A study."),
+            "british": ("Normalisation of a kind", "A study."),
+        },
+    )
+    for query in ("global normalisation", "global normalization"):
+        scores = {name[r]: s for r, s in index.search(q.parse(query), limit=9)[0]}
+        assert scores["side"] > scores["apart"], query
+    store.close()
+
+
 def test_another_spelling_needs_a_share_of_the_papers(tmp_path, monkeypatch):
     """A cut few papers write beside a common word is not its spelling: a line-broken
     "mod-els" beside 458 papers with "models" on the quality store."""

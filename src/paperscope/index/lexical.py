@@ -55,6 +55,7 @@ from tantivy import FieldType, Filter, Occur, Order, Query, TextAnalyzerBuilder,
 from paperscope.errors import InputError, StoreError
 from paperscope.index import query_tree as q
 from paperscope.index.paths import disk_full_explained
+from paperscope.index.spelling import regional_variant
 from paperscope.model import Paper
 from paperscope.normalize import math_spans, normalize_arxiv_id, tex_to_unicode
 from paperscope.store.sqlite import SQLiteStore
@@ -404,9 +405,9 @@ def searched_form(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
       "self-training ... supervised"); when no paper has that phrase, its parts, as if typed
       apart (the phrase alone found nothing where the words typed apart found papers);
     - a possessive is the name (`_without_possessive`);
-    - a closed compound no paper holds is the phrase of its parts (`_closed_compound`);
-    - a word papers write both closed and open ("pretraining", "pre-training") is either
-      (`_other_spelling`).
+    - a word papers write both closed and open ("pretraining", "pre-training"), or both
+      British and American ("normalisation", "normalization"), is either (`_other_spelling`);
+      a closed word no paper holds ("superresolution") is so found as the phrase of its parts.
 
     Quoted phrases, prefixes and ids stay as they are."""
     if isinstance(node, Spellings):
@@ -415,12 +416,14 @@ def searched_form(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
         if not _typed_word(node):
             return node
         node = _without_possessive(node)
-        parts = _split_parts(node)
-        if found := _count(searcher, node):
-            return _other_spelling(node, found, searcher)
-        if not parts:
-            return _closed_compound(node, searcher)
-        return q.And(tuple(q.Term(node.field, part) for part in parts))
+        if parts := _split_parts(node):
+            if not (found := _count(searcher, node)):
+                return q.And(tuple(q.Term(node.field, part) for part in parts))
+        elif not _may_respell(node):
+            return node  # a count of "the" or "of" is the dearest there is, and of no use
+        else:
+            found = _count(searcher, node)
+        return _other_spelling(node, found, searcher)
     if isinstance(node, q.And | q.Or):
         items: list[q.Node] = []
         for item in node.items:
@@ -431,6 +434,16 @@ def searched_form(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
     if isinstance(node, q.Not):
         return q.Not(searched_form(node.item, searcher))
     return node
+
+
+def _may_respell(term: q.Term) -> bool:
+    """Whether a word of one token could have another spelling: long enough to cut in two,
+    or with a British or American form."""
+    tokens = FOLD.analyze(term.text)
+    if len(tokens) != 1:
+        return False
+    word = tokens[0]
+    return 2 * COMPOUND_PART <= len(word) <= COMPOUND_LONGEST or bool(regional_variant(word))
 
 
 def _typed_word(term: q.Term) -> bool:
@@ -449,16 +462,6 @@ COMPOUND_PART = 2
 COMPOUND_LONGEST = 32
 
 
-def _closed_compound(term: q.Term, searcher: tantivy.Searcher) -> q.Term:
-    """A word no paper holds, written closed ("superresolution", "reidentification"), as the
-    phrase of two parts that papers write side by side ("super resolution", also written
-    "super-resolution"): of the ways to cut it, the phrase most papers hold."""
-    tokens = FOLD.analyze(term.text)
-    if len(tokens) != 1 or not 2 * COMPOUND_PART <= len(tokens[0]) <= COMPOUND_LONGEST:
-        return term
-    return _best_cut(term, tokens[0], searcher, glue=True)[0] or term
-
-
 @dataclass(frozen=True, slots=True)
 class Spellings(q.Or):
     """One typed word and its other spelling (`_other_spelling`): matched as either, and
@@ -468,7 +471,9 @@ class Spellings(q.Or):
 #: A word's other spelling counts when at least this share of the papers holding the word as
 #: typed hold it: "data set" is 0.07 of "dataset" on the quality store, "pre-training" 2.2
 #: times "pretraining"; the cuts of line-broken words are rarer ("iden-tification" 0.04,
-#: "mod-els" 0.002).
+#: "mod-els" 0.002). A spelling far rarer than the typed one would also lead the ranking by its
+#: rarity alone (BM25 weighs rare words up): "normalization" leaves out the 2 papers of 90 that
+#: write "normalisation".
 SPELLING_SHARE = 0.05
 #: Words that do not start or end a closed compound: "forgetting" is not "for getting", nor
 #: "notable" "not able", nor "overall" "over all".
@@ -480,35 +485,43 @@ _GLUE = frozenset(
 
 
 def _other_spelling(term: q.Term, found: int, searcher: tantivy.Searcher) -> q.Node:
-    """`term` or its other spelling, when papers write the word both ways: a word typed
-    closed ("pretraining", "multimodal") also as the phrase of two parts ("pre-training",
-    "multi modal"); one typed with a hyphen, which is that phrase already ("pre-training"),
-    also closed ("pretraining"). The other spelling must be held by SPELLING_SHARE of the
-    papers that hold the word as typed (`found` of them), and neither part may be a glue
-    word (`_GLUE`)."""
+    """`term` or its other spellings, when papers write the word more than one way (`found`
+    papers hold it as typed):
+
+    - typed closed ("pretraining", "superresolution"), also the phrase of two parts that
+      papers write side by side ("pre-training", "super resolution"): of the ways to cut it,
+      the phrase most papers hold, neither part a glue word (`_GLUE`);
+    - typed with a hyphen ("pre-training", already that phrase), also closed ("pretraining");
+    - British or American ("normalisation"), also the other (`spelling.regional_variant`).
+
+    An other spelling counts when at least SPELLING_SHARE of `found` papers hold it."""
     tokens = FOLD.analyze(term.text)
+    candidates: list[tuple[q.Term | None, int]] = []
     if len(tokens) == 2 and not _GLUE.intersection(tokens):
-        other: q.Term | None = replace(term, text="".join(tokens))
-        held = _count(searcher, other)
-    elif len(tokens) == 1 and 2 * COMPOUND_PART <= len(tokens[0]) <= COMPOUND_LONGEST:
-        other, held = _best_cut(term, tokens[0], searcher, glue=False)
-    else:
-        return term
-    if other is None or not held or held < SPELLING_SHARE * found:
-        return term
-    return Spellings((term, other))
+        joined = replace(term, text="".join(tokens))
+        candidates.append((joined, _count(searcher, joined)))
+    elif len(tokens) == 1:
+        if 2 * COMPOUND_PART <= len(tokens[0]) <= COMPOUND_LONGEST:
+            candidates.append(_best_cut(term, tokens[0], searcher))
+        if (variant := regional_variant(tokens[0])) is not None:
+            regional = replace(term, text=variant)
+            candidates.append((regional, _count(searcher, regional)))
+    others = tuple(
+        other
+        for other, held in candidates
+        if other is not None and held and held >= SPELLING_SHARE * found
+    )
+    return Spellings((term, *others)) if others else term
 
 
-def _best_cut(
-    term: q.Term, word: str, searcher: tantivy.Searcher, *, glue: bool
-) -> tuple[q.Term | None, int]:
+def _best_cut(term: q.Term, word: str, searcher: tantivy.Searcher) -> tuple[q.Term | None, int]:
     """The phrase of two parts of `word` that most papers hold, and their number (None, 0
-    when none does). A cut is counted only when both parts stand in some title or abstract
-    (a dictionary look-up), and, unless `glue`, neither is a glue word."""
+    when none does). A cut is counted only when neither part is a glue word and both stand
+    in some title or abstract (a dictionary look-up)."""
     best, found = None, 0
     for cut in range(COMPOUND_PART, len(word) - COMPOUND_PART + 1):
         head, tail = word[:cut], word[cut:]
-        if not glue and (head in _GLUE or tail in _GLUE):
+        if head in _GLUE or tail in _GLUE:
             continue
         if not (_held(searcher, head) and _held(searcher, tail)):
             continue
@@ -610,9 +623,8 @@ def _as_typed(word: q.Term | Spellings) -> q.Term:
 
 def _pair_evidence(words: list[q.Term | Spellings]) -> list[Query]:
     """Phrase queries of adjacent query words in the title and abstract: within PAIR_SLOP
-    words, and side by side (the exact boosts). A word of two spellings counts as typed."""
-    typed = [_as_typed(w) for w in words]
-    tokens = [t for w in typed if not w.phrase for t in EN.analyze(w.text)]
+    words, and side by side (the exact boosts). A word of several spellings pairs with its
+    neighbours in each ("global normalisation" is also "global normalization")."""
     kinds = (
         ("title", PAIR_SLOP, TITLE_PAIR_BOOST),
         ("abstract", PAIR_SLOP, ABSTRACT_PAIR_BOOST),
@@ -620,7 +632,7 @@ def _pair_evidence(words: list[q.Term | Spellings]) -> list[Query]:
         ("abstract", 0, ABSTRACT_EXACT_PAIR_BOOST),
     )
     out = []
-    for a, b in itertools.pairwise(tokens):
+    for a, b in _adjacent(words):
         if a == b:
             continue
         for field, slop, boost in kinds:
@@ -628,6 +640,27 @@ def _pair_evidence(words: list[q.Term | Spellings]) -> list[Query]:
                 pair = Query.phrase_query(SCHEMA, field, [a, b], slop=slop)
                 out.append(_boost(pair, boost))
     return out
+
+
+def _adjacent(words: list[q.Term | Spellings]) -> list[tuple[str, str]]:
+    """The analysed tokens of the query that stand side by side, in order: within a word
+    ("pre-training"), and from one word's last token to the next word's first. Quoted
+    phrases are left out (their neighbours then stand side by side); a word of several
+    spellings gives the pairs of each."""
+    pairs: list[tuple[str, str]] = []
+    before: list[list[str]] = []
+    for word in words:
+        if _as_typed(word).phrase:
+            continue
+        spellings = word.items if isinstance(word, Spellings) else (word,)
+        now = [tokens for item in spellings if (tokens := EN.analyze(item.text))]
+        if not now:
+            continue
+        for tokens in now:
+            pairs.extend((last[-1], tokens[0]) for last in before)
+            pairs.extend(itertools.pairwise(tokens))
+        before = now
+    return pairs
 
 
 def _with_evidence(query: Query, evidence: list[Query]) -> Query:

@@ -684,7 +684,9 @@ class SearchEngine:
             for w in _WORD_RE.findall(f"{paper.title} {paper.title} {paper.abstract}")
             if len(w) > 3 and w.lower() not in _STOP
         )
-        terms = [q.Term("all", w, False, False) for w in list(words)[:SIMILAR_WORDS]]
+        # as written (a "phrase" of one word is that word): the paper's own words need no
+        # other spelling, and looking for one costs a count per word
+        terms = [q.Term("all", w, phrase=True) for w in list(words)[:SIMILAR_WORDS]]
         if not terms:
             return []
         node = terms[0] if len(terms) == 1 else q.Or(tuple(terms))

@@ -1,0 +1,52 @@
+"""British and American spellings of one word (index/spelling.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperscope.index.spelling import british_spelling, regional_variant
+
+
+@pytest.mark.parametrize(
+    ("british", "american"),
+    [
+        ("normalisation", "normalization"),
+        ("organisations", "organizations"),
+        ("optimiser", "optimizer"),
+        ("generalising", "generalizing"),
+        ("analyse", "analyze"),
+        ("behaviour", "behavior"),
+        ("behavioural", "behavioral"),
+        ("colours", "colors"),
+        ("favourite", "favorite"),
+        ("centre", "center"),
+        ("catalogue", "catalog"),
+        ("haemoglobin", "hemoglobin"),
+        ("oestrogen", "estrogen"),
+        ("paediatric", "pediatric"),
+        ("defence", "defense"),
+        ("grey", "gray"),
+        ("programme", "program"),
+    ],
+)
+def test_each_spelling_gives_the_other(british, american):
+    assert regional_variant(british) == american
+    assert regional_variant(american) == british
+    assert british_spelling(american) == british
+    assert british_spelling(british) is None  # British already
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "four",  # not "for": a changed ending keeps three letters before it
+        "size",
+        "rise",
+        "modeling",  # the stemmer joins modelling and modeling already
+        "x86",
+        "learning",
+        "",
+    ],
+)
+def test_words_without_another_spelling(word):
+    assert regional_variant(word) is None
