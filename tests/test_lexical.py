@@ -643,6 +643,26 @@ def test_filter_rowids_and_count(env):
     assert len(index.filter_rowids(q.parse("cat:nosuch.cat"))) == 0
 
 
+def test_a_filter_set_is_kept_until_the_store_changes(tmp_path):
+    """Every page of a filtered search gathered the filter's papers afresh (100-120 ms for a
+    category and a year at 1,000,000 papers); a kept set must not outlive a change."""
+    store, index, _ = named_papers(tmp_path, {"a": ("Graph layers", "Zebra.")})
+    node = q.parse("zebra")
+    first = index.filter_rowids(node)
+    again = index.filter_rowids(node)
+    assert index.filter_rowids(node) is again  # kept
+    assert again.tolist() == first.tolist() and len(first) == 1
+    with pytest.raises(ValueError):
+        again[0] = 0  # shared: read-only
+    store.write_batch([Paper(title="Zebra crossings", sources=["test"])], origin="t")
+    assert len(index.filter_rowids(node)) == 2  # the store moved: gathered again
+    other = LexicalIndex(store, index.path)  # another process writes the index...
+    store.write_batch([Paper(title="Zebra stripes", sources=["test"])], origin="t")
+    other.update([])
+    assert len(index.filter_rowids(node)) == 3  # ...and this one sees it
+    store.close()
+
+
 # ---------------------------------------------------------------- sorts and pages
 
 

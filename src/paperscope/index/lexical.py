@@ -42,6 +42,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import date
@@ -94,6 +95,12 @@ PAIR_SLOP = 2
 #: sets tie with and without it, so on visible data only the keyphrase set asks for it.
 TITLE_EXACT_PAIR_BOOST = 2.0
 ABSTRACT_EXACT_PAIR_BOOST = 1.0
+#: A phrase query reads the word positions of every paper that holds both words: two words
+#: of the abstracts of 1,000,000 synthetic papers as common as "deep learning" (348,930 papers)
+#: took 34 ms a phrase query, 104 ms a search with the four. A pair whose rarer word more papers
+#: than this hold has no abstract evidence (title evidence, on far shorter lists, stays): no
+#: store of bench/search_quality.py comes near it.
+EVIDENCE_MOST = 100_000
 #: The relaxed lexical side (`search(relax=True)`, used by hybrid ranking): when fewer than
 #: RELAX_BELOW papers hold every bare word, papers holding at least RELAX_SHARE of them (and
 #: every filter) are ranked after them. Off (0): bench/search_quality.py measured it below
@@ -113,6 +120,9 @@ _SORT_FIELDS = {"newest": "date", "upvotes": "upvotes", "citations": "citations"
 _REBUILD_HEAP = 256_000_000
 _UPDATE_HEAP = 64_000_000
 _WRITER_WAIT = 60.0  # seconds to wait for another process's writer before giving up
+#: Filter sets `LexicalIndex.filter_rowids` keeps (at 1,000,000 papers a set of 200,000 is
+#: 1.6 MB).
+FILTER_SETS = 16
 _BULK = 20_000  # a catch-up this large gets the rebuild's writer
 _CHUNK = 2000  # papers loaded from the store at a time
 
@@ -452,8 +462,30 @@ def _typed_word(term: q.Term) -> bool:
 
 
 def _count(searcher: tantivy.Searcher, term: q.Term) -> int:
+    """About how many papers hold `term`: 0 exactly when none does. A word of one token is
+    looked up in the term dictionary (its most papers in one field: a search counting every
+    paper with "learning" took milliseconds at 1,000,000 papers, per word, twice a request);
+    a phrase or a prefix is counted by a search."""
+    if not term.phrase and not term.prefix and (held := _most_in_a_field(searcher, term)) >= 0:
+        return held
     compiled = _term(term)
     return searcher.search(compiled, 1, count=True).count if compiled is not None else 0
+
+
+def _most_in_a_field(searcher: tantivy.Searcher, term: q.Term) -> int:
+    """The most papers holding one-token `term` in one of its fields, or -1 when the word is
+    more than one token there (a phrase) or an arXiv id (searched in the id field too)."""
+    fields = FIELD_BOOSTS if term.field == "all" else _TERM_FIELDS.get(term.field, ())
+    if not fields or (term.field == "all" and normalize_arxiv_id(term.text)):
+        return -1
+    most = 0
+    for field in fields:
+        tokens = (EN if field in _PROSE else FOLD).analyze(term.text)
+        if len(tokens) > 1:
+            return -1
+        if tokens:
+            most = max(most, searcher.doc_freq(field, tokens[0]))
+    return most
 
 
 #: The shortest part a closed compound is split into ("re" + "identification").
@@ -621,10 +653,11 @@ def _as_typed(word: q.Term | Spellings) -> q.Term:
     return word.items[0] if isinstance(word, Spellings) else word
 
 
-def _pair_evidence(words: list[q.Term | Spellings]) -> list[Query]:
+def _pair_evidence(words: list[q.Term | Spellings], searcher: tantivy.Searcher) -> list[Query]:
     """Phrase queries of adjacent query words in the title and abstract: within PAIR_SLOP
     words, and side by side (the exact boosts). A word of several spellings pairs with its
-    neighbours in each ("global normalisation" is also "global normalization")."""
+    neighbours in each ("global normalisation" is also "global normalization"). In the
+    abstract, only pairs whose rarer word no more than EVIDENCE_MOST papers hold."""
     kinds = (
         ("title", PAIR_SLOP, TITLE_PAIR_BOOST),
         ("abstract", PAIR_SLOP, ABSTRACT_PAIR_BOOST),
@@ -635,7 +668,10 @@ def _pair_evidence(words: list[q.Term | Spellings]) -> list[Query]:
     for a, b in _adjacent(words):
         if a == b:
             continue
+        common = min(searcher.doc_freq("abstract", a), searcher.doc_freq("abstract", b))
         for field, slop, boost in kinds:
+            if field == "abstract" and common > EVIDENCE_MOST:
+                continue
             if boost > 0:
                 pair = Query.phrase_query(SCHEMA, field, [a, b], slop=slop)
                 out.append(_boost(pair, boost))
@@ -913,6 +949,11 @@ class LexicalIndex:
         self._index: tantivy.Index | None = None
         self._stamp: _Stamp | None = None
         self._lock = threading.RLock()
+        #: Bumped whenever what a searcher sees may have changed: cached filter sets are of
+        #: one version.
+        self._version = 0
+        self._filter_sets: OrderedDict[q.Node, tuple[int, np.ndarray]] = OrderedDict()
+        self._filter_lock = threading.Lock()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -1042,7 +1083,7 @@ class LexicalIndex:
         field = _SORT_FIELDS.get(sort)
         if field is None:
             words, rest = _bare_words(node)
-            evidence = _pair_evidence(words) if len(words) > 1 else []
+            evidence = _pair_evidence(words, searcher) if len(words) > 1 else []
             result = searcher.search(
                 _with_evidence(query, evidence), limit, count=True, offset=offset
             )
@@ -1094,8 +1135,29 @@ class LexicalIndex:
 
     def filter_rowids(self, node: q.Node) -> np.ndarray:
         """Every rowid matching `node` (typically the filter half of `query.split_query`),
-        sorted, as int64: the allowed set for filtered semantic search."""
-        return matching_rowids(*self._compiled(node))
+        sorted, as int64 (read-only): the allowed set for filtered semantic search.
+
+        The last FILTER_SETS sets are kept until the index changes: each page of a filtered
+        search, and each search in the same category and dates, needs the same set, and
+        `cat:cs.LG` with a year took 100-120 ms to gather at 1,000,000 papers."""
+        before = self._version
+        searcher, query = self._compiled(node)  # brings the index up to date first
+        version = self._version
+        with self._filter_lock:
+            kept = self._filter_sets.get(node)
+            if kept is not None and kept[0] == version:
+                self._filter_sets.move_to_end(node)
+                return kept[1]
+        rowids = matching_rowids(searcher, query)
+        rowids.setflags(write=False)
+        if version != before:  # the index moved while this searcher was taken: not kept
+            return rowids
+        with self._filter_lock:
+            self._filter_sets[node] = (version, rowids)
+            self._filter_sets.move_to_end(node)
+            while len(self._filter_sets) > FILTER_SETS:
+                self._filter_sets.popitem(last=False)
+        return rowids
 
     def facets(
         self, node: q.Node | None, top: int = 20, *, rowids: Iterable[int] = ()
@@ -1135,11 +1197,13 @@ class LexicalIndex:
                 return
             self._stamp = stamp
             self._index.reload()
+            self._version += 1
             if stamp.generation != self.store.generation():
                 self._catch_up()
 
     def _open(self, stamp: _Stamp) -> bool:
         """Open the folder; False when tantivy cannot read it (missing or corrupt files)."""
+        self._version += 1
         if self._index is not None and self._stamp and self._stamp.build == stamp.build:
             self._stamp = stamp
             return True
@@ -1201,6 +1265,7 @@ class LexicalIndex:
         stamp.write(self.path)
         self._stamp = stamp
         self._index.reload()
+        self._version += 1
 
     def _writer(self, bulk: bool) -> tantivy.IndexWriter:
         """The index writer; another process holding it (its own catch-up) is waited for."""
