@@ -281,6 +281,17 @@ def test_a_hyphenated_word_no_paper_writes_is_searched_as_its_words(tmp_path):
     store.close()
 
 
+def assert_found(index: LexicalIndex, name: dict[int, str], cases: list) -> None:
+    """Each query of `cases` (query, names) finds exactly the papers of those names, and the
+    count and the match set read it alike."""
+    for query, expected in cases:
+        node = q.parse_query(query).node
+        hits, total = index.search(node, limit=9)
+        assert sorted(name[r] for r, _ in hits) == expected, query
+        assert total == index.count_matches(node) == len(expected), query
+        assert len(index.match_rowids(node)) == len(expected), query
+
+
 def test_a_possessive_finds_the_name_written_either_way(tmp_path):
     """`Turing's` was the phrase "turing s": 18 of the 105 papers on Turing in the quality
     store, those that write his name possessive."""
@@ -292,17 +303,14 @@ def test_a_possessive_finds_the_name_written_either_way(tmp_path):
             "other": ("Batch layers for vision", "A deep view of layers."),
         },
     )
-    for query, expected in [
+    cases = [
         ("Turing's", ["plain", "possessive"]),
         ("Turing\u2019s", ["plain", "possessive"]),  # the typographic apostrophe
         ("turing's legacy", ["possessive"]),
         ("ti:Turing's", ["plain", "possessive"]),
         ('"Turing\'s"', ["possessive"]),  # quoted: as written
-    ]:
-        node = q.parse_query(query).node
-        hits, total = index.search(node, limit=9)
-        assert sorted(name[r] for r, _ in hits) == expected, query
-        assert total == index.count_matches(node) == len(expected), query
+    ]
+    assert_found(index, name, cases)
     store.close()
 
 
@@ -318,18 +326,15 @@ def test_a_closed_compound_no_paper_holds_is_the_phrase_of_its_parts(tmp_path):
             "closed": ("Multimodal learning", "Vision and text."),
         },
     )
-    for query, expected in [
+    cases = [
         ("superresolution", ["hyphen", "spaced"]),  # side by side, not apart
         ("reidentification", ["hyphen"]),
         ("ti:superresolution", ["hyphen", "spaced"]),
         ("multimodal", ["closed"]),  # a paper holds it: as written
         ("zzqqxxyy", []),  # no cut is written either
         ('"superresolution"', []),  # quoted: as written
-    ]:
-        node = q.parse_query(query).node
-        hits, total = index.search(node, limit=9)
-        assert sorted(name[r] for r, _ in hits) == expected, query
-        assert total == index.count_matches(node) == len(expected), query
+    ]
+    assert_found(index, name, cases)
     store.close()
 
 
@@ -345,7 +350,7 @@ def test_a_word_papers_write_closed_and_open_finds_both(tmp_path):
             "apart": ("Training before a pre step", "Modal logic, multi agents."),
         },
     )
-    for query, expected in [
+    cases = [
         ("pretraining", ["closed", "hyphen", "spaced"]),
         ("pre-training", ["closed", "hyphen", "spaced"]),
         ("ti:pretraining", ["closed", "hyphen", "spaced"]),
@@ -356,12 +361,8 @@ def test_a_word_papers_write_closed_and_open_finds_both(tmp_path):
         ('"pretraining"', ["closed"]),  # quoted: as written
         ("forgetting", ["closed"]),  # "for getting": not a spelling of it (a glue word)
         ("notable", ["hyphen"]),
-    ]:
-        node = q.parse_query(query).node
-        hits, total = index.search(node, limit=9)
-        assert sorted(name[r] for r, _ in hits) == expected, query
-        assert total == index.count_matches(node) == len(expected), query
-        assert len(index.match_rowids(node)) == len(expected), query
+    ]
+    assert_found(index, name, cases)
     store.close()
 
 
@@ -376,7 +377,7 @@ def test_british_and_american_spellings_find_each_other(tmp_path):
             "other": ("Four layers for vision", "A study for all."),
         },
     )
-    for query, expected in [
+    cases = [
         ("normalisation", ["american", "british"]),
         ("normalization", ["american", "british"]),
         ("global normalisation", ["american", "british"]),
@@ -386,11 +387,8 @@ def test_british_and_american_spellings_find_each_other(tmp_path):
         ("colour -four", ["american", "british"]),
         ('"normalisation"', ["british"]),  # quoted: as written
         ("four", ["other"]),  # not "for": no rule makes it
-    ]:
-        node = q.parse_query(query).node
-        hits, total = index.search(node, limit=9)
-        assert sorted(name[r] for r, _ in hits) == expected, query
-        assert total == index.count_matches(node) == len(expected), query
+    ]
+    assert_found(index, name, cases)
     store.close()
 
 
