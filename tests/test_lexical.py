@@ -658,6 +658,11 @@ def test_a_filter_set_is_kept_until_the_store_changes(tmp_path):
     store.write_batch([Paper(title="Zebra stripes", sources=["test"])], origin="t")
     other.update([])
     assert len(index.filter_rowids(node)) == 3  # ...and this one sees it
+    # a topic's papers change with the topics, not the index: never kept
+    first, second = q.TopicRef(7, rowids=(1,)), q.TopicRef(7, rowids=(1, 2))
+    assert first == second  # its papers are not part of the node's identity
+    assert index.filter_rowids(first).tolist() == [1]
+    assert index.filter_rowids(second).tolist() == [1, 2]
     store.close()
 
 

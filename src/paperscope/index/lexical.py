@@ -753,6 +753,18 @@ def scores(node: q.Node) -> bool:
 # ---------------------------------------------------------------- whole result sets
 
 
+def _holds_topic(node: q.Node) -> bool:
+    """Whether `node` has a ``topic:ID``: its papers (filled in from the topics, which change
+    without the index) are not part of what the node compares by."""
+    if isinstance(node, q.TopicRef):
+        return True
+    if isinstance(node, q.And | q.Or):
+        return any(_holds_topic(item) for item in node.items)
+    if isinstance(node, q.Not):
+        return _holds_topic(node.item)
+    return False
+
+
 def matching_rowids(searcher: tantivy.Searcher, query: Query) -> np.ndarray:
     """Every matching rowid, sorted, as int64."""
     total = searcher.search(query, 1, count=True).count
@@ -1143,6 +1155,8 @@ class LexicalIndex:
         before = self._version
         searcher, query = self._compiled(node)  # brings the index up to date first
         version = self._version
+        if _holds_topic(node):  # its papers come from the topics, not the index: not kept
+            return matching_rowids(searcher, query)
         with self._filter_lock:
             kept = self._filter_sets.get(node)
             if kept is not None and kept[0] == version:
