@@ -348,6 +348,8 @@ def test_a_word_papers_write_closed_and_open_finds_both(tmp_path):
             "hyphen": ("Pre-training for multi-modal retrieval", "Notable gains."),
             "spaced": ("Pre training at scale", "Not able to generalise for getting there."),
             "apart": ("Training before a pre step", "Modal logic, multi agents."),
+            "stemmed": ("Competitors of a kind", "A study."),
+            "wrong": ("Methods of a kind", "Competitive or better."),
         },
     )
     cases = [
@@ -361,8 +363,32 @@ def test_a_word_papers_write_closed_and_open_finds_both(tmp_path):
         ('"pretraining"', ["closed"]),  # quoted: as written
         ("forgetting", ["closed"]),  # "for getting": not a spelling of it (a glue word)
         ("notable", ["hyphen"]),
+        ("competitors", ["stemmed"]),  # not "competitive or": the cut's stem "or" is glue
     ]
     assert_found(index, name, cases)
+    store.close()
+
+
+def test_the_spelling_typed_ranks_first_on_otherwise_equal_texts(tmp_path):
+    """`pretraining` scored a paper writing "pre-training" 1.71 and one writing "pretraining"
+    0.92 on the same abstract: the phrase of the other spelling scored both its words, and
+    its two words side by side earned the proximity evidence too."""
+    store, index, name = named_papers(
+        tmp_path,
+        {
+            "closed": ("Alpha language models", "Pretraining at scale."),
+            "hyphen": ("Beta language models", "Pre-training at scale."),
+            "other": ("Training a language model", "A pre study."),
+        },
+    )
+    for typed, first in [
+        ("pretraining", "closed"),
+        ("pretraining language", "closed"),
+        ("pre-training", "hyphen"),
+        ("pre-training language", "hyphen"),
+    ]:
+        ranked = [name[r] for r, _ in index.search(q.parse(typed), limit=9)[0]]
+        assert ranked[:2] == [first, "hyphen" if first == "closed" else "closed"], typed
     store.close()
 
 
@@ -374,19 +400,23 @@ def test_british_and_american_spellings_find_each_other(tmp_path):
         {
             "british": ("Global normalisation of colour", "Behaviour of tumours."),
             "american": ("Global normalization of color", "Behavior of tumors."),
-            "other": ("Four layers for vision", "A study for all."),
+            "other": ("Four layers of vision", "A study of all."),
+            "for": ("Layers for vision", "A study."),
+            "parametric": ("Non-parametric estimators", "A study."),
+            "parameters": ("Estimated parameters", "A study."),
         },
     )
     cases = [
         ("normalisation", ["american", "british"]),
-        ("normalization", ["american", "british"]),
+        ("normalization", ["american"]),  # one way: see spelling.american_spelling
         ("global normalisation", ["american", "british"]),
         ("ti:colour", ["american", "british"]),
-        ("behavior tumours", ["american", "british"]),
-        ("normalisation -color", []),  # the exclusion takes either spelling too
+        ("behaviour tumours", ["american", "british"]),
+        ("normalisation -colour", []),  # the exclusion takes either spelling too
         ("colour -four", ["american", "british"]),
         ('"normalisation"', ["british"]),  # quoted: as written
         ("four", ["other"]),  # not "for": no rule makes it
+        ("parameters", ["parameters"]),  # not "parametres", the stem of "parametric" too
     ]
     assert_found(index, name, cases)
     store.close()

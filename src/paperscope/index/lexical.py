@@ -56,7 +56,7 @@ from tantivy import FieldType, Filter, Occur, Order, Query, TextAnalyzerBuilder,
 from paperscope.errors import InputError, StoreError
 from paperscope.index import query_tree as q
 from paperscope.index.paths import disk_full_explained
-from paperscope.index.spelling import regional_variant
+from paperscope.index.spelling import american_spelling
 from paperscope.model import Paper
 from paperscope.normalize import math_spans, normalize_arxiv_id, tex_to_unicode
 from paperscope.store.sqlite import SQLiteStore
@@ -416,7 +416,8 @@ def searched_form(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
       apart (the phrase alone found nothing where the words typed apart found papers);
     - a possessive is the name (`_without_possessive`);
     - a word papers write both closed and open ("pretraining", "pre-training"), or both
-      British and American ("normalisation", "normalization"), is either (`_other_spelling`);
+      British and American ("normalisation", "normalization"), is also the other
+      (`_other_spelling`; a British word only);
       a closed word no paper holds ("superresolution") is so found as the phrase of its parts.
 
     Quoted phrases, prefixes and ids stay as they are."""
@@ -448,12 +449,12 @@ def searched_form(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
 
 def _may_respell(term: q.Term) -> bool:
     """Whether a word of one token could have another spelling: long enough to cut in two,
-    or with a British or American form."""
+    or British with an American form."""
     tokens = FOLD.analyze(term.text)
     if len(tokens) != 1:
         return False
     word = tokens[0]
-    return 2 * COMPOUND_PART <= len(word) <= COMPOUND_LONGEST or bool(regional_variant(word))
+    return 2 * COMPOUND_PART <= len(word) <= COMPOUND_LONGEST or bool(american_spelling(word))
 
 
 def _typed_word(term: q.Term) -> bool:
@@ -504,8 +505,7 @@ class Spellings(q.Or):
 #: typed hold it: "data set" is 0.07 of "dataset" on the quality store, "pre-training" 2.2
 #: times "pretraining"; the cuts of line-broken words are rarer ("iden-tification" 0.04,
 #: "mod-els" 0.002). A spelling far rarer than the typed one would also lead the ranking by its
-#: rarity alone (BM25 weighs rare words up): "normalization" leaves out the 2 papers of 90 that
-#: write "normalisation".
+#: rarity alone (BM25 weighs rare words up).
 SPELLING_SHARE = 0.05
 #: Words that do not start or end a closed compound: "forgetting" is not "for getting", nor
 #: "notable" "not able", nor "overall" "over all".
@@ -524,7 +524,8 @@ def _other_spelling(term: q.Term, found: int, searcher: tantivy.Searcher) -> q.N
       papers write side by side ("pre-training", "super resolution"): of the ways to cut it,
       the phrase most papers hold, neither part a glue word (`_GLUE`);
     - typed with a hyphen ("pre-training", already that phrase), also closed ("pretraining");
-    - British or American ("normalisation"), also the other (`spelling.regional_variant`).
+    - British ("normalisation"), also American (`spelling.american_spelling`; not the other
+      way: the stemmer makes some British forms find other words).
 
     An other spelling counts when at least SPELLING_SHARE of `found` papers hold it."""
     tokens = FOLD.analyze(term.text)
@@ -535,7 +536,7 @@ def _other_spelling(term: q.Term, found: int, searcher: tantivy.Searcher) -> q.N
     elif len(tokens) == 1:
         if 2 * COMPOUND_PART <= len(tokens[0]) <= COMPOUND_LONGEST:
             candidates.append(_best_cut(term, tokens[0], searcher))
-        if (variant := regional_variant(tokens[0])) is not None:
+        if (variant := american_spelling(tokens[0])) is not None:
             regional = replace(term, text=variant)
             candidates.append((regional, _count(searcher, regional)))
     others = tuple(
@@ -553,7 +554,9 @@ def _best_cut(term: q.Term, word: str, searcher: tantivy.Searcher) -> tuple[q.Te
     best, found = None, 0
     for cut in range(COMPOUND_PART, len(word) - COMPOUND_PART + 1):
         head, tail = word[:cut], word[cut:]
-        if head in _GLUE or tail in _GLUE:
+        stems = EN.analyze(head) + EN.analyze(tail)
+        # on the stems, as the phrase is searched: "competitors" is not "competit or(s)"
+        if {head, tail, *stems} & _GLUE or len(stems) != 2:
             continue
         if not (_held(searcher, head) and _held(searcher, tail)):
             continue
@@ -621,6 +624,8 @@ def _compile(node: q.Node) -> Query | None:
         return Query.boolean_query(
             [(Occur.Must, m) for m in musts] + [(Occur.MustNot, n) for n in nots]
         )
+    if isinstance(node, Spellings):
+        return _should(_spelling_queries(node))
     if isinstance(node, q.Or):
         # bare words join one flat union of term queries, which tantivy prunes with
         # block-max WAND (a union of unions is scored exhaustively): 40-word "more like this"
@@ -629,6 +634,8 @@ def _compile(node: q.Node) -> Query | None:
         for item in node.items:
             if isinstance(item, q.Term) and item.field == "all":
                 parts.extend(_all_fields(item))
+            elif isinstance(item, Spellings):
+                parts.extend(_spelling_queries(item))
             elif (sub := _compile(item)) is not None:
                 parts.append(sub)
         return _should(parts)
@@ -692,9 +699,10 @@ def _adjacent(words: list[q.Term | Spellings]) -> list[tuple[str, str]]:
         now = [tokens for item in spellings if (tokens := EN.analyze(item.text))]
         if not now:
             continue
-        for tokens in now:
+        for index, tokens in enumerate(now):
             pairs.extend((last[-1], tokens[0]) for last in before)
-            pairs.extend(itertools.pairwise(tokens))
+            if index == 0:  # within the word as typed only (see `_spelling_queries`)
+                pairs.extend(itertools.pairwise(tokens))
         before = now
     return pairs
 
@@ -721,9 +729,25 @@ def _relaxed(words: list[q.Term | Spellings], rest: q.Node | None) -> Query | No
 
 
 def _word_fields(word: q.Term | Spellings) -> list[Query]:
+    """A word's queries in each of its fields; of a word of several spellings, those of each
+    (`_spelling_queries`)."""
     if isinstance(word, Spellings):
-        return [sub for item in word.items for sub in _all_fields(item)]
+        return _spelling_queries(word)
     return _all_fields(word)
+
+
+def _spelling_queries(word: Spellings) -> list[Query]:
+    """The queries of each spelling of `word`. The other spellings of more than one token
+    ("pre training" for `pretraining`) weigh 1/tokens: a phrase scores the sum of its words,
+    and the spelling typed would otherwise rank below the other ("pre-training" 1.71 against
+    "pretraining" 0.92 on one abstract)."""
+    out = []
+    for index, item in enumerate(word.items):
+        parts = _all_fields(item) if item.field == "all" else [_term(item)]
+        tokens = len(EN.analyze(item.text))
+        weight = 1.0 if index == 0 or tokens < 2 else 1.0 / tokens
+        out.extend(_boost(p, weight) for p in parts if p is not None)
+    return out
 
 
 def _after(full: Ranked, partial: Ranked, limit: int) -> Ranked:
@@ -1217,9 +1241,9 @@ class LexicalIndex:
 
     def _open(self, stamp: _Stamp) -> bool:
         """Open the folder; False when tantivy cannot read it (missing or corrupt files)."""
-        self._version += 1
         if self._index is not None and self._stamp and self._stamp.build == stamp.build:
             self._stamp = stamp
+            self._version += 1
             return True
         try:
             index = _register(tantivy.Index.open(str(self.path)))
@@ -1232,6 +1256,7 @@ class LexicalIndex:
             self._index = None
             return False
         self._index, self._stamp = index, stamp
+        self._version += 1
         return True
 
     def _store_state(self) -> tuple[int, str | None]:

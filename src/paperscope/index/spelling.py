@@ -3,9 +3,9 @@
 
 The English stemmer of the index already joins some pairs ("modelling" and "modeling" are both
 "model"), but not these: on the quality store of bench/search_quality.py, `normalisation`
-found 2 papers and `normalization` 88. The lexical index searches a word's other spelling
-beside it when papers hold it (`lexical._other_spelling`); a rule that makes a word nobody
-writes ("rise" -> "rize") finds nothing and is dropped there.
+found 2 papers and `normalization` 88. The lexical index searches a British word's American
+spelling beside it when papers hold it (`lexical._other_spelling`, `american_spelling`); a rule
+that makes a word nobody writes ("rise" -> "rize") finds nothing and is dropped there.
 """
 
 from __future__ import annotations
@@ -74,6 +74,14 @@ def regional_variant(word: str) -> str | None:
     """The other spelling of `word` (lower case, one token), or None when no rule applies.
     The result may be a word nobody writes; the caller checks that papers hold it."""
     return _respelled(word, british=True) or _respelled(word, british=False)
+
+
+def american_spelling(word: str) -> str | None:
+    """`word` (lower case) in American spelling when it is British by a rule, else None. The
+    search looks one way only: the English stemmer cuts some British forms to a stem other
+    words share ("parametres" to "parametr", the stem of "parametric"; "parameters" is
+    "paramet"), so an American word's British form would find other words."""
+    return _respelled(word, british=False)
 
 
 def british_spelling(word: str) -> str | None:
