@@ -726,7 +726,7 @@ def respelled(
     for qs in sets:
         if qs.name not in ("hf-page", "topics", "phrases"):
             continue
-        changed = [(rewrite(t), t, rel) for t, rel in qs.queries if rewrite(t) != t]
+        changed = [(new, t, rel) for t, rel in qs.queries if (new := rewrite(t)) != t]
         if not changed:
             print(f"  {qs.name:<13} {0:>7}")
             continue

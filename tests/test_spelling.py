@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperscope.index.spelling import british_spelling, regional_variant
+from paperscope.index.spelling import american_spelling, british_spelling
 
 
 @pytest.mark.parametrize(
@@ -30,8 +30,8 @@ from paperscope.index.spelling import british_spelling, regional_variant
     ],
 )
 def test_each_spelling_gives_the_other(british, american):
-    assert regional_variant(british) == american
-    assert regional_variant(american) == british
+    assert american_spelling(british) == american
+    assert american_spelling(american) is None  # American already
     assert british_spelling(american) == british
     assert british_spelling(british) is None  # British already
 
@@ -49,4 +49,4 @@ def test_each_spelling_gives_the_other(british, american):
     ],
 )
 def test_words_without_another_spelling(word):
-    assert regional_variant(word) is None
+    assert american_spelling(word) is None and british_spelling(word) is None

@@ -430,8 +430,8 @@ def searched_form(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
         if parts := _split_parts(node):
             if not (found := _count(searcher, node)):
                 return q.And(tuple(q.Term(node.field, part) for part in parts))
-        elif not _may_respell(node):
-            return node  # a count of "the" or "of" is the dearest there is, and of no use
+        elif len(FOLD.analyze(node.text)) != 1:
+            return node  # an arXiv id, or no word at all
         else:
             found = _count(searcher, node)
         return _other_spelling(node, found, searcher)
@@ -445,16 +445,6 @@ def searched_form(node: q.Node, searcher: tantivy.Searcher) -> q.Node:
     if isinstance(node, q.Not):
         return q.Not(searched_form(node.item, searcher))
     return node
-
-
-def _may_respell(term: q.Term) -> bool:
-    """Whether a word of one token could have another spelling: long enough to cut in two,
-    or British with an American form."""
-    tokens = FOLD.analyze(term.text)
-    if len(tokens) != 1:
-        return False
-    word = tokens[0]
-    return 2 * COMPOUND_PART <= len(word) <= COMPOUND_LONGEST or bool(american_spelling(word))
 
 
 def _typed_word(term: q.Term) -> bool:
@@ -645,7 +635,7 @@ def _compile(node: q.Node) -> Query | None:
 def _bare_words(node: q.Node) -> tuple[list[q.Term | Spellings], q.Node | None]:
     """The top-level bare words of a query, in order, and the rest of it (or None)."""
     items = node.items if isinstance(node, q.And) else (node,)
-    words = [i for i in items if _bare(i.items[0] if isinstance(i, Spellings) else i)]
+    words = [i for i in items if _bare(_as_typed(i))]
     rest = [i for i in items if i not in words]
     if not rest:
         return words, None
@@ -656,8 +646,9 @@ def _bare(node: q.Node) -> bool:
     return isinstance(node, q.Term) and node.field == "all" and not node.prefix
 
 
-def _as_typed(word: q.Term | Spellings) -> q.Term:
-    return word.items[0] if isinstance(word, Spellings) else word
+def _as_typed(node: q.Node) -> q.Node:
+    """A word of several spellings as typed; any other node as it is."""
+    return node.items[0] if isinstance(node, Spellings) else node
 
 
 def _pair_evidence(words: list[q.Term | Spellings], searcher: tantivy.Searcher) -> list[Query]:

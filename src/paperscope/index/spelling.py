@@ -70,17 +70,12 @@ _WORDS_BACK = {american: british for british, american in _WORDS.items()}
 MIN_STEM = 3
 
 
-def regional_variant(word: str) -> str | None:
-    """The other spelling of `word` (lower case, one token), or None when no rule applies.
-    The result may be a word nobody writes; the caller checks that papers hold it."""
-    return _respelled(word, british=True) or _respelled(word, british=False)
-
-
 def american_spelling(word: str) -> str | None:
-    """`word` (lower case) in American spelling when it is British by a rule, else None. The
-    search looks one way only: the English stemmer cuts some British forms to a stem other
-    words share ("parametres" to "parametr", the stem of "parametric"; "parameters" is
-    "paramet"), so an American word's British form would find other words."""
+    """`word` (lower case, one token) in American spelling when it is British by a rule, else
+    None; it may be a word nobody writes, which the caller checks papers hold. The search
+    looks one way only: the English stemmer cuts some British forms to a stem other words
+    share ("parametres" to "parametr", the stem of "parametric"; "parameters" is "paramet"),
+    so an American word's British form would find other words."""
     return _respelled(word, british=False)
 
 
